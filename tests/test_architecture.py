@@ -8,7 +8,7 @@ from pathlib import Path
 PKG = Path(__file__).resolve().parent.parent / "geo_idlib"
 
 BASE = {"errors", "crs"}
-STAGES = {"gazetteer", "toponyms", "geocode", "control", "join", "change", "render"}
+STAGES = {"gazetteer", "online", "toponyms", "geocode", "control", "join", "change", "render"}
 # Who may import whom (package-internal modules only). Stages may use io for their own storage
 # (the gazetteer index, the online-geocoder cache, package lookup tables); io itself is a leaf.
 ALLOWED = {
@@ -20,7 +20,7 @@ ALLOWED = {
     "__init__": {"pipeline"},
 }
 # Data flows one way through the stages: each may use the ones before it.
-ORDER = ["gazetteer", "toponyms", "geocode", "control", "join", "change", "render"]
+ORDER = ["gazetteer", "online", "toponyms", "geocode", "control", "join", "change", "render"]
 for i, name in enumerate(ORDER):
     ALLOWED[name] = BASE | {"io"} | set(ORDER[:i])
 
