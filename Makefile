@@ -23,7 +23,7 @@ install: $(STAMP)
 ## make map: install, then draw the embedded example report on the embedded NW Syria data
 map: install
 	@mkdir -p build
-	$(BIN)/geo-idlib map $(REPORT) -o build/map.html --overwrite
+	$(BIN)/geo-idlib map $(REPORT) --date 2020-02-20 -o build/map.html --overwrite
 	@echo "map written: build/map.html"
 
 ## Debian's headless Chromium for browser tests and PNG export (installed when missing and root)
