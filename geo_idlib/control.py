@@ -125,6 +125,27 @@ def _fmt(day) -> str:
     return pd.Timestamp(day).strftime("%Y-%m-%d")
 
 
+# =========================================================================== actors
+_ACTOR_SEP = re.compile(r"[\s-]+")
+
+
+def canonical_actor(values) -> np.ndarray:
+    """Actor names in canonical form: trimmed, lower-case, spaces/hyphens → ``_``; missing → ``""``.
+
+    Examples
+    --------
+    >>> canonical_actor([" Government ", "Turkish-backed", None]).tolist()
+    ['government', 'turkish_backed', '']
+    """
+    out = []
+    for v in values:
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+            out.append("")
+        else:
+            out.append(_ACTOR_SEP.sub("_", str(v).strip().lower()))
+    return np.array(out, dtype=object)
+
+
 # =========================================================================== geometry checks
 def _polygonal(geoms: np.ndarray) -> np.ndarray:
     """Keep the polygonal parts of each geometry (None when nothing polygonal is left)."""
@@ -229,11 +250,8 @@ def load_timeline(gdf, what: str = "timeline", *, geojson: bool = False):
 
     df = pd.DataFrame({c.lower() if c.lower() in lower and c.lower() in
                        ("actor", "valid_from", "valid_to", "date") else c: gdf[c].to_numpy() for c in cols})
-    actor = pd.Series(df["actor"]).astype(object)
-    actor = pd.Series([None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in actor],
-                      dtype=object)
-    actor = actor.str.strip().str.lower().str.replace(r"[\s-]+", "_", regex=True)
-    empty_actor = actor.isna() | (actor == "")
+    actor = pd.Series(canonical_actor(df["actor"]), dtype=object)
+    empty_actor = actor == ""
     if empty_actor.any():
         i = int(np.flatnonzero(empty_actor.to_numpy())[0])
         raise InputError(f"{what}: row {i + 1}: `actor` is empty; name who controls each area")
@@ -385,12 +403,12 @@ def snapshot_geometry(gdf, actor: str | None, what: str) -> dict[str, object]:
     if n_fixed:
         log.warning("%s: repaired %d invalid polygon(s) with make_valid", what, n_fixed)
     if actor is not None:
-        actors = np.full(len(gdf), actor.strip().lower(), dtype=object)
+        actors = np.full(len(gdf), canonical_actor([actor])[0], dtype=object)
     else:
         col = {c.lower(): c for c in gdf.columns}.get("actor")
         if col is None:
             raise InputError(f"{what}: no `actor` column; pass --actor NAME to name who controls these areas")
-        actors = gdf[col].astype(str).str.strip().str.lower().to_numpy(dtype=object)
+        actors = canonical_actor(gdf[col])
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     out = {}
     for name in sorted(set(actors[ok])):
