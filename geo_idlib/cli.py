@@ -122,6 +122,85 @@ def main(argv=None) -> None:
 
 # ============================================================================ areas / join / change
 # (commands: areas build|at|infer, join, change)
+areas_option = click.option("--areas", "areas", type=click.Path(dir_okay=False), default=None,
+                            metavar="TIMELINE",
+                            help="Control timeline (any GDAL format). Default: the embedded NW Syria timeline.")
+
+
+@cli.group("areas")
+def areas():
+    """Dated control areas: build a timeline, take a snapshot, infer one from reports."""
+
+
+@areas.command("build")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--actor", default=None, metavar="NAME",
+              help="Who controls the areas in these files (e.g. russia). Default: the files' `actor` column.")
+@output_option(required=True, help="Timeline file to write (.gpkg, .geojson, .fgb, .parquet).")
+@overwrite_option
+@click.pass_context
+def areas_build(ctx, files, actor, output, overwrite):
+    """Make a compact timeline from per-date FILES whose names carry the date (YYYYMMDD or
+    YYYY-MM-DD). Each file's areas hold until the next file's date; unchanged days share one row."""
+    message = pipeline.areas_build(files, output, actor=actor, overwrite=overwrite, progress=ctx.obj["progress"])
+    if not ctx.obj["quiet"]:
+        click.echo(message, err=True)
+
+
+@areas.command("at")
+@click.argument("timeline", type=click.Path(dir_okay=False))
+@date_option(help="The day to show (YYYY-MM-DD).")
+@output_option()
+@overwrite_option
+def areas_at(timeline, date, output, overwrite):
+    """The control areas of TIMELINE valid on --date (GeoJSON on stdout, or -o FILE)."""
+    if not date:
+        raise click.BadParameter("give the day to show, e.g. --date 2020-02-20", param_hint="--date")
+    text = pipeline.areas_at(timeline, date, output, overwrite)
+    if text is not None:
+        click.echo(text, nl=False)
+
+
+@cli.command("join")
+@click.argument("events", type=click.Path(dir_okay=False))
+@areas_option
+@click.option("--date-column", default="date", show_default=True, help="Column of event dates (YYYY-MM-DD).")
+@click.option("--lat-column", default=None, help="Latitude column (CSV default: lat).")
+@click.option("--lon-column", default=None, help="Longitude column (CSV default: lon).")
+@click.option("--predicate", type=click.Choice(["intersects", "within"]), default="intersects", show_default=True,
+              help="intersects: a point on a border counts (ties: latest valid_from, then actor name); "
+                   "within: interiors only.")
+@output_option()
+@overwrite_option
+def join_cmd(events, areas, date_column, lat_column, lon_column, predicate, output, overwrite):
+    """Add to each row of EVENTS (CSV, GeoJSON, GeoPackage) the actor that controlled its place on
+    its date, and the valid_from of that area."""
+    text = pipeline.join_events(events, areas, date_column=date_column, lat_column=lat_column,
+                                lon_column=lon_column, output=output, overwrite=overwrite, predicate=predicate)
+    if text is not None:
+        click.echo(text, nl=False)
+
+
+@cli.command("change")
+@areas_option
+@date_option("--from", help="First date (YYYY-MM-DD).")
+@date_option("--to", help="Second date (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (same as --format json).")
+@format_option(("table", "csv", "json"), "table")
+@click.option("--every", type=click.Choice(["week", "month"]), default=None,
+              help="A series: one row per actor and period between --from and --to.")
+@output_option(help="Change polygons (actor_from, actor_to, area_km2); with --every, the series.")
+@overwrite_option
+@click.pass_context
+def change_cmd(ctx, areas, as_json, fmt, every, output, overwrite, **dates):
+    """Territory gained and lost per actor between --from and --to, in geodesic km²."""
+    for name in ("from", "to"):
+        if not dates[name]:
+            raise click.BadParameter("give a date, e.g. 2020-02-20", param_hint=f"--{name}")
+    text = pipeline.change_report(dates["from"], dates["to"], areas=areas, output=output, overwrite=overwrite,
+                                  fmt="json" if as_json else fmt, every=every, progress=ctx.obj["progress"])
+    if text:
+        click.echo(text, nl=False)
 
 
 # ============================================================================ map

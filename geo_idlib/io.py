@@ -280,3 +280,17 @@ def read_table(path: str | os.PathLike, what: str = "table"):
 
         return gpd.read_parquet(p)
     return read_vector(p, what)
+
+
+# --------------------------------------------------------------------------- control / join / change
+def csv_text(df) -> str:
+    """A (Geo)DataFrame as deterministic CSV text (geometry as WKT, floats with FLOAT_DIGITS)."""
+    import pandas as pd
+
+    df = pd.DataFrame(df).copy()
+    for col in df.columns:
+        if hasattr(df[col], "geom_type") or str(df[col].dtype) == "geometry":
+            import geopandas as gpd
+
+            df[col] = gpd.GeoSeries(df[col]).to_wkt(rounding_precision=FLOAT_DIGITS)
+    return df.to_csv(index=False, float_format=f"%.{FLOAT_DIGITS}f", lineterminator="\n")

@@ -77,6 +77,206 @@ def load_countries():
 
 
 # ============================================================================ areas / join / change
+#: The embedded NW Syria timeline (inferred from the sample observations), the default --areas.
+NW_SYRIA_TIMELINE = "nw_syria_timeline.gpkg"
+_GEOJSON_SUFFIXES = (".geojson", ".json", ".geojsonl", ".geojsons")
+
+
+def default_timeline_path():
+    """Path of the embedded NW Syria timeline (``shapefiles/nw_syria_timeline.gpkg``)."""
+    return io.shapefiles_dir() / NW_SYRIA_TIMELINE
+
+
+def read_timeline(path=None):
+    """Read and validate a control timeline file (default: the embedded NW Syria timeline)."""
+    from pathlib import Path
+
+    from . import control
+    from .errors import InputFileNotFound
+
+    p = Path(path) if path else default_timeline_path()
+    if not path and not p.exists():
+        raise InputFileNotFound(f"{p}: the embedded NW Syria timeline is missing; pass --areas TIMELINE "
+                                "or rebuild it with `geo-idlib areas infer`")
+    gdf = io.read_vector(p, "timeline", datetime_as_string=True)
+    return control.load_timeline(gdf, str(p), geojson=p.suffix.lower() in _GEOJSON_SUFFIXES)
+
+
+def _storable(gdf):
+    """Dates as ``YYYY-MM-DD`` text (empty valid_to → null) for writing to any format."""
+    out = gdf.copy()
+    for col in ("valid_from", "valid_to"):
+        if col in out.columns:
+            s = out[col]
+            out[col] = s.dt.strftime("%Y-%m-%d").astype(object).where(s.notna(), None)
+    return out
+
+
+def write_timeline(timeline, output: str, overwrite: bool = False) -> None:
+    """Atomically write a timeline (or snapshot); the format follows the suffix."""
+    io.write_vector(_storable(timeline), output, overwrite=overwrite)
+
+
+def areas_build(files, output: str, actor: str | None = None, overwrite: bool = False,
+                progress=no_progress):
+    """`geo-idlib areas build`: a compact timeline from per-date files whose names carry the date.
+
+    Writes the timeline to ``output`` and returns a one-line summary for stderr.
+    """
+    from pathlib import Path
+
+    from . import control
+    from .errors import DateError, InputError
+
+    io.check_output(output, overwrite)
+    if not files:
+        raise InputError("areas build: no FILES given; pass the per-date files (e.g. data/*.geojson)")
+    dated = sorted(((control.date_from_name(Path(f).name), str(f)) for f in files), key=lambda x: x[0])
+    for (d1, f1), (d2, f2) in zip(dated, dated[1:], strict=False):
+        if d1 == d2:
+            raise DateError(f"{f1} and {f2} carry the same date {d1:%Y-%m-%d}; give one file per date")
+    snaps = []
+    with progress(dated, "reading per-date files", len(dated)) as it:
+        for day, f in it:
+            gdf = io.read_vector(f, "per-date layer")
+            if gdf.crs is None and Path(f).suffix.lower() in _GEOJSON_SUFFIXES:
+                gdf = gdf.set_crs("EPSG:4326")
+            snaps.append((day, control.snapshot_geometry(gdf, actor, f)))
+    timeline = control.timeline_from_snapshots(snaps)
+    write_timeline(timeline, output, overwrite)
+    return (f"wrote {output}: {len(timeline)} area row(s) from {len(dated)} file(s), "
+            f"covering {control.coverage_text(timeline)}")
+
+
+def areas_at(timeline: str | None, date: str, output: str | None = None, overwrite: bool = False):
+    """`geo-idlib areas at`: the areas valid on ``date``; GeoJSON text when no ``output``."""
+    from . import control
+
+    if output:
+        io.check_output(output, overwrite)
+    snap = control.snapshot(read_timeline(timeline), date)
+    if output:
+        write_timeline(snap, output, overwrite)
+        return None
+    return io.geojson_text(_storable(snap))
+
+
+def join_events(events: str, areas: str | None = None, date_column: str = "date",
+                lat_column: str | None = None, lon_column: str | None = None, output: str | None = None,
+                overwrite: bool = False, predicate: str = "intersects"):
+    """`geo-idlib join`: the events file with ``actor`` and ``valid_from`` added.
+
+    CSV events need latitude/longitude columns (default ``lat``/``lon``); GeoJSON/GeoPackage events
+    use their geometry unless --lat-column/--lon-column are given. Returns the output text when no
+    ``output`` (CSV for CSV input, GeoJSON otherwise).
+    """
+    from pathlib import Path
+
+    import geopandas as gpd
+
+    from . import join
+
+    if output:
+        io.check_output(output, overwrite)
+    p = Path(events)
+    is_csv = p.suffix.lower() in (".csv", ".tsv", ".txt")
+    df = io.read_table(p, "events table") if is_csv else io.read_vector(p, "events layer", datetime_as_string=True)
+    if not isinstance(df, gpd.GeoDataFrame) or lat_column or lon_column:
+        plain = df.drop(columns=df.geometry.name) if isinstance(df, gpd.GeoDataFrame) else df
+        ev = join.events_from_table(plain, str(p), lat_column=lat_column or "lat", lon_column=lon_column or "lon")
+    else:
+        ev = df
+    timeline = read_timeline(areas)
+    out = join.asof_join(ev, timeline, date_column=date_column, predicate=predicate, what=str(p))
+    out = _storable(out)
+    if output:
+        if is_csv and Path(output).suffix.lower() == ".csv":
+            io.write_text(output, io.csv_text(out.drop(columns="geometry")), overwrite=overwrite)
+        else:
+            io.write_vector(out, output, overwrite=overwrite)
+        return None
+    return io.csv_text(out.drop(columns="geometry")) if is_csv else io.geojson_text(out)
+
+
+_CHANGE_COLUMNS = ["actor", "area_from_km2", "area_to_km2", "gained_km2", "lost_km2", "net_km2"]
+
+
+def _round_rows(rows: list[dict], digits: int = 3) -> list[dict]:
+    return [{k: round(v, digits) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
+
+
+def _table(rows: list[dict], cols: list[str]) -> str:
+    """A plain-text table, numbers right-aligned with 3 decimals."""
+    def cell(v):
+        return f"{v:,.3f}" if isinstance(v, float) else str(v)
+
+    body = [[cell(r.get(c, "")) for c in cols] for r in rows]
+    widths = [max([len(c)] + [len(b[i]) for b in body]) for i, c in enumerate(cols)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip()]
+    for b, r in zip(body, rows, strict=True):
+        lines.append("  ".join(v.rjust(w) if isinstance(r.get(c), (int, float)) else v.ljust(w)
+                               for v, w, c in zip(b, widths, cols, strict=True)).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def change_report(d1: str, d2: str, areas: str | None = None, output: str | None = None,
+                  overwrite: bool = False, fmt: str = "table", every: str | None = None,
+                  progress=no_progress) -> str:
+    """`geo-idlib change`: km² gained and lost per actor between two dates (or per period).
+
+    Returns the text for stdout (a table, CSV or JSON). Without ``every``, ``output`` receives
+    the change polygons (``actor_from, actor_to, area_km2``); with ``every``, the series itself
+    (CSV or JSON by suffix, else ``fmt``).
+    """
+    from pathlib import Path
+
+    from . import change, control
+    from .errors import DateError
+
+    t1, t2 = control.parse_date(d1, "--from"), control.parse_date(d2, "--to")
+    if t1 > t2:
+        raise DateError(f"--from {t1:%Y-%m-%d} is later than --to {t2:%Y-%m-%d}; give the earlier date to --from")
+    if output:
+        io.check_output(output, overwrite)
+    timeline = read_timeline(areas)
+    if every:
+        rows = _round_rows(change.series(timeline, change.periods(t1, t2, every), progress=progress))
+        cols = ["from", "to"] + _CHANGE_COLUMNS + ["slivers_dropped"]
+        suffix = Path(output).suffix.lower() if output else ""
+        kind = "csv" if suffix == ".csv" else "json" if suffix == ".json" else fmt
+        text = (io.dumps_json({"every": every, "rows": rows}, indent=1) + "\n" if kind == "json"
+                else io.csv_text(_rows_frame(rows, cols)) if kind == "csv" else _table(rows, cols))
+        if output:
+            io.write_text(output, text, overwrite=overwrite)
+            return ""
+        return text
+    summary, polygons = change.compare(timeline, t1, t2)
+    summary = _round_rows(summary)
+    doc = {"from": f"{t1:%Y-%m-%d}", "to": f"{t2:%Y-%m-%d}", "actors": summary,
+           "slivers_dropped": polygons.attrs["slivers_dropped"],
+           "sliver_km2": round(polygons.attrs["sliver_km2"], 3),
+           "sliver_threshold_km2": _sliver_threshold()}
+    if output:
+        io.write_vector(polygons, output, overwrite=overwrite)
+    if fmt == "json":
+        return io.dumps_json(doc, indent=1) + "\n"
+    cols = _CHANGE_COLUMNS + (["uncertain_km2"] if any("uncertain_km2" in r for r in summary) else [])
+    if fmt == "csv":
+        return io.csv_text(_rows_frame(summary, cols))
+    return (f"change {doc['from']} → {doc['to']} (geodesic km²; {doc['slivers_dropped']} sliver(s) "
+            f"< {_sliver_threshold()} km² dropped, {doc['sliver_km2']} km² in all)\n" + _table(summary, cols))
+
+
+def _sliver_threshold() -> float:
+    from .crs import SLIVER_KM2
+
+    return SLIVER_KM2
+
+
+def _rows_frame(rows: list[dict], cols: list[str]):
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=cols)
 
 
 # ============================================================================ map

@@ -1,0 +1,182 @@
+"""As-of spatial join: who controlled the ground at each event's place on the event's date.
+
+Modelled on ``geopandas.tools.sjoin``: one short public function over private helpers. The join is
+vectorised: events are grouped by the snapshot interval their date falls in (``np.searchsorted`` over
+the timeline's sorted change dates), and each interval that has events gets one
+:class:`shapely.STRtree` over its areas, queried once with every event of the interval. There is no
+Python loop over events.
+
+**Border rule.** With the default ``predicate="intersects"`` a point matches every area that
+*covers* it, boundary included, so a point on the border of two areas matches both. Ties go to the
+area with the later ``valid_from`` (the more recent change of control, i.e. the side that moved the
+line), then to the actor name that sorts first, so the result does not depend on row order. With
+``predicate="within"`` only interiors count and a point on a border gets no actor.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import control
+from . import crs as _crs
+from .errors import InputError
+
+log = logging.getLogger("geo_idlib")
+
+PREDICATES = ("intersects", "within")
+
+
+def asof_join(events, timeline, *, date_column: str = "date", predicate: str = "intersects",
+              what: str = "events"):
+    """The events with the actor that controlled each one's place on its date.
+
+    Parameters
+    ----------
+    events : GeoDataFrame
+        Any geometries (usually points) with a CRS, and a date column.
+    timeline : GeoDataFrame
+        A control timeline (:func:`geo_idlib.control.load_timeline`).
+    date_column : str
+        Column of event dates (``YYYY-MM-DD`` text or datetimes).
+    predicate : {"intersects", "within"}
+        ``intersects``: boundaries count (see the border rule in the module doc); ``within``:
+        interiors only.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``events`` (same rows, same order, same index, same CRS) plus ``actor`` (``""`` where no area
+        covers the event, its date is missing or outside the timeline) and ``valid_from`` (NaT then).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> areas = gpd.GeoDataFrame({"actor": ["a", "b"], "date": ["2020-01-01", "2020-01-01"]},
+    ...     geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)], crs="EPSG:4326")
+    >>> t = control.load_timeline(areas, "areas")
+    >>> ev = gpd.GeoDataFrame({"date": ["2020-01-01", "2020-01-01", "2020-01-01"]},
+    ...     geometry=shapely.points([(0.5, 0.5), (1.0, 0.5), (5, 5)]), crs="EPSG:4326")
+    >>> asof_join(ev, t)["actor"].tolist()
+    ['a', 'a', '']
+    """
+    if predicate not in PREDICATES:
+        raise InputError(f"predicate {predicate!r} is not supported; use one of {', '.join(PREDICATES)}")
+    _check_inputs(events, timeline, date_column, what)
+    days = control.parse_dates(events[date_column].to_numpy(), what, date_column, allow_missing=True)
+    geoms = _crs.to_wgs84(events.geometry, what).to_numpy()
+    row, actor, valid_from = _match(geoms, days, timeline, predicate)
+    out = events.copy()
+    actors = np.full(len(events), "", dtype=object)
+    starts = np.full(len(events), np.datetime64("NaT"), dtype="datetime64[ns]")
+    actors[row] = actor
+    starts[row] = valid_from
+    out["actor"] = actors
+    out["valid_from"] = starts
+    _report(days, timeline, row, len(events), what)
+    return out
+
+
+def _check_inputs(events, timeline, date_column: str, what: str) -> None:
+    if date_column not in events.columns:
+        cols = [c for c in events.columns if c != events.geometry.name]
+        raise InputError(f"{what}: no column {date_column!r} for --date-column (columns: "
+                         f"{', '.join(map(str, cols)) or 'none'}); name the column of event dates")
+    _crs.require_crs(events, what)
+    _crs.require_crs(timeline, "timeline")
+
+
+def _intervals(timeline) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Sorted change dates and, for each interval ``[dates[k], dates[k+1])``, the active row positions."""
+    dates = control.change_dates(timeline)
+    vf = timeline["valid_from"].to_numpy(dtype="datetime64[ns]")
+    vt = timeline["valid_to"].to_numpy(dtype="datetime64[ns]")
+    active = [np.flatnonzero((vf <= d) & (np.isnat(vt) | (d < vt))) for d in dates]
+    return dates, active
+
+
+def _match(geoms: np.ndarray, days: np.ndarray, timeline, predicate: str):
+    """(event positions, actor, valid_from) of the matched events: one STRtree query per interval."""
+    dates, active = _intervals(timeline)
+    interval = np.searchsorted(dates, days, side="right") - 1  # NaT sorts last → past the end
+    usable = ~np.isnat(days) & (interval >= 0) & ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    usable &= interval < len(dates)
+    order = np.flatnonzero(usable)
+    order = order[np.argsort(interval[order], kind="stable")]
+    bounds = np.searchsorted(interval[order], np.arange(len(dates) + 1))
+    t_actor = timeline["actor"].to_numpy(dtype=object)
+    t_from = timeline["valid_from"].to_numpy(dtype="datetime64[ns]")
+    t_geom = timeline.geometry.to_numpy()
+    rank = np.argsort(np.argsort(t_actor.astype(str), kind="stable"), kind="stable")
+    ev_parts, row_parts = [], []
+    for k in np.flatnonzero(np.diff(bounds)):  # intervals that have events (never per event)
+        rows = active[k]
+        if len(rows) == 0:
+            continue
+        ev = order[bounds[k]:bounds[k + 1]]
+        tree = shapely.STRtree(t_geom[rows])
+        # geopandas convention: the predicate reads "event <predicate> area"
+        e_idx, a_idx = tree.query(geoms[ev], predicate=predicate)
+        ev_parts.append(ev[e_idx])
+        row_parts.append(rows[a_idx])
+    if not ev_parts:
+        return np.array([], dtype=int), np.array([], dtype=object), np.array([], dtype="datetime64[ns]")
+    ev_all = np.concatenate(ev_parts)
+    row_all = np.concatenate(row_parts)
+    # border rule: per event, the latest valid_from wins, then the actor that sorts first
+    key = np.lexsort((rank[row_all], -t_from[row_all].astype("int64"), ev_all))
+    ev_all, row_all = ev_all[key], row_all[key]
+    first = np.concatenate([[True], ev_all[1:] != ev_all[:-1]])
+    ev_all, row_all = ev_all[first], row_all[first]
+    return ev_all, t_actor[row_all], t_from[row_all]
+
+
+def _report(days, timeline, matched, n: int, what: str) -> None:
+    n_missing = int(np.isnat(days).sum())
+    first, last = control.coverage(timeline)
+    lo = np.datetime64(first, "ns")
+    outside = ~np.isnat(days) & (days < lo)
+    if last is not None:
+        outside |= ~np.isnat(days) & (days > np.datetime64(last, "ns"))
+    if n_missing:
+        log.warning("%s: %d event(s) have no date; they get no actor", what, n_missing)
+    if outside.any():
+        log.warning("%s: %d event(s) are dated outside the timeline (%s); they get no actor",
+                    what, int(outside.sum()), control.coverage_text(timeline))
+    log.info("%s: %d of %d event(s) fall in a control area", what, len(matched), n)
+
+
+def events_from_table(df, what: str, *, lat_column: str = "lat", lon_column: str = "lon"):
+    """A GeoDataFrame of points (EPSG:4326) from a table with latitude and longitude columns.
+
+    Bad values raise :class:`InputError` naming the flag and the first bad row (1-based).
+
+    Examples
+    --------
+    >>> ev = events_from_table(pd.DataFrame({"lat": ["35.9"], "lon": ["36.6"]}), "e.csv")
+    >>> ev.geometry[0].wkt, ev.crs.to_epsg()
+    ('POINT (36.6 35.9)', 4326)
+    """
+    import geopandas as gpd
+
+    for col, flag in ((lat_column, "--lat-column"), (lon_column, "--lon-column")):
+        if col not in df.columns:
+            raise InputError(f"{what}: no column {col!r} for {flag} (columns: {', '.join(map(str, df.columns))}); "
+                             f"name the column with {flag}")
+    vals = {}
+    for col, flag, lim in ((lat_column, "--lat-column", 90), (lon_column, "--lon-column", 180)):
+        raw = df[col]
+        num = pd.to_numeric(raw.where(raw.astype(str).str.strip() != ""), errors="coerce").to_numpy(dtype=float)
+        given = raw.notna().to_numpy() & (raw.astype(str).str.strip() != "").to_numpy()
+        bad = (given & np.isnan(num)) | (np.abs(num) > lim)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(f"{what}: row {i + 1}: {flag} {col!r} has {str(raw.iloc[i])!r}, not a "
+                             f"{'latitude' if lim == 90 else 'longitude'} in degrees (±{lim})")
+        vals[col] = num
+    pts = _crs.points_from_latlon(vals[lat_column], vals[lon_column])
+    pts[np.isnan(vals[lat_column]) | np.isnan(vals[lon_column])] = None
+    return gpd.GeoDataFrame(df.copy(), geometry=gpd.GeoSeries(pts, index=df.index, crs=_crs.WGS84))
