@@ -1,0 +1,237 @@
+"""Control inference from dated point reports: hand-built geometry, and IoU on real OCHA boundaries."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from conftest import shared_file
+
+from geo_idlib import control
+from geo_idlib.crs import GEOD, geodesic_area_km2, haversine_km
+from geo_idlib.errors import DateError, InputError
+
+
+def obs(rows):
+    """Observations from (date, actor, lat, lon[, place]) tuples."""
+    cols = ["date", "actor", "lat", "lon", "place"][: len(rows[0])]
+    return control.prepare_observations(pd.DataFrame(rows, columns=cols))
+
+
+BOX = shapely.box(36.0, 35.0, 37.0, 36.0)  # 1° × 1° in NW Syria, 10,066 km²
+
+
+def area(t, actor, day=None):
+    sel = t[t["actor"] == actor]
+    if day is not None:
+        d = pd.Timestamp(day)
+        sel = sel[(sel["valid_from"] <= d) & (sel["valid_to"].isna() | (sel["valid_to"] > d))]
+    return float(geodesic_area_km2(sel).sum())
+
+
+# ----------------------------------------------------------------------------- geometry
+def test_two_points_split_a_square_along_their_bisector():
+    t = control.infer(obs([("2020-01-01", "government", 35.5, 36.25), ("2020-01-01", "opposition", 35.5, 36.75)]),
+                      BOX)
+    assert t["actor"].tolist() == ["government", "opposition"]
+    assert str(t.crs) == "EPSG:4326"
+    gov, opp = t.geometry
+    # the two points are symmetric about 36.5°E: the bisector is that meridian
+    assert gov.bounds[2] == pytest.approx(36.5, abs=1e-9)
+    assert opp.bounds[0] == pytest.approx(36.5, abs=1e-9)
+    a_gov, a_opp = area(t, "government"), area(t, "opposition")
+    assert a_gov == pytest.approx(a_opp, rel=1e-9)
+    assert a_gov + a_opp == pytest.approx(float(geodesic_area_km2([BOX])[0]), rel=1e-5)
+    assert a_gov == pytest.approx(5033.1, abs=0.5)
+    # both cells border the other actor: all of each is uncertain
+    assert t["uncertain_km2"].tolist() == pytest.approx([a_gov, a_opp], rel=1e-6)
+
+
+def test_bisector_is_the_set_of_points_equidistant_from_both_reports():
+    t = control.infer(obs([("2020-01-01", "a", 35.3, 36.2), ("2020-01-01", "b", 35.6, 36.6)]), BOX)
+    a, b = t.geometry
+    shared = shapely.intersection(a.boundary, b.boundary)
+    xy = shapely.get_coordinates(shared)
+    assert len(xy) >= 2
+    n = len(xy)
+    _, _, da = GEOD.inv(xy[:, 0], xy[:, 1], np.full(n, 36.2), np.full(n, 35.3))
+    _, _, db = GEOD.inv(xy[:, 0], xy[:, 1], np.full(n, 36.6), np.full(n, 35.6))
+    assert da.min() > 50_000
+    assert np.abs(da - db).max() < 1.0  # metres, on the ellipsoid, 60-70 km from the reports
+
+
+def test_max_distance_makes_unknown_ground():
+    o = obs([("2020-01-01", "government", 35.3, 36.3), ("2020-01-01", "opposition", 35.7, 36.7)])
+    t = control.infer(o, BOX, max_distance_km=20)
+    assert t["actor"].tolist() == ["government", "opposition", "unknown"]
+    disk = np.pi * 20**2
+    assert area(t, "government") == pytest.approx(disk, rel=0.003)  # 57 km apart: full disks
+    assert area(t, "opposition") == pytest.approx(disk, rel=0.003)
+    assert area(t, "unknown") == pytest.approx(float(geodesic_area_km2([BOX])[0]) - 2 * disk, rel=1e-3)
+    gov = t.geometry.iloc[0]
+    xy = shapely.get_coordinates(gov)
+    assert haversine_km(xy[:, 1], xy[:, 0], 35.3, 36.3).max() < 20.1
+    assert t.loc[t["actor"] == "unknown", "obs_ids"].tolist() == [""]
+    assert np.isnan(t.loc[t["actor"] == "unknown", "uncertain_km2"].iloc[0])
+    # separated by unknown ground, neither borders the other
+    assert t.loc[t["actor"] != "unknown", "uncertain_km2"].tolist() == [0.0, 0.0]
+
+
+def test_boundary_clip_with_two_parts_and_nothing_outside():
+    parts = gpd.GeoDataFrame(geometry=[shapely.box(36.0, 35.0, 36.4, 35.4), shapely.box(36.6, 35.6, 37.0, 36.0)],
+                             crs="EPSG:4326")
+    t = control.infer(obs([("2020-01-01", "a", 35.2, 36.2), ("2020-01-01", "b", 35.9, 36.9),
+                           ("2020-01-01", "b", 35.5, 36.5)]), parts)
+    total = float(geodesic_area_km2(parts).sum())
+    assert area(t, "a") + area(t, "b") == pytest.approx(total, rel=1e-5)
+    outside = shapely.difference(shapely.union_all(t.geometry.values), shapely.union_all(parts.geometry.values))
+    assert float(geodesic_area_km2([outside])[0]) < 0.01  # km² of 2,000: output edges are geodesics, not parallels
+    # the report between the parts (lying outside both) still claims the corner of part 0 nearest to it
+    part0, part1 = geodesic_area_km2(parts)
+    assert 0.5 * part0 < area(t, "a") < part0
+    b = t.loc[t["actor"] == "b", "geometry"].iloc[0]
+    assert float(geodesic_area_km2([shapely.intersection(b, parts.geometry.iloc[1])])[0]) == pytest.approx(part1, rel=1e-6)
+
+
+def test_boundary_in_another_crs_is_transformed():
+    b = gpd.GeoSeries([BOX], crs="EPSG:4326").to_crs("EPSG:32637")
+    t = control.infer(obs([("2020-01-01", "a", 35.5, 36.5)]), b)
+    assert area(t, "a") == pytest.approx(float(geodesic_area_km2([BOX])[0]), rel=1e-4)
+
+
+def test_uncertainty_counts_only_cells_bordering_another_actor():
+    # three reports in a row west → east: a, a, b. Only the middle a-cell borders b.
+    o = obs([("2020-01-01", "a", 35.5, 36.1), ("2020-01-01", "a", 35.5, 36.4), ("2020-01-01", "b", 35.5, 36.8)])
+    t = control.infer(o, BOX)
+    cells = control.infer(obs([("2020-01-01", "x", 35.5, 36.1), ("2020-01-01", "y", 35.5, 36.4),
+                               ("2020-01-01", "z", 35.5, 36.8)]), BOX)
+    a_mid, b_cell = area(cells, "y"), area(cells, "z")
+    assert area(t, "a") == pytest.approx(area(cells, "x") + a_mid, rel=1e-6)
+    assert t.set_index("actor")["uncertain_km2"].to_dict() == pytest.approx({"a": a_mid, "b": b_cell}, rel=1e-6)
+
+
+# ----------------------------------------------------------------------------- time
+def test_latest_report_wins_and_periods_break_at_changes():
+    rows = pd.DataFrame({
+        "id": ["r3", "r1", "r2", "r4", "r5"],
+        "date": ["2020-02-06", "2020-01-01", "2020-01-01", "2020-02-10", "2020-03-01"],
+        "actor": ["government", "opposition", "government", "opposition", "opposition"],
+        "lat": [35.86447, 35.86447, 35.5, 35.86447, 35.86447],
+        "lon": [36.80591, 36.80591, 36.3, 36.80591, 36.80591],
+    })
+    t = control.infer(control.prepare_observations(rows), BOX, until="2020-03-06")
+    t["vf"] = t["valid_from"].dt.strftime("%Y-%m-%d")
+    t["vt"] = t["valid_to"].dt.strftime("%Y-%m-%d")
+    assert t[["actor", "vf", "vt", "obs_ids"]].values.tolist() == [
+        ["government", "2020-01-01", "2020-02-06", "r2"],
+        ["opposition", "2020-01-01", "2020-02-06", "r1"],
+        ["government", "2020-02-06", "2020-02-10", "r2;r3"],
+        ["government", "2020-02-10", "2020-03-07", "r2"],
+        # r5 re-confirms the same actor: no new period, but its id is kept
+        ["opposition", "2020-02-10", "2020-03-07", "r4;r5"],
+    ]
+    whole = float(geodesic_area_km2([BOX])[0])
+    assert area(t, "government", "2020-02-07") == pytest.approx(whole, rel=1e-5)
+    assert area(t, "government", "2020-01-15") + area(t, "opposition", "2020-01-15") == pytest.approx(whole, rel=1e-5)
+
+
+def test_a_place_is_one_place_under_its_name_even_when_coordinates_differ():
+    # "Saraqib" reported at two slightly different points: the later report replaces the earlier one
+    t = control.infer(obs([("2020-01-01", "opposition", 35.86447, 36.80591, "Saraqib"),
+                           ("2020-02-06", "government", 35.86111, 36.80611, "saraqib")]), BOX)
+    late = t[t["valid_from"] == pd.Timestamp("2020-02-06")]
+    assert late["actor"].tolist() == ["government"]
+    assert late["obs_ids"].tolist() == ["2"]
+
+
+def test_same_day_reports_later_row_wins():
+    t = control.infer(obs([("2020-01-01", "a", 35.5, 36.5), ("2020-01-01", "b", 35.5, 36.5)]), BOX)
+    assert t["actor"].tolist() == ["b"]
+    assert t["obs_ids"].tolist() == ["2"]
+
+
+def test_places_appear_when_first_reported():
+    t = control.infer(obs([("2020-01-01", "a", 35.5, 36.2), ("2020-01-05", "b", 35.5, 36.8)]), BOX)
+    first = t[t["valid_from"] == pd.Timestamp("2020-01-01")]
+    assert first["actor"].tolist() == ["a"]
+    assert pd.isna(t["valid_to"].iloc[-1])
+
+
+# ----------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("frame, message", [
+    (pd.DataFrame({"date": ["2020-01-01"], "lat": [35], "lon": [36]}), "missing column(s) actor"),
+    (pd.DataFrame({"date": ["01/02/2020"], "actor": ["a"], "lat": [35], "lon": [36]}), "row 1: column `date`"),
+    (pd.DataFrame({"date": ["2020-01-01"], "actor": [""], "lat": [35], "lon": [36]}), "row 1: empty actor"),
+    (pd.DataFrame({"date": ["2020-01-01"], "actor": ["a"], "lat": [""], "lon": [36]}), "row 1 (id 1) has no location"),
+    (pd.DataFrame({"date": ["2020-01-01"], "actor": ["a"], "lat": [35], "lon": [366514]}), "not a WGS84 position"),
+    (pd.DataFrame({"id": ["x", "x"], "date": ["2020-01-01"] * 2, "actor": ["a"] * 2, "lat": [35] * 2,
+                   "lon": [36] * 2}), "duplicate id 'x'"),
+])
+def test_bad_observations_get_one_line_errors(frame, message):
+    with pytest.raises(InputError) as e:
+        control.prepare_observations(frame, "obs.csv")
+    assert message in str(e.value)
+    assert str(e.value).startswith("obs.csv: ")
+    assert "\n" not in str(e.value)
+
+
+def test_bad_infer_arguments():
+    o = obs([("2020-01-01", "a", 35.5, 36.5)])
+    with pytest.raises(InputError, match="not a positive number of km"):
+        control.infer(o, BOX, max_distance_km=0)
+    with pytest.raises(InputError, match="no report lies inside the boundary"):
+        control.infer(o, shapely.box(0, 0, 1, 1))
+    with pytest.raises(DateError, match="before the last observation"):
+        control.infer(o, BOX, until="2019-12-31")
+
+
+# ----------------------------------------------------------------------------- real boundaries
+OCHA = "data/ocha_syria_admin/"
+
+
+@pytest.fixture(scope="module")
+def ocha():
+    adm3 = gpd.read_file(shared_file(OCHA + "syr_admin3_ocha_v02_20201217.geojson"))
+    pts = gpd.read_file(shared_file(OCHA + "syr_adminpoints_ocha_v02_20201217.geojson"))
+    labels = pts[pts["admin_leve"] == 3][["adm3_pcode", "geometry"]]
+    adm3 = adm3.sort_values("adm3_pcode").reset_index(drop=True)
+    return adm3, labels, gpd.GeoSeries([shapely.union_all(adm3.geometry.values)], crs="EPSG:4326")
+
+
+def overall_iou(adm3, labels, country, actors, shuffle_seed=None):
+    """Area-weighted IoU of the areas inferred from one label point per sub-district."""
+    o = adm3[["adm3_pcode"]].assign(actor=actors).merge(labels, on="adm3_pcode")
+    if shuffle_seed is not None:  # a broken inference: reports carry the wrong actors
+        o["actor"] = np.random.default_rng(shuffle_seed).permutation(o["actor"].to_numpy())
+    o = control.prepare_observations(gpd.GeoDataFrame(o.assign(date="2020-01-01"), geometry="geometry",
+                                                      crs="EPSG:4326"))
+    t = control.infer(o, country)
+    num = den = 0.0
+    for actor in sorted(set(actors)):
+        true = shapely.union_all(adm3.geometry.values[actors == actor])
+        inf = t.loc[t["actor"] == actor, "geometry"]
+        inf = inf.iloc[0] if len(inf) else shapely.Polygon()
+        inter, union, t_area = geodesic_area_km2([shapely.intersection(inf, true), shapely.union(inf, true), true])
+        num += inter / union * t_area
+        den += t_area
+    return num / den
+
+
+@pytest.mark.shared
+def test_inferred_governorates_match_ocha_boundaries(ocha):
+    adm3, labels, country = ocha
+    actors = adm3["adm1_pcode"].str.lower().to_numpy()
+    assert len(adm3) == 272 and len(set(actors)) == 14
+    assert overall_iou(adm3, labels, country, actors) >= 0.80  # measured 0.835 (scripts/eval_infer.py)
+
+
+@pytest.mark.shared
+def test_inferred_straight_front_matches_ocha_boundaries_and_a_broken_inference_fails(ocha):
+    adm3, labels, country = ocha
+    c = shapely.get_coordinates(adm3.geometry.representative_point())
+    actors = np.where(c[:, 0] + 0.5 * c[:, 1] > 38.0 + 0.5 * 35.0, "east", "west")
+    assert 50 < (actors == "east").sum() < 222
+    assert overall_iou(adm3, labels, country, actors) >= 0.90  # measured 0.937 (0.986-0.993 in eval_infer)
+    assert overall_iou(adm3, labels, country, actors, shuffle_seed=1) < 0.8
