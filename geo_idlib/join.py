@@ -129,7 +129,8 @@ def _match(geoms: np.ndarray, days: np.ndarray, timeline, predicate: str):
     # border rule: per event, the latest valid_from wins, then the actor that sorts first
     key = np.lexsort((rank[row_all], -t_from[row_all].astype("int64"), ev_all))
     ev_all, row_all = ev_all[key], row_all[key]
-    first = np.concatenate([[True], ev_all[1:] != ev_all[:-1]])
+    first = np.ones(len(ev_all), dtype=bool)
+    first[1:] = ev_all[1:] != ev_all[:-1]
     ev_all, row_all = ev_all[first], row_all[first]
     return ev_all, t_actor[row_all], t_from[row_all]
 
