@@ -90,20 +90,20 @@ def _change_pieces(a1: dict, a2: dict) -> tuple[list[str], list[str], list]:
     src, dst, geoms = [], [], []
     if not moved:
         return src, dst, geoms
-    all1 = shapely.union_all([g for g in a1.values()]) if a1 else None
-    all2 = shapely.union_all([g for g in a2.values()]) if a2 else None
+    all1 = shapely.union_all(list(a1.values())) if a1 else None
     for x in moved:
         g1, g2 = a1.get(x), a2.get(x)
         if g1 is not None:
             lost = shapely.difference(g1, g2) if g2 is not None else g1
             if not lost.is_empty:
                 others = [y for y in actors if y != x and a2.get(y) is not None]
-                if others:
-                    parts = shapely.intersection(lost, np.array([a2[y] for y in others], dtype=object))
+                if others:  # who holds it now; the rest nobody holds
+                    held = np.array([a2[y] for y in others], dtype=object)
+                    parts = shapely.intersection(lost, held)
                     for y, p in zip(others, parts, strict=True):
                         src.append(x), dst.append(y), geoms.append(p)
-                rest = shapely.difference(lost, all2) if all2 is not None else lost
-                src.append(x), dst.append(NOBODY), geoms.append(rest)
+                    lost = shapely.difference(lost, shapely.union_all(held))
+                src.append(x), dst.append(NOBODY), geoms.append(lost)
         if g2 is not None:
             new = shapely.difference(g2, all1) if all1 is not None else g2
             src.append(NOBODY), dst.append(x), geoms.append(new)
@@ -115,7 +115,8 @@ def _compare_areas(a1: dict, a2: dict):
 
     src, dst, geoms = _change_pieces(a1, a2)
     parts, idx = shapely.get_parts(np.array(geoms, dtype=object), return_index=True)
-    poly = shapely.get_type_id(parts) == 3  # intersections can leave lines and points on borders
+    # intersections can leave empties, lines and points on borders: only polygons are change
+    poly = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
     parts, idx = parts[poly], idx[poly]
     km2 = _crs.geodesic_area_km2(parts)
     sliver = km2 < _crs.SLIVER_KM2
