@@ -1,0 +1,380 @@
+"""The optional online geocoder against a real fake Nominatim/Photon/ArcGIS HTTP server on 127.0.0.1.
+
+No request leaves 127.0.0.1: an autouse fixture makes name resolution of any other host fail (and
+records the attempt), and a test proves that guard works.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sqlite3
+import time
+
+import pytest
+from fakes.nominatim import (
+    ARCGIS_PATH,
+    NOMINATIM_PATH,
+    PHOTON_PATH,
+    FakeGeocodingServer,
+    Reply,
+    nominatim_item,
+)
+from geopy.adapters import URLLibAdapter
+
+from geo_idlib import errors, io, online
+from geo_idlib.online import OnlineGeocoder, clear_cache
+
+UA = "geo_idlib-tests/1.0 (+tests)"
+# Coordinates are those of the real places (OSM/GeoNames); OSM ids are illustrative.
+PLACES = {
+    "idlib": [nominatim_item("Idlib", 35.9306, 36.6339, osm_type="relation", osm_id=5712960, addresstype="city",
+                             place_rank=16, importance=0.52, state="Idlib Governorate")],
+    "saraqib": [nominatim_item("Saraqib", 35.8647, 36.8006, osm_type="node", osm_id=315384421, cls="place",
+                               typ="town", addresstype="town", place_rank=18, importance=0.41,
+                               state="Idlib Governorate")],
+    "idlib governorate": [nominatim_item("Idlib Governorate", 35.75, 36.6667, osm_id=1722601,
+                                         addresstype="state", place_rank=8, importance=0.6,
+                                         state="Idlib Governorate")],
+    "maarrat al-nu'man district": [nominatim_item("Maarrat al-Nu'man District", 35.6, 36.7, osm_id=8112131,
+                                                  addresstype="county", place_rank=12, importance=0.3,
+                                                  state="Idlib Governorate")],
+    "syria": [nominatim_item("Syria", 34.6401, 39.0494, osm_id=184840, addresstype="country", place_rank=4,
+                             importance=0.9)],
+    "jabal al-zawiya": [nominatim_item("Jabal al-Zawiya", 35.6833, 36.5667, osm_type="node", osm_id=77,
+                                       cls="natural", typ="mountain_range", addresstype="mountain_range",
+                                       place_rank=18, importance=None, state="Idlib Governorate")],
+    "tripoli": [nominatim_item("Tripoli", 34.4367, 35.8497, osm_type="node", osm_id=31, cls="place", typ="city",
+                               addresstype="city", importance=0.6, country_code="lb", state="North Governorate")],
+    "aleppo": [nominatim_item("Aleppo Township", 40.5334, -80.1406, osm_id=41, addresstype="town",
+                              importance=0.2, country_code="us", state="Pennsylvania"),
+               nominatim_item("Aleppo", 36.2021, 37.1343, osm_id=42, addresstype="city", importance=0.7,
+                              state="Aleppo Governorate")],
+}
+
+
+# --------------------------------------------------------------------------- fixtures
+@pytest.fixture(autouse=True)
+def only_loopback(monkeypatch):
+    """Refuse to resolve any host but 127.0.0.1/localhost; the blocked hosts are recorded."""
+    real = socket.getaddrinfo
+    blocked = []
+
+    def guarded(host, *args, **kwargs):
+        h = host.decode() if isinstance(host, bytes) else str(host)
+        if h not in ("127.0.0.1", "localhost", "::1"):
+            blocked.append(h)
+            raise socket.gaierror(socket.EAI_NONAME, f"test guard: no network to {h}")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)
+    return blocked
+
+
+@pytest.fixture
+def server():
+    with FakeGeocodingServer(PLACES) as srv:
+        yield srv
+
+
+@pytest.fixture
+def cache(tmp_path):
+    return tmp_path / "online_geocode.sqlite"
+
+
+@pytest.fixture
+def make(server, cache):
+    made = []
+
+    def factory(service="nominatim", **kw):
+        opts = {"user_agent": UA, "domain": server.domain, "scheme": "http", "min_delay_seconds": 0.0,
+                "error_wait_seconds": 0.01, "timeout": 0.5, "cache_path": cache, "proxies": {}}
+        opts.update(kw)
+        g = OnlineGeocoder(service, **opts)
+        made.append(g)
+        return g
+
+    yield factory
+    for g in made:
+        g.close()
+
+
+def cache_state(path):
+    """All rows and SQLite's own integrity verdict, read independently of the code under test."""
+    con = sqlite3.connect(path)
+    try:
+        rows = sorted(con.execute("SELECT service, endpoint, query, country, answer, fetched_at FROM answers"))
+        ok = con.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        con.close()
+    return rows, ok
+
+
+# --------------------------------------------------------------------------- normal answers
+@pytest.mark.parametrize("query, country, expected", [
+    ("Idlib", "SY", dict(name="Idlib", lat=35.9306, lon=36.6339, place_id="online:nominatim:R5712960",
+                         country="SY", admin1="Idlib Governorate", feature_code="PPL", precision="settlement",
+                         confidence=0.66)),
+    ("Saraqib", None, dict(name="Saraqib", lat=35.8647, lon=36.8006, place_id="online:nominatim:N315384421",
+                           country="SY", feature_code="PPL", precision="settlement", confidence=0.605)),
+    ("Idlib Governorate", "SY", dict(place_id="online:nominatim:R1722601", feature_code="ADM1",
+                                     precision="admin1", confidence=0.7)),
+    ("Maarrat al-Nu'man District", "sy", dict(feature_code="ADM2", precision="admin2", confidence=0.55)),
+    ("Syria", None, dict(feature_code="PCLI", precision="country", country="SY", confidence=0.85)),
+    ("Jabal al-Zawiya", "SY", dict(feature_code="MTS", precision="region", confidence=0.4)),
+])
+def test_nominatim_answers_become_places_records(make, server, query, country, expected):
+    rec = make().lookup(query, country=country)
+    assert rec is not None
+    for key, value in expected.items():
+        assert rec[key] == (pytest.approx(value) if isinstance(value, float) else value), key
+    assert rec["source"] == "online:nominatim"
+    assert rec["raw"] == PLACES[query.casefold()][0]
+    assert server.count(NOMINATIM_PATH) == 1
+
+
+def test_request_is_polite_and_restricted_to_the_country(make, server):
+    make().lookup("  Idlib ", country="SY")
+    (path, params, headers), = server.requests
+    assert path == NOMINATIM_PATH
+    assert params["q"] == "Idlib"
+    assert params["countrycodes"] == "sy"
+    assert params["format"] == "json" and params["addressdetails"] == "1" and params["limit"] == "1"
+    assert params["accept-language"] == "en"
+    assert headers["user-agent"] == UA
+
+
+def test_country_filter_picks_the_place_in_that_country(make, server):
+    g = make()
+    assert g.lookup("Aleppo", country="SY")["lat"] == pytest.approx(36.2021)
+    assert g.lookup("Aleppo")["country"] == "US"  # the service's own first answer without a country
+    assert g.lookup("Tripoli", country="SY") is None
+    assert g.lookup("Tripoli", country="LB")["country"] == "LB"
+    assert server.count() == 4
+
+
+def test_empty_answer_is_none_and_cached_as_not_found(make, server, cache):
+    g = make()
+    assert g.lookup("Nowhere-al-Sharqi", country="SY") is None
+    assert g.lookup("nowhere-al-sharqi", country="SY") is None
+    assert server.count() == 1 and g.cache_hits == 1
+    rows, ok = cache_state(cache)
+    assert ok == "ok"
+    assert [(r[0], r[2], r[3], r[4]) for r in rows] == [("nominatim", "nowhere-al-sharqi", "SY", None)]
+
+
+def test_not_found_expires_but_found_answers_do_not(make, server, cache):
+    g = make()
+    g.lookup("Nowhere-al-Sharqi")
+    g.lookup("Idlib")
+    con = sqlite3.connect(cache)
+    with con:  # age both rows: 31 days (not found) and 400 days (found)
+        con.execute("UPDATE answers SET fetched_at = fetched_at - 31 * 86400 WHERE answer IS NULL")
+        con.execute("UPDATE answers SET fetched_at = fetched_at - 400 * 86400 WHERE answer IS NOT NULL")
+    con.close()
+    assert server.count() == 2
+    assert make().lookup("Idlib")["name"] == "Idlib"
+    assert server.count() == 2  # still a cache hit
+    assert make().lookup("Nowhere-al-Sharqi") is None
+    assert server.count() == 3  # asked again after 31 days (default expiry 30 days)
+    assert online.DEFAULT_NEGATIVE_TTL_DAYS == 30.0
+
+
+def test_second_call_is_a_cache_hit_that_makes_no_request(make, server, cache):
+    first = make().lookup("Saraqib", country="SY")
+    assert server.count() == 1
+    g = make()  # a new geocoder (as in a later run) on the same cache file
+    again = g.lookup("SARAQIB", country="sy")
+    assert again == first
+    assert server.count() == 1 and g.cache_hits == 1 and g.requests == 0
+    g.lookup("Saraqib")  # another country key is another question
+    assert server.count() == 2
+    assert io.online_cache_stats(cache) == {"path": str(cache), "rows": 2, "found": 2, "not_found": 0}
+
+
+def test_empty_query_asks_nothing(make, server):
+    assert make().lookup("  \n ") is None
+    assert server.count() == 0
+
+
+# --------------------------------------------------------------------------- failures
+def _seed(g):
+    """Put one found and one not-found answer in the cache; return the state before the failure."""
+    assert g.lookup("Idlib") is not None
+    assert g.lookup("Nowhere-al-Sharqi") is None
+    return cache_state(g.cache_path)
+
+
+FAILURES = {
+    "429 always": ([Reply(429, {"error": "Too Many Requests"}, {"Retry-After": "0"})] * 3, 3,
+                   "nominatim: rate limited (HTTP 429) after 3 attempts; try again later or run without --online"),
+    "429 Retry-After too long": ([Reply(429, "", {"Retry-After": "3600"})], 1,
+                                 "nominatim: rate limited (HTTP 429, Retry-After 3600 s is longer than the 30 s "
+                                 "we wait); try again later or run without --online"),
+    "500 always": ([Reply(500, "<h1>Internal Server Error</h1>", content_type="text/html")] * 3, 3,
+                   "nominatim: server error (HTTP 500) after 3 attempts from http://127.0.0.1:{port}; "
+                   "try again later or run without --online"),
+    "timeout": ([Reply(delay=3.0)] * 3, 3,
+                "nominatim: no answer from http://127.0.0.1:{port} within 0.3 s after 3 attempts (timed out); "
+                "check the network, try again later or run without --online"),
+    "malformed JSON": ([Reply(200, "<html>Service temporarily unavailable")], 1,
+                       "nominatim: malformed answer from http://127.0.0.1:{port} (not JSON: "
+                       "'<html>Service temporarily unavailable'); the service or a proxy sent something else; "
+                       "try again later or run without --online"),
+    "truncated JSON": ([Reply(200, '[{"lat": "35.86", "lon": ')], 1, "nominatim: malformed answer"),
+    "JSON of another shape": ([Reply(200, [{"name": "Saraqib"}])], 1,
+                              "nominatim: malformed answer from http://127.0.0.1:{port} (JSON without the expected "
+                              "fields: `address` must not be None); the service or a proxy sent something that is "
+                              "not a geocoding answer; try again later or run without --online"),
+    "JSON with bad coordinates": ([Reply(200, [{"display_name": "Saraqib", "lat": "north", "lon": "36.8"}])], 1,
+                                  "nominatim: malformed answer from http://127.0.0.1:{port} (JSON without the "
+                                  "expected fields"),
+    "403 bad user agent": ([Reply(403, "Access blocked")], 1,
+                           "nominatim: refused by http://127.0.0.1:{port} (HTTP 403); the usage policy needs a "
+                           "real user agent"),
+}
+
+
+@pytest.mark.parametrize("name", list(FAILURES))
+def test_each_failure_is_one_clear_line_and_leaves_the_cache_intact(make, server, name):
+    replies, attempts, message = FAILURES[name]
+    g = make(timeout=0.3)
+    before = _seed(g)
+    assert before[1] == "ok" and len(before[0]) == 2
+    n0 = server.count()
+    server.script(*replies)
+    t0 = time.monotonic()
+    with pytest.raises(errors.GeocoderServiceError) as info:
+        g.lookup("Saraqib", country="SY")
+    elapsed = time.monotonic() - t0
+    text = str(info.value)
+    assert text.startswith(message.format(port=server.port)), text
+    assert "\n" not in text and len(text) < 300
+    assert server.count() - n0 == attempts
+    assert elapsed < 2.0  # timeouts of 0.3 s, short retry pauses, no 3600 s wait
+    assert cache_state(g.cache_path) == before  # same rows, integrity ok: errors are not cached
+    # the error was not cached: once the service is back, the query is asked and answered
+    assert g.lookup("Saraqib", country="SY")["name"] == "Saraqib"
+    assert server.count() - n0 == attempts + 1
+
+
+def test_retry_after_is_honoured_then_the_retry_succeeds(make, server, cache, caplog):
+    g = make()
+    server.script(Reply(429, {"error": "slow down"}, {"Retry-After": "1"}))
+    t0 = time.monotonic()
+    with caplog.at_level(logging.INFO):
+        rec = g.lookup("Saraqib")
+    elapsed = time.monotonic() - t0
+    assert rec["place_id"] == "online:nominatim:N315384421"
+    assert server.count() == 2
+    assert 0.95 <= elapsed < 2.0
+    assert cache_state(cache)[0][0][2] == "saraqib"
+    ours = [r.getMessage() for r in caplog.records if r.name == "geo_idlib"]
+    assert ours == ["nominatim: rate limited (HTTP 429); retrying in 1.0 s (attempt 2 of 3)"]
+    assert not [r for r in caplog.records if r.name.startswith("geopy") and r.levelno >= logging.WARNING]
+
+
+def test_a_transient_500_is_retried(make, server):
+    server.script(Reply(500, "oops", content_type="text/plain"), Reply(502, "bad gateway", content_type="text/plain"))
+    assert make().lookup("Idlib")["name"] == "Idlib"
+    assert server.count() == 3
+
+
+def test_connection_refused(make, cache):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    g = make(domain=f"127.0.0.1:{port}", max_retries=1)
+    with pytest.raises(errors.GeocoderServiceError, match=rf"^nominatim: cannot connect to http://127\.0\.0\.1:{port} "
+                       r"after 2 attempts \(connection refused\); check the network"):
+        g.lookup("Idlib")
+    assert not cache.exists() or cache_state(cache)[0] == []
+
+
+def test_a_corrupt_cache_file_is_named_with_its_fix(make, server, cache):
+    cache.write_bytes(b"this is not an SQLite database" * 100)
+    with pytest.raises(errors.GeocoderServiceError, match=r"online_geocode\.sqlite: the online geocoder cache is "
+                                                          r"unusable \(file is not a database\); delete the file"):
+        make().lookup("Idlib")
+    assert server.count() == 0
+
+
+def test_urllib_adapter_gives_the_same_results(make, server):
+    g = make(adapter_factory=URLLibAdapter, timeout=0.3, max_retries=0)
+    assert g.lookup("Idlib", country="SY")["place_id"] == "online:nominatim:R5712960"
+    server.script(Reply(500, "oops", content_type="text/plain"))
+    with pytest.raises(errors.GeocoderServiceError, match=r"server error \(HTTP 500\) after 1 attempt "):
+        g.lookup("Saraqib")
+    server.script(Reply(200, "<html>"))
+    with pytest.raises(errors.GeocoderServiceError, match="malformed answer"):
+        g.lookup("Saraqib")
+    server.script(Reply(delay=2.0))
+    with pytest.raises(errors.GeocoderServiceError, match=r"within 0\.3 s after 1 attempt \(timed out\)"):
+        g.lookup("Saraqib")
+
+
+# --------------------------------------------------------------------------- other services
+def test_photon_answers_and_client_side_country_filter(make, server):
+    g = make("photon")
+    rec = g.lookup("Saraqib")
+    assert rec["place_id"] == "online:photon:N315384421"
+    assert (rec["lat"], rec["lon"], rec["country"], rec["precision"], rec["feature_code"]) == \
+        (pytest.approx(35.8647), pytest.approx(36.8006), "SY", "settlement", "PPL")
+    assert g.lookup("Aleppo", country="SY")["name"] == "Aleppo"  # the 2nd candidate, the one in SY
+    assert g.lookup("Tripoli", country="SY") is None
+    assert [p for p, _, _ in server.requests] == [PHOTON_PATH] * 3
+    assert server.requests[1][1]["limit"] == "5"
+
+
+def test_arcgis_answers(make, server):
+    g = make("arcgis")
+    rec = g.lookup("Idlib Governorate", country="SY")
+    assert rec["place_id"] == "online:arcgis:35.75000,36.66670"
+    assert (rec["country"], rec["precision"], rec["feature_code"], rec["confidence"]) == ("SY", "admin1", "ADM1", 0.9)
+    assert g.lookup("Aleppo", country="SY")["lat"] == pytest.approx(36.2021)
+    assert server.requests[0][0] == ARCGIS_PATH
+
+
+# --------------------------------------------------------------------------- configuration
+def test_bad_service_and_country_are_input_errors(make):
+    with pytest.raises(errors.InputError, match="unknown service; use one of arcgis, nominatim, photon"):
+        OnlineGeocoder("google")
+    with pytest.raises(errors.InputError, match=r"--country Syria: not an ISO 3166-1 alpha-2 code"):
+        make().lookup("Idlib", country="Syria")
+
+
+def test_defaults_are_the_polite_public_service(monkeypatch):
+    monkeypatch.delenv("GEO_IDLIB_USER_AGENT", raising=False)
+    with OnlineGeocoder() as g:
+        assert g.endpoint == "https://nominatim.openstreetmap.org"
+        assert g.min_delay_seconds == 1.0 and g.timeout == 10
+        assert g.user_agent.startswith("geo_idlib/")
+        assert g.cache_path == io.cache_dir() / "online_geocode.sqlite"
+    monkeypatch.setenv("GEO_IDLIB_USER_AGENT", "newsroom-maps/2 (maps@example.org)")
+    with OnlineGeocoder() as g:
+        assert g.user_agent == "newsroom-maps/2 (maps@example.org)"
+
+
+def test_the_loopback_guard_stops_real_network(only_loopback, cache):
+    with OnlineGeocoder(cache_path=cache, min_delay_seconds=0, error_wait_seconds=0, max_retries=0,
+                        timeout=0.5, proxies={}) as g, pytest.raises(errors.GeocoderServiceError,
+                                                                    match="cannot connect"):
+        g.lookup("Idlib")
+    assert only_loopback and set(only_loopback) == {"nominatim.openstreetmap.org"}
+
+
+def test_clear_cache(make, server, cache):
+    make().lookup("Idlib")
+    make("photon").lookup("Idlib")
+    make().lookup("Nowhere-al-Sharqi")
+    assert clear_cache("photon", cache_path=cache) == 1
+    assert io.online_cache_stats(cache)["rows"] == 2
+    assert clear_cache(cache_path=cache) == 2
+    assert cache_state(cache) == ([], "ok")
+
+
+def test_docstring_examples():
+    import doctest
+
+    result = doctest.testmod(online, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 8 and result.failed == 0
