@@ -83,6 +83,11 @@ def _same(g1, g2) -> bool:
     return g1 is g2 or shapely.to_wkb(g1) == shapely.to_wkb(g2)
 
 
+def _union(geoms):
+    geoms = list(geoms)
+    return geoms[0] if len(geoms) == 1 else shapely.union_all(geoms)
+
+
 def _change_pieces(a1: dict, a2: dict) -> tuple[list[str], list[str], list]:
     """(actor_from, actor_to, geometry) of the ground that changed hands; only where it changed."""
     actors = sorted(set(a1) | set(a2))
@@ -90,7 +95,7 @@ def _change_pieces(a1: dict, a2: dict) -> tuple[list[str], list[str], list]:
     src, dst, geoms = [], [], []
     if not moved:
         return src, dst, geoms
-    all1 = shapely.union_all(list(a1.values())) if a1 else None
+    all1 = _union(a1.values()) if a1 else None
     for x in moved:
         g1, g2 = a1.get(x), a2.get(x)
         if g1 is not None:
@@ -102,7 +107,7 @@ def _change_pieces(a1: dict, a2: dict) -> tuple[list[str], list[str], list]:
                     parts = shapely.intersection(lost, held)
                     for y, p in zip(others, parts, strict=True):
                         src.append(x), dst.append(y), geoms.append(p)
-                    lost = shapely.difference(lost, shapely.union_all(held))
+                    lost = shapely.difference(lost, _union(held))
                 src.append(x), dst.append(NOBODY), geoms.append(lost)
         if g2 is not None:
             new = shapely.difference(g2, all1) if all1 is not None else g2
@@ -110,41 +115,61 @@ def _change_pieces(a1: dict, a2: dict) -> tuple[list[str], list[str], list]:
     return src, dst, geoms
 
 
-def _compare_areas(a1: dict, a2: dict):
-    import geopandas as gpd
+class _Areas:
+    """Geodesic km² of actor areas, computed once per geometry (a series reuses each date's)."""
 
+    def __init__(self):
+        self._km2: dict[int, tuple[object, float]] = {}
+
+    def __call__(self, areas: dict) -> dict[str, float]:
+        todo = [g for g in areas.values() if id(g) not in self._km2]
+        if todo:
+            self._km2.update((id(g), (g, float(a))) for g, a in zip(todo, _crs.geodesic_area_km2(todo), strict=True))
+        return {x: self._km2[id(g)][1] for x, g in areas.items()}
+
+    def keep_only(self, *dicts) -> None:
+        live = {id(g) for d in dicts for g in d.values()}
+        self._km2 = {k: v for k, v in self._km2.items() if k in live}
+
+
+def _pieces_km2(a1: dict, a2: dict):
+    """Change polygons as arrays: (actor_from, actor_to, polygons, km², sliver mask)."""
     src, dst, geoms = _change_pieces(a1, a2)
     parts, idx = shapely.get_parts(np.array(geoms, dtype=object), return_index=True)
     # intersections can leave empties, lines and points on borders: only polygons are change
     poly = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
     parts, idx = parts[poly], idx[poly]
     km2 = _crs.geodesic_area_km2(parts)
-    sliver = km2 < _crs.SLIVER_KM2
     src_a, dst_a = np.array(src, dtype=object), np.array(dst, dtype=object)
+    return src_a[idx], dst_a[idx], parts, km2, km2 < _crs.SLIVER_KM2
+
+
+def _summary(a1: dict, a2: dict, src, dst, km2, sliver, area_of) -> list[dict]:
+    area1, area2 = area_of(a1), area_of(a2)
     keep = ~sliver
-    polygons = gpd.GeoDataFrame({"actor_from": src_a[idx[keep]] if len(idx) else np.array([], dtype=object),
-                                 "actor_to": dst_a[idx[keep]] if len(idx) else np.array([], dtype=object),
-                                 "area_km2": km2[keep]},
+    gained = pd.Series(km2[keep]).groupby(dst[keep]).sum().to_dict() if keep.any() else {}
+    lost = pd.Series(km2[keep]).groupby(src[keep]).sum().to_dict() if keep.any() else {}
+    summary = []
+    for x in sorted(set(a1) | set(a2)):
+        f, t = float(area1.get(x, 0.0)), float(area2.get(x, 0.0))
+        summary.append({"actor": x, "area_from_km2": f, "area_to_km2": t,
+                        "gained_km2": float(gained.get(x, 0.0)), "lost_km2": float(lost.get(x, 0.0)),
+                        "net_km2": t - f})
+    return summary
+
+
+def _compare_areas(a1: dict, a2: dict):
+    import geopandas as gpd
+
+    src, dst, parts, km2, sliver = _pieces_km2(a1, a2)
+    keep = ~sliver
+    polygons = gpd.GeoDataFrame({"actor_from": src[keep], "actor_to": dst[keep], "area_km2": km2[keep]},
                                 geometry=gpd.GeoSeries(parts[keep], crs=_crs.WGS84), crs=_crs.WGS84)
     polygons = polygons.sort_values(["area_km2", "actor_from", "actor_to"], ascending=[False, True, True],
                                     kind="stable").reset_index(drop=True)
     polygons.attrs["slivers_dropped"] = int(sliver.sum())
     polygons.attrs["sliver_km2"] = float(km2[sliver].sum())
-
-    actors = sorted(set(a1) | set(a2))
-    area1 = dict(zip(a1, _crs.geodesic_area_km2(list(a1.values())), strict=True)) if a1 else {}
-    area2 = {x: area1[x] if x in a1 and _same(a1[x], a2[x]) else None for x in a2}
-    todo = [x for x, v in area2.items() if v is None]
-    area2.update(zip(todo, _crs.geodesic_area_km2([a2[x] for x in todo]), strict=True))
-    gained = polygons.groupby("actor_to")["area_km2"].sum().to_dict()
-    lost = polygons.groupby("actor_from")["area_km2"].sum().to_dict()
-    summary = []
-    for x in actors:
-        f, t = float(area1.get(x, 0.0)), float(area2.get(x, 0.0))
-        summary.append({"actor": x, "area_from_km2": f, "area_to_km2": t,
-                        "gained_km2": float(gained.get(x, 0.0)), "lost_km2": float(lost.get(x, 0.0)),
-                        "net_km2": t - f})
-    return summary, polygons
+    return _summary(a1, a2, src, dst, km2, sliver, _Areas()), polygons
 
 
 def periods(d1, d2, every: str) -> list[pd.Timestamp]:
@@ -180,16 +205,18 @@ def series(timeline, dates, progress=None) -> list[dict]:
     pairs = list(zip(days[:-1], days[1:], strict=True))
     rows: list[dict] = []
     prev_day, prev_areas = None, None
+    area_of = _Areas()
     ctx = progress(pairs, "change series", len(pairs)) if progress else _nullctx(pairs)
     with ctx as it:
         for p1, p2 in it:
             a1 = prev_areas if p1 == prev_day else control.actor_areas(timeline, p1)
             a2 = control.actor_areas(timeline, p2)
             prev_day, prev_areas = p2, a2
-            summary, polys = _compare_areas(a1, a2)
-            for r in summary:
+            src, dst, _, km2, sliver = _pieces_km2(a1, a2)
+            for r in _summary(a1, a2, src, dst, km2, sliver, area_of):
                 rows.append({"from": f"{p1:%Y-%m-%d}", "to": f"{p2:%Y-%m-%d}", **r,
-                             "slivers_dropped": polys.attrs["slivers_dropped"]})
+                             "slivers_dropped": int(sliver.sum())})
+            area_of.keep_only(a1, a2)
     return rows
 
 
