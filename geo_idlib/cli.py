@@ -161,6 +161,35 @@ def areas_at(timeline, date, output, overwrite):
         click.echo(text, nl=False)
 
 
+def _positive_km(ctx, param, value):
+    if value is not None and not value > 0:
+        raise click.BadParameter(f"{value} is not a positive distance; give km, e.g. 10", param_hint="--max-distance")
+    return value
+
+
+@areas.command("infer")
+@click.argument("observations", type=click.Path(dir_okay=False))
+@click.option("--within", required=True, metavar="BOUNDARY",
+              help="Polygon file to fill, or governorate names of the embedded layer, e.g. Idlib,Aleppo.")
+@click.option("--max-distance", "max_distance", type=float, default=None, metavar="KM", callback=_positive_km,
+              help="Ground farther than KM from every report becomes `unknown`. Default: fill the boundary.")
+@date_option("--until", help="Last day covered (default: open-ended after the last report).")
+@country_option
+@output_option(required=True, help="Timeline file to write (.gpkg, .geojson, .fgb, .parquet).")
+@overwrite_option
+@click.pass_context
+def areas_infer(ctx, observations, within, max_distance, until, country, output, overwrite):
+    """Infer a control timeline from dated point reports in OBSERVATIONS (CSV, GeoJSON, GeoPackage
+    with date, actor, and lat + lon or a place name; optional id, source, note). At each report
+    date every place keeps its latest report; Voronoi cells of the reports are clipped to --within
+    and dissolved per actor. Each area lists its reports (obs_ids) and the km² of cells bordering
+    another actor (uncertain_km2)."""
+    message = pipeline.infer_areas(observations, within, output, max_distance_km=max_distance, until=until,
+                                   overwrite=overwrite, country=country, progress=ctx.obj["progress"])
+    if not ctx.obj["quiet"]:
+        click.echo(message, err=True)
+
+
 @cli.command("join")
 @click.argument("events", type=click.Path(dir_okay=False))
 @areas_option

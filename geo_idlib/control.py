@@ -869,6 +869,7 @@ def infer(observations, boundary, *, max_distance_km: float | None = None, until
                                                                    ordered=True))
             edge = ~shapely.contains_properly(bound_l, cells)  # only cells crossing the boundary are cut
             cells[edge] = _obs_polygonal(shapely.intersection(cells[edge], bound_l))
+            full = cells
             if max_distance_km:
                 disks = shapely.buffer(shapely.points(pts), 1000.0 * float(max_distance_km), quad_segs=32)
                 cells = _obs_polygonal(shapely.intersection(cells, disks))
@@ -885,24 +886,21 @@ def infer(observations, boundary, *, max_distance_km: float | None = None, until
             per_rows = np.unique(per[~np.isnan(per)].astype(int))
             d_from = pd.Timestamp(dates[j])
             d_to = pd.Timestamp(dates[starts[k + 1]]) if k + 1 < len(starts) else end
-            known_all = []
-            for act in np.unique(acts):
+            full_w = _obs_transform(full, local, _crs.WGS84) if max_distance_km else cells_w
+            dissolved = _obs_dissolve(cells_w, full_w, acts)
+            for act, geom_l in dissolved.items():
+                if act == UNKNOWN_ACTOR and max_distance_km:
+                    out.append({"actor": UNKNOWN_ACTOR, "valid_from": d_from, "valid_to": d_to, "geometry": geom_l,
+                                "obs_ids": "", "uncertain_km2": np.nan})
+                    continue
                 m = acts == act
-                geom_l = shapely.union_all(cells[m])
-                known_all.append(geom_l)
                 used = per_rows[actor_arr[per_rows] == act]
                 used = used[np.isin(place[used], places[ok][m])]
-                out.append({"actor": str(act), "valid_from": d_from, "valid_to": d_to, "geometry_l": geom_l,
+                out.append({"actor": str(act), "valid_from": d_from, "valid_to": d_to, "geometry": geom_l,
                             "obs_ids": ";".join(sorted(ids_arr[used], key=_obs_id_sort_key)),
                             "uncertain_km2": round(float(area[m & border].sum()), 6)})
-            if max_distance_km:
-                unk = shapely.difference(bound_l, shapely.union_all(known_all))
-                unk = _obs_polygonal([unk])[0]
-                if not unk.is_empty:
-                    out.append({"actor": UNKNOWN_ACTOR, "valid_from": d_from, "valid_to": d_to, "geometry_l": unk,
-                                "obs_ids": "", "uncertain_km2": np.nan})
     res = pd.DataFrame(out)
-    geoms = _obs_transform(res.pop("geometry_l").to_numpy(), local, _crs.WGS84)
+    geoms = res.pop("geometry").to_numpy()
     geoms = _obs_polygonal(np.where(shapely.is_valid(geoms), geoms, shapely.make_valid(geoms)))
     res = gpd.GeoDataFrame(res, geometry=gpd.GeoSeries(geoms, crs=_crs.WGS84), crs=_crs.WGS84)
     res = res[~res.geometry.is_empty].reset_index(drop=True)
@@ -912,6 +910,48 @@ def infer(observations, boundary, *, max_distance_km: float | None = None, until
     log.info("inferred %d areas over %d period(s) from %d observations in %.2f s",
              len(res), len(starts), len(obs), time.perf_counter() - t0)
     return res[["actor", "valid_from", "valid_to", "obs_ids", "uncertain_km2", "geometry"]]
+
+
+def _obs_dissolve(known, full, acts) -> dict:
+    """``{actor: polygon}`` dissolved from the cells (WGS84), as one exact planar coverage.
+
+    ``full`` are the Voronoi cells clipped to the boundary (they tile it), ``known`` the same cells
+    cut to the maximum distance (``known is full`` without one). Cells clipped one by one, and
+    transformed from the local projection, do not share bit-identical edges, so dissolving them
+    per actor would leave hairline overlaps between actors. The outlines of all cells are
+    therefore noded together and polygonised into faces, in the CRS the result is stored in. A
+    face inside a known cell goes to that cell's actor; one inside a full cell only is ``unknown``;
+    hairline faces (under about 1 m²) in neither go to the nearest known cell, larger ones are
+    outside the boundary. Faces are merged per actor with a coverage union, so neighbouring actors
+    share their edges vertex for vertex.
+    """
+    import numpy as np
+    import shapely
+
+    ok = ~shapely.is_empty(known)
+    outlines = [shapely.boundary(known[ok])]
+    if full is not known:
+        outlines.append(shapely.boundary(full[~shapely.is_empty(full)]))
+    lines = shapely.union_all(np.concatenate(outlines))
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(lines)))
+    rp = shapely.point_on_surface(faces)
+    ktree = shapely.STRtree(known)
+    owner = np.full(len(faces), -1)
+    fi, ci = ktree.query(rp, predicate="within")
+    owner[fi] = ci
+    in_full = np.zeros(len(faces), dtype=bool)
+    if full is known:
+        in_full[fi] = True
+    else:
+        in_full[shapely.STRtree(full).query(rp, predicate="within")[0]] = True
+    hairline = shapely.area(faces) < 1e-10  # deg² (≈ 1 m²)
+    orphan = (owner < 0) & hairline & ((full is known) | ~in_full)
+    if orphan.any():
+        owner[np.flatnonzero(orphan)] = ktree.query_nearest(rp[orphan], all_matches=False)[1]
+    keep = (owner >= 0) | in_full
+    label = np.where(owner >= 0, acts[np.maximum(owner, 0)], UNKNOWN_ACTOR)[keep]
+    faces = faces[keep]
+    return {str(a): shapely.coverage_union_all(faces[label == a]) for a in np.unique(label)}
 
 
 def _obs_id_sort_key(s: str):

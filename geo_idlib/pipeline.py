@@ -279,6 +279,135 @@ def _rows_frame(rows: list[dict], cols: list[str]):
     return pd.DataFrame(rows, columns=cols)
 
 
+# ---- areas infer (control inference from dated point reports)
+def read_boundary(within: str):
+    """The --within boundary: a polygon file (any GDAL format), or governorate names of the
+    embedded admin-1 layer separated by commas (e.g. ``Idlib,Aleppo``)."""
+    from pathlib import Path
+
+    from . import crs
+    from .errors import InputError
+
+    p = Path(within)
+    if p.exists() or p.suffix:
+        gdf = io.read_vector(p, "boundary layer")
+        if gdf.crs is None and p.suffix.lower() in _GEOJSON_SUFFIXES:
+            gdf = gdf.set_crs(crs.WGS84)
+        return crs.require_crs(gdf, str(p))
+    admin1 = load_admin1()
+    names = [n.strip().lower() for n in within.split(",") if n.strip()]
+    known = {}
+    for i, (name, alt) in enumerate(zip(admin1["name"], admin1["name_alt"].fillna(""), strict=True)):
+        for n in [name, *str(alt).split("|")]:
+            if n.strip():
+                known.setdefault(n.strip().lower(), i)
+    missing = [n for n in names if n not in known]
+    if not names or missing:
+        raise InputError(f"--within {within}: no such file, nor governorate(s) {', '.join(missing) or within!r}; "
+                         f"give a polygon file or names among: {', '.join(sorted(admin1['name']))}")
+    return admin1.iloc[sorted({known[n] for n in names})].reset_index(drop=True)
+
+
+def _geocode_observation_places(df, what: str, country: str | None):
+    """Fill lat/lon of rows that only name a ``place``, through the gazetteer (exact names)."""
+    import numpy as np
+    import pandas as pd
+
+    from . import gazetteer
+    from .errors import InputError
+
+    df = df.copy()
+    for c in ("lat", "lon"):
+        if c not in df.columns:
+            df[c] = ""
+    lat = pd.to_numeric(df["lat"].astype(str).str.strip().replace("", "nan"), errors="coerce")
+    lon = pd.to_numeric(df["lon"].astype(str).str.strip().replace("", "nan"), errors="coerce")
+    todo = (lat.isna() | lon.isna()).to_numpy() & (df["place"].astype(str).str.strip() != "").to_numpy()
+    if not todo.any():
+        return df
+    names = df.loc[todo, "place"].astype(str).str.strip()
+    keys = {n: gazetteer.normalize(n) for n in names.unique()}
+    found = gazetteer.load_index().lookup_many(keys.values(), compact_fallback=True)
+    cc = (country or "").upper()
+    chosen, ambiguous = {}, 0
+    for name, key in keys.items():
+        cands = [c for c in found.get(key, []) if not cc or c.country == cc]
+        if cands:
+            chosen[name] = cands[0]  # most populous first
+            ambiguous += len({(round(c.lat, 1), round(c.lon, 1)) for c in cands}) > 1
+    unresolved = sorted(set(keys) - set(chosen))
+    if unresolved:
+        i = int(np.flatnonzero(todo & df["place"].astype(str).str.strip().isin(unresolved).to_numpy())[0])
+        raise InputError(f"{what}: row {i + 1}: place {df['place'].iloc[i]!r} is not in the gazetteer "
+                         f"({len(unresolved)} unknown place name(s)"
+                         f"{' in ' + cc if cc else ''}); give its lat and lon, or add it with `geo-idlib gazetteer add`")
+    if ambiguous:
+        log.warning("%s: %d place name(s) match several places; took the most populous (give lat/lon or --country "
+                    "to be sure)", what, ambiguous)
+    df.loc[todo, "lat"] = [f"{chosen[n].lat:.6f}" for n in names]
+    df.loc[todo, "lon"] = [f"{chosen[n].lon:.6f}" for n in names]
+    log.info("%s: geocoded %d row(s) from their place names", what, int(todo.sum()))
+    return df
+
+
+def read_observations(path: str, country: str | None = None):
+    """Observations (CSV, GeoJSON or GeoPackage: date, actor, lat + lon or place) as a point layer."""
+    from pathlib import Path
+
+    import geopandas as gpd
+
+    from . import control, crs
+
+    p = Path(path)
+    if p.suffix.lower() in (".csv", ".tsv", ".txt"):
+        df = io.read_table(p, "observations table")
+    else:
+        df = io.read_vector(p, "observations layer", datetime_as_string=True)
+    if isinstance(df, gpd.GeoDataFrame):
+        if df.crs is None and p.suffix.lower() in _GEOJSON_SUFFIXES:
+            df = df.set_crs(crs.WGS84)
+        if "place" not in {str(c).strip().lower() for c in df.columns}:
+            return control.prepare_observations(df, str(p))
+        pts = crs.to_wgs84(crs.require_crs(df, str(p)), str(p)).geometry
+        plain = df.drop(columns=df.geometry.name)
+        plain.columns = [str(c).strip().lower() for c in plain.columns]
+        if not {"lat", "lon"} <= set(plain.columns):
+            ok = (pts.notna() & ~pts.is_empty).to_numpy()
+            plain["lat"] = [f"{g.y:.6f}" if k else "" for g, k in zip(pts, ok, strict=True)]
+            plain["lon"] = [f"{g.x:.6f}" if k else "" for g, k in zip(pts, ok, strict=True)]
+        df = plain
+    if "place" in {str(c).strip().lower() for c in df.columns}:
+        df = df.rename(columns={c: str(c).strip().lower() for c in df.columns})
+        df = _geocode_observation_places(df, str(p), country)
+    return control.prepare_observations(df, str(p))
+
+
+def infer_areas(observations: str, within: str, output: str, max_distance_km: float | None = None,
+                until: str | None = None, overwrite: bool = False, country: str | None = None,
+                progress=no_progress) -> str:
+    """`geo-idlib areas infer`: a control timeline inferred from dated point reports.
+
+    Reads the observations (rows with date, actor and lat + lon or a place name), infers the areas
+    with :func:`geo_idlib.control.infer` inside ``within`` and writes the timeline to ``output``.
+    Returns a one-line summary for stderr.
+    """
+    from . import control, crs
+
+    io.check_output(output, overwrite)
+    boundary = read_boundary(within)
+    obs = read_observations(observations, country)
+    end = control.parse_date(until, "--until") if until else None
+    timeline = control.infer(obs, boundary, max_distance_km=max_distance_km, until=end, progress=progress)
+    write_timeline(timeline, output, overwrite)
+    periods = timeline["valid_from"].nunique()
+    last = timeline["valid_from"].max()
+    known = timeline[(timeline["valid_from"] == last) & (timeline["actor"] != control.UNKNOWN_ACTOR)]
+    km2 = crs.geodesic_area_km2(known)
+    latest = ", ".join(f"{a} {v:,.0f} km²" for a, v in zip(known["actor"], km2, strict=True))
+    return (f"wrote {output}: {len(timeline)} area row(s) over {periods} period(s) from {len(obs)} observation(s), "
+            f"covering {control.coverage_text(timeline)}; on {last:%Y-%m-%d}: {latest}")
+
+
 # ============================================================================ map
 _MONTHS = {m: i for i, m in enumerate(
     ["january", "february", "march", "april", "may", "june", "july", "august", "september",

@@ -235,3 +235,93 @@ def test_inferred_straight_front_matches_ocha_boundaries_and_a_broken_inference_
     assert 50 < (actors == "east").sum() < 222
     assert overall_iou(adm3, labels, country, actors) >= 0.90  # measured 0.937 (0.986-0.993 in eval_infer)
     assert overall_iou(adm3, labels, country, actors, shuffle_seed=1) < 0.8
+
+
+def test_areas_of_one_period_never_overlap():
+    rng = np.random.default_rng(7)
+    lat, lon = rng.uniform(35.05, 35.95, 300), rng.uniform(36.05, 36.95, 300)
+    actors = np.where(lon + 0.3 * np.sin(lat * 20) > 36.5, "government", "opposition")
+    o = control.prepare_observations(pd.DataFrame({"date": "2020-01-01", "actor": actors, "lat": lat, "lon": lon}))
+    t = control.infer(o, BOX, max_distance_km=4)
+    assert sorted(t["actor"]) == ["government", "opposition", "unknown"]
+    g = t.geometry.values
+    assert shapely.is_valid(g).all()
+    for i in range(len(g)):
+        for j in range(i + 1, len(g)):
+            assert not shapely.relate_pattern(g[i], g[j], "T********"), (t["actor"][i], t["actor"][j])
+    assert float(geodesic_area_km2(t).sum()) == pytest.approx(float(geodesic_area_km2([BOX])[0]), rel=1e-4)
+
+
+# ----------------------------------------------------------------------------- CLI
+def run_cli(*args):
+    from click.testing import CliRunner
+
+    from geo_idlib.cli import cli
+
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_cli_areas_infer_writes_a_timeline_that_loads(tmp_path, caplog):
+    src = tmp_path / "obs.csv"
+    src.write_text("id,date,actor,lat,lon,source\n"
+                   "s1,2019-12-18,opposition,35.86447,36.80591,Reuters\n"
+                   "a1,2019-12-18,government,35.74058,37.0448,TRT\n"
+                   "s2,2020-02-06,government,35.86447,36.80591,AP\n", encoding="utf-8")
+    box = tmp_path / "box.geojson"
+    box.write_text(gpd.GeoSeries([BOX], crs="EPSG:4326").to_json(), encoding="utf-8")
+    out = tmp_path / "t.gpkg"
+    r = run_cli("areas", "infer", str(src), "--within", str(box), "--max-distance", "15", "--until", "2020-03-06",
+                "-o", str(out))
+    assert r.exit_code == 0, r.output
+    assert "wrote" in r.stderr and "2019-12-18 … 2020-03-06" in r.stderr
+    assert r.stdout == ""
+    from geo_idlib import pipeline
+
+    with caplog.at_level("WARNING", logger="geo_idlib"):
+        t = pipeline.read_timeline(str(out))
+    assert not [rec for rec in caplog.records if rec.levelname == "WARNING"]
+    assert control.coverage(t) == (pd.Timestamp("2019-12-18"), pd.Timestamp("2020-03-06"))
+    snap = control.snapshot(t, "2020-02-10")
+    assert snap["actor"].tolist() == ["government", "unknown"]
+    assert snap["obs_ids"].tolist()[0] == "a1;s2"
+    # refuses to overwrite; a bad option value names the flag
+    r = run_cli("areas", "infer", str(src), "--within", str(box), "-o", str(out))
+    assert r.exit_code == 2 and "already exists" in r.stderr
+    r = run_cli("areas", "infer", str(src), "--within", str(box), "--max-distance", "0", "-o", str(tmp_path / "x.gpkg"))
+    assert r.exit_code == 2 and "--max-distance" in r.stderr
+
+
+def test_cli_areas_infer_bad_input_leaves_no_output(tmp_path):
+    src = tmp_path / "obs.csv"
+    src.write_text("date,who,lat,lon\n2020-01-01,government,35.5,36.5\n", encoding="utf-8")
+    out = tmp_path / "t.gpkg"
+    r = run_cli("areas", "infer", str(src), "--within", "Idlib", "-o", str(out))
+    assert r.exit_code == 2
+    assert r.stderr.strip().splitlines() == [f"Error: {src}: missing column(s) actor; observations need date, actor "
+                                             "and lat + lon (or a place name, or point geometries)"]
+    assert not out.exists()
+    src.write_text("date,actor,lat,lon\n2020-13-01,government,35.5,36.5\n", encoding="utf-8")
+    r = run_cli("areas", "infer", str(src), "--within", "Idlib", "-o", str(out))
+    assert r.exit_code == 2 and "row 1: column `date` has '2020-13-01'" in r.stderr
+    r = run_cli("areas", "infer", str(src), "--within", "Atlantis", "-o", str(out))
+    assert r.exit_code == 2 and "--within Atlantis" in r.stderr and "Idlib" in r.stderr
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_cli_areas_infer_geocodes_place_names(tmp_path):
+    src = tmp_path / "obs.csv"
+    src.write_text("date,actor,place\n2019-12-18,opposition,Saraqeb\n2020-02-06,government,Saraqib\n"
+                   "2019-12-18,government,Khan Shaykhun\n", encoding="utf-8")
+    out = tmp_path / "t.geojson"
+    r = run_cli("--quiet", "areas", "infer", str(src), "--within", "Idlib", "--country", "SY", "-o", str(out))
+    assert r.exit_code == 0, r.output
+    from geo_idlib import pipeline
+
+    t = pipeline.read_timeline(str(out))
+    # Saraqeb and Saraqib geocode to the same GeoNames place: the later report replaces the first
+    assert control.snapshot(t, "2020-02-06")["actor"].tolist() == ["government"]
+    r = run_cli("areas", "infer", str(src.with_name("x.csv")), "--within", "Idlib", "-o", str(out))
+    src.with_name("u.csv").write_text("date,actor,place\n2019-12-18,opposition,Qwxyzzyville\n", encoding="utf-8")
+    r = run_cli("areas", "infer", str(src.with_name("u.csv")), "--within", "Idlib", "-o", str(tmp_path / "u.gpkg"))
+    assert r.exit_code == 2 and "'Qwxyzzyville' is not in the gazetteer" in r.stderr
