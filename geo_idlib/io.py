@@ -381,6 +381,11 @@ def _online_db(path: str | os.PathLike, create: bool = True):
     con = None
     try:
         con = sqlite3.connect(str(p), timeout=10.0)
+        # WAL: a commit is one append (no fsync storm); a crashed writer's frames are ignored on
+        # the next open. synchronous=NORMAL keeps every commit atomic (a power cut may lose the
+        # last answers, which can be fetched again, but never corrupts the file).
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
         with con:
             con.execute(_ONLINE_SCHEMA)
         yield con

@@ -334,6 +334,10 @@ class OnlineGeocoder:
         self.endpoint = f"{scheme}://{self.domain}"
         self.user_agent = user_agent or _default_user_agent()
         self.min_delay_seconds = float(min_delay_seconds)
+        if self.domain == SERVICES["nominatim"].default_domain and self.min_delay_seconds < 1.0:
+            # the public instance's usage policy: an absolute maximum of 1 request per second
+            log.debug("nominatim: the public instance allows 1 request/s; min_delay_seconds raised to 1")
+            self.min_delay_seconds = 1.0
         self.timeout = timeout
         self.max_retries = int(max_retries)
         self.error_wait_seconds = max(self.min_delay_seconds,
@@ -427,6 +431,28 @@ class OnlineGeocoder:
                                            f"something that is not a geocoding answer; {_HINT}")
         io.online_cache_put(self.cache_path, key, None if raw is None else io.dumps_json(raw), time.time())
         return record
+
+    def lookup_many(self, queries, *, country: str | None = None, progress=None) -> dict[str, dict | None]:
+        """:meth:`lookup` for each distinct query, in first-seen order: ``{query: record or None}``.
+
+        ``progress`` is the pipeline's progress factory (``progress(items, label, length)``, a
+        context manager). The first service error stops the loop and is raised (one line).
+
+        >>> OnlineGeocoder(cache_path="unused.sqlite").lookup_many([" ", ""])
+        {' ': None, '': None}
+        """
+        distinct = list(dict.fromkeys(queries))
+        if progress is None:
+            import contextlib
+
+            def progress(items, label, length=None):
+                return contextlib.nullcontext(items)
+
+        out: dict[str, dict | None] = {}
+        with progress(distinct, f"{self.service.name} (online)", len(distinct)) as items:
+            for q in items:
+                out[q] = self.lookup(q, country=country)
+        return out
 
     def cache_stats(self) -> dict:
         """Row counts of this geocoder's cache file (all services)."""

@@ -378,3 +378,43 @@ def test_docstring_examples():
 
     result = doctest.testmod(online, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 8 and result.failed == 0
+
+
+def test_lookup_many_asks_each_distinct_name_once(make, server):
+    seen = []
+
+    def progress(items, label, length=None):
+        import contextlib
+
+        seen.append((label, length))
+        return contextlib.nullcontext(items)
+
+    got = make().lookup_many(["Idlib", "Saraqib", "Idlib", "Nowhere-al-Sharqi"], country="SY", progress=progress)
+    assert list(got) == ["Idlib", "Saraqib", "Nowhere-al-Sharqi"]
+    assert got["Saraqib"]["place_id"] == "online:nominatim:N315384421" and got["Nowhere-al-Sharqi"] is None
+    assert server.count() == 3 and seen == [("nominatim (online)", 3)]
+
+
+def test_public_nominatim_is_never_asked_faster_than_once_a_second(cache):
+    with OnlineGeocoder(min_delay_seconds=0.1, cache_path=cache) as g:
+        assert g.min_delay_seconds == 1.0
+    with OnlineGeocoder(min_delay_seconds=0.1, domain="nominatim.example.org", cache_path=cache) as g:
+        assert g.min_delay_seconds == 0.1  # your own instance, your own policy
+
+
+def test_a_crash_in_the_middle_of_a_write_leaves_the_cache_intact(make, server, cache):
+    """A process killed inside a write transaction: SQLite rolls it back on the next open."""
+    import subprocess
+    import sys
+
+    before = _seed(make())
+    code = ("import os, sys\nfrom geo_idlib import io\n"
+            "with io._online_db(sys.argv[1]) as con:\n"
+            "    con.execute('BEGIN IMMEDIATE')\n"
+            "    con.execute(\"DELETE FROM answers\")\n"
+            "    con.execute(\"INSERT INTO answers VALUES ('nominatim', 'x', 'half', '', '{', 0)\")\n"
+            "    os._exit(3)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(cache)], timeout=60)
+    assert done.returncode == 3
+    assert cache_state(cache) == before
+    assert make().lookup("Idlib")["name"] == "Idlib" and server.count() == 2  # still served from the cache
