@@ -3,8 +3,8 @@
 Modelled on ``geopandas.tools.sjoin``: one short public function over private helpers. The join is
 vectorised: events are grouped by the snapshot interval their date falls in (``np.searchsorted`` over
 the timeline's sorted change dates), and each interval that has events gets one
-:class:`shapely.STRtree` over its areas, queried once with every event of the interval. There is no
-Python loop over events.
+:class:`shapely.STRtree` over its events, queried once with all the areas of that snapshot (so that
+GEOS prepares each area polygon once). There is no Python loop over events.
 
 **Border rule.** With the default ``predicate="intersects"`` a point matches every area that
 *covers* it, boundary included, so a point on the border of two areas matches both. Ties go to the
@@ -28,6 +28,7 @@ from .errors import InputError
 log = logging.getLogger("geo_idlib")
 
 PREDICATES = ("intersects", "within")
+_CONVERSE = {"intersects": "intersects", "within": "contains"}
 
 
 def asof_join(events, timeline, *, date_column: str = "date", predicate: str = "intersects",
@@ -117,9 +118,11 @@ def _match(geoms: np.ndarray, days: np.ndarray, timeline, predicate: str):
         if len(rows) == 0:
             continue
         ev = order[bounds[k]:bounds[k + 1]]
-        tree = shapely.STRtree(t_geom[rows])
-        # geopandas convention: the predicate reads "event <predicate> area"
-        e_idx, a_idx = tree.query(geoms[ev], predicate=predicate)
+        # the tree holds the events; the areas are the queries, so GEOS prepares each area once
+        # (a point-in-polygon test against a prepared polygon is ~100x faster than unprepared).
+        # "event within area" is "area contains event"; intersects is symmetric.
+        tree = shapely.STRtree(geoms[ev])
+        a_idx, e_idx = tree.query(t_geom[rows], predicate=_CONVERSE[predicate])
         ev_parts.append(ev[e_idx])
         row_parts.append(rows[a_idx])
     if not ev_parts:
