@@ -627,7 +627,7 @@ class OnlineGeocoder:
         if isinstance(exc, gexc.GeocoderQuotaExceeded):
             return f"{name}: quota exceeded (HTTP {status or 402}){tries}; {_HINT}"
         if isinstance(exc, gexc.GeocoderQueryError):
-            return f"{name}: the service rejected the query (HTTP {status or 400}: {_first_line(exc)}); " \
+            return f"{name}: the service rejected the query (HTTP {status or 400}: {_body_hint(exc)}); " \
                    "check the place name, or run without --online"
         if isinstance(exc, gexc.GeocoderTimedOut) and status is None:
             return (f"{name}: no answer from {self.endpoint} within {self.timeout} s{tries} (timed out); "
@@ -640,6 +640,18 @@ class OnlineGeocoder:
             kind = "server error" if status >= 500 else "error"
             return f"{name}: {kind} (HTTP {status}){tries} from {self.endpoint}; {_HINT}"
         return f"{name}: {_first_line(exc)[:120]}{tries}; {_HINT}"
+
+
+def _body_hint(exc) -> str:
+    """What an HTTP error answer says: its JSON ``error`` message, or its first line of text."""
+    text = getattr(exc.__cause__, "text", None) or ""
+    try:
+        err = json.loads(text).get("error")
+        msg = err.get("message") if isinstance(err, dict) else err
+    except (ValueError, AttributeError):
+        msg = None
+    msg = " ".join(str(msg or text or _first_line(exc)).split())
+    return msg[:80] or _first_line(exc)
 
 
 def _first_line(exc) -> str:

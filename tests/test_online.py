@@ -214,6 +214,12 @@ FAILURES = {
     "500 always": ([Reply(500, "<h1>Internal Server Error</h1>", content_type="text/html")] * 3, 3,
                    "nominatim: server error (HTTP 500) after 3 attempts from http://127.0.0.1:{port}; "
                    "try again later or run without --online"),
+    "503 always": ([Reply(503, "Service Unavailable", content_type="text/plain")] * 3, 3,
+                   "nominatim: server error (HTTP 503) after 3 attempts from http://127.0.0.1:{port}; "
+                   "try again later or run without --online"),
+    "400 bad query": ([Reply(400, {"error": {"code": 400, "message": "Nothing to search for."}})], 1,
+                      "nominatim: the service rejected the query (HTTP 400: Nothing to search for.); check the "
+                      "place name, or run without --online"),
     "timeout": ([Reply(delay=3.0)] * 3, 3,
                 "nominatim: no answer from http://127.0.0.1:{port} within 0.2 s after 3 attempts (timed out); "
                 "check the network, try again later or run without --online"),
