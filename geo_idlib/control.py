@@ -104,12 +104,15 @@ def parse_dates(values, what: str, column: str, allow_missing: bool = False) -> 
         missing = np.isnat(out)
         bad = np.zeros(len(out), dtype=bool)
     else:
-        text = s.astype(object).where(s.notna(), None)
-        text = pd.Series([None if v is None else str(v).strip() for v in text], dtype=object)
-        missing = text.isna().to_numpy() | (text == "").to_numpy()
-        ok_shape = text.fillna("").str.fullmatch(_DATE_RE.pattern).to_numpy()
-        parsed = pd.to_datetime(text.where(ok_shape & ~missing).str[:10], format="%Y-%m-%d", errors="coerce")
-        out = parsed.to_numpy(dtype="datetime64[ns]")
+        # dates repeat (a few hundred distinct days in a million events): parse each distinct value once
+        codes, uniq = pd.factorize(s.astype(object), use_na_sentinel=True)
+        text = pd.Series([str(v).strip() for v in uniq], dtype=object)
+        ok_shape = text.str.fullmatch(_DATE_RE.pattern).to_numpy(dtype=bool) if len(text) else np.zeros(0, bool)
+        parsed = pd.to_datetime(text.where(ok_shape).str[:10], format="%Y-%m-%d", errors="coerce")
+        u_out = np.append(parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+        u_empty = np.append((text == "").to_numpy(dtype=bool), True)
+        out = u_out[codes]  # code -1 (missing) picks the appended NaT
+        missing = u_empty[codes]
         bad = ~missing & np.isnat(out)
     if not allow_missing:
         bad = bad | missing
