@@ -434,3 +434,11 @@ def test_admin1_is_spelt_as_the_gazetteer_spells_it(make, server):
     assert online.canonical_admin1("SY", None) is None
     assert make().lookup("Tripoli")["admin1"] == "North Governorate"
     assert make("photon").lookup("Saraqib")["admin1"] == "Idlib"
+
+
+def test_lookup_many_stops_at_the_first_failure_and_keeps_what_it_got(make, server, cache):
+    server.script(Reply(body=PLACES["idlib"]), *[Reply(500, "down", content_type="text/plain")] * 3)
+    with pytest.raises(errors.GeocoderServiceError, match=r"^nominatim: server error \(HTTP 500\) after 3 attempts"):
+        make().lookup_many(["Idlib", "Saraqib", "Syria"])
+    assert server.count() == 4  # Syria was never asked
+    assert [r[2] for r in cache_state(cache)[0]] == ["idlib"]
