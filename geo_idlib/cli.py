@@ -118,6 +118,80 @@ def main(argv=None) -> None:
 
 # ============================================================================ places / geocode
 # (commands: places, geocode, gazetteer add|list|remove)
+# --- geocode, gazetteer add|list|remove (gazetteer/geocode area)
+def _country_callback(ctx, param, value):
+    """Validate --country against the gazetteer's countries (click.BadParameter naming the flag)."""
+    if value is None:
+        return None
+    try:
+        return pipeline.check_country(value)
+    except GeoIdlibError as exc:
+        raise click.BadParameter(str(exc).split(": ", 1)[-1], ctx=ctx, param=param) from None
+
+
+@cli.command("geocode")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--country", "country", metavar="CC", default=None, callback=_country_callback,
+              help="Context country (ISO 3166-1 alpha-2, e.g. SY) for disambiguation.")
+@format_option(("json", "csv", "geojson"), "json")
+@click.option("--online", is_flag=True, default=False,
+              help="Ask an online geocoder (Nominatim, cached) for names the offline gazetteer lacks.")
+@output_option()
+@overwrite_option
+def geocode_cmd(names, country, fmt, online, output, overwrite):
+    """Geocode place NAMES offline (GeoNames + your gazetteers): one record per name, in order.
+
+    \b
+    Examples:
+      geo-idlib geocode Saraqeb "Idlib province" إدلب
+      geo-idlib geocode Hayyan Anadan --country SY --format csv
+    """
+    emit(pipeline.geocode(list(names), country=country, fmt=fmt, online=online, output=output, overwrite=overwrite),
+         output, overwrite)
+
+
+@cli.group("gazetteer")
+def gazetteer_group():
+    """Your own gazetteers (GeoNames dumps or CSV), used in every later run."""
+
+
+@gazetteer_group.command("add")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--name", "name", default=None, help="Name of the gazetteer (default: from the file name).")
+def gazetteer_add_cmd(file, name):
+    """Add FILE: a GeoNames dump (19 tab-separated columns, e.g. SY.txt) or a CSV with a header
+    name, lat, lon[, alternatenames, feature_code, country_code]."""
+    info = pipeline.gazetteer_add(file, name)
+    click.echo(f"added gazetteer {info['name']}: {info['rows']} places from {info['source']}"
+               + (f" ({info['skipped']} rows skipped)" if info["skipped"] else ""), err=True)
+
+
+@gazetteer_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+def gazetteer_list_cmd(as_json):
+    """List your gazetteers: name, rows, source file, date added."""
+    items = pipeline.gazetteer_list()
+    if as_json:
+        import json
+
+        click.echo(json.dumps(items, indent=2, sort_keys=True, ensure_ascii=False))
+        return
+    if not items:
+        click.echo("no user gazetteers (add one with: geo-idlib gazetteer add FILE)", err=True)
+        return
+    click.echo("name\trows\tsource\tadded")
+    for g in items:
+        click.echo(f"{g['name']}\t{g['rows']}\t{g['source']}\t{g['added']}")
+
+
+@gazetteer_group.command("remove")
+@click.argument("name")
+def gazetteer_remove_cmd(name):
+    """Remove the gazetteer NAME (see `geo-idlib gazetteer list`)."""
+    info = pipeline.gazetteer_remove(name)
+    click.echo(f"removed gazetteer {info['name']} ({info['rows']} places)", err=True)
+
+
 
 
 # ============================================================================ areas / join / change

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import io
-from .errors import GazetteerError
+from .errors import GazetteerError, InputError
 
 log = logging.getLogger("geo_idlib")
 
@@ -730,6 +730,9 @@ class GazetteerIndex:
 #: Weights of the ranking score (see :func:`score`). Chosen by reasoning, checked on the dev sets
 #: by scripts/eval_places.py / scripts/tune_fuzzy.py; not fitted to single examples.
 W_COUNTRY, W_FEATURE, W_POPULATION, W_KIND, W_PROXIMITY, W_MATCH = 1.0, 0.6, 0.6, 1.5, 1.0, 0.5
+#: Entries of the user's own gazetteers win over GeoNames entries of the same name: the user added
+#: them because they trust them for their area.
+W_USER = 1.0
 #: Quality of each kind of match (also the ceiling of the confidence).
 MATCH_QUALITY = {"exact": 1.0, "folded": 0.9, "compact": 0.8, "fuzzy": 0.8}
 #: Two top candidates closer than this (km) are "the same place" for confidence and ambiguity.
@@ -771,7 +774,7 @@ def score(c: Candidate, *, match: str = "folded", match_score: float = 1.0, coun
 
     ``1 + W_COUNTRY·[country is the context country] + W_FEATURE·feature_rank + W_POPULATION·
     min(1, log10(population + 1)/7) + W_KIND·[precision is the kind the text asked for] +
-    W_PROXIMITY·proximity + W_MATCH·match quality``, where ``proximity`` ∈ [0, 1] measures how near
+    W_PROXIMITY·proximity + W_MATCH·match quality + W_USER·[from a user gazetteer]``, where ``proximity`` ∈ [0, 1] measures how near
     the candidate lies to the other places of the same report, and ``kind`` is ``settlement``,
     ``admin1`` or ``country`` (from words such as "province" or "the city of").
 
@@ -784,7 +787,8 @@ def score(c: Candidate, *, match: str = "folded", match_score: float = 1.0, coun
     pop = min(1.0, math.log10(max(c.population, 0) + 1) / 7)
     return (1.0 + W_COUNTRY * (bool(country) and c.country == country.upper())
             + W_FEATURE * feature_rank(c.feature_code) + W_POPULATION * pop
-            + W_KIND * (bool(kind) and c.precision == kind) + W_PROXIMITY * proximity + W_MATCH * quality)
+            + W_KIND * (bool(kind) and c.precision == kind) + W_PROXIMITY * proximity + W_MATCH * quality
+            + W_USER * c.source.startswith("user:"))
 
 
 def _km(a: Candidate, b: Candidate) -> float:
@@ -890,8 +894,6 @@ def load_index(*, rebuild: bool = False) -> GazetteerIndex:
     return idx
 
 
-__all__ = ["normalize", "compact", "Candidate", "GazetteerIndex", "Gazetteer", "Match", "load_index", "build_index", "precision_of", "score", "confidence", "kind_of", "match_type", "feature_rank",
-           "fuzzy_threshold"]
 
 
 # =========================================================================== geopy
@@ -1026,3 +1028,266 @@ class Gazetteer(_geopy_base()):
             loc.raw["distance_km"] = km
             locs.append(loc)
         return locs[0] if exactly_one else locs
+
+
+# =========================================================================== user gazetteers
+#: The 19 columns of a GeoNames dump file (e.g. SY.txt from download.geonames.org/export/dump).
+GEONAMES_COLUMNS = ["geonameid", "name", "asciiname", "alternatenames", "latitude", "longitude", "feature_class",
+                    "feature_code", "country_code", "cc2", "admin1_code", "admin2_code", "admin3_code",
+                    "admin4_code", "population", "elevation", "dem", "timezone", "modification_date"]
+_CSV_ALIASES = {"name": ("name", "place", "placename", "toponym"), "lat": ("lat", "latitude", "y"),
+                "lon": ("lon", "lng", "long", "longitude", "x"),
+                "alternatenames": ("alternatenames", "alternate_names", "aliases", "alt_names"),
+                "feature_code": ("feature_code", "featurecode"), "country_code": ("country_code", "country", "cc"),
+                "population": ("population",)}
+_GAZ_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+#: A file is refused when more than this share of its rows have unusable coordinates.
+MAX_BAD_SHARE = 0.05
+_USER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS gazetteers (name TEXT PRIMARY KEY, rows INTEGER, source TEXT, added TEXT, format TEXT);
+CREATE TABLE IF NOT EXISTS places (id INTEGER PRIMARY KEY, place_id TEXT, name TEXT, lat REAL, lon REAL,
+                                   country TEXT, admin1 TEXT, feature_code TEXT, population INTEGER,
+                                   source TEXT, alternatenames TEXT, gazetteer TEXT);
+CREATE TABLE IF NOT EXISTS names (key TEXT, compact TEXT, place INTEGER, words INTEGER);
+CREATE INDEX IF NOT EXISTS names_key ON names(key);
+CREATE INDEX IF NOT EXISTS names_compact ON names(compact);
+CREATE INDEX IF NOT EXISTS places_pid ON places(place_id);
+CREATE INDEX IF NOT EXISTS places_gaz ON places(gazetteer);
+"""
+
+
+def gazetteer_name(name: str) -> str:
+    """A valid user-gazetteer name from ``name`` (a file stem or --name): lower case, ``[a-z0-9_-]``.
+
+    >>> gazetteer_name("Syria places (Wikipedia) 2017")
+    'syria_places_wikipedia_2017'
+    """
+    n = re.sub(r"[^a-z0-9_-]+", "_", normalize(name).replace(" ", "_") if not name.isascii() else name.lower())
+    return n.strip("_-")[:40]
+
+
+def _float_or_none(v) -> float | None:
+    try:
+        f = float(str(v).strip())
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def parse_user_gazetteer(text: str, source: str) -> tuple[list[dict], dict]:
+    """Rows of a user gazetteer file: GeoNames dump (19 tab-separated columns, no header) or a CSV /
+    TSV with a header holding ``name, lat, lon[, alternatenames, feature_code, country_code]``.
+
+    Rows without a name, and rows whose ``is_place_marker`` column (if any) is 0, are skipped. Rows
+    with a latitude outside [-90, 90], a longitude outside [-180, 180] or non-numbers are skipped
+    with a warning, unless there are more than :data:`MAX_BAD_SHARE` of them: then the file is
+    refused (wrong columns). Returns ``(rows, stats)``.
+
+    Examples
+    --------
+    >>> rows, stats = parse_user_gazetteer("name,lat,lon\\nTell Qarah,36.1,37.2\\n,1,2\\n", "t.csv")
+    >>> rows[0]["name"], rows[0]["lat"], stats["format"], stats["skipped_no_name"]
+    ('Tell Qarah', 36.1, 'csv', 1)
+    """
+    import csv
+    import io as stdio
+
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        raise InputError(f"{source}: the gazetteer file is empty; give a GeoNames dump or a CSV with name, lat, lon")
+    first = lines[0].split("\t")
+    rows: list[dict] = []
+    stats = {"skipped_no_name": 0, "skipped_not_place": 0, "bad": 0, "first_bad": ""}
+    if len(first) == len(GEONAMES_COLUMNS) and first[0].strip().isdigit():
+        fmt = "geonames"
+        for lineno, ln in enumerate(text.splitlines(), start=1):
+            if not ln.strip():
+                continue
+            f = ln.split("\t")
+            if len(f) != len(GEONAMES_COLUMNS):
+                raise InputError(f"{source}: line {lineno} has {len(f)} tab-separated columns, a GeoNames dump "
+                                 f"has {len(GEONAMES_COLUMNS)}; check the file (or give a CSV with name, lat, lon)")
+            rec = dict(zip(GEONAMES_COLUMNS, f, strict=True))
+            rows.append({"line": lineno, "id": rec["geonameid"].strip(), "name": rec["name"].strip(),
+                         "lat": rec["latitude"], "lon": rec["longitude"],
+                         "alternatenames": [a.strip() for a in rec["alternatenames"].split(",") if a.strip()],
+                         "feature_code": (rec["feature_code"] or "PPL").strip().upper(),
+                         "country_code": rec["country_code"].strip().upper(),
+                         "admin1": rec["admin1_code"].strip(), "population": rec["population"]})
+    else:
+        fmt = "tsv" if "\t" in lines[0] and "," not in lines[0] else "csv"
+        reader = csv.DictReader(stdio.StringIO(text), delimiter="\t" if fmt == "tsv" else ",")
+        header = {(h or "").strip().lower(): h for h in (reader.fieldnames or [])}
+        col = {}
+        for want, aliases in _CSV_ALIASES.items():
+            col[want] = next((header[a] for a in aliases if a in header), None)
+        missing = [w for w in ("name", "lat", "lon") if col[w] is None]
+        if missing:
+            raise InputError(f"{source}: no {', '.join(missing)} column (found: {', '.join(sorted(header)) or 'none'}); "
+                             "a CSV gazetteer needs a header with name, lat, lon[, alternatenames, feature_code, "
+                             "country_code], or give a GeoNames dump (19 tab-separated columns)")
+        marker = header.get("is_place_marker")
+        for lineno, rec in enumerate(reader, start=2):
+            name = (rec.get(col["name"]) or "").strip()
+            if not name:
+                stats["skipped_no_name"] += 1
+                continue
+            if marker is not None and str(rec.get(marker) or "").strip() in ("0", "false", "False", "no"):
+                stats["skipped_not_place"] += 1
+                continue
+            alts = rec.get(col["alternatenames"]) if col["alternatenames"] else ""
+            rows.append({"line": lineno, "id": str(lineno), "name": name, "lat": rec.get(col["lat"]),
+                         "lon": rec.get(col["lon"]),
+                         "alternatenames": [a.strip() for a in re.split(r"[|;,]", alts or "") if a.strip()],
+                         "feature_code": ((rec.get(col["feature_code"]) if col["feature_code"] else "") or "PPL").strip().upper(),
+                         "country_code": ((rec.get(col["country_code"]) if col["country_code"] else "") or "").strip().upper(),
+                         "admin1": "", "population": rec.get(col["population"]) if col["population"] else 0})
+    good = []
+    for r in rows:
+        lat, lon = _float_or_none(r["lat"]), _float_or_none(r["lon"])
+        if lat is None or lon is None or not (-90 <= lat <= 90) or not (-180 <= lon <= 180):
+            stats["bad"] += 1
+            if not stats["first_bad"]:
+                stats["first_bad"] = f"line {r['line']} ({r['name']}: lat {r['lat']!r}, lon {r['lon']!r})"
+            continue
+        pop = _float_or_none(r["population"]) or 0
+        good.append({**r, "lat": lat, "lon": lon, "population": int(pop)})
+    if not good:
+        raise InputError(f"{source}: no row with a name and valid lat/lon"
+                         + (f" (first bad: {stats['first_bad']})" if stats["first_bad"] else "")
+                         + "; check the columns")
+    if stats["bad"] > MAX_BAD_SHARE * (len(good) + stats["bad"]):
+        raise InputError(f"{source}: {stats['bad']} of {len(good) + stats['bad']} rows have no valid lat/lon "
+                         f"(first: {stats['first_bad']}); check that lat is in [-90, 90] and lon in [-180, 180]")
+    stats.update(format=fmt, rows=len(good))
+    return good, stats
+
+
+def _infer_countries(rows: list[dict], index: GazetteerIndex, radius_km: float = 50.0) -> None:
+    """Fill an empty ``country_code`` from the nearest GeoNames place within ``radius_km``."""
+    import numpy as np
+
+    need = [r for r in rows if not r["country_code"]]
+    if not need:
+        return
+    lat = np.array([r["lat"] for r in need])
+    lon = np.array([r["lon"] for r in need])
+    pad = radius_km / 111.0 * 2
+    with index._lock:
+        pts = index._con.execute(
+            "SELECT lat, lon, country FROM main.places WHERE feature_code LIKE 'PPL%' AND lat BETWEEN ? AND ? "
+            "AND lon BETWEEN ? AND ?", (lat.min() - pad, lat.max() + pad, lon.min() - pad * 2, lon.max() + pad * 2)
+        ).fetchall()
+    if not pts:
+        return
+    plat = np.radians([p[0] for p in pts])
+    plon = np.radians([p[1] for p in pts])
+    for start in range(0, len(need), 512):
+        la = np.radians(lat[start:start + 512])[:, None]
+        lo = np.radians(lon[start:start + 512])[:, None]
+        h = np.sin((plat - la) / 2) ** 2 + np.cos(la) * np.cos(plat) * np.sin((plon - lo) / 2) ** 2
+        d = 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+        best = d.argmin(axis=1)
+        for r, b, dist in zip(need[start:start + 512], best, d[np.arange(len(best)), best], strict=True):
+            if dist <= radius_km:
+                r["country_code"] = pts[int(b)][2]
+
+
+def add_user_gazetteer(path, name: str | None = None, *, index: GazetteerIndex | None = None) -> dict:
+    """Index a user gazetteer file so that every later run uses it; returns its summary.
+
+    Parameters
+    ----------
+    path : path
+        A GeoNames dump (19 tab-separated columns) or a CSV with name, lat, lon[, alternatenames,
+        feature_code, country_code].
+    name : str, optional
+        The gazetteer's name (default: from the file name); place ids are ``user:<name>:<id>``.
+
+    Returns
+    -------
+    dict
+        ``name, rows, source, added, format, skipped`` (skipped: rows without name, non-place
+        markers, bad coordinates).
+    """
+    from datetime import datetime, timezone
+
+    src = Path(path)
+    text = io.read_text_file(src, "gazetteer file")
+    gname = gazetteer_name(name if name else src.stem)
+    if not gname or not _GAZ_NAME.match(gname):
+        raise InputError(f"--name {name or src.stem!r}: a gazetteer name needs letters or digits; e.g. --name syria_villages")
+    rows, stats = parse_user_gazetteer(text, str(src))
+    if stats["bad"]:
+        log.warning("%s: %d row(s) without valid lat/lon skipped (first: %s)", src, stats["bad"], stats["first_bad"])
+    _infer_countries(rows, index or load_index())
+    upath = user_index_path()
+    upath.parent.mkdir(parents=True, exist_ok=True)
+    con = io.open_sqlite(upath)
+    try:
+        con.executescript(_USER_SCHEMA)
+        if con.execute("SELECT 1 FROM gazetteers WHERE name = ?", (gname,)).fetchone():
+            raise InputError(f"{src}: a user gazetteer named {gname!r} exists; remove it first "
+                             f"(geo-idlib gazetteer remove {gname}) or choose another --name")
+        added = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with con:
+            next_id = (con.execute("SELECT max(id) FROM places").fetchone()[0] or 0) + 1
+            places, names = [], []
+            for i, r in enumerate(rows, start=next_id):
+                alts = [a for a in r["alternatenames"] if a != r["name"]]
+                places.append((i, f"user:{gname}:{r['id']}", r["name"], r["lat"], r["lon"], r["country_code"],
+                               r["admin1"], r["feature_code"], r["population"], f"user:{gname}", _SEP.join(alts), gname))
+                for k in {normalize(n) for n in (r["name"], *alts)} - {""}:
+                    names.append((k, compact(k), i, k.count(" ") + 1))
+            con.executemany("INSERT INTO places VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", places)
+            con.executemany("INSERT INTO names VALUES (?,?,?,?)", names)
+            con.execute("INSERT INTO gazetteers VALUES (?,?,?,?,?)", (gname, len(rows), str(src.resolve()), added,
+                                                                      stats["format"]))
+    finally:
+        con.close()
+    _LOADED.clear()
+    return {"name": gname, "rows": len(rows), "source": str(src.resolve()), "added": added, "format": stats["format"],
+            "skipped": stats["skipped_no_name"] + stats["skipped_not_place"] + stats["bad"]}
+
+
+def list_user_gazetteers() -> list[dict]:
+    """The user gazetteers: ``[{name, rows, source, added, format}]`` sorted by name."""
+    upath = user_index_path()
+    if not upath.exists():
+        return []
+    con = io.open_sqlite(upath, readonly=True)
+    try:
+        rows = con.execute("SELECT name, rows, source, added, format FROM gazetteers ORDER BY name").fetchall()
+    except Exception as exc:
+        raise GazetteerError(f"{upath}: user gazetteer index unreadable ({exc}); delete it and add the files again") from None
+    finally:
+        con.close()
+    return [dict(zip(("name", "rows", "source", "added", "format"), r, strict=True)) for r in rows]
+
+
+def remove_user_gazetteer(name: str) -> dict:
+    """Remove a user gazetteer by name; returns its summary. Unknown names raise GazetteerError."""
+    have = {g["name"]: g for g in list_user_gazetteers()}
+    if name not in have:
+        known = ", ".join(sorted(have)) or "none"
+        raise GazetteerError(f"{name}: no such user gazetteer (have: {known}); see geo-idlib gazetteer list")
+    upath = user_index_path()
+    con = io.open_sqlite(upath)
+    try:
+        with con:
+            ids = "SELECT id FROM places WHERE gazetteer = ?"
+            con.execute(f"DELETE FROM names WHERE place IN ({ids})", (name,))
+            con.execute("DELETE FROM places WHERE gazetteer = ?", (name,))
+            con.execute("DELETE FROM gazetteers WHERE name = ?", (name,))
+        remaining = con.execute("SELECT count(*) FROM gazetteers").fetchone()[0]
+    finally:
+        con.close()
+    if not remaining:
+        io.remove_file(upath)
+    _LOADED.clear()
+    return have[name]
+
+
+__all__ = ["normalize", "compact", "Candidate", "GazetteerIndex", "Gazetteer", "Match", "load_index", "build_index",
+           "precision_of", "score", "confidence", "kind_of", "match_type", "feature_rank", "fuzzy_threshold",
+           "add_user_gazetteer", "list_user_gazetteers", "remove_user_gazetteer", "parse_user_gazetteer"]

@@ -74,6 +74,109 @@ def load_countries():
 
 
 # ============================================================================ places / geocode
+# --- geocode, gazetteer add|list|remove, check_country (gazetteer/geocode area)
+def check_country(value: str | None) -> str | None:
+    """An ISO 3166-1 alpha-2 country code in upper case, or None; unknown codes raise InputError.
+
+    >>> check_country("sy"), check_country(None)
+    ('SY', None)
+    """
+    if value is None or value == "":
+        return None
+    from . import gazetteer
+    from .errors import InputError
+
+    cc = str(value).strip().upper()
+    countries = gazetteer.load_index().countries()
+    if cc not in countries:
+        raise InputError(f"--country {value}: unknown country code; use an ISO 3166-1 alpha-2 code such as SY, "
+                            "TR or IQ")
+    return cc
+
+
+def _online_geocoder(online):
+    if not online:
+        return None
+    if online is True:
+        from .online import OnlineGeocoder
+
+        return OnlineGeocoder()
+    return online
+
+
+def geocode(names: list[str], *, country: str | None = None, fmt: str = "json", online=None,
+            output: str | None = None, overwrite: bool = False) -> str:
+    """``geo-idlib geocode``: one record per name, in input order, as json | csv | geojson text.
+
+    Each record: query, name, lat, lon, place_id, country, feature_code, precision, confidence,
+    status (unresolved names have null lat/lon and an empty place_id). ``online``: True for the
+    default online geocoder, or an :class:`~geo_idlib.online.OnlineGeocoder`; ``output`` is only
+    checked here (the caller writes it), so that a bad -o fails before any work.
+
+    Examples
+    --------
+    >>> import json
+    >>> json.loads(geocode(["Saraqeb"]))[0]["place_id"]
+    'geonames:164816'
+    """
+    from . import gazetteer
+    from . import geocode as _geocode
+    from .errors import InputError
+
+    if not names:
+        raise InputError("geocode: no names given; e.g. geo-idlib geocode Saraqeb 'Idlib province'")
+    if output:
+        io.check_output(output, overwrite)  # fail before any work
+    cc = check_country(country)
+    records = _geocode.geocode_names(names, gazetteer.load_index(), country=cc, online=_online_geocoder(online))
+    if fmt == "json":
+        return io.dumps_json(records, indent=2) + "\n"
+    if fmt == "csv":
+        import csv
+        import io as stdio
+
+        buf = stdio.StringIO()
+        w = csv.DictWriter(buf, fieldnames=_geocode.RECORD_COLUMNS, lineterminator="\n")
+        w.writeheader()
+        for r in records:
+            w.writerow({k: (f"{v:.{io.FLOAT_DIGITS}f}".rstrip("0").rstrip(".") if isinstance(v, float) else
+                            "" if v is None else v) for k, v in r.items()})
+        return buf.getvalue()
+    if fmt == "geojson":
+        import geopandas as gpd
+
+        from . import crs
+
+        df = gpd.GeoDataFrame(records, columns=_geocode.RECORD_COLUMNS)
+        lat = df["lat"].astype(float)
+        geom = crs.points_from_latlon(lat.to_numpy(), df["lon"].astype(float).to_numpy())
+        gdf = gpd.GeoDataFrame(df, geometry=[g if ok else None for g, ok in zip(geom, lat.notna(), strict=True)],
+                               crs=crs.WGS84)
+        return io.geojson_text(gdf)
+    raise InputError(f"--format {fmt}: unknown; use json, csv or geojson")
+
+
+def gazetteer_add(path: str, name: str | None = None) -> dict:
+    """``geo-idlib gazetteer add``: index a GeoNames dump or CSV as a user gazetteer."""
+    from . import gazetteer
+
+    return gazetteer.add_user_gazetteer(path, name)
+
+
+def gazetteer_list() -> list[dict]:
+    """``geo-idlib gazetteer list``: the user gazetteers (name, rows, source, added, format)."""
+    from . import gazetteer
+
+    return gazetteer.list_user_gazetteers()
+
+
+def gazetteer_remove(name: str) -> dict:
+    """``geo-idlib gazetteer remove``: forget a user gazetteer."""
+    from . import gazetteer
+
+    return gazetteer.remove_user_gazetteer(name)
+
+
 
 
 # ============================================================================ areas / join / change
