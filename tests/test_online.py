@@ -71,10 +71,17 @@ def only_loopback(monkeypatch):
     return blocked
 
 
-@pytest.fixture
-def server():
+@pytest.fixture(scope="module")
+def _server():
     with FakeGeocodingServer(PLACES) as srv:
         yield srv
+
+
+@pytest.fixture
+def server(_server):
+    _server.reset()
+    yield _server
+    _server.reset()
 
 
 @pytest.fixture

@@ -74,6 +74,12 @@ class FakeGeocodingServer:
         with self._lock:
             self._script.extend(replies)
 
+    def reset(self) -> None:
+        """Forget the requests seen and any scripted replies not yet served."""
+        with self._lock:
+            self._script.clear()
+            self.requests.clear()
+
     def count(self, path: str | None = None) -> int:
         with self._lock:
             return sum(1 for p, _, _ in self.requests if path is None or p == path)
