@@ -192,6 +192,35 @@ def gazetteer_remove_cmd(name):
     click.echo(f"removed gazetteer {info['name']} ({info['rows']} places)", err=True)
 
 
+# --- places (toponyms area)
+@cli.command("places")
+@click.argument("reports", nargs=-1, required=True, metavar="REPORT...")
+@format_option(("geojson", "csv", "json"), "geojson")
+@output_option()
+@overwrite_option
+@click.option("--country", "country", metavar="CC", default=None, callback=_country_callback,
+              help="Context country (ISO 3166-1 alpha-2, e.g. SY) for disambiguation.")
+@click.option("--online", is_flag=True, default=False,
+              help="Ask an online geocoder (Nominatim, cached) for names the offline gazetteer lacks.")
+@click.pass_context
+def places_cmd(ctx, reports, fmt, output, overwrite, country, online):
+    """Find every place the REPORT files name (- reads stdin) and geocode it offline.
+
+    GeoJSON (default): one Point feature per mention with report, mention, start, end, sentence,
+    name, place_id, country, admin1, feature_code, precision, confidence and status; names the
+    gazetteer lacks are kept with status unresolved and a null geometry.
+
+    \b
+    Examples:
+      geo-idlib places report.txt > places.geojson
+      geo-idlib places report.txt --format csv --country SY -o places.csv
+      cat report.txt | geo-idlib places -
+    """
+    if output:
+        pipeline.io.check_output(output, overwrite)
+    emit(pipeline.places(list(reports), country=country, fmt=fmt, online=online, progress=ctx.obj["progress"]),
+         output, overwrite)
+
 
 
 # ============================================================================ areas / join / change

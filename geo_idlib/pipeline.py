@@ -177,6 +177,123 @@ def gazetteer_remove(name: str) -> dict:
     return gazetteer.remove_user_gazetteer(name)
 
 
+# --- places, find_places, iter_places (toponyms area)
+#: Properties of each feature of `geo-idlib places` (GeoJSON), in this order; CSV/JSON add lat, lon.
+PLACE_PROPERTIES = ["report", "mention", "start", "end", "sentence", "name", "place_id", "country", "admin1",
+                    "feature_code", "precision", "confidence", "status"]
+
+
+def find_places(text: str, *, report: str = "", country: str | None = None, index=None, online=None):
+    """The places one text names, as a Places GeoDataFrame (EPSG:4326): for notebooks.
+
+    Parameters
+    ----------
+    text : str
+        Report text.
+    report : str
+        Stored in the ``report`` column.
+    country : str, optional
+        Context country (ISO 3166-1 alpha-2) for disambiguation; inferred when None.
+    index : GazetteerIndex, optional
+        Default :func:`geo_idlib.gazetteer.load_index`.
+    online : bool or OnlineGeocoder, optional
+        Ask an online geocoder (cached) for names the gazetteer lacks; off by default.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per mention (see docs/DESIGN.md, "Places").
+
+    Examples
+    --------
+    >>> p = find_places("Syrian forces shelled Sarmin, near Idlib.")
+    >>> p[["mention", "start", "status"]].values.tolist()
+    [['Sarmin', 22, 'resolved'], ['Idlib', 35, 'resolved']]
+    """
+    from . import gazetteer, toponyms
+    from . import geocode as _geocode
+
+    idx = index if index is not None else gazetteer.load_index()
+    cc = check_country(country)
+    mentions = toponyms.find_mentions(text, idx, report=report)
+    return _geocode.resolve(mentions, idx, country=cc, online=_online_geocoder(online))
+
+
+def iter_places(reports: list[str], *, country: str | None = None, online=None, index=None,
+                progress=no_progress):
+    """Yield Places GeoDataFrames, one per block of each report (``-`` is stdin), streamed.
+
+    Each report is read in paragraph-aligned blocks of about 1 MB (:func:`io.iter_report_blocks`),
+    so a 50 MB text is processed in bounded memory; offsets are those of the whole report. Mentions
+    are disambiguated against the other mentions of their block.
+    """
+    from . import gazetteer, toponyms
+    from . import geocode as _geocode
+    from .errors import InputError
+
+    if not reports:
+        raise InputError("places: no report given; e.g. geo-idlib places report.txt (or - for stdin)")
+    idx = index if index is not None else gazetteer.load_index()
+    cc = check_country(country)
+    geocoder = _online_geocoder(online)
+    with progress(list(reports), "places", len(reports)) as it:
+        for path in it:
+            for offset, block in io.iter_report_blocks(path):
+                mentions = toponyms.find_mentions(block, idx, report=path, offset=offset)
+                yield _geocode.resolve(mentions, idx, country=cc, online=geocoder)
+
+
+def _place_records(gdf) -> list[dict]:
+    """Rows as plain Python dicts (lat/lon NaN → None) with PLACE_PROPERTIES + lat, lon."""
+    cols = PLACE_PROPERTIES + ["lat", "lon"]
+    data = {c: gdf[c].astype(object).where(gdf[c].notna(), None).tolist() for c in cols}
+    return [dict(zip(cols, vals, strict=True)) for vals in zip(*(data[c] for c in cols), strict=True)]
+
+
+def places(reports: list[str], *, country: str | None = None, fmt: str = "geojson", online=False,
+           progress=no_progress) -> str:
+    """``geo-idlib places``: every place the REPORTS name, as geojson | csv | json text.
+
+    GeoJSON: a FeatureCollection with one Point feature per mention (geometry null when
+    unresolved) whose properties are exactly :data:`PLACE_PROPERTIES`. CSV and JSON: one record per
+    mention with those fields plus ``lat`` and ``lon``. Output is deterministic (sorted keys, 6
+    decimals). Reports are read as UTF-8 (``-`` is stdin); empty, binary or non-UTF-8 input raises
+    :class:`~geo_idlib.errors.InputError` before anything is written.
+
+    Examples
+    --------
+    >>> import json, os, tempfile
+    >>> d = tempfile.mkdtemp(); f = os.path.join(d, "r.txt")
+    >>> with open(f, "w", encoding="utf-8") as fh:
+    ...     _ = fh.write("Troops entered Saraqeb.")
+    >>> fc = json.loads(places([f]))
+    >>> [(x["properties"]["mention"], x["properties"]["place_id"]) for x in fc["features"]]
+    [('Saraqeb', 'geonames:164816')]
+    """
+    from .errors import InputError
+
+    if fmt not in ("geojson", "csv", "json"):
+        raise InputError(f"--format {fmt}: unknown; use geojson, csv or json")
+    records: list[dict] = []
+    for gdf in iter_places(reports, country=country, online=online, progress=progress):
+        records += _place_records(gdf)
+    if fmt == "geojson":
+        features = [{"type": "Feature",
+                     "geometry": None if r["lat"] is None else {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+                     "properties": {k: r[k] for k in PLACE_PROPERTIES}} for r in records]
+        return io.dumps_json({"type": "FeatureCollection", "features": features}) + "\n"
+    if fmt == "json":
+        return io.dumps_json(records, indent=2) + "\n"
+    import csv
+    import io as stdio
+
+    buf = stdio.StringIO()
+    w = csv.DictWriter(buf, fieldnames=PLACE_PROPERTIES + ["lat", "lon"], lineterminator="\n")
+    w.writeheader()
+    for r in records:
+        w.writerow({k: (f"{v:.{io.FLOAT_DIGITS}f}" if isinstance(v, float) else "" if v is None else v)
+                    for k, v in r.items()})
+    return buf.getvalue()
 
 
 # ============================================================================ areas / join / change

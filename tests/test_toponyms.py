@@ -1,0 +1,200 @@
+"""toponyms.find_mentions: spans, context rules (persons, demonyms, weapons), report patterns, kind hints.
+
+Most tests use a tiny in-test gazetteer (same interface as GazetteerIndex) so that they state
+exactly which names are known; the seed-report test uses the real index and ../shared.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import shared_file
+
+from geo_idlib import crs, toponyms
+from geo_idlib.gazetteer import Candidate, normalize
+
+
+def _c(pid, name, lat, lon, cc="SY", fc="PPL", pop=10000, alts=()):
+    return Candidate(f"test:{pid}", name, lat, lon, cc, "", fc, pop, "test", tuple(alts))
+
+
+class TinyIndex:
+    """A gazetteer with a handful of names: lookup_many over normalised keys, max_words."""
+
+    def __init__(self, places):
+        self.by_key: dict[str, list] = {}
+        for c in places:
+            for n in (c.name, *c.alternatenames):
+                self.by_key.setdefault(normalize(n), []).append(c)
+        self.max_words = max(len(k.split()) for k in self.by_key)
+        self.calls = 0
+
+    def lookup_many(self, keys):
+        self.calls += 1
+        return {k: self.by_key[k] for k in keys if k in self.by_key}
+
+    def lookup(self, key):
+        return self.by_key.get(key, [])
+
+
+@pytest.fixture(scope="module")
+def idx():
+    return TinyIndex([
+        _c(1, "Idlib", 35.93, 36.63, fc="PPLA", pop=165000, alts=("Idleb", "إدلب")),
+        _c(2, "Sarmin", 35.90, 36.72, pop=14000),
+        _c(3, "Aleppo", 36.20, 37.16, fc="PPLA", pop=1600000),
+        _c(4, "Syria", 35.0, 38.5, fc="PCLI", pop=22000000),
+        _c(5, "Moscow", 55.75, 37.62, "RU", "PPLC", 10000000),
+        _c(6, "Turkey", 39.0, 35.0, "TR", "PCLI", 80000000),
+        _c(7, "Akar", 32.9, 13.1, "LY", pop=4800),                 # a real GeoNames village name
+        _c(8, "Thursday Island", -10.58, 142.22, "AU", alts=("Thursday",)),
+        _c(9, "Patriot", 38.84, -84.83, "US", pop=200),
+        _c(10, "Nemah", 46.5, -123.9, "US", pop=600),
+        _c(11, "Ma'arrat al-Nu'man", 35.64, 36.67, pop=58000, alts=("Maarat al-Numan",)),
+        _c(12, "Al Nayrab", 36.18, 37.22, pop=3000, alts=("Nayrab",)),
+        _c(13, "In Buri", 15.0, 100.3, "TH", pop=8000, alts=("In",)),
+        _c(14, "Vladimir", 56.13, 40.4, "RU", pop=357000),
+        _c(15, "Saraqib", 35.86, 36.80, pop=30000, alts=("Saraqeb",)),
+        _c(16, "United States", 39.76, -98.5, "US", "PCLI", 327000000, alts=("US", "USA")),
+    ])
+
+
+def mentions(text, idx, **kw):
+    return toponyms.find_mentions(text, idx, **kw)
+
+
+def test_spans_are_exact_and_columns_ordered(idx):
+    text = "Syrian forces shelled Sarmin, near Idlib."
+    m = mentions(text, idx, report="r.txt")
+    assert list(m.columns) == toponyms.COLUMNS
+    assert m["mention"].tolist() == ["Sarmin", "Idlib"]          # not "Syrian"
+    assert m["start"].tolist() == [22, 35] and m["end"].tolist() == [28, 40]
+    for _, r in m.iterrows():
+        assert text[r["start"]:r["end"]] == r["mention"]
+    assert set(m["report"]) == {"r.txt"} and set(m["sentence"]) == {text}
+    assert m["key"].tolist() == [normalize("Sarmin"), normalize("Idlib")]
+
+
+def test_one_batched_lookup_per_text(idx):
+    before = idx.calls
+    mentions("Aleppo and Idlib and Sarmin. Then Saraqeb and Moscow.", idx)
+    assert idx.calls == before + 1
+
+
+def test_repeated_mentions_all_reported_with_their_sentences(idx):
+    text = "Idlib was shelled. Later Idlib was calm.\nIdleb again."
+    m = mentions(text, idx, offset=100)
+    assert m["mention"].tolist() == ["Idlib", "Idlib", "Idleb"]
+    assert [text[s - 100:e - 100] for s, e in zip(m["start"], m["end"], strict=True)] == ["Idlib", "Idlib", "Idleb"]
+    assert m["sentence"].tolist() == ["Idlib was shelled.", "Later Idlib was calm.", "Idleb again."]
+    assert len(set(m["key"])) == 1
+
+
+def test_longest_match_and_transliterations(idx):
+    m = mentions("Troops took Ma'arrat al-Nu'man, then Maarat al-Numan again, and al-Nayrab.", idx)
+    assert m["mention"].tolist() == ["Ma'arrat al-Nu'man", "Maarat al-Numan", "al-Nayrab"]
+
+
+def test_person_names_are_not_places_but_the_same_name_after_in_is(idx):
+    text = ("Turkey's defense minister Hulusi Akar said Moscow must act. Akar added that talks went well. "
+            "Russian president Vladimir Putin called on Thursday. Shelling hit a school in Akar.")
+    m = mentions(text, idx)
+    assert m["mention"].tolist() == ["Turkey", "Moscow", "Akar"]
+    assert text[m["start"].iloc[-1] - 3:m["end"].iloc[-1]] == "in Akar"
+
+
+def test_weekdays_months_demonyms_excluded(idx):
+    m = mentions("On Thursday, Syrian and Turkish officials met in Moscow in May.", idx)
+    assert m["mention"].tolist() == ["Moscow"]
+
+
+def test_weapons_and_agencies_excluded(idx):
+    text = ("Akar added that Turkey intends to buy Patriot missile systems. Patriot batteries could help.\n"
+            "EPA-EFE/YAHYA NEMAH\nSmoke rises over Sarmin.")
+    m = mentions(text, idx)
+    assert m["mention"].tolist() == ["Turkey", "Sarmin"]
+
+
+def test_common_words_at_sentence_start_are_not_places(idx):
+    m = mentions("In recent weeks the army advanced. In Idlib, shops closed.", idx)
+    assert m["mention"].tolist() == ["Idlib"]
+
+
+def test_country_acronyms_count_other_acronyms_do_not(idx):
+    m = mentions("The UN said the US expelled Turkey.", idx)
+    assert m["mention"].tolist() == ["US", "Turkey"]
+
+
+def test_unknown_names_from_report_patterns(idx):
+    text = ("Government forces captured Kafr Batikh and the village of Kafr Qwzy, near Idlib. "
+            "Abu Dhuhur and Tell Sultan villages fell. Shelling hit Jabal Zawiya countryside.")
+    m = mentions(text, idx)
+    assert m["mention"].tolist() == ["Kafr Batikh", "Kafr Qwzy", "Idlib", "Abu Dhuhur", "Tell Sultan", "Jabal Zawiya"]
+    assert m["key"].tolist()[1] == normalize("Kafr Qwzy")
+    hints = dict(zip(m["mention"], m["kind_hint"], strict=True))
+    assert hints["Kafr Qwzy"] == "settlement" and hints["Tell Sultan"] == "settlement"
+    assert hints["Jabal Zawiya"] == "admin1" and hints["Idlib"] is None
+
+
+def test_pattern_name_longer_than_a_known_name_wins(idx):
+    m = mentions("The army entered Sarmin Jadida on Monday.", idx)
+    assert m["mention"].tolist() == ["Sarmin Jadida"]
+
+
+def test_kind_hints_from_the_words_around(idx):
+    text = "Fighting in Idlib province. Shells fell on the city of Idlib and on Idlib city, and in Aleppo countryside."
+    m = mentions(text, idx)
+    assert m["kind_hint"].tolist() == ["admin1", "settlement", "settlement", "admin1"]
+
+
+def test_arabic_script(idx):
+    m = mentions("قصف على إدلب اليوم", idx)
+    assert m["mention"].tolist() == ["إدلب"]
+
+
+def test_all_caps_dateline_is_a_place_but_caps_acronyms_are_not(idx):
+    m = mentions("ALEPPO, Syria — NATO officials said fighting continued.", idx)
+    assert m["mention"].tolist() == ["ALEPPO", "Syria"]
+
+
+def test_empty_and_placeless_text(idx):
+    assert mentions("", idx).empty
+    m = mentions("nothing to see here.", idx)
+    assert m.empty and list(m.columns) == toponyms.COLUMNS
+
+
+def test_split_sentences_keeps_abbreviations():
+    t = "Gen. Smith met Mr. Jones in the U.S. capital. Then they left!\nNext line"
+    assert [t[s:e] for s, e in toponyms.split_sentences(t)] == [
+        "Gen. Smith met Mr. Jones in the U.S. capital.", "Then they left!", "Next line"]
+
+
+# ----------------------------------------------------------------------------- the real thing
+@pytest.mark.shared
+def test_seed_report_finds_the_eight_gold_places_and_nothing_else():
+    """Acceptance: ../shared/eval/seed_report.txt against its gold file, through the real index."""
+    from geo_idlib import pipeline
+
+    text = shared_file("eval/seed_report.txt").read_text(encoding="utf-8")
+    gold = json.loads(shared_file("eval/seed_report.gold.json").read_text(encoding="utf-8"))
+    places = pipeline.find_places(text, report="seed_report.txt")
+    for _, p in places.iterrows():
+        assert text[p["start"]:p["end"]] == p["mention"]
+    allowed = {normalize(a) for a in gold["allowed_extra"]}
+    resolved = places[places["status"] != "unresolved"]
+    distinct = resolved.drop_duplicates("place_id")
+    found, extras = set(), []
+    for _, p in distinct.iterrows():
+        near = [g["name"] for g in gold["places"]
+                if crs.haversine_km(g["lat"], g["lon"], p["lat"], p["lon"]) <= g["tolerance_km"]]
+        if near:
+            found.update(near)
+        elif normalize(p["mention"]) not in allowed:
+            extras.append(p["mention"])
+    extras += [m for m in places.loc[places["status"] == "unresolved", "mention"] if normalize(m) not in allowed]
+    assert sorted(found) == sorted(g["name"] for g in gold["places"]), f"missing {set(g['name'] for g in gold['places']) - found}"
+    assert extras == [], f"not places in the gold file: {extras}"
+    not_places = {"Syrian", "Turkish", "Russian", "German", "French", "Erdogan", "Assad", "Lavrov", "Akar",
+                  "Merkel", "Macron", "Putin", "Patriot", "EPA", "EFE", "Thursday", "February"}
+    assert not set(places["mention"]) & not_places
