@@ -1,0 +1,155 @@
+"""`geo-idlib geocode` and `geo-idlib gazetteer add|list|remove`: outputs, user gazetteers, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import shared_file
+
+from geo_idlib.cli import cli
+from geo_idlib.gazetteer import load_index, parse_user_gazetteer
+
+FIX = Path(__file__).resolve().parent / "fixtures" / "gazetteer"
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch):
+    """A fresh user data dir (no user gazetteers) for each test."""
+    monkeypatch.setenv("GEO_IDLIB_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def test_geocode_json_in_input_order(home):
+    r = run("geocode", "Saraqeb", "Idlib province", "إدلب", "Qqqzzxw")
+    assert r.exit_code == 0, r.output
+    recs = json.loads(r.stdout)
+    assert [x["query"] for x in recs] == ["Saraqeb", "Idlib province", "إدلب", "Qqqzzxw"]
+    assert recs[0] == {"query": "Saraqeb", "name": "Saraqib", "lat": 35.86447, "lon": 36.80591,
+                       "place_id": "geonames:164816", "country": "SY", "feature_code": "PPL",
+                       "precision": "settlement", "confidence": 1.0, "status": "resolved"}
+    assert recs[1]["precision"] == "admin1" and recs[2]["place_id"] == "geonames:169389"
+    assert recs[3]["status"] == "unresolved" and recs[3]["lat"] is None
+
+
+def test_geocode_csv_and_geojson(home, tmp_path):
+    r = run("geocode", "Saraqeb", "Qqqzzxw", "--format", "csv")
+    lines = r.stdout.splitlines()
+    assert lines[0] == "query,name,lat,lon,place_id,country,feature_code,precision,confidence,status"
+    assert lines[1] == "Saraqeb,Saraqib,35.86447,36.80591,geonames:164816,SY,PPL,settlement,1,resolved"
+    assert lines[2] == "Qqqzzxw,,,,,,,,0,unresolved"
+    out = tmp_path / "g.geojson"
+    r = run("geocode", "Saraqeb", "Qqqzzxw", "--format", "geojson", "-o", str(out))
+    assert r.exit_code == 0 and r.stdout == ""
+    fc = json.loads(out.read_text(encoding="utf-8"))
+    assert fc["features"][0]["geometry"] == {"type": "Point", "coordinates": [36.80591, 35.86447]}
+    assert fc["features"][1]["geometry"] is None
+    r = run("geocode", "Saraqeb", "-o", str(out))
+    assert r.exit_code == 2 and "already exists" in r.stderr and r.stdout == ""
+
+
+def test_geocode_country_option(home):
+    r = run("geocode", "Damascus", "--country", "us")
+    assert json.loads(r.stdout)[0]["country"] == "US"
+    r = run("geocode", "Damascus", "--country", "XX")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert "Invalid value for '--country'" in r.stderr and "unknown country code" in r.stderr
+
+
+def test_user_gazetteer_round_trip(home):
+    r = run("geocode", "Tell Zaytunat al-Wadi")
+    assert json.loads(r.stdout)[0]["status"] in ("unresolved", "ambiguous") or \
+        not json.loads(r.stdout)[0]["place_id"].startswith("user:")
+    r = run("gazetteer", "add", str(FIX / "tiny_geonames.txt"), "--name", "tiny")
+    assert r.exit_code == 0, r.output
+    assert "added gazetteer tiny: 5 places" in r.stderr and r.stdout == ""
+    r = run("gazetteer", "list")
+    head, row = r.stdout.splitlines()
+    assert head == "name\trows\tsource\tadded"
+    name, rows, source, added = row.split("\t")
+    assert (name, rows, source) == ("tiny", "5", str((FIX / "tiny_geonames.txt").resolve()))
+    assert added.endswith("Z") and len(added) == 20
+    recs = json.loads(run("geocode", "Tell Zaytunat al-Wadi", "Zaytunat", "تل زيتونات الوادي",
+                          "Khirbet Qamar", "Mazraat an-Nukhayla", "Saraqib District").stdout)
+    assert [x["place_id"] for x in recs] == ["user:tiny:9900001"] * 3 + ["user:tiny:9900002", "user:tiny:9900005",
+                                                                         "user:tiny:9900004"]
+    assert (recs[0]["lat"], recs[0]["lon"], recs[0]["country"]) == (35.91234, 36.70321, "SY")
+    assert recs[5]["precision"] == "admin2"
+    # the index tells toponyms about the new names too
+    assert load_index().lookup("til zaytunat al wadi")[0].source == "user:tiny"
+    r = run("gazetteer", "add", str(FIX / "tiny_geonames.txt"), "--name", "tiny")
+    assert r.exit_code == 2 and "exists" in r.stderr
+    r = run("gazetteer", "remove", "tiny")
+    assert r.exit_code == 0 and "removed gazetteer tiny (5 places)" in r.stderr
+    assert run("gazetteer", "list", "--json").stdout.strip() == "[]"
+    recs = json.loads(run("geocode", "Tell Zaytunat al-Wadi").stdout)
+    assert not recs[0]["place_id"].startswith("user:")
+    r = run("gazetteer", "remove", "tiny")
+    assert r.exit_code == 1 and "no such user gazetteer" in r.stderr
+
+
+def test_csv_gazetteer_infers_country(home):
+    r = run("gazetteer", "add", str(FIX / "tiny_places.csv"))
+    assert r.exit_code == 0, r.output
+    recs = json.loads(run("geocode", "Birkat Nakhlah", "Tell Sawwan").stdout)
+    assert recs[0]["place_id"] == "user:tiny_places:2" and recs[0]["country"] == "SY"
+    assert recs[1]["place_id"] == "user:tiny_places:3" and recs[1]["country"] == "SY"  # nearest GeoNames place
+    assert json.loads(run("gazetteer", "list", "--json").stdout)[0]["format"] == "csv"
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "empty"),
+    ("town,a,b\nA,1,2\n", "no name, lat, lon column"),
+    ("name,lat,lon\nA,95,36\nB,north,36\n", "no row with a name and valid lat/lon"),
+    ("name,lat,lon\n" + "".join(f"P{i},35.{i},36.{i}\n" for i in range(10)) + "Bad,35,500\n", "1 of 11 rows"),
+    ("1\tA\tA\t\t35\t36\tP\tPPL\tSY\t\t\t\t\t\t0\t\t\t\t\n2\tB\tB\n", "line 2 has 3 tab-separated columns"),
+    ("1\tA\tA\t\t35\t36\tP\tPPL\tSY\t\t\t\t\t\t0\t\t\t\n", "line 1 has 18 tab-separated columns"),
+])
+def test_bad_gazetteer_files_give_one_line_errors(home, tmp_path, content, message):
+    p = tmp_path / "bad.csv"
+    p.write_text(content, encoding="utf-8")
+    r = run("gazetteer", "add", str(p))
+    assert r.exit_code == 2, r.output
+    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    assert run("gazetteer", "list", "--json").stdout.strip() == "[]"  # nothing half-added
+
+
+def test_missing_and_non_utf8_files(home, tmp_path):
+    r = run("gazetteer", "add", str(tmp_path / "nope.csv"))
+    assert r.exit_code == 2 and "no such gazetteer file" in r.stderr
+    p = tmp_path / "latin1.csv"
+    p.write_bytes("name,lat,lon\nAl\xe9p,36,37\n".encode("latin-1"))
+    r = run("gazetteer", "add", str(p))
+    assert r.exit_code == 2 and "not UTF-8" in r.stderr
+
+
+def test_few_bad_rows_are_skipped_with_a_warning():
+    text = "name,lat,lon,is_place_marker\n" + "".join(f"P{i},35.{i},36.{i},1\n" for i in range(30)) + \
+        "Bad,35,500,1\nOverlay,35,36,0\n,35,36,1\n"
+    rows, stats = parse_user_gazetteer(text, "x.csv")
+    assert len(rows) == 30 and stats["bad"] == 1 and stats["skipped_not_place"] == 1 and stats["skipped_no_name"] == 1
+    assert stats["first_bad"] == "line 32 (Bad: lat '35', lon '500')"
+
+
+@pytest.mark.shared
+def test_wikipedia_village_gazetteer(home):
+    csv = shared_file("data/syria_places_wikipedia_2017/syria_places_wikipedia_2017.csv")
+    before = {x["query"]: x for x in json.loads(run("geocode", "Hayyan", "Anadan", "Jarjanaz", "--country", "SY").stdout)}
+    assert not any(x["place_id"].startswith("user:") for x in before.values())
+    r = run("gazetteer", "add", str(csv), "--name", "wiki2017")
+    assert r.exit_code == 0, r.output
+    assert "Kharab Suluq" in r.stderr  # the one row with an impossible longitude is named and skipped
+    info = json.loads(run("gazetteer", "list", "--json").stdout)[0]
+    assert info["name"] == "wiki2017" and 4919 <= info["rows"] <= 6184
+    recs = {x["query"]: x for x in json.loads(run("geocode", "Hayyan", "Anadan", "Jarjanaz").stdout)}
+    # coordinates as in the file (Wikipedia module, CC BY-SA 4.0)
+    assert (recs["Hayyan"]["lat"], recs["Hayyan"]["lon"]) == (36.3223, 37.059)
+    assert (recs["Anadan"]["lat"], recs["Anadan"]["lon"]) == (36.295, 37.0438)
+    assert (recs["Jarjanaz"]["lat"], recs["Jarjanaz"]["lon"]) == (35.618, 36.784)
+    assert all(x["place_id"].startswith("user:wiki2017:") and x["country"] == "SY" for x in recs.values())

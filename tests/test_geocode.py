@@ -1,0 +1,149 @@
+"""Mentions → places: context country, proximity, kind hints, confidence/status, geopy Gazetteer."""
+
+from __future__ import annotations
+
+import doctest
+import math
+
+import pandas as pd
+import pytest
+from geopy.location import Location
+
+from geo_idlib import geocode as geocode_mod
+from geo_idlib.errors import GeocoderServiceError
+from geo_idlib.gazetteer import Gazetteer, load_index, normalize
+from geo_idlib.geocode import PLACES_COLUMNS, geocode_names, infer_country, resolve
+
+
+@pytest.fixture(scope="module")
+def idx():
+    return load_index()
+
+
+def mentions(names, kinds=None):
+    kinds = kinds or [None] * len(names)
+    starts = [sum(len(n) + 2 for n in names[:i]) for i in range(len(names))]
+    return pd.DataFrame({"report": "r.txt", "mention": names, "start": starts,
+                         "end": [s + len(n) for s, n in zip(starts, names, strict=True)],
+                         "sentence": ", ".join(names), "key": [normalize(n) for n in names], "kind_hint": kinds})
+
+
+def by_mention(places):
+    return {m: row for m, row in zip(places["mention"], places.itertuples(index=False), strict=True)}
+
+
+def test_places_layout(idx):
+    p = resolve(mentions(["Saraqeb", "Qqqzzxw Vvvy"]), idx)
+    assert list(p.columns) == PLACES_COLUMNS
+    assert p.crs.to_epsg() == 4326
+    ok, bad = p.iloc[0], p.iloc[1]
+    assert (ok.place_id, ok.lat, ok.lon, ok.precision, ok.status) == ("geonames:164816", 35.86447, 36.80591,
+                                                                      "settlement", "resolved")
+    assert ok.geometry.x == 36.80591 and ok.geometry.y == 35.86447
+    assert (ok.report, ok.start, ok.end) == ("r.txt", 0, 7)
+    assert bad.status == "unresolved" and bad.place_id == "" and bad.geometry is None and math.isnan(bad.lat)
+    assert bad.confidence == 0.0
+
+
+def test_kind_hint_decides_governorate_or_city(idx):
+    p = resolve(mentions(["Idlib", "Idlib", "Idlib"], [None, "admin1", "settlement"]), idx)
+    assert p["place_id"].tolist() == ["geonames:169389", "geonames:169387", "geonames:169389"]
+    assert p["precision"].tolist() == ["settlement", "admin1", "settlement"]
+    assert p["feature_code"].tolist() == ["PPLA", "ADM1", "PPLA"]
+    gov = p.iloc[1]
+    assert gov["admin1"] == "Idlib" and 35.5 < gov["lat"] < 36.3 and 36.1 < gov["lon"] < 37.2
+
+
+def test_context_country_is_inferred_and_can_be_given(idx):
+    sy = resolve(mentions(["Damascus", "Idlib", "Saraqeb", "Hama"]), idx)
+    assert sy.iloc[0]["country"] == "SY" and sy.iloc[0]["feature_code"] == "PPLC"
+    us = resolve(mentions(["Damascus"]), idx, country="US")
+    assert us.iloc[0]["country"] == "US"
+    assert infer_country([[c] for c in idx.lookup(normalize("Saraqeb"))] * 3 + [idx.lookup(normalize("Moscow"))]) == "SY"
+
+
+def test_proximity_picks_the_suran_near_the_other_places(idx):
+    alone = resolve(mentions(["Suran"]), idx).iloc[0]
+    assert alone["lat"] < 35.5  # alone: the larger Suran in Hama governorate (pop. 30,716)
+    north = by_mention(resolve(mentions(["Marea", "Azaz", "Tell Rifaat", "Suran"]), idx))["Suran"]
+    assert north.lat > 36.4 and north.lon > 37.1  # with its neighbours: the Suran north of Aleppo
+
+
+def test_confidence_reflects_match_type_and_margin(idx):
+    recs = {r["query"]: r for r in geocode_names(["Saraqib", "Sarakib", "Moscow"], idx)}
+    assert recs["Saraqib"]["confidence"] == 1.0       # exact GeoNames name, one candidate
+    assert recs["Sarakib"]["confidence"] == 0.9       # folded spelling only
+    assert recs["Moscow"]["country"] == "RU" and recs["Moscow"]["feature_code"] == "PPLC"
+    assert recs["Moscow"]["confidence"] < 1.0         # other Moscows exist
+
+
+def test_geocode_names_order_and_fields(idx):
+    recs = geocode_names(["Syria", "Idlib province", "إدلب", "Halab", "Qqqzzxw"], idx)
+    assert [r["query"] for r in recs] == ["Syria", "Idlib province", "إدلب", "Halab", "Qqqzzxw"]
+    assert list(recs[0]) == geocode_mod.RECORD_COLUMNS
+    assert (recs[0]["precision"], recs[0]["feature_code"], recs[0]["place_id"]) == ("country", "PCLI", "geonames:163843")
+    assert 34.0 < recs[0]["lat"] < 36.0 and 37.5 < recs[0]["lon"] < 39.5   # inside Syria, not its west coast
+    assert recs[1]["precision"] == "admin1"
+    assert recs[2]["place_id"] == "geonames:169389"
+    assert recs[3]["name"] == "Aleppo"
+    assert recs[4]["status"] == "unresolved" and recs[4]["lat"] is None
+
+
+class _FakeOnline:
+    """Stands in for geo_idlib.online.OnlineGeocoder (same lookup contract), without any network."""
+
+    def __init__(self, fail=False):
+        self.fail, self.asked = fail, []
+
+    def lookup(self, query, *, country=None):
+        self.asked.append((query, country))
+        if self.fail:
+            raise GeocoderServiceError("nominatim: HTTP 500; try again later or run without --online")
+        return {"name": "Qqqzzxw Online", "lat": 35.5, "lon": 36.5, "place_id": "online:nominatim:N1",
+                "country": "SY", "admin1": "Idlib Governorate", "feature_code": "PPL", "precision": "settlement",
+                "confidence": 0.7, "source": "nominatim", "raw": {}}
+
+
+def test_online_fallback_only_for_unplaced_names(idx, caplog):
+    fake = _FakeOnline()
+    p = resolve(mentions(["Saraqeb", "Qqqzzxw", "Qqqzzxw"]), idx, online=fake)
+    assert fake.asked == [("Qqqzzxw", "SY")]  # once per name, with the context country
+    assert p["place_id"].tolist() == ["geonames:164816", "online:nominatim:N1", "online:nominatim:N1"]
+    assert p.iloc[1]["confidence"] == 0.7 and p.iloc[1]["status"] == "resolved"
+    failing = _FakeOnline(fail=True)
+    p = resolve(mentions(["Qqqzzxw", "Vvvqqqy"]), idx, online=failing)
+    assert p["status"].tolist() == ["unresolved", "unresolved"] and len(failing.asked) == 1
+    assert "HTTP 500" in caplog.text
+
+
+def test_geopy_gazetteer(idx):
+    g = Gazetteer(idx)
+    loc = g.geocode("Saraqeb")
+    assert isinstance(loc, Location)
+    assert (loc.latitude, loc.longitude) == (35.86447, 36.80591)
+    raw = loc.raw
+    assert raw["place_id"] == "geonames:164816" and raw["name"] == "Saraqib" and raw["country"] == "SY"
+    assert raw["precision"] == "settlement" and raw["confidence"] == 1.0 and raw["status"] == "resolved"
+    assert raw["feature_code"] == "PPL" and raw["population"] == 34231 and "سراقب" in raw["alternatenames"]
+    assert g.geocode("Idleb").raw["place_id"] == "geonames:169389"
+    assert g.geocode("Idlib province").raw["feature_code"] == "ADM1"
+    assert g.geocode("إدلب").raw["place_id"] == "geonames:169389"
+    assert g.geocode("Halab").address == "Aleppo, Syria"  # admin1 "Aleppo" not repeated
+    moscow = g.geocode("Moscow")
+    assert moscow.raw["country"] == "RU" and moscow.raw["feature_code"] == "PPLC"
+    assert g.geocode("Moscow", country_codes=["US"]).raw["country"] == "US"
+    several = g.geocode("Moscow", exactly_one=False, limit=3)
+    assert len(several) == 3 and several[0].raw["country"] == "RU"
+    assert g.geocode("Qqqzzxw Vvvy") is None
+    rev = g.reverse("35.8645, 36.806")
+    assert rev.raw["place_id"] == "geonames:164816" and rev.raw["distance_km"] < 1
+
+
+def test_geopy_gazetteer_never_goes_online(idx):
+    with pytest.raises(LookupError, match="does not fetch"):
+        Gazetteer(idx).adapter.get_json("http://127.0.0.1:9/", timeout=1, headers={})
+
+
+def test_doctests():
+    res = doctest.testmod(geocode_mod)
+    assert res.attempted >= 4 and res.failed == 0
