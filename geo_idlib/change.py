@@ -88,8 +88,104 @@ def _union(geoms):
     return geoms[0] if len(geoms) == 1 else shapely.union_all(geoms)
 
 
+#: Above this many vertices in the changed areas, overlays run only inside the windows where the
+#: two dates' boundaries differ (see :func:`_windows`); below it, on the whole areas.
+WINDOW_MIN_VERTICES = 2000
+_HASH = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5],
+                 dtype=np.uint64)
+
+
+def _segments(areas: dict, actors: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Boundary segments ``(n, 4)`` of each actor's area (endpoints in canonical order) and a 64-bit
+    key per (actor, segment)."""
+    names = [x for x in actors if x in areas]
+    parts, owner = shapely.get_parts(np.array([areas[x] for x in names], dtype=object), return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    coords, idx = shapely.get_coordinates(rings, return_index=True)
+    same = idx[1:] == idx[:-1]
+    a, b = coords[:-1][same], coords[1:][same]
+    actor = np.array([actors.index(x) for x in names], dtype=np.uint64)[owner[ring_part[idx[:-1][same]]]]
+    swap = ((a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1])))[:, None]
+    seg = np.ascontiguousarray(np.hstack([np.where(swap, b, a), np.where(swap, a, b)]))
+    with np.errstate(over="ignore"):
+        key = (seg.view(np.uint64) * _HASH).sum(axis=1, dtype=np.uint64) + actor * np.uint64(0x94D049BB133111EB)
+        key ^= key >> np.uint64(31)
+    return seg, key
+
+
+def _windows(a1: dict, a2: dict, actors: list[str], margin: float = 1e-6) -> np.ndarray:
+    """Disjoint boxes ``(n, 4)`` that contain every boundary segment of an actor's area found on
+    only one of the two dates.
+
+    Where an actor's boundary is identical on both dates, so is its ground; every piece of ground
+    that changed hands is bounded by differing segments and, the boxes being merged until they no
+    longer overlap (with a margin), lies inside one box. Box edges cross only shared segments, so
+    clipping both dates to a box cuts them identically.
+    """
+    s1, k1 = _segments(a1, actors)
+    s2, k2 = _segments(a2, actors)
+    diff = np.vstack([s1[~np.isin(k1, k2)], s2[~np.isin(k2, k1)]])
+    if len(diff) == 0:
+        return np.zeros((0, 4))
+    b = np.hstack([np.minimum(diff[:, :2], diff[:, 2:]) - margin, np.maximum(diff[:, :2], diff[:, 2:]) + margin])
+    while True:  # merge overlapping boxes into their bounding box until none overlap
+        i, j = shapely.STRtree(shapely.box(*b.T)).query(shapely.box(*b.T), predicate="intersects")
+        label = np.arange(len(b))
+        while True:  # connected components by label propagation (min label over each overlap)
+            new = label.copy()
+            np.minimum.at(new, i, label[j])
+            new = new[new]
+            if (new == label).all():
+                break
+            label = new
+        groups, inv = np.unique(label, return_inverse=True)
+        if len(groups) == len(b):
+            return b
+        merged = np.empty((len(groups), 4))
+        merged[:, :2] = np.inf
+        merged[:, 2:] = -np.inf
+        np.minimum.at(merged[:, 0], inv, b[:, 0])
+        np.minimum.at(merged[:, 1], inv, b[:, 1])
+        np.maximum.at(merged[:, 2], inv, b[:, 2])
+        np.maximum.at(merged[:, 3], inv, b[:, 3])
+        b = merged
+
+
 def _change_pieces(a1: dict, a2: dict) -> tuple[list[str], list[str], list]:
-    """(actor_from, actor_to, geometry) of the ground that changed hands; only where it changed."""
+    """(actor_from, actor_to, geometry) of the ground that changed hands; only where it changed.
+
+    Large areas are overlaid only inside the windows where the two dates' boundaries differ
+    (:func:`_windows`), after clipping every area to each window; small ones directly.
+    """
+    actors = sorted(set(a1) | set(a2))
+    moved = [x for x in actors if not _same(a1.get(x), a2.get(x))]
+    if not moved:
+        return [], [], []
+    g1s = [a1[x] for x in moved if x in a1]
+    g2s = [a2[x] for x in moved if x in a2]
+    if int(shapely.get_num_coordinates(np.array(g1s + g2s, dtype=object)).sum()) < WINDOW_MIN_VERTICES:
+        return _change_pieces_direct(a1, a2)
+    src, dst, geoms = [], [], []
+    for x0, y0, x1, y1 in _windows({x: a1[x] for x in moved if x in a1}, {x: a2[x] for x in moved if x in a2},
+                                   moved):
+        try:
+            c1 = {x: shapely.clip_by_rect(g, x0, y0, x1, y1) for x, g in a1.items()}
+            c2 = {x: shapely.clip_by_rect(g, x0, y0, x1, y1) for x, g in a2.items()}
+            clean = all(g.is_valid for g in (*c1.values(), *c2.values()))
+        except shapely.errors.GEOSException:
+            clean = False
+        if not clean:  # clip_by_rect is fast but may leave invalid rings: then overlay everything
+            return _change_pieces_direct(a1, a2)
+        c1 = {x: g for x, g in c1.items() if not g.is_empty}
+        c2 = {x: g for x, g in c2.items() if not g.is_empty}
+        s, d, g = _change_pieces_direct(c1, c2)
+        src += s
+        dst += d
+        geoms += g
+    return src, dst, geoms
+
+
+def _change_pieces_direct(a1: dict, a2: dict) -> tuple[list[str], list[str], list]:
     actors = sorted(set(a1) | set(a2))
     moved = [x for x in actors if not _same(a1.get(x), a2.get(x))]
     src, dst, geoms = [], [], []

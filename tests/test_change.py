@@ -163,3 +163,52 @@ def test_geojson_timeline_roundtrip(tmp_path):
                                      geometry=[WEST, shapely.union(WEST, EAST)], crs="EPSG:4326"), p)
     r = run("change", "--areas", p, "--from", "2020-01-01", "--to", "2020-01-02", "--json")
     assert json.loads(r.stdout)["actors"][0]["gained_km2"] == round(km2(EAST), 3)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_windowed_overlay_equals_direct_overlay(monkeypatch, seed):
+    """Large areas are overlaid only inside windows where boundaries differ: same answer as overlaying
+    everything (three actors, random Voronoi cells changing hands, plus ground nobody held)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    frame = shapely.box(36.0, 35.0, 37.0, 36.0)
+    seeds = shapely.multipoints(rng.uniform([36, 35], [37, 36], (60, 2)))
+    cells = np.array([shapely.intersection(c, frame) for c in
+                      shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=frame))], dtype=object)
+    cells = shapely.segmentize(cells, 0.002)  # many vertices, as real front lines have
+    owner1 = rng.integers(0, 3, len(cells))
+    owner2 = np.where(rng.random(len(cells)) < 0.15, rng.integers(0, 4, len(cells)), owner1)  # 3 = nobody
+    names = np.array(["government", "opposition", "sdf", ""])
+
+    def areas(owner):
+        return {n: shapely.union_all(cells[owner == k]) for k, n in enumerate(names[:3]) if (owner == k).any()}
+
+    a1, a2 = areas(owner1), areas(owner2)
+    monkeypatch.setattr(change, "WINDOW_MIN_VERTICES", 10**9)
+    direct_sum, direct = change._compare_areas(a1, a2)
+    monkeypatch.setattr(change, "WINDOW_MIN_VERTICES", 0)
+    assert len(change._windows(a1, a2, sorted(set(a1) | set(a2)))) >= 1
+    direct_calls = []
+    real = change._change_pieces_direct
+
+    def spy(x, y):
+        direct_calls.append(x is a1)
+        return real(x, y)
+
+    monkeypatch.setattr(change, "_change_pieces_direct", spy)
+    win_sum, win = change._compare_areas(a1, a2)
+    assert len(direct_calls) >= 1 and not any(direct_calls)  # per window, never the whole areas
+    assert [r["actor"] for r in win_sum] == [r["actor"] for r in direct_sum]
+    for rw, rd in zip(win_sum, direct_sum, strict=True):
+        for k in ("area_from_km2", "area_to_km2", "gained_km2", "lost_km2", "net_km2"):
+            assert rw[k] == pytest.approx(rd[k], rel=1e-9, abs=1e-9), (rw["actor"], k)
+    for frame_ in (direct, win):
+        assert (frame_["actor_from"] != frame_["actor_to"]).all()
+    by = ["actor_from", "actor_to"]
+    d = direct.groupby(by)["area_km2"].sum()
+    w = win.groupby(by)["area_km2"].sum()
+    assert d.index.tolist() == w.index.tolist() and w.to_numpy() == pytest.approx(d.to_numpy(), rel=1e-9)
+    moved = owner1 != owner2
+    expect = sum(km2(c) for c in cells[moved & (owner2 != 3)])
+    assert w[w.index.get_level_values("actor_to") != ""].sum() == pytest.approx(expect, rel=1e-6)
