@@ -293,7 +293,8 @@ def series(timeline, dates, progress=None) -> list[dict]:
     """Change between each pair of consecutive ``dates``: one row per (period, actor).
 
     Rows are ``{from, to, actor, area_from_km2, area_to_km2, gained_km2, lost_km2, net_km2,
-    slivers_dropped}``. Each date's areas are computed once.
+    slivers_dropped}`` (+ ``uncertain_km2`` when the timeline has it). Each date's areas and
+    their km² are computed once.
     """
     days = [control.check_covered(timeline, d, "date") for d in dates]
     if any(a > b for a, b in zip(days, days[1:], strict=False)):
@@ -309,7 +310,12 @@ def series(timeline, dates, progress=None) -> list[dict]:
             a2 = control.actor_areas(timeline, p2)
             prev_day, prev_areas = p2, a2
             src, dst, _, km2, sliver = _pieces_km2(a1, a2)
-            for r in _summary(a1, a2, src, dst, km2, sliver, area_of):
+            summary = _summary(a1, a2, src, dst, km2, sliver, area_of)
+            if "uncertain_km2" in timeline.columns:
+                u1, u2 = _uncertain(timeline, p1), _uncertain(timeline, p2)
+                for r in summary:
+                    r["uncertain_km2"] = u1.get(r["actor"], 0.0) + u2.get(r["actor"], 0.0)
+            for r in summary:
                 rows.append({"from": f"{p1:%Y-%m-%d}", "to": f"{p2:%Y-%m-%d}", **r,
                              "slivers_dropped": int(sliver.sum())})
             area_of.keep_only(a1, a2)

@@ -461,7 +461,8 @@ def change_report(d1: str, d2: str, areas: str | None = None, output: str | None
     timeline = read_timeline(areas)
     if every:
         rows = _round_rows(change.series(timeline, change.periods(t1, t2, every), progress=progress))
-        cols = ["from", "to"] + _CHANGE_COLUMNS + ["slivers_dropped"]
+        cols = (["from", "to"] + _CHANGE_COLUMNS + ["slivers_dropped"]
+                + (["uncertain_km2"] if any("uncertain_km2" in r for r in rows) else []))
         suffix = Path(output).suffix.lower() if output else ""
         kind = "csv" if suffix == ".csv" else "json" if suffix == ".json" else fmt
         text = (io.dumps_json({"every": every, "rows": rows}, indent=1) + "\n" if kind == "json"

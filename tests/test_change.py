@@ -212,3 +212,10 @@ def test_windowed_overlay_equals_direct_overlay(monkeypatch, seed):
     moved = owner1 != owner2
     expect = sum(km2(c) for c in cells[moved & (owner2 != 3)])
     assert w[w.index.get_level_values("actor_to") != ""].sum() == pytest.approx(expect, rel=1e-6)
+
+
+def test_series_carries_uncertainty(tmp_path, areas_file):
+    r = run("change", "--areas", areas_file, "--from", "2020-01-01", "--to", "2020-02-01", "--every", "month",
+            "--format", "csv")
+    df = pd.read_csv(_io.StringIO(r.stdout))
+    assert df["uncertain_km2"].tolist() == [40.0, 60.0]
