@@ -42,6 +42,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -265,8 +266,6 @@ def normalize_query(query: str) -> str:
 
 
 def _default_user_agent() -> str:
-    import os
-
     from . import __version__
 
     return os.environ.get("GEO_IDLIB_USER_AGENT") or f"geo_idlib/{__version__}"
@@ -311,14 +310,16 @@ class OnlineGeocoder:
 
     Parameters
     ----------
-    service : {"nominatim", "photon", "arcgis"}
-        Which geopy geocoder to use (see :data:`SERVICES`).
+    service : {"nominatim", "photon", "arcgis"}, optional
+        Which geopy geocoder to use (see :data:`SERVICES`); default ``$GEO_IDLIB_ONLINE_SERVICE``
+        or ``"nominatim"``.
     user_agent : str, optional
         Sent with every request. Nominatim's usage policy requires one that names your application;
         default ``$GEO_IDLIB_USER_AGENT`` or ``geo_idlib/<version>``.
     domain, scheme : str, optional
-        Where the service runs (default: the public instance over https); e.g. a self-hosted
-        Nominatim, or a test server ``domain="127.0.0.1:8080", scheme="http"``.
+        Where the service runs; e.g. a self-hosted Nominatim, or a test server
+        ``domain="127.0.0.1:8080", scheme="http"``. Default: ``$GEO_IDLIB_ONLINE_URL``
+        (``https://host[:port]``), else the public instance over https.
     min_delay_seconds : float
         At least this long between two requests (Nominatim's policy: 1 s).
     timeout : float
@@ -345,17 +346,26 @@ class OnlineGeocoder:
     >>> g.close()
     """
 
-    def __init__(self, service: str = "nominatim", *, user_agent: str | None = None, domain: str | None = None,
-                 scheme: str = "https", min_delay_seconds: float = 1.0, timeout: float = 10,
+    def __init__(self, service: str | None = None, *, user_agent: str | None = None, domain: str | None = None,
+                 scheme: str | None = None, min_delay_seconds: float = 1.0, timeout: float = 10,
                  cache_path=None, max_retries: int = 2, error_wait_seconds: float | None = None,
                  max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
                  negative_ttl_days: float = DEFAULT_NEGATIVE_TTL_DAYS, proxies=None, adapter_factory=None):
         import geopy.geocoders
         from geopy.extra.rate_limiter import RateLimiter
 
+        service = service or os.environ.get("GEO_IDLIB_ONLINE_SERVICE") or "nominatim"
         if service not in SERVICES:
             raise InputError(f"online geocoder {service!r}: unknown service; use one of "
                              f"{', '.join(sorted(SERVICES))}")
+        url = os.environ.get("GEO_IDLIB_ONLINE_URL", "").strip() if domain is None else ""
+        if url:  # e.g. a self-hosted Nominatim: https://nominatim.example.org or http://127.0.0.1:8080
+            env_scheme, sep, env_domain = url.partition("://")
+            if not sep or env_scheme not in ("http", "https") or not env_domain.strip("/"):
+                raise InputError(f"GEO_IDLIB_ONLINE_URL={url}: not an http(s) address; use e.g. "
+                                 "https://nominatim.example.org")
+            domain, scheme = env_domain, scheme or env_scheme
+        scheme = scheme or "https"
         if scheme not in ("http", "https"):
             raise InputError(f"online geocoder scheme {scheme!r}: use http or https")
         if min_delay_seconds < 0 or timeout <= 0 or max_retries < 0:

@@ -50,6 +50,10 @@ PLACES = {
                               importance=0.2, country_code="us", state="Pennsylvania"),
                nominatim_item("Aleppo", 36.2021, 37.1343, osm_id=42, addresstype="city", importance=0.7,
                               state="Aleppo Governorate")],
+    # a village the offline gazetteer lacks; position from ../shared/data/syria_places_wikipedia_2017
+    "tall susayn": [nominatim_item("Tall Susayn", 36.355, 37.185, osm_type="node", osm_id=51, cls="place",
+                                   typ="village", addresstype="village", place_rank=19, importance=None,
+                                   state="Aleppo Governorate")],
 }
 
 
@@ -368,6 +372,19 @@ def test_defaults_are_the_polite_public_service(monkeypatch):
         assert g.user_agent == "newsroom-maps/2 (maps@example.org)"
 
 
+def test_environment_points_the_cli_at_another_instance(monkeypatch):
+    monkeypatch.setenv("GEO_IDLIB_ONLINE_URL", "http://nominatim.internal:8080/")
+    monkeypatch.setenv("GEO_IDLIB_ONLINE_SERVICE", "photon")
+    with OnlineGeocoder() as g:
+        assert (g.service.name, g.endpoint) == ("photon", "http://nominatim.internal:8080")
+    with OnlineGeocoder("nominatim", domain="osm.example.org") as g:  # explicit arguments win
+        assert (g.service.name, g.endpoint) == ("nominatim", "https://osm.example.org")
+    monkeypatch.setenv("GEO_IDLIB_ONLINE_URL", "nominatim.internal")
+    with pytest.raises(errors.InputError, match=r"GEO_IDLIB_ONLINE_URL=nominatim\.internal: not an http\(s\) "
+                                                r"address; use e\.g\. https://nominatim\.example\.org"):
+        OnlineGeocoder()
+
+
 def test_the_loopback_guard_stops_real_network(only_loopback, cache):
     with OnlineGeocoder(cache_path=cache, min_delay_seconds=0, error_wait_seconds=0, max_retries=0,
                         timeout=0.5, proxies={}) as g, pytest.raises(errors.GeocoderServiceError,
@@ -449,3 +466,40 @@ def test_lookup_many_stops_at_the_first_failure_and_keeps_what_it_got(make, serv
         make().lookup_many(["Idlib", "Saraqib", "Syria"])
     assert server.count() == 4  # Syria was never asked
     assert [r[2] for r in cache_state(cache)[0]] == ["idlib"]
+
+
+@pytest.mark.slow  # builds the GeoNames index when the test cache is cold (about a minute)
+def test_cli_online_end_to_end(server, monkeypatch, tmp_path):
+    """geo-idlib geocode --online: offline first, the fake Nominatim for the rest, cache on rerun."""
+    import json
+
+    from click.testing import CliRunner
+
+    from geo_idlib.cli import cli
+
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("GEO_IDLIB_HOME", str(tmp_path / "home"))  # no user gazetteers
+    monkeypatch.setenv("GEO_IDLIB_ONLINE_URL", f"http://{server.domain}")
+    monkeypatch.setenv("GEO_IDLIB_USER_AGENT", UA)
+    clear_cache()
+    args = ["geocode", "Saraqeb", "Tall Susayn", "--country", "SY", "--online"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    saraqeb, susayn = json.loads(first.stdout)
+    assert saraqeb["place_id"].startswith("geonames:")  # the offline gazetteer answers first
+    assert (susayn["place_id"], susayn["status"], susayn["precision"], susayn["country"]) == \
+        ("online:nominatim:N51", "resolved", "settlement", "SY")
+    assert (susayn["lat"], susayn["lon"]) == (pytest.approx(36.355), pytest.approx(37.185))
+    (path, params, headers), = server.requests
+    assert (params["q"], params["countrycodes"], headers["user-agent"]) == ("Tall Susayn", "sy", UA)
+
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0 and again.stdout == first.stdout
+    assert server.count() == 1  # the second run was answered by the cache
+
+    server.script(Reply(403, "Access blocked"))
+    failed = CliRunner().invoke(cli, ["geocode", "Tall Sanoubrat", "--country", "SY", "--online"])
+    assert failed.exit_code == 0  # the geocode stage's documented fallback: warn, leave unresolved
+    assert json.loads(failed.stdout)[0]["status"] == "unresolved"
+    assert "nominatim: refused by http://127.0.0.1:" in failed.stderr and failed.stderr.count("\n") == 1
