@@ -151,13 +151,15 @@ def _parse_nominatim(raw: dict) -> dict | None:
     t = _tables()
     osm_class = raw.get("class") or raw.get("category") or ""
     osm_type = raw.get("type") or ""
-    addresstype = raw.get("addresstype") or (osm_type if osm_class in ("place", "boundary") else "")
+    address = raw.get("address") if isinstance(raw.get("address"), dict) else {}
+    # Nominatim < 4.3 has no addresstype; the first address part names the place itself there
+    first_part = next(iter(address), "") if osm_class in ("place", "boundary") else ""
+    addresstype = raw.get("addresstype") or (osm_type if osm_class == "place" else first_part)
     precision = t["precision_by_addresstype"].get(addresstype) or _precision_from_rank(raw.get("place_rank"))
     if osm_class == "boundary" and osm_type == "administrative":
         feature_code = t["feature_code_by_admin_addresstype"].get(addresstype)
     else:
         feature_code = t["feature_code_by_class_type"].get(f"{osm_class}/{osm_type}")
-    address = raw.get("address") if isinstance(raw.get("address"), dict) else {}
     if raw.get("osm_type") and raw.get("osm_id") is not None:
         ident = f"{str(raw['osm_type'])[0].upper()}{raw['osm_id']}"
     elif raw.get("place_id") is not None:

@@ -144,6 +144,17 @@ def test_nominatim_answers_become_places_records(make, server, query, country, e
     assert server.count(NOMINATIM_PATH) == 1
 
 
+def test_answers_of_older_nominatim_versions(make, server):
+    """Nominatim before 4.3 sends neither addresstype, name nor place_rank: the address decides."""
+    old = {"place_id": 1, "osm_type": "relation", "osm_id": 1722601, "lat": "35.75", "lon": "36.6667",
+           "display_name": "Idlib Governorate, Syria", "class": "boundary", "type": "administrative",
+           "importance": 0.6, "address": {"state": "Idlib Governorate", "country": "Syria", "country_code": "sy"}}
+    server.script(Reply(body=[old]))
+    rec = make().lookup("Idlib Governorate")
+    assert (rec["name"], rec["precision"], rec["feature_code"], rec["admin1"], rec["country"]) == \
+        ("Idlib Governorate", "admin1", "ADM1", "Idlib", "SY")
+
+
 def test_request_is_polite_and_restricted_to_the_country(make, server):
     make().lookup("  Idlib ", country="SY")
     (path, params, headers), = server.requests
