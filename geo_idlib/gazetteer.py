@@ -71,21 +71,34 @@ _NON_WORD = re.compile(r"[\W_]+")
 # that starts with the same consonant, so that English "an", "at", "as" stay what they are.
 _SUN_ARTICLES = {"an", "ar", "as", "ash", "at", "ath", "az", "ad", "adh",
                  "en", "er", "es", "esh", "et", "eth", "ez", "ed", "edh"}
-# Latin spelling variants, applied in this order (plain replacements, then two patterns).
-_REPLACE = [
-    ("dj", "j"),     # French transliteration: Djisr = Jisr
-    ("kh", "h"),     # Khan = Han (Ḫ/Ḥ/H collapse)
-    ("gh", "g"),
-    ("dh", "z"),
-    ("ch", "sh"),    # French: Cheikh = Sheikh
-    ("q", "k"),
-    ("ou", "u"), ("oo", "u"),
-    ("ee", "i"),
-    ("ei", "ay"), ("ai", "ay"),   # Deir = Dayr, Ain = Ayn
+_FINAL_VOWEL = re.compile(r"(?<=[^\W\d_]{2})(?:ah|eh|e)\b")
+_DOUBLED = re.compile(r"([^\W\d_])\1+")
+
+
+def _replace(a: str, b: str):
+    return lambda s: s.replace(a, b) if a in s else s
+
+
+#: The Latin spelling folds, applied in this order: ``(name, function)``. Named so that
+#: scripts/measure_normalize.py can measure what each one adds and merges.
+LATIN_RULES = [
+    ("dj>j", _replace("dj", "j")),        # French transliteration: Djisr = Jisr
+    ("kh>h", _replace("kh", "h")),        # Khan = Han (Ḫ/Ḥ/H collapse)
+    ("gh>g", _replace("gh", "g")),
+    ("dh>z", _replace("dh", "z")),
+    ("ch>sh", _replace("ch", "sh")),      # French: Cheikh = Sheikh
+    ("q>k", _replace("q", "k")),
+    ("ou>u", _replace("ou", "u")),
+    ("oo>u", _replace("oo", "u")),
+    ("ee>i", _replace("ee", "i")),
+    ("ei>ay", _replace("ei", "ay")),      # Deir = Dayr
+    ("ai>ay", _replace("ai", "ay")),      # Ain = Ayn
+    ("final ah/eh/e>a", lambda s: _FINAL_VOWEL.sub("a", s) if ("e" in s or "ah" in s) else s),  # Hamah = Hama
+    ("e>i", _replace("e", "i")),          # Idleb = Idlib, Saraqeb = Saraqib
+    ("doubled", lambda s: _DOUBLED.sub(r"\1", s)),   # Maarrat = Marat, Tell = Tel
 ]
-_FINAL_VOWEL = re.compile(r"(?<=[^\W\d_]{2})(?:ah|eh|e)\b")   # final -ah / -eh / -e = -a (Hamah = Hama)
-_FINAL_VOWEL_H = re.compile(r"(?<=[^\W\d_]{2})ah\b")
-_DOUBLED = re.compile(r"([^\W\d_])\1+")                         # Maarrat = Marat, Tell = Tel
+#: The article rules (al-/el-/an-/... → al); a switch for scripts/measure_normalize.py.
+ARTICLES = True
 
 
 def normalize(text: str) -> str:
@@ -133,24 +146,20 @@ def normalize(text: str) -> str:
         return ""
     s = text if text.isascii() else unicodedata.normalize("NFKD", text)
     s = s.translate(_TABLE).lower()
-    if "-" in s:
+    if ARTICLES and "-" in s:
         s = _HYPHEN_ARTICLE.sub("al ", s)
     words = _NON_WORD.sub(" ", s).split()
     if not words:
         return ""
-    for i in range(len(words) - 1):
-        w = words[i]
-        if w == "el" or (w in _SUN_ARTICLES and words[i + 1].startswith(w[1:]) and len(words[i + 1]) > len(w) - 1):
-            words[i] = "al"
+    if ARTICLES:
+        for i in range(len(words) - 1):
+            w = words[i]
+            if w == "el" or (w in _SUN_ARTICLES and words[i + 1].startswith(w[1:]) and len(words[i + 1]) > len(w) - 1):
+                words[i] = "al"
     s = " ".join(words)
-    for a, b in _REPLACE:
-        if a in s:
-            s = s.replace(a, b)
-    if "e" in s:
-        s = _FINAL_VOWEL.sub("a", s).replace("e", "i")   # then Idleb = Idlib, Saraqeb = Saraqib
-    elif "ah" in s:
-        s = _FINAL_VOWEL_H.sub("a", s)
-    return _DOUBLED.sub(r"\1", s)
+    for _, rule in LATIN_RULES:
+        s = rule(s)
+    return s
 
 
 def compact(key: str) -> str:
@@ -859,10 +868,10 @@ _FUZZY: dict[str, float] = {}
 
 
 def fuzzy_threshold() -> float:
-    """The tuned fuzzy-match cutoff (0..1) from ``geo_idlib/data/fuzzy.json`` (0.9 if absent)."""
+    """The tuned fuzzy-match cutoff (0..1) from ``geo_idlib/data/fuzzy.json`` (chosen by scripts/tune_fuzzy.py)."""
     if "threshold" not in _FUZZY:
         p = io.package_data("fuzzy.json")
-        _FUZZY["threshold"] = float(io.read_json_file(p)["threshold"]) if p.exists() else 0.9
+        _FUZZY["threshold"] = float(io.read_json_file(p)["threshold"]) if p.exists() else 0.95
     return _FUZZY["threshold"]
 
 

@@ -170,7 +170,16 @@ def resolve(mentions: pd.DataFrame, index: GazetteerIndex, *, country: str | Non
     n = len(df)
     choice: list[tuple | None] = [None] * n
 
+    memo: dict[tuple, tuple] = {}
+
     def rank(i: int, proximity: dict[str, float] | None):
+        # the same name, kind and proximity always rank the same: compute once per report
+        mk = (str(df.at[i, "mention"]), keys[i], kinds[i], proximity is not None)
+        if mk not in memo:
+            memo[mk] = _rank(i, proximity)
+        return memo[mk]
+
+    def _rank(i: int, proximity: dict[str, float] | None):
         via, cands = found[keys[i]]
         scored = []
         for c, sim in cands:

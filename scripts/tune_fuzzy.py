@@ -1,0 +1,145 @@
+"""Tune the fuzzy-match threshold of the gazetteer on the dev sets in ../shared/eval.
+
+The fuzzy fallback only acts on names whose normalised key has no exact (or space-insensitive)
+match. This script takes every gold toponym of GeoWebNews, LGL, TR-News, GeoVirus and the Syria
+subset, resolves each document's gold spans with ``geocode.resolve`` exactly as the product does
+(context country, proximity, ranking), and for the spans that reach the fuzzy fallback counts, at
+each threshold:
+
+* ``correct``: placed within 161 km of the gold coordinates;
+* ``wrong``: placed farther away (a false place on the map);
+* ``none``: left unresolved.
+
+Negatives: GeoWebNews ``Non_Toponym`` and ``Homonym`` spans (capitalised words that are not places,
+e.g. organisations) go through the same path; any place found for them is a ``false`` answer.
+
+The chosen threshold maximises ``correct - wrong - false`` (a wrong place costs as much as a right
+one gains); ties go to the higher (safer) threshold. With ``--write`` it is stored in
+``geo_idlib/data/fuzzy.json`` with the table. Run: ``.venv/bin/python scripts/tune_fuzzy.py [--write]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import eval_places as ev  # noqa: E402  (loaders of the dev sets)
+
+from geo_idlib import crs, gazetteer, geocode, toponyms  # noqa: E402
+from geo_idlib.gazetteer import compact, load_index  # noqa: E402
+
+THRESHOLDS = [0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.88, 0.90, 0.92, 0.95, 0.98, 1.01]
+
+
+def _negatives(path: Path) -> list[dict]:
+    """GeoWebNews spans annotated as not places (Non_Toponym, Homonym), as documents."""
+    docs = []
+    for art in ET.parse(path).getroot().iter("article"):
+        text = art.findtext("text") or ""
+        neg = []
+        for t in art.iter("toponym"):
+            if t.findtext("type") in ("Non_Toponym", "Homonym"):
+                name = t.findtext("extractedName") or ""
+                s, e = ev._repair(text, name, int(t.findtext("start")), int(t.findtext("end")))
+                neg.append({"name": name, "start": s, "end": e, "lat": 0.0, "lon": 0.0})
+        if neg:
+            docs.append({"id": art.get("file"), "text": text, "toponyms": neg, "negative": True})
+    return docs
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--write", action="store_true", help="store the chosen threshold in geo_idlib/data/fuzzy.json")
+    args = ap.parse_args()
+    if not ev.GEO.exists():
+        print(f"{ev.GEO} missing: the dev sets are in ../shared/eval", file=sys.stderr)
+        return 1
+    t0 = time.time()
+    index = load_index()
+    demonyms = ev._demonyms()
+    corpora = {"GWN": ev.load_gwn(ev.GEO / "GWN.xml"), "LGL": ev.load_gaztag(ev.GEO / "lgl.xml"),
+               "TR-News": ev.load_gaztag(ev.GEO / "TR-News.xml"), "GeoVirus": ev.load_geovirus(ev.GEO / "GeoVirus.xml"),
+               "Syria": ev.load_syria(ev.GEO / "syria_subset.jsonl")}
+    negatives = _negatives(ev.GEO / "GWN.xml")
+
+    # fuzzy answers cached at the lowest threshold, filtered per threshold (same results, less time)
+    real_fuzzy = gazetteer.GazetteerIndex.fuzzy
+    cache: dict = {}
+
+    def cached_fuzzy(self, key, limit=5, *, score_cutoff=None, country=None):
+        cut = gazetteer.fuzzy_threshold() if score_cutoff is None else score_cutoff
+        ck = (key, limit, country)
+        if ck not in cache:
+            cache[ck] = real_fuzzy(self, key, limit, score_cutoff=min(THRESHOLDS), country=country)
+        return [(c, s) for c, s in cache[ck] if s >= cut]
+
+    gazetteer.GazetteerIndex.fuzzy = cached_fuzzy
+
+    # the documents whose gold spans include a key without exact / space-insensitive match
+    jobs = []
+    for cname, docs in [*corpora.items(), ("negatives", negatives)]:
+        for d in docs:
+            g = ev.gold_mentions(d, demonyms)
+            if g.empty:
+                continue
+            keys = sorted(set(g["key"]))
+            found = index.lookup_many(keys, compact_fallback=True)
+            fuzzy_rows = [i for i, k in enumerate(g["key"]) if k not in found and len(compact(k)) >= 4]
+            if fuzzy_rows:
+                jobs.append((cname, g, fuzzy_rows, bool(d.get("negative"))))
+    n_pos = sum(len(r) for c, g, r, neg in jobs if not neg)
+    n_neg = sum(len(r) for c, g, r, neg in jobs if neg)
+    print(f"{n_pos} gold toponyms and {n_neg} non-place spans reach the fuzzy fallback "
+          f"({len(jobs)} documents)", file=sys.stderr)
+
+    table = []
+    for t in THRESHOLDS:
+        gazetteer._FUZZY["threshold"] = t
+        correct = wrong = none = false = 0
+        for _, g, rows, neg in jobs:
+            places = geocode.resolve(g[toponyms.COLUMNS], index)
+            for i in rows:
+                p = places.iloc[i]
+                if neg:
+                    false += p["status"] != "unresolved"
+                    continue
+                if p["status"] == "unresolved":
+                    none += 1
+                    continue
+                km = float(crs.haversine_km(g.iloc[i]["gold_lat"], g.iloc[i]["gold_lon"], p["lat"], p["lon"]))
+                if km <= 161:
+                    correct += 1
+                else:
+                    wrong += 1
+        answered = correct + wrong
+        table.append({"threshold": t, "correct": correct, "wrong": wrong, "none": none, "false": false,
+                      "precision": round(correct / answered, 3) if answered else None,
+                      "net": correct - wrong - false})
+    gazetteer.GazetteerIndex.fuzzy = real_fuzzy
+    df = pd.DataFrame(table)
+    print(df.to_string(index=False))
+    best = max(table, key=lambda r: (r["net"], r["threshold"]))
+    print(f"\nchosen threshold: {best['threshold']} (net {best['net']}; {time.time() - t0:.0f} s)")
+    if args.write:
+        out = ev.ROOT / "geo_idlib" / "data" / "fuzzy.json"
+        doc = {"threshold": best["threshold"],
+               "how": ("chosen by scripts/tune_fuzzy.py: the threshold maximising correct - wrong - false over the gold "
+                       f"toponyms of GeoWebNews, LGL, TR-News, GeoVirus and the Syria subset that reach the fuzzy "
+                       f"fallback ({n_pos}) and GeoWebNews non-place spans ({n_neg}); correct = within 161 km; "
+                       "ties to the higher threshold"),
+               "table": table}
+        out.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
