@@ -605,6 +605,40 @@ def _obs_polygonal(geoms):
     return out
 
 
+#: Rows with the same place name are one place only when they lie within this distance (km).
+PLACE_NAME_KM = 5.0
+
+
+def _obs_name_keys(pkey, lat, lon):
+    """Place-name keys, split where one name labels places more than PLACE_NAME_KM apart.
+
+    Many villages share a name ("Sheikh Ali"); rows of one name are clustered by single linkage
+    at PLACE_NAME_KM and each cluster gets its own key (``name#k``). Only duplicated names are
+    examined.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from . import crs as _crs
+
+    key = pd.Series(pkey, dtype=object).where(pd.Series(pkey, dtype=object).astype(str).str.len() > 0)
+    out = key.to_numpy(dtype=object).copy()
+    dup = key[key.notna() & key.duplicated(keep=False)]
+    for name, idx in dup.groupby(dup, sort=True).groups.items():  # one loop per shared name
+        idx = np.asarray(idx)
+        near = _crs.haversine_km(lat[idx][:, None], lon[idx][:, None], lat[idx][None, :], lon[idx][None, :]) \
+            <= PLACE_NAME_KM
+        lab = np.arange(len(idx))
+        while True:
+            new = np.where(near, lab[None, :], len(idx)).min(axis=1)
+            if np.array_equal(new, lab):
+                break
+            lab = new
+        if len(set(lab)) > 1:
+            out[idx] = [f"{name}#{k}" for k in lab]
+    return out
+
+
 def _obs_place_groups(xkey, pkey):
     """Connected components of rows linked by equal coordinate key or equal (non-empty) place key.
 
@@ -720,8 +754,9 @@ def infer(observations, boundary, *, max_distance_km: float | None = None, until
           progress=None):
     """Infer a control timeline from dated point reports (Voronoi cells dissolved per actor).
 
-    At each change date, each place (same coordinates, or same non-empty ``place`` value) keeps its
-    latest report on or before that date; on one date a later row beats an earlier one. The
+    At each change date, each place (same coordinates, or same non-empty ``place`` value within
+    :data:`PLACE_NAME_KM`) keeps its latest report on or before that date; on one date a later row
+    beats an earlier one. The
     reports in force are split into Voronoi cells, clipped to the boundary and dissolved per actor.
 
     Parameters
@@ -803,6 +838,8 @@ def infer(observations, boundary, *, max_distance_km: float | None = None, until
     xy = shapely.get_coordinates(obs.geometry.values)
     xkey = pd.Series([f"{x:.{_OBS_COORD_DIGITS}f},{y:.{_OBS_COORD_DIGITS}f}" for x, y in xy])
     pkey = obs["place"].astype(str).str.strip().str.lower().to_numpy() if "place" in obs.columns else None
+    if pkey is not None:
+        pkey = _obs_name_keys(pkey, xy[:, 1], xy[:, 0])
     place = _obs_place_groups(xkey.to_numpy(), pkey)
     inside = shapely.contains_xy(bound, xy[:, 0], xy[:, 1]) | shapely.intersects_xy(bound, xy[:, 0], xy[:, 1])
     if not inside.any():

@@ -146,6 +146,18 @@ def test_a_place_is_one_place_under_its_name_even_when_coordinates_differ():
     assert late["obs_ids"].tolist() == ["2"]
 
 
+def test_two_villages_with_one_name_far_apart_stay_two_places():
+    # two "Sheikh Ali" 45 km apart: a report at one must not move or replace the other
+    t = control.infer(obs([("2020-01-01", "a", 35.2, 36.2, "Sheikh Ali"), ("2020-01-01", "b", 35.6, 36.2, "x"),
+                           ("2020-01-02", "b", 35.6, 36.6, "Sheikh Ali")]), BOX)
+    late = t[t["valid_from"] == pd.Timestamp("2020-01-02")]
+    assert late["actor"].tolist() == ["a", "b"]
+    assert late["obs_ids"].tolist() == ["1", "2;3"]
+    keys = control._obs_name_keys(np.array(["p", "p", "p", ""], dtype=object), np.array([35.0, 35.01, 35.5, 35.0]),
+                                  np.array([36.0, 36.0, 36.0, 36.0]))
+    assert keys[:3].tolist() == ["p#0", "p#0", "p#2"] and pd.isna(keys[3])
+
+
 def test_same_day_reports_later_row_wins():
     t = control.infer(obs([("2020-01-01", "a", 35.5, 36.5), ("2020-01-01", "b", 35.5, 36.5)]), BOX)
     assert t["actor"].tolist() == ["b"]
