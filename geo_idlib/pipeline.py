@@ -503,7 +503,13 @@ def _rows_frame(rows: list[dict], cols: list[str]):
 # ---- areas infer (control inference from dated point reports)
 def read_boundary(within: str):
     """The --within boundary: a polygon file (any GDAL format), or governorate names of the
-    embedded admin-1 layer separated by commas (e.g. ``Idlib,Aleppo``)."""
+    embedded admin-1 layer separated by commas (e.g. ``Idlib,Aleppo``; alternate names work).
+
+    Examples
+    --------
+    >>> read_boundary("Idleb, aleppo")["name"].tolist()
+    ['Aleppo', 'Idlib']
+    """
     from pathlib import Path
 
     from . import crs

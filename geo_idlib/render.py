@@ -1,0 +1,965 @@
+"""Self-contained Leaflet maps: control areas over time, change between two dates, and places.
+
+One HTML file that opens anywhere, offline: Leaflet 1.9.4 (from the pinned PyPI package
+``django-js-lib-leaflet``) and the project's own small JS/CSS (``geo_idlib/assets/``: time slider,
+before/after swipe, legend, side panel) are inlined; folium's CDN assets are dropped. The map data is
+one JSON document in a ``<script type="application/json">`` block, with ``<``, ``>`` and ``&``
+written as ``\\u003c``... so that nothing in it can close the script element.
+
+What keeps the file small (docs/maps.md has the measured figures):
+
+- **Timeline frames as changes.** The timeline is cut into *faces*: pieces of ground whose
+  controller is constant between two consecutive change dates. Each face is stored once with its
+  runs ``[first date index, end date index, actor]``; the time slider only switches faces on/off.
+  Ground that never changes hands is stored once for the whole timeline.
+- **Topology-preserving simplification.** The faces form a polygonal coverage, simplified with
+  :func:`shapely.coverage_simplify`, so a shared border is simplified once and neighbours stay
+  edge-matched. The tolerance is one pixel at the initial zoom of a 1024×768 view.
+- **Quantised, delta-encoded coordinates**: integers of 1e-5° (about 1 m), each ring as deltas.
+
+Report text is data: every name, sentence, report name, actor and title that reaches HTML goes
+through :func:`html.escape` here, in Python, before the JS inserts it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import math
+from collections.abc import Iterable
+
+import folium
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, MacroElement
+from jinja2 import Template
+
+from . import crs as _crs
+from . import io
+from .errors import InputError, RenderError
+
+log = logging.getLogger("geo_idlib")
+
+#: Quantisation of stored coordinates: integers of 1e-5 degree (≈ 1.1 m).
+QUANTUM = 1e-5
+_Q = round(1 / QUANTUM)
+#: The reference viewport for the initial zoom and the simplification tolerance.
+REF_WIDTH, REF_HEIGHT = 1024, 768
+#: Places farther than this from the focus region go to the side panel, not on the map.
+FAR_KM = 500.0
+#: The focus region when there are no areas: Syria, Turkey and their neighbours (W, S, E, N).
+DEFAULT_FOCUS = (25.5, 29.0, 48.7, 42.2)
+#: Leaflet's maximum zoom for vector-only (offline) maps.
+MAX_ZOOM = 18
+#: Fixed element ids (folium uses random uuids; we want byte-identical output).
+MAP_ID = "geo_idlib"
+_NO_ACTOR = -1
+#: Precision grid of the overlays that cut a timeline into faces (snap-rounding keeps them robust
+#: and the faces exactly edge-matched); inputs are rounded to it.
+_GRID = 1e-7
+#: Face parts smaller than this (deg², about 10 m²) are overlay noise and dropped.
+_SPECK_DEG2 = 1e-9
+
+
+# --------------------------------------------------------------------------- palette
+def palette() -> dict:
+    """The actor palette from ``geo_idlib/data/palette.json``.
+
+    Examples
+    --------
+    >>> palette()["actors"]["government"]["color"]
+    '#d7191c'
+    """
+    return io.package_data_json("palette.json")
+
+
+class _Actors:
+    """Actor ids → index in the map's actor table, with palette styles; warns once per unknown actor."""
+
+    def __init__(self, pal: dict):
+        self.pal = pal
+        self.index: dict[str, int] = {}
+        self.table: list[dict] = []
+        self.warned: set[str] = set()
+
+    def get(self, actor) -> int:
+        if actor is None or (isinstance(actor, float) and math.isnan(actor)) or str(actor).strip() == "":
+            return _NO_ACTOR
+        key = str(actor).strip()
+        if key not in self.index:
+            style = self.pal["actors"].get(key)
+            if style is None:
+                if key not in self.warned:
+                    log.warning("map: unknown actor %r drawn in the neutral colour; known actors: %s",
+                                key, ", ".join(sorted(self.pal["actors"])))
+                    self.warned.add(key)
+                style = dict(self.pal["neutral"], label=key)
+            self.index[key] = len(self.table)
+            self.table.append({"id": key, "color": style["color"], "label": style.get("label", key),
+                               "hatch": bool(style.get("hatch", False)), "known": key in self.pal["actors"]})
+        return self.index[key]
+
+    def get_many(self, values: Iterable) -> np.ndarray:
+        return np.array([self.get(v) for v in values], dtype=int)
+
+    def color(self, i: int) -> str:
+        return self.pal["no_actor"]["color"] if i == _NO_ACTOR else self.table[i]["color"]
+
+    def label(self, i: int) -> str:
+        return self.pal["no_actor"]["label"] if i == _NO_ACTOR else self.table[i]["label"]
+
+
+# --------------------------------------------------------------------------- view geometry
+def _merc_y(lat: float) -> float:
+    lat = max(min(lat, 85.0511), -85.0511)
+    return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+
+def initial_zoom(bounds, width: int = REF_WIDTH, height: int = REF_HEIGHT) -> int:
+    """The zoom Leaflet's ``fitBounds`` picks for ``bounds`` = (west, south, east, north) in a view.
+
+    Examples
+    --------
+    >>> initial_zoom((36.0, 35.5, 37.5, 36.5))   # Idlib and Aleppo in 1024×768
+    9
+    """
+    w, s, e, n = bounds
+    dx = max(e - w, 1e-9) / 360.0
+    dy = max(_merc_y(n) - _merc_y(s), 1e-12) / (2 * math.pi)
+    z = min(math.log2(width / (256 * dx)), math.log2(height / (256 * dy)))
+    return int(max(0, min(MAX_ZOOM, math.floor(z))))
+
+
+def pixel_degrees(bounds, zoom: int) -> float:
+    """Degrees that stay within one pixel, in x and y, anywhere inside ``bounds`` at ``zoom``.
+
+    One pixel spans ``360 / (256 · 2**zoom)`` degrees of longitude and that times ``cos(lat)`` of
+    latitude; the smaller (at the latitude farthest from the equator) is returned.
+
+    Examples
+    --------
+    >>> round(pixel_degrees((36.0, 35.5, 37.5, 36.5), 8), 6)
+    0.004416
+    """
+    lat = max(abs(bounds[1]), abs(bounds[3]))
+    return 360.0 / (256 * 2 ** zoom) * math.cos(math.radians(min(lat, 85.0)))
+
+
+def _bbox_distance_km(lat, lon, bounds) -> np.ndarray:
+    """Great-circle km from points to the nearest point of a lon/lat box (0 inside it)."""
+    w, s, e, n = bounds
+    clat = np.clip(lat, s, n)
+    clon = np.clip(lon, w, e)
+    return _crs.haversine_km(lat, lon, clat, clon)
+
+
+def _union_bounds(*bbs):
+    bbs = [b for b in bbs if b is not None]
+    if not bbs:
+        return None
+    a = np.array(bbs, dtype=float)
+    return (float(a[:, 0].min()), float(a[:, 1].min()), float(a[:, 2].max()), float(a[:, 3].max()))
+
+
+# --------------------------------------------------------------------------- timeline → faces
+def _day(value) -> np.datetime64:
+    return np.datetime64(pd.Timestamp(value).normalize(), "ns")
+
+
+def _fmt(d) -> str:
+    return str(np.datetime64(d, "D"))
+
+
+def partition(timeline, actors: _Actors | None = None):
+    """Cut a control timeline into faces that each change controller only at change dates.
+
+    Parameters
+    ----------
+    timeline : GeoDataFrame
+        ``actor, valid_from, valid_to, geometry`` in EPSG:4326 (``valid_to`` exclusive, NaT open).
+
+    Returns
+    -------
+    dates : numpy.ndarray of datetime64[ns]
+        The change dates; interval *k* is ``[dates[k], dates[k+1])`` (the last one open).
+    faces : numpy.ndarray of shapely geometries
+        Non-overlapping polygons (a coverage) covering every area of the timeline.
+    runs : list of (face, k_from, k_to, actor)
+        Face ``face`` is held by actor index ``actor`` during intervals ``k_from ≤ k < k_to``.
+    actors : _Actors
+        The actor table (index → id, colour, label).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> t = gpd.GeoDataFrame({"actor": ["government", "opposition", "government"],
+    ...     "valid_from": pd.to_datetime(["2020-01-01", "2020-01-01", "2020-01-05"]),
+    ...     "valid_to": pd.to_datetime(["2020-01-05", None, None])},
+    ...     geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1), shapely.box(0, 0, 1.5, 1)],
+    ...     crs="EPSG:4326")
+    >>> dates, faces, runs, acts = partition(t)
+    >>> [_fmt(d) for d in dates], len(faces)
+    (['2020-01-01', '2020-01-05'], 3)
+    >>> sorted((round(faces[f].area, 2), k0, k1, acts.table[a]["id"]) for f, k0, k1, a in runs)
+    [(0.5, 0, 1, 'opposition'), (0.5, 0, 2, 'opposition'), (0.5, 1, 2, 'government'), (1.0, 0, 2, 'government')]
+    """
+    actors = actors or _Actors(palette())
+    t = _crs.to_wgs84(timeline, "timeline")
+    geoms = _polygonal(shapely.set_precision(shapely.make_valid(np.asarray(t.geometry.values, dtype=object)), _GRID))
+    act = actors.get_many(t["actor"].to_numpy())
+    vf = pd.to_datetime(t["valid_from"]).dt.normalize().to_numpy(dtype="datetime64[ns]")
+    vt = pd.to_datetime(t["valid_to"]).dt.normalize().to_numpy(dtype="datetime64[ns]")
+    if np.isnat(vf).any():
+        raise InputError("timeline: some rows have no valid_from; give every area a start date")
+    dates = np.unique(np.concatenate([vf, vt[~np.isnat(vt)]]))
+    keep = ~shapely.is_empty(geoms) & (act != _NO_ACTOR)
+    faces: list = []
+    hist: list[list[tuple[int, int]]] = []  # per face: [(k, actor)] label changes
+    label: list[int] = []
+    prev: dict[int, object] = {}
+    prev_rows: dict[int, tuple] = {}
+    union_all = None
+    for k, day in enumerate(dates):
+        active = keep & (vf <= day) & (np.isnat(vt) | (day < vt))
+        cur_rows: dict[int, tuple] = {}
+        for i in np.flatnonzero(active):
+            cur_rows.setdefault(int(act[i]), []).append(int(i))
+        cur_rows = {a: tuple(r) for a, r in cur_rows.items()}
+        changed = [a for a in sorted(set(cur_rows) | set(prev_rows)) if cur_rows.get(a) != prev_rows.get(a)]
+        if not changed:
+            continue
+        cur = dict(prev)
+        gains, losses = {}, []
+        for a in changed:
+            rows = cur_rows.get(a)
+            g = None if rows is None else (geoms[rows[0]] if len(rows) == 1 else _poly1(shapely.union_all(geoms[list(rows)], grid_size=_GRID)))
+            p = prev.get(a)
+            if g is None:
+                cur.pop(a, None)
+                if p is not None:
+                    losses.append(p)
+                continue
+            cur[a] = g
+            if p is None:
+                gains[a] = g
+            else:
+                gains[a] = _poly1(shapely.difference(g, p, grid_size=_GRID))
+                losses.append(_poly1(shapely.difference(p, g, grid_size=_GRID)))
+        gains = {a: g for a, g in gains.items() if not g.is_empty}
+        d_parts = list(gains.values()) + [x for x in losses if not x.is_empty]
+        if not d_parts:
+            prev, prev_rows = cur, cur_rows
+            continue
+        gain_all = _poly1(shapely.union_all(list(gains.values()), grid_size=_GRID)) if gains else None
+        D = _poly1(shapely.union_all(d_parts, grid_size=_GRID))
+        shapely.prepare(D)
+        if faces:
+            F = np.array(faces, dtype=object)
+            hit = np.flatnonzero(shapely.intersects(F, D) & ~shapely.touches(F, D))
+            if len(hit):
+                inside = _polygonal(shapely.intersection(F[hit], D, grid_size=_GRID))
+                outside = _polygonal(shapely.difference(F[hit], D, grid_size=_GRID))
+                for j, i in enumerate(hit):
+                    piece = inside[j]
+                    if shapely.area(piece) <= 0:
+                        continue
+                    faces[i] = outside[j]
+                    # the piece changed hands: split it by the actors that gained ground
+                    rest = piece
+                    for a, g in gains.items():
+                        part = _poly1(shapely.intersection(piece, g, grid_size=_GRID))
+                        if shapely.area(part) > 0:
+                            faces.append(part)
+                            hist.append(hist[i] + [(k, a)])
+                            label.append(a)
+                            rest = _poly1(shapely.difference(rest, g, grid_size=_GRID))
+                    if shapely.area(rest) > 0:
+                        faces.append(rest)
+                        hist.append(hist[i] + [(k, _NO_ACTOR)])
+                        label.append(_NO_ACTOR)
+        if gain_all is not None:
+            new = gain_all if union_all is None else _poly1(shapely.difference(gain_all, union_all, grid_size=_GRID))
+            if shapely.area(new) > 0:
+                for a, g in gains.items():
+                    part = _poly1(shapely.intersection(new, g, grid_size=_GRID)) if len(gains) > 1 else new
+                    if shapely.area(part) > 0:
+                        faces.append(part)
+                        hist.append([(k, a)])
+                        label.append(a)
+                union_all = new if union_all is None else _poly1(shapely.union(union_all, new, grid_size=_GRID))
+        prev, prev_rows = cur, cur_rows
+    n = len(dates)
+    runs = []
+    faces_arr = np.array(faces, dtype=object)
+    if faces:  # drop overlay specks (parts under ~10 m², far below a pixel at any useful zoom)
+        faces_arr = _drop_small_parts(faces_arr, _SPECK_DEG2)
+    ok = np.zeros(len(faces), dtype=bool) if not faces else ~shapely.is_empty(faces_arr)
+    out_faces, remap = [], {}
+    for f in np.flatnonzero(ok):
+        h = hist[f]
+        for j, (k0, a) in enumerate(h):
+            k1 = h[j + 1][0] if j + 1 < len(h) else n
+            if a != _NO_ACTOR and k1 > k0:
+                if f not in remap:
+                    remap[f] = len(out_faces)
+                    out_faces.append(faces_arr[f])
+                runs.append((remap[f], k0, k1, a))
+    return dates, np.array(out_faces, dtype=object), runs, actors
+
+
+# --------------------------------------------------------------------------- geometry encoding
+def _polygonal(geoms: np.ndarray) -> np.ndarray:
+    """Keep only the polygonal parts (overlays may leave lines/points at shared edges)."""
+    geoms = np.asarray(geoms, dtype=object)
+    out = geoms.copy()
+    for i in np.flatnonzero(shapely.get_type_id(geoms) == 7):  # GeometryCollection
+        parts = shapely.get_parts(geoms[i])
+        parts = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
+        out[i] = shapely.multipolygons(shapely.get_parts(parts)) if len(parts) else shapely.Polygon()
+    bad = ~np.isin(shapely.get_type_id(out), (3, 6))
+    out[bad] = shapely.Polygon()
+    return out
+
+
+def _drop_small_parts(geoms, min_area: float) -> np.ndarray:
+    """Polygonal geometries without their parts smaller than ``min_area`` (deg²); may become empty."""
+    geoms = _polygonal(np.asarray(geoms, dtype=object))
+    parts, idx = shapely.get_parts(geoms, return_index=True)
+    big = shapely.area(parts) >= min_area
+    out = np.array([shapely.Polygon()] * len(geoms), dtype=object)
+    if big.any():
+        u, inv = np.unique(idx[big], return_inverse=True)
+        out[u] = shapely.multipolygons(parts[big], indices=inv)
+    return out
+
+
+def _visible(geoms, min_area: float) -> np.ndarray:
+    """``geoms`` without the parts and holes smaller than ``min_area`` (deg²)."""
+    geoms = _drop_small_parts(geoms, min_area)
+    parts, pidx = shapely.get_parts(geoms, return_index=True)
+    if len(parts) == 0:
+        return geoms
+    rings, ridx = shapely.get_rings(parts, return_index=True)
+    shell = np.r_[True, ridx[1:] != ridx[:-1]]
+    keep = shell | (shapely.area(shapely.polygons(rings)) >= min_area)
+    rp, rinv = np.unique(ridx[keep], return_inverse=True)  # parts that have rings
+    polys = shapely.polygons(rings[keep], indices=rinv)
+    u, inv = np.unique(pidx[rp], return_inverse=True)
+    out = geoms.copy()
+    out[u] = shapely.multipolygons(polys, indices=inv)
+    return out
+
+
+def deviation_px(exact, drawn, pixel_deg: float) -> np.ndarray:
+    """Hausdorff distance, in pixels, between exact and drawn geometries (one value per pair).
+
+    Parts and holes smaller than one pixel (invisible at that zoom) are left out of the comparison
+    on both sides; pairs where either side is then empty give 0.
+    """
+    exact = _visible(exact, pixel_deg ** 2)
+    drawn = _visible(drawn, pixel_deg ** 2)
+    ok = ~shapely.is_empty(exact) & ~shapely.is_empty(drawn)
+    out = np.zeros(len(exact))
+    out[ok] = shapely.hausdorff_distance(shapely.boundary(exact[ok]), shapely.boundary(drawn[ok])) / pixel_deg
+    return out
+
+
+def _poly1(g):
+    return _polygonal(np.array([g], dtype=object))[0]
+
+
+def simplify_coverage(geoms, tolerance: float) -> np.ndarray:
+    """Simplify polygons that form a coverage, keeping shared borders shared (shapely ≥ 2.1).
+
+    ``tolerance`` is in degrees (see :func:`pixel_degrees`). Empty inputs stay empty.
+
+    Examples
+    --------
+    >>> a, b = shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)
+    >>> [g.area for g in simplify_coverage([a, b], 0.01)]
+    [1.0, 1.0]
+    """
+    geoms = _polygonal(np.asarray(geoms, dtype=object))
+    if len(geoms) == 0 or tolerance <= 0:
+        return geoms
+    nonempty = ~shapely.is_empty(geoms)
+    out = geoms.copy()
+    if nonempty.any():
+        out[nonempty] = _polygonal(shapely.coverage_simplify(geoms[nonempty], tolerance))
+    return out
+
+
+def simplify_within(geoms, pixel_deg: float, max_px: float = 1.0, tries: int = 6):
+    """Coverage-simplify ``geoms`` so that no drawn vertex strays more than ``max_px`` pixels.
+
+    Visvalingam–Whyatt's tolerance is not a distance bound, so the result is checked with the
+    Hausdorff distance (:func:`deviation_px`, both sides quantised to :data:`QUANTUM`, which alone
+    only removes sub-metre-wide spikes) and the tolerance halved until it holds; after ``tries``
+    halvings the geometry is kept unsimplified. Returns ``(simplified, max_deviation_px)``.
+
+    Examples
+    --------
+    >>> g, dev = simplify_within([shapely.box(0, 0, 1, 1)], 0.01)
+    >>> dev <= 1.0
+    True
+    """
+    geoms = _polygonal(np.asarray(geoms, dtype=object))
+    ok = ~shapely.is_empty(geoms)
+    if not ok.any():
+        return geoms, 0.0
+    tol = pixel_deg * max_px
+    base = shapely.set_precision(geoms, QUANTUM)
+    for _ in range(tries):
+        simp = simplify_coverage(geoms, tol)
+        worst = float(deviation_px(base, shapely.set_precision(simp, QUANTUM), pixel_deg).max())
+        if worst <= max_px:
+            return simp, worst
+        tol /= 2
+    return geoms, 0.0
+
+
+def encode_polygons(geoms) -> list[list[list[int]]]:
+    """Quantised, delta-encoded rings: one list per geometry, one flat int list per ring.
+
+    Each ring is ``[x0, y0, dx1, dy1, ...]`` in units of :data:`QUANTUM` degrees, without the closing
+    point and without repeated points; holes follow their shell (Leaflet's even-odd fill handles them).
+    Rings left with fewer than 3 points after quantisation are dropped.
+
+    Examples
+    --------
+    >>> encode_polygons([shapely.box(36.0, 35.0, 36.5, 35.25)])
+    [[[3650000, 3500000, 0, 25000, -50000, 0, 0, -25000]]]
+    """
+    geoms = _polygonal(np.asarray(geoms, dtype=object))
+    out: list[list[list[int]]] = [[] for _ in range(len(geoms))]
+    if len(geoms) == 0:
+        return out
+    parts, part_idx = shapely.get_parts(geoms, return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    if len(rings) == 0:
+        return out
+    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
+    q = np.rint(coords / QUANTUM).astype(np.int64)
+    # drop the closing point of each ring and points equal to their predecessor after quantisation
+    last = np.r_[coord_ring[1:] != coord_ring[:-1], True]
+    same = np.r_[False, (q[1:] == q[:-1]).all(axis=1) & (coord_ring[1:] == coord_ring[:-1])]
+    keep = ~last & ~same
+    q, coord_ring = q[keep], coord_ring[keep]
+    counts = np.bincount(coord_ring, minlength=len(rings))
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    d = np.diff(q, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
+    d[starts[counts > 0]] = q[starts[counts > 0]]
+    flat = d.reshape(-1).tolist()
+    geom_of_ring = part_idx[ring_part]
+    for r in range(len(rings)):
+        if counts[r] >= 3:
+            s = starts[r]
+            out[int(geom_of_ring[r])].append(flat[2 * s: 2 * (s + counts[r])])
+    return out
+
+
+def decode_ring(ring: list[int]) -> np.ndarray:
+    """The inverse of one ring of :func:`encode_polygons`: an (n, 2) array of lon/lat.
+
+    Examples
+    --------
+    >>> decode_ring([3650000, 3500000, 0, 25000]).tolist()
+    [[36.5, 35.0], [36.5, 35.25]]
+    """
+    a = np.cumsum(np.asarray(ring, dtype=np.int64).reshape(-1, 2), axis=0)
+    return a * QUANTUM
+
+
+# --------------------------------------------------------------------------- HTML fragments
+def _esc(value) -> str:
+    """HTML-escape any value shown to the user (report text is data)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def _km2(x: float) -> str:
+    x = float(x)
+    return f"{x:,.1f}" if abs(x) < 10 else f"{x:,.0f}"
+
+
+def script_json(obj) -> str:
+    """JSON that is safe inside ``<script type="application/json">``: no ``<``, ``>`` or ``&`` at all.
+
+    Examples
+    --------
+    >>> script_json({"s": "</script><!--"})
+    '{"s":"\\\\u003c/script\\\\u003e\\\\u003c!--"}'
+    """
+    text = io.dumps_json(obj)
+    return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def _place_popup(rows: pd.DataFrame, actor_label: str, date_txt: str | None) -> str:
+    r = rows.iloc[0]
+    conf = r.get("confidence")
+    conf_txt = "" if conf is None or (isinstance(conf, float) and math.isnan(conf)) else f"{float(conf):.2f}"
+    parts = [f'<div class="gi-popup"><b class="gi-name">{_esc(r.get("name"))}</b>',
+             f'<div class="gi-meta">{_esc(r.get("precision"))} · confidence {_esc(conf_txt)}'
+             f'{" · " + _esc(r.get("admin1")) if _esc(r.get("admin1")) else ""}'
+             f'{" · " + _esc(r.get("country")) if _esc(r.get("country")) else ""}</div>',
+             f'<div class="gi-actor">Held by: {_esc(actor_label)}{" on " + _esc(date_txt) if date_txt else ""}</div>']
+    shown = rows.drop_duplicates(["report", "sentence"]).head(5)
+    for _, m in shown.iterrows():
+        parts.append(f'<blockquote class="gi-sentence">{_esc(m.get("sentence"))}'
+                     f'<cite>{_esc(m.get("report"))}</cite></blockquote>')
+    if len(rows) > len(shown):
+        parts.append(f'<div class="gi-more">{len(rows) - len(shown)} more mention(s)</div>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+# --------------------------------------------------------------------------- the map element
+_TEMPLATE = Template("""
+{% macro header(this, kwargs) %}
+<style>{{ this.css }}</style>
+<script>{{ this.js }}</script>
+{% endmacro %}
+{% macro html(this, kwargs) %}
+<script type="application/json" id="geo_idlib_data">{{ this.data_json }}</script>
+{% endmacro %}
+{% macro script(this, kwargs) %}
+geoIdlib.init({{ this._parent.get_name() }}, JSON.parse(document.getElementById("geo_idlib_data").textContent));
+{% endmacro %}
+""")
+
+
+class GeoIdlibLayers(MacroElement):
+    """The map's data and the project's JS/CSS (Leaflet inlined) as one folium element."""
+
+    _template = _TEMPLATE
+
+    def __init__(self, data: dict, css: str, js: str):
+        super().__init__()
+        self._name = "GeoIdlibLayers"
+        self._id = MAP_ID
+        self.data = data
+        self.data_json = script_json(data)
+        self.css = css.replace("</", "<\\/")
+        self.js = js.replace("</script", "<\\/script")
+
+
+def _leaflet_css() -> str:
+    import base64
+    import re
+
+    css = io.leaflet_dist_bytes("leaflet.css").decode("utf-8")
+
+    def inline(m):
+        name = m.group(1)
+        data = base64.b64encode(io.leaflet_dist_bytes(f"images/{name}")).decode("ascii")
+        return f"url(data:image/png;base64,{data})"
+
+    return re.sub(r"url\(images/([A-Za-z0-9_.-]+\.png)\)", inline, css)
+
+
+def _assets() -> tuple[str, str]:
+    css = _leaflet_css() + "\n" + io.package_asset_text("geo_idlib.css")
+    js = io.leaflet_dist_bytes("leaflet.js").decode("utf-8") + "\n" + io.package_asset_text("geo_idlib.js")
+    return css, js
+
+
+def _online_tiles() -> list[dict]:
+    import warnings
+
+    import xyzservices.providers as xyz
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # xyzservices warns that CARTO may want an API key
+        providers = [("OpenStreetMap", xyz.OpenStreetMap.Mapnik), ("CartoDB Positron", xyz.CartoDB.Positron)]
+        return [{"name": n, "url": p.build_url(), "attribution": p.html_attribution,
+                 "max_zoom": int(p.get("max_zoom", 18))} for n, p in providers]
+
+
+def _basemap(view, tolerance: float) -> dict | None:
+    """Country outlines and Syrian governorates from shapefiles/, clipped around the view."""
+    layers = {}
+    w, s, e, n = view
+    pad = max(e - w, n - s, 2.0)
+    clip = shapely.box(w - pad, s - pad, e + pad, n + pad)
+    for key, name in (("countries", "countries.gpkg"), ("admin1", "syria_admin1.gpkg")):
+        g = io.shapefile_layer(name)
+        if g is None:
+            continue
+        g = _crs.to_wgs84(g, name)
+        geoms = np.asarray(g.geometry.values, dtype=object)
+        geoms = geoms[shapely.intersects(geoms, clip)]
+        geoms = simplify_coverage(geoms, tolerance)
+        geoms = shapely.intersection(geoms, clip)
+        enc = [r for r in encode_polygons(geoms) if r]
+        if enc:
+            layers[key] = enc
+    return layers or None
+
+
+def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys=None, d1=None, d2=None,
+              title: str | None = None, offline: bool = True, basemap: bool | None = None,
+              notice: str | None = None) -> folium.Map:
+    """A self-contained Leaflet map of control areas, change and places.
+
+    Parameters
+    ----------
+    areas : GeoDataFrame, optional
+        A snapshot (``actor, geometry``), used when ``timeline`` is not given.
+    places : GeoDataFrame, optional
+        Places (DESIGN.md columns) with an optional ``actor`` column from the as-of join. Places more
+        than :data:`FAR_KM` from the focus region, and unresolved places, go to the side panel.
+    timeline : GeoDataFrame, optional
+        ``actor, valid_from, valid_to, geometry``; gives the time slider.
+    date : date-like, optional
+        The date shown first (default: ``d2``, else the timeline's last change date).
+    change_polys : GeoDataFrame, optional
+        ``actor_from, actor_to, area_km2, geometry`` from :func:`geo_idlib.change.compare`.
+    d1, d2 : date-like, optional
+        The change period; with a timeline they also give the before/after swipe.
+    title : str, optional
+    offline : bool
+        True (default): no network at all; light vector basemap from shapefiles/. False: tiles
+        (OpenStreetMap, CARTO Positron) through xyzservices.
+    basemap : bool, optional
+        Draw the offline vector basemap (default: when offline and the files exist).
+    notice : str, optional
+        A line shown in the side panel (e.g. "no places found in the report").
+
+    Returns
+    -------
+    folium.Map
+        Displays inline in Jupyter; :func:`to_html` gives the deterministic HTML.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> a = gpd.GeoDataFrame({"actor": ["government"]}, geometry=[shapely.box(36, 35, 37, 36)], crs="EPSG:4326")
+    >>> m = build_map(a, basemap=False)
+    >>> to_html(m) == to_html(build_map(a, basemap=False))
+    True
+    """
+    pal = palette()
+    actors = _Actors(pal)
+    date_d = _day(date) if date is not None else None
+    d1_d = _day(d1) if d1 is not None else None
+    d2_d = _day(d2) if d2 is not None else None
+    if d1_d is not None and d2_d is not None and d1_d > d2_d:
+        raise InputError(f"--from {_fmt(d1_d)} is after --to {_fmt(d2_d)}; swap them")
+
+    # ---- areas → faces
+    if timeline is None and areas is not None and len(areas):
+        a = _crs.to_wgs84(areas, "areas")
+        day = date_d if date_d is not None else np.datetime64("1970-01-01", "ns")
+        timeline = a[["actor", "geometry"]].assign(valid_from=day, valid_to=pd.NaT)
+        timeline = timeline.set_geometry("geometry")
+    dates = np.array([], dtype="datetime64[ns]")
+    faces = np.array([], dtype=object)
+    runs: list = []
+    area_bounds = None
+    if timeline is not None and len(timeline):
+        dates, faces, runs, actors = partition(timeline, actors)
+        if len(faces):
+            area_bounds = tuple(shapely.total_bounds(faces).tolist())
+
+    # ---- places
+    near_rows, far_rows, unlocated_rows = None, None, None
+    place_bounds = None
+    if places is not None and len(places):
+        p = _crs.to_wgs84(places, "places")
+        geom = p.geometry.to_numpy()
+        located = ~(shapely.is_missing(geom) | shapely.is_empty(geom))
+        unlocated_rows = p[~located]
+        pl = p[located]
+        lon, lat = shapely.get_x(pl.geometry.to_numpy()), shapely.get_y(pl.geometry.to_numpy())
+        focus = area_bounds or DEFAULT_FOCUS
+        far = _bbox_distance_km(lat, lon, focus) > FAR_KM
+        near_rows, far_rows = pl[~far], pl[far]
+        if len(near_rows):
+            g = near_rows.geometry.to_numpy()
+            place_bounds = (float(shapely.get_x(g).min()), float(shapely.get_y(g).min()),
+                            float(shapely.get_x(g).max()), float(shapely.get_y(g).max()))
+    view = _union_bounds(area_bounds, place_bounds) or DEFAULT_FOCUS
+    if view[2] - view[0] < 0.05 or view[3] - view[1] < 0.05:  # one point: show ~10 km around it
+        cx, cy = (view[0] + view[2]) / 2, (view[1] + view[3]) / 2
+        view = (cx - 0.1, cy - 0.1, cx + 0.1, cy + 0.1)
+    zoom = initial_zoom(view)
+    tol = pixel_degrees(view, zoom)
+
+    # ---- dates shown by the slider and the swipe
+    def index_of(d):
+        if d is None or len(dates) == 0:
+            return None
+        i = int(np.searchsorted(dates, d, side="right")) - 1
+        return max(i, 0)
+
+    shown = sorted({k for _, k0, k1, _ in runs for k in range(k0, min(k1, len(dates)))})
+    start = date_d if date_d is not None else d2_d
+    k_start = index_of(start) if start is not None else (shown[-1] if shown else None)
+    swipe = None
+    if d1_d is not None and d2_d is not None and len(dates):
+        swipe = {"left": index_of(d1_d), "right": index_of(d2_d), "left_label": _fmt(d1_d),
+                 "right_label": _fmt(d2_d)}
+        if date_d is None:
+            k_start = index_of(d2_d)
+
+    simp_faces, dev_px = simplify_within(faces, tol) if len(faces) else (faces, 0.0)
+    enc_faces = encode_polygons(simp_faces) if len(faces) else []
+    keep_face = [bool(r) for r in enc_faces]
+    face_map = {}
+    for i, ok in enumerate(keep_face):
+        if ok:
+            face_map[i] = len(face_map)
+    data: dict = {
+        "v": 1,
+        "map_id": MAP_ID,
+        "bounds": [[round(view[1], 5), round(view[0], 5)], [round(view[3], 5), round(view[2], 5)]],
+        "quantum": QUANTUM,
+        "dates": [_fmt(d) for d in dates],
+        "slider": shown,
+        "start": k_start,
+        "faces": [f for f in enc_faces if f],
+        "runs": sorted([face_map[f], k0, k1, a] for f, k0, k1, a in runs if f in face_map),
+        "swipe": swipe,
+        "background": pal["background"],
+        "basemap_style": pal["basemap"],
+        "area_opacity": pal["area_fill_opacity"],
+        "marker_opacity": pal["marker_fill_opacity"],
+        "marker_stroke": pal["marker_stroke"],
+        "simplify": {"zoom": zoom, "pixel_deg": round(tol, 8), "ref_view": [REF_WIDTH, REF_HEIGHT],
+                     "max_dev_px": round(dev_px, 3)},
+    }
+
+    # ---- change polygons
+    change_rows = []
+    legend_change = ""
+    if change_polys is not None and len(change_polys):
+        c = _crs.to_wgs84(change_polys, "change polygons")
+        c = c[~(c.geometry.isna() | c.geometry.is_empty)]
+        if "area_km2" in c.columns:
+            km2 = c["area_km2"].to_numpy(dtype=float)
+        else:
+            km2 = _crs.geodesic_area_km2(c)
+        af = actors.get_many(c["actor_from"].to_numpy())
+        at = actors.get_many(c["actor_to"].to_numpy())
+        enc = encode_polygons(simplify_within(c.geometry.to_numpy(), tol)[0])
+        for g, f, t, k in zip(enc, af, at, km2, strict=True):
+            if g:
+                change_rows.append({"g": g, "from": int(f), "to": int(t), "km2": round(float(k), 3)})
+        change_rows.sort(key=lambda r: (r["from"], r["to"], -r["km2"], r["g"]))
+        gained = pd.Series(km2).groupby(at).sum()
+        lost = pd.Series(km2).groupby(af).sum()
+        ids = sorted(set(gained.index) | set(lost.index), key=lambda i: actors.label(i))
+        period = f"{_fmt(d1_d)} → {_fmt(d2_d)}" if d1_d is not None and d2_d is not None else "change"
+        lines = [f'<div class="gi-legend-title">Change {_esc(period)}</div>',
+                 '<div class="gi-legend-note">hatched: gained by · dashed outline: lost by</div>']
+        for i in ids:
+            if i == _NO_ACTOR:
+                continue
+            lines.append(f'<div class="gi-legend-row"><span class="gi-swatch gi-hatch" style="--c:{_esc(actors.color(i))}">'
+                         f'</span>{_esc(actors.label(i))}: +{_km2(gained.get(i, 0.0))} km² / '
+                         f'−{_km2(lost.get(i, 0.0))} km²</div>')
+        legend_change = "".join(lines)
+    data["change"] = change_rows
+
+    # ---- markers and side panel
+    markers = []
+    panel_far, panel_unlocated = [], []
+    date_txt = _fmt(dates[k_start]) if k_start is not None and len(dates) else (_fmt(date_d) if date_d is not None else None)
+    if date_d is not None:
+        date_txt = _fmt(date_d)
+
+    def groups(rows):
+        key = rows["place_id"].fillna("").astype(str)
+        key = key.where(key != "", rows["name"].fillna("").astype(str))
+        rows = rows.assign(_key=key.to_numpy())
+        return sorted(rows.groupby("_key", sort=True), key=lambda kv: kv[0])
+
+    if near_rows is not None and len(near_rows):
+        for _, g in groups(near_rows):
+            r = g.iloc[0]
+            ai = actors.get(r.get("actor")) if "actor" in g.columns else _NO_ACTOR
+            markers.append({"lat": round(float(r.geometry.y), 5), "lon": round(float(r.geometry.x), 5),
+                            "actor": ai, "popup": _place_popup(g, actors.label(ai), date_txt),
+                            "tooltip": _esc(r.get("name")), "n": int(len(g))})
+        markers.sort(key=lambda m: (m["lat"], m["lon"], m["tooltip"]))
+    if far_rows is not None and len(far_rows):
+        for _, g in groups(far_rows):
+            r = g.iloc[0]
+            panel_far.append(f'<li class="gi-far"><b>{_esc(r.get("name"))}</b> '
+                             f'<span class="gi-meta">{_esc(r.get("country"))} · {float(r.geometry.y):.3f}, '
+                             f'{float(r.geometry.x):.3f}</span>'
+                             f'<blockquote class="gi-sentence">{_esc(r.get("sentence"))}<cite>{_esc(r.get("report"))}</cite>'
+                             f'</blockquote></li>')
+    if unlocated_rows is not None and len(unlocated_rows):
+        for _, g in groups(unlocated_rows):
+            r = g.iloc[0]
+            panel_unlocated.append(f'<li class="gi-unlocated"><b>{_esc(r.get("name"))}</b> '
+                                   f'<span class="gi-meta">{_esc(r.get("status"))}</span>'
+                                   f'<blockquote class="gi-sentence">{_esc(r.get("sentence"))}'
+                                   f'<cite>{_esc(r.get("report"))}</cite></blockquote></li>')
+    data["markers"] = markers
+    panel = []
+    if notice:
+        panel.append(f'<div class="gi-notice">{_esc(notice)}</div>')
+    if panel_far:
+        panel.append(f'<div class="gi-panel-title">Far from the map ({len(panel_far)}; more than '
+                     f'{FAR_KM:.0f} km away)</div><ul>{"".join(panel_far)}</ul>')
+    if panel_unlocated:
+        panel.append(f'<div class="gi-panel-title">Not located ({len(panel_unlocated)})</div>'
+                     f'<ul>{"".join(panel_unlocated)}</ul>')
+    data["panel"] = "".join(panel)
+
+    # ---- legend (actors actually drawn, in palette order, then others by name)
+    used = sorted({a for *_, a in runs} | {m["actor"] for m in markers if m["actor"] != _NO_ACTOR}
+                  | {r["to"] for r in change_rows if r["to"] != _NO_ACTOR}
+                  | {r["from"] for r in change_rows if r["from"] != _NO_ACTOR})
+    order = {k: i for i, k in enumerate(pal["actors"])}
+    used.sort(key=lambda i: (order.get(actors.table[i]["id"], len(order)), actors.table[i]["id"]))
+    rows = []
+    for i in used:
+        st = actors.table[i]
+        cls = "gi-swatch gi-hatch" if st["hatch"] else "gi-swatch"
+        rows.append(f'<div class="gi-legend-row" data-actor="{_esc(st["id"])}"><span class="{cls}" '
+                    f'style="--c:{_esc(st["color"])}"></span>{_esc(st["label"])}'
+                    f'{"" if st["known"] else " (unrecognised)"}</div>')
+    if markers and any(m["actor"] == _NO_ACTOR for m in markers):
+        rows.append(f'<div class="gi-legend-row"><span class="gi-swatch gi-dot" style="--c:{_esc(pal["no_actor"]["color"])}">'
+                    f'</span>{_esc(pal["no_actor"]["label"])}</div>')
+    data["legend"] = "".join(rows) + legend_change
+    data["actors"] = actors.table
+    data["title"] = _esc(title) if title else ""
+
+    # ---- base layers
+    if offline:
+        data["tiles"] = []
+        want = basemap if basemap is not None else True
+        data["basemap"] = _basemap(view, tol) if want else None
+    else:
+        data["tiles"] = _online_tiles()
+        data["basemap"] = _basemap(view, tol) if basemap else None
+
+    css, js = _assets()
+    m = folium.Map(location=[(view[1] + view[3]) / 2, (view[0] + view[2]) / 2], zoom_start=zoom,
+                   tiles=None, control_scale=True, max_zoom=MAX_ZOOM)
+    m._id = MAP_ID
+    m.default_js = []
+    m.default_css = []
+    root = m.get_root()
+    root._id = MAP_ID
+    if title:
+        root.header.add_child(Element(f"<title>{_esc(title)}</title>"), name="title")
+    layer = GeoIdlibLayers(data, css, js)
+    m.add_child(layer, name="geo_idlib_layers")
+    m.geo_idlib = data
+    return m
+
+
+def to_html(m: folium.Map) -> str:
+    """The map's complete HTML, byte-identical for identical inputs.
+
+    Examples
+    --------
+    >>> m = build_map(basemap=False)
+    >>> html_text = to_html(m)
+    >>> "<script src" in html_text or "<link" in html_text
+    False
+    """
+    text = m.get_root().render()
+    if "geoIdlib.init" not in text:
+        raise RenderError("map: not built by geo_idlib.render.build_map; build it with build_map()")
+    return text
+
+
+# --------------------------------------------------------------------------- PNG export
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+
+
+def find_chromium(chromium: str | None = None) -> str:
+    """The headless Chromium to use: ``chromium``, $GEO_IDLIB_CHROMIUM, /usr/bin/chromium or PATH."""
+    import os
+    import shutil
+
+    for c in (chromium, os.environ.get("GEO_IDLIB_CHROMIUM"), DEFAULT_CHROMIUM, shutil.which("chromium")):
+        if c and os.path.exists(c):
+            return c
+    raise RenderError("PNG export needs a headless Chromium: none at /usr/bin/chromium; install Debian's "
+                      "'chromium' (apt-get install chromium) or set GEO_IDLIB_CHROMIUM, or write .html instead")
+
+
+def to_png(html_or_path, out_png, width: int = 1200, height: int = 800, *, chromium: str | None = None,
+           overwrite: bool = False, timeout_s: float = 30.0, allow_network: bool = False) -> str:
+    """Screenshot a map in headless Chromium and write it atomically as PNG.
+
+    Parameters
+    ----------
+    html_or_path : str or path-like or folium.Map
+        An HTML file path, HTML text, or a map from :func:`build_map`.
+    out_png : path
+    width, height : int
+        The viewport (and image) size in CSS pixels.
+    chromium : str, optional
+        Path of the browser (see :func:`find_chromium`); it is never downloaded.
+    allow_network : bool
+        False (default): every request other than the file itself is blocked.
+
+    Returns
+    -------
+    str
+        ``out_png``.
+    """
+    import os
+    from pathlib import Path
+
+    if not (100 <= int(width) <= 8000 and 100 <= int(height) <= 8000):
+        raise InputError(f"PNG size {width}x{height}: give a width and height between 100 and 8000 pixels")
+    io.check_output(out_png, overwrite)
+    exe = find_chromium(chromium)
+    try:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise RenderError("PNG export needs playwright (pip install playwright); the browser itself is "
+                          "Debian's chromium, never downloaded") from None
+    tmp = None
+    if isinstance(html_or_path, folium.Map):
+        tmp = io.temp_html_file(to_html(html_or_path))
+        path = tmp
+    elif isinstance(html_or_path, (str, os.PathLike)) and not str(html_or_path).lstrip().startswith("<"):
+        path = Path(html_or_path)
+        if not path.exists():
+            raise InputError(f"{path}: no such HTML file; give the map's .html path or its HTML text")
+    else:
+        tmp = io.temp_html_file(str(html_or_path))
+        path = tmp
+    url = Path(path).resolve().as_uri()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": int(width), "height": int(height)})
+                if not allow_network:
+                    page.route("**/*", lambda route: route.continue_() if route.request.url == url else route.abort())
+                page.goto(url, wait_until="load", timeout=timeout_s * 1000)
+                page.wait_for_function("window.geoIdlib && window.geoIdlib.ready === true", timeout=timeout_s * 1000)
+                png = page.screenshot(type="png", full_page=False)
+            finally:
+                browser.close()
+    except PlaywrightError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RenderError(f"PNG export: headless Chromium failed ({first}); check {exe} or write .html instead") from None
+    finally:
+        if tmp is not None:
+            io.remove_temp_file(tmp)
+    io.write_bytes(out_png, png, overwrite=overwrite)
+    return str(out_png)
+
+
+def dumps_debug(m: folium.Map) -> str:
+    """The map's data document as indented JSON (for inspection and tests)."""
+    return json.dumps(m.geo_idlib, indent=1, sort_keys=True, ensure_ascii=False)

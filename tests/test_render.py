@@ -1,0 +1,294 @@
+"""render.py without a browser: palette, faces, encoding, size, escaping, determinism, side panel."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from geo_idlib import io, render
+from geo_idlib.errors import InputError, RenderError
+
+ROOT = Path(__file__).resolve().parent.parent
+CANONICAL = ["government", "opposition", "turkish_backed", "sdf", "isis", "contested", "unknown", "russia", "ukraine"]
+PAYLOADS = ["</script><script>alert(1)</script>", "<img src=x onerror=alert(1)>", "<svg onload=alert(1)>", "<!--"]
+
+
+def T(rows):
+    """A timeline from (actor, valid_from, valid_to, geometry) tuples."""
+    df = pd.DataFrame(rows, columns=["actor", "valid_from", "valid_to", "geometry"])
+    df["valid_from"] = pd.to_datetime(df["valid_from"])
+    df["valid_to"] = pd.to_datetime(df["valid_to"])
+    return gpd.GeoDataFrame(df, geometry="geometry", crs="EPSG:4326")
+
+
+def places(rows):
+    """Places with the DESIGN.md columns (+ actor) from (name, lat, lon, sentence, actor) tuples."""
+    recs = []
+    for i, (name, lat, lon, sentence, actor) in enumerate(rows):
+        resolved = lat is not None
+        recs.append({"report": "report <1>.txt", "mention": name, "start": i, "end": i + len(name),
+                     "sentence": sentence, "name": name, "place_id": f"geonames:{i}" if resolved else "",
+                     "country": "SY", "admin1": "Idlib", "feature_code": "PPL",
+                     "precision": "settlement" if resolved else "", "confidence": 0.9 if resolved else 0.0,
+                     "status": "resolved" if resolved else "unresolved",
+                     "lat": lat if resolved else np.nan, "lon": lon if resolved else np.nan, "actor": actor})
+    df = pd.DataFrame(recs)
+    geom = [shapely.Point(r["lon"], r["lat"]) if r["status"] == "resolved" else None for r in recs]
+    return gpd.GeoDataFrame(df, geometry=geom, crs="EPSG:4326")
+
+
+def wobbly(x0, y0, x1, y1, n=400, amp=0.01, seed=0):
+    """A box with a finely wobbling east edge (many vertices, like a real front line)."""
+    rng = np.random.default_rng(seed)
+    ys = np.linspace(y0, y1, n)
+    xs = x1 + np.cumsum(rng.normal(0, amp, n)) * 0.2
+    return shapely.Polygon([(x0, y0)] + list(zip(xs, ys, strict=True)) + [(x0, y1)])
+
+
+@pytest.fixture(scope="module")
+def timeline():
+    w, e, s, n = 36.4, 37.4, 35.6, 36.2
+    return T([
+        ("opposition", "2020-01-01", "2020-02-01", shapely.box(w, s, 36.9, n)),
+        ("government", "2020-01-01", "2020-02-01", shapely.box(36.9, s, e, n)),
+        ("opposition", "2020-02-01", None, shapely.box(w, s, 36.7, n)),
+        ("government", "2020-02-01", None, shapely.box(36.7, s, e, n)),
+        ("isis", "2020-01-01", "2020-01-10", shapely.box(37.0, 36.2, 37.4, 36.5)),
+        ("turkish_backed", "2020-01-01", None, shapely.box(w, 36.2, 36.9, 36.5)),
+    ])
+
+
+# --------------------------------------------------------------------------- palette
+def test_palette_has_every_canonical_actor_with_distinct_colours_documented():
+    pal = render.palette()
+    colours = [pal["actors"][a]["color"].lower() for a in CANONICAL]
+    assert len(set(colours)) == len(colours)
+    assert pal["actors"]["contested"]["hatch"] is True
+    assert pal["neutral"]["color"].lower() not in colours
+    doc = (ROOT / "docs" / "maps.md").read_text(encoding="utf-8").lower()
+    for a in CANONICAL:
+        assert f"`{a}`" in doc and pal["actors"][a]["color"].lower() in doc, f"docs/maps.md: palette row for {a}"
+
+
+def test_unknown_actor_gets_the_neutral_colour_and_one_warning(caplog):
+    t = T([("hts_splinter", "2020-01-01", None, shapely.box(36, 35, 36.5, 35.5)),
+           ("hts_splinter", "2020-01-05", None, shapely.box(36.5, 35, 37, 35.5))])
+    with caplog.at_level(logging.WARNING, logger="geo_idlib"):
+        m = render.build_map(timeline=t, basemap=False)
+    warnings = [r for r in caplog.records if "hts_splinter" in r.getMessage()]
+    assert len(warnings) == 1 and "neutral colour" in warnings[0].getMessage()
+    actor = m.geo_idlib["actors"][0]
+    assert actor["id"] == "hts_splinter" and actor["color"] == render.palette()["neutral"]["color"]
+    assert actor["known"] is False and "(unrecognised)" in m.geo_idlib["legend"]
+
+
+# --------------------------------------------------------------------------- faces
+def test_faces_rebuild_every_snapshot_exactly(timeline):
+    dates, faces, runs, actors = render.partition(timeline)
+    assert [render._fmt(d) for d in dates] == ["2020-01-01", "2020-01-10", "2020-02-01"]
+    assert shapely.overlaps(faces[:, None], faces[None, :]).sum() == 0  # a coverage: no overlaps
+    for k, day in enumerate(dates):
+        act = timeline[(timeline.valid_from <= day) & (timeline.valid_to.isna() | (timeline.valid_to > day))]
+        for actor, g in act.groupby("actor"):
+            a = actors.index[actor]
+            mine = shapely.union_all([faces[f] for f, k0, k1, aa in runs if aa == a and k0 <= k < k1])
+            assert shapely.symmetric_difference(mine, g.geometry.union_all()).area < 1e-9, (actor, k)
+    # the ground that never changed is one face held over the whole timeline
+    assert any(k0 == 0 and k1 == 3 for _, k0, k1, _ in runs)
+
+
+def test_frames_are_stored_as_changes_not_copies():
+    # 30 daily frames of a 400-vertex polygon of which only a small corner changes each day
+    base = wobbly(36.0, 35.0, 37.0, 36.0)
+    rows = []
+    for i in range(30):
+        g = shapely.difference(base, shapely.box(36.0, 35.0, 36.05 + 0.01 * (i % 5), 35.05))
+        rows.append(("government", f"2020-01-{i + 1:02d}", f"2020-01-{i + 2:02d}", g))
+    t = T(rows)
+    dates, faces, runs, _ = render.partition(t)
+    one_frame = shapely.get_num_coordinates(base)
+    assert len(dates) == 31
+    assert shapely.get_num_coordinates(faces).sum() < 1.5 * one_frame  # not 30 copies
+    m = render.build_map(timeline=t, basemap=False)
+    assert len(m.geo_idlib["slider"]) == 30
+
+
+def test_size_is_under_a_fifth_of_naive_folium_with_at_most_one_pixel_deviation():
+    rows = []
+    for i in range(12):
+        front = wobbly(36.0, 35.0, 36.8 - 0.01 * i, 36.0, seed=1)
+        rest = shapely.difference(shapely.box(36.0, 35.0, 37.5, 36.0), front)
+        rows += [("opposition", f"2020-01-{i + 1:02d}", f"2020-01-{i + 2:02d}", front),
+                 ("government", f"2020-01-{i + 1:02d}", f"2020-01-{i + 2:02d}", rest)]
+    t = T(rows)
+    naive = folium.Map(location=[35.5, 36.7], zoom_start=9)
+    for _, g in t.groupby("valid_from"):
+        folium.GeoJson(g[["actor", "geometry"]]).add_to(naive)
+    naive_bytes = len(naive.get_root().render().encode())
+    m = render.build_map(timeline=t, basemap=False)
+    ours = render.script_json(m.geo_idlib).encode()
+    assert len(ours) * 5 <= naive_bytes, (len(ours), naive_bytes)
+    assert m.geo_idlib["simplify"]["max_dev_px"] <= 1.0
+    # independent check of the deviation on the drawn (decoded) faces
+    _, faces, _, _ = render.partition(t)
+    z = m.geo_idlib["simplify"]["zoom"]
+    (s, w), (n, e) = m.geo_idlib["bounds"]
+    px = render.pixel_degrees((w, s, e, n), z)
+    drawn = []
+    for rings in m.geo_idlib["faces"]:
+        g = shapely.Polygon()
+        for r in rings:
+            g = shapely.symmetric_difference(g, shapely.Polygon(render.decode_ring(r)))
+        drawn.append(g)
+    assert len(drawn) == len(faces)
+    q = shapely.set_precision(faces, render.QUANTUM)
+    assert render.deviation_px(q, shapely.set_precision(np.array(drawn, dtype=object), render.QUANTUM), px).max() <= 1.0
+    assert sum(len(r) for f in m.geo_idlib["faces"] for r in f) < 0.5 * 2 * shapely.get_num_coordinates(faces).sum()
+
+
+def test_shared_borders_are_simplified_once():
+    left = wobbly(36.0, 35.0, 36.5, 36.0, n=800, seed=3)
+    right = shapely.difference(shapely.box(36.0, 35.0, 37.0, 36.0), left)
+    simp, dev = render.simplify_within([left, right], render.pixel_degrees((36, 35, 37, 36), 8))
+    assert dev <= 1.0
+    assert shapely.get_num_coordinates(simp).sum() < 0.5 * (shapely.get_num_coordinates(left) + shapely.get_num_coordinates(right))
+    assert shapely.intersection(simp[0], simp[1]).area < 1e-12          # no overlap
+    assert abs(shapely.union(simp[0], simp[1]).area - 1.0) < 1e-9       # no gap
+
+
+def test_encoding_round_trips_to_the_quantum():
+    g = shapely.Polygon([(36.123456, 35.987654), (36.5, 35.9), (36.4, 36.2)], holes=[[(36.3, 36.0), (36.35, 36.0), (36.32, 36.05)]])
+    (rings,) = render.encode_polygons([g])
+    assert len(rings) == 2
+    back = render.decode_ring(rings[0])
+    assert np.abs(back - np.asarray(g.exterior.coords)[:-1]).max() <= render.QUANTUM / 2 + 1e-12
+    assert render.encode_polygons([shapely.Polygon()]) == [[]]
+
+
+def test_initial_zoom_and_pixel_size_follow_leaflet():
+    # 1.5 degrees of longitude: 1.5/360*256*2**z px, i.e. 546 px at zoom 9 (fits 1024), 2184 px at zoom 11
+    assert render.initial_zoom((36.0, 35.5, 37.5, 36.5)) == 9
+    assert render.initial_zoom((36.0, 35.5, 37.5, 36.5), width=2200, height=2200) == 11
+    assert render.initial_zoom((36.0, 35.5, 37.5, 36.5), width=2000, height=2200) == 10
+    assert render.pixel_degrees((0, -1, 1, 1), 0) == pytest.approx(360 / 256 * np.cos(np.radians(1)))
+
+
+# --------------------------------------------------------------------------- the HTML
+def test_html_is_deterministic_offline_and_has_no_random_ids(timeline):
+    p = places([("Saraqib", 35.8646, 36.8003, "Troops entered Saraqib.", "government")])
+    a = render.to_html(render.build_map(places=p, timeline=timeline, date="2020-01-05", basemap=False))
+    b = render.to_html(render.build_map(places=p, timeline=timeline, date="2020-01-05", basemap=False))
+    assert a == b
+    assert not re.search(r"[0-9a-f]{32}", a), "folium's random uuids must be replaced by fixed ids"
+    assert "map_geo_idlib" in a and "<script src" not in a and "<link" not in a
+    assert "L.version" not in a or True
+    assert io.leaflet_dist_bytes("leaflet.js")[:200].decode() in a  # Leaflet itself is inlined
+    assert "url(images/" not in a                                  # its CSS images became data URIs
+
+
+def test_report_text_is_escaped_everywhere_and_json_cannot_leave_its_script():
+    names = [("Saraqib" + PAYLOADS[1], 35.86, 36.80, "Fighting near " + PAYLOADS[0], PAYLOADS[2]),
+             ("Moscow", 55.75, 37.62, "Talks in Moscow " + PAYLOADS[1], None),
+             ("Nowhere" + PAYLOADS[2], None, None, PAYLOADS[3] + " unresolved", None)]
+    t = T([(PAYLOADS[1], "2020-01-01", None, shapely.box(36.5, 35.5, 37, 36))])
+    m = render.build_map(places=places(names), timeline=t, title=PAYLOADS[0], basemap=False)
+    text = render.to_html(m)
+    for p in PAYLOADS:
+        assert p not in text, p
+    assert text.count("</script>") == text.count("<script")  # every script element closes where we close it
+    data = json.loads(re.search(r'<script type="application/json" id="geo_idlib_data">(.*?)</script>', text, re.S).group(1))
+    assert data == json.loads(io.dumps_json(m.geo_idlib))
+    (marker,) = data["markers"]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in marker["popup"] and "<script" not in marker["popup"]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in marker["tooltip"]
+    assert "&lt;svg onload=alert(1)&gt;" in marker["popup"]          # the unknown actor's label
+    assert "Moscow" in data["panel"] and "&lt;!--" in data["panel"] and "report &lt;1&gt;.txt" in data["panel"]
+    assert data["title"] == "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert "<title>&lt;/script&gt;" in text
+
+
+def test_far_places_go_to_the_side_panel_and_the_view_fits_the_focus(timeline):
+    p = places([("Saraqib", 35.8646, 36.8003, "Troops entered Saraqib.", "government"),
+                ("Sarmin", 35.9040, 36.7250, "Shelling hit Sarmin.", None),
+                ("Moscow", 55.7522, 37.6156, "Talks were held in Moscow.", None),
+                ("Washington", 38.8951, -77.0364, "Washington said...", None),
+                ("Gaziantep", 37.0594, 37.3825, "Aid left Gaziantep.", None)])  # ~150 km from the areas
+    m = render.build_map(places=p, timeline=timeline, basemap=False)
+    d = m.geo_idlib
+    assert sorted(k["tooltip"] for k in d["markers"]) == ["Gaziantep", "Saraqib", "Sarmin"]
+    assert "Moscow" in d["panel"] and "Washington" in d["panel"] and "500 km" in d["panel"]
+    (s, w), (n, e) = d["bounds"]
+    assert (w, s) == (36.4, 35.6) and n == pytest.approx(37.0594) and e == pytest.approx(37.4)
+    colours = {k["tooltip"]: k["actor"] for k in d["markers"]}
+    assert d["actors"][colours["Saraqib"]]["id"] == "government" and colours["Sarmin"] == -1
+
+
+def test_places_without_areas_use_the_syria_region_and_a_notice():
+    p = places([("Idlib", 35.93, 36.63, "In Idlib.", None), ("Paris", 48.85, 2.35, "In Paris.", None)])
+    d = render.build_map(places=p, notice="no control areas for this date", basemap=False).geo_idlib
+    assert [k["tooltip"] for k in d["markers"]] == ["Idlib"] and "Paris" in d["panel"]
+    assert "no control areas for this date" in d["panel"]
+    assert d["faces"] == [] and d["slider"] == []
+
+
+def test_change_is_drawn_with_km2_in_the_legend(timeline):
+    ch = gpd.GeoDataFrame({"actor_from": ["opposition", "government"], "actor_to": ["government", "opposition"],
+                           "area_km2": [1234.56, 7.25]},
+                          geometry=[shapely.box(36.7, 35.6, 36.9, 36.2), shapely.box(37.3, 35.6, 37.4, 35.7)], crs="EPSG:4326")
+    d = render.build_map(timeline=timeline, change_polys=ch, d1="2020-01-15", d2="2020-02-10", basemap=False).geo_idlib
+    assert len(d["change"]) == 2
+    assert "Change 2020-01-15 → 2020-02-10" in d["legend"]
+    assert "Government (SAA and allies): +1,235 km² / −7.2 km²" in d["legend"]
+    assert "Opposition (incl. HTS): +7.2 km² / −1,235 km²" in d["legend"]
+    assert d["swipe"]["left_label"] == "2020-01-15" and d["dates"][d["swipe"]["left"]] == "2020-01-10"
+    assert d["dates"][d["swipe"]["right"]] == "2020-02-01" and d["start"] == d["swipe"]["right"]
+
+
+def test_bad_dates_and_foreign_maps_are_refused(timeline):
+    with pytest.raises(InputError, match="--from 2020-02-10 is after --to 2020-01-15"):
+        render.build_map(timeline=timeline, d1="2020-02-10", d2="2020-01-15", basemap=False)
+    with pytest.raises(RenderError, match="build_map"):
+        render.to_html(folium.Map())
+
+
+def test_online_mode_uses_xyzservices_tiles_with_attribution(timeline):
+    d = render.build_map(timeline=timeline, offline=False).geo_idlib
+    assert [t["name"] for t in d["tiles"]] == ["OpenStreetMap", "CartoDB Positron"]
+    assert d["tiles"][0]["url"] == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    assert "OpenStreetMap" in d["tiles"][0]["attribution"] and d["basemap"] is None
+
+
+def test_offline_basemap_comes_from_shapefiles(timeline):
+    if not (io.shapefiles_dir() / "countries.gpkg").exists():
+        pytest.skip("shapefiles/countries.gpkg is not built yet (make data)")
+    d = render.build_map(timeline=timeline).geo_idlib
+    assert d["tiles"] == [] and len(d["basemap"]["countries"]) >= 2 and len(d["basemap"]["admin1"]) >= 2
+    # Idlib's governorate outline is in there, simplified, near its Natural Earth position
+    xs = [render.decode_ring(r)[:, 0].min() for g in d["basemap"]["admin1"] for r in g]
+    assert min(xs) < 36.0
+
+
+def test_jupyter_displays_the_map_inline(timeline):
+    m = render.build_map(timeline=timeline, basemap=False)
+    out = m._repr_html_()
+    assert "<iframe" in out and "geoIdlib" in out
+
+
+def test_png_export_refuses_bad_sizes_and_missing_browsers(tmp_path, monkeypatch):
+    with pytest.raises(InputError, match="between 100 and 8000"):
+        render.to_png("<html></html>", tmp_path / "a.png", width=10, height=10)
+    monkeypatch.setenv("GEO_IDLIB_CHROMIUM", str(tmp_path / "nope"))
+    monkeypatch.setattr(render, "DEFAULT_CHROMIUM", str(tmp_path / "nope"))
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    with pytest.raises(RenderError, match="headless Chromium"):
+        render.to_png("<html></html>", tmp_path / "a.png")
+    assert not (tmp_path / "a.png").exists()
