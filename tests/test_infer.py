@@ -320,6 +320,26 @@ def test_cli_areas_infer_bad_input_leaves_no_output(tmp_path):
     assert not out.exists()
 
 
+def test_cli_areas_infer_reads_point_layers(tmp_path):
+    pts = gpd.GeoDataFrame({"date": ["2020-01-01", "2020-01-01"], "actor": ["Government", "opposition"],
+                            "source": ["a", "b"]},
+                           geometry=gpd.points_from_xy([36.25, 36.75], [35.5, 35.5]), crs="EPSG:4326")
+    gj, gp = tmp_path / "obs.geojson", tmp_path / "obs.gpkg"
+    gj.write_text(pts.to_json(), encoding="utf-8")
+    pts.to_crs("EPSG:32637").to_file(gp, engine="pyogrio")  # another CRS: transformed on reading
+    box = tmp_path / "box.geojson"
+    box.write_text(gpd.GeoSeries([BOX], crs="EPSG:4326").to_json(), encoding="utf-8")
+    from geo_idlib import pipeline
+
+    for src in (gj, gp):
+        out = tmp_path / f"t_{src.suffix[1:]}.geojson"
+        r = run_cli("areas", "infer", str(src), "--within", str(box), "-o", str(out))
+        assert r.exit_code == 0, r.output
+        t = pipeline.read_timeline(str(out))
+        assert t["actor"].tolist() == ["government", "opposition"]
+        assert t.geometry.iloc[0].bounds[2] == pytest.approx(36.5, abs=1e-6)
+
+
 @pytest.mark.slow
 def test_cli_areas_infer_geocodes_place_names(tmp_path):
     src = tmp_path / "obs.csv"
