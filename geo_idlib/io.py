@@ -520,3 +520,67 @@ def remove_temp_file(path: str | os.PathLike) -> None:
     """Remove a temporary file if it still exists."""
     with contextlib.suppress(FileNotFoundError):
         Path(path).unlink()
+
+
+# --------------------------------------------------------------------------- render
+#: Where django-js-lib-leaflet (pinned in pyproject.toml) keeps Leaflet's dist files.
+_LEAFLET_PKG = "js_lib_leaflet"
+_LEAFLET_DIR = "static/js_lib_leaflet"
+
+
+def leaflet_dist_bytes(name: str) -> bytes:
+    """A file of Leaflet 1.9.4's dist folder (``leaflet.js``, ``leaflet.css``, ``images/layers.png``...).
+
+    Read from the installed PyPI package ``django-js-lib-leaflet`` through importlib.resources, so
+    offline maps never need a CDN.
+    """
+    import importlib.resources
+
+    from .errors import RenderError
+
+    try:
+        res = importlib.resources.files(_LEAFLET_PKG).joinpath(_LEAFLET_DIR, *name.split("/"))
+        return res.read_bytes()
+    except (ModuleNotFoundError, FileNotFoundError):
+        raise RenderError(f"Leaflet file {name!r} not found: the package django-js-lib-leaflet==1.9.4.1 is missing; "
+                          "reinstall geo_idlib (pip install -e .)") from None
+
+
+def leaflet_version() -> str:
+    """The installed django-js-lib-leaflet version (e.g. ``1.9.4.1``), or ``""`` when absent."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("django-js-lib-leaflet")
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+def package_asset_text(name: str) -> str:
+    """A project-owned JS/CSS asset shipped in ``geo_idlib/assets/NAME``."""
+    return (_PKG / "assets" / name).read_text(encoding="utf-8")
+
+
+def package_data_json(name: str):
+    """A JSON lookup table shipped in ``geo_idlib/data/NAME``."""
+    return json.loads(package_data(name).read_text(encoding="utf-8"))
+
+
+def shapefile_layer(name: str):
+    """An embedded layer of ``shapefiles/NAME`` as a GeoDataFrame, or ``None`` when it is absent."""
+    p = shapefiles_dir() / name
+    return read_vector(p, "embedded layer") if p.exists() else None
+
+
+def temp_html_file(text: str, directory: str | os.PathLike | None = None) -> Path:
+    """Write ``text`` to a new temporary ``.html`` file (for loading it into a headless browser)."""
+    fd, tmp = tempfile.mkstemp(prefix="geo_idlib_", suffix=".html", dir=directory)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    return Path(tmp)
+
+
+def remove_temp_file(path: str | os.PathLike) -> None:
+    """Remove a temporary file if it still exists."""
+    with contextlib.suppress(FileNotFoundError):
+        Path(path).unlink()
