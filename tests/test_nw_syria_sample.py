@@ -137,6 +137,8 @@ def test_sample_docs_quote_the_committed_figures(timeline):
     assert int(row.group(1).replace(",", "")) == round(gov["net_km2"])
     assert int(row.group(2).replace(",", "")) == round(gov["uncertain_km2"])
     assert "approximate" in text and "areas build" in text and "load_timeline" in text
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"| to 2020-02-20 | {gov['net_km2']:,.0f} ± {gov['uncertain_km2']:,.0f} km² |" in readme
 
 
 def test_unknown_ground_is_where_no_report_is_within_10_km(timeline, obs):
