@@ -181,6 +181,9 @@ def gazetteer_remove(name: str) -> dict:
 #: Properties of each feature of `geo-idlib places` (GeoJSON), in this order; CSV/JSON add lat, lon.
 PLACE_PROPERTIES = ["report", "mention", "start", "end", "sentence", "name", "place_id", "country", "admin1",
                     "feature_code", "precision", "confidence", "status"]
+#: Characters per block when streaming a report (paragraph-aligned): bounds memory, and is the
+#: context within which mentions are disambiguated against each other.
+PLACES_BLOCK_CHARS = 1 << 18
 
 
 def find_places(text: str, *, report: str = "", country: str | None = None, index=None, online=None):
@@ -223,7 +226,8 @@ def iter_places(reports: list[str], *, country: str | None = None, online=None, 
                 progress=no_progress):
     """Yield Places GeoDataFrames, one per block of each report (``-`` is stdin), streamed.
 
-    Each report is read in paragraph-aligned blocks of about 1 MB (:func:`io.iter_report_blocks`),
+    Each report is read in paragraph-aligned blocks of about 256 K characters
+    (:data:`PLACES_BLOCK_CHARS`, :func:`io.iter_report_blocks`),
     so a 50 MB text is processed in bounded memory; offsets are those of the whole report. Mentions
     are disambiguated against the other mentions of their block.
     """
@@ -238,7 +242,7 @@ def iter_places(reports: list[str], *, country: str | None = None, online=None, 
     geocoder = _online_geocoder(online)
     with progress(list(reports), "places", len(reports)) as it:
         for path in it:
-            for offset, block in io.iter_report_blocks(path):
+            for offset, block in io.iter_report_blocks(path, block_chars=PLACES_BLOCK_CHARS):
                 mentions = toponyms.find_mentions(block, idx, report=path, offset=offset)
                 yield _geocode.resolve(mentions, idx, country=cc, online=geocoder)
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -66,7 +67,7 @@ _CREDIT = re.compile(r"^[^a-z\n]*[A-Z]{2,}[^a-z\n]*/[^a-z\n]*$")
 # ----------------------------------------------------------------------------- report patterns
 _ART = r"(?:(?:al|el|ad|an|ar|as|ash|at|az|ez|Al|El|Ad|An|Ar|As|Ash|At|Az)-|(?:al|el|Al|El)\s)"
 _CAPW = rf"[A-Z][\w{_APOS}]*"
-_NAME = rf"{_ART}?{_CAPW}(?:(?:[ \u00a0]|-){_ART}?{_CAPW})*"
+_NAME = rf"(?<![\w{_APOS}-])(?=[A-Z]|[aeAE][a-z]{{1,2}}[-\s])(?:{_ART})?{_CAPW}(?:(?:[ \u00a0]|-){_ART}?{_CAPW})*"
 _LIST = rf"{_NAME}(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+){_NAME})*"
 # Each pattern: (regex with a group "n" holding one name or a list of names, kind_hint, explicit).
 # Separate regexes so that overlapping frames ("the Shiite villages of Foua and Kfraya") all match.
@@ -170,8 +171,8 @@ def _is_cap(w: str) -> bool:
 
 def _cased(sentence: str) -> bool:
     """Whether capitalisation carries information (not an ALL-CAPS, all-lower or Title Case line)."""
-    low = sum(c.islower() for c in sentence)
-    up = sum(c.isupper() for c in sentence)
+    low = sum(map(str.islower, sentence))
+    up = sum(map(str.isupper, sentence))
     if not (low > 0 and up > 0 and up < 0.6 * (low + up)):
         return False
     long_words = [w for w in sentence.split() if len(w) > 3 and w[0].isalpha()]
@@ -193,6 +194,7 @@ def _common(word: str) -> bool:
 _MAJOR_CODES = ("PCL", "ADM1", "CONT", "RGN", "PPLC")
 
 
+@lru_cache(maxsize=1 << 16)
 def _fold(name: str) -> str:
     """Light folding (accents, case, apostrophes, hyphens) without transliteration rules."""
     s = unicodedata.normalize("NFKD", name)
@@ -215,8 +217,22 @@ def _major(cands, key: str) -> bool:
                for c in cands)
 
 
+class _Lower:
+    """``W.low[k]``: word k in lower case, computed on demand (no second list of strings)."""
+
+    def __init__(self, words: list[str]):
+        self.words = words
+
+    def __getitem__(self, k: int) -> str:
+        return self.words[k].lower()
+
+
 class _Words:
-    """The words of a text with their spans, sentences and join/capitalisation flags."""
+    """The words of a text with their spans, sentences and join/capitalisation flags.
+
+    Offsets and flags are kept in compact arrays (about 70 bytes per word with the word itself),
+    so a 256 KB block costs a few MB whatever the size of the report.
+    """
 
     def __init__(self, text: str):
         self.text = text
@@ -224,32 +240,32 @@ class _Words:
         sent_starts = [s for s, _ in self.sents]
         self.sent_cased = [_cased(text[s:e]) for s, e in self.sents]
         self.sent_skip = [bool(_CREDIT.match(text[s:e])) for s, e in self.sents]
-        ws, we, wt, poss, sid = [], [], [], [], []
+        ws, we, sid, poss = array("l"), array("l"), array("l"), bytearray()
+        wt: list[str] = []
+        k = 0
         for m in _WORD.finditer(text):
             s, e, w = m.start(), m.end(), m.group()
-            p = bool(_POSSESSIVE.search(w)) and len(w) > 2
+            p = len(w) > 2 and bool(_POSSESSIVE.search(w))
             if p:
                 e -= 2
                 w = w[:-2]
+            while k + 1 < len(sent_starts) and sent_starts[k + 1] <= s:
+                k += 1
             ws.append(s)
             we.append(e)
             wt.append(w)
             poss.append(p)
-            sid.append(max(0, bisect.bisect_right(sent_starts, s) - 1))
+            sid.append(k)
         self.ws, self.we, self.wt, self.poss, self.sid = ws, we, wt, poss, sid
-        self.n = len(wt)
-        self.low = [w.lower() for w in wt]
-        self.cap = [_is_cap(w) or not self.sent_cased[sid[i]] for i, w in enumerate(wt)]
+        self.n = n = len(wt)
+        self.low = _Lower(wt)
+        cased = self.sent_cased
+        self.cap = bytearray(_is_cap(w) or not cased[sid[i]] for i, w in enumerate(wt))
         # joined[i]: word i and word i+1 may belong to one name
-        self.joined = [
-            i + 1 < self.n and not poss[i] and sid[i] == sid[i + 1]
-            and bool(_JOIN.fullmatch(text[we[i]:ws[i + 1]]))
-            for i in range(self.n)
-        ]
-        self.first_in_sentence = [i == 0 or sid[i - 1] != sid[i] for i in range(self.n)]
-
-    def sentence(self, i: int) -> tuple[int, int]:
-        return self.sents[self.sid[i]]
+        self.joined = bytearray(
+            i + 1 < n and not poss[i] and sid[i] == sid[i + 1] and bool(_JOIN.fullmatch(text, we[i], ws[i + 1]))
+            for i in range(n))
+        self.first_in_sentence = bytearray(i == 0 or sid[i - 1] != sid[i] for i in range(n))
 
 
 def _candidate_spans(W: _Words, t: _Tables, max_words: int) -> dict[tuple[int, int], str]:
@@ -358,6 +374,10 @@ def _accept(C: _Context, i: int, j: int, key: str, cands) -> bool:
         short = sum(c.isalpha() for c in W.wt[i]) <= 4
         if not (_names_country(cands) or (not short and (major or W.first_in_sentence[i]))):
             return False
+    if i == j and not major and (W.first_in_sentence[i] or not cased) and not _literal(cands, W.wt[i]):
+        # where its capital says nothing, a word must be literally a place's name, not only share
+        # its key ("Shelling" is a key of "Schilling")
+        return False
     common = i == j and _common(W.wt[i])
     if common and not major:
         # a common English word ("In", "Commerce", "Park", "Police"): a place only after a locative

@@ -137,6 +137,11 @@ def test_unknown_names_from_report_patterns(idx):
     assert hints["Jabal Zawiya"] == "admin1" and hints["Idlib"] is None
 
 
+def test_article_prefixed_unknown_names(idx):
+    m = mentions("Troops captured ad-Dana and as-Safira, then moved toward Al-Eis.", idx)
+    assert m["mention"].tolist() == ["ad-Dana", "as-Safira", "Al-Eis"]
+
+
 def test_pattern_name_longer_than_a_known_name_wins(idx):
     m = mentions("The army entered Sarmin Jadida on Monday.", idx)
     assert m["mention"].tolist() == ["Sarmin Jadida"]
