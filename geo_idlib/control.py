@@ -732,13 +732,13 @@ def prepare_observations(table, what: str = "observations"):
     elif isinstance(table, gpd.GeoDataFrame) and table.geometry.name in table.columns:
         gs = _crs.to_wgs84(_crs.require_crs(gpd.GeoSeries(table.geometry), what), what)
         geom = gs.to_numpy(dtype=object).copy()
-        notpoint = np.array([g is not None and not g.is_empty and g.geom_type != "Point" for g in geom])
+        notpoint = ~(shapely.is_missing(geom) | shapely.is_empty(geom)) & (shapely.get_type_id(geom) != 0)
         if notpoint.any():
             i = int(np.flatnonzero(notpoint)[0])
             raise InputError(f"{what}: row {i + 1} is a {geom[i].geom_type}, not a point; give point observations")
     else:
         geom = np.full(len(df), None, dtype=object)
-    nolocation = np.array([g is None or g.is_empty for g in geom])
+    nolocation = shapely.is_missing(geom) | shapely.is_empty(geom)
     if nolocation.any():
         i = int(np.flatnonzero(nolocation)[0])
         hint = "geocode the place column first (geo-idlib areas infer does it)" if "place" in df.columns \
@@ -863,22 +863,14 @@ def infer(observations, boundary, *, max_distance_km: float | None = None, until
     xy_l = shapely.get_coordinates(pts_l)
 
     # ---- periods: consecutive dates whose (place → actor, location) state is unchanged merge
-    def state(j):
-        r = rows[:, j]
-        ok = ~np.isnan(r)
-        ri = r[ok].astype(int)
-        return tuple(zip(places[ok].tolist(), actor_arr[ri].tolist(), xkey.to_numpy()[ri].tolist(), strict=True))
-
-    starts, groups = [], []
-    prev = None
-    for j in range(len(dates)):
-        s = state(j)
-        if s != prev:
-            starts.append(j)
-            groups.append([j])
-        else:
-            groups[-1].append(j)
-        prev = s
+    # the state of each date: per place, the actor and the position of the report in force
+    r_int = np.where(np.isnan(rows), -1, np.nan_to_num(rows, nan=-1)).astype(int)
+    a_code = np.where(r_int >= 0, pd.factorize(actor_arr)[0][r_int], -1)
+    x_code = np.where(r_int >= 0, pd.factorize(xkey)[0][r_int], -1)
+    changed = np.ones(len(dates), dtype=bool)
+    changed[1:] = ((a_code[:, 1:] != a_code[:, :-1]) | (x_code[:, 1:] != x_code[:, :-1])).any(axis=0)
+    starts = np.flatnonzero(changed).tolist()
+    groups = [list(range(a, b)) for a, b in zip(starts, starts[1:] + [len(dates)], strict=True)]
     if until is not None:
         end = pd.Timestamp(until).normalize()
         if end < pd.Timestamp(dates[-1]):
