@@ -284,3 +284,25 @@ def test_parse_dates_vectorised_matches_scalar():
     vals = np.array(["2020-01-01", "", "2021-12-31"], dtype=object)
     got = control.parse_dates(vals, "x", "date", allow_missing=True)
     assert np.isnat(got[1]) and str(got[2])[:10] == "2021-12-31"
+
+
+def test_areas_build_takes_actors_from_the_files_or_asks_for_actor(tmp_path):
+    paths = []
+    for day, east_owner in (("2024-01-01", "Opposition"), ("2024-01-02", "government")):
+        p = tmp_path / f"areas_{day}.gpkg"
+        io.write_vector(gpd.GeoDataFrame({"actor": ["government", east_owner]}, geometry=[BOX_A, BOX_B],
+                                         crs="EPSG:4326"), p)
+        paths.append(str(p))
+    out = tmp_path / "tl.geojson"
+    r = run("areas", "build", *paths, "-o", str(out))
+    assert r.exit_code == 0, r.output
+    t = control.load_timeline(io.read_vector(out, datetime_as_string=True), "tl", geojson=True)
+    assert t[["actor", "valid_from", "valid_to"]].astype(str).values.tolist() == [
+        ["government", "2024-01-01", "2024-01-02"], ["opposition", "2024-01-01", "2024-01-02"],
+        ["government", "2024-01-02", "2024-01-03"]]
+    assert t.geometry.iloc[2].equals(shapely.union(BOX_A, BOX_B))  # dissolved per actor
+    nameless = tmp_path / "plain_20240105.geojson"
+    io.write_vector(gpd.GeoDataFrame(geometry=[BOX_A], crs="EPSG:4326"), nameless)
+    r = run("areas", "build", str(nameless), "-o", str(tmp_path / "x.gpkg"))
+    assert r.exit_code == 2 and "no `actor` column; pass --actor NAME" in r.stderr
+    assert not (tmp_path / "x.gpkg").exists()
