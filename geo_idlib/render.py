@@ -914,6 +914,7 @@ def to_png(html_or_path, out_png, width: int = 1200, height: int = 800, *, chrom
         ``out_png``.
     """
     import os
+    import threading
     from pathlib import Path
 
     if not (100 <= int(width) <= 8000 and 100 <= int(height) <= 8000):
@@ -938,24 +939,35 @@ def to_png(html_or_path, out_png, width: int = 1200, height: int = 800, *, chrom
         tmp = io.temp_html_file(str(html_or_path))
         path = tmp
     url = Path(path).resolve().as_uri()
+    result: dict = {}
+
+    def shoot():  # in its own thread: playwright's sync API refuses a thread with a running asyncio loop (Jupyter)
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+                try:
+                    page = browser.new_page(viewport={"width": int(width), "height": int(height)})
+                    if not allow_network:
+                        page.route("**/*", lambda route: route.continue_() if route.request.url == url else route.abort())
+                    page.goto(url, wait_until="load", timeout=timeout_s * 1000)
+                    page.wait_for_function("window.geoIdlib && window.geoIdlib.ready === true", timeout=timeout_s * 1000)
+                    result["png"] = page.screenshot(type="png", full_page=False)
+                finally:
+                    browser.close()
+        except PlaywrightError as exc:
+            result["error"] = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(viewport={"width": int(width), "height": int(height)})
-                if not allow_network:
-                    page.route("**/*", lambda route: route.continue_() if route.request.url == url else route.abort())
-                page.goto(url, wait_until="load", timeout=timeout_s * 1000)
-                page.wait_for_function("window.geoIdlib && window.geoIdlib.ready === true", timeout=timeout_s * 1000)
-                png = page.screenshot(type="png", full_page=False)
-            finally:
-                browser.close()
-    except PlaywrightError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise RenderError(f"PNG export: headless Chromium failed ({first}); check {exe} or write .html instead") from None
+        worker = threading.Thread(target=shoot, name="geo_idlib-png")
+        worker.start()
+        worker.join()
     finally:
         if tmp is not None:
             io.remove_temp_file(tmp)
+    if "png" not in result:
+        raise RenderError(f"PNG export: headless Chromium failed ({result.get('error', 'no image')}); "
+                          f"check {exe} or write .html instead")
+    png = result["png"]
     io.write_bytes(out_png, png, overwrite=overwrite)
     return str(out_png)
 

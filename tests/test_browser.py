@@ -1,0 +1,242 @@
+"""Maps as a person sees them: Debian's headless Chromium driven by playwright (one browser per module).
+
+Skips without /usr/bin/chromium (fails under CI=true, see conftest.chromium). Every page counts its
+requests through route interception, its console errors and its dialogs.
+"""
+
+from __future__ import annotations
+
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from geo_idlib import io, render
+
+pytestmark = pytest.mark.browser
+PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "<svg onload=alert(1)>",
+            "</script><script>alert(1)</script>"]
+W, H = 1024, 768
+
+
+def timeline():
+    w, e, s, n = 36.4, 37.4, 35.6, 36.2
+    rows = [("opposition", "2020-01-01", "2020-02-01", shapely.box(w, s, 36.9, n)),
+            ("government", "2020-01-01", "2020-02-01", shapely.box(36.9, s, e, n)),
+            ("opposition", "2020-02-01", None, shapely.box(w, s, 36.7, n)),
+            ("government", "2020-02-01", None, shapely.box(36.7, s, e, n)),
+            ("isis", "2020-01-01", "2020-01-10", shapely.box(37.0, 36.2, 37.4, 36.5)),
+            ("turkish_backed", "2020-01-01", None, shapely.box(w, 36.2, 36.9, 36.5))]
+    df = pd.DataFrame(rows, columns=["actor", "valid_from", "valid_to", "geometry"])
+    df["valid_from"], df["valid_to"] = pd.to_datetime(df["valid_from"]), pd.to_datetime(df["valid_to"])
+    return gpd.GeoDataFrame(df, geometry="geometry", crs="EPSG:4326")
+
+
+def places(rows):
+    recs, geom = [], []
+    for i, (name, lat, lon, sentence, actor) in enumerate(rows):
+        ok = lat is not None
+        recs.append({"report": "wire <b>report</b>.txt", "mention": name, "start": i, "end": i + 1, "sentence": sentence,
+                     "name": name, "place_id": f"geonames:{i}" if ok else "", "country": "SY", "admin1": "Idlib",
+                     "feature_code": "PPL", "precision": "settlement", "confidence": 0.8,
+                     "status": "resolved" if ok else "unresolved", "lat": lat if ok else np.nan,
+                     "lon": lon if ok else np.nan, "actor": actor})
+        geom.append(shapely.Point(lon, lat) if ok else None)
+    return gpd.GeoDataFrame(pd.DataFrame(recs), geometry=geom, crs="EPSG:4326")
+
+
+def change():
+    return gpd.GeoDataFrame({"actor_from": ["opposition"], "actor_to": ["government"], "area_km2": [1090.0]},
+                            geometry=[shapely.box(36.7, 35.6, 36.9, 36.2)], crs="EPSG:4326")
+
+
+@pytest.fixture(scope="module")
+def browser(chromium):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=render.CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("maps")
+    main = render.build_map(places=places([("Saraqib", 35.8646, 36.8003, "Troops entered Saraqib.", "government"),
+                                           ("Sarmin", 35.9040, 36.7250, "Shelling hit Sarmin.", "opposition"),
+                                           ("Moscow", 55.7522, 37.6156, "Talks in Moscow.", None)]),
+                            timeline=timeline(), change_polys=change(), d1="2020-01-05", d2="2020-02-10",
+                            title="Test map")
+    xss = render.build_map(places=places([("Saraqib " + PAYLOADS[1], 35.8646, 36.8003, "Near " + PAYLOADS[0], PAYLOADS[2]),
+                                          ("Sarmin", 35.9040, 36.7250, PAYLOADS[3], None),
+                                          ("Moscow " + PAYLOADS[2], 55.75, 37.61, "Far " + PAYLOADS[1], None),
+                                          ("Nowhere", None, None, "Lost " + PAYLOADS[0], None)]),
+                           timeline=timeline(), title=PAYLOADS[3], notice=PAYLOADS[1], basemap=False)
+    out = {}
+    for name, m in (("main", main), ("xss", xss)):
+        out[name] = d / f"{name}.html"
+        io.write_text(out[name], render.to_html(m))
+    return out
+
+
+class Page:
+    """A page with its requests, console errors and dialogs recorded."""
+
+    def __init__(self, browser, path):
+        self.url = path.resolve().as_uri()
+        self.requests, self.errors, self.dialogs = [], [], []
+        self.page = browser.new_page(viewport={"width": W, "height": H})
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        self.page.route("**/*", self._route)
+        self.page.goto(self.url, wait_until="load")
+        self.page.wait_for_function("window.geoIdlib && window.geoIdlib.ready === true", timeout=10000)
+
+    def _route(self, route):
+        self.requests.append(route.request.url)
+        return route.continue_() if route.request.url == self.url else route.abort()
+
+    def js(self, expr):
+        return self.page.evaluate(expr)
+
+    def classes(self, pane):
+        return sorted(self.js(f"Array.from(document.querySelectorAll('.leaflet-{pane}-pane path.gi-area'))"
+                              ".map(p => p.getAttribute('class').match(/gi-actor-(\\S+)/)[1])"))
+
+
+@pytest.fixture(scope="module")
+def main_page(browser, files):
+    p = Page(browser, files["main"])
+    yield p
+    p.page.close()
+
+
+def test_offline_map_starts_with_no_errors_and_no_requests(main_page):
+    p = main_page
+    assert p.js("typeof L !== 'undefined' && L.version") == "1.9.4"
+    assert p.js("map_geo_idlib instanceof L.Map")
+    assert p.errors == []
+    assert p.requests == [p.url], "an offline map must not request anything but itself"
+    assert p.js("document.querySelector('#map_geo_idlib').getAttribute('data-gi-basemap')") in ("1", None)
+
+
+def test_areas_markers_and_change_are_drawn(main_page):
+    p = main_page
+    # right of the swipe: 2020-02-10 (the snapshot from 2020-02-01); left: 2020-01-05 (with ISIS)
+    assert p.classes("gi-main") == ["government", "opposition", "turkish_backed"]
+    assert p.classes("gi-left") == ["government", "isis", "opposition", "turkish_backed"]
+    assert p.js("document.querySelectorAll('path.gi-marker').length") == 2          # Moscow is in the panel
+    assert p.js("document.querySelectorAll('path.gi-change').length") == 1
+    assert "Moscow" in p.js("document.querySelector('.gi-panel').textContent")
+    legend = p.js("document.querySelector('.gi-legend').textContent")
+    assert "+1,090 km²" in legend and "−1,090 km²" in legend
+    fills = p.js("Array.from(document.querySelectorAll('path.gi-marker')).map(e => e.getAttribute('fill')).sort()")
+    pal = render.palette()["actors"]
+    assert fills == sorted([pal["government"]["color"], pal["opposition"]["color"]])
+
+
+def test_slider_changes_the_visible_areas(main_page):
+    p = main_page
+    slider = p.page.locator("input.gi-slider-input")
+    slider.focus()
+    p.page.keyboard.press("Home")
+    assert p.js("map_geo_idlib.getContainer().getAttribute('data-gi-main')") == "2020-01-01"
+    assert p.classes("gi-main") == ["government", "isis", "opposition", "turkish_backed"]
+    p.page.keyboard.press("ArrowRight")  # 2020-01-10: ISIS gone
+    assert p.classes("gi-main") == ["government", "opposition", "turkish_backed"]
+    assert "2020-01-10" in p.js("document.querySelector('.gi-slider-label').textContent")
+    p.page.keyboard.press("End")
+    assert p.js("map_geo_idlib.getContainer().getAttribute('data-gi-main')") == "2020-02-01"
+    assert p.errors == []
+
+
+def _clip_x(style):
+    # polygon(Lpx Tpx, Rpx Tpx, ...): the left and right x of the clip rectangle
+    xs = [float(v) for v in re.findall(r"(-?[\d.]+)px -?[\d.]+px", style)]
+    return min(xs), max(xs)
+
+
+def test_dragging_the_swipe_moves_the_clip(main_page):
+    p = main_page
+    get = "[map_geo_idlib.getPane('gi-left').style.clipPath, map_geo_idlib.getPane('gi-main').style.clipPath]"
+    left0, main0 = p.js(get)
+    box = p.page.locator(".gi-swipe-handle").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    p.page.mouse.move(x, y)
+    p.page.mouse.down()
+    p.page.mouse.move(x - 150, y, steps=5)
+    p.page.mouse.move(x - 300, y, steps=5)
+    p.page.mouse.up()
+    left1, main1 = p.js(get)
+    assert left1 != left0 and main1 != main0
+    assert _clip_x(left0)[1] - _clip_x(left1)[1] == pytest.approx(300, abs=3)   # the left side shrank
+    assert _clip_x(main0)[0] - _clip_x(main1)[0] == pytest.approx(300, abs=3)   # the right side grew
+    assert p.js("parseFloat(document.querySelector('.gi-swipe').style.left)") == pytest.approx(W / 2 - 300, abs=3)
+    # the map itself did not pan while dragging the handle
+    assert p.js("map_geo_idlib.dragging.enabled()")
+    assert p.errors == []
+
+
+def test_report_text_payloads_never_run(browser, files):
+    p = Page(browser, files["xss"])
+    try:
+        n = p.js("document.querySelectorAll('path.gi-marker').length")
+        assert n == 2
+        texts = []
+        for i in range(n):  # click every marker, as a reader would, and read its popup
+            p.page.locator("path.gi-marker").nth(i).click(force=True)
+            p.page.wait_for_selector(".leaflet-popup-content")
+            texts.append(p.js("document.querySelector('.leaflet-popup-content').textContent"))
+            p.js("map_geo_idlib.closePopup()")  # an open popup may cover the next marker
+            p.page.locator("path.gi-marker").nth(i).hover(force=True)
+            tips = p.js("Array.from(document.querySelectorAll('.leaflet-tooltip')).map(t => t.textContent)")
+            assert any(t.startswith(("Saraqib", "Sarmin")) for t in tips)
+        joined = " ".join(texts)
+        assert PAYLOADS[0] in joined and PAYLOADS[2] in joined and PAYLOADS[3] in joined  # shown as text
+        panel = p.js("document.querySelector('.gi-panel').textContent")
+        assert PAYLOADS[1] in panel and "Far " + PAYLOADS[1] in panel and "Lost " + PAYLOADS[0] in panel
+        assert p.js("document.querySelector('.gi-title').textContent") == PAYLOADS[3]
+        p.page.wait_for_timeout(100)  # an onerror/onload would have fired by now
+        assert p.dialogs == []
+        injected = p.js("document.querySelectorAll('.leaflet-popup-content img, .leaflet-popup-content svg, "
+                        ".leaflet-popup-content script, .gi-panel img, .gi-panel svg, .gi-panel script, "
+                        ".leaflet-tooltip img, .gi-title script, [onerror], [onload]').length")
+        assert injected == 0
+        # folium's L_NO_TOUCH flags, Leaflet + ours, the data, the init call: no script came from the text
+        assert p.js("document.querySelectorAll('script').length") == 4
+        assert p.errors == [] and p.requests == [p.url]
+    finally:
+        p.page.close()
+
+
+def _near(rgb, colour, tol=6):
+    return (np.abs(rgb.astype(int) - np.array(colour)) <= tol).all(axis=-1)
+
+
+def _hex(c):
+    return np.array([int(c[i:i + 2], 16) for i in (1, 3, 5)])
+
+
+def test_png_export_shows_the_palette(chromium, tmp_path):
+    from PIL import Image
+
+    m = render.build_map(timeline=timeline(), date="2020-02-10", basemap=False, title="PNG")
+    out = tmp_path / "map.png"
+    assert render.to_png(m, out, width=800, height=600, chromium=chromium) == str(out)
+    img = np.asarray(Image.open(out).convert("RGB"))
+    assert img.shape == (600, 800, 3)
+    pal = render.palette()
+    a, bg = pal["area_fill_opacity"], _hex(pal["background"])
+    share = {}
+    for actor in ("government", "opposition", "turkish_backed"):
+        blended = np.rint(a * _hex(pal["actors"][actor]["color"]) + (1 - a) * bg)
+        share[actor] = _near(img, blended).mean()
+    assert share["government"] > 0.05 and share["opposition"] > 0.03 and share["turkish_backed"] > 0.03, share
+    assert share["government"] > share["opposition"]  # 36.7–37.4 E vs 36.4–36.7 E on that date
+    with pytest.raises(Exception, match="already exists"):
+        render.to_png(m, out, width=800, height=600, chromium=chromium)
