@@ -251,8 +251,8 @@ def load_timeline(gdf, what: str = "timeline", *, geojson: bool = False):
         gdf = gdf.set_crs(_crs.WGS84)
     gdf = _crs.to_wgs84(gdf, what)
 
-    df = pd.DataFrame({c.lower() if c.lower() in lower and c.lower() in
-                       ("actor", "valid_from", "valid_to", "date") else c: gdf[c].to_numpy() for c in cols})
+    known = ("actor", "valid_from", "valid_to", "date")  # matched case-insensitively
+    df = pd.DataFrame({(c.lower() if c.lower() in known else c): gdf[c].to_numpy() for c in cols})
     actor = pd.Series(canonical_actor(df["actor"]), dtype=object)
     empty_actor = actor == ""
     if empty_actor.any():
@@ -273,8 +273,7 @@ def load_timeline(gdf, what: str = "timeline", *, geojson: bool = False):
         days = np.unique(vf)
         nxt = np.append(days[1:], days[-1] + _DAY)
         vt = nxt[np.searchsorted(days, vf)]
-    for c in ("date", "valid_from", "valid_to", "actor"):
-        df.pop(c) if c in df else None
+    df = df.drop(columns=[c for c in known if c in df.columns])
 
     geoms, n_fixed = repair_polygons(gdf.geometry.to_numpy(), what)
     if n_fixed:

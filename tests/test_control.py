@@ -306,3 +306,11 @@ def test_areas_build_takes_actors_from_the_files_or_asks_for_actor(tmp_path):
     r = run("areas", "build", str(nameless), "-o", str(tmp_path / "x.gpkg"))
     assert r.exit_code == 2 and "no `actor` column; pass --actor NAME" in r.stderr
     assert not (tmp_path / "x.gpkg").exists()
+
+
+def test_column_names_are_matched_case_insensitively_and_extras_kept():
+    g = gpd.GeoDataFrame({"Actor": ["SDF"], "Valid_From": ["2017-10-17"], "source": ["https://example.org/r"]},
+                         geometry=[BOX_A], crs="EPSG:4326")
+    t = control.load_timeline(g, "x")
+    assert t.columns.tolist() == ["actor", "valid_from", "valid_to", "source", "geometry"]
+    assert t["actor"].tolist() == ["sdf"] and t["source"].tolist() == ["https://example.org/r"]
