@@ -90,18 +90,9 @@ def _check_inputs(events, timeline, date_column: str, what: str) -> None:
     _crs.require_crs(timeline, "timeline")
 
 
-def _intervals(timeline) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Sorted change dates and, for each interval ``[dates[k], dates[k+1])``, the active row positions."""
-    dates = control.change_dates(timeline)
-    vf = timeline["valid_from"].to_numpy(dtype="datetime64[ns]")
-    vt = timeline["valid_to"].to_numpy(dtype="datetime64[ns]")
-    active = [np.flatnonzero((vf <= d) & (np.isnat(vt) | (d < vt))) for d in dates]
-    return dates, active
-
-
 def _match(geoms: np.ndarray, days: np.ndarray, timeline, predicate: str):
     """(event positions, actor, valid_from) of the matched events: one STRtree query per interval."""
-    dates, active = _intervals(timeline)
+    dates = control.change_dates(timeline)
     interval = np.searchsorted(dates, days, side="right") - 1  # NaT sorts last → past the end
     usable = ~np.isnat(days) & (interval >= 0) & ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
     usable &= interval < len(dates)
@@ -114,7 +105,7 @@ def _match(geoms: np.ndarray, days: np.ndarray, timeline, predicate: str):
     rank = np.argsort(np.argsort(t_actor.astype(str), kind="stable"), kind="stable")
     ev_parts, row_parts = [], []
     for k in np.flatnonzero(np.diff(bounds)):  # intervals that have events (never per event)
-        rows = active[k]
+        rows = control.active_rows(timeline, dates[k])  # the snapshot of interval k
         if len(rows) == 0:
             continue
         ev = order[bounds[k]:bounds[k + 1]]
