@@ -398,7 +398,7 @@ def join_events(events: str, areas: str | None = None, date_column: str = "date"
 
     import geopandas as gpd
 
-    from . import join
+    from . import crs, join
 
     if output:
         io.check_output(output, overwrite)
@@ -412,14 +412,16 @@ def join_events(events: str, areas: str | None = None, date_column: str = "date"
         ev = df
     timeline = read_timeline(areas)
     out = join.asof_join(ev, timeline, date_column=date_column, predicate=predicate, what=str(p))
-    out = _storable(out)
+    out = _storable(crs.to_wgs84(out, str(p)))  # what geo_idlib writes is EPSG:4326
+    # CSV: the input's columns (+ WKT geometry when the input had geometries) plus actor, valid_from
+    table = out.drop(columns=out.geometry.name) if is_csv else out
     if output:
-        if is_csv and Path(output).suffix.lower() == ".csv":
-            io.write_text(output, io.csv_text(out.drop(columns="geometry")), overwrite=overwrite)
+        if Path(output).suffix.lower() == ".csv":
+            io.write_text(output, io.csv_text(table), overwrite=overwrite)
         else:
             io.write_vector(out, output, overwrite=overwrite)
         return None
-    return io.csv_text(out.drop(columns="geometry")) if is_csv else io.geojson_text(out)
+    return io.csv_text(table) if is_csv else io.geojson_text(out)
 
 
 _CHANGE_COLUMNS = ["actor", "area_from_km2", "area_to_km2", "gained_km2", "lost_km2", "net_km2"]

@@ -187,3 +187,16 @@ def test_cli_bad_events_one_line_no_output(tmp_path, areas_file, content, args, 
     assert r.exit_code == 2, r.output
     assert len(r.stderr.strip().splitlines()) == 1 and msg in r.stderr, r.stderr
     assert not out.exists()
+
+
+def test_cli_projected_gpkg_events_to_csv_in_wgs84(tmp_path, areas_file):
+    src = tmp_path / "ev.gpkg"
+    events([(36.75, 35.25), (36.25, 35.25)], ["2020-01-05", "2020-01-05"], n=[1, 2]).to_crs("EPSG:32637").to_file(src)
+    out = tmp_path / "out.csv"
+    r = run("join", src, "--areas", areas_file, "-o", out)
+    assert r.exit_code == 0, r.stderr
+    df = pd.read_csv(out, dtype=str)
+    assert df.columns.tolist() == ["date", "n", "geometry", "actor", "valid_from"]
+    assert df["actor"].tolist() == ["opposition", "government"]
+    p = shapely.from_wkt(df["geometry"].iloc[0])
+    assert (round(p.x, 6), round(p.y, 6)) == (36.75, 35.25)
