@@ -336,9 +336,19 @@ def _storable(gdf):
     return out
 
 
+def _write_layer(gdf, output: str, overwrite: bool = False) -> None:
+    """Atomically write a layer; the format follows the suffix (CSV: geometry as WKT)."""
+    from pathlib import Path
+
+    if Path(output).suffix.lower() == ".csv":
+        io.write_text(output, io.csv_text(gdf), overwrite=overwrite)
+    else:
+        io.write_vector(gdf, output, overwrite=overwrite)
+
+
 def write_timeline(timeline, output: str, overwrite: bool = False) -> None:
     """Atomically write a timeline (or snapshot); the format follows the suffix."""
-    io.write_vector(_storable(timeline), output, overwrite=overwrite)
+    _write_layer(_storable(timeline), output, overwrite=overwrite)
 
 
 def areas_build(files, output: str, actor: str | None = None, overwrite: bool = False,
@@ -484,7 +494,7 @@ def change_report(d1: str, d2: str, areas: str | None = None, output: str | None
            "sliver_km2": round(polygons.attrs["sliver_km2"], 3),
            "sliver_threshold_km2": _sliver_threshold()}
     if output:
-        io.write_vector(polygons, output, overwrite=overwrite)
+        _write_layer(polygons, output, overwrite=overwrite)
     if fmt == "json":
         return io.dumps_json(doc, indent=1) + "\n"
     cols = _CHANGE_COLUMNS + (["uncertain_km2"] if any("uncertain_km2" in r for r in summary) else [])

@@ -219,3 +219,16 @@ def test_series_carries_uncertainty(tmp_path, areas_file):
             "--format", "csv")
     df = pd.read_csv(_io.StringIO(r.stdout))
     assert df["uncertain_km2"].tolist() == [40.0, 60.0]
+
+
+def test_change_polygons_and_snapshot_as_csv(tmp_path, areas_file):
+    out = tmp_path / "change.csv"
+    r = run("change", "--areas", areas_file, "--from", "2020-01-01", "--to", "2020-02-01", "-o", out)
+    assert r.exit_code == 0, r.stderr
+    df = pd.read_csv(out, keep_default_na=False)
+    assert df.columns.tolist() == ["actor_from", "actor_to", "area_km2", "geometry"]
+    assert df[["actor_from", "actor_to"]].values.tolist() == [["opposition", "government"], ["", "opposition"]]
+    assert shapely.from_wkt(df["geometry"].iloc[0]).equals(BITE)
+    snap = tmp_path / "snap.csv"
+    assert run("areas", "at", areas_file, "--date", "2020-01-01", "-o", snap).exit_code == 0
+    assert pd.read_csv(snap)["valid_from"].tolist() == ["2020-01-01", "2020-01-01"]
