@@ -314,3 +314,18 @@ def test_column_names_are_matched_case_insensitively_and_extras_kept():
     t = control.load_timeline(g, "x")
     assert t.columns.tolist() == ["actor", "valid_from", "valid_to", "source", "geometry"]
     assert t["actor"].tolist() == ["sdf"] and t["source"].tolist() == ["https://example.org/r"]
+
+
+def test_overlap_clips_only_the_days_both_areas_hold():
+    # government holds A+B all month; opposition claims B from the 10th to the 20th only
+    g = gpd.GeoDataFrame({"actor": ["government", "opposition"], "valid_from": ["2020-01-01", "2020-01-10"],
+                          "valid_to": ["2020-02-01", "2020-01-20"]},
+                         geometry=[shapely.union(BOX_A, BOX_B), BOX_B], crs="EPSG:4326")
+    t = control.load_timeline(g, "x")
+    gov = t[t["actor"] == "government"]
+    assert gov[["valid_from", "valid_to"]].astype(str).values.tolist() == [
+        ["2020-01-01", "2020-01-10"], ["2020-01-10", "2020-01-20"], ["2020-01-20", "2020-02-01"]]
+    assert [round(a, 6) for a in shapely.area(gov.geometry.to_numpy())] == [0.5, 0.25, 0.5]
+    for day, expect in (("2020-01-09", 0.5), ("2020-01-15", 0.25), ("2020-01-25", 0.5)):
+        snap = control.snapshot(t, day)
+        assert shapely.area(snap.loc[snap["actor"] == "government"].geometry.iloc[0]) == pytest.approx(expect)
