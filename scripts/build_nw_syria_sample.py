@@ -65,8 +65,10 @@ MAX_DISTANCE_KM = 10.0
 ANCHOR_KM = 10.0
 #: A 2017 point this close to a fact place is the same place: the fact wins.
 SAME_PLACE_KM = 1.0
-#: A located place must lie within this distance of the other places reported with it.
-CONTEXT_KM = 30.0
+#: A located place must lie within this distance of the other places reported with it. Set after
+#: reviewing the matches: at 30 km one clear error passed (a "Sarjah" near Ariha, 25 km from the
+#: south-east Idlib villages reported with it); every other accepted match lies within 23 km.
+CONTEXT_KM = 25.0
 #: The area where the facts' places can be (Idlib and Aleppo governorates, with a margin).
 BBOX = (35.2, 36.0, 36.9, 38.6)  # lat_min, lon_min, lat_max, lon_max
 
@@ -247,8 +249,9 @@ def geocode_groups(rows: pd.DataFrame, cands: pd.DataFrame, pc: pd.DataFrame) ->
     of the soft keys ≥ 80), preferring GeoNames,
     then OCHA capitals, then the Wikipedia 2017 settlements; (3) a near spelling (rapidfuzz ratio of
     the soft keys ≥ 85) among the candidates within CONTEXT_KM of the place's context. The
-    *context* is the median position of the places reported with it (same source page, else
-    within 3 days), from the places already located; candidates of (2) more than 2 km apart are
+    *context* is the median position of the places reported with it (same source page; with
+    fewer than 3 of those located, also the places of the same governorate reported within 3
+    days), from the places already located; candidates of (2) more than 2 km apart are
     told apart by it (the nearest wins), and a match of (2) or (3) farther than CONTEXT_KM from it
     is refused. Two rounds, so places located in round 1 give context in round 2.
     """
@@ -288,11 +291,12 @@ def geocode_groups(rows: pd.DataFrame, cands: pd.DataFrame, pc: pd.DataFrame) ->
         ctx = [x for x in batch["g"].unique() if x in located]
         if not ctx and (sub["kind"] == "baseline").all():  # checked against its governorate instead
             return None
-        if not ctx:
+        if len(ctx) < 3 and (sub["kind"] == "event").any():  # too few for a median: add the same days
             win = np.zeros(len(events), dtype=bool)
-            for d in pd.to_datetime(sub["date"], errors="coerce").dropna():
+            for d in pd.to_datetime(sub.loc[sub["kind"] == "event", "date"], errors="coerce").dropna():
                 win |= (ev_dates - d).abs().dt.days.le(3).to_numpy()
-            ctx = [x for x in events.loc[win & (events["g"] != g).to_numpy(), "g"].unique() if x in located]
+            same = (events["g"] != g).to_numpy() & events["governorate"].isin(sub["governorate"]).to_numpy()
+            ctx += [x for x in events.loc[win & same, "g"].unique() if x in located and x not in ctx]
         return _median_point([located[x][0] for x in ctx], [located[x][1] for x in ctx])
 
     refused: dict = {}
