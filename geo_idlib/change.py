@@ -3,7 +3,10 @@
 Only the ground that changed hands is overlaid: for each actor, the area it held on the first date
 but not on the second (``shapely.difference``), split by who held it on the second date; and the
 ground nobody held on the first date that someone holds on the second. Actors whose area did not
-change are skipped (identical geometries compare equal by WKB). There is no overlay of everything.
+change are skipped (identical geometries compare equal by WKB). For large areas even that runs only
+inside *windows*: boxes around the boundary segments (hashed per actor, 64-bit) found on one date
+but not the other, with every area clipped to each box first (:func:`_windows`). The result equals
+overlaying everything (tested), at a fraction of the cost; there is no overlay of everything.
 
 Areas are geodesic (:func:`geo_idlib.crs.geodesic_area_km2`, WGS84 ellipsoid). Change polygons
 smaller than :data:`geo_idlib.crs.SLIVER_KM2` (0.01 km² = 1 ha) are *slivers*: redrawing noise of
