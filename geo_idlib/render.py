@@ -155,14 +155,6 @@ def _bbox_distance_km(lat, lon, bounds) -> np.ndarray:
     return _crs.haversine_km(lat, lon, clat, clon)
 
 
-def _union_bounds(*bbs):
-    bbs = [b for b in bbs if b is not None]
-    if not bbs:
-        return None
-    a = np.array(bbs, dtype=float)
-    return (float(a[:, 0].min()), float(a[:, 1].min()), float(a[:, 2].max()), float(a[:, 3].max()))
-
-
 # --------------------------------------------------------------------------- timeline → faces
 def _day(value) -> np.datetime64:
     return np.datetime64(pd.Timestamp(value).normalize(), "ns")
@@ -217,10 +209,8 @@ def partition(timeline, actors: _Actors | None = None):
     keep = ~shapely.is_empty(geoms) & (act != _NO_ACTOR)
     faces: list = []
     hist: list[list[tuple[int, int]]] = []  # per face: [(k, actor)] label changes
-    label: list[int] = []
     prev: dict[int, object] = {}
     prev_rows: dict[int, tuple] = {}
-    union_all = None
     for k, day in enumerate(dates):
         active = keep & (vf <= day) & (np.isnat(vt) | (day < vt))
         cur_rows: dict[int, tuple] = {}
@@ -255,6 +245,7 @@ def partition(timeline, actors: _Actors | None = None):
         gain_all = _poly1(shapely.union_all(list(gains.values()), grid_size=_GRID)) if gains else None
         D = _poly1(shapely.union_all(d_parts, grid_size=_GRID))
         shapely.prepare(D)
+        covered = []  # the parts of D that already belong to a face
         if faces:
             F = np.array(faces, dtype=object)
             hit = np.flatnonzero(shapely.intersects(F, D) & ~shapely.touches(F, D))
@@ -266,6 +257,7 @@ def partition(timeline, actors: _Actors | None = None):
                     if shapely.area(piece) <= 0:
                         continue
                     faces[i] = outside[j]
+                    covered.append(piece)
                     # the piece changed hands: split it by the actors that gained ground
                     rest = piece
                     for a, g in gains.items():
@@ -273,22 +265,20 @@ def partition(timeline, actors: _Actors | None = None):
                         if shapely.area(part) > 0:
                             faces.append(part)
                             hist.append(hist[i] + [(k, a)])
-                            label.append(a)
                             rest = _poly1(shapely.difference(rest, g, grid_size=_GRID))
                     if shapely.area(rest) > 0:
                         faces.append(rest)
                         hist.append(hist[i] + [(k, _NO_ACTOR)])
-                        label.append(_NO_ACTOR)
         if gain_all is not None:
-            new = gain_all if union_all is None else _poly1(shapely.difference(gain_all, union_all, grid_size=_GRID))
+            # ground never held before: the gains outside every existing face (small overlays only)
+            new = gain_all if not covered else _poly1(shapely.difference(
+                gain_all, shapely.union_all(covered, grid_size=_GRID), grid_size=_GRID))
             if shapely.area(new) > 0:
                 for a, g in gains.items():
                     part = _poly1(shapely.intersection(new, g, grid_size=_GRID)) if len(gains) > 1 else new
                     if shapely.area(part) > 0:
                         faces.append(part)
                         hist.append([(k, a)])
-                        label.append(a)
-                union_all = new if union_all is None else _poly1(shapely.union(union_all, new, grid_size=_GRID))
         prev, prev_rows = cur, cur_rows
     n = len(dates)
     runs = []
@@ -473,6 +463,15 @@ def decode_ring(ring: list[int]) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- HTML fragments
+def _name(r) -> str:
+    """A place's display name: its gazetteer name, else the mention as written."""
+    for key in ("name", "mention"):
+        v = r.get(key)
+        if isinstance(v, str) and v.strip():
+            return v
+    return "?"
+
+
 def _esc(value) -> str:
     """HTML-escape any value shown to the user (report text is data)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -482,6 +481,8 @@ def _esc(value) -> str:
 
 def _km2(x: float) -> str:
     x = float(x)
+    if x == 0:
+        return "0"
     return f"{x:,.1f}" if abs(x) < 10 else f"{x:,.0f}"
 
 
@@ -502,7 +503,7 @@ def _place_popup(rows: pd.DataFrame, actor_label: str, date_txt: str | None) -> 
     r = rows.iloc[0]
     conf = r.get("confidence")
     conf_txt = "" if conf is None or (isinstance(conf, float) and math.isnan(conf)) else f"{float(conf):.2f}"
-    parts = [f'<div class="gi-popup"><b class="gi-name">{_esc(r.get("name"))}</b>',
+    parts = [f'<div class="gi-popup"><b class="gi-name">{_esc(_name(r))}</b>',
              f'<div class="gi-meta">{_esc(r.get("precision"))} · confidence {_esc(conf_txt)}'
              f'{" · " + _esc(r.get("admin1")) if _esc(r.get("admin1")) else ""}'
              f'{" · " + _esc(r.get("country")) if _esc(r.get("country")) else ""}</div>',
@@ -682,7 +683,8 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
             g = near_rows.geometry.to_numpy()
             place_bounds = (float(shapely.get_x(g).min()), float(shapely.get_y(g).min()),
                             float(shapely.get_x(g).max()), float(shapely.get_y(g).max()))
-    view = _union_bounds(area_bounds, place_bounds) or DEFAULT_FOCUS
+    # the initial view fits the focus region: the areas, or (without areas) the places kept on the map
+    view = area_bounds or place_bounds or DEFAULT_FOCUS
     if view[2] - view[0] < 0.05 or view[3] - view[1] < 0.05:  # one point: show ~10 km around it
         cx, cy = (view[0] + view[2]) / 2, (view[1] + view[3]) / 2
         view = (cx - 0.1, cy - 0.1, cx + 0.1, cy + 0.1)
@@ -774,7 +776,9 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
 
     def groups(rows):
         key = rows["place_id"].fillna("").astype(str)
-        key = key.where(key != "", rows["name"].fillna("").astype(str))
+        key = key.where(key != "", "name:" + rows["name"].fillna("").astype(str))
+        if "mention" in rows.columns:
+            key = key.where(key != "name:", "mention:" + rows["mention"].fillna("").astype(str))
         rows = rows.assign(_key=key.to_numpy())
         return sorted(rows.groupby("_key", sort=True), key=lambda kv: kv[0])
 
@@ -784,12 +788,12 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
             ai = actors.get(r.get("actor")) if "actor" in g.columns else _NO_ACTOR
             markers.append({"lat": round(float(r.geometry.y), 5), "lon": round(float(r.geometry.x), 5),
                             "actor": ai, "popup": _place_popup(g, actors.label(ai), date_txt),
-                            "tooltip": _esc(r.get("name")), "n": int(len(g))})
+                            "tooltip": _esc(_name(r)), "n": int(len(g))})
         markers.sort(key=lambda m: (m["lat"], m["lon"], m["tooltip"]))
     if far_rows is not None and len(far_rows):
         for _, g in groups(far_rows):
             r = g.iloc[0]
-            panel_far.append(f'<li class="gi-far"><b>{_esc(r.get("name"))}</b> '
+            panel_far.append(f'<li class="gi-far"><b>{_esc(_name(r))}</b> '
                              f'<span class="gi-meta">{_esc(r.get("country"))} · {float(r.geometry.y):.3f}, '
                              f'{float(r.geometry.x):.3f}</span>'
                              f'<blockquote class="gi-sentence">{_esc(r.get("sentence"))}<cite>{_esc(r.get("report"))}</cite>'
@@ -797,7 +801,7 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
     if unlocated_rows is not None and len(unlocated_rows):
         for _, g in groups(unlocated_rows):
             r = g.iloc[0]
-            panel_unlocated.append(f'<li class="gi-unlocated"><b>{_esc(r.get("name"))}</b> '
+            panel_unlocated.append(f'<li class="gi-unlocated"><b>{_esc(_name(r))}</b> '
                                    f'<span class="gi-meta">{_esc(r.get("status"))}</span>'
                                    f'<blockquote class="gi-sentence">{_esc(r.get("sentence"))}'
                                    f'<cite>{_esc(r.get("report"))}</cite></blockquote></li>')

@@ -226,8 +226,7 @@ def test_far_places_go_to_the_side_panel_and_the_view_fits_the_focus(timeline):
     d = m.geo_idlib
     assert sorted(k["tooltip"] for k in d["markers"]) == ["Gaziantep", "Saraqib", "Sarmin"]
     assert "Moscow" in d["panel"] and "Washington" in d["panel"] and "500 km" in d["panel"]
-    (s, w), (n, e) = d["bounds"]
-    assert (w, s) == (36.4, 35.6) and n == pytest.approx(37.0594) and e == pytest.approx(37.4)
+    assert d["bounds"] == [[35.6, 36.4], [36.5, 37.4]]  # the initial view fits the areas
     colours = {k["tooltip"]: k["actor"] for k in d["markers"]}
     assert d["actors"][colours["Saraqib"]]["id"] == "government" and colours["Sarmin"] == -1
 
@@ -292,3 +291,12 @@ def test_png_export_refuses_bad_sizes_and_missing_browsers(tmp_path, monkeypatch
     with pytest.raises(RenderError, match="headless Chromium"):
         render.to_png("<html></html>", tmp_path / "a.png")
     assert not (tmp_path / "a.png").exists()
+
+
+def test_unlocated_places_are_listed_by_mention_each_once():
+    p = places([("Khan Tuman", None, None, "Troops captured Khan Tuman.", None),
+                ("Kafr Naha", None, None, "and Kafr Naha.", None)])
+    p["name"] = ""  # unresolved rows have no gazetteer name
+    d = render.build_map(places=p, basemap=False).geo_idlib
+    assert d["panel"].count('<li class="gi-unlocated">') == 2
+    assert "<b>Khan Tuman</b>" in d["panel"] and "<b>Kafr Naha</b>" in d["panel"] and "Not located (2)" in d["panel"]

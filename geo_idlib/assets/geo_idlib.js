@@ -146,9 +146,10 @@
       inp.value = pos;
       var range = el('div', 'gi-slider-range', div);
       range.textContent = d.dates[d.slider[0]] + ' \u2026 ' + d.dates[d.slider[d.slider.length - 1]];
-      function upd() { var k = d.slider[+inp.value]; show('main', k); lab.textContent = (d.swipe ? 'right: ' : '') + d.dates[k]; }
+      function text(k) { return (d.swipe ? 'right: ' : '') + 'areas since ' + d.dates[k]; }
+      function upd() { var k = d.slider[+inp.value]; show('main', k); lab.textContent = text(k); }
       L.DomEvent.on(inp, 'input change', upd);
-      lab.textContent = (d.swipe ? 'right: ' : '') + (d.start !== null ? d.dates[d.start] : '');
+      lab.textContent = d.start !== null ? text(d.start) : '';
       st.slider = inp;
     }).addTo(map);
     else if (d.start !== null && d.dates.length) control('bottomleft', 'gi-slider', function (div) {
