@@ -696,9 +696,14 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
         if d is None or len(dates) == 0:
             return None
         i = int(np.searchsorted(dates, d, side="right")) - 1
-        return max(i, 0)
+        return i if i >= 0 else None  # before the timeline: nothing to show
 
-    shown = sorted({k for _, k0, k1, _ in runs for k in range(k0, min(k1, len(dates)))})
+    cover = np.zeros(len(dates) + 1, dtype=int)  # how many runs are active in each interval
+    if runs:
+        r = np.asarray(runs, dtype=int)
+        np.add.at(cover, r[:, 1], 1)
+        np.add.at(cover, np.minimum(r[:, 2], len(dates)), -1)
+    shown = np.flatnonzero(np.cumsum(cover)[:len(dates)] > 0).tolist()
     start = date_d if date_d is not None else d2_d
     k_start = index_of(start) if start is not None else (shown[-1] if shown else None)
     swipe = None
@@ -858,7 +863,8 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
         root.header.add_child(Element(f"<title>{_esc(title)}</title>"), name="title")
     layer = GeoIdlibLayers(data, css, js)
     m.add_child(layer, name="geo_idlib_layers")
-    m.geo_idlib = data
+    m.geo_idlib = data          # the map's data document (what the HTML embeds)
+    m.geo_idlib_faces = faces   # the exact faces before simplification (for size/deviation checks)
     return m
 
 

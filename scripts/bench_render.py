@@ -90,7 +90,7 @@ def ours(t) -> dict:
     dt = time.perf_counter() - t0
     data = render.script_json(m.geo_idlib)
     # deviation in pixels: recomputed here from the exact faces and the drawn (decoded) ones
-    _, faces, _, _ = render.partition(t)
+    faces = m.geo_idlib_faces
     z = m.geo_idlib["simplify"]["zoom"]
     (s, w), (n, e) = m.geo_idlib["bounds"]
     px = render.pixel_degrees((w, s, e, n), z)

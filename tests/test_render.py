@@ -139,7 +139,7 @@ def test_size_is_under_a_fifth_of_naive_folium_with_at_most_one_pixel_deviation(
     assert len(ours) * 5 <= naive_bytes, (len(ours), naive_bytes)
     assert m.geo_idlib["simplify"]["max_dev_px"] <= 1.0
     # independent check of the deviation on the drawn (decoded) faces
-    _, faces, _, _ = render.partition(t)
+    faces = m.geo_idlib_faces
     z = m.geo_idlib["simplify"]["zoom"]
     (s, w), (n, e) = m.geo_idlib["bounds"]
     px = render.pixel_degrees((w, s, e, n), z)
@@ -300,3 +300,10 @@ def test_unlocated_places_are_listed_by_mention_each_once():
     d = render.build_map(places=p, basemap=False).geo_idlib
     assert d["panel"].count('<li class="gi-unlocated">') == 2
     assert "<b>Khan Tuman</b>" in d["panel"] and "<b>Kafr Naha</b>" in d["panel"] and "Not located (2)" in d["panel"]
+
+
+def test_dates_before_the_timeline_show_no_areas(timeline):
+    d = render.build_map(timeline=timeline, date="2019-06-01", basemap=False).geo_idlib
+    assert d["start"] is None and d["slider"] == [0, 1, 2]
+    d = render.build_map(timeline=timeline, date="2020-01-12", basemap=False).geo_idlib
+    assert d["dates"][d["start"]] == "2020-01-10"

@@ -142,7 +142,7 @@
       inp.type = 'range'; inp.min = 0; inp.max = d.slider.length - 1; inp.step = 1;
       inp.setAttribute('aria-label', 'date');
       var pos = 0;
-      for (var i = 0; i < d.slider.length; i++) if (d.slider[i] <= d.start) pos = i;
+      for (var i = 0; i < d.slider.length; i++) if (d.start !== null && d.slider[i] <= d.start) pos = i;
       inp.value = pos;
       var range = el('div', 'gi-slider-range', div);
       range.textContent = d.dates[d.slider[0]] + ' \u2026 ' + d.dates[d.slider[d.slider.length - 1]];
