@@ -307,3 +307,28 @@ def test_dates_before_the_timeline_show_no_areas(timeline):
     assert d["start"] is None and d["slider"] == [0, 1, 2]
     d = render.build_map(timeline=timeline, date="2020-01-12", basemap=False).geo_idlib
     assert d["dates"][d["start"]] == "2020-01-10"
+
+
+@pytest.mark.shared
+def test_deepstate_days_fit_in_a_fifth_of_naive_folium_within_one_pixel():
+    from conftest import shared_file
+
+    folder = shared_file("data/deepstate_ukraine")
+    files = sorted(folder.glob("deepstatemap_data_*.geojson"))[:20]
+    geoms = [gpd.read_file(f, engine="pyogrio").geometry.union_all() for f in files]
+    days = pd.to_datetime([f.stem[-8:] for f in files], format="%Y%m%d")
+    t = gpd.GeoDataFrame({"actor": "russia", "valid_from": days,
+                          "valid_to": list(days[1:]) + [days[-1] + pd.Timedelta(days=1)]}, geometry=geoms, crs="EPSG:4326")
+    naive = folium.Map(location=[48, 37], zoom_start=6)
+    for g in geoms:
+        folium.GeoJson(g).add_to(naive)
+    naive_bytes = len(naive.get_root().render().encode())
+    m = render.build_map(timeline=t, basemap=False)
+    ours = len(render.to_html(m).encode())   # the whole file, Leaflet included
+    assert ours * 5 <= naive_bytes, (ours, naive_bytes)
+    assert m.geo_idlib["simplify"]["max_dev_px"] <= 1.0 and m.geo_idlib["simplify"]["zoom"] == 6
+    assert len(m.geo_idlib["slider"]) == 20
+    # the first day's occupied area is rebuilt exactly by its faces (before simplification)
+    faces = m.geo_idlib_faces
+    first = shapely.union_all([faces[f] for f, k0, k1, a in render.partition(t)[2] if k0 == 0])
+    assert shapely.symmetric_difference(first, geoms[0]).area < 1e-6 * geoms[0].area
