@@ -925,8 +925,8 @@ def infer(observations, boundary, *, max_distance_km: float | None = None, until
                                 "obs_ids": "", "uncertain_km2": np.nan})
                     continue
                 m = acts == act
-                used = per_rows[actor_arr[per_rows] == act]
-                used = used[np.isin(place[used], places[ok][m])]
+                used = per_rows[actor_arr[per_rows] == act]  # reports whose cell reaches the boundary
+                used = used[np.isin(place[used], places[ok][m & ~shapely.is_empty(cells)])]
                 out.append({"actor": str(act), "valid_from": d_from, "valid_to": d_to, "geometry": geom_l,
                             "obs_ids": ";".join(sorted(ids_arr[used], key=_obs_id_sort_key)),
                             "uncertain_km2": round(float(area[m & border].sum()), 6)})

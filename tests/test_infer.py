@@ -95,6 +95,13 @@ def test_boundary_clip_with_two_parts_and_nothing_outside():
     assert float(geodesic_area_km2([shapely.intersection(b, parts.geometry.iloc[1])])[0]) == pytest.approx(part1, rel=1e-6)
 
 
+def test_reports_whose_cell_misses_the_boundary_are_not_listed():
+    # the report at 40°E is nearest to none of the box: its cell is empty inside it
+    t = control.infer(obs([("2020-01-01", "a", 35.5, 36.5), ("2020-01-01", "a", 35.5, 40.0),
+                           ("2020-01-01", "b", 35.5, 36.9)]), BOX)
+    assert t.set_index("actor")["obs_ids"].to_dict() == {"a": "1", "b": "3"}
+
+
 def test_boundary_in_another_crs_is_transformed():
     b = gpd.GeoSeries([BOX], crs="EPSG:4326").to_crs("EPSG:32637")
     t = control.infer(obs([("2020-01-01", "a", 35.5, 36.5)]), b)
