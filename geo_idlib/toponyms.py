@@ -46,6 +46,9 @@ from .gazetteer import normalize
 #: but "Turkey", "Jordan", "London"). Tuned on the dev sets (scripts/eval_places.py).
 COMMON_ZIPF = 4.0
 MAJOR_POPULATION = 1_000_000
+#: Even a country or capital is not taken where capitals say nothing if its name is this frequent
+#: an English word ("Man", "Chad" are; "Turkey", "China", "Jordan" are not).
+VERY_COMMON_ZIPF = 5.5
 
 #: Columns of the mentions table, in order.
 COLUMNS = ["report", "mention", "start", "end", "sentence", "key", "kind_hint"]
@@ -75,6 +78,7 @@ _PATTERNS = [
     (re.compile(rf"\b(?i:villages?|towns?|city|hamlets?)\s+of\s+(?:the\s+)?(?P<n>{_LIST})"), "settlement", True),
     (re.compile(rf"(?P<n>{_LIST})\s+(?i:villages|towns|village|town)\b"), "settlement", False),
     (re.compile(rf"(?P<n>{_NAME})\s+(?i:countryside|province|governorate)\b"), "admin1", False),
+    (re.compile(rf"(?P<n>{_NAME}\s+(?:County|Parish|Township|Borough|District|Subdistrict))\b"), None, True),
     (re.compile(rf"\b(?i:captured|seized|recaptured|retook|took\s+control\s+of|took\s+over|entered|stormed"
                 rf"|near|outskirts\s+of|advanced\s+on|advanced\s+towards?)\s+(?P<n>{_LIST})"), None, False),
     (re.compile(rf"\b(?i:in|into|around|outside|towards?)\s+(?P<n>{_NAME})(?![{_APOS}\w])"), None, False),
@@ -378,6 +382,9 @@ def _accept(C: _Context, i: int, j: int, key: str, cands) -> bool:
         # where its capital says nothing, a word must be literally a place's name, not only share
         # its key ("Shelling" is a key of "Schilling")
         return False
+    if i == j and major and (W.first_in_sentence[i] or not cased) and _zipf(W.wt[i]) >= VERY_COMMON_ZIPF \
+            and not (cased and _is_caps(W.wt[i])):
+        return False  # "Man ..." (Isle of Man), "Chad ..." at a sentence start or in a headline
     common = i == j and _common(W.wt[i])
     if common and not major:
         # a common English word ("In", "Commerce", "Park", "Police"): a place only after a locative
@@ -401,8 +408,10 @@ def _accept(C: _Context, i: int, j: int, key: str, cands) -> bool:
         return False
     if nxt is not None and W.joined[j] and W.cap[nxt] and not C.place_word(nxt) and not _names_state(cands):
         return False
-    if common and not major and ((prev is not None and W.joined[prev] and W.cap[prev])
-                                 or (nxt is not None and W.joined[j] and W.cap[nxt])):
+    if common and not major and (
+            (prev is not None and W.joined[prev] and W.cap[prev] and not W.first_in_sentence[prev]
+             and not C.place_word(prev))
+            or (nxt is not None and W.joined[j] and W.cap[nxt] and not C.place_word(nxt))):
         return False
     return True
 
@@ -457,7 +466,7 @@ def _pattern_mentions(text: str, t: _Tables) -> list[tuple[int, int, str | None]
                         break
                     name, s = name[head.end():], s + head.end()
                 words = name.replace("-", " ").split()
-                if words and (all(_common(w) for w in words) or any(_is_caps(w) for w in words)):
+                if words and ((all(_common(w) for w in words) and not explicit) or any(_is_caps(w) for w in words)):
                     continue
                 if not words or any(_key(w) in t.never or _key(w) in t.title for w in words):
                     continue
