@@ -558,7 +558,8 @@ def actor_areas(timeline, day) -> dict[str, object]:
 # every place keeps its latest report, the reports' Voronoi cells are clipped to a boundary and
 # dissolved per actor, and cells farther than a maximum distance from their report become unknown.
 # Geometry work happens in a local azimuthal equidistant projection centred on the boundary (exact
-# distances from the centre, < 0.5 % scale error within 500 km of it); areas are geodesic.
+# distances from the centre; scale error across 0.1 % at 500 km from it, 0.4 % at 1,000 km); areas
+# are geodesic. Boundaries wider than that get a warning.
 
 #: Columns an observation table must have (besides a location: lat + lon, a geometry, or place).
 OBS_REQUIRED = ("date", "actor")
@@ -830,6 +831,11 @@ def infer(observations, boundary, *, max_distance_km: float | None = None, until
     if bound.is_empty:
         raise InputError("boundary: no polygons; give a polygon layer (e.g. governorates) for --within")
     local = _obs_local_crs(bound)
+    bx0, by0, bx1, by1 = bound.bounds
+    reach = float(_crs.haversine_km((by0 + by1) / 2, (bx0 + bx1) / 2, np.array([by0, by1]), np.array([bx0, bx1])).max())
+    if reach > 1500:
+        log.warning("boundary: reaches %.0f km from its centre; beyond about 1,000 km the local projection "
+                    "bends Voronoi bisectors by more than 0.4 %%: infer region by region", reach)
     bound_l = _obs_transform([bound], _crs.WGS84, local)[0]
     shapely.prepare(bound_l)
 
