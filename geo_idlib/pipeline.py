@@ -594,7 +594,20 @@ def _geocode_observation_places(df, what: str, country: str | None):
 
 
 def read_observations(path: str, country: str | None = None):
-    """Observations (CSV, GeoJSON or GeoPackage: date, actor, lat + lon or place) as a point layer."""
+    """Observations (CSV, GeoJSON or GeoPackage: date, actor, lat + lon or place) as a point layer.
+
+    Rows with a ``place`` but no lat/lon are geocoded through the gazetteer (exact names;
+    ``country`` restricts the candidates). See :func:`geo_idlib.control.prepare_observations`.
+
+    Examples
+    --------
+    >>> obs = read_observations(str(io.shapefiles_dir() / "nw_syria_observations.csv"))
+    >>> obs.columns.tolist()
+    ['id', 'date', 'actor', 'place', 'source', 'note', 'geometry']
+    >>> row = obs[obs["id"] == "ev076"].iloc[0]
+    >>> str(row["date"].date()), row["actor"], row["place"]
+    ('2020-01-28', 'government', "Ma'arat Al-Nu'man")
+    """
     from pathlib import Path
 
     import geopandas as gpd
