@@ -149,3 +149,20 @@ def test_unknown_ground_is_where_no_report_is_within_10_km(timeline, obs):
     pts = unknown.representative_point()
     d = np.hypot((obs["lat"].astype(float) - pts.y) * 111.0, (obs["lon"].astype(float) - pts.x) * 90.0).min()
     assert d > 9.5  # km (flat approximation at 36°N)
+
+
+@pytest.mark.slow
+@pytest.mark.shared
+def test_rebuilding_the_sample_reproduces_the_committed_files(tmp_path, monkeypatch):
+    shared_file("data/nw_syria_2019_2020/nw_syria_control_events_2019_2020.csv")
+    import filecmp
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_nw_syria_sample", ROOT / "scripts" / "build_nw_syria_sample.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    monkeypatch.setenv("OGR_CURRENT_DATE", "2020-03-06T00:00:00Z")
+    build.build(tmp_path)
+    for name in ("nw_syria_observations.csv", "nw_syria_unlocated.csv", "nw_syria_timeline.gpkg"):
+        assert filecmp.cmp(tmp_path / name, ROOT / "shapefiles" / name, shallow=False), (
+            f"{name} differs: rebuild the sample (scripts/build_nw_syria_sample.py) and update docs/sample.md")
