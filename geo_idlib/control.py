@@ -841,7 +841,9 @@ def infer(observations, boundary, *, max_distance_km: float | None = None, until
 
     # ---- places: rows linked by equal coordinates or equal place name are one place
     xy = shapely.get_coordinates(obs.geometry.values)
-    xkey = pd.Series([f"{x:.{_OBS_COORD_DIGITS}f},{y:.{_OBS_COORD_DIGITS}f}" for x, y in xy])
+    q = np.round(xy * 10**_OBS_COORD_DIGITS).astype(np.int64)  # one integer per position (1e-6° grid)
+    xkey = pd.Series((q[:, 0] + 181 * 10**_OBS_COORD_DIGITS) * (362 * 10**_OBS_COORD_DIGITS)
+                     + (q[:, 1] + 91 * 10**_OBS_COORD_DIGITS))
     pkey = obs["place"].astype(str).str.strip().str.lower().to_numpy() if "place" in obs.columns else None
     if pkey is not None:
         pkey = _obs_name_keys(pkey, xy[:, 1], xy[:, 0])
