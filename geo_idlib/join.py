@@ -29,6 +29,9 @@ log = logging.getLogger("geo_idlib")
 
 PREDICATES = ("intersects", "within")
 _CONVERSE = {"intersects": "intersects", "within": "contains"}
+#: Up to this many (area, event) pairs per snapshot, points are tested area by area (bounding-box
+#: filter + prepared predicate); above it, through an STRtree of the events.
+_SCAN_BUDGET = 50_000_000
 
 
 def asof_join(events, timeline, *, date_column: str = "date", predicate: str = "intersects",
@@ -103,14 +106,31 @@ def _match(geoms: np.ndarray, days: np.ndarray, timeline, predicate: str):
     t_from = timeline["valid_from"].to_numpy(dtype="datetime64[ns]")
     t_geom = timeline.geometry.to_numpy()
     rank = np.argsort(np.argsort(t_actor.astype(str), kind="stable"), kind="stable")
+    t_bounds = shapely.bounds(t_geom)
+    points = bool((shapely.get_type_id(geoms[order]) == 0).all())
+    xs = shapely.get_x(geoms) if points else None
+    ys = shapely.get_y(geoms) if points else None
+    test = shapely.intersects if predicate == "intersects" else shapely.contains
     ev_parts, row_parts = [], []
     for k in np.flatnonzero(np.diff(bounds)):  # intervals that have events (never per event)
         rows = control.active_rows(timeline, dates[k])  # the snapshot of interval k
         if len(rows) == 0:
             continue
         ev = order[bounds[k]:bounds[k + 1]]
-        # the tree holds the events; the areas are the queries, so GEOS prepares each area once
-        # (a point-in-polygon test against a prepared polygon is ~100x faster than unprepared).
+        if points and len(rows) * len(ev) <= _SCAN_BUDGET:
+            # few areas: per area, a bounding-box filter on the coordinates, then one vectorised
+            # predicate of the prepared area against its candidate points (no tree to build)
+            for r in rows:
+                x0, y0, x1, y1 = t_bounds[r]
+                cand = ev[(xs[ev] >= x0) & (xs[ev] <= x1) & (ys[ev] >= y0) & (ys[ev] <= y1)]
+                if len(cand):
+                    shapely.prepare(t_geom[r])
+                    hit = cand[test(t_geom[r], geoms[cand])]
+                    ev_parts.append(hit)
+                    row_parts.append(np.full(len(hit), r))
+            continue
+        # many areas: the tree holds the events and the areas are the queries, so GEOS prepares
+        # each area once (a point-in-polygon test against a prepared polygon is ~100x faster).
         # "event within area" is "area contains event"; intersects is symmetric.
         tree = shapely.STRtree(geoms[ev])
         a_idx, e_idx = tree.query(t_geom[rows], predicate=_CONVERSE[predicate])

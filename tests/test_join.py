@@ -49,7 +49,9 @@ def test_events_take_the_actor_of_their_date():
     assert out["id"].tolist() == list("abcde") and out.crs == ev.crs
 
 
-def test_border_point_goes_to_the_more_recent_area_then_actor_name():
+@pytest.mark.parametrize("budget", [0, 10**9], ids=["strtree", "scan"])
+def test_border_point_goes_to_the_more_recent_area_then_actor_name(monkeypatch, budget):
+    monkeypatch.setattr(join, "_SCAN_BUDGET", budget)
     t = timeline()
     on_edge = (36.5, 35.25)
     # Jan 5: west (gov, since Jan 1) and east (opp, since Jan 1) both cover the edge: same
@@ -85,7 +87,9 @@ def test_other_crs_events_keep_their_crs():
     assert out.geometry.iloc[0].x == pytest.approx(ev.geometry.iloc[0].x)
 
 
-def test_vectorised_join_equals_brute_force():
+@pytest.mark.parametrize("budget", [0, 10**9], ids=["strtree", "scan"])
+def test_vectorised_join_equals_brute_force(monkeypatch, budget):
+    monkeypatch.setattr(join, "_SCAN_BUDGET", budget)
     rng = np.random.default_rng(7)
     # 3 snapshots of 4 random overlapping-free Voronoi-like areas
     rows = []
@@ -200,3 +204,14 @@ def test_cli_projected_gpkg_events_to_csv_in_wgs84(tmp_path, areas_file):
     assert df["actor"].tolist() == ["opposition", "government"]
     p = shapely.from_wkt(df["geometry"].iloc[0])
     assert (round(p.x, 6), round(p.y, 6)) == (36.75, 35.25)
+
+
+def test_polygon_events_use_the_tree():
+    ev = gpd.GeoDataFrame({"date": ["2020-01-05", "2020-01-05"]},
+                          geometry=[shapely.box(36.1, 35.1, 36.2, 35.2), shapely.Point(36.75, 35.25)], crs="EPSG:4326")
+    out = join.asof_join(ev, timeline())
+    assert out["actor"].tolist() == ["government", "opposition"]
+    # a polygon straddling the border: both areas intersect it; within matches neither
+    ev = gpd.GeoDataFrame({"date": ["2020-01-05"]}, geometry=[shapely.box(36.4, 35.1, 36.6, 35.2)], crs="EPSG:4326")
+    assert join.asof_join(ev, timeline())["actor"].tolist() == ["government"]
+    assert join.asof_join(ev, timeline(), predicate="within")["actor"].tolist() == [""]
