@@ -329,3 +329,17 @@ def test_overlap_clips_only_the_days_both_areas_hold():
     for day, expect in (("2020-01-09", 0.5), ("2020-01-15", 0.25), ("2020-01-25", 0.5)):
         snap = control.snapshot(t, day)
         assert shapely.area(snap.loc[snap["actor"] == "government"].geometry.iloc[0]) == pytest.approx(expect)
+
+
+def test_areas_build_refuses_crs_less_files_and_existing_output(tmp_path):
+    shp = tmp_path / "areas_20240101.shp"
+    gpd.GeoDataFrame({"actor": ["a"]}, geometry=[BOX_A]).set_crs("EPSG:4326").to_file(shp)
+    shp.with_suffix(".prj").unlink()
+    out = tmp_path / "tl.gpkg"
+    r = run("areas", "build", str(shp), "--actor", "a", "-o", str(out))
+    assert r.exit_code == 2 and f"{shp}: the layer has no CRS" in r.stderr and not out.exists()
+    good = _write_days(tmp_path, [("20240102", BOX_A)])
+    out.write_text("keep me")
+    r = run("areas", "build", *good, "--actor", "a", "-o", str(out))
+    assert r.exit_code == 2 and "already exists; pass --overwrite" in r.stderr
+    assert out.read_text() == "keep me"
