@@ -360,7 +360,8 @@ def test_cli_areas_infer_geocodes_place_names(tmp_path):
     t = pipeline.read_timeline(str(out))
     # Saraqeb and Saraqib geocode to the same GeoNames place: the later report replaces the first
     assert control.snapshot(t, "2020-02-06")["actor"].tolist() == ["government"]
-    r = run_cli("areas", "infer", str(src.with_name("x.csv")), "--within", "Idlib", "-o", str(out))
+    r = run_cli("areas", "infer", str(src.with_name("x.csv")), "--within", "Idlib", "-o", str(tmp_path / "x.gpkg"))
+    assert r.exit_code == 2 and "x.csv: no such" in r.stderr
     src.with_name("u.csv").write_text("date,actor,place\n2019-12-18,opposition,Qwxyzzyville\n", encoding="utf-8")
     r = run_cli("areas", "infer", str(src.with_name("u.csv")), "--within", "Idlib", "-o", str(tmp_path / "u.gpkg"))
     assert r.exit_code == 2 and "'Qwxyzzyville' is not in the gazetteer" in r.stderr
