@@ -214,8 +214,10 @@ def _literal(cands, surface: str) -> list:
 
 
 def _major(cands, key: str) -> bool:
-    """A country, region, first-level division or capital, or a city of a million named exactly so."""
-    return any(str(getattr(c, "feature_code", "")).startswith(_MAJOR_CODES)
+    """A country, region, capital, first-level division of 100,000 people, or a city of a million
+    named exactly so."""
+    return any((str(getattr(c, "feature_code", "")).startswith(_MAJOR_CODES)
+                and (c.feature_code != "ADM1" or (c.population or 0) >= 100_000))
                or ((getattr(c, "population", 0) or 0) >= MAJOR_POPULATION
                    and (normalize(c.name) + " ").startswith(key + " "))
                for c in cands)
@@ -371,7 +373,7 @@ def _accept(C: _Context, i: int, j: int, key: str, cands) -> bool:
         return False
     if prev is not None and _key(W.wt[prev]) in t.title:
         return False
-    major = _major(cands, key)
+    major = _major(cands, key) and (i != j or bool(_literal(cands, W.wt[i])))  # "This" is not Thiès
     if i == j and cased and _is_caps(W.wt[i]):
         # an ALL-CAPS word in running text: an acronym (UN, NAFTA) unless it names a country (US,
         # UAE) or a major place, or opens a line (a dateline: "BEIRUT (AP) —")
@@ -468,7 +470,8 @@ def _pattern_mentions(text: str, t: _Tables) -> list[tuple[int, int, str | None]
                 words = name.replace("-", " ").split()
                 if words and ((all(_common(w) for w in words) and not explicit) or any(_is_caps(w) for w in words)):
                     continue
-                if not words or any(_key(w) in t.never or _key(w) in t.title for w in words):
+                if not words or any((_key(w) in t.never and not (len(words) > 1 and _DIRECTION.match(w.lower())))
+                                    or _key(w) in t.title for w in words):
                     continue
                 if not explicit and (_key(name) in t.contextual or _key(words[0]) in t.contextual):
                     continue
@@ -537,10 +540,13 @@ def find_mentions(text: str, index, *, report: str = "", offset: int = 0) -> pd.
         inside = [mm for mm in matches if mm[0] < e and s < mm[1]]
         if not inside:
             matches.append((s, e, hint))
-        elif len(inside) == 1 and inside[0][0] >= s and inside[0][1] <= e and (inside[0][0], inside[0][1]) != (s, e):
-            tail = text[inside[0][1]:e].strip().lower()
-            if not tail or tail.split()[0] not in t.feature:
-                matches.remove(inside[0])
+        elif all(s <= a and b <= e for a, b, _ in inside) and (inside[0][0], inside[-1][1]) != (s, e):
+            # a longer name around known ones ("Eastern Ghouta", "Sarmin Jadida"), unless it only
+            # adds a feature word ("Idlib Governorate" stays "Idlib" with an admin1 hint)
+            tail = text[inside[-1][1]:e].strip().lower()
+            if len(inside) > 1 or not tail or tail.split()[0] not in t.feature:
+                for mm in inside:
+                    matches.remove(mm)
                 matches.append((s, e, hint or inside[0][2]))
     matches.sort(key=lambda m: (m[0], m[1]))
 
