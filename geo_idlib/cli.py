@@ -336,4 +336,32 @@ def change_cmd(ctx, areas, as_json, fmt, every, output, overwrite, **dates):
 
 
 # ============================================================================ map
-# (command: map)
+@cli.command("map")
+@click.argument("reports", nargs=-1, metavar="[REPORT]...")
+@areas_option
+@date_option(help="Date shown (default: --to, else the report's dateline, else the timeline's last date).")
+@date_option("--from", help="Start of the change period (gained/lost areas, before/after swipe).")
+@date_option("--to", help="End of the change period.")
+@click.option("--offline/--online", default=True, show_default=True,
+              help="Offline: Leaflet inlined, vector basemap, no network. Online: OSM/CARTO tiles.")
+@click.option("--title", default=None, help="Map title.")
+@click.option("--size", default="1200x800", show_default=True, metavar="WxH", help="PNG size in pixels.")
+@country_option
+@output_option(required=True, help="Output map: .html (self-contained) or .png (headless Chromium).")
+@overwrite_option
+@click.pass_context
+def map_cmd(ctx, reports, areas, date, offline, title, size, country, output, overwrite, **dates):
+    """Draw REPORTs' places over who controlled the ground, as one self-contained HTML (or PNG).
+
+    With no REPORT the map shows the areas alone. Example:
+    geo-idlib map report.txt --date 2020-02-20 -o map.html
+    """
+    try:
+        width, height = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"{size!r} is not WIDTHxHEIGHT, e.g. 1200x800", param_hint="--size") from None
+    pipeline.map_command(list(reports), output, overwrite=overwrite, width=width, height=height,
+                         areas=areas, date=date, d1=dates["from"], d2=dates["to"], offline=offline,
+                         title=title, country=country, progress=ctx.obj["progress"])
+    if not ctx.obj["quiet"]:
+        click.echo(f"wrote {output}", err=True)

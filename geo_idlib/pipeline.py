@@ -708,3 +708,139 @@ def find_report_date(text: str, head_chars: int = 600):
             except ValueError:
                 continue
     return min(found)[1] if found else None
+
+
+def _map_date(texts: list[str], timeline, date, d1, d2):
+    """The map's date: --date, else --to, else the first report's dateline, else the timeline's last day.
+
+    An explicit date outside the timeline's coverage is an error stating the covered range; a date
+    found in the text that falls outside it gives a warning and the nearest covered day.
+    """
+    import pandas as pd
+
+    from . import control
+
+    if date is not None:
+        return control.check_covered(timeline, date, "--date")
+    if d2 is not None:
+        return control.check_covered(timeline, d2, "--to")
+    first, last = control.coverage(timeline)
+    last = last if last is not None else control.change_dates(timeline).max()
+    for text in texts:
+        found = find_report_date(text)
+        if found is None:
+            continue
+        day = pd.Timestamp(found)
+        if first <= day <= last:
+            log.info("map date %s, from the report's dateline", day.date())
+            return day
+        log.warning("the report is dated %s, outside the areas' coverage (%s); showing %s",
+                    day.date(), control.coverage_text(timeline), pd.Timestamp(last).date())
+        return pd.Timestamp(last)
+    return pd.Timestamp(last)
+
+
+def places_on(texts: dict, timeline, day, *, country=None, online=None, progress=no_progress):
+    """Places named in ``texts`` ({report name: text}) with the ``actor`` holding each on ``day``.
+
+    Returns None when there is no text; ``actor`` is ``""`` for unresolved places and places no
+    area covers.
+    """
+    import geopandas as gpd
+    import pandas as pd
+
+    from . import join
+
+    frames = []
+    with progress(list(texts.items()), "places", len(texts)) as it:
+        for path, text in it:
+            frames.append(find_places(text, report=path, country=country, online=online))
+    if not frames:
+        return None
+    places = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
+    places["actor"] = ""
+    resolved = places.geometry.notna().to_numpy()
+    if resolved.any():
+        events = places[resolved].assign(date=pd.Timestamp(day).strftime("%Y-%m-%d"))
+        places.loc[resolved, "actor"] = join.asof_join(events, timeline, what="places")["actor"].to_numpy()
+    return places
+
+
+def map_report(reports=(), *, areas=None, date=None, d1=None, d2=None, offline: bool = True,
+               title: str | None = None, country: str | None = None, online=None,
+               progress=no_progress):
+    """``geo-idlib map`` as a function: reports → places → as-of join → change → ``folium.Map``.
+
+    Parameters
+    ----------
+    reports : list of str
+        Report files (``-`` is stdin). May be empty: the map then shows the areas alone.
+    areas : str or GeoDataFrame, optional
+        A control timeline (file path or loaded); default the embedded NW Syria timeline.
+    date : str, optional
+        Date shown (YYYY-MM-DD); default ``d2``, else the report's dateline, else the timeline's
+        last date.
+    d1, d2 : str, optional
+        Change period: gained/lost areas with km² in the legend, and a before/after swipe.
+    offline : bool
+        True (default): Leaflet inlined, vector basemap, zero network requests.
+    title, country, online
+        Map title; context country and online fallback for geocoding (see :func:`places`).
+
+    Returns
+    -------
+    folium.Map
+        Displays inline in Jupyter; :func:`write_map` writes it as HTML or PNG.
+    """
+    import geopandas as gpd
+
+    from . import change, control, render
+    from .errors import DateError
+
+    if (d1 is None) != (d2 is None):
+        raise DateError("--from and --to go together; give both (or neither)")
+    if isinstance(areas, gpd.GeoDataFrame):
+        timeline = control.load_timeline(areas, "areas")
+    else:
+        timeline = read_timeline(areas)
+    texts = {path: io.read_report(path) for path in reports}
+    day = _map_date(list(texts.values()), timeline, date, d1, d2)
+
+    places = places_on(texts, timeline, day, country=country, online=online, progress=progress)
+    notice = None
+    if places is not None and not (places["status"] != "unresolved").any():
+        notice = "No places were found in the report; the map shows the control areas only."
+        log.warning("%s: %s", ", ".join(reports), notice)
+    change_polys = change.compare(timeline, d1, d2)[1] if d1 is not None else None
+    return render.build_map(places=places, timeline=timeline, date=day, change_polys=change_polys,
+                            d1=d1, d2=d2, title=title, offline=offline, notice=notice)
+
+
+def write_map(m, output: str, overwrite: bool = False, width: int = 1200, height: int = 800) -> str:
+    """Write a map from :func:`map_report` as ``.html`` (self-contained) or ``.png`` (headless Chromium)."""
+    from pathlib import Path
+
+    from . import render
+    from .errors import OutputError
+
+    suffix = Path(output).suffix.lower()
+    if suffix in (".html", ".htm"):
+        io.write_text(output, render.to_html(m), overwrite=overwrite)
+    elif suffix == ".png":
+        render.to_png(m, output, width=width, height=height, overwrite=overwrite)
+    else:
+        raise OutputError(f"{output}: unknown map format {suffix or '(none)'!r}; use -o map.html or -o map.png")
+    return output
+
+
+def map_command(reports, output: str, *, overwrite: bool = False, width: int = 1200, height: int = 800,
+                **kwargs) -> str:
+    """``geo-idlib map``: check OUTPUT first (no work wasted on an unwritable path), build, write."""
+    from pathlib import Path
+
+    from .errors import OutputError
+
+    if Path(output).suffix.lower() not in (".html", ".htm", ".png"):
+        raise OutputError(f"{output}: unknown map format; use -o map.html or -o map.png")
+    io.check_output(output, overwrite)
+    return write_map(map_report(reports, **kwargs), output, overwrite=overwrite, width=width, height=height)
