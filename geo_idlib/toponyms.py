@@ -401,6 +401,10 @@ def _accept(C: _Context, i: int, j: int, key: str, cands) -> bool:
             return False
         if not (big or ((locative or comma_major) and cased and not W.first_in_sentence[i])):
             return False
+    if i == j and not major and cased and not locative and W.low[prev if prev is not None else i] != "of" and (
+            (nxt is not None and W.low[nxt] in t.person_after)
+            or (prev is not None and W.low[prev] in t.person_after and not W.first_in_sentence[i])):
+        return False  # "Wang said", "said Wang": a person
     if not cased:
         return True
     # glued to other capitalised words that are not places: part of a longer name

@@ -57,6 +57,7 @@ def idx():
         _c(14, "Vladimir", 56.13, 40.4, "RU", pop=357000),
         _c(15, "Saraqib", 35.86, 36.80, pop=30000, alts=("Saraqeb",)),
         _c(16, "United States", 39.76, -98.5, "US", "PCLI", 327000000, alts=("US", "USA")),
+        _c(17, "Wang", 48.0, 16.0, "AT", pop=900),
     ])
 
 
@@ -102,6 +103,11 @@ def test_person_names_are_not_places_but_the_same_name_after_in_is(idx):
     m = mentions(text, idx)
     assert m["mention"].tolist() == ["Turkey", "Moscow", "Akar"]
     assert text[m["start"].iloc[-1] - 3:m["end"].iloc[-1]] == "in Akar"
+
+
+def test_speech_verbs_mark_persons_but_not_places_people_speak_in(idx):
+    text = "Residents of Sarmin said the shelling went on. People in Saraqeb said it was calm. Wang said nothing."
+    assert mentions(text, idx)["mention"].tolist() == ["Sarmin", "Saraqeb"]
 
 
 def test_weekdays_months_demonyms_excluded(idx):
