@@ -555,17 +555,26 @@ def find_mentions(text: str, index, *, report: str = "", offset: int = 0) -> pd.
     matches.sort(key=lambda m: (m[0], m[1]))
 
     sent_starts = [s for s, _ in W.sents]
-    rows = []
+    cols: dict[str, list] = {c: [] for c in COLUMNS}
     for s, e, hint in matches:
         k = max(0, bisect.bisect_right(sent_starts, s) - 1)
         ss, se = W.sents[k] if W.sents else (0, len(text))
-        rows.append((report, text[s:e], s + offset, e + offset, text[ss:se].strip(),
-                     _key(text[s:e]), hint))
-    df = pd.DataFrame(rows, columns=COLUMNS)
-    df["start"] = df["start"].astype("int64")
-    df["end"] = df["end"].astype("int64")
-    df["kind_hint"] = pd.Series([r[6] for r in rows], index=df.index, dtype=object)  # None, not NaN
-    return df
+        cols["mention"].append(text[s:e])
+        cols["start"].append(s + offset)
+        cols["end"].append(e + offset)
+        cols["sentence"].append(text[ss:se].strip())
+        cols["key"].append(_key(text[s:e]))
+        cols["kind_hint"].append(hint)
+    n = len(matches)
+    return pd.DataFrame({
+        "report": pd.Series([report] * n, dtype=object),
+        "mention": pd.Series(cols["mention"], dtype=object),
+        "start": pd.Series(cols["start"], dtype="int64"),
+        "end": pd.Series(cols["end"], dtype="int64"),
+        "sentence": pd.Series(cols["sentence"], dtype=object),
+        "key": pd.Series(cols["key"], dtype=object),
+        "kind_hint": pd.Series(cols["kind_hint"], dtype=object),  # None, not NaN
+    }, columns=COLUMNS)
 
 
 def iter_mentions(blocks: Iterable[tuple[int, str]], index, *, report: str = ""):
