@@ -164,6 +164,50 @@ def _fmt(d) -> str:
     return str(np.datetime64(d, "D"))
 
 
+def _changed_ground(prev: dict, cur: dict) -> tuple[dict, list]:
+    """``({actor: ground it gained}, [ground lost])`` between two ``{actor: geometry}`` snapshots.
+
+    Uses :func:`geo_idlib.change` 's windowed overlay (only where the boundaries differ), so that
+    a day of DeepState costs a few small overlays instead of two of the whole front.
+    """
+    from . import change as _change
+
+    a1 = {str(a): g for a, g in prev.items()}
+    a2 = {str(a): g for a, g in cur.items()}
+    src, dst, pieces = _change._change_pieces(a1, a2)
+    pieces = _polygonal(shapely.set_precision(_polygonal(np.array(pieces, dtype=object)), _GRID))
+    big = shapely.area(pieces) > 0
+    gains: dict[int, object] = {}
+    for a in sorted({d for d, b in zip(dst, big, strict=True) if d != _change.NOBODY and b}, key=int):
+        sel = [p for p, d, b in zip(pieces, dst, big, strict=True) if d == a and b]
+        gains[int(a)] = _poly1(shapely.union_all(sel, grid_size=_GRID))
+    losses = [p for p, d, b in zip(pieces, dst, big, strict=True) if d == _change.NOBODY and b]
+    return gains, losses
+
+
+#: Faces with more vertices than this are cut into tiles, so that later overlays stay small.
+TILE_VERTICES = 400
+
+
+def _tiles(geom) -> list:
+    """``geom`` cut by a regular grid into pieces of about :data:`TILE_VERTICES` vertices.
+
+    Tiles of one actor are drawn as one SVG path, so their seams do not show.
+    """
+    if shapely.area(geom) <= 0:
+        return []
+    n = int(shapely.get_num_coordinates(geom))
+    if n <= TILE_VERTICES:
+        return [geom]
+    side = math.ceil(math.sqrt(n / TILE_VERTICES))
+    x0, y0, x1, y1 = shapely.bounds(geom)
+    xs, ys = np.linspace(x0, x1, side + 1), np.linspace(y0, y1, side + 1)
+    boxes = shapely.box(*np.meshgrid(xs[:-1], ys[:-1]), *np.meshgrid(xs[1:], ys[1:])).ravel()
+    boxes = shapely.set_precision(boxes, _GRID)
+    pieces = _polygonal(shapely.intersection(geom, boxes, grid_size=_GRID))
+    return list(pieces[shapely.area(pieces) > 0])
+
+
 def partition(timeline, actors: _Actors | None = None):
     """Cut a control timeline into faces that each change controller only at change dates.
 
@@ -221,24 +265,15 @@ def partition(timeline, actors: _Actors | None = None):
         if not changed:
             continue
         cur = dict(prev)
-        gains, losses = {}, []
         for a in changed:
             rows = cur_rows.get(a)
             g = None if rows is None else (geoms[rows[0]] if len(rows) == 1 else _poly1(shapely.union_all(geoms[list(rows)], grid_size=_GRID)))
-            p = prev.get(a)
             if g is None:
                 cur.pop(a, None)
-                if p is not None:
-                    losses.append(p)
-                continue
-            cur[a] = g
-            if p is None:
-                gains[a] = g
             else:
-                gains[a] = _poly1(shapely.difference(g, p, grid_size=_GRID))
-                losses.append(_poly1(shapely.difference(p, g, grid_size=_GRID)))
-        gains = {a: g for a, g in gains.items() if not g.is_empty}
-        d_parts = list(gains.values()) + [x for x in losses if not x.is_empty]
+                cur[a] = g
+        gains, losses = _changed_ground(prev, cur)
+        d_parts = list(gains.values()) + losses
         if not d_parts:
             prev, prev_rows = cur, cur_rows
             continue
@@ -248,10 +283,18 @@ def partition(timeline, actors: _Actors | None = None):
         covered = []  # the parts of D that already belong to a face
         if faces:
             F = np.array(faces, dtype=object)
-            hit = np.flatnonzero(shapely.intersects(F, D) & ~shapely.touches(F, D))
+            # D is scattered along the fronts: overlay each face only with the parts of D near it
+            dparts = shapely.get_parts(D)
+            pi, fi = shapely.STRtree(F).query(dparts)
+            order = np.lexsort((pi, fi))
+            pi, fi = pi[order], fi[order]
+            cand, inv = np.unique(fi, return_inverse=True)
+            near = shapely.multipolygons(dparts[pi], indices=inv) if len(cand) else np.array([], dtype=object)
+            ok = shapely.intersects(F[cand], near) & ~shapely.touches(F[cand], near)
+            hit, near = cand[ok], near[ok]
             if len(hit):
-                inside = _polygonal(shapely.intersection(F[hit], D, grid_size=_GRID))
-                outside = _polygonal(shapely.difference(F[hit], D, grid_size=_GRID))
+                inside = _polygonal(shapely.intersection(F[hit], near, grid_size=_GRID))
+                outside = _polygonal(shapely.difference(F[hit], near, grid_size=_GRID))
                 for j, i in enumerate(hit):
                     piece = inside[j]
                     if shapely.area(piece) <= 0:
@@ -276,8 +319,8 @@ def partition(timeline, actors: _Actors | None = None):
             if shapely.area(new) > 0:
                 for a, g in gains.items():
                     part = _poly1(shapely.intersection(new, g, grid_size=_GRID)) if len(gains) > 1 else new
-                    if shapely.area(part) > 0:
-                        faces.append(part)
+                    for tile in _tiles(part):
+                        faces.append(tile)
                         hist.append([(k, a)])
         prev, prev_rows = cur, cur_rows
     n = len(dates)
