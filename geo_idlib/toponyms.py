@@ -269,7 +269,9 @@ class _Words:
         self.cap = bytearray(_is_cap(w) or not cased[sid[i]] for i, w in enumerate(wt))
         # joined[i]: word i and word i+1 may belong to one name
         self.joined = bytearray(
-            i + 1 < n and not poss[i] and sid[i] == sid[i + 1] and bool(_JOIN.fullmatch(text, we[i], ws[i + 1]))
+            i + 1 < n and not poss[i] and sid[i] == sid[i + 1]
+            and (bool(_JOIN.fullmatch(text, we[i], ws[i + 1]))
+                 or (wt[i] in ("St", "Mt", "Ft") and text[we[i]:ws[i + 1]] == ". "))  # St. Louis
             for i in range(n))
         self.first_in_sentence = bytearray(i == 0 or sid[i - 1] != sid[i] for i in range(n))
 

@@ -171,3 +171,12 @@ def test_large_text_streams_in_bounded_memory_with_whole_report_offsets(tmp_path
     assert starts == expected
     assert all(text[s:s + len(m)] == m for s, m in zip(starts, mentions, strict=True))
     assert peak < 0.5 * len(text.encode("utf-8")), f"peak {peak / 1e6:.2f} MB for a {len(text) / 1e6:.1f} MB text"
+
+
+def test_kind_hint_reaches_geocoding_province_vs_city():
+    """"Idlib province" is the governorate, "the city of Idlib" the city (toponyms → geocode contract)."""
+    p = pipeline.find_places("Shelling hit Idlib province on Monday. Later the city of Idlib was calm.")
+    assert p["mention"].tolist() == ["Idlib", "Idlib"]
+    assert p["precision"].tolist() == ["admin1", "settlement"]
+    assert p["feature_code"].iloc[0] == "ADM1" and p["feature_code"].iloc[1].startswith("PPL")
+    assert list(p.columns[:13]) == pipeline.PLACE_PROPERTIES and p.crs.to_epsg() == 4326
