@@ -120,9 +120,10 @@ def _match(geoms: np.ndarray, days: np.ndarray, timeline, predicate: str):
         if points and len(rows) * len(ev) <= _SCAN_BUDGET:
             # few areas: per area, a bounding-box filter on the coordinates, then one vectorised
             # predicate of the prepared area against its candidate points (no tree to build)
+            xe, ye = xs[ev], ys[ev]
             for r in rows:
                 x0, y0, x1, y1 = t_bounds[r]
-                cand = ev[(xs[ev] >= x0) & (xs[ev] <= x1) & (ys[ev] >= y0) & (ys[ev] <= y1)]
+                cand = ev[(xe >= x0) & (xe <= x1) & (ye >= y0) & (ye <= y1)]
                 if len(cand):
                     shapely.prepare(t_geom[r])
                     hit = cand[test(t_geom[r], geoms[cand])]
