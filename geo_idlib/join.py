@@ -89,6 +89,10 @@ def _check_inputs(events, timeline, date_column: str, what: str) -> None:
         cols = [c for c in events.columns if c != events.geometry.name]
         raise InputError(f"{what}: no column {date_column!r} for --date-column (columns: "
                          f"{', '.join(map(str, cols)) or 'none'}); name the column of event dates")
+    taken = [c for c in ("actor", "valid_from") if c in events.columns]
+    if taken:
+        raise InputError(f"{what}: already has a column {', '.join(map(repr, taken))}, which the join adds; "
+                         "rename or drop it first")
     _crs.require_crs(events, what)
     _crs.require_crs(timeline, "timeline")
 

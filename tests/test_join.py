@@ -121,6 +121,8 @@ def test_library_errors():
         join.asof_join(ev, timeline(), date_column="when")
     with pytest.raises(CRSError, match="events: layer has no CRS"):
         join.asof_join(ev.set_crs(None, allow_override=True), timeline())
+    with pytest.raises(InputError, match=r"events: already has a column 'actor', which the join adds; rename"):
+        join.asof_join(events([(36.25, 35.25)], ["2020-01-05"], actor=["x"]), timeline())
     with pytest.raises(DateError, match=r"events: row 1: column `date` has '5 Jan 2020', not a date"):
         join.asof_join(events([(36.25, 35.25)], ["5 Jan 2020"]), timeline())
 
