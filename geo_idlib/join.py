@@ -55,6 +55,7 @@ def asof_join(events, timeline, *, date_column: str = "date", predicate: str = "
     GeoDataFrame
         ``events`` (same rows, same order, same index, same CRS) plus ``actor`` (``""`` where no area
         covers the event, its date is missing or outside the timeline) and ``valid_from`` (NaT then).
+        Existing ``actor``/``valid_from`` columns are replaced (with a warning when not empty).
 
     Examples
     --------
@@ -89,10 +90,11 @@ def _check_inputs(events, timeline, date_column: str, what: str) -> None:
         cols = [c for c in events.columns if c != events.geometry.name]
         raise InputError(f"{what}: no column {date_column!r} for --date-column (columns: "
                          f"{', '.join(map(str, cols)) or 'none'}); name the column of event dates")
-    taken = [c for c in ("actor", "valid_from") if c in events.columns]
+    taken = [c for c in ("actor", "valid_from") if c in events.columns
+             and events[c].astype(object).where(events[c].notna(), "").astype(str).str.len().gt(0).any()]
     if taken:
-        raise InputError(f"{what}: already has a column {', '.join(map(repr, taken))}, which the join adds; "
-                         "rename or drop it first")
+        log.warning("%s: the column(s) %s are replaced by the join's answer; rename them to keep them",
+                    what, ", ".join(map(repr, taken)))
     _crs.require_crs(events, what)
     _crs.require_crs(timeline, "timeline")
 

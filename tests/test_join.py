@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io as _io
 import json
+import logging
 
 import geopandas as gpd
 import numpy as np
@@ -121,8 +122,6 @@ def test_library_errors():
         join.asof_join(ev, timeline(), date_column="when")
     with pytest.raises(CRSError, match="events: layer has no CRS"):
         join.asof_join(ev.set_crs(None, allow_override=True), timeline())
-    with pytest.raises(InputError, match=r"events: already has a column 'actor', which the join adds; rename"):
-        join.asof_join(events([(36.25, 35.25)], ["2020-01-05"], actor=["x"]), timeline())
     with pytest.raises(DateError, match=r"events: row 1: column `date` has '5 Jan 2020', not a date"):
         join.asof_join(events([(36.25, 35.25)], ["5 Jan 2020"]), timeline())
 
@@ -217,3 +216,15 @@ def test_polygon_events_use_the_tree():
     ev = gpd.GeoDataFrame({"date": ["2020-01-05"]}, geometry=[shapely.box(36.4, 35.1, 36.6, 35.2)], crs="EPSG:4326")
     assert join.asof_join(ev, timeline())["actor"].tolist() == ["government"]
     assert join.asof_join(ev, timeline(), predicate="within")["actor"].tolist() == [""]
+
+
+def test_existing_actor_column_is_replaced_with_a_warning_only_when_filled(caplog, monkeypatch):
+    # the CLI turns propagation off; caplog listens at the root
+    monkeypatch.setattr(logging.getLogger("geo_idlib"), "propagate", True)
+    with caplog.at_level(logging.WARNING, logger="geo_idlib"):
+        out = join.asof_join(events([(36.25, 35.25)], ["2020-01-05"], actor=[""]), timeline())
+        assert out["actor"].tolist() == ["government"] and not caplog.messages
+        out = join.asof_join(events([(36.25, 35.25)], ["2020-01-05"], actor=["x"]), timeline())
+        assert out["actor"].tolist() == ["government"]
+    assert set(caplog.messages) == {
+        "events: the column(s) 'actor' are replaced by the join's answer; rename them to keep them"}
