@@ -58,7 +58,7 @@ _APOS = "'’‘ʿʾ`´"
 _WORD = re.compile(rf"(?:[^\W\d_]\.){{2,}}|[^\W_]+(?:[{_APOS}][^\W_]+)*")
 _POSSESSIVE = re.compile(rf"[{_APOS}][sS]$")
 # What may stand between two words of one name: one to three spaces, or a hyphen.
-_JOIN = re.compile(r"[ \u00a0]{1,3}|[-‐‑]")
+_JOIN = re.compile(rf"(?:[ \u00a0]{{1,3}}|[-‐‑])[{_APOS}]?")  # also "Al-'Eis", "Kafr 'Awaid"
 # Sentence ends: terminal punctuation (+ closing quotes) and space, or a line break.
 _SENT_END = re.compile(r"[.!?…]+[\"'”’)\]]*[ \t\u00a0]+|[ \t\u00a0]*\n\s*")
 _ABBREV = {"mr", "mrs", "ms", "dr", "st", "mt", "ft", "gen", "col", "lt", "sgt", "capt", "gov", "sen",
@@ -69,7 +69,7 @@ _CREDIT = re.compile(r"^[^a-z\n]*[A-Z]{2,}[^a-z\n]*/[^a-z\n]*$")
 
 # ----------------------------------------------------------------------------- report patterns
 _ART = r"(?:(?:al|el|ad|an|ar|as|ash|at|az|ez|Al|El|Ad|An|Ar|As|Ash|At|Az)-|(?:al|el|Al|El)\s)"
-_CAPW = rf"[A-Z][\w{_APOS}]*"
+_CAPW = rf"[{_APOS}]?[A-Z][\w{_APOS}]*"
 _NAME = rf"(?<![\w{_APOS}-])(?=[A-Z]|[aeAE][a-z]{{1,2}}[-\s])(?:{_ART})?{_CAPW}(?:(?:[ \u00a0]|-){_ART}?{_CAPW})*"
 _LIST = rf"{_NAME}(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+){_NAME})*"
 # Each pattern: (regex with a group "n" holding one name or a list of names, kind_hint, explicit).
@@ -454,10 +454,20 @@ def kind_hint_at(text: str, start: int, end: int) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _prefix_pattern():
+    """Arabic place names built on a generic first word: Tal X, Deir X, Kafr X, Maarat al-X, Khirbat X
+    (the ``name_prefix`` words of toponym_cues.csv); the whole run is one name."""
+    cues = io.read_table(io.package_data("toponym_cues.csv"), "toponym_cues.csv")
+    words = sorted(cues.loc[cues["role"] == "name_prefix", "word"], key=len, reverse=True)
+    alt = "|".join(re.escape(w) for w in words)
+    return re.compile(rf"(?<![\w{_APOS}-])(?P<n>(?:{alt})(?:(?:[ \u00a0]|-){_ART}?{_CAPW})+)(?![\w{_APOS}])")
+
+
 def _pattern_mentions(text: str, t: _Tables) -> list[tuple[int, int, str | None]]:
     """Names framed by report patterns ("the village of X", "X countryside", "captured X")."""
     out = set()
-    for rx, hint, explicit in _PATTERNS:
+    for rx, hint, explicit in _PATTERNS + [(_prefix_pattern(), None, True)]:
         for m in rx.finditer(text):
             base, chunk, pos = m.start("n"), m.group("n"), 0
             for part in _SPLIT_LIST.split(chunk):
@@ -482,7 +492,10 @@ def _pattern_mentions(text: str, t: _Tables) -> list[tuple[int, int, str | None]
                 if not explicit and (_key(name) in t.contextual or _key(words[0]) in t.contextual):
                     continue
                 out.add((s, e, hint))
-    return sorted(out, key=lambda m: (m[0], m[1], m[2] or ""))
+    best: dict[tuple[int, int], str | None] = {}
+    for s, e, hint in out:  # one entry per span; a hint from any pattern wins over none
+        best[(s, e)] = best.get((s, e)) or hint
+    return sorted((s, e, h) for (s, e), h in best.items())
 
 
 def find_mentions(text: str, index, *, report: str = "", offset: int = 0) -> pd.DataFrame:
@@ -546,7 +559,8 @@ def find_mentions(text: str, index, *, report: str = "", offset: int = 0) -> pd.
         inside = [mm for mm in matches if mm[0] < e and s < mm[1]]
         if not inside:
             matches.append((s, e, hint))
-        elif all(s <= a and b <= e for a, b, _ in inside) and (inside[0][0], inside[-1][1]) != (s, e):
+        elif all(s <= a and b <= e for a, b, _ in inside) and (len(inside) > 1 or inside[0][:2] != (s, e)) \
+                and not any(text[a[1]:b[0]] in "-‐‑" for a, b in zip(inside, inside[1:], strict=False)):  # "Aleppo-Damascus" stays two
             # a longer name around known ones ("Eastern Ghouta", "Sarmin Jadida"), unless it only
             # adds a feature word ("Idlib Governorate" stays "Idlib" with an admin1 hint)
             tail = text[inside[-1][1]:e].strip().lower()

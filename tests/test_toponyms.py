@@ -58,6 +58,10 @@ def idx():
         _c(15, "Saraqib", 35.86, 36.80, pop=30000, alts=("Saraqeb",)),
         _c(16, "United States", 39.76, -98.5, "US", "PCLI", 327000000, alts=("US", "USA")),
         _c(17, "Wang", 48.0, 16.0, "AT", pop=900),
+        _c(18, "Dar", 30.0, 31.0, "EG", pop=2000),             # generic words that are also places
+        _c(19, "Kabira", 12.0, 8.0, "NG", pop=1500),
+        _c(20, "Sultan", 31.0, 20.0, "LY", pop=3000),
+        _c(21, "Damascus", 33.51, 36.29, fc="PPLC", pop=1570000),
     ])
 
 
@@ -146,6 +150,17 @@ def test_unknown_names_from_report_patterns(idx):
 def test_article_prefixed_unknown_names(idx):
     m = mentions("Troops captured ad-Dana and as-Safira, then moved toward Al-Eis.", idx)
     assert m["mention"].tolist() == ["ad-Dana", "as-Safira", "Al-Eis"]
+
+
+def test_arabic_compound_names_are_one_mention(idx):
+    text = "Troops captured Dar Al-Kabira. Shelling hit Tal Sultan, Maar Debse and Kafr 'Awaid, then moved toward Al-'Eis."
+    m = mentions(text, idx)
+    assert m["mention"].tolist() == ["Dar Al-Kabira", "Tal Sultan", "Maar Debse", "Kafr 'Awaid", "Al-'Eis"]
+
+
+def test_hyphenated_pairs_of_known_places_stay_two(idx):
+    m = mentions("Troops captured the Aleppo-Damascus highway.", idx)
+    assert m["mention"].tolist() == ["Aleppo", "Damascus"]
 
 
 def test_pattern_name_longer_than_a_known_name_wins(idx):
