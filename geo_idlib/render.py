@@ -214,7 +214,9 @@ def partition(timeline, actors: _Actors | None = None):
     Parameters
     ----------
     timeline : GeoDataFrame
-        ``actor, valid_from, valid_to, geometry`` in EPSG:4326 (``valid_to`` exclusive, NaT open).
+        ``actor, valid_from, valid_to, geometry`` in EPSG:4326 (``valid_to`` exclusive, NaT open),
+        without overlaps between actors on the same day (as :func:`geo_idlib.control.load_timeline`
+        makes it).
 
     Returns
     -------
@@ -230,11 +232,11 @@ def partition(timeline, actors: _Actors | None = None):
     Examples
     --------
     >>> import geopandas as gpd
-    >>> t = gpd.GeoDataFrame({"actor": ["government", "opposition", "government"],
-    ...     "valid_from": pd.to_datetime(["2020-01-01", "2020-01-01", "2020-01-05"]),
-    ...     "valid_to": pd.to_datetime(["2020-01-05", None, None])},
-    ...     geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1), shapely.box(0, 0, 1.5, 1)],
-    ...     crs="EPSG:4326")
+    >>> t = gpd.GeoDataFrame({"actor": ["government", "opposition", "government", "opposition"],
+    ...     "valid_from": pd.to_datetime(["2020-01-01", "2020-01-01", "2020-01-05", "2020-01-05"]),
+    ...     "valid_to": pd.to_datetime(["2020-01-05", "2020-01-05", None, None])},
+    ...     geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1), shapely.box(0, 0, 1.5, 1),
+    ...               shapely.box(1.5, 0, 2, 1)], crs="EPSG:4326")
     >>> dates, faces, runs, acts = partition(t)
     >>> [_fmt(d) for d in dates], len(faces)
     (['2020-01-01', '2020-01-05'], 3)
