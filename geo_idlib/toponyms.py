@@ -80,6 +80,7 @@ _PATTERNS = [
     (re.compile(rf"(?P<n>{_NAME})\s+(?i:countryside|province|governorate)\b"), "admin1", False),
     (re.compile(rf"(?P<n>{_NAME}\s+(?:County|Parish|Township|Borough|District|Subdistrict))\b"), None, True),
     (re.compile(rf"\b(?i:captured|seized|recaptured|retook|took\s+control\s+of|took\s+over|entered|stormed"
+                rf"|shelled|struck|bombed|bombarded|hit|targeted|attacked|raided|besieged|liberated|reached"
                 rf"|near|outskirts\s+of|advanced\s+on|advanced\s+towards?)\s+(?P<n>{_LIST})"), None, False),
     (re.compile(rf"\b(?i:in|into|around|outside|towards?)\s+(?P<n>{_NAME})(?![{_APOS}\w])"), None, False),
 ]

@@ -244,6 +244,28 @@ def syria_recall(docs, predict, demonyms, errors=None) -> tuple[float, float, in
     return (hit / n if n else 0.0), (rel / n if n else 0.0), n
 
 
+NW_TEMPLATES = ("Government forces captured {} on Thursday, monitors said.",
+                "Airstrikes hit {} on Thursday, monitors said.",
+                "Shelling hit the village of {} on Thursday.")
+
+
+def nw_syria_recall(predict) -> tuple[float, int]:
+    """Share of (name, sentence) pairs whose exact span is reported: every place name and alternate
+    spelling of ../shared/data/nw_syria_2019_2020 (the villages of the 2019-20 Idlib offensive, as
+    English and Arabic sources write them) in three report sentences (capture, strike, "village of")."""
+    path = SHARED / "data" / "nw_syria_2019_2020" / "nw_syria_control_events_2019_2020.csv"
+    t = pd.read_csv(path, dtype=str, keep_default_na=False)
+    names = sorted(set(t["place"]) | {a for alts in t["place_alt"] for a in alts.split("|") if a})
+    hit = n = 0
+    for name in names:
+        for tpl in NW_TEMPLATES:
+            text = tpl.format(name)
+            s = text.index(name)
+            n += 1
+            hit += (s, s + len(name)) in set(predict(text))
+    return hit / n, n
+
+
 def seed_scores(index, predict_places) -> dict:
     text = (SHARED / "eval" / "seed_report.txt").read_text(encoding="utf-8")
     gold = json.loads((SHARED / "eval" / "seed_report.gold.json").read_text(encoding="utf-8"))
@@ -336,6 +358,9 @@ def main(argv=None) -> int:
     g_ex, g_rel, _ = syria_recall(syria, geotext_spans, demonyms)
     rows.append(("Syria news", f"place names reported, exact span (n={s_n})", f"{s_ex:.1%}", f"{g_ex:.1%}"))
     rows.append(("Syria news", "place names reported, overlapping span", f"{s_rel:.1%}", f"{g_rel:.1%}"))
+    nw, nw_n = nw_syria_recall(ours)
+    nw_g, _ = nw_syria_recall(geotext_spans)
+    rows.append(("NW Syria names", f"reported in report sentences (n={nw_n})", f"{nw:.1%}", f"{nw_g:.1%}"))
 
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
