@@ -459,18 +459,23 @@ def encode_polygons(geoms) -> list[list[list[int]]]:
     """Quantised, delta-encoded rings: one list per geometry, one flat int list per ring.
 
     Each ring is ``[x0, y0, dx1, dy1, ...]`` in units of :data:`QUANTUM` degrees, without the closing
-    point and without repeated points; holes follow their shell (Leaflet's even-odd fill handles them).
+    point and without repeated points; shells run counter-clockwise and holes clockwise, so the
+    non-zero fill rule draws any set of rings right (touching or overlapping faces never cancel out,
+    as they would under even-odd).
     Rings left with fewer than 3 points after quantisation are dropped.
 
     Examples
     --------
     >>> encode_polygons([shapely.box(36.0, 35.0, 36.5, 35.25)])
     [[[3650000, 3500000, 0, 25000, -50000, 0, 0, -25000]]]
+    >>> encode_polygons([shapely.Polygon([(0, 0), (0, 1), (1, 1)])])  # made counter-clockwise
+    [[[0, 0, 100000, 100000, -100000, 0]]]
     """
     geoms = _polygonal(np.asarray(geoms, dtype=object))
     out: list[list[list[int]]] = [[] for _ in range(len(geoms))]
     if len(geoms) == 0:
         return out
+    geoms = shapely.orient_polygons(geoms)  # shells counter-clockwise, holes clockwise: non-zero fill
     parts, part_idx = shapely.get_parts(geoms, return_index=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     if len(rings) == 0:
@@ -505,6 +510,29 @@ def decode_ring(ring: list[int]) -> np.ndarray:
     """
     a = np.cumsum(np.asarray(ring, dtype=np.int64).reshape(-1, 2), axis=0)
     return a * QUANTUM
+
+
+def decode_polygons(rings: list[list[int]]):
+    """The area a browser fills for one geometry of :func:`encode_polygons` (non-zero rule).
+
+    Rings are taken in order: a counter-clockwise ring adds its area, a clockwise ring (a hole)
+    removes it.
+
+    Examples
+    --------
+    >>> g = shapely.box(0, 0, 1, 1).difference(shapely.box(0.25, 0.25, 0.75, 0.75))
+    >>> round(decode_polygons(encode_polygons([g])[0]).area, 6)
+    0.75
+    """
+    out = shapely.Polygon()
+    for r in rings:
+        xy = decode_ring(r)
+        ring = shapely.Polygon(xy)
+        if not ring.is_valid:
+            ring = _poly1(shapely.make_valid(ring))
+        ccw = shapely.LinearRing(xy).is_ccw
+        out = shapely.union(out, ring) if ccw else shapely.difference(out, ring)
+    return out
 
 
 # --------------------------------------------------------------------------- HTML fragments

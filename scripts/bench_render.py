@@ -97,11 +97,7 @@ def ours(t) -> dict:
     simp, _ = render.simplify_within(faces, px)
     drawn = []
     for rings in render.encode_polygons(simp):
-        # what the browser fills: the rings under the even-odd rule
-        g = shapely.Polygon()
-        for r in rings:
-            g = shapely.symmetric_difference(g, shapely.make_valid(shapely.Polygon(render.decode_ring(r))))
-        drawn.append(g)
+        drawn.append(render.decode_polygons(rings))  # what the browser fills (non-zero rule)
     q = lambda a: shapely.set_precision(np.asarray(a, dtype=object), render.QUANTUM)  # noqa: E731
     dev = render.deviation_px(q(faces), q(drawn), px)
     return {"bytes": len(text.encode("utf-8")), "data": len(data.encode("utf-8")), "s": dt, "faces": len(faces),

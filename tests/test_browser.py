@@ -130,6 +130,9 @@ def test_areas_markers_and_change_are_drawn(main_page):
     # right of the swipe: 2020-02-10 (the snapshot from 2020-02-01); left: 2020-01-05 (with ISIS)
     assert p.classes("gi-main") == ["government", "opposition", "turkish_backed"]
     assert p.classes("gi-left") == ["government", "isis", "opposition", "turkish_backed"]
+    # faces of one actor are one path; shells CCW and holes CW under the non-zero rule, so faces
+    # that touch or overlap after simplification never cancel out (even-odd would punch holes)
+    assert p.js("Array.from(document.querySelectorAll('path.gi-area')).every(e => e.getAttribute('fill-rule') === 'nonzero')")
     assert p.js("document.querySelectorAll('path.gi-marker').length") == 2          # Moscow is in the panel
     assert p.js("document.querySelectorAll('path.gi-change').length") == 1
     assert "Moscow" in p.js("document.querySelector('.gi-panel').textContent")

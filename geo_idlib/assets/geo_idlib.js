@@ -12,7 +12,7 @@
     for (var i = 0; i < r.length; i += 2) { x += r[i]; y += r[i + 1]; out[i / 2] = [y / inv, x / inv]; }
     return out;
   }
-  function decodeGeom(rings, inv) {  // a multipolygon of single rings (even-odd fill makes holes)
+  function decodeGeom(rings, inv) {  // a multipolygon of single rings (shells CCW, holes CW: non-zero fill)
     var out = [];
     for (var i = 0; i < rings.length; i++) out.push([decodeRing(rings[i], inv)]);
     return out;
@@ -67,7 +67,7 @@
       var bs = d.basemap_style, bm = L.layerGroup();
       if (d.basemap.countries) L.polygon(d.basemap.countries.map(function (g) { return decodeGeom(g, inv); }),
         {pane: 'gi-basemap', interactive: false, color: bs.country_line, weight: 1, fillColor: bs.land,
-         fillOpacity: 1, className: 'gi-basemap gi-countries'}).addTo(bm);
+         fillOpacity: 1, fillRule: 'nonzero', className: 'gi-basemap gi-countries'}).addTo(bm);
       if (d.basemap.admin1) L.polygon(d.basemap.admin1.map(function (g) { return decodeGeom(g, inv); }),
         {pane: 'gi-basemap', interactive: false, color: bs.admin1_line, weight: 0.7, dashArray: '3 3',
          fill: false, className: 'gi-basemap gi-admin1'}).addTo(bm);
@@ -79,7 +79,7 @@
     var faces = d.faces.map(function (f) { return decodeGeom(f, inv); });
     function actorLayer(a, pane) {
       var s = d.actors[a];
-      return L.polygon([], {pane: pane, stroke: false, fillOpacity: d.area_opacity,
+      return L.polygon([], {pane: pane, stroke: false, fillOpacity: d.area_opacity, fillRule: 'nonzero',
         fillColor: s.hatch ? 'url(#gi-hatch-' + a + ')' : s.color, interactive: false,
         className: 'gi-area gi-actor-' + cssId(s.id)});
     }
@@ -110,7 +110,7 @@
       var ch = L.layerGroup();
       d.change.forEach(function (c) {
         var from = c.from >= 0 ? d.actors[c.from] : null;
-        L.polygon(decodeGeom(c.g, inv), {pane: 'gi-change', weight: 1.5, dashArray: '5 4',
+        L.polygon(decodeGeom(c.g, inv), {pane: 'gi-change', weight: 1.5, dashArray: '5 4', fillRule: 'nonzero',
           color: from ? from.color : '#555', fillColor: c.to >= 0 ? 'url(#gi-hatch-' + c.to + ')' : '#ffffff',
           fillOpacity: 0.9, className: 'gi-change', interactive: false}).addTo(ch);
       });
