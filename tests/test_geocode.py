@@ -179,3 +179,10 @@ def test_spelling_folds_do_not_send_a_report_abroad(idx):
     assert p.iloc[2]["status"] == "unresolved" and p.iloc[0]["country"] == "SY"
     # an exact name abroad stays a candidate: Moscow is Moscow in a Syrian report too
     assert resolve(mentions(["Moscow", "Idlib"]), idx, country="SY").iloc[0]["country"] == "RU"
+
+
+def test_syrian_districts_are_admin2(idx):
+    recs = {r["query"]: r for r in geocode_names(["Harim district", "Harim", "Jisr al-Shughur district"], idx)}
+    assert (recs["Harim district"]["place_id"], recs["Harim district"]["precision"]) == ("ocha:SY0703", "admin2")
+    assert (recs["Harim"]["place_id"], recs["Harim"]["precision"]) == ("geonames:169866", "settlement")
+    assert recs["Jisr al-Shughur district"]["place_id"] == "ocha:SY0704"
