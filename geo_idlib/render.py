@@ -324,6 +324,11 @@ def partition(timeline, actors: _Actors | None = None):
                     for tile in _tiles(part):
                         faces.append(tile)
                         hist.append([(k, a)])
+        gone = set(prev) - set(cur)
+        if gone:  # an actor left the map: none of its faces stays, whatever snapping left behind
+            for h in hist:
+                if h[-1][1] in gone and h[-1][0] < k:
+                    h.append((k, _NO_ACTOR))
         prev, prev_rows = cur, cur_rows
     n = len(dates)
     runs = []

@@ -329,3 +329,14 @@ def test_deepstate_days_fit_in_a_fifth_of_naive_folium_within_one_pixel():
     faces = m.geo_idlib_faces
     first = shapely.union_all([faces[f] for f, k0, k1, a in render.partition(t)[2] if k0 == 0])
     assert shapely.symmetric_difference(first, geoms[0]).area < 1e-6 * geoms[0].area
+
+
+def test_areas_end_when_their_rows_end():
+    t = T([("russia", "2024-07-08", "2024-07-10", wobbly(36.0, 47.0, 37.0, 48.0, n=3000, seed=5)),
+           ("russia", "2024-07-10", "2024-07-11", wobbly(36.0, 47.0, 37.01, 48.0, n=3000, seed=5))])
+    dates, faces, runs, _ = render.partition(t)
+    assert [render._fmt(x) for x in dates] == ["2024-07-08", "2024-07-10", "2024-07-11"]
+    assert max(k1 for _, _, k1, _ in runs) == 2          # nothing is held from 2024-07-11 on
+    assert len(faces) > 1                                # 3,000 vertices were cut into tiles
+    d = render.build_map(timeline=t, basemap=False).geo_idlib
+    assert d["slider"] == [0, 1] and d["dates"][d["start"]] == "2024-07-10"
