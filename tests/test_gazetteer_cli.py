@@ -153,3 +153,25 @@ def test_wikipedia_village_gazetteer(home):
     assert (recs["Anadan"]["lat"], recs["Anadan"]["lon"]) == (36.295, 37.0438)
     assert (recs["Jarjanaz"]["lat"], recs["Jarjanaz"]["lon"]) == (35.618, 36.784)
     assert all(x["place_id"].startswith("user:wiki2017:") and x["country"] == "SY" for x in recs.values())
+
+
+def test_geocode_online_fallback_against_a_fake_nominatim(home, tmp_path):
+    """Only the name the gazetteer lacks is asked, on 127.0.0.1; the answer keeps its online: id."""
+    from fakes.nominatim import FakeGeocodingServer, nominatim_item
+
+    from geo_idlib import pipeline
+    from geo_idlib.online import OnlineGeocoder
+
+    places = {"Tell Qarmad Zzyx": [nominatim_item("Tell Qarmad Zzyx", 36.01, 36.9, osm_type="node", osm_id=42,
+                                                  cls="place", typ="village", addresstype="village",
+                                                  place_rank=19, importance=0.2)]}
+    with FakeGeocodingServer(places) as srv:
+        with OnlineGeocoder("nominatim", domain=srv.domain, scheme="http", min_delay_seconds=0,
+                            cache_path=tmp_path / "online.sqlite", proxies={}) as online:
+            recs = json.loads(pipeline.geocode(["Saraqeb", "Tell Qarmad Zzyx"], online=online))
+        asked = srv.count()
+    assert recs[0]["place_id"] == "geonames:164816"
+    assert recs[1]["place_id"] == "online:nominatim:N42" and recs[1]["status"] == "resolved"
+    assert (recs[1]["lat"], recs[1]["lon"], recs[1]["precision"]) == (36.01, 36.9, "settlement")
+    assert 0 < recs[1]["confidence"] < 0.9
+    assert asked == 1
