@@ -325,7 +325,11 @@ def join_cmd(events, areas, date_column, lat_column, lon_column, predicate, outp
 @overwrite_option
 @click.pass_context
 def change_cmd(ctx, areas, as_json, fmt, every, output, overwrite, **dates):
-    """Territory gained and lost per actor between --from and --to, in geodesic km²."""
+    """Territory gained and lost per actor between --from and --to, in geodesic km² (WGS84).
+
+    Change polygons under 0.01 km² (slivers of redrawing) are dropped and counted. Example:
+    geo-idlib change --from 2019-12-19 --to 2020-02-20 --json
+    """
     for name in ("from", "to"):
         if not dates[name]:
             raise click.BadParameter("give a date, e.g. 2020-02-20", param_hint=f"--{name}")
