@@ -7,7 +7,7 @@ REPORT  := examples/idlib_report_2020-02-20.txt
 CHROMIUM ?= /usr/bin/chromium
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install map test browser data eval bench lint clean
+.PHONY: install map test browser data eval bench lint clean readme-img
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check geo_idlib tests scripts
+
+## make readme-img: regenerate docs/img/sample_map.png (the README's picture) with the PNG export
+readme-img: install browser
+	$(BIN)/python scripts/make_readme_png.py
 
 clean:
 	rm -rf build .pytest_cache

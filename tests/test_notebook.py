@@ -134,11 +134,11 @@ def test_places_table_and_geocoded_variants(executed):
     lines = _result(cells["places"]).splitlines()
     header = lines[0].split()
     assert header == ["mention", "start", "end", "name", "place_id", "precision", "confidence", "status"]
-    assert len(lines) == 1 + len(expected)
+    assert len(lines) == 1 + len(expected), (lines, expected["mention"].tolist())
     for line, row in zip(lines[1:], expected.itertuples(), strict=True):
-        assert f" {row.mention} " in line and f" {row.start} " in line and line.endswith(row.status)
+        assert f" {row.mention} " in line and f" {row.start} " in line and line.endswith(row.status), (line, row)
         if row.status == "resolved":
-            assert f" {row.place_id} " in line
+            assert f" {row.place_id} " in line, (line, row)
     sarmin = [t for t in lines if " Sarmin " in t]
     saraqeb = [t for t in lines if " Saraqeb " in t]
     assert sarmin and all("geonames:164782" in t and "settlement" in t for t in sarmin)
