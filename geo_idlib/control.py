@@ -27,6 +27,7 @@ Rules applied by :func:`load_timeline` (see docs/control.md):
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 
@@ -396,25 +397,49 @@ def date_from_name(name: str) -> pd.Timestamp:
     return pd.Timestamp(pd.to_datetime("".join(found[0].groups()), format="%Y%m%d"))
 
 
-def snapshot_geometry(gdf, actor: str | None, what: str) -> dict[str, object]:
-    """The areas of one per-date file as ``{actor: geometry}`` (CRS checked, repaired, dissolved)."""
-    if gdf.crs is None:
+@functools.lru_cache(maxsize=64)
+def _is_wgs84(crs_text: str) -> bool:
+    import pyproj
+
+    return pyproj.CRS.from_user_input(crs_text).equals(pyproj.CRS.from_user_input(_crs.WGS84))
+
+
+def snapshot_geometry(geoms, crs, actors, what: str) -> dict[str, object]:
+    """The areas of one per-date file as ``{actor: geometry}``: CRS checked (and transformed to
+    WGS84), invalid polygons repaired, dissolved per actor.
+
+    Parameters
+    ----------
+    geoms : array of shapely geometries
+    crs : str or None
+        The layer's CRS (None: refused with :class:`CRSError`).
+    actors : array of str
+        The actor of each geometry (canonicalised here).
+
+    Examples
+    --------
+    >>> areas = snapshot_geometry([shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)], "EPSG:4326",
+    ...                           ["Russia", "russia"], "d_20240101.geojson")
+    >>> {k: v.bounds for k, v in areas.items()}
+    {'russia': (0.0, 0.0, 2.0, 1.0)}
+    """
+    if crs is None:
         raise CRSError(f"{what}: the layer has no CRS; save it with one (e.g. EPSG:4326) or as GeoJSON")
-    gdf = _crs.to_wgs84(gdf, what)
-    geoms, n_fixed = repair_polygons(gdf.geometry.to_numpy(), what)
+    geoms = np.asarray(geoms, dtype=object)
+    if not _is_wgs84(str(crs)):
+        import geopandas as gpd
+
+        geoms = gpd.GeoSeries(geoms, crs=crs).to_crs(_crs.WGS84).to_numpy()
+    geoms, n_fixed = repair_polygons(geoms, what)
     if n_fixed:
         log.warning("%s: repaired %d invalid polygon(s) with make_valid", what, n_fixed)
-    if actor is not None:
-        actors = np.full(len(gdf), canonical_actor([actor])[0], dtype=object)
-    else:
-        col = {c.lower(): c for c in gdf.columns}.get("actor")
-        if col is None:
-            raise InputError(f"{what}: no `actor` column; pass --actor NAME to name who controls these areas")
-        actors = canonical_actor(gdf[col])
+    names = canonical_actor(actors)
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     out = {}
-    for name in sorted(set(actors[ok])):
-        sel = geoms[ok & (actors == name)]
+    for name in sorted(set(names[ok])):
+        if name == "":
+            raise InputError(f"{what}: an area has an empty `actor`; name who controls each area")
+        sel = geoms[ok & (names == name)]
         out[name] = sel[0] if len(sel) == 1 else shapely.union_all(sel)
     return out
 

