@@ -343,3 +343,13 @@ def test_areas_build_refuses_crs_less_files_and_existing_output(tmp_path):
     r = run("areas", "build", *good, "--actor", "a", "-o", str(out))
     assert r.exit_code == 2 and "already exists; pass --overwrite" in r.stderr
     assert out.read_text() == "keep me"
+
+
+def test_areas_build_transforms_projected_files_to_wgs84(tmp_path):
+    p = tmp_path / "front_2024-03-01.gpkg"
+    io.write_vector(gpd.GeoDataFrame(geometry=[BOX_A], crs="EPSG:4326").to_crs("EPSG:3857"), p)
+    out = tmp_path / "tl.gpkg"
+    assert run("areas", "build", str(p), "--actor", "ukraine", "-o", str(out)).exit_code == 0
+    t = control.load_timeline(io.read_vector(out, datetime_as_string=True), "tl")
+    assert str(t.crs) == "EPSG:4326"
+    assert t.geometry.iloc[0].bounds == pytest.approx(BOX_A.bounds, abs=1e-9)
