@@ -2,9 +2,11 @@
 
 Modelled on ``geopandas.tools.sjoin``: one short public function over private helpers. The join is
 vectorised: events are grouped by the snapshot interval their date falls in (``np.searchsorted`` over
-the timeline's sorted change dates), and each interval that has events gets one
-:class:`shapely.STRtree` over its events, queried once with all the areas of that snapshot (so that
-GEOS prepares each area polygon once). There is no Python loop over events.
+the timeline's sorted change dates). In each interval that has events, point events are tested area
+by area (a bounding-box filter on their coordinates, then one vectorised predicate of the prepared
+area) when there are few areas; otherwise one :class:`shapely.STRtree` is built over the interval's
+events and queried once with all the areas of the snapshot (each area prepared once). There is no
+Python loop over events.
 
 **Border rule.** With the default ``predicate="intersects"`` a point matches every area that
 *covers* it, boundary included, so a point on the border of two areas matches both. Ties go to the
