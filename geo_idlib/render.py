@@ -413,7 +413,10 @@ def _poly1(g):
 def simplify_coverage(geoms, tolerance: float) -> np.ndarray:
     """Simplify polygons that form a coverage, keeping shared borders shared (shapely ≥ 2.1).
 
-    ``tolerance`` is in degrees (see :func:`pixel_degrees`). Empty inputs stay empty.
+    With shapely ≥ 2.2 the coverage is first cleaned (:func:`shapely.coverage_clean`, no snapping):
+    overlays leave T-junctions (a vertex on one side of a shared edge only), and simplifying such
+    an edge twice would open hairline gaps between faces. ``tolerance`` is in degrees (see
+    :func:`pixel_degrees`). Empty inputs stay empty.
 
     Examples
     --------
@@ -427,7 +430,10 @@ def simplify_coverage(geoms, tolerance: float) -> np.ndarray:
     nonempty = ~shapely.is_empty(geoms)
     out = geoms.copy()
     if nonempty.any():
-        out[nonempty] = _polygonal(shapely.coverage_simplify(geoms[nonempty], tolerance))
+        todo = geoms[nonempty]
+        if hasattr(shapely, "coverage_clean"):  # shapely ≥ 2.2: node shared edges exactly first
+            todo = _polygonal(shapely.coverage_clean(todo, snapping_distance=0.0))
+        out[nonempty] = _polygonal(shapely.coverage_simplify(todo, tolerance))
     return out
 
 
