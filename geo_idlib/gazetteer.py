@@ -73,6 +73,7 @@ _SUN_ARTICLES = {"an", "ar", "as", "ash", "at", "ath", "az", "ad", "adh",
                  "en", "er", "es", "esh", "et", "eth", "ez", "ed", "edh"}
 _FINAL_VOWEL = re.compile(r"(?<=[^\W\d_]{2})(?:ah|eh|e)\b")
 _DOUBLED = re.compile(r"([^\W\d_])\1+")
+_FINAL_E = re.compile(r"e(?=[^\W\d_aeiouy]\b)")
 
 
 def _replace(a: str, b: str):
@@ -94,8 +95,10 @@ LATIN_RULES = [
     ("ei>ay", _replace("ei", "ay")),      # Deir = Dayr
     ("ai>ay", _replace("ai", "ay")),      # Ain = Ayn
     ("final ah/eh/e>a", lambda s: _FINAL_VOWEL.sub("a", s) if ("e" in s or "ah" in s) else s),  # Hamah = Hama
-    ("e>i", _replace("e", "i")),          # Idleb = Idlib, Saraqeb = Saraqib
     ("doubled", lambda s: _DOUBLED.sub(r"\1", s)),   # Maarrat = Marat, Tell = Tel
+    # e → i only before a word's final consonant (Idleb = Idlib, Saraqeb = Saraqib, Kafranbel): as many
+    # gold names found as e → i everywhere, 1,014 fewer English words matching a key (measure_normalize)
+    ("e>i", lambda s: _FINAL_E.sub("i", s) if "e" in s else s),
 ]
 #: The article rules (al-/el-/an-/... → al); a switch for scripts/measure_normalize.py.
 ARTICLES = True
@@ -113,7 +116,7 @@ def normalize(text: str) -> str:
        English "an", "as", "at" are left alone.
     4. Punctuation and hyphens → one space.
     5. Latin spelling variants: dj → j, kh → h, gh → g, dh → z, ch → sh, q → k, ou/oo → u, ee → i,
-       ei/ai → ay, final -ah/-eh/-e → -a, remaining e → i, doubled letters → one.
+       ei/ai → ay, final -ah/-eh/-e → -a, doubled letters → one, e → i before a word's final consonant.
 
     Parameters
     ----------
