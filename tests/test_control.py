@@ -353,3 +353,21 @@ def test_areas_build_transforms_projected_files_to_wgs84(tmp_path):
     t = control.load_timeline(io.read_vector(out, datetime_as_string=True), "tl")
     assert str(t.crs) == "EPSG:4326"
     assert t.geometry.iloc[0].bounds == pytest.approx(BOX_A.bounds, abs=1e-9)
+
+
+@pytest.mark.parametrize("crs_member,corner", [
+    ('', 1.0),                                                            # RFC 7946: WGS84
+    ('"crs": null, ', 1.0),
+    ('"crs": {"type": "name", "properties": {"name": "EPSG:3857"}}, ', 0.898315),  # legacy member honoured
+])
+def test_geojson_crs_member_or_its_absence(tmp_path, crs_member, corner):
+    scale = 1 if corner == 1.0 else 100000
+    ring = [[0, 0], [scale, 0], [scale, scale], [0, scale], [0, 0]]
+    p = tmp_path / "t.geojson"
+    p.write_text('{"type": "FeatureCollection", ' + crs_member + '"features": [{"type": "Feature", '
+                 '"properties": {"actor": "a", "date": "2020-01-01"}, '
+                 '"geometry": {"type": "Polygon", "coordinates": [' + json.dumps(ring) + ']}}]}', encoding="utf-8")
+    r = run("areas", "at", str(p), "--date", "2020-01-01")
+    assert r.exit_code == 0, r.stderr
+    xs = [c[0] for c in json.loads(r.stdout)["features"][0]["geometry"]["coordinates"][0]]
+    assert max(xs) == pytest.approx(corner, abs=1e-6)
