@@ -482,6 +482,9 @@ def timeline_from_snapshots(snapshots: list[tuple[pd.Timestamp, dict[str, object
             cur = {"actor": name, "valid_from": day, "valid_to": end, "geometry": g, "_key": key}
             rows.append(cur)
             open_rows[name] = cur
+    if not rows:
+        raise InputError(f"the per-date files ({_fmt(days[0])} … {_fmt(days[-1])}) hold no polygons; "
+                         "the timeline would be empty")
     for r in rows:
         r.pop("_key")
     t = gpd.GeoDataFrame(rows, geometry="geometry", crs=_crs.WGS84)

@@ -371,3 +371,11 @@ def test_geojson_crs_member_or_its_absence(tmp_path, crs_member, corner):
     assert r.exit_code == 0, r.stderr
     xs = [c[0] for c in json.loads(r.stdout)["features"][0]["geometry"]["coordinates"][0]]
     assert max(xs) == pytest.approx(corner, abs=1e-6)
+
+
+def test_areas_build_of_files_without_polygons_is_an_empty_timeline(tmp_path):
+    p = tmp_path / "empty_20200101.gpkg"
+    gpd.GeoDataFrame({"actor": []}, geometry=[], crs="EPSG:4326").to_file(p)
+    r = run("areas", "build", str(p), "--actor", "x", "-o", str(tmp_path / "t.gpkg"))
+    assert r.exit_code == 2 and "hold no polygons; the timeline would be empty" in r.stderr
+    assert not (tmp_path / "t.gpkg").exists()
