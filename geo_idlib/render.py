@@ -185,6 +185,18 @@ def _changed_ground(prev: dict, cur: dict) -> tuple[dict, list]:
     return gains, losses
 
 
+def _holder(parts: np.ndarray, snapshot: dict) -> np.ndarray:
+    """The actor holding each polygon (at a point on its surface) in ``{actor: geometry}``, or -1."""
+    out = np.full(len(parts), _NO_ACTOR, dtype=int)
+    if len(parts) == 0:
+        return out
+    pts = shapely.point_on_surface(parts)
+    for a, g in snapshot.items():
+        shapely.prepare(g)
+        out[(out == _NO_ACTOR) & shapely.contains(g, pts)] = a
+    return out
+
+
 #: Faces with more vertices than this are cut into tiles, so that later overlays stay small.
 TILE_VERTICES = 400
 
@@ -312,8 +324,13 @@ def partition(timeline, actors: _Actors | None = None):
                             hist.append(hist[i] + [(k, a)])
                             rest = _poly1(shapely.difference(rest, g, grid_size=_GRID))
                     if shapely.area(rest) > 0:
-                        faces.append(rest)
-                        hist.append(hist[i] + [(k, _NO_ACTOR)])
+                        # what is left is nobody's, unless snapping shaved a gain: ask the snapshot
+                        parts = shapely.get_parts(rest)
+                        labels = _holder(parts, cur)
+                        for lab in np.unique(labels):
+                            sel = parts[labels == lab]
+                            faces.append(sel[0] if len(sel) == 1 else shapely.multipolygons(sel))
+                            hist.append(hist[i] + [(k, int(lab))])
         if gain_all is not None:
             # ground never held before: the gains outside every existing face (small overlays only)
             new = gain_all if not covered else _poly1(shapely.difference(
