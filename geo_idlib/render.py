@@ -966,6 +966,7 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
     m.add_child(layer, name="geo_idlib_layers")
     m.geo_idlib = data          # the map's data document (what the HTML embeds)
     m.geo_idlib_faces = faces   # the exact faces before simplification (for size/deviation checks)
+    m.geo_idlib_runs = runs     # their runs (face, k_from, k_to, actor index) over data["dates"]
     return m
 
 
