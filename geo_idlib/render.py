@@ -881,8 +881,9 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
         date_txt = _fmt(date_d)
 
     def groups(rows):
-        key = rows["place_id"].fillna("").astype(str)
-        key = key.where(key != "", "name:" + rows["name"].fillna("").astype(str))
+        empty = pd.Series("", index=rows.index)
+        key = rows.get("place_id", empty).fillna("").astype(str)
+        key = key.where(key != "", "name:" + rows.get("name", empty).fillna("").astype(str))
         if "mention" in rows.columns:
             key = key.where(key != "name:", "mention:" + rows["mention"].fillna("").astype(str))
         rows = rows.assign(_key=key.to_numpy())
