@@ -69,8 +69,8 @@ _CREDIT = re.compile(r"^[^a-z\n]*[A-Z]{2,}[^a-z\n]*/[^a-z\n]*$")
 
 # ----------------------------------------------------------------------------- report patterns
 _ART = r"(?:(?:al|el|ad|an|ar|as|ash|at|az|ez|Al|El|Ad|An|Ar|As|Ash|At|Az)-|(?:al|el|Al|El)\s)"
-_CAPW = rf"[{_APOS}]?[A-Z][\w{_APOS}]*"
-_NAME = rf"(?<![\w{_APOS}-])(?=[A-Z]|[aeAE][a-z]{{1,2}}[-\s])(?:{_ART})?{_CAPW}(?:(?:[ \u00a0]|-){_ART}?{_CAPW})*"
+_CAPW = rf"[{_APOS}]?(?:[A-Z][\w{_APOS}]*|[\u0621-\u064A\u0671-\u06D3]+)"  # or an Arabic-script word
+_NAME = rf"(?<![\w{_APOS}-])(?=[A-Z\u0621-\u064A\u0671-\u06D3]|[aeAE][a-z]{{1,2}}[-\s])(?:{_ART})?{_CAPW}(?:(?:[ \u00a0]|-){_ART}?{_CAPW})*"
 _LIST = rf"{_NAME}(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+){_NAME})*"
 # Each pattern: (regex with a group "n" holding one name or a list of names, kind_hint, explicit).
 # Separate regexes so that overlapping frames ("the Shiite villages of Foua and Kfraya") all match.

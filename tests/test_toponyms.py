@@ -179,6 +179,13 @@ def test_arabic_script(idx):
     assert m["mention"].tolist() == ["إدلب"]
 
 
+def test_arabic_script_names_framed_in_english_text(idx):
+    text = "Government forces captured إنقراتي and the village of كفر حلب on Thursday."
+    m = mentions(text, idx)
+    assert m["mention"].tolist() == ["إنقراتي", "كفر حلب"]
+    assert m["kind_hint"].tolist() == [None, "settlement"]
+
+
 def test_all_caps_dateline_is_a_place_but_caps_acronyms_are_not(idx):
     m = mentions("ALEPPO, Syria — NATO officials said fighting continued.", idx)
     assert m["mention"].tolist() == ["ALEPPO", "Syria"]
