@@ -69,8 +69,9 @@ _CREDIT = re.compile(r"^[^a-z\n]*[A-Z]{2,}[^a-z\n]*/[^a-z\n]*$")
 
 # ----------------------------------------------------------------------------- report patterns
 _ART = r"(?:(?:al|el|ad|an|ar|as|ash|at|az|ez|Al|El|Ad|An|Ar|As|Ash|At|Az)-|(?:al|el|Al|El)\s)"
-_CAPW = rf"[{_APOS}]?(?:[A-Z][\w{_APOS}]*|[\u0621-\u064A\u0671-\u06D3]+)"  # or an Arabic-script word
-_NAME = rf"(?<![\w{_APOS}-])(?=[A-Z\u0621-\u064A\u0671-\u06D3]|[aeAE][a-z]{{1,2}}[-\s])(?:{_ART})?{_CAPW}(?:(?:[ \u00a0]|-){_ART}?{_CAPW})*"
+_UPPER = "A-ZÀ-ÖØ-ÞĀ-ſḀ-ỿ"  # Latin capitals incl. Latin-1, Extended-A and Additional (Şabur, Ḥamāh); the last two also hold lower case
+_CAPW = rf"[{_APOS}]?(?:[{_UPPER}][\w{_APOS}]*|[\u0621-\u064A\u0671-\u06D3]+)"  # or an Arabic-script word
+_NAME = rf"(?<![\w{_APOS}-])(?=[{_UPPER}\u0621-\u064A\u0671-\u06D3]|[aeAE][a-z]{{1,2}}[-\s])(?:{_ART})?{_CAPW}(?:(?:[ \u00a0]|-){_ART}?{_CAPW})*"
 _LIST = rf"{_NAME}(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+){_NAME})*"
 # Each pattern: (regex with a group "n" holding one name or a list of names, kind_hint, explicit).
 # Separate regexes so that overlapping frames ("the Shiite villages of Foua and Kfraya") all match.
@@ -180,7 +181,7 @@ def _cased(sentence: str) -> bool:
     up = sum(map(str.isupper, sentence))
     if not (low > 0 and up > 0 and up < 0.6 * (low + up)):
         return False
-    long_words = [w for w in sentence.split() if len(w) > 3 and w[0].isalpha()]
+    long_words = [w for w in sentence.split()[1:] if len(w) > 3 and w[0].isalpha()]  # the first is always capitalised
     caps = sum(w[0].isupper() for w in long_words)
     return not (len(long_words) >= 4 and caps >= 0.75 * len(long_words))
 
@@ -390,6 +391,9 @@ def _accept(C: _Context, i: int, j: int, key: str, cands) -> bool:
     if i == j and major and (W.first_in_sentence[i] or not cased) and _zipf(W.wt[i]) >= VERY_COMMON_ZIPF \
             and not (cased and _is_caps(W.wt[i])):
         return False  # "Man ..." (Isle of Man), "Chad ..." at a sentence start or in a headline
+    if i != j and not cased and not major and all(_common(W.wt[k]) or W.low[k] in t.connector
+                                                  for k in range(i, j + 1)):
+        return False  # "THE VILLAGE" in a headline
     common = i == j and _common(W.wt[i])
     if common and not major:
         # a common English word ("In", "Commerce", "Park", "Police"): a place only after a locative

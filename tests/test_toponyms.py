@@ -147,6 +147,11 @@ def test_unknown_names_from_report_patterns(idx):
     assert hints["Jabal Zawiya"] == "admin1" and hints["Idlib"] is None
 
 
+def test_short_sentences_are_not_mistaken_for_title_case(idx):
+    m = mentions("Shelling hit the village of Şabur on Thursday.", idx)
+    assert m["mention"].tolist() == ["Şabur"]
+
+
 def test_article_prefixed_unknown_names(idx):
     m = mentions("Troops captured ad-Dana and as-Safira, then moved toward Al-Eis.", idx)
     assert m["mention"].tolist() == ["ad-Dana", "as-Safira", "Al-Eis"]
