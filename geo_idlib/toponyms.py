@@ -301,6 +301,8 @@ def _candidate_spans(W: _Words, t: _Tables, max_words: int) -> dict[tuple[int, i
     return out
 
 
+#: Cues after which even a person's or an organisation's name is a place ("a school in Akar").
+_STRICT_LOCATIVE = {"in", "near", "outside", "around", "into", "towards", "toward"}
 _ARTICLES = {"al", "el", "ad", "an", "ar", "as", "ash", "at", "az", "ez", "es", "ed", "er", "et", "en"}
 
 
@@ -340,8 +342,8 @@ class _Context:
             if i != j or not W.sent_cased[W.sid[i]] or _major(found[k], k):
                 continue
             p, q = i - 1, i + 1
-            if p >= 0 and W.sid[p] == W.sid[i] and W.joined[p] and W.cap[p] \
-                    and not W.first_in_sentence[p] and not self.place_word(p):
+            if p >= 0 and W.sid[p] == W.sid[i] and W.joined[p] and W.cap[p] and W.wt[p][1:].islower() \
+                    and not W.first_in_sentence[p] and not self.place_word(p):  # "Jacob Zuma", not "CTV Winnipeg"
                 self.surnames.add(k)
             elif q < W.n and W.sid[q] == W.sid[i] and W.joined[i] and W.cap[q] and not self.place_word(q) \
                     and _key(W.wt[q]) in t.person:
@@ -373,7 +375,8 @@ def _accept(C: _Context, i: int, j: int, key: str, cands) -> bool:
     cue_low = W.low[cue] if cue is not None else ""
     locative = cue_low in t.locative or (
         cue is not None and cue_low == "of" and cue >= 1 and W.low[cue - 1] in t.settlement_before)
-    if (key in t.contextual or key in C.surnames) and not locative:
+    strict = cue_low in _STRICT_LOCATIVE or (locative and cue_low == "of")  # "to Putin", "from Reuters": no
+    if (key in t.contextual or key in C.surnames) and not strict:
         return False
     if prev is not None and _key(W.wt[prev]) in t.title:
         return False
