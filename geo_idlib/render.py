@@ -543,24 +543,35 @@ def decode_ring(ring: list[int]) -> np.ndarray:
 def decode_polygons(rings: list[list[int]]):
     """The area a browser fills for one geometry of :func:`encode_polygons` (non-zero rule).
 
-    Rings are taken in order: a counter-clockwise ring adds its area, a clockwise ring (a hole)
-    removes it.
+    Each counter-clockwise ring starts a polygon and the clockwise rings after it and inside it are
+    its holes (the order :func:`encode_polygons` writes); a clockwise ring outside the current shell
+    is filled on its own, as the non-zero rule does. The result is the union of those polygons.
 
     Examples
     --------
     >>> g = shapely.box(0, 0, 1, 1).difference(shapely.box(0.25, 0.25, 0.75, 0.75))
-    >>> round(decode_polygons(encode_polygons([g])[0]).area, 6)
-    0.75
+    >>> island = shapely.box(0.4, 0.4, 0.6, 0.6)
+    >>> round(decode_polygons(encode_polygons([shapely.union(g, island)])[0]).area, 6)
+    0.79
     """
-    out = shapely.Polygon()
+    polys: list = []
+    shell, holes = None, []
     for r in rings:
         xy = decode_ring(r)
-        ring = shapely.Polygon(xy)
-        if not ring.is_valid:
-            ring = _poly1(shapely.make_valid(ring))
-        ccw = shapely.LinearRing(xy).is_ccw
-        out = shapely.union(out, ring) if ccw else shapely.difference(out, ring)
-    return out
+        if len(xy) < 3:
+            continue
+        inside = shell is not None and shapely.Polygon(shell).buffer(0).contains(shapely.Polygon(xy).buffer(0))
+        if shapely.LinearRing(xy).is_ccw or not inside:  # non-zero: a clockwise ring on its own is filled too
+            if shell is not None:
+                polys.append(shapely.Polygon(shell, holes))
+            shell, holes = xy, []
+        else:
+            holes.append(xy)
+    if shell is not None:
+        polys.append(shapely.Polygon(shell, holes))
+    if not polys:
+        return shapely.Polygon()
+    return shapely.union_all(shapely.make_valid(np.array(polys, dtype=object)))
 
 
 # --------------------------------------------------------------------------- HTML fragments
