@@ -216,10 +216,14 @@ def places_cmd(ctx, reports, fmt, output, overwrite, country, online):
       geo-idlib places report.txt --format csv --country SY -o places.csv
       cat report.txt | geo-idlib places -
     """
-    if output:
+    if output:  # streamed into the file block by block: bounded memory for large reports
         pipeline.io.check_output(output, overwrite)
+        pipeline.write_places(list(reports), output, overwrite=overwrite, country=country, fmt=fmt, online=online,
+                              progress=ctx.obj["progress"])
+        log.info("wrote %s", output)
+        return
     emit(pipeline.places(list(reports), country=country, fmt=fmt, online=online, progress=ctx.obj["progress"]),
-         output, overwrite)
+         None, overwrite)
 
 
 

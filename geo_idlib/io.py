@@ -545,3 +545,16 @@ def remove_temp_file(path: str | os.PathLike) -> None:
     """Remove a temporary file if it still exists."""
     with contextlib.suppress(FileNotFoundError):
         Path(path).unlink()
+
+
+# --------------------------------------------------------------------------- places
+def write_text_chunks(path: str | os.PathLike, chunks, overwrite: bool = False) -> Path:
+    """Atomically write UTF-8 text given as an iterable of chunks (streamed: memory stays bounded).
+
+    The file appears only when every chunk is written; an exception from ``chunks`` leaves no file.
+    """
+    with atomic_output(path, overwrite) as tmp:
+        with tmp.open("w", encoding="utf-8", newline="") as f:
+            for chunk in chunks:
+                f.write(chunk)
+    return Path(path)

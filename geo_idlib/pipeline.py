@@ -274,30 +274,63 @@ def places(reports: list[str], *, country: str | None = None, fmt: str = "geojso
     >>> [(x["properties"]["mention"], x["properties"]["place_id"]) for x in fc["features"]]
     [('Saraqeb', 'geonames:164816')]
     """
+    return "".join(iter_places_text(reports, country=country, fmt=fmt, online=online, progress=progress))
+
+
+def iter_places_text(reports: list[str], *, country: str | None = None, fmt: str = "geojson", online=False,
+                     progress=no_progress):
+    """The text of :func:`places`, in chunks, block by block: memory stays bounded by a block.
+
+    ``"".join(iter_places_text(...)) == places(...)``. Used by :func:`write_places` to stream a
+    large report's places into a file.
+    """
+    import csv
+    import io as stdio
+
     from .errors import InputError
 
     if fmt not in ("geojson", "csv", "json"):
         raise InputError(f"--format {fmt}: unknown; use geojson, csv or json")
-    records: list[dict] = []
+    first = True
+    if fmt == "csv":
+        buf = stdio.StringIO()
+        w = csv.DictWriter(buf, fieldnames=PLACE_PROPERTIES + ["lat", "lon"], lineterminator="\n")
+        w.writeheader()
     for gdf in iter_places(reports, country=country, online=online, progress=progress):
-        records += _place_records(gdf)
+        records = _place_records(gdf)
+        if fmt == "geojson":
+            # the layout io.dumps_json gives the whole FeatureCollection: sorted keys, no spaces
+            parts = [io.dumps_json({"type": "Feature", "properties": {k: r[k] for k in PLACE_PROPERTIES},
+                                    "geometry": None if r["lat"] is None else
+                                    {"type": "Point", "coordinates": [r["lon"], r["lat"]]}}) for r in records]
+            if parts:
+                yield ('{"features":[' if first else ",") + ",".join(parts)
+                first = False
+        elif fmt == "json":
+            parts = ["  " + io.dumps_json(r, indent=2).replace("\n", "\n  ") for r in records]
+            if parts:
+                yield ("[\n" if first else ",\n") + ",\n".join(parts)
+                first = False
+        else:
+            for r in records:
+                w.writerow({k: (f"{v:.{io.FLOAT_DIGITS}f}" if isinstance(v, float) else "" if v is None else v)
+                            for k, v in r.items()})
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
     if fmt == "geojson":
-        features = [{"type": "Feature",
-                     "geometry": None if r["lat"] is None else {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
-                     "properties": {k: r[k] for k in PLACE_PROPERTIES}} for r in records]
-        return io.dumps_json({"type": "FeatureCollection", "features": features}) + "\n"
-    if fmt == "json":
-        return io.dumps_json(records, indent=2) + "\n"
-    import csv
-    import io as stdio
+        yield ('{"features":[' if first else "") + '],"type":"FeatureCollection"}\n'
+    elif fmt == "json":
+        yield "[]\n" if first else "\n]\n"
+    else:
+        yield buf.getvalue()  # the header when there was no block
 
-    buf = stdio.StringIO()
-    w = csv.DictWriter(buf, fieldnames=PLACE_PROPERTIES + ["lat", "lon"], lineterminator="\n")
-    w.writeheader()
-    for r in records:
-        w.writerow({k: (f"{v:.{io.FLOAT_DIGITS}f}" if isinstance(v, float) else "" if v is None else v)
-                    for k, v in r.items()})
-    return buf.getvalue()
+
+def write_places(reports: list[str], output: str, *, overwrite: bool = False, country: str | None = None,
+                 fmt: str = "geojson", online=False, progress=no_progress) -> None:
+    """``geo-idlib places -o OUTPUT``: stream the places into OUTPUT atomically (bounded memory)."""
+    io.write_text_chunks(output, iter_places_text(reports, country=country, fmt=fmt, online=online,
+                                                  progress=progress), overwrite=overwrite)
 
 
 # ============================================================================ areas / join / change

@@ -63,6 +63,21 @@ def test_output_is_deterministic_and_stdout_is_only_output(report):
     json.loads(a.stdout)
 
 
+@pytest.mark.parametrize("fmt", ["geojson", "json", "csv"])
+def test_streamed_text_is_the_canonical_document(report, tmp_path, fmt):
+    """Written block by block, the output equals the whole document dumped at once (and the file)."""
+    text = pipeline.places([str(report), str(report)], fmt=fmt)
+    if fmt == "geojson":
+        assert text == pipeline.io.dumps_json(json.loads(text)) + "\n"
+    elif fmt == "json":
+        assert text == pipeline.io.dumps_json(json.loads(text), indent=2) + "\n"
+    else:
+        assert len(text.splitlines()) == 1 + 2 * 4
+    out = tmp_path / f"p.{fmt}"
+    assert run("places", report, report, "--format", fmt, "-o", out).exit_code == 0
+    assert out.read_text(encoding="utf-8") == text
+
+
 def test_csv_and_json_formats(report):
     r = run("places", report, "--format", "csv")
     assert r.exit_code == 0, r.stderr
