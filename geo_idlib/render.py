@@ -764,7 +764,8 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
         raise InputError(f"--from {_fmt(d1_d)} is after --to {_fmt(d2_d)}; swap them")
 
     # ---- areas → faces
-    if timeline is None and areas is not None and len(areas):
+    timeline_from_areas = timeline is None and areas is not None and len(areas) > 0
+    if timeline_from_areas:
         a = _crs.to_wgs84(areas, "areas")
         day = date_d if date_d is not None else np.datetime64("1970-01-01", "ns")
         timeline = a[["actor", "geometry"]].assign(valid_from=day, valid_to=pd.NaT)
@@ -838,6 +839,7 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
         "bounds": [[round(view[1], 5), round(view[0], 5)], [round(view[3], 5), round(view[2], 5)]],
         "quantum": QUANTUM,
         "dates": [_fmt(d) for d in dates],
+        "date_label": not (timeline_from_areas and date_d is None),  # no made-up date on screen
         "slider": shown,
         "start": k_start,
         "faces": [f for f in enc_faces if f],

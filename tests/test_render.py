@@ -346,3 +346,9 @@ def test_areas_end_when_their_rows_end():
     d = render.build_map(timeline=t, basemap=False).geo_idlib
     assert d["slider"] == [0, 1] and d["dates"][d["start"]] == "2024-07-10"
 
+
+
+def test_a_snapshot_without_a_date_shows_no_made_up_date():
+    a = gpd.GeoDataFrame({"actor": ["government"]}, geometry=[shapely.box(36, 35, 37, 36)], crs="EPSG:4326")
+    assert render.build_map(a, basemap=False).geo_idlib["date_label"] is False
+    assert render.build_map(a, date="2020-02-20", basemap=False).geo_idlib["dates"] == ["2020-02-20"]

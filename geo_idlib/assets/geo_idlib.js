@@ -152,7 +152,7 @@
       lab.textContent = d.start !== null ? text(d.start) : '';
       st.slider = inp;
     }).addTo(map);
-    else if (d.start !== null && d.dates.length) control('bottomleft', 'gi-slider', function (div) {
+    else if (d.start !== null && d.dates.length && d.date_label) control('bottomleft', 'gi-slider', function (div) {
       el('div', 'gi-slider-label', div).textContent = d.dates[d.start];
     }).addTo(map);
     if (d.swipe) initSwipe(st);
