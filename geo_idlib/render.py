@@ -265,6 +265,9 @@ def partition(timeline, actors: _Actors | None = None):
         raise InputError("timeline: some rows have no valid_from; give every area a start date")
     dates = np.unique(np.concatenate([vf, vt[~np.isnat(vt)]]))
     keep = ~shapely.is_empty(geoms) & (act != _NO_ACTOR)
+    if (~shapely.is_empty(geoms) & (act == _NO_ACTOR)).any():
+        log.warning("map: %d area(s) of the timeline have no actor and are not drawn; fill the actor column",
+                    int((~shapely.is_empty(geoms) & (act == _NO_ACTOR)).sum()))
     faces: list = []
     hist: list[list[tuple[int, int]]] = []  # per face: [(k, actor)] label changes
     prev: dict[int, object] = {}

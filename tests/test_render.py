@@ -352,3 +352,12 @@ def test_a_snapshot_without_a_date_shows_no_made_up_date():
     a = gpd.GeoDataFrame({"actor": ["government"]}, geometry=[shapely.box(36, 35, 37, 36)], crs="EPSG:4326")
     assert render.build_map(a, basemap=False).geo_idlib["date_label"] is False
     assert render.build_map(a, date="2020-02-20", basemap=False).geo_idlib["dates"] == ["2020-02-20"]
+
+
+def test_areas_without_actor_are_skipped_with_a_warning(caplog):
+    t = T([("government", "2020-01-01", None, shapely.box(36, 35, 36.5, 35.5)),
+           (None, "2020-01-01", None, shapely.box(36.5, 35, 37, 35.5))])
+    with caplog.at_level(logging.WARNING, logger="geo_idlib"):
+        d = render.build_map(timeline=t, basemap=False).geo_idlib
+    assert [a["id"] for a in d["actors"]] == ["government"] and len(d["runs"]) == 1
+    assert any("1 area(s) of the timeline have no actor" in r.getMessage() for r in caplog.records)
