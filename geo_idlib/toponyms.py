@@ -13,11 +13,13 @@ How mentions are found (one pass per text block, no loop of regexes over names):
    (``not_places.csv``) are places only right after a locative cue ("in Akar", not "Akar said");
    a match glued to a capitalised non-place word is part of a longer name ("Vladimir Putin",
    "Hulusi Akar", "Washington Post"); a word after a title ("President X") is a person; short
-   all-capital acronyms count only when they name a country ("US", not "UN"); photo-credit lines
-   ("EPA-EFE/NAME NAME") are skipped.
+   all-capital acronyms count only when they name a country ("US", not "UN"); where capitals say
+   nothing (sentence start, headlines) a word must literally be a place's name, and common English
+   words need more evidence (wordfreq); photo-credit lines ("EPA-EFE/NAME NAME") are skipped.
 4. Names the gazetteer lacks are still reported (with an empty candidate list later) when a report
-   pattern frames them: "the village(s)/town/city of X", "X countryside/province", "captured X",
-   "took control of X", "entered X", "near X", "X and Y villages".
+   pattern frames them: "the village(s)/town/city of X", "X countryside/province", "X County",
+   "captured/entered/shelled/hit X", "took control of X", "near X", "in X", "X and Y villages",
+   and Arabic compound names on a generic first word ("Tal X", "Kafr X", "Maarat al-X").
 5. ``kind_hint`` records what the words say the place is: "Idlib province", "Aleppo countryside"
    → ``admin1``; "the city of Idlib", "the town of Sarmin", "Idlib city" → ``settlement``.
 
@@ -47,7 +49,7 @@ from .gazetteer import normalize
 COMMON_ZIPF = 4.0
 MAJOR_POPULATION = 1_000_000
 #: Even a country or capital is not taken where capitals say nothing if its name is this frequent
-#: an English word ("Man", "Chad" are; "Turkey", "China", "Jordan" are not).
+#: an English word ("Man" is; "Turkey", "China", "Jordan", "Chad" are not).
 VERY_COMMON_ZIPF = 5.5
 
 #: Columns of the mentions table, in order.
