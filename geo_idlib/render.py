@@ -294,7 +294,8 @@ def partition(timeline, actors: _Actors | None = None):
         if not d_parts:
             prev, prev_rows = cur, cur_rows
             continue
-        gain_all = _poly1(shapely.union_all(list(gains.values()), grid_size=_GRID)) if gains else None
+        gain_all = (None if not gains else next(iter(gains.values())) if len(gains) == 1
+                    else _poly1(shapely.union_all(list(gains.values()), grid_size=_GRID)))
         D = _poly1(shapely.union_all(d_parts, grid_size=_GRID))
         shapely.prepare(D)
         covered = []  # the parts of D that already belong to a face
