@@ -736,7 +736,8 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
     change_polys : GeoDataFrame, optional
         ``actor_from, actor_to, area_km2, geometry`` from :func:`geo_idlib.change.compare`.
     d1, d2 : date-like, optional
-        The change period; with a timeline they also give the before/after swipe.
+        The change period; with a timeline (not a single snapshot) they also give the
+        before/after swipe.
     title : str, optional
     offline : bool
         True (default): no network at all; light vector basemap from shapefiles/. False: tiles
@@ -824,7 +825,7 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
     start = date_d if date_d is not None else d2_d
     k_start = index_of(start) if start is not None else (shown[-1] if shown else None)
     swipe = None
-    if d1_d is not None and d2_d is not None and len(dates):
+    if d1_d is not None and d2_d is not None and len(dates) and not timeline_from_areas:
         swipe = {"left": index_of(d1_d), "right": index_of(d2_d), "left_label": _fmt(d1_d),
                  "right_label": _fmt(d2_d)}
         if date_d is None:
