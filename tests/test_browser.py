@@ -247,3 +247,17 @@ def test_png_export_shows_the_palette(chromium, tmp_path):
     assert share["government"] > share["opposition"]  # 36.7–37.4 E vs 36.4–36.7 E on that date
     with pytest.raises(Exception, match="already exists"):
         render.to_png(m, out, width=800, height=600, chromium=chromium)
+
+
+def test_png_export_from_an_html_file_and_from_html_text(chromium, files, tmp_path):
+    from PIL import Image
+
+    a, b = tmp_path / "from_file.png", tmp_path / "from_text.png"
+    render.to_png(files["main"], a, width=640, height=480, chromium=chromium)
+    render.to_png(files["main"].read_text(encoding="utf-8"), b, width=640, height=480, chromium=chromium)
+    ia, ib = np.asarray(Image.open(a).convert("RGB")), np.asarray(Image.open(b).convert("RGB"))
+    assert ia.shape == ib.shape == (480, 640, 3)
+    assert (ia == ib).mean() > 0.99          # the same map, whichever way it was given
+    assert len(np.unique(ia.reshape(-1, 3), axis=0)) > 50   # not a blank page
+    with pytest.raises(Exception, match="no such HTML file"):
+        render.to_png(tmp_path / "missing.html", tmp_path / "c.png", chromium=chromium)
