@@ -344,7 +344,9 @@ class _Context:
             if i != j or not W.sent_cased[W.sid[i]] or _major(found[k], k):
                 continue
             p, q = i - 1, i + 1
-            if p >= 0 and W.sid[p] == W.sid[i] and W.joined[p] and W.cap[p] and W.wt[p][1:].islower() \
+            if p >= 0 and W.sid[p] == W.sid[i] and W.joined[p] and _key(W.wt[p]) in t.title:
+                self.surnames.add(k)  # "Foreign Minister Wang ... Wang said"
+            elif p >= 0 and W.sid[p] == W.sid[i] and W.joined[p] and W.cap[p] and W.wt[p][1:].islower() \
                     and not W.first_in_sentence[p] and not self.place_word(p):  # "Jacob Zuma", not "CTV Winnipeg"
                 self.surnames.add(k)
             elif q < W.n and W.sid[q] == W.sid[i] and W.joined[i] and W.cap[q] and not self.place_word(q) \
