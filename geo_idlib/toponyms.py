@@ -85,7 +85,8 @@ _PATTERNS = [
     (re.compile(rf"\b(?i:captured|seized|recaptured|retook|took\s+control\s+of|took\s+over|entered|stormed"
                 rf"|shelled|struck|bombed|bombarded|hit|targeted|attacked|raided|besieged|liberated|reached"
                 rf"|near|outskirts\s+of|advanced\s+on|advanced\s+towards?)\s+(?P<n>{_LIST})"), None, False),
-    (re.compile(rf"\b(?i:in|into|around|outside|towards?)\s+(?P<n>{_NAME})(?![{_APOS}\w])"), None, False),
+    (re.compile(rf"\b(?i:in|into|around|outside|towards?)\s+(?P<n>{_NAME}(?:\s+and\s+{_NAME})?)(?![{_APOS}\w])"),
+     None, False),
 ]
 _SPLIT_LIST = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")
 

@@ -168,6 +168,11 @@ def test_hyphenated_pairs_of_known_places_stay_two(idx):
     assert m["mention"].tolist() == ["Aleppo", "Damascus"]
 
 
+def test_two_unknown_names_after_a_preposition(idx):
+    m = mentions("Many fled to camps around Sarmada and Atmeh near the border.", idx)
+    assert m["mention"].tolist() == ["Sarmada", "Atmeh"]
+
+
 def test_pattern_name_longer_than_a_known_name_wins(idx):
     m = mentions("The army entered Sarmin Jadida on Monday.", idx)
     assert m["mention"].tolist() == ["Sarmin Jadida"]
