@@ -22,39 +22,16 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
+
+from _benchutil import PeakRSS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
 WIKI = SHARED / "data" / "syria_places_wikipedia_2017" / "syria_places_wikipedia_2017.csv"
 ADM0 = SHARED / "data" / "ocha_syria_admin" / "syr_admin0_ocha_v02_20201217.geojson"
-
-
-class PeakRSS:
-    """Peak resident set size of this process while the block runs (sampled every 2 ms)."""
-
-    def __enter__(self):
-        import psutil
-
-        self._p = psutil.Process()
-        self.base = self.peak = self._p.memory_info().rss
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-        return self
-
-    def _run(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._p.memory_info().rss)
-            time.sleep(0.002)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._t.join()
-        self.peak = max(self.peak, self._p.memory_info().rss)
 
 
 def _inputs():
