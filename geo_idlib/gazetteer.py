@@ -275,6 +275,8 @@ def _index_key() -> str:
             h.update(io.read_text_file(p, "data file").encode())
     outlines = io.shapefiles_dir() / "countries.gpkg"
     h.update(str(outlines.stat().st_size if outlines.exists() else 0).encode())
+    for _, p in _builtin_gazetteers():
+        h.update(io.read_text_file(p, "built-in gazetteer").encode())
     try:
         from importlib.metadata import version
 
@@ -364,6 +366,25 @@ def _countryinfo() -> dict[str, dict]:
                 if a and not (len(a) <= 3 and a.isupper())]
         out[cc] = {"point": point, "latlng": (float(ll[0]), float(ll[1])) if len(ll) == 2 else None, "alts": alts}
     return out
+
+
+def _column(csv_text: str, column: str) -> dict[int, str]:
+    """Line number → value of ``column`` in a CSV text (empty when the column is absent)."""
+    import csv
+    import io as stdio
+
+    reader = csv.DictReader(stdio.StringIO(csv_text))
+    if column not in (reader.fieldnames or []):
+        return {}
+    return {line: (rec.get(column) or "").strip() for line, rec in enumerate(reader, start=2)}
+
+
+def _builtin_gazetteers() -> list[tuple[str, Path]]:
+    """``(name, path)`` of the gazetteers shipped with the embedded data: ``shapefiles/<name>_places.csv``."""
+    d = io.shapefiles_dir()
+    if not d.exists():
+        return []
+    return [(p.name.removesuffix("_places.csv"), p) for p in sorted(d.glob("*_places.csv"))]
 
 
 def _country_outline_points() -> dict[str, tuple[float, float]]:
@@ -487,6 +508,24 @@ def _build_places() -> list[tuple]:
             rows.append((pid, r["name"], float(r["lat"]), float(r["lon"]), r["country"], r["name"], "ADM1",
                          int(float(r.get("population") or 0)), r.get("source") or "geonames", alts,
                          keys_of([r["name"], *alts])))
+
+    # built-in gazetteers shipped with the embedded data (shapefiles/*_places.csv, the CSV gazetteer
+    # format), e.g. nw_syria_places.csv → the `nw_syria` gazetteer; ranked like a user gazetteer
+    # An entry whose `source` is a GeoNames place only adds its spellings to that place.
+    at = {row[0]: i for i, row in enumerate(rows) if row[0].startswith("geonames:")}
+    for name, path in _builtin_gazetteers():
+        text = io.read_text_file(path, "built-in gazetteer")
+        brows, _ = parse_user_gazetteer(text, str(path))
+        sources = _column(text, "source")
+        for r in brows:
+            alts = [a for a in r["alternatenames"] if a != r["name"]]
+            src = sources.get(r["line"], "")
+            if src.startswith("geonames:") and src in at:
+                i = at[src]
+                rows[i] = (*rows[i][:10], rows[i][10] | keys_of([r["name"], *alts]))
+                continue
+            rows.append((f"builtin:{name}:{r['id']}", r["name"], r["lat"], r["lon"], r["country_code"], r["admin1"],
+                         r["feature_code"], r["population"], f"builtin:{name}", alts, keys_of([r["name"], *alts])))
 
     # Syria's districts (ADM2) and sub-districts (ADM3), OCHA COD-AB label points: precision admin2
     for r in _rows_of_data("sy_admin23.csv"):
@@ -823,6 +862,8 @@ W_COUNTRY, W_FEATURE, W_POPULATION, W_KIND, W_PROXIMITY, W_MATCH = 1.0, 0.6, 0.6
 #: Entries of the user's own gazetteers win over GeoNames entries of the same name: the user added
 #: them because they trust them for their area.
 W_USER = 1.0
+#: Entries of the built-in gazetteers (shapefiles/*_places.csv) likewise, a little less than yours.
+W_BUILTIN = 0.8
 #: Quality of each kind of match (also the ceiling of the confidence).
 MATCH_QUALITY = {"exact": 1.0, "folded": 0.9, "compact": 0.8, "fuzzy": 0.8}
 #: Two top candidates closer than this (km) are "the same place" for confidence and ambiguity.
@@ -864,7 +905,7 @@ def score(c: Candidate, *, match: str = "folded", match_score: float = 1.0, coun
 
     ``1 + W_COUNTRY·[in the context country, or a country/region] + W_FEATURE·feature_rank + W_POPULATION·
     min(1, log10(population + 1)/7) + W_KIND·[precision is the kind the text asked for] +
-    W_PROXIMITY·proximity + W_MATCH·match quality + W_USER·[from a user gazetteer]``, where ``proximity`` ∈ [0, 1] measures how near
+    W_PROXIMITY·proximity + W_MATCH·match quality + W_USER·[from a user gazetteer] + W_BUILTIN·[from a built-in one]``, where ``proximity`` ∈ [0, 1] measures how near
     the candidate lies to the other places of the same report, and ``kind`` is ``settlement``,
     ``admin2``, ``admin1`` or ``country`` (from words such as "district", "province" or "the city of").
 
@@ -880,7 +921,7 @@ def score(c: Candidate, *, match: str = "folded", match_score: float = 1.0, coun
     return (1.0 + W_COUNTRY * in_context
             + W_FEATURE * feature_rank(c.feature_code) + W_POPULATION * pop
             + W_KIND * (bool(kind) and c.precision == kind) + W_PROXIMITY * proximity + W_MATCH * quality
-            + W_USER * c.source.startswith("user:"))
+            + W_USER * c.source.startswith("user:") + W_BUILTIN * c.source.startswith("builtin:"))
 
 
 def _km(a: Candidate, b: Candidate) -> float:
@@ -1137,7 +1178,7 @@ _CSV_ALIASES = {"name": ("name", "place", "placename", "toponym"), "lat": ("lat"
                 "lon": ("lon", "lng", "long", "longitude", "x"),
                 "alternatenames": ("alternatenames", "alternate_names", "aliases", "alt_names"),
                 "feature_code": ("feature_code", "featurecode"), "country_code": ("country_code", "country", "cc"),
-                "population": ("population",)}
+                "population": ("population",), "admin1": ("admin1", "governorate", "province")}
 _GAZ_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 #: A file is refused when more than this share of its rows have unusable coordinates.
 MAX_BAD_SHARE = 0.05
@@ -1239,7 +1280,9 @@ def parse_user_gazetteer(text: str, source: str) -> tuple[list[dict], dict]:
                          "alternatenames": [a.strip() for a in re.split(r"[|;,]", alts or "") if a.strip()],
                          "feature_code": ((rec.get(col["feature_code"]) if col["feature_code"] else "") or "PPL").strip().upper(),
                          "country_code": ((rec.get(col["country_code"]) if col["country_code"] else "") or "").strip().upper(),
-                         "admin1": "", "population": rec.get(col["population"]) if col["population"] else 0})
+                         "admin1": ((rec.get(col["admin1"]) if col["admin1"] else "") or "").strip(),
+                         "admin1_is_name": True,
+                         "population": rec.get(col["population"]) if col["population"] else 0})
     good = []
     for r in rows:
         lat, lon = _float_or_none(r["lat"]), _float_or_none(r["lon"])
@@ -1319,6 +1362,10 @@ def add_user_gazetteer(path, name: str | None = None, *, index: GazetteerIndex |
     if stats["bad"]:
         log.warning("%s: %d row(s) without valid lat/lon skipped (first: %s)", src, stats["bad"], stats["first_bad"])
     _infer_countries(rows, index or load_index())
+    names_of = {(r["country"], r["code"]): r["name"] for r in _rows_of_data("admin1.csv")}
+    for r in rows:  # a GeoNames dump's admin-1 code → the division's name, as for GeoNames places
+        if r["admin1"] and not r.get("admin1_is_name"):
+            r["admin1"] = names_of.get((r["country_code"], r["admin1"]), f"{r['country_code']}.{r['admin1']}")
     upath = user_index_path()
     upath.parent.mkdir(parents=True, exist_ok=True)
     con = io.open_sqlite(upath)

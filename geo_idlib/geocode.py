@@ -190,7 +190,7 @@ def resolve(mentions: pd.DataFrame, index: GazetteerIndex, *, country: str | Non
         for c, sim in cands:
             m = "fuzzy" if via == "fuzzy" else match_type(str(df.at[i, "mention"]), c, via)
             if (DROP_FOREIGN_FOLDED and ctx and m != "exact" and c.precision == "settlement"
-                    and c.country != ctx and not c.source.startswith("user:")):
+                    and c.country != ctx and not c.source.startswith(("user:", "builtin:"))):
                 continue  # a spelling fold found a village abroad: not what a report about ctx means
             prox = proximity.get(c.place_id, 0.0) if proximity else 0.0
             scored.append((c, score(c, match=m, match_score=sim, country=ctx, kind=kinds[i], proximity=prox), m, sim))

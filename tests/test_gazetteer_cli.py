@@ -81,6 +81,9 @@ def test_user_gazetteer_round_trip(home):
                                                                          "user:tiny:9900004"]
     assert (recs[0]["lat"], recs[0]["lon"], recs[0]["country"]) == (35.91234, 36.70321, "SY")
     assert recs[5]["precision"] == "admin2"
+    from geo_idlib.gazetteer import Gazetteer
+
+    assert Gazetteer().geocode("Zaytunat").raw["admin1"] == "Idlib"   # the dump's admin1 code 12, named
     # the index tells toponyms about the new names too
     assert load_index().lookup("til zaytunat al wadi")[0].source == "user:tiny"
     r = run("gazetteer", "add", str(FIX / "tiny_geonames.txt"), "--name", "tiny")

@@ -186,3 +186,18 @@ def test_syrian_districts_are_admin2(idx):
     assert (recs["Harim district"]["place_id"], recs["Harim district"]["precision"]) == ("ocha:SY0703", "admin2")
     assert (recs["Harim"]["place_id"], recs["Harim"]["precision"]) == ("geonames:169866", "settlement")
     assert recs["Jisr al-Shughur district"]["place_id"] == "ocha:SY0704"
+
+
+def test_no_mentions_give_an_empty_places_layer(idx):
+    p = resolve(pd.DataFrame(columns=["report", "mention", "start", "end", "sentence", "key", "kind_hint"]), idx)
+    assert len(p) == 0 and list(p.columns) == PLACES_COLUMNS and p.crs.to_epsg() == 4326
+
+
+def test_builtin_nw_syria_gazetteer(idx):
+    """shapefiles/nw_syria_places.csv (the sample's located villages) is part of every index."""
+    recs = {r["query"]: r for r in geocode_names(["Kafr Naha", "Nayrab", "Saraqeb"], idx)}
+    assert recs["Kafr Naha"]["place_id"].startswith("builtin:nw_syria:")
+    assert (recs["Kafr Naha"]["lat"], recs["Kafr Naha"]["lon"]) == (36.1657, 36.977)
+    assert recs["Nayrab"]["country"] == "SY" and recs["Nayrab"]["precision"] == "settlement"
+    # an entry that is a GeoNames place keeps its GeoNames id
+    assert recs["Saraqeb"]["place_id"] == "geonames:164816"
