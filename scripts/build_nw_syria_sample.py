@@ -103,16 +103,21 @@ _PREFIX = [(re.compile(r"\b(?:tell|tall|tal|tel|til)\b"), "tl"), (re.compile(r"\
            (re.compile(r"\b(?:umm|um|om)\b"), "m"), (re.compile(r"\b(?:jabal|jebel)\b"), "jbl")]
 
 
+def _unprefixed(text: str) -> str:
+    """Folded, articles dropped, common name prefixes (Tall, Kafr, Deir...) unified."""
+    t = _ARTICLE.sub("", fold(text))
+    for rx, rep in _PREFIX:
+        t = rx.sub(rep, t)
+    return t
+
+
 def skeleton(text: str) -> str:
     """A spelling-tolerant key: folded, articles dropped, common prefixes unified, vowels dropped,
     letter pairs that transliterations swap unified (q/k, kh/h, sh/s, ou/u, dh/z, th/t), doubles
     collapsed. 'Saraqeb' and 'Saraqib' → 'srkb'; 'Kafranbel' and 'Kafr Nabl' → 'kfrnbl'."""
-    t = fold(text)
+    t = _unprefixed(text)
     if not t:
         return ""
-    t = _ARTICLE.sub("", t)
-    for rx, rep in _PREFIX:
-        t = rx.sub(rep, t)
     t = t.replace("kh", "h").replace("sh", "s").replace("dh", "z").replace("th", "t").replace("gh", "g")
     t = t.replace("q", "k").replace("ou", "u").replace("w", "").replace("y", "").replace("'", "")
     t = re.sub(r"[aeiou ]", "", t)
@@ -121,12 +126,9 @@ def skeleton(text: str) -> str:
 
 def softkey(text: str) -> str:
     """A stricter key than :func:`skeleton`: vowels kept (e→i, o→u), so 'Hass' ≠ 'Hish'."""
-    t = fold(text)
+    t = _unprefixed(text)
     if not t:
         return ""
-    t = _ARTICLE.sub("", t)
-    for rx, rep in _PREFIX:
-        t = rx.sub(rep, t)
     t = t.replace("kh", "h").replace("q", "k").replace("ou", "u").replace("ee", "i").replace("oo", "u")
     t = t.replace("e", "i").replace("o", "u").replace("w", "u").replace("y", "i")
     t = re.sub(r"(?<=[aiu])h\b", "", t).replace(" ", "")  # ta marbuta: -ah, -eh, -a are one ending
