@@ -915,21 +915,19 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
                             "actor": ai, "popup": _place_popup(g, actors.label(ai), date_txt),
                             "tooltip": _esc(_name(r)), "n": int(len(g))})
         markers.sort(key=lambda m: (m["lat"], m["lon"], m["tooltip"]))
+    def panel_item(r, cls: str, meta: str) -> str:  # meta is already escaped
+        return (f'<li class="{cls}"><b>{_esc(_name(r))}</b> <span class="gi-meta">{meta}</span>'
+                f'<blockquote class="gi-sentence">{_esc(r.get("sentence"))}<cite>{_esc(r.get("report"))}</cite>'
+                f'</blockquote></li>')
+
     if far_rows is not None and len(far_rows):
         for _, g in groups(far_rows):
             r = g.iloc[0]
-            panel_far.append(f'<li class="gi-far"><b>{_esc(_name(r))}</b> '
-                             f'<span class="gi-meta">{_esc(r.get("country"))} · {float(r.geometry.y):.3f}, '
-                             f'{float(r.geometry.x):.3f}</span>'
-                             f'<blockquote class="gi-sentence">{_esc(r.get("sentence"))}<cite>{_esc(r.get("report"))}</cite>'
-                             f'</blockquote></li>')
+            meta = f'{_esc(r.get("country"))} · {float(r.geometry.y):.3f}, {float(r.geometry.x):.3f}'
+            panel_far.append(panel_item(r, "gi-far", meta))
     if unlocated_rows is not None and len(unlocated_rows):
         for _, g in groups(unlocated_rows):
-            r = g.iloc[0]
-            panel_unlocated.append(f'<li class="gi-unlocated"><b>{_esc(_name(r))}</b> '
-                                   f'<span class="gi-meta">{_esc(r.get("status"))}</span>'
-                                   f'<blockquote class="gi-sentence">{_esc(r.get("sentence"))}'
-                                   f'<cite>{_esc(r.get("report"))}</cite></blockquote></li>')
+            panel_unlocated.append(panel_item(g.iloc[0], "gi-unlocated", _esc(g.iloc[0].get("status"))))
     data["markers"] = markers
     panel = []
     if notice:
