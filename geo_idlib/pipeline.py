@@ -785,7 +785,8 @@ def places_on(texts: dict, timeline, day, *, country=None, online=None, progress
     """Places named in ``texts`` ({report name: text}) with the ``actor`` holding each on ``day``.
 
     Returns None when there is no text; ``actor`` is ``""`` for unresolved places and places no
-    area covers.
+    area covers; ``front_km`` is the distance to ground held by another side that day (NaN when
+    none), the measure of how sure the side is (see :func:`join.front_distance_km`).
     """
     import geopandas as gpd
     import numpy as np
@@ -806,6 +807,7 @@ def places_on(texts: dict, timeline, day, *, country=None, online=None, progress
         events = places[resolved].assign(date=pd.Timestamp(day).strftime("%Y-%m-%d"))
         actor[resolved] = join.asof_join(events, timeline, what="places")["actor"].to_numpy()
     places["actor"] = actor
+    places["front_km"] = join.front_distance_km(places.geometry.to_numpy(), actor, timeline, day)
     return places
 
 

@@ -615,6 +615,10 @@ def script_json(obj) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
+#: A place closer than this (km) to another side's ground is flagged as near the front in its popup.
+FRONT_KM = 5.0
+
+
 def _place_popup(rows: pd.DataFrame, actor_label: str, date_txt: str | None) -> str:
     r = rows.iloc[0]
     conf = r.get("confidence")
@@ -624,6 +628,10 @@ def _place_popup(rows: pd.DataFrame, actor_label: str, date_txt: str | None) -> 
              f'{" · " + _esc(r.get("admin1")) if _esc(r.get("admin1")) else ""}'
              f'{" · " + _esc(r.get("country")) if _esc(r.get("country")) else ""}</div>',
              f'<div class="gi-actor">Held by: {_esc(actor_label)}{" on " + _esc(date_txt) if date_txt else ""}</div>']
+    front = r.get("front_km")
+    if front is not None and not pd.isna(front):
+        near = " — near the front: the side here is uncertain" if float(front) < FRONT_KM else ""
+        parts.append(f'<div class="gi-front">{float(front):.1f} km from ground held by another side{near}</div>')
     shown = rows.drop_duplicates(["report", "sentence"]).head(5)
     for _, m in shown.iterrows():
         parts.append(f'<blockquote class="gi-sentence">{_esc(m.get("sentence"))}'

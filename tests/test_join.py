@@ -228,3 +228,23 @@ def test_existing_actor_column_is_replaced_with_a_warning_only_when_filled(caplo
         assert out["actor"].tolist() == ["government"]
     assert set(caplog.messages) == {
         "events: the column(s) 'actor' are replaced by the join's answer; rename them to keep them"}
+
+
+def test_front_distance_counts_other_sides_only():
+    import geopandas as gpd
+    import shapely
+
+    from geo_idlib import control, join
+
+    g = gpd.GeoDataFrame({"actor": ["gov", "opp", "unknown"], "date": ["2020-01-01"] * 3},
+                         geometry=[shapely.box(36, 35, 37, 36), shapely.box(37.2, 35, 38, 36),
+                                   shapely.box(36, 36, 38, 37)], crs="EPSG:4326")
+    t = control.load_timeline(g, "t")
+    pts = shapely.points([(36.9, 35.5), (37.5, 35.5), (36.5, 35.5)])
+    d = join.front_distance_km(pts, ["gov", "opp", ""], t, "2020-01-01")
+    # gov point: 0.3° of longitude at 35.5° N to the opp square; opp point: 0.5° to the gov square
+    # (the unknown square, 0.5° north of the first point, is not a side)
+    km_per_deg = 111.32 * np.cos(np.radians(35.5))
+    assert d[0] == pytest.approx(0.3 * km_per_deg, rel=0.01)
+    assert d[1] == pytest.approx(0.5 * km_per_deg, rel=0.01)
+    assert np.isnan(d[2])

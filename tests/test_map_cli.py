@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -40,6 +41,7 @@ def test_example_report_map_is_offline_and_deterministic(tmp_path):
     assert not re.search(r"""url\(\s*["']?(https?:)?//""", html)
     for name in ("Sarmin", "Saraqeb", "Maarat al-Numan", "Kafr Naha"):
         assert name in html
+    assert "near the front: the side here is uncertain" in html  # Sarmin's popup
     assert '"1.9.4"' in html  # Leaflet itself is inlined
 
 
@@ -62,6 +64,10 @@ def test_places_are_joined_to_who_held_them_on_the_date(timeline):
     assert dict(zip(p0["mention"], p0["actor"], strict=True))["Saraqeb"] == "opposition"
     # places outside the areas (Moscow) carry no actor
     assert actor_of["Moscow"] == ""
+    # honest uncertainty: Sarmin, inferred government-held, lies within 5 km of opposition ground
+    front = dict(zip(p["mention"], p["front_km"], strict=True))
+    assert front["Sarmin"] < 5 and front["Anadan"] > 5
+    assert np.isnan(front["Moscow"])
 
 
 def test_default_date_comes_from_the_dateline(timeline):
