@@ -835,7 +835,10 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
     swipe = None
     if d1_d is not None and d2_d is not None and len(dates) and not timeline_from_areas:
         swipe = {"left": index_of(d1_d), "right": index_of(d2_d), "left_label": _fmt(d1_d),
-                 "right_label": _fmt(d2_d)}
+                 "right_label": _fmt(d2_d), "lon": None}
+        if change_polys is not None and len(change_polys):  # the swipe starts on the change
+            cb = _crs.to_wgs84(change_polys, "change").total_bounds
+            swipe["lon"] = round(float(cb[0] + cb[2]) / 2, 5)
         if date_d is None:
             k_start = index_of(d2_d)
 

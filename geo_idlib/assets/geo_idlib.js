@@ -158,6 +158,12 @@
     if (d.swipe) initSwipe(st);
 
     map.fitBounds(d.bounds);
+    if (d.swipe && d.swipe.lon !== null && d.swipe.lon !== undefined) {
+      // start the swipe on the change (not at mid-width, which may leave the whole front on one side)
+      var c = map.getCenter(), size = map.getSize();
+      st.swipeX = Math.max(0.1, Math.min(0.9, map.latLngToContainerPoint([c.lat, d.swipe.lon]).x / size.x));
+      st.clip();
+    }
     G.ready = true;
     box.setAttribute('data-gi-ready', '1');
     return st;
