@@ -861,31 +861,34 @@ def map_report(reports=(), *, areas=None, date=None, d1=None, d2=None, offline: 
                             d1=d1, d2=d2, title=title, offline=offline, notice=notice)
 
 
-def write_map(m, output: str, overwrite: bool = False, width: int = 1200, height: int = 800) -> str:
-    """Write a map from :func:`map_report` as ``.html`` (self-contained) or ``.png`` (headless Chromium)."""
+def _map_format(output: str) -> str:
+    """``html`` or ``png`` from OUTPUT's suffix; :class:`OutputError` naming the choices otherwise."""
     from pathlib import Path
 
-    from . import render
     from .errors import OutputError
 
     suffix = Path(output).suffix.lower()
     if suffix in (".html", ".htm"):
+        return "html"
+    if suffix == ".png":
+        return "png"
+    raise OutputError(f"{output}: unknown map format {suffix or '(none)'!r}; use -o map.html or -o map.png")
+
+
+def write_map(m, output: str, overwrite: bool = False, width: int = 1200, height: int = 800) -> str:
+    """Write a map from :func:`map_report` as ``.html`` (self-contained) or ``.png`` (headless Chromium)."""
+    from . import render
+
+    if _map_format(output) == "html":
         io.write_text(output, render.to_html(m), overwrite=overwrite)
-    elif suffix == ".png":
-        render.to_png(m, output, width=width, height=height, overwrite=overwrite)
     else:
-        raise OutputError(f"{output}: unknown map format {suffix or '(none)'!r}; use -o map.html or -o map.png")
+        render.to_png(m, output, width=width, height=height, overwrite=overwrite)
     return output
 
 
 def map_command(reports, output: str, *, overwrite: bool = False, width: int = 1200, height: int = 800,
                 **kwargs) -> str:
-    """``geo-idlib map``: check OUTPUT first (no work wasted on an unwritable path), build, write."""
-    from pathlib import Path
-
-    from .errors import OutputError
-
-    if Path(output).suffix.lower() not in (".html", ".htm", ".png"):
-        raise OutputError(f"{output}: unknown map format; use -o map.html or -o map.png")
+    """``geo-idlib map``: check OUTPUT first (no work wasted on a bad or unwritable path), build, write."""
+    _map_format(output)
     io.check_output(output, overwrite)
     return write_map(map_report(reports, **kwargs), output, overwrite=overwrite, width=width, height=height)
