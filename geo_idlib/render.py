@@ -155,6 +155,87 @@ def _bbox_distance_km(lat, lon, bounds) -> np.ndarray:
     return _crs.haversine_km(lat, lon, clat, clon)
 
 
+#: Places farther than this (km) from the control areas are drawn but not framed by the initial view
+#: (they are listed in the side panel instead, so that e.g. Ankara does not shrink Idlib's front).
+VIEW_KM = 100.0
+#: Place precisions that are a whole country's or region's point: listed, never framed by the view.
+BROAD_PRECISIONS = ("country", "region")
+#: The initial view is padded by this share of its width and height on each side.
+VIEW_PAD = 0.06
+_COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+
+
+def _bounds_of(boxes) -> tuple | None:
+    """The (west, south, east, north) box around ``boxes`` (each such a box, or None)."""
+    boxes = [b for b in boxes if b is not None]
+    if not boxes:
+        return None
+    a = np.asarray(boxes, dtype=float)
+    return (float(a[:, 0].min()), float(a[:, 1].min()), float(a[:, 2].max()), float(a[:, 3].max()))
+
+
+def fit_view(core, known=None, fallback=None, pad: float = VIEW_PAD) -> tuple:
+    """The initial view (west, south, east, north): what matters in a report map, padded.
+
+    Parameters
+    ----------
+    core : tuple or None
+        The box of what must be seen: the report's framed places and the change polygons.
+    known : array of geometries, optional
+        Areas of known controllers on the dates shown first. The parts of them within a margin
+        around ``core`` (a quarter of its larger side, at least 0.1°) widen the view, so that the
+        front around the places shows; the rest (e.g. a whole country held by one side) does not.
+    fallback : tuple or None
+        The box used when there is no ``core`` (all the areas), as it is (Leaflet fits it exactly);
+        else :data:`DEFAULT_FOCUS`.
+    pad : float
+        Share of the width and height added on each side of a ``core`` view, so that markers on its
+        edge are not cut by the map's edge.
+
+    Examples
+    --------
+    >>> fit_view((36.0, 35.0, 37.0, 36.0), pad=0)
+    (36.0, 35.0, 37.0, 36.0)
+    >>> fit_view((36.0, 35.0, 37.0, 36.0), known=[shapely.box(30, 35.2, 36.1, 35.8)], pad=0)  # a side to the west
+    (35.75, 35.0, 37.0, 36.0)
+    >>> fit_view((36.5, 35.5, 36.5, 35.5), pad=0)   # one point: ~10 km around it
+    (36.4, 35.4, 36.6, 35.6)
+    >>> fit_view(None, fallback=(36.0, 35.0, 37.0, 36.0))   # nothing else: all the areas
+    (36.0, 35.0, 37.0, 36.0)
+    """
+    view = core
+    if core is not None and known is not None and len(known):
+        w, s, e, n = core
+        m = max(0.25 * max(e - w, n - s), 0.1)
+        near = shapely.intersection(np.asarray(known, dtype=object), shapely.box(w - m, s - m, e + m, n + m))
+        near = near[~shapely.is_empty(near) & (shapely.area(near) > 0)]
+        if len(near):
+            view = _bounds_of([core, tuple(shapely.total_bounds(near).tolist())])
+    if view is None:
+        view, pad = fallback or DEFAULT_FOCUS, 0.0
+    w, s, e, n = view
+    if e - w < 0.05 or n - s < 0.05:  # one point (or a line): show ~10 km around it
+        cx, cy = (w + e) / 2, (s + n) / 2
+        w, e = min(w, cx - 0.1), max(e, cx + 0.1)
+        s, n = min(s, cy - 0.1), max(n, cy + 0.1)
+    dx, dy = (e - w) * pad, (n - s) * pad
+    return (round(w - dx, 5), round(max(s - dy, -85.0), 5), round(e + dx, 5), round(min(n + dy, 85.0), 5))
+
+
+def _compass(lat0, lon0, lat, lon) -> str:
+    """The 8-point compass direction from (lat0, lon0) to (lat, lon) (initial great-circle bearing).
+
+    Examples
+    --------
+    >>> _compass(36.0, 36.5, 39.9, 32.9), _compass(36.0, 36.5, 35.1, 36.8)
+    ('NW', 'S')
+    """
+    p0, p1, dl = math.radians(lat0), math.radians(lat), math.radians(lon - lon0)
+    b = math.degrees(math.atan2(math.sin(dl) * math.cos(p1),
+                                math.cos(p0) * math.sin(p1) - math.sin(p0) * math.cos(p1) * math.cos(dl)))
+    return _COMPASS[int(round((b % 360) / 45)) % 8]
+
+
 # --------------------------------------------------------------------------- timeline → faces
 def _day(value) -> np.datetime64:
     return np.datetime64(pd.Timestamp(value).normalize(), "ns")
@@ -686,8 +767,32 @@ def _leaflet_css() -> str:
     return re.sub(r"url\(images/([A-Za-z0-9_.-]+\.png)\)", inline, css)
 
 
+#: The side panel: the title stays put and the list scrolls on its own, within half the window, with
+#: a shadow at the edge where more items are (a scrollbar alone does not show in every browser);
+#: each section and each place folds (its name and distance on one line, its sentence under it).
+PANEL_CSS = """
+.gi-panel { max-height: none; overflow: visible; max-width: 360px; }
+.gi-panel-body { max-height: max(7em, calc(50vh - 60px)); overflow-y: auto; overscroll-behavior: contain;
+  margin-right: -6px; padding-right: 6px; scrollbar-width: thin; scrollbar-color: #8a8a8a #eee;
+  background: linear-gradient(#fff 30%, rgba(255, 255, 255, 0)) top / 100% 28px no-repeat local,
+    linear-gradient(rgba(255, 255, 255, 0), #fff 70%) bottom / 100% 28px no-repeat local,
+    radial-gradient(farthest-side at 50% 0, rgba(0, 0, 0, .3), rgba(0, 0, 0, 0)) top / 100% 10px no-repeat scroll,
+    radial-gradient(farthest-side at 50% 100%, rgba(0, 0, 0, .3), rgba(0, 0, 0, 0)) bottom / 100% 10px no-repeat scroll,
+    #fff; }
+.gi-panel-body::-webkit-scrollbar { width: 8px; }
+.gi-panel-body::-webkit-scrollbar-track { background: #eee; border-radius: 4px; }
+.gi-panel-body::-webkit-scrollbar-thumb { background: #8a8a8a; border-radius: 4px; }
+.gi-panel summary { cursor: pointer; }
+.gi-panel summary.gi-panel-title { margin: 4px 0 1px; }
+.gi-panel ul { margin: 1px 0 4px; padding-left: 4px; list-style: none; }
+.gi-panel li { margin: 1px 0; }
+.gi-panel li summary { list-style-position: outside; margin-left: 12px; }
+.gi-panel li .gi-sentence { margin: 2px 0 5px 12px; }
+"""
+
+
 def _assets() -> tuple[str, str]:
-    css = _leaflet_css() + "\n" + io.package_asset_text("geo_idlib.css")
+    css = _leaflet_css() + "\n" + io.package_asset_text("geo_idlib.css") + PANEL_CSS
     js = io.leaflet_dist_bytes("leaflet.js").decode("utf-8") + "\n" + io.package_asset_text("geo_idlib.js")
     return css, js
 
@@ -736,7 +841,9 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
         A snapshot (``actor, geometry``), used when ``timeline`` is not given.
     places : GeoDataFrame, optional
         Places (DESIGN.md columns) with an optional ``actor`` column from the as-of join. Places more
-        than :data:`FAR_KM` from the focus region, and unresolved places, go to the side panel.
+        than :data:`FAR_KM` from the focus region are not drawn. The initial view frames the places
+        (see :func:`fit_view`); every located place outside it, and every unresolved place, is listed
+        in the side panel.
     timeline : GeoDataFrame, optional
         ``actor, valid_from, valid_to, geometry``; gives the time slider.
     date : date-like, optional
@@ -793,29 +900,28 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
             area_bounds = tuple(shapely.total_bounds(faces).tolist())
 
     # ---- places
-    near_rows, far_rows, unlocated_rows = None, None, None
-    place_bounds = None
+    near_rows, unlocated_rows, located_rows = None, None, None
+    framed_bounds = None
     if places is not None and len(places):
         p = _crs.to_wgs84(places, "places")
         geom = p.geometry.to_numpy()
         located = ~(shapely.is_missing(geom) | shapely.is_empty(geom))
         unlocated_rows = p[~located]
-        pl = p[located]
-        lon, lat = shapely.get_x(pl.geometry.to_numpy()), shapely.get_y(pl.geometry.to_numpy())
+        located_rows = p[located]
+        lon, lat = shapely.get_x(located_rows.geometry.to_numpy()), shapely.get_y(located_rows.geometry.to_numpy())
         focus = area_bounds or DEFAULT_FOCUS
-        far = _bbox_distance_km(lat, lon, focus) > FAR_KM
-        near_rows, far_rows = pl[~far], pl[far]
-        if len(near_rows):
-            g = near_rows.geometry.to_numpy()
-            place_bounds = (float(shapely.get_x(g).min()), float(shapely.get_y(g).min()),
-                            float(shapely.get_x(g).max()), float(shapely.get_y(g).max()))
-    # the initial view fits the focus region: the areas, or (without areas) the places kept on the map
-    view = area_bounds or place_bounds or DEFAULT_FOCUS
-    if view[2] - view[0] < 0.05 or view[3] - view[1] < 0.05:  # one point: show ~10 km around it
-        cx, cy = (view[0] + view[2]) / 2, (view[1] + view[3]) / 2
-        view = (cx - 0.1, cy - 0.1, cx + 0.1, cy + 0.1)
-    zoom = initial_zoom(view)
-    tol = pixel_degrees(view, zoom)
+        dist = _bbox_distance_km(lat, lon, focus)
+        far = dist > FAR_KM
+        near_rows = located_rows[~far]
+        # the places the initial view frames: near the areas, and not a whole country's point
+        precision = located_rows.get("precision", pd.Series("", index=located_rows.index))
+        broad = precision.fillna("").astype(str).str.lower().isin(BROAD_PRECISIONS).to_numpy()
+        framed = ~far & ~broad & (dist <= VIEW_KM if area_bounds is not None else True)
+        if not framed.any() and area_bounds is None:  # no areas, only country points: frame them
+            framed = ~far
+        if framed.any():
+            framed_bounds = (float(lon[framed].min()), float(lat[framed].min()),
+                             float(lon[framed].max()), float(lat[framed].max()))
 
     # ---- dates shown by the slider and the swipe
     def index_of(d):
@@ -833,14 +939,29 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
     start = date_d if date_d is not None else d2_d
     k_start = index_of(start) if start is not None else (shown[-1] if shown else None)
     swipe = None
+    change_bounds = None
+    if change_polys is not None and len(change_polys):
+        cg = _crs.to_wgs84(change_polys, "change").geometry.to_numpy()
+        cg = cg[~(shapely.is_missing(cg) | shapely.is_empty(cg))]
+        if len(cg):
+            change_bounds = tuple(shapely.total_bounds(cg).tolist())
     if d1_d is not None and d2_d is not None and len(dates) and not timeline_from_areas:
         swipe = {"left": index_of(d1_d), "right": index_of(d2_d), "left_label": _fmt(d1_d),
                  "right_label": _fmt(d2_d), "lon": None}
-        if change_polys is not None and len(change_polys):  # the swipe starts on the change
-            cb = _crs.to_wgs84(change_polys, "change").total_bounds
-            swipe["lon"] = round(float(cb[0] + cb[2]) / 2, 5)
+        if change_bounds is not None:  # the swipe starts on the change
+            swipe["lon"] = round((change_bounds[0] + change_bounds[2]) / 2, 5)
         if date_d is None:
             k_start = index_of(d2_d)
+
+    # ---- the initial view: the report's places and the change, with the known sides around them
+    # (not every area: a big "unknown" area would shrink the front to a corner); else all areas
+    first = {k for k in (k_start, swipe["left"] if swipe else None) if k is not None}
+    known_ids = {i for i, st in enumerate(actors.table) if st["id"] != "unknown"}
+    known_faces = sorted({f for f, k0, k1, a in runs if a in known_ids and (not first or any(k0 <= k < k1 for k in first))})
+    view = fit_view(_bounds_of([framed_bounds, change_bounds]), faces[known_faces] if known_faces else None,
+                    area_bounds)
+    zoom = initial_zoom(view)
+    tol = pixel_degrees(view, zoom)
 
     simp_faces, dev_px = simplify_within(faces, tol) if len(faces) else (faces, 0.0)
     enc_faces = encode_polygons(simp_faces) if len(faces) else []
@@ -904,7 +1025,7 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
 
     # ---- markers and side panel
     markers = []
-    panel_far, panel_unlocated = [], []
+    panel_unlocated = []
     date_txt = _fmt(dates[k_start]) if k_start is not None and len(dates) else (_fmt(date_d) if date_d is not None else None)
     if date_d is not None:
         date_txt = _fmt(date_d)
@@ -927,15 +1048,31 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
                             "tooltip": _esc(_name(r)), "n": int(len(g))})
         markers.sort(key=lambda m: (m["lat"], m["lon"], m["tooltip"]))
     def panel_item(r, cls: str, meta: str) -> str:  # meta is already escaped
-        return (f'<li class="{cls}"><b>{_esc(_name(r))}</b> <span class="gi-meta">{meta}</span>'
-                f'<blockquote class="gi-sentence">{_esc(r.get("sentence"))}<cite>{_esc(r.get("report"))}</cite>'
-                f'</blockquote></li>')
+        # one line per place (its name and where it is); its sentence folds out under it
+        return (f'<li class="{cls}"><details><summary><b>{_esc(_name(r))}</b> <span class="gi-meta">{meta}</span>'
+                f'</summary><blockquote class="gi-sentence">{_esc(r.get("sentence"))}<cite>{_esc(r.get("report"))}'
+                f'</cite></blockquote></details></li>')
 
-    if far_rows is not None and len(far_rows):
-        for _, g in groups(far_rows):
+    # every located place is either inside the initial view or listed here, nearest first
+    off_view = []
+    if located_rows is not None and len(located_rows):
+        w, s_, e, n = view
+        clat, clon = (s_ + n) / 2, (w + e) / 2
+        for _, g in groups(located_rows.assign(_drawn=~far)):
             r = g.iloc[0]
-            meta = f'{_esc(r.get("country"))} · {float(r.geometry.y):.3f}, {float(r.geometry.x):.3f}'
-            panel_far.append(panel_item(r, "gi-far", meta))
+            y, x = float(r.geometry.y), float(r.geometry.x)
+            if w <= x <= e and s_ <= y <= n:
+                continue
+            km = float(_bbox_distance_km(np.array([y]), np.array([x]), view)[0])
+            prec = str(r.get("precision") or "").lower()
+            meta = [f'{"&lt;1" if km < 1 else f"{km:,.0f}"} km {_compass(clat, clon, y, x)}']
+            if prec in BROAD_PRECISIONS:
+                meta.append(_esc(prec))
+            if _esc(r.get("country")):
+                meta.append(_esc(r.get("country")))
+            meta.append("zoom out" if bool(r["_drawn"]) else f"not drawn (over {FAR_KM:.0f} km)")
+            off_view.append((round(km, 3), _name(r), panel_item(r, "gi-off", " · ".join(meta))))
+        off_view.sort(key=lambda t: (t[0], t[1]))
     if unlocated_rows is not None and len(unlocated_rows):
         for _, g in groups(unlocated_rows):
             panel_unlocated.append(panel_item(g.iloc[0], "gi-unlocated", _esc(g.iloc[0].get("status"))))
@@ -943,12 +1080,15 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
     panel = []
     if notice:
         panel.append(f'<div class="gi-notice">{_esc(notice)}</div>')
-    if panel_far:
-        panel.append(f'<div class="gi-panel-title">Far from the map ({len(panel_far)}; more than '
-                     f'{FAR_KM:.0f} km away)</div><ul>{"".join(panel_far)}</ul>')
+
+    def section(cls: str, heading: str, items: list[str]) -> str:
+        return (f'<details class="gi-section {cls}" open><summary class="gi-panel-title">{heading}</summary>'
+                f'<ul>{"".join(items)}</ul></details>')
+
+    if off_view:
+        panel.append(section("gi-outside", f"Outside this view ({len(off_view)})", [t[2] for t in off_view]))
     if panel_unlocated:
-        panel.append(f'<div class="gi-panel-title">Not located ({len(panel_unlocated)})</div>'
-                     f'<ul>{"".join(panel_unlocated)}</ul>')
+        panel.append(section("gi-not-located", f"Not located ({len(panel_unlocated)})", panel_unlocated))
     data["panel"] = "".join(panel)
 
     # ---- legend (actors actually drawn, in palette order, then others by name)

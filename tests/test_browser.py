@@ -53,6 +53,29 @@ def change():
                             geometry=[shapely.box(36.7, 35.6, 36.9, 36.2)], crs="EPSG:4326")
 
 
+def front_timeline():
+    """Two sides along a front (the government gains 36.8–36.9 E on 1 Feb) and a big unknown area east."""
+    t = timeline()
+    t = t[t.actor.isin(["opposition", "government"])].copy()
+    t.loc[t.actor == "government", "geometry"] = [shapely.box(36.9, 35.6, 37.3, 36.3), shapely.box(36.7, 35.6, 37.3, 36.3)]
+    t.loc[t.actor == "opposition", "geometry"] = [shapely.box(36.4, 35.6, 36.9, 36.3), shapely.box(36.4, 35.6, 36.7, 36.3)]
+    unknown = gpd.GeoDataFrame({"actor": ["unknown"], "valid_from": pd.to_datetime(["2020-01-01"]),
+                                "valid_to": pd.to_datetime([None])}, geometry=[shapely.box(37.3, 35.3, 39.0, 37.0)],
+                               crs="EPSG:4326")
+    return pd.concat([t, unknown], ignore_index=True)
+
+
+def front_places():
+    p = places([("Saraqib", 35.8646, 36.8003, "Troops entered Saraqib.", "government"),
+                ("Sarmin", 35.9040, 36.7250, "Shelling hit Sarmin.", "opposition"),
+                ("Hama", 35.1318, 36.7578, "The M5 between Hama and Aleppo.", None),
+                ("Syria", 34.9880, 38.5343, "The offensive in northwest Syria.", None),
+                ("Ankara", 39.9199, 32.8543, "Talks in Ankara.", None),
+                ("Moscow", 55.7522, 37.6156, "And in Moscow.", None)])
+    p.loc[p["name"] == "Syria", "precision"] = "country"
+    return p
+
+
 @pytest.fixture(scope="module")
 def browser(chromium):
     from playwright.sync_api import sync_playwright
@@ -76,8 +99,15 @@ def files(tmp_path_factory):
                                           ("Moscow " + PAYLOADS[2], 55.75, 37.61, "Far " + PAYLOADS[1], None),
                                           ("Nowhere", None, None, "Lost " + PAYLOADS[0], None)]),
                            timeline=timeline(), title=PAYLOADS[3], notice=PAYLOADS[1], basemap=False)
+    front = render.build_map(places=front_places(), timeline=front_timeline(), change_polys=change(),
+                             d1="2020-01-05", d2="2020-02-10", title="Front")
+    many = [(f"Far place {i:02d} " + PAYLOADS[i % 3], 48.0 + i * 0.2, 10.0 + i * 0.1, f"Sentence {i} " + PAYLOADS[1], None)
+            for i in range(40)]
+    long = render.build_map(places=places(many + [(f"Lost {i}", None, None, "Not found.", None) for i in range(12)]),
+                            timeline=timeline(), change_polys=change(), d1="2020-01-05", d2="2020-02-10",
+                            title="Long panel")
     out = {}
-    for name, m in (("main", main), ("xss", xss)):
+    for name, m in (("main", main), ("xss", xss), ("front", front), ("long", long)):
         out[name] = d / f"{name}.html"
         io.write_text(out[name], render.to_html(m))
     return out
@@ -269,3 +299,112 @@ def test_png_export_from_an_html_file_and_from_html_text(chromium, files, tmp_pa
     assert len(np.unique(ia.reshape(-1, 3), axis=0)) > 50   # not a blank page
     with pytest.raises(Exception, match="no such HTML file"):
         render.to_png(tmp_path / "missing.html", tmp_path / "c.png", chromium=chromium)
+
+
+# --------------------------------------------------------------------------- what the first view shows
+def _first_view(p):
+    """Per marker: its name, whether the map's view contains it, and whether a person sees it there
+    (the element at its centre is a marker, not a control drawn over it); plus the view and the panel."""
+    return p.js("""(() => {
+      const view = map_geo_idlib.getBounds(), box = map_geo_idlib.getContainer().getBoundingClientRect();
+      const out = {markers: [], change: [], unknown: [], panel: document.querySelector('.gi-panel-body').textContent,
+                   view: [view.getSouth(), view.getWest(), view.getNorth(), view.getEast()]};
+      map_geo_idlib.eachLayer(l => {
+        const c = l.options && l.options.className;
+        if (c === 'gi-marker') {
+          const ll = l.getLatLng(), pt = map_geo_idlib.latLngToContainerPoint(ll), inView = view.contains(ll);
+          const el = inView ? document.elementFromPoint(box.left + pt.x, box.top + pt.y) : null;
+          out.markers.push({name: l.getTooltip().getContent(), inView: inView,
+                            seen: !!el && el.classList.contains('gi-marker')});
+        }
+        if (c === 'gi-change') out.change.push(view.contains(l.getBounds()));
+        if (c && c.indexOf('gi-actor-unknown') >= 0 && l.getLatLngs().length) out.unknown.push(view.contains(l.getBounds()));
+      });
+      return out; })()""")
+
+
+@pytest.fixture(scope="module")
+def front_page(browser, files):
+    p = Page(browser, files["front"])
+    yield p
+    p.page.close()
+
+
+def test_first_view_shows_the_places_and_the_change_not_the_whole_unknown_area(front_page):
+    v = _first_view(front_page)
+    seen = sorted(m["name"] for m in v["markers"] if m["inView"] and m["seen"])
+    assert seen == ["Hama", "Saraqib", "Sarmin"], v["markers"]
+    assert v["change"] == [True]                      # the change polygon is wholly in view
+    assert v["unknown"] == [False, False]             # the unknown area (to 39.0 E; both sides of the swipe)
+    south, west, north, east = v["view"]
+    assert east < 39.0 and north < 37.0
+    assert front_page.errors == [] and front_page.requests == [front_page.url]
+
+
+def test_every_located_place_is_seen_or_listed_by_name_with_its_distance(front_page):
+    p = front_page
+    v = _first_view(p)
+    off = [m["name"] for m in v["markers"] if not m["inView"]]
+    assert sorted(off) == ["Ankara", "Syria"]
+    items = p.js("Array.from(document.querySelectorAll('.gi-outside li summary')).map(s => s.textContent)")
+    assert [t.split(" ")[0] for t in items] == ["Syria", "Ankara", "Moscow"]   # nearest first
+    assert re.fullmatch(r"Syria \d+ km SE · country · SY · zoom out", items[0]), items[0]
+    assert re.fullmatch(r"Ankara \d{3} km NW · SY · zoom out", items[1]), items[1]
+    assert re.fullmatch(r"Moscow [\d,]+ km N · SY · not drawn \(over 500 km\)", items[2]), items[2]
+    assert "Outside this view (3)" in v["panel"]
+    for m in v["markers"]:
+        assert m["seen"] or m["name"] in v["panel"], m
+    # a place's sentence folds out under its name
+    s = p.page.locator(".gi-outside li summary").nth(1)
+    quote = p.page.locator(".gi-outside li blockquote").nth(1)
+    assert not quote.is_visible()
+    s.click()
+    assert quote.is_visible() and "Talks in Ankara." in quote.text_content()
+    s.click()
+    # a short list is shown whole: nothing to scroll
+    assert p.js("(() => { const b = document.querySelector('.gi-panel-body'); return b.scrollHeight <= b.clientHeight; })()")
+
+
+def test_a_long_side_panel_scrolls_on_its_own_to_its_last_item(browser, files):
+    p = Page(browser, files["long"])
+    try:
+        body = "document.querySelector('.gi-panel-body')"
+        geo = p.js(f"""(() => {{ const b = {body}, r = b.getBoundingClientRect(),
+            panel = document.querySelector('.gi-panel').getBoundingClientRect(),
+            legend = document.querySelector('.gi-legend').getBoundingClientRect();
+            return {{scroll: b.scrollHeight, client: b.clientHeight, overflow: getComputedStyle(b).overflowY,
+                     top: r.top, bottom: r.bottom, panelBottom: panel.bottom, legendTop: legend.top,
+                     items: b.querySelectorAll('li').length, title: document.querySelector('.gi-title').textContent}}; }})()""")
+        assert geo["items"] == 52 and geo["title"] == "Long panel"
+        assert geo["overflow"] in ("auto", "scroll") and geo["scroll"] > geo["client"] + 100
+        # the box stays on the page, above the legend, and is tall enough to read
+        assert geo["panelBottom"] <= H and geo["panelBottom"] < geo["legendTop"]
+        assert geo["client"] >= 200
+        # the mouse wheel over the list scrolls the list, not the map
+        zoom = p.js("map_geo_idlib.getZoom()")
+        box = p.page.locator(".gi-panel-body").bounding_box()
+        p.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        for _ in range(60):
+            p.page.mouse.wheel(0, 400)
+        p.page.wait_for_timeout(300)
+        assert p.js(f"{body}.scrollTop") > 0 and p.js("map_geo_idlib.getZoom()") == zoom
+        assert p.js(f"(() => {{ const b = {body}; return Math.abs(b.scrollTop + b.clientHeight - b.scrollHeight) <= 2; }})()")
+        # ... down to its last item, which is then seen: inside the box, on top at its centre
+        last = p.js(f"""(() => {{ const b = {body}, li = b.querySelector('.gi-not-located li:last-child'),
+            r = li.getBoundingClientRect(), br = b.getBoundingClientRect(),
+            el = document.elementFromPoint(r.left + 20, r.top + r.height / 2);
+            return {{text: li.querySelector('summary').textContent, inside: r.top >= br.top - 1 && r.bottom <= br.bottom + 1,
+                     onTop: li.contains(el)}}; }})()""")
+        assert last == {"text": "Lost 9 unresolved", "inside": True, "onTop": True}
+        # every item can be scrolled into view (the first, the middle and the last one)
+        for i in (0, 26, 51):
+            ok = p.js(f"""(() => {{ const b = {body}, li = b.querySelectorAll('li')[{i}]; li.scrollIntoView({{block: 'nearest'}});
+                const r = li.getBoundingClientRect(), br = b.getBoundingClientRect();
+                return r.top >= br.top - 1 && r.bottom <= br.bottom + 1; }})()""")
+            assert ok, i
+        # the far places are listed by name, escaped (the payloads are text)
+        text = p.js(f"{body}.textContent")
+        assert "Outside this view (40)" in text and "Not located (12)" in text and "Far place 39 " + PAYLOADS[0] in text
+        assert p.dialogs == [] and p.errors == [] and p.requests == [p.url]
+    finally:
+        p.page.close()

@@ -213,19 +213,97 @@ def test_report_text_is_escaped_everywhere_and_json_cannot_leave_its_script():
     assert "<title>&lt;/script&gt;" in text
 
 
-def test_far_places_go_to_the_side_panel_and_the_view_fits_the_focus(timeline):
+def _inside(bounds, lat, lon):
+    (s, w), (n, e) = bounds
+    return s <= lat <= n and w <= lon <= e
+
+
+def _listed(panel):
+    """Place name → its one-line summary in the side panel's "Outside this view" list."""
+    outside = panel.split('class="gi-section gi-not-located"')[0]
+    return {m.group(1): m.group(2) for m in re.finditer(r'<li class="gi-off"><details><summary><b>(.*?)</b> '
+                                                       r'<span class="gi-meta">(.*?)</span>', outside)}
+
+
+def test_far_places_go_to_the_side_panel_and_the_view_fits_the_places(timeline):
     p = places([("Saraqib", 35.8646, 36.8003, "Troops entered Saraqib.", "government"),
                 ("Sarmin", 35.9040, 36.7250, "Shelling hit Sarmin.", None),
                 ("Moscow", 55.7522, 37.6156, "Talks were held in Moscow.", None),
                 ("Washington", 38.8951, -77.0364, "Washington said...", None),
-                ("Gaziantep", 37.0594, 37.3825, "Aid left Gaziantep.", None)])  # ~150 km from the areas
+                ("Gaziantep", 37.0594, 37.3825, "Aid left Gaziantep.", None)])  # ~60 km from the areas
     m = render.build_map(places=p, timeline=timeline, basemap=False)
     d = m.geo_idlib
     assert sorted(k["tooltip"] for k in d["markers"]) == ["Gaziantep", "Saraqib", "Sarmin"]
-    assert "Moscow" in d["panel"] and "Washington" in d["panel"] and "500 km" in d["panel"]
-    assert d["bounds"] == [[35.6, 36.4], [36.5, 37.4]]  # the initial view fits the areas
+    assert all(_inside(d["bounds"], k["lat"], k["lon"]) for k in d["markers"])  # the view frames them
+    listed = _listed(d["panel"])
+    assert sorted(listed) == ["Moscow", "Washington"] and "Outside this view (2)" in d["panel"]
+    assert listed["Moscow"] == "2,069 km N · SY · not drawn (over 500 km)"
+    assert listed["Washington"].startswith("9,159 km NW")
     colours = {k["tooltip"]: k["actor"] for k in d["markers"]}
     assert d["actors"][colours["Saraqib"]]["id"] == "government" and colours["Sarmin"] == -1
+
+
+@pytest.fixture(scope="module")
+def front():
+    """Idlib-like sides along a front, and a big area of unknown control to their east."""
+    return T([("opposition", "2020-01-01", "2020-02-01", shapely.box(36.4, 35.6, 36.9, 36.3)),
+              ("government", "2020-01-01", "2020-02-01", shapely.box(36.9, 35.6, 37.3, 36.3)),
+              ("opposition", "2020-02-01", None, shapely.box(36.4, 35.6, 36.8, 36.3)),
+              ("government", "2020-02-01", None, shapely.box(36.8, 35.6, 37.3, 36.3)),
+              ("unknown", "2020-01-01", None, shapely.box(37.3, 35.3, 39.0, 37.0))])
+
+
+def _front_places():
+    p = places([("Saraqib", 35.8646, 36.8003, "Troops entered Saraqib.", "government"),
+                ("Sarmin", 35.9040, 36.7250, "Shelling hit Sarmin.", "opposition"),
+                ("Hama", 35.1318, 36.7578, "The M5 between Hama and Aleppo.", None),   # 52 km south of the areas
+                ("Syria", 34.9880, 38.5343, "Government offensive in northwest Syria.", None),
+                ("Ankara", 39.9199, 32.8543, "Talks in Ankara.", None),                # 440 km away
+                ("Moscow", 55.7522, 37.6156, "and Moscow.", None)])
+    p.loc[p["name"] == "Syria", "precision"] = "country"
+    return p
+
+
+def _change():
+    return gpd.GeoDataFrame({"actor_from": ["opposition"], "actor_to": ["government"], "area_km2": [632.0]},
+                            geometry=[shapely.box(36.8, 35.6, 36.9, 36.3)], crs="EPSG:4326")
+
+
+def test_the_initial_view_frames_the_places_and_the_change_not_the_unknown_area(front):
+    d = render.build_map(places=_front_places(), timeline=front, change_polys=_change(), d1="2020-01-05",
+                         d2="2020-02-10", basemap=False).geo_idlib
+    (s, w), (n, e) = d["bounds"]
+    framed = {k["tooltip"] for k in d["markers"] if _inside(d["bounds"], k["lat"], k["lon"])}
+    assert framed == {"Saraqib", "Sarmin", "Hama"}
+    assert w <= 36.8 and e >= 36.9 and s <= 35.6 and n >= 36.3          # the change polygon
+    # the sides next to the places show (opposition from 36.4 E, government to 37.3 E, a margin of
+    # a quarter of the places' extent), the unknown ground east of 37.3 E does not (it reaches 39.0 E)
+    assert w < 36.45 and 37.15 < e < 37.4 and n < 36.5
+    assert s == pytest.approx(35.1318 - 0.06 * (36.3 - 35.1318), abs=1e-4)  # 6 % padding
+    # everything located and not framed is listed, nearest first, with how far and which way
+    listed = _listed(d["panel"])
+    assert list(listed) == ["Syria", "Ankara", "Moscow"] and "Outside this view (3)" in d["panel"]
+    assert listed["Syria"].endswith("km SE · country · SY · zoom out")
+    assert listed["Ankara"].endswith("km NW · SY · zoom out")
+    assert listed["Moscow"].endswith("km N · SY · not drawn (over 500 km)")
+    for k in d["markers"]:
+        assert _inside(d["bounds"], k["lat"], k["lon"]) or k["tooltip"] in listed, k["tooltip"]
+
+
+def test_the_initial_view_falls_back_to_all_areas_when_nothing_else_matters(front):
+    # no places and no change: all the areas, the unknown one included, fitted exactly (as before)
+    d = render.build_map(timeline=front, basemap=False).geo_idlib
+    assert d["bounds"] == [[35.3, 36.4], [37.0, 39.0]]
+    # only a country point: it does not stretch the view (just south of it here), it is listed
+    p = places([("Syria", 34.9880, 38.5343, "In Syria.", None)])
+    p["precision"] = "country"
+    d2 = render.build_map(places=p, timeline=front, basemap=False).geo_idlib
+    assert d2["bounds"] == d["bounds"] and _listed(d2["panel"]) == {"Syria": "35 km SE · country · SY · zoom out"}
+    # one place: about 10 km around it, with the known sides next to it
+    one = render.build_map(places=places([("Saraqib", 35.8646, 36.8003, "In Saraqib.", None)]), timeline=front,
+                           basemap=False).geo_idlib
+    (s, w), (n, e) = one["bounds"]
+    assert 0.2 <= n - s < 0.3 and 0.2 <= e - w < 0.3 and _inside(one["bounds"], 35.8646, 36.8003)
 
 
 def test_places_without_areas_use_the_syria_region_and_a_notice():
