@@ -10,6 +10,8 @@ normalised key are ranked by :func:`geo_idlib.gazetteer.score`:
   ``d`` is the median distance from the candidate to the first-pass choices of the *other* names
   that were clear (confidence ≥ 0.8);
 - the **feature class** (capital > admin seat > populated place) and the **population**;
+- a country fits any report's context, except where the context country has a first-level division
+  of the same name ("Georgia" in a report about the US is the state);
 - the **kind** the words ask for (``kind_hint``: "Idlib province" → admin1, "the city of Idlib" →
   settlement) and the **match type** (exact name > folded spelling > space-insensitive > fuzzy).
 
@@ -186,6 +188,9 @@ def resolve(mentions: pd.DataFrame, index: GazetteerIndex, *, country: str | Non
 
     def _rank(i: int, proximity: dict[str, float] | None):
         via, cands = found[keys[i]]
+        # "Georgia" in a report about the US is the state: a division of the context country named
+        # like a foreign country takes that country's context bonus away
+        home_division = bool(ctx) and any(c.country == ctx and c.precision == "admin1" for c, _ in cands)
         scored = []
         for c, sim in cands:
             m = "fuzzy" if via == "fuzzy" else match_type(str(df.at[i, "mention"]), c, via)
@@ -193,7 +198,8 @@ def resolve(mentions: pd.DataFrame, index: GazetteerIndex, *, country: str | Non
                     and c.country != ctx and not c.source.startswith(("user:", "builtin:"))):
                 continue  # a spelling fold found a village abroad: not what a report about ctx means
             prox = proximity.get(c.place_id, 0.0) if proximity else 0.0
-            scored.append((c, score(c, match=m, match_score=sim, country=ctx, kind=kinds[i], proximity=prox), m, sim))
+            cc = None if home_division and c.precision == "country" and c.country != ctx else ctx
+            scored.append((c, score(c, match=m, match_score=sim, country=cc, kind=kinds[i], proximity=prox), m, sim))
         if not scored:
             return None
         scored.sort(key=lambda t: (-t[1], t[0].place_id))

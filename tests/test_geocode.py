@@ -220,3 +220,14 @@ def test_counties_and_division_points_from_outlines(idx):
     hawaii = g.geocode("Hawaii").raw
     # the state's outline centroid lies in the sea between the islands: the nearest land point is used
     assert haversine_km(hawaii["lat"], hawaii["lon"], 20.8, -156.3) < 60
+
+
+def test_a_home_division_beats_a_foreign_country_of_the_same_name(idx):
+    # in a report about the US, "Georgia" is the state; elsewhere, or alone, it is the country
+    us = by_mention(resolve(mentions(["Atlanta", "Savannah", "Macon", "Georgia"]), idx, country="US"))
+    assert (us["Georgia"].country, us["Georgia"].precision) == ("US", "admin1")
+    world = by_mention(resolve(mentions(["Tbilisi", "Georgia"]), idx))
+    assert (world["Georgia"].country, world["Georgia"].precision) == ("GE", "country")
+    # a country that is not a division name at home keeps its bonus: Syria in a US report is Syria
+    syria = by_mention(resolve(mentions(["Atlanta", "Syria"]), idx, country="US"))
+    assert syria["Syria"].country == "SY"
