@@ -217,3 +217,35 @@ def test_stored_areas_are_the_geodesic_areas_of_the_stored_geometries(admin1, co
     for layer in (admin1, countries):
         np.testing.assert_allclose(layer["area_km2"], crs.geodesic_area_km2(layer), atol=5e-4)
     assert countries.set_index("name").loc["Syria", "area_km2"] == pytest.approx(185_941, abs=50)
+
+
+def test_admin_areas_table_is_sound():
+    """geo_idlib/data/admin_areas.csv (scripts/build_admin_areas.py): one point per division, valid
+    coordinates, unique place ids, and known divisions where they belong."""
+    import pandas as pd
+
+    t = pd.read_csv(Path(io.package_data("admin_areas.csv")), dtype=str, keep_default_na=False)
+    assert list(t.columns) == ["country", "kind", "code", "geonameid", "name", "alternatenames", "admin1", "lat",
+                               "lon", "population", "area_km2", "type", "source"]
+    assert set(t["kind"]) == {"admin1", "admin2"} and "SY" not in set(t["country"])  # Syria: OCHA
+    lat, lon = t["lat"].astype(float), t["lon"].astype(float)
+    assert lat.between(-90, 90).all() and lon.between(-180, 180).all()
+    assert not t.loc[t["kind"] == "admin1"].duplicated(["country", "code"]).any()
+    ids = t.loc[t["geonameid"] != "", "geonameid"]
+    assert not ids.duplicated().any() and (ids.astype(int) > 0).all()
+    assert (t["area_km2"].astype(float) >= 0).all()   # Vatican: 0.0 at one decimal
+    us = t[(t["country"] == "US") & (t["kind"] == "admin2")]
+    assert len(us) == 3229 and us["code"].str.fullmatch(r"\d{5}").all()
+
+    def row(cc, name):
+        r = t[(t["country"] == cc) & (t["name"] == name)]
+        assert len(r) == 1, (cc, name, len(r))
+        return r.iloc[0]
+
+    # points inside the division (rough boxes), not on its largest city
+    for cc, name, (s, w, n, e) in [("CA", "Ontario", (42, -95, 57, -74)), ("US", "Texas", (26, -106, 36, -94)),
+                                   ("IN", "Tamil Nadu", (8, 76, 13.6, 80.4)), ("GB", "Kent", (50.9, 0, 51.5, 1.5))]:
+        r = row(cc, name)
+        assert s < float(r["lat"]) < n and w < float(r["lon"]) < e, (name, r["lat"], r["lon"])
+    assert row("GB", "Kent")["kind"] == "admin2" and row("GB", "Kent")["admin1"] == "England"
+    assert crs.haversine_km(float(row("CA", "Ontario")["lat"]), float(row("CA", "Ontario")["lon"]), 43.7, -79.4) > 500
