@@ -231,3 +231,17 @@ def test_a_home_division_beats_a_foreign_country_of_the_same_name(idx):
     # a country that is not a division name at home keeps its bonus: Syria in a US report is Syria
     syria = by_mention(resolve(mentions(["Atlanta", "Syria"]), idx, country="US"))
     assert syria["Syria"].country == "SY"
+
+
+def test_names_place_each_other_when_none_is_clear(idx):
+    # each name alone is a bigger place elsewhere; together they are neighbours
+    va = by_mention(resolve(mentions(["Alexandria", "Arlington", "Fairfax"]), idx))
+    assert (va["Alexandria"].country, va["Alexandria"].admin1) == ("US", "Virginia")   # not Egypt
+    tx = by_mention(resolve(mentions(["Paris", "Tyler", "Texarkana"]), idx))
+    assert (tx["Paris"].country, tx["Paris"].admin1) == ("US", "Texas")                # not France
+    kent = by_mention(resolve(mentions(["Maidstone", "Canterbury", "Dover"]), idx))
+    assert kent["Canterbury"].country == "GB" and haversine_km(kent["Canterbury"].lat, kent["Canterbury"].lon,
+                                                               51.28, 1.08) < 10
+    # the pair alone is also two neighbouring suburbs of Melbourne: minimality keeps the pair together
+    pair = resolve(mentions(["Maidstone", "Canterbury"]), idx)
+    assert pair["country"].nunique() == 1
