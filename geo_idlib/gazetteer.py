@@ -1235,6 +1235,113 @@ def _float_or_none(v) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def _new_stats() -> dict:
+    return {"skipped_no_name": 0, "skipped_not_place": 0, "bad": 0, "first_bad": "", "format": "", "rows": 0}
+
+
+def _user_rows(lines: Iterable[str], source: str, stats: dict, early_rows: int | None = None) -> Iterator[dict]:
+    """The usable rows of a user gazetteer given as lines (each with its line end), one at a time.
+
+    Fills ``stats`` as it goes (``format`` once the first line is read, ``rows`` = usable rows so far).
+    With ``early_rows``, the file is refused as soon as more than :data:`MAX_BAD_SHARE` of its first
+    ``early_rows`` rows have unusable coordinates, instead of after the last row. Call
+    :func:`_check_user_rows` once the rows are consumed.
+    """
+    import csv
+    import itertools
+
+    it = iter(lines)
+    skipped = []
+    for ln in it:
+        if ln.strip():
+            break
+        skipped.append(ln)
+    else:
+        raise InputError(f"{source}: the gazetteer file is empty; give a GeoNames dump or a CSV with name, lat, lon")
+    lines = itertools.chain(skipped, [ln], it)
+    first = ln.rstrip("\r\n").split("\t")
+    if 12 <= len(first) <= 25 and first[0].strip().isdigit():   # a GeoNames dump (maybe a broken one)
+        stats["format"] = "geonames"
+        raw = _geonames_rows(lines, source)
+    else:
+        stats["format"] = "tsv" if "\t" in ln and "," not in ln else "csv"
+        reader = csv.DictReader(lines, delimiter="\t" if stats["format"] == "tsv" else ",")
+        raw = _csv_rows(reader, source, stats)
+    checked = 0
+    for r in raw:
+        lat, lon = _float_or_none(r["lat"]), _float_or_none(r["lon"])
+        checked += 1
+        if lat is None or lon is None or not (-90 <= lat <= 90) or not (-180 <= lon <= 180):
+            stats["bad"] += 1
+            if not stats["first_bad"]:
+                stats["first_bad"] = f"line {r['line']} ({r['name']}: lat {r['lat']!r}, lon {r['lon']!r})"
+        else:
+            stats["rows"] += 1
+            r["lat"], r["lon"], r["population"] = lat, lon, int(_float_or_none(r["population"]) or 0)
+            yield r
+        if checked == early_rows and stats["bad"] > MAX_BAD_SHARE * checked:
+            raise InputError(f"{source}: {stats['bad']} of the first {checked} rows have no valid lat/lon "
+                             f"(first: {stats['first_bad']}); check that lat is in [-90, 90] and lon in [-180, 180]")
+
+
+def _geonames_rows(lines: Iterable[str], source: str) -> Iterator[dict]:
+    ncol = len(GEONAMES_COLUMNS)
+    for lineno, ln in enumerate(lines, start=1):
+        if not ln.strip():
+            continue
+        f = ln.rstrip("\r\n").split("\t")
+        if len(f) != ncol:
+            raise InputError(f"{source}: line {lineno} has {len(f)} tab-separated columns, a GeoNames dump "
+                             f"has {ncol}; check the file (or give a CSV with name, lat, lon)")
+        # every feature class is kept (P, A, L, T, H, S, V, U and R): a report may name any of them
+        yield {"line": lineno, "id": f[0].strip(), "name": f[1].strip(), "lat": f[4], "lon": f[5],
+               "alternatenames": [a.strip() for a in f[3].split(",") if a.strip()] if f[3] else [],
+               "feature_code": (f[7] or "PPL").strip().upper(), "country_code": f[8].strip().upper(),
+               "admin1": f[10].strip(), "population": f[14]}
+
+
+def _csv_rows(reader, source: str, stats: dict) -> Iterator[dict]:
+    header = {(h or "").strip().lower(): h for h in (reader.fieldnames or [])}
+    col = {}
+    for want, aliases in _CSV_ALIASES.items():
+        col[want] = next((header[a] for a in aliases if a in header), None)
+    missing = [w for w in ("name", "lat", "lon") if col[w] is None]
+    if missing:
+        raise InputError(f"{source}: no {', '.join(missing)} column (found: {', '.join(sorted(header)) or 'none'}); "
+                         "a CSV gazetteer needs a header with name, lat, lon[, alternatenames, feature_code, "
+                         "country_code], or give a GeoNames dump (19 tab-separated columns)")
+    marker = header.get("is_place_marker")
+    for lineno, rec in enumerate(reader, start=2):
+        name = (rec.get(col["name"]) or "").strip()
+        if not name:
+            stats["skipped_no_name"] += 1
+            continue
+        if marker is not None and str(rec.get(marker) or "").strip() in ("0", "false", "False", "no"):
+            stats["skipped_not_place"] += 1
+            continue
+        alts = rec.get(col["alternatenames"]) if col["alternatenames"] else ""
+        yield {"line": lineno, "id": str(lineno), "name": name, "lat": rec.get(col["lat"]),
+               "lon": rec.get(col["lon"]),
+               "alternatenames": [a.strip() for a in re.split(r"[|;,]", alts or "") if a.strip()],
+               "feature_code": ((rec.get(col["feature_code"]) if col["feature_code"] else "") or "PPL").strip().upper(),
+               "country_code": ((rec.get(col["country_code"]) if col["country_code"] else "") or "").strip().upper(),
+               "admin1": ((rec.get(col["admin1"]) if col["admin1"] else "") or "").strip(),
+               "admin1_is_name": True,
+               "population": rec.get(col["population"]) if col["population"] else 0}
+
+
+def _check_user_rows(stats: dict, source: str) -> None:
+    """Refuse a file without usable rows or with more than :data:`MAX_BAD_SHARE` bad rows."""
+    good = stats["rows"]
+    if not good:
+        raise InputError(f"{source}: no row with a name and valid lat/lon"
+                         + (f" (first bad: {stats['first_bad']})" if stats["first_bad"] else "")
+                         + "; check the columns")
+    if stats["bad"] > MAX_BAD_SHARE * (good + stats["bad"]):
+        raise InputError(f"{source}: {stats['bad']} of {good + stats['bad']} rows have no valid lat/lon "
+                         f"(first: {stats['first_bad']}); check that lat is in [-90, 90] and lon in [-180, 180]")
+
+
 def parse_user_gazetteer(text: str, source: str) -> tuple[list[dict], dict]:
     """Rows of a user gazetteer file: GeoNames dump (19 tab-separated columns, no header) or a CSV /
     TSV with a header holding ``name, lat, lon[, alternatenames, feature_code, country_code]``.
@@ -1242,7 +1349,8 @@ def parse_user_gazetteer(text: str, source: str) -> tuple[list[dict], dict]:
     Rows without a name, and rows whose ``is_place_marker`` column (if any) is 0, are skipped. Rows
     with a latitude outside [-90, 90], a longitude outside [-180, 180] or non-numbers are skipped
     with a warning, unless there are more than :data:`MAX_BAD_SHARE` of them: then the file is
-    refused (wrong columns). Returns ``(rows, stats)``.
+    refused (wrong columns). Every GeoNames feature class is kept. Returns ``(rows, stats)``.
+    :func:`add_user_gazetteer` streams a file through the same parser without this list.
 
     Examples
     --------
@@ -1250,114 +1358,101 @@ def parse_user_gazetteer(text: str, source: str) -> tuple[list[dict], dict]:
     >>> rows[0]["name"], rows[0]["lat"], stats["format"], stats["skipped_no_name"]
     ('Tell Qarah', 36.1, 'csv', 1)
     """
-    import csv
-    import io as stdio
-
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    if not lines:
-        raise InputError(f"{source}: the gazetteer file is empty; give a GeoNames dump or a CSV with name, lat, lon")
-    first = lines[0].split("\t")
-    rows: list[dict] = []
-    stats = {"skipped_no_name": 0, "skipped_not_place": 0, "bad": 0, "first_bad": ""}
-    if 12 <= len(first) <= 25 and first[0].strip().isdigit():   # a GeoNames dump (maybe a broken one)
-        fmt = "geonames"
-        for lineno, ln in enumerate(text.splitlines(), start=1):
-            if not ln.strip():
-                continue
-            f = ln.split("\t")
-            if len(f) != len(GEONAMES_COLUMNS):
-                raise InputError(f"{source}: line {lineno} has {len(f)} tab-separated columns, a GeoNames dump "
-                                 f"has {len(GEONAMES_COLUMNS)}; check the file (or give a CSV with name, lat, lon)")
-            rec = dict(zip(GEONAMES_COLUMNS, f, strict=True))
-            rows.append({"line": lineno, "id": rec["geonameid"].strip(), "name": rec["name"].strip(),
-                         "lat": rec["latitude"], "lon": rec["longitude"],
-                         "alternatenames": [a.strip() for a in rec["alternatenames"].split(",") if a.strip()],
-                         "feature_code": (rec["feature_code"] or "PPL").strip().upper(),
-                         "country_code": rec["country_code"].strip().upper(),
-                         "admin1": rec["admin1_code"].strip(), "population": rec["population"]})
-    else:
-        fmt = "tsv" if "\t" in lines[0] and "," not in lines[0] else "csv"
-        reader = csv.DictReader(stdio.StringIO(text), delimiter="\t" if fmt == "tsv" else ",")
-        header = {(h or "").strip().lower(): h for h in (reader.fieldnames or [])}
-        col = {}
-        for want, aliases in _CSV_ALIASES.items():
-            col[want] = next((header[a] for a in aliases if a in header), None)
-        missing = [w for w in ("name", "lat", "lon") if col[w] is None]
-        if missing:
-            raise InputError(f"{source}: no {', '.join(missing)} column (found: {', '.join(sorted(header)) or 'none'}); "
-                             "a CSV gazetteer needs a header with name, lat, lon[, alternatenames, feature_code, "
-                             "country_code], or give a GeoNames dump (19 tab-separated columns)")
-        marker = header.get("is_place_marker")
-        for lineno, rec in enumerate(reader, start=2):
-            name = (rec.get(col["name"]) or "").strip()
-            if not name:
-                stats["skipped_no_name"] += 1
-                continue
-            if marker is not None and str(rec.get(marker) or "").strip() in ("0", "false", "False", "no"):
-                stats["skipped_not_place"] += 1
-                continue
-            alts = rec.get(col["alternatenames"]) if col["alternatenames"] else ""
-            rows.append({"line": lineno, "id": str(lineno), "name": name, "lat": rec.get(col["lat"]),
-                         "lon": rec.get(col["lon"]),
-                         "alternatenames": [a.strip() for a in re.split(r"[|;,]", alts or "") if a.strip()],
-                         "feature_code": ((rec.get(col["feature_code"]) if col["feature_code"] else "") or "PPL").strip().upper(),
-                         "country_code": ((rec.get(col["country_code"]) if col["country_code"] else "") or "").strip().upper(),
-                         "admin1": ((rec.get(col["admin1"]) if col["admin1"] else "") or "").strip(),
-                         "admin1_is_name": True,
-                         "population": rec.get(col["population"]) if col["population"] else 0})
-    good = []
-    for r in rows:
-        lat, lon = _float_or_none(r["lat"]), _float_or_none(r["lon"])
-        if lat is None or lon is None or not (-90 <= lat <= 90) or not (-180 <= lon <= 180):
-            stats["bad"] += 1
-            if not stats["first_bad"]:
-                stats["first_bad"] = f"line {r['line']} ({r['name']}: lat {r['lat']!r}, lon {r['lon']!r})"
-            continue
-        pop = _float_or_none(r["population"]) or 0
-        good.append({**r, "lat": lat, "lon": lon, "population": int(pop)})
-    if not good:
-        raise InputError(f"{source}: no row with a name and valid lat/lon"
-                         + (f" (first bad: {stats['first_bad']})" if stats["first_bad"] else "")
-                         + "; check the columns")
-    if stats["bad"] > MAX_BAD_SHARE * (len(good) + stats["bad"]):
-        raise InputError(f"{source}: {stats['bad']} of {len(good) + stats['bad']} rows have no valid lat/lon "
-                         f"(first: {stats['first_bad']}); check that lat is in [-90, 90] and lon in [-180, 180]")
-    stats.update(format=fmt, rows=len(good))
+    stats = _new_stats()
+    good = list(_user_rows(text.splitlines(keepends=True), source, stats))
+    _check_user_rows(stats, source)
     return good, stats
+
+
+class _CountryFinder:
+    """The country of the nearest GeoNames populated place within ``radius_km`` (1° grid buckets)."""
+
+    def __init__(self, index: GazetteerIndex, radius_km: float = 50.0):
+        self.index, self.radius_km, self.cells = index, radius_km, None
+
+    def _load(self) -> None:
+        import numpy as np
+
+        with self.index._lock:
+            pts = self.index._con.execute(
+                "SELECT lat, lon, country FROM main.places WHERE feature_code LIKE 'PPL%'").fetchall()
+        self.lat = np.radians(np.array([p[0] for p in pts], dtype=float))
+        self.lon = np.radians(np.array([p[1] for p in pts], dtype=float))
+        self.country = [p[2] for p in pts]
+        cells: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for i, p in enumerate(pts):
+            cells[(math.floor(p[0]), math.floor(p[1]))].append(i)
+        self.cells = {k: np.array(v) for k, v in cells.items()}
+
+    def _near(self, cy: int, cx: int):
+        import numpy as np
+
+        dy = math.ceil(self.radius_km / 110.5)
+        coslat = max(math.cos(math.radians(max(abs(cy), abs(cy + 1)) + dy)), 1e-6)
+        dx = min(180, math.ceil(self.radius_km / (111.32 * coslat)))
+        got = [self.cells[(y, (x + 180) % 360 - 180)] for y in range(cy - dy, cy + dy + 1)
+               for x in range(cx - dx, cx + dx + 1) if (y, (x + 180) % 360 - 180) in self.cells]
+        return np.unique(np.concatenate(got)) if got else None
+
+    def fill(self, rows: list[dict]) -> None:
+        """Fill an empty ``country_code`` of ``rows`` in place."""
+        import numpy as np
+
+        need = [r for r in rows if not r["country_code"]]
+        if not need:
+            return
+        if self.cells is None:
+            self._load()
+        by_cell: dict[tuple[int, int], list[dict]] = defaultdict(list)
+        for r in need:
+            by_cell[(math.floor(r["lat"]), math.floor(r["lon"]))].append(r)
+        for (cy, cx), rs in by_cell.items():
+            cand = self._near(cy, cx)
+            if cand is None:
+                continue
+            plat, plon = self.lat[cand], self.lon[cand]
+            for start in range(0, len(rs), 256):
+                part = rs[start:start + 256]
+                la = np.radians([r["lat"] for r in part])[:, None]
+                lo = np.radians([r["lon"] for r in part])[:, None]
+                h = np.sin((plat - la) / 2) ** 2 + np.cos(la) * np.cos(plat) * np.sin((plon - lo) / 2) ** 2
+                d = 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+                best = d.argmin(axis=1)
+                for r, b, dist in zip(part, best, d[np.arange(len(best)), best], strict=True):
+                    if dist <= self.radius_km:
+                        r["country_code"] = self.country[int(cand[b])]
 
 
 def _infer_countries(rows: list[dict], index: GazetteerIndex, radius_km: float = 50.0) -> None:
     """Fill an empty ``country_code`` from the nearest GeoNames place within ``radius_km``."""
-    import numpy as np
-
-    need = [r for r in rows if not r["country_code"]]
-    if not need:
-        return
-    lat = np.array([r["lat"] for r in need])
-    lon = np.array([r["lon"] for r in need])
-    pad = radius_km / 111.0 * 2
-    with index._lock:
-        pts = index._con.execute(
-            "SELECT lat, lon, country FROM main.places WHERE feature_code LIKE 'PPL%' AND lat BETWEEN ? AND ? "
-            "AND lon BETWEEN ? AND ?", (lat.min() - pad, lat.max() + pad, lon.min() - pad * 2, lon.max() + pad * 2)
-        ).fetchall()
-    if not pts:
-        return
-    plat = np.radians([p[0] for p in pts])
-    plon = np.radians([p[1] for p in pts])
-    for start in range(0, len(need), 512):
-        la = np.radians(lat[start:start + 512])[:, None]
-        lo = np.radians(lon[start:start + 512])[:, None]
-        h = np.sin((plat - la) / 2) ** 2 + np.cos(la) * np.cos(plat) * np.sin((plon - lo) / 2) ** 2
-        d = 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
-        best = d.argmin(axis=1)
-        for r, b, dist in zip(need[start:start + 512], best, d[np.arange(len(best)), best], strict=True):
-            if dist <= radius_km:
-                r["country_code"] = pts[int(b)][2]
+    _CountryFinder(index, radius_km).fill(rows)
 
 
-def add_user_gazetteer(path, name: str | None = None, *, index: GazetteerIndex | None = None) -> dict:
+#: Rows parsed, given countries and inserted at a time by :func:`add_user_gazetteer`.
+ADD_BATCH_ROWS = 20_000
+#: The bad-coordinates rule is first applied after this many rows (then again at the end).
+EARLY_CHECK_ROWS = 10_000
+#: Files larger than this are loaded with the SQL indexes dropped and rebuilt at the end (faster).
+_BULK_BYTES = 32 << 20
+_USER_INDEXES = ("names_key", "names_compact", "places_pid", "places_gaz")
+
+
+def _user_index_stamp(upath: Path) -> tuple | None:
+    try:
+        st = upath.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def add_user_gazetteer(path, name: str | None = None, *, index: GazetteerIndex | None = None,
+                       progress=None) -> dict:
     """Index a user gazetteer file so that every later run uses it; returns its summary.
+
+    The file is streamed in batches of :data:`ADD_BATCH_ROWS` rows, so that memory stays bounded
+    whatever its size (a whole GeoNames ``allCountries.txt`` works). The rows go into a copy of the
+    user index in a temporary file beside it, which replaces the index only when every row is in:
+    an error or ctrl-C leaves the user gazetteers as they were.
 
     Parameters
     ----------
@@ -1366,6 +1461,8 @@ def add_user_gazetteer(path, name: str | None = None, *, index: GazetteerIndex |
         feature_code, country_code].
     name : str, optional
         The gazetteer's name (default: from the file name); place ids are ``user:<name>:<id>``.
+    progress : callable, optional
+        Called with the number of rows indexed so far after each batch.
 
     Returns
     -------
@@ -1376,45 +1473,85 @@ def add_user_gazetteer(path, name: str | None = None, *, index: GazetteerIndex |
     from datetime import datetime, timezone
 
     src = Path(path)
-    text = io.read_text_file(src, "gazetteer file")
+    lines = io.iter_text_lines(src, "gazetteer file")
     gname = gazetteer_name(name if name else src.stem)
     if not gname or not _GAZ_NAME.match(gname):
         raise InputError(f"--name {name or src.stem!r}: a gazetteer name needs letters or digits; e.g. --name syria_villages")
-    rows, stats = parse_user_gazetteer(text, str(src))
-    if stats["bad"]:
-        log.warning("%s: %d row(s) without valid lat/lon skipped (first: %s)", src, stats["bad"], stats["first_bad"])
-    _infer_countries(rows, index or load_index())
-    names_of = {(r["country"], r["code"]): r["name"] for r in _rows_of_data("admin1.csv")}
-    for r in rows:  # a GeoNames dump's admin-1 code → the division's name, as for GeoNames places
-        if r["admin1"] and not r.get("admin1_is_name"):
-            r["admin1"] = names_of.get((r["country_code"], r["admin1"]), f"{r['country_code']}.{r['admin1']}")
     upath = user_index_path()
     upath.parent.mkdir(parents=True, exist_ok=True)
-    con = io.open_sqlite(upath)
+    if upath.exists() and any(g["name"] == gname for g in list_user_gazetteers()):
+        raise InputError(f"{src}: a user gazetteer named {gname!r} exists; remove it first "
+                         f"(geo-idlib gazetteer remove {gname}) or choose another --name")
+    stamp = _user_index_stamp(upath)
+    bulk = src.stat().st_size > _BULK_BYTES
+    finder = _CountryFinder(index or load_index())
+    names_of = {(r["country"], r["code"]): r["name"] for r in _rows_of_data("admin1.csv")}
+    stats = _new_stats()
+    rows = _user_rows(lines, str(src), stats, early_rows=EARLY_CHECK_ROWS)
+    added = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    tmp = io.temp_path_beside(upath)
     try:
-        con.executescript(_USER_SCHEMA)
-        if con.execute("SELECT 1 FROM gazetteers WHERE name = ?", (gname,)).fetchone():
-            raise InputError(f"{src}: a user gazetteer named {gname!r} exists; remove it first "
-                             f"(geo-idlib gazetteer remove {gname}) or choose another --name")
-        added = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        with con:
+        if stamp is not None:
+            io.copy_file(upath, tmp)
+        con = io.open_sqlite(tmp)
+        try:
+            con.isolation_level = None
+            con.execute("PRAGMA journal_mode = OFF")  # the temporary file is thrown away on any error
+            con.execute("PRAGMA cache_size = -65536")  # 64 MiB
+            con.executescript(_USER_SCHEMA)
+            if bulk:
+                for ix in _USER_INDEXES:
+                    con.execute(f"DROP INDEX IF EXISTS {ix}")
+            con.execute("BEGIN")
             next_id = (con.execute("SELECT max(id) FROM places").fetchone()[0] or 0) + 1
-            places, names = [], []
-            for i, r in enumerate(rows, start=next_id):
-                alts = [a for a in r["alternatenames"] if a != r["name"]]
-                places.append((i, f"user:{gname}:{r['id']}", r["name"], r["lat"], r["lon"], r["country_code"],
-                               r["admin1"], r["feature_code"], r["population"], f"user:{gname}", _SEP.join(alts), gname))
-                for k in {normalize(n) for n in (r["name"], *alts)} - {""}:
-                    names.append((k, compact(k), i, k.count(" ") + 1))
-            con.executemany("INSERT INTO places VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", places)
-            con.executemany("INSERT INTO names VALUES (?,?,?,?)", names)
-            con.execute("INSERT INTO gazetteers VALUES (?,?,?,?,?)", (gname, len(rows), str(src.resolve()), added,
+            batch: list[dict] = []
+            for r in rows:
+                batch.append(r)
+                if len(batch) == ADD_BATCH_ROWS:
+                    next_id = _insert_user_rows(con, batch, gname, next_id, finder, names_of)
+                    batch = []
+                    if progress is not None:
+                        progress(stats["rows"])
+            _check_user_rows(stats, str(src))
+            next_id = _insert_user_rows(con, batch, gname, next_id, finder, names_of)
+            con.execute("INSERT INTO gazetteers VALUES (?,?,?,?,?)", (gname, stats["rows"], str(src.resolve()), added,
                                                                       stats["format"]))
+            con.execute("COMMIT")
+            if bulk:
+                con.executescript(_USER_SCHEMA)  # the indexes again, each built in one sorted pass
+        finally:
+            con.close()
+        if _user_index_stamp(upath) != stamp:
+            raise GazetteerError(f"{upath}: the user gazetteers changed while {src} was being added; add it again")
+        io.move_into_place(tmp, upath)
     finally:
-        con.close()
+        io.remove_file(tmp)
+    if stats["bad"]:
+        log.warning("%s: %d row(s) without valid lat/lon skipped (first: %s)", src, stats["bad"], stats["first_bad"])
     _LOADED.clear()
-    return {"name": gname, "rows": len(rows), "source": str(src.resolve()), "added": added, "format": stats["format"],
+    return {"name": gname, "rows": stats["rows"], "source": str(src.resolve()), "added": added,
+            "format": stats["format"],
             "skipped": stats["skipped_no_name"] + stats["skipped_not_place"] + stats["bad"]}
+
+
+def _insert_user_rows(con, rows: list[dict], gname: str, next_id: int, finder: _CountryFinder,
+                      names_of: dict) -> int:
+    """Insert one batch of parsed rows (countries inferred, admin-1 codes named); returns the next id."""
+    if not rows:
+        return next_id
+    finder.fill(rows)
+    places, names = [], []
+    for i, r in enumerate(rows, start=next_id):
+        if r["admin1"] and not r.get("admin1_is_name"):  # a GeoNames dump's admin-1 code → the division's name
+            r["admin1"] = names_of.get((r["country_code"], r["admin1"]), f"{r['country_code']}.{r['admin1']}")
+        alts = [a for a in r["alternatenames"] if a != r["name"]]
+        places.append((i, f"user:{gname}:{r['id']}", r["name"], r["lat"], r["lon"], r["country_code"],
+                       r["admin1"], r["feature_code"], r["population"], f"user:{gname}", _SEP.join(alts), gname))
+        for k in sorted({normalize(n) for n in (r["name"], *alts)} - {""}):
+            names.append((k, compact(k), i, k.count(" ") + 1))
+    con.executemany("INSERT INTO places VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", places)
+    con.executemany("INSERT INTO names VALUES (?,?,?,?)", names)
+    return next_id + len(rows)
 
 
 def list_user_gazetteers() -> list[dict]:

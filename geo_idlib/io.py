@@ -367,6 +367,44 @@ def read_text_file(path: str | os.PathLike, what: str = "file") -> str:
         raise InputError(f"{p}: not UTF-8 text (offset {exc.start}); re-save the {what} as UTF-8") from None
 
 
+def iter_text_lines(path: str | os.PathLike, what: str = "file", max_line_bytes: int = 1 << 20) -> Iterator[str]:
+    """The lines of a UTF-8 input file, streamed (each with its ``\\n``; a BOM is dropped).
+
+    Memory stays bounded by ``max_line_bytes`` whatever the file size. A missing file fails at once;
+    binary data, non-UTF-8 bytes and over-long lines fail when the reader reaches them, with a
+    one-line :class:`InputError` naming the file and the line.
+    """
+    p = _require_file(path, what)
+    return _text_lines(p, what, max_line_bytes)
+
+
+def _text_lines(p: Path, what: str, max_line_bytes: int) -> Iterator[str]:
+    with p.open("rb") as f:
+        offset = 0
+        for lineno, raw in enumerate(iter(lambda: f.readline(max_line_bytes + 1), b""), start=1):
+            if len(raw) > max_line_bytes:
+                raise InputError(f"{p}: line {lineno} is longer than {max_line_bytes >> 20} MB; "
+                                 f"not a text {what}? Give a GeoNames dump or a CSV")
+            if b"\x00" in raw:
+                raise InputError(f"{p}: line {lineno} holds binary data (NUL bytes), not text; "
+                                 f"check the {what} (a GeoNames dump or a CSV, UTF-8)")
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{p}: not UTF-8 text (line {lineno}, offset {offset + exc.start}); "
+                                 f"re-save the {what} as UTF-8") from None
+            offset += len(raw)
+            yield line
+
+
+def copy_file(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
+    """Copy the bytes of ``src`` to ``dst`` (e.g. a database onto a temporary file beside it)."""
+    import shutil
+
+    shutil.copyfile(src, dst)
+    return Path(dst)
+
+
 # --------------------------------------------------------------------------- online
 # The online geocoder's persistent cache: one SQLite file, one row per (service, endpoint, query,
 # country). ``answer`` is the service's raw JSON answer, or NULL for "not found" (negative answer).

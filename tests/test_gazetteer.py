@@ -121,3 +121,12 @@ def test_cold_open_and_batch_lookup_are_fast(idx):
     assert len(got) == 5
     assert elapsed < 0.5, elapsed  # measured ~0.01 s; generous for a loaded CI machine
     assert fresh.max_words >= 5
+
+
+def test_infer_countries_from_the_nearest_populated_place(idx):
+    rows = [{"lat": 35.91, "lon": 36.70, "country_code": ""},        # near Idlib
+            {"lat": 36.2, "lon": 37.15, "country_code": "XX"},       # given: kept
+            {"lat": 0.0, "lon": -30.0, "country_code": ""},          # mid-Atlantic: nothing within 50 km
+            {"lat": 69.68, "lon": 19.2, "country_code": ""}]         # near Tromsø (the grid widens near the poles)
+    gazetteer._infer_countries(rows, idx)
+    assert [r["country_code"] for r in rows] == ["SY", "XX", "", "NO"]

@@ -178,3 +178,110 @@ def test_geocode_online_fallback_against_a_fake_nominatim(home, tmp_path):
     assert (recs[1]["lat"], recs[1]["lon"], recs[1]["precision"]) == (36.01, 36.9, "settlement")
     assert 0 < recs[1]["confidence"] < 0.9
     assert asked == 1
+
+
+# --------------------------------------------------------------------------- big files, streamed
+def _dump_rows(n: int, start: int = 0) -> str:
+    """``n`` GeoNames-format rows of made-up villages west of Idlib (ids 8800000+i, names 'Qaryat Zzq <i>')."""
+    return "".join(f"{8800000 + i}\tQaryat Zzq {i}\tQaryat Zzq {i}\tZzq Village {i}\t{35.5 + (i % 500) / 1000:.5f}\t"
+                   f"{36.4 + (i // 500) / 1000:.5f}\tP\tPPL\t{'' if i % 7 == 0 else 'SY'}\t\t12\t\t\t\t{i}\t\t\t"
+                   "Asia/Damascus\t2026-11-25\n" for i in range(start, start + n))
+
+
+def _gaz_dir_files(home):
+    return sorted(p.name for p in (home / "gazetteers").iterdir())
+
+
+def test_streamed_add_gives_the_parsed_places(home):
+    """The user index holds exactly the rows parse_user_gazetteer reads from the same file."""
+    import sqlite3
+
+    from geo_idlib.gazetteer import add_user_gazetteer, user_index_path
+
+    text = (FIX / "tiny_geonames.txt").read_text(encoding="utf-8")
+    parsed, _ = parse_user_gazetteer(text, "tiny")
+    info = add_user_gazetteer(FIX / "tiny_geonames.txt", "tiny")
+    assert (info["rows"], info["format"], info["skipped"]) == (5, "geonames", 0)
+    con = sqlite3.connect(user_index_path())
+    got = con.execute("SELECT place_id, name, lat, lon, country, admin1, feature_code, population FROM places "
+                      "ORDER BY id").fetchall()
+    con.close()
+    assert got == [(f"user:tiny:{r['id']}", r["name"], r["lat"], r["lon"], "SY", "Idlib", r["feature_code"],
+                    r["population"]) for r in parsed]
+    assert [g[6] for g in got] == ["PPL", "PPL", "MT", "ADM2", "PPLL"]   # every feature class is kept
+    assert _gaz_dir_files(home) == ["user.sqlite"]
+
+
+def test_moderately_big_dump_is_indexed_in_batches(home, tmp_path, monkeypatch):
+    from geo_idlib import gazetteer
+
+    monkeypatch.setattr(gazetteer, "ADD_BATCH_ROWS", 5000)
+    p = tmp_path / "villages.txt"
+    p.write_text(_dump_rows(20_000), encoding="utf-8")
+    seen = []
+    info = gazetteer.add_user_gazetteer(p, progress=seen.append)
+    assert info["rows"] == 20_000 and seen == [5000, 10000, 15000, 20000]
+    recs = json.loads(run("geocode", "Qaryat Zzq 0", "Zzq Village 19999", "Qaryat Zzq 12345").stdout)
+    assert [x["place_id"] for x in recs] == ["user:villages:8800000", "user:villages:8819999", "user:villages:8812345"]
+    assert (recs[2]["lat"], recs[2]["lon"]) == (35.845, 36.424)
+    assert recs[0]["country"] == "SY"   # an empty country code, inferred from the nearest GeoNames place
+    assert _gaz_dir_files(home) == ["user.sqlite"]
+
+
+@pytest.mark.parametrize("garbage, message", [
+    ("Al\xe9p".encode("latin-1"), "not UTF-8 text (line 1201"),
+    (b"\x00\x01\x02PK\x03\x04" * 50, "line 1201 holds binary data"),
+])
+def test_failure_midway_leaves_the_user_gazetteers_intact(home, tmp_path, monkeypatch, garbage, message):
+    from geo_idlib import gazetteer
+
+    monkeypatch.setattr(gazetteer, "ADD_BATCH_ROWS", 500)   # two batches are in before the bad line
+    assert run("gazetteer", "add", str(FIX / "tiny_geonames.txt"), "--name", "tiny").exit_code == 0
+    user = home / "gazetteers" / "user.sqlite"
+    before = user.read_bytes()
+    p = tmp_path / "broken.txt"
+    p.write_bytes(_dump_rows(1200).encode("utf-8") + garbage + b"\n" + _dump_rows(300, 1200).encode("utf-8"))
+    for name in ("broken", "tiny"):
+        r = run("gazetteer", "add", str(p), "--name", name)
+        assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert (message if name == "broken" else "a user gazetteer named 'tiny' exists") in r.stderr
+        assert [g["name"] for g in json.loads(run("gazetteer", "list", "--json").stdout)] == ["tiny"]
+        assert user.read_bytes() == before and _gaz_dir_files(home) == ["user.sqlite"]   # no temp files left
+    assert json.loads(run("geocode", "Zaytunat").stdout)[0]["place_id"] == "user:tiny:9900001"
+
+
+def test_interrupt_midway_leaves_no_gazetteer(home, tmp_path, monkeypatch):
+    from geo_idlib import gazetteer
+
+    monkeypatch.setattr(gazetteer, "ADD_BATCH_ROWS", 500)
+    p = tmp_path / "villages.txt"
+    p.write_text(_dump_rows(2000), encoding="utf-8")
+
+    def ctrl_c(rows):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        gazetteer.add_user_gazetteer(p, progress=ctrl_c)
+    assert _gaz_dir_files(home) == [] and gazetteer.list_user_gazetteers() == []
+
+
+def test_bad_coordinates_refuse_a_big_file_early(home, tmp_path, monkeypatch):
+    from geo_idlib import gazetteer
+
+    monkeypatch.setattr(gazetteer, "EARLY_CHECK_ROWS", 100)
+    rows = _dump_rows(3000).splitlines(keepends=True)
+    for i in range(0, 100, 10):   # 10 of the first 100 rows have latitude 135
+        rows[i] = rows[i].replace("\t35.", "\t135.", 1)
+    p = tmp_path / "swapped.txt"
+    p.write_text("".join(rows), encoding="utf-8")
+    r = run("gazetteer", "add", str(p))
+    assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "10 of the first 100 rows have no valid lat/lon (first: line 1 (Qaryat Zzq 0: lat '135.50000'" in r.stderr
+    assert run("gazetteer", "list", "--json").stdout.strip() == "[]"
+    # the same share spread over the whole file (1 in 20 rows, within MAX_BAD_SHARE) is skipped with a warning
+    rows = _dump_rows(3000).splitlines(keepends=True)
+    for i in range(5, 3000, 20):
+        rows[i] = rows[i].replace("\t35.", "\t135.", 1)
+    p.write_text("".join(rows), encoding="utf-8")
+    r = run("gazetteer", "add", str(p))
+    assert r.exit_code == 0 and "added gazetteer swapped: 2850 places" in r.stderr and "150 rows skipped" in r.stderr
