@@ -162,13 +162,11 @@ def gazetteer_group():
 def gazetteer_add_cmd(ctx, file, name):
     """Add FILE: a GeoNames dump (19 tab-separated columns, e.g. SY.txt, or the whole allCountries.txt)
     or a CSV with a header name, lat, lon[, alternatenames, feature_code, country_code]."""
-    from . import gazetteer
-
     def progress(rows: int) -> None:  # big files: a line on stderr every 500,000 rows
         if rows % 500_000 == 0 and not (ctx.obj or {}).get("quiet"):
             click.echo(f"geo-idlib: gazetteer add: {rows:,} rows indexed ...", err=True)
 
-    info = gazetteer.add_user_gazetteer(file, name, progress=progress)
+    info = pipeline.gazetteer_add(file, name, progress=progress)
     click.echo(f"added gazetteer {info['name']}: {info['rows']} places from {info['source']}"
                + (f" ({info['skipped']} rows skipped)" if info["skipped"] else ""), err=True)
 

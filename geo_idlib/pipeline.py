@@ -156,11 +156,12 @@ def geocode(names: list[str], *, country: str | None = None, fmt: str = "json", 
     raise InputError(f"--format {fmt}: unknown; use json, csv or geojson")
 
 
-def gazetteer_add(path: str, name: str | None = None) -> dict:
-    """``geo-idlib gazetteer add``: index a GeoNames dump or CSV as a user gazetteer."""
+def gazetteer_add(path: str, name: str | None = None, progress=None) -> dict:
+    """``geo-idlib gazetteer add``: index a GeoNames dump or CSV as a user gazetteer; ``progress(rows)``
+    is called after each batch of a big file."""
     from . import gazetteer
 
-    return gazetteer.add_user_gazetteer(path, name)
+    return gazetteer.add_user_gazetteer(path, name, progress=progress)
 
 
 def gazetteer_list() -> list[dict]:
