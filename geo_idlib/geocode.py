@@ -91,14 +91,21 @@ def infer_country(cands_per_mention: Iterable[list[Candidate]]) -> str | None:
     return top if w / total >= CONTEXT_SHARE else None
 
 
+#: Proximity compares a name with at most this many other names on each side in the order of first
+#: mention (every other name in a report of up to 2·MUTUAL_WINDOW + 1 names): the work stays linear
+#: in the number of names, and names mentioned together are the ones that place each other.
+MUTUAL_WINDOW = 32
+
+
 def _mutual_proximity(keys: list[str], found: dict) -> dict[str, dict[str, float]]:
-    """Proximity when no name is clear: a candidate scores ``exp(-d / PROXIMITY_KM)`` where ``d`` is
-    the median, over the other names, of its distance to the nearest candidate of that name."""
+    """Spatial minimality: a candidate scores ``exp(-d / PROXIMITY_KM)`` where ``d`` is the median,
+    over the other names (``keys`` in order of first mention, :data:`MUTUAL_WINDOW` on each side), of
+    its distance to the nearest candidate of that name."""
     out: dict[str, dict[str, float]] = {}
     pts = {k: ([c.lat for c, _ in found[k][1]], [c.lon for c, _ in found[k][1]]) for k in keys}
-    for k in keys:
+    for pos, k in enumerate(keys):
         cands = [c for c, _ in found[k][1]]
-        others = [j for j in keys if j != k]
+        others = keys[max(0, pos - MUTUAL_WINDOW):pos] + keys[pos + 1:pos + 1 + MUTUAL_WINDOW]
         if len(cands) < 2 or not others:
             continue
         nearest = np.column_stack([_haversine_matrix(pts[k][0], pts[k][1], *pts[j]).min(axis=1) for j in others])
@@ -223,8 +230,9 @@ def resolve(mentions: pd.DataFrame, index: GazetteerIndex, *, country: str | Non
         conf, status = confidence([(c, s) for c, s, _, _ in scored], scored[0][2], scored[0][3])
         return scored[0][0], conf, status
 
-    # proximity ("spatial minimality"): each candidate against the nearest candidate of every other name
-    prox_by_key = _mutual_proximity(sorted({k for k in keys if k in found}), found)
+    # proximity ("spatial minimality"): each candidate against the nearest candidate of the other names
+    in_order = list(dict.fromkeys(k for k in keys if k in found))   # distinct names, by first mention
+    prox_by_key = _mutual_proximity(in_order, found)
     for i in range(n):
         if keys[i] in found:
             choice[i] = rank(i, prox_by_key.get(keys[i]))
