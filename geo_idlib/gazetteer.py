@@ -922,7 +922,7 @@ def match_type(query: str, candidate: Candidate, via: str = "folded") -> str:
 
 
 def score(c: Candidate, *, match: str = "folded", match_score: float = 1.0, country: str | None = None,
-          kind: str | None = None, proximity: float = 0.0) -> float:
+          kind: str | None = None, proximity: float = 0.0, home_division: bool = False) -> float:
     """The ranking score of a candidate (higher is better; always ≥ 1).
 
     ``1 + W_COUNTRY·[in the context country, or a country/region] + W_FEATURE·feature_rank + W_POPULATION·
@@ -930,6 +930,8 @@ def score(c: Candidate, *, match: str = "folded", match_score: float = 1.0, coun
     W_PROXIMITY·proximity + W_MATCH·match quality + W_USER·[from a user gazetteer] + W_BUILTIN·[from a built-in one]``, where ``proximity`` ∈ [0, 1] measures how near
     the candidate lies to the other places of the same report, and ``kind`` is ``settlement``,
     ``admin2``, ``admin1`` or ``country`` (from words such as "district", "province" or "the city of").
+    ``home_division``: the name is also a first-level division of the context country, so a foreign
+    country of that name does not fit the context ("Georgia" in a report about the US).
 
     >>> a = Candidate("geonames:1", "Damascus", 33.5, 36.3, "SY", "", "PPLC", 1569394, "geonames")
     >>> b = Candidate("geonames:2", "Damascus", 39.1, -77.2, "US", "", "PPL", 15257, "geonames")
@@ -938,8 +940,10 @@ def score(c: Candidate, *, match: str = "folded", match_score: float = 1.0, coun
     """
     quality = MATCH_QUALITY.get(match, 0.5) * (match_score if match == "fuzzy" else 1.0)
     pop = min(1.0, math.log10(max(c.population, 0) + 1) / 7)
-    # countries, continents and regions fit any report's context; the bonus separates same-name towns
-    in_context = bool(country) and (c.country == country.upper() or c.precision in ("country", "region"))
+    # countries, continents and regions fit any report's context (a foreign country not when the name is
+    # also a division at home); the bonus separates same-name towns
+    in_context = bool(country) and (c.country == country.upper() or c.precision == "region"
+                                    or (c.precision == "country" and not home_division))
     return (1.0 + W_COUNTRY * in_context
             + W_FEATURE * feature_rank(c.feature_code) + W_POPULATION * pop
             + W_KIND * (bool(kind) and c.precision == kind) + W_PROXIMITY * proximity + W_MATCH * quality

@@ -204,16 +204,15 @@ def resolve(mentions: pd.DataFrame, index: GazetteerIndex, *, country: str | Non
     memo: dict[tuple, tuple] = {}
 
     def rank(i: int, proximity: dict[str, float] | None):
-        # the same name, kind and proximity always rank the same: compute once per report
-        mk = (str(df.at[i, "mention"]), keys[i], kinds[i], proximity is not None)
+        # the same name and kind always rank the same (proximity depends on the name): once per report
+        mk = (str(df.at[i, "mention"]), keys[i], kinds[i])
         if mk not in memo:
             memo[mk] = _rank(i, proximity)
         return memo[mk]
 
     def _rank(i: int, proximity: dict[str, float] | None):
         via, cands = found[keys[i]]
-        # "Georgia" in a report about the US is the state: a division of the context country named
-        # like a foreign country takes that country's context bonus away
+        # "Georgia" in a report about the US is the state (see gazetteer.score)
         home_division = bool(ctx) and any(c.country == ctx and c.precision == "admin1" for c, _ in cands)
         scored = []
         for c, sim in cands:
@@ -222,8 +221,8 @@ def resolve(mentions: pd.DataFrame, index: GazetteerIndex, *, country: str | Non
                     and c.country != ctx and not c.source.startswith(("user:", "builtin:"))):
                 continue  # a spelling fold found a village abroad: not what a report about ctx means
             prox = proximity.get(c.place_id, 0.0) if proximity else 0.0
-            cc = None if home_division and c.precision == "country" and c.country != ctx else ctx
-            scored.append((c, score(c, match=m, match_score=sim, country=cc, kind=kinds[i], proximity=prox), m, sim))
+            scored.append((c, score(c, match=m, match_score=sim, country=ctx, kind=kinds[i], proximity=prox,
+                                    home_division=home_division), m, sim))
         if not scored:
             return None
         scored.sort(key=lambda t: (-t[1], t[0].place_id))
