@@ -506,9 +506,8 @@ def _build_places() -> list[tuple]:
         if a is not None and "ocha" not in (r.get("source") or ""):
             r["lat"], r["lon"] = a["lat"], a["lon"]
             r["geonameid"] = r.get("geonameid") or a["geonameid"]
-            known = set((r.get("alternatenames") or "").split("|")) | {r["name"]}
-            extra = [n for n in a["alternatenames"].split("|") if n and n not in known]
-            r["alternatenames"] = "|".join([n for n in (r.get("alternatenames") or "").split("|") if n] + extra)
+            alts = (r.get("alternatenames") or "").split("|") + a["alternatenames"].split("|")
+            r["alternatenames"] = "|".join(dict.fromkeys(n for n in alts if n and n != r["name"]))
     for r in admin1:
         if not (r.get("lat") and r.get("lon")) and places_of.get((r["country"], r["code"])):
             r["lat"], r["lon"] = _spread_centre(places_of[(r["country"], r["code"])])
@@ -1380,8 +1379,8 @@ class _CountryFinder:
         with self.index._lock:
             pts = self.index._con.execute(
                 "SELECT lat, lon, country FROM main.places WHERE feature_code LIKE 'PPL%'").fetchall()
-        self.lat = np.radians(np.array([p[0] for p in pts], dtype=float))
-        self.lon = np.radians(np.array([p[1] for p in pts], dtype=float))
+        self.lat = np.array([p[0] for p in pts], dtype=float)
+        self.lon = np.array([p[1] for p in pts], dtype=float)
         self.country = [p[2] for p in pts]
         cells: dict[tuple[int, int], list[int]] = defaultdict(list)
         for i, p in enumerate(pts):
@@ -1402,6 +1401,8 @@ class _CountryFinder:
         """Fill an empty ``country_code`` of ``rows`` in place."""
         import numpy as np
 
+        from . import crs
+
         need = [r for r in rows if not r["country_code"]]
         if not need:
             return
@@ -1417,19 +1418,12 @@ class _CountryFinder:
             plat, plon = self.lat[cand], self.lon[cand]
             for start in range(0, len(rs), 256):
                 part = rs[start:start + 256]
-                la = np.radians([r["lat"] for r in part])[:, None]
-                lo = np.radians([r["lon"] for r in part])[:, None]
-                h = np.sin((plat - la) / 2) ** 2 + np.cos(la) * np.cos(plat) * np.sin((plon - lo) / 2) ** 2
-                d = 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+                d = crs.haversine_km(np.array([r["lat"] for r in part])[:, None],
+                                     np.array([r["lon"] for r in part])[:, None], plat[None, :], plon[None, :])
                 best = d.argmin(axis=1)
                 for r, b, dist in zip(part, best, d[np.arange(len(best)), best], strict=True):
                     if dist <= self.radius_km:
                         r["country_code"] = self.country[int(cand[b])]
-
-
-def _infer_countries(rows: list[dict], index: GazetteerIndex, radius_km: float = 50.0) -> None:
-    """Fill an empty ``country_code`` from the nearest GeoNames place within ``radius_km``."""
-    _CountryFinder(index, radius_km).fill(rows)
 
 
 #: Rows parsed, given countries and inserted at a time by :func:`add_user_gazetteer`.

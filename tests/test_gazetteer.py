@@ -128,5 +128,5 @@ def test_infer_countries_from_the_nearest_populated_place(idx):
             {"lat": 36.2, "lon": 37.15, "country_code": "XX"},       # given: kept
             {"lat": 0.0, "lon": -30.0, "country_code": ""},          # mid-Atlantic: nothing within 50 km
             {"lat": 69.68, "lon": 19.2, "country_code": ""}]         # near Tromsø (the grid widens near the poles)
-    gazetteer._infer_countries(rows, idx)
+    gazetteer._CountryFinder(idx).fill(rows)
     assert [r["country_code"] for r in rows] == ["SY", "XX", "", "NO"]
