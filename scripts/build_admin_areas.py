@@ -63,12 +63,10 @@ US_SUFFIX = {"LA": "Parish"}
 
 
 def _names(p: dict) -> list[str]:
-    out = []
-    for raw in [p.get("name"), *(p.get("name_alt") or "").split("|"), p.get("gn_name"), p.get("woe_name")]:
-        n = (raw or "").strip()
-        if n and n not in out:
-            out.append(n)
-    return out
+    """A unit's name, then its alternate names as build_boundaries reads them, then ``woe_name``."""
+    names = [p["name"], *filter(None, (bb._alt_names(p) or "").split("|"))]
+    woe = (p.get("woe_name") or "").strip()
+    return names + [woe] if woe and woe.casefold() not in {n.casefold() for n in names} else names
 
 
 def _shape(geom: dict):
