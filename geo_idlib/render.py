@@ -738,8 +738,28 @@ geoIdlib.init({{ this._parent.get_name() }}, JSON.parse(document.getElementById(
 """)
 
 
+class _Raw(Element):
+    """A finished piece of the page, inserted as it is: never parsed as a template.
+
+    branca's :class:`~branca.element.MacroElement` wraps each macro's output in ``Element(text)``,
+    which parses that text as a Jinja template again; data in it (report text, titles, file names)
+    would then run as template code. Everything geo_idlib adds to a page goes in as a ``_Raw``.
+    """
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._name = "Raw"
+        self._text = text
+
+    def render(self, **kwargs) -> str:
+        return self._text
+
+
 class GeoIdlibLayers(MacroElement):
-    """The map's data and the project's JS/CSS (Leaflet inlined) as one folium element."""
+    """The map's data and the project's JS/CSS (Leaflet inlined) as one folium element.
+
+    Its template is rendered exactly once; the results reach the page as :class:`_Raw` text.
+    """
 
     _template = _TEMPLATE
 
@@ -751,6 +771,12 @@ class GeoIdlibLayers(MacroElement):
         self.data_json = script_json(data)
         self.css = css.replace("</", "<\\/")
         self.js = js.replace("</script", "<\\/script")
+
+    def render(self, **kwargs):
+        figure = self.get_root()
+        module = self._template.module.__dict__
+        for part in ("header", "html", "script"):
+            getattr(figure, part).add_child(_Raw(module[part](self, kwargs)), name=self.get_name())
 
 
 def _leaflet_css() -> str:
@@ -1129,7 +1155,7 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
     root = m.get_root()
     root._id = MAP_ID
     if title:
-        root.header.add_child(Element(f"<title>{_esc(title)}</title>"), name="title")
+        root.header.add_child(_Raw(f"<title>{_esc(title)}</title>"), name="title")
     layer = GeoIdlibLayers(data, css, js)
     m.add_child(layer, name="geo_idlib_layers")
     m.geo_idlib = data          # the map's data document (what the HTML embeds)
