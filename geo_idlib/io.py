@@ -328,13 +328,14 @@ def read_json_file(path: str | os.PathLike):
         return json.load(fh)
 
 
-def open_sqlite(path: str | os.PathLike, readonly: bool = False):
+def open_sqlite(path: str | os.PathLike, readonly: bool = False, timeout: float = 5.0):
     """A :mod:`sqlite3` connection to ``path`` (read-only through a URI when ``readonly``)."""
     import sqlite3
 
     if readonly:
-        return sqlite3.connect(f"file:{Path(path).as_posix()}?mode=ro", uri=True, check_same_thread=False)
-    return sqlite3.connect(str(path), check_same_thread=False)
+        return sqlite3.connect(f"file:{Path(path).as_posix()}?mode=ro", uri=True, check_same_thread=False,
+                               timeout=timeout)
+    return sqlite3.connect(str(path), check_same_thread=False, timeout=timeout)
 
 
 def temp_path_beside(path: str | os.PathLike) -> Path:
@@ -403,117 +404,6 @@ def copy_file(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
 
     shutil.copyfile(src, dst)
     return Path(dst)
-
-
-# --------------------------------------------------------------------------- online
-# The online geocoder's persistent cache: one SQLite file, one row per (service, endpoint, query,
-# country). ``answer`` is the service's raw JSON answer, or NULL for "not found" (negative answer).
-# Every write is one transaction, so an error or a crash mid-write leaves the previous rows intact.
-_ONLINE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS answers (
-    service    TEXT NOT NULL,
-    endpoint   TEXT NOT NULL,
-    query      TEXT NOT NULL,
-    country    TEXT NOT NULL,
-    answer     TEXT,
-    fetched_at REAL NOT NULL,
-    PRIMARY KEY (service, endpoint, query, country)
-)
-"""
-
-
-def online_cache_path() -> Path:
-    """Where the online geocoder keeps its answers: ``cache_dir()/online_geocode.sqlite``."""
-    return cache_dir() / "online_geocode.sqlite"
-
-
-@contextlib.contextmanager
-def _online_db(path: str | os.PathLike, create: bool = True):
-    """A connection to the online cache (schema created on first use); one-line errors.
-
-    Yields ``None`` when the file does not exist and ``create`` is false.
-    """
-    import sqlite3
-
-    from .errors import GeocoderServiceError
-
-    p = Path(path)
-    if not create and not p.exists():
-        yield None
-        return
-    con = None
-    try:
-        con = sqlite3.connect(str(p), timeout=10.0)
-        # WAL: a commit is one append (no fsync storm); a crashed writer's frames are ignored on
-        # the next open. synchronous=NORMAL keeps every commit atomic (a power cut may lose the
-        # last answers, which can be fetched again, but never corrupts the file).
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=NORMAL")
-        with con:
-            con.execute(_ONLINE_SCHEMA)
-        yield con
-    except sqlite3.DatabaseError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise GeocoderServiceError(f"{p}: the online geocoder cache is locked by another process ({exc}); "
-                                       "wait for the other geo-idlib run to finish and retry") from None
-        raise GeocoderServiceError(f"{p}: the online geocoder cache is unusable ({exc}); delete the file to "
-                                   "start a fresh cache (it only holds answers that can be fetched again)") from None
-    finally:
-        if con is not None:
-            con.close()
-
-
-def online_cache_get(path: str | os.PathLike, key: tuple[str, str, str, str],
-                     max_negative_age_s: float | None = None, now: float | None = None):
-    """Look up ``key = (service, endpoint, query, country)`` in the online cache.
-
-    Returns ``(hit, answer_json, fetched_at)``. A negative row (``answer_json`` None) older than
-    ``max_negative_age_s`` seconds counts as a miss. A missing cache file is a miss (not created).
-    """
-    import time
-
-    with _online_db(path, create=False) as con:
-        if con is None:
-            return False, None, None
-        row = con.execute("SELECT answer, fetched_at FROM answers WHERE service=? AND endpoint=? AND query=? "
-                          "AND country=?", tuple(key)).fetchone()
-    if row is None:
-        return False, None, None
-    answer, fetched_at = row
-    if answer is None and max_negative_age_s is not None:
-        if (time.time() if now is None else now) - fetched_at > max_negative_age_s:
-            return False, None, fetched_at
-    return True, answer, fetched_at
-
-
-def online_cache_put(path: str | os.PathLike, key: tuple[str, str, str, str], answer_json: str | None,
-                     fetched_at: float) -> None:
-    """Store one answer (``None`` = not found) in one transaction, replacing an older row for ``key``."""
-    with _online_db(path) as con, con:
-        con.execute("INSERT OR REPLACE INTO answers (service, endpoint, query, country, answer, fetched_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)", (*key, answer_json, float(fetched_at)))
-
-
-def online_cache_clear(path: str | os.PathLike, service: str | None = None) -> int:
-    """Delete every cached answer (or only those of ``service``); returns the number of rows deleted."""
-    with _online_db(path, create=False) as con:
-        if con is None:
-            return 0
-        with con:
-            if service is None:
-                cur = con.execute("DELETE FROM answers")
-            else:
-                cur = con.execute("DELETE FROM answers WHERE service=?", (service,))
-        return cur.rowcount
-
-
-def online_cache_stats(path: str | os.PathLike) -> dict:
-    """Row counts of the online cache: ``{"path", "rows", "found", "not_found"}`` (zeros if absent)."""
-    with _online_db(path, create=False) as con:
-        if con is None:
-            return {"path": str(path), "rows": 0, "found": 0, "not_found": 0}
-        rows, found = con.execute("SELECT COUNT(*), COUNT(answer) FROM answers").fetchone()
-    return {"path": str(path), "rows": rows, "found": found, "not_found": rows - found}
 
 
 def online_read_mapping(name: str) -> dict:

@@ -83,11 +83,11 @@ def check_country(value: str | None) -> str | None:
     """
     if value is None or value == "":
         return None
-    from . import gazetteer
     from .errors import InputError
+    from .places import store
 
     cc = str(value).strip().upper()
-    countries = gazetteer.load_index().countries()
+    countries = store.load_index().countries()
     if cc not in countries:
         raise InputError(f"--country {value}: unknown country code; use an ISO 3166-1 alpha-2 code such as SY, "
                             "TR or IQ")
@@ -98,7 +98,7 @@ def _online_geocoder(online):
     if not online:
         return None
     if online is True:
-        from .online import OnlineGeocoder
+        from .places.online import OnlineGeocoder
 
         return OnlineGeocoder()
     return online
@@ -110,7 +110,7 @@ def geocode(names: list[str], *, country: str | None = None, fmt: str = "json", 
 
     Each record: query, name, lat, lon, place_id, country, feature_code, precision, confidence,
     status (unresolved names have null lat/lon and an empty place_id). ``online``: True for the
-    default online geocoder, or an :class:`~geo_idlib.online.OnlineGeocoder`; ``output`` is only
+    default online geocoder, or an :class:`~geo_idlib.places.online.OnlineGeocoder`; ``output`` is only
     checked here (the caller writes it), so that a bad -o fails before any work.
 
     Examples
@@ -119,16 +119,15 @@ def geocode(names: list[str], *, country: str | None = None, fmt: str = "json", 
     >>> json.loads(geocode(["Saraqeb"]))[0]["place_id"]
     'geonames:164816'
     """
-    from . import gazetteer
-    from . import geocode as _geocode
     from .errors import InputError
+    from .places import resolve, store
 
     if not names:
         raise InputError("geocode: no names given; e.g. geo-idlib geocode Saraqeb 'Idlib province'")
     if output:
         io.check_output(output, overwrite)  # fail before any work
     cc = check_country(country)
-    records = _geocode.geocode_names(names, gazetteer.load_index(), country=cc, online=_online_geocoder(online))
+    records = resolve.geocode_names(names, store.load_index(), country=cc, online=_online_geocoder(online))
     if fmt == "json":
         return io.dumps_json(records, indent=2) + "\n"
     if fmt == "csv":
@@ -136,7 +135,7 @@ def geocode(names: list[str], *, country: str | None = None, fmt: str = "json", 
         import io as stdio
 
         buf = stdio.StringIO()
-        w = csv.DictWriter(buf, fieldnames=_geocode.RECORD_COLUMNS, lineterminator="\n")
+        w = csv.DictWriter(buf, fieldnames=resolve.RECORD_COLUMNS, lineterminator="\n")
         w.writeheader()
         for r in records:
             w.writerow({k: (f"{v:.{io.FLOAT_DIGITS}f}".rstrip("0").rstrip(".") if isinstance(v, float) else
@@ -147,7 +146,7 @@ def geocode(names: list[str], *, country: str | None = None, fmt: str = "json", 
 
         from . import crs
 
-        df = gpd.GeoDataFrame(records, columns=_geocode.RECORD_COLUMNS)
+        df = gpd.GeoDataFrame(records, columns=resolve.RECORD_COLUMNS)
         lat = df["lat"].astype(float)
         geom = crs.points_from_latlon(lat.to_numpy(), df["lon"].astype(float).to_numpy())
         gdf = gpd.GeoDataFrame(df, geometry=[g if ok else None for g, ok in zip(geom, lat.notna(), strict=True)],
@@ -159,23 +158,23 @@ def geocode(names: list[str], *, country: str | None = None, fmt: str = "json", 
 def gazetteer_add(path: str, name: str | None = None, progress=None) -> dict:
     """``geo-idlib gazetteer add``: index a GeoNames dump or CSV as a user gazetteer; ``progress(rows)``
     is called after each batch of a big file."""
-    from . import gazetteer
+    from .places import store
 
-    return gazetteer.add_user_gazetteer(path, name, progress=progress)
+    return store.add_user_gazetteer(path, name, progress=progress)
 
 
 def gazetteer_list() -> list[dict]:
     """``geo-idlib gazetteer list``: the user gazetteers (name, rows, source, added, format)."""
-    from . import gazetteer
+    from .places import store
 
-    return gazetteer.list_user_gazetteers()
+    return store.list_user_gazetteers()
 
 
 def gazetteer_remove(name: str) -> dict:
     """``geo-idlib gazetteer remove``: forget a user gazetteer."""
-    from . import gazetteer
+    from .places import store
 
-    return gazetteer.remove_user_gazetteer(name)
+    return store.remove_user_gazetteer(name)
 
 
 # --- places, find_places, iter_places (toponyms area)
@@ -199,14 +198,14 @@ def find_places(text: str, *, report: str = "", country: str | None = None, inde
     country : str, optional
         Context country (ISO 3166-1 alpha-2) for disambiguation; inferred when None.
     index : GazetteerIndex, optional
-        Default :func:`geo_idlib.gazetteer.load_index`.
+        Default :func:`geo_idlib.places.store.load_index`.
     online : bool or OnlineGeocoder, optional
         Ask an online geocoder (cached) for names the gazetteer lacks; off by default.
 
     Returns
     -------
     GeoDataFrame
-        One row per mention (see docs/DESIGN.md, "Places").
+        One row per mention (see DESIGN.md, "Places").
 
     Examples
     --------
@@ -214,13 +213,12 @@ def find_places(text: str, *, report: str = "", country: str | None = None, inde
     >>> p[["mention", "start", "status"]].values.tolist()
     [['Sarmin', 22, 'resolved'], ['Idlib', 35, 'resolved']]
     """
-    from . import gazetteer, toponyms
-    from . import geocode as _geocode
+    from .places import mentions, resolve, store
 
-    idx = index if index is not None else gazetteer.load_index()
+    idx = index if index is not None else store.load_index()
     cc = check_country(country)
-    mentions = toponyms.find_mentions(text, idx, report=report)
-    return _geocode.resolve(mentions, idx, country=cc, online=_online_geocoder(online))
+    found = mentions.find_mentions(text, idx, report=report)
+    return resolve.resolve(found, idx, country=cc, online=_online_geocoder(online))
 
 
 def iter_places(reports: list[str], *, country: str | None = None, online=None, index=None,
@@ -232,20 +230,19 @@ def iter_places(reports: list[str], *, country: str | None = None, online=None, 
     so a 50 MB text is processed in bounded memory; offsets are those of the whole report. Mentions
     are disambiguated against the other mentions of their block.
     """
-    from . import gazetteer, toponyms
-    from . import geocode as _geocode
     from .errors import InputError
+    from .places import mentions, resolve, store
 
     if not reports:
         raise InputError("places: no report given; e.g. geo-idlib places report.txt (or - for stdin)")
-    idx = index if index is not None else gazetteer.load_index()
+    idx = index if index is not None else store.load_index()
     cc = check_country(country)
     geocoder = _online_geocoder(online)
     with progress(list(reports), "places", len(reports)) as it:
         for path in it:
             for offset, block in io.iter_report_blocks(path, block_chars=PLACES_BLOCK_CHARS):
-                mentions = toponyms.find_mentions(block, idx, report=path, offset=offset)
-                yield _geocode.resolve(mentions, idx, country=cc, online=geocoder)
+                found = mentions.find_mentions(block, idx, report=path, offset=offset)
+                yield resolve.resolve(found, idx, country=cc, online=geocoder)
 
 
 def _place_records(gdf) -> list[dict]:
@@ -349,15 +346,15 @@ def read_timeline(path=None):
     """Read and validate a control timeline file (default: the embedded NW Syria timeline)."""
     from pathlib import Path
 
-    from . import control
     from .errors import InputFileNotFound
+    from .territory import timeline as timelines
 
     p = Path(path) if path else default_timeline_path()
     if not path and not p.exists():
         raise InputFileNotFound(f"{p}: the embedded NW Syria timeline is missing; pass --areas TIMELINE "
                                 "or rebuild it with `geo-idlib areas infer`")
     gdf = io.read_vector(p, "timeline", datetime_as_string=True)
-    return control.load_timeline(gdf, str(p), geojson=p.suffix.lower() in _GEOJSON_SUFFIXES)
+    return timelines.load_timeline(gdf, str(p), geojson=p.suffix.lower() in _GEOJSON_SUFFIXES)
 
 
 def _storable(gdf):
@@ -393,13 +390,13 @@ def areas_build(files, output: str, actor: str | None = None, overwrite: bool = 
     """
     from pathlib import Path
 
-    from . import control
     from .errors import DateError, InputError
+    from .territory import timeline as timelines
 
     io.check_output(output, overwrite)
     if not files:
         raise InputError("areas build: no FILES given; pass the per-date files (e.g. data/*.geojson)")
-    dated = sorted(((control.date_from_name(Path(f).name), str(f)) for f in files), key=lambda x: x[0])
+    dated = sorted(((timelines.date_from_name(Path(f).name), str(f)) for f in files), key=lambda x: x[0])
     for (d1, f1), (d2, f2) in zip(dated, dated[1:], strict=False):
         if d1 == d2:
             raise DateError(f"{f1} and {f2} carry the same date {d1:%Y-%m-%d}; give one file per date")
@@ -417,20 +414,20 @@ def areas_build(files, output: str, actor: str | None = None, overwrite: bool = 
                 actors = next(iter(fields.values()))
             else:
                 raise InputError(f"{f}: no `actor` column; pass --actor NAME to name who controls these areas")
-            snaps.append((day, control.snapshot_geometry(geoms, crs_text, actors, f)))
-    timeline = control.timeline_from_snapshots(snaps)
+            snaps.append((day, timelines.snapshot_geometry(geoms, crs_text, actors, f)))
+    timeline = timelines.timeline_from_snapshots(snaps)
     write_timeline(timeline, output, overwrite)
     return (f"wrote {output}: {len(timeline)} area row(s) from {len(dated)} file(s), "
-            f"covering {control.coverage_text(timeline)}")
+            f"covering {timelines.coverage_text(timeline)}")
 
 
 def areas_at(timeline: str | None, date: str, output: str | None = None, overwrite: bool = False):
     """`geo-idlib areas at`: the areas valid on ``date``; GeoJSON text when no ``output``."""
-    from . import control
+    from .territory import timeline as timelines
 
     if output:
         io.check_output(output, overwrite)
-    snap = control.snapshot(read_timeline(timeline), date)
+    snap = timelines.snapshot(read_timeline(timeline), date)
     if output:
         write_timeline(snap, output, overwrite)
         return None
@@ -450,7 +447,8 @@ def join_events(events: str, areas: str | None = None, date_column: str = "date"
 
     import geopandas as gpd
 
-    from . import crs, join
+    from . import crs
+    from .territory import join
 
     if output:
         io.check_output(output, overwrite)
@@ -508,10 +506,11 @@ def change_report(d1: str, d2: str, areas: str | None = None, output: str | None
     """
     from pathlib import Path
 
-    from . import change, control
     from .errors import DateError
+    from .territory import change
+    from .territory import timeline as timelines
 
-    t1, t2 = control.parse_date(d1, "--from"), control.parse_date(d2, "--to")
+    t1, t2 = timelines.parse_date(d1, "--from"), timelines.parse_date(d2, "--to")
     if t1 > t2:
         raise DateError(f"--from {t1:%Y-%m-%d} is later than --to {t2:%Y-%m-%d}; give the earlier date to --from")
     if output:
@@ -593,53 +592,11 @@ def read_boundary(within: str):
     return admin1.iloc[sorted({known[n] for n in names})].reset_index(drop=True)
 
 
-def _geocode_observation_places(df, what: str, country: str | None):
-    """Fill lat/lon of rows that only name a ``place``, through the gazetteer (exact names)."""
-    import numpy as np
-    import pandas as pd
-
-    from . import gazetteer
-    from .errors import InputError
-
-    df = df.copy()
-    for c in ("lat", "lon"):
-        if c not in df.columns:
-            df[c] = ""
-    lat = pd.to_numeric(df["lat"].astype(str).str.strip().replace("", "nan"), errors="coerce")
-    lon = pd.to_numeric(df["lon"].astype(str).str.strip().replace("", "nan"), errors="coerce")
-    todo = (lat.isna() | lon.isna()).to_numpy() & (df["place"].astype(str).str.strip() != "").to_numpy()
-    if not todo.any():
-        return df
-    names = df.loc[todo, "place"].astype(str).str.strip()
-    keys = {n: gazetteer.normalize(n) for n in names.unique()}
-    found = gazetteer.load_index().lookup_many(keys.values(), compact_fallback=True)
-    cc = (country or "").upper()
-    chosen, ambiguous = {}, 0
-    for name, key in keys.items():
-        cands = [c for c in found.get(key, []) if not cc or c.country == cc]
-        if cands:
-            chosen[name] = cands[0]  # most populous first
-            ambiguous += len({(round(c.lat, 1), round(c.lon, 1)) for c in cands}) > 1
-    unresolved = sorted(set(keys) - set(chosen))
-    if unresolved:
-        i = int(np.flatnonzero(todo & df["place"].astype(str).str.strip().isin(unresolved).to_numpy())[0])
-        raise InputError(f"{what}: row {i + 1}: place {df['place'].iloc[i]!r} is not in the gazetteer "
-                         f"({len(unresolved)} unknown place name(s)"
-                         f"{' in ' + cc if cc else ''}); give its lat and lon, or add it with `geo-idlib gazetteer add`")
-    if ambiguous:
-        log.warning("%s: %d place name(s) match several places; took the most populous (give lat/lon or --country "
-                    "to be sure)", what, ambiguous)
-    df.loc[todo, "lat"] = [f"{chosen[n].lat:.6f}" for n in names]
-    df.loc[todo, "lon"] = [f"{chosen[n].lon:.6f}" for n in names]
-    log.info("%s: geocoded %d row(s) from their place names", what, int(todo.sum()))
-    return df
-
-
 def read_observations(path: str, country: str | None = None):
     """Observations (CSV, GeoJSON or GeoPackage: date, actor, lat + lon or place) as a point layer.
 
     Rows with a ``place`` but no lat/lon are geocoded through the gazetteer (exact names;
-    ``country`` restricts the candidates). See :func:`geo_idlib.control.prepare_observations`.
+    ``country`` restricts the candidates). See :func:`geo_idlib.timelines.prepare_observations`.
 
     Examples
     --------
@@ -654,7 +611,9 @@ def read_observations(path: str, country: str | None = None):
 
     import geopandas as gpd
 
-    from . import control, crs
+    from . import crs
+    from .places import resolve
+    from .territory import infer
 
     p = Path(path)
     if p.suffix.lower() in (".csv", ".tsv", ".txt"):
@@ -665,7 +624,7 @@ def read_observations(path: str, country: str | None = None):
         if df.crs is None and p.suffix.lower() in _GEOJSON_SUFFIXES:
             df = df.set_crs(crs.WGS84)
         if "place" not in {str(c).strip().lower() for c in df.columns}:
-            return control.prepare_observations(df, str(p))
+            return infer.prepare_observations(df, str(p))
         pts = crs.to_wgs84(crs.require_crs(df, str(p)), str(p)).geometry
         plain = df.drop(columns=df.geometry.name)
         plain.columns = [str(c).strip().lower() for c in plain.columns]
@@ -676,8 +635,8 @@ def read_observations(path: str, country: str | None = None):
         df = plain
     if "place" in {str(c).strip().lower() for c in df.columns}:
         df = df.rename(columns={c: str(c).strip().lower() for c in df.columns})
-        df = _geocode_observation_places(df, str(p), country)
-    return control.prepare_observations(df, str(p))
+        df = resolve.geocode_observation_places(df, str(p), country)
+    return infer.prepare_observations(df, str(p))
 
 
 def infer_areas(observations: str, within: str, output: str, max_distance_km: float | None = None,
@@ -686,70 +645,26 @@ def infer_areas(observations: str, within: str, output: str, max_distance_km: fl
     """`geo-idlib areas infer`: a control timeline inferred from dated point reports.
 
     Reads the observations (rows with date, actor and lat + lon or a place name), infers the areas
-    with :func:`geo_idlib.control.infer` inside ``within`` and writes the timeline to ``output``.
+    with :func:`geo_idlib.timelines.infer` inside ``within`` and writes the timeline to ``output``.
     Returns a one-line summary for stderr.
     """
-    from . import control, crs
+    from . import crs
+    from .territory import infer
+    from .territory import timeline as timelines
 
     io.check_output(output, overwrite)
     boundary = read_boundary(within)
     obs = read_observations(observations, country)
-    end = control.parse_date(until, "--until") if until else None
-    timeline = control.infer(obs, boundary, max_distance_km=max_distance_km, until=end, progress=progress)
+    end = timelines.parse_date(until, "--until") if until else None
+    timeline = infer.infer(obs, boundary, max_distance_km=max_distance_km, until=end, progress=progress)
     write_timeline(timeline, output, overwrite)
     periods = timeline["valid_from"].nunique()
     last = timeline["valid_from"].max()
-    known = timeline[(timeline["valid_from"] == last) & (timeline["actor"] != control.UNKNOWN_ACTOR)]
+    known = timeline[(timeline["valid_from"] == last) & (timeline["actor"] != infer.UNKNOWN_ACTOR)]
     km2 = crs.geodesic_area_km2(known)
     latest = ", ".join(f"{a} {v:,.0f} km²" for a, v in zip(known["actor"], km2, strict=True))
     return (f"wrote {output}: {len(timeline)} area row(s) over {periods} period(s) from {len(obs)} observation(s), "
-            f"covering {control.coverage_text(timeline)}; on {last:%Y-%m-%d}: {latest}")
-
-
-# ============================================================================ map
-_MONTHS = {m: i for i, m in enumerate(
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september",
-     "october", "november", "december"], start=1)}
-_MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items())})
-_MONTHS["sept"] = 9
-_DATE_PATTERNS = [
-    r"(?P<y>(?:19|20)\d\d)-(?P<m>\d\d)-(?P<d>\d\d)",
-    r"(?P<d>\d{1,2})\s+(?P<mon>[A-Za-z]{3,9})\.?,?\s+(?P<y>(?:19|20)\d\d)",
-    r"(?P<mon>[A-Za-z]{3,9})\.?\s+(?P<d>\d{1,2}),?\s+(?P<y>(?:19|20)\d\d)",
-]
-
-
-def find_report_date(text: str, head_chars: int = 600):
-    r"""The report's own date, when its first lines (headline, dateline) carry one.
-
-    Only the first ``head_chars`` characters are searched, so dates of events told later in the
-    story are not mistaken for the report's date. Returns a ``datetime.date`` or None.
-
-    Examples
-    --------
-    >>> find_report_date("Offensive reaches Sarmin\n20 February 2020\n\nIDLIB, Syria ...")
-    datetime.date(2020, 2, 20)
-    >>> find_report_date("BEIRUT, Feb. 9, 2020 (AP) - Troops took ...")
-    datetime.date(2020, 2, 9)
-    >>> find_report_date("No date here.") is None
-    True
-    """
-    import datetime as _dt
-    import re
-
-    head = text[:head_chars]
-    found = []
-    for pat in _DATE_PATTERNS:
-        for m in re.finditer(pat, head):
-            g = m.groupdict()
-            month = int(g["m"]) if g.get("m") else _MONTHS.get(g["mon"].lower())
-            if not month:
-                continue
-            try:
-                found.append((m.start(), _dt.date(int(g["y"]), month, int(g["d"]))))
-            except ValueError:
-                continue
-    return min(found)[1] if found else None
+            f"covering {timelines.coverage_text(timeline)}; on {last:%Y-%m-%d}: {latest}")
 
 
 def _map_date(texts: list[str], timeline, date, d1, d2):
@@ -760,16 +675,17 @@ def _map_date(texts: list[str], timeline, date, d1, d2):
     """
     import pandas as pd
 
-    from . import control
+    from .places import dates
+    from .territory import timeline as timelines
 
     if date is not None:
-        return control.check_covered(timeline, date, "--date")
+        return timelines.check_covered(timeline, date, "--date")
     if d2 is not None:
-        return control.check_covered(timeline, d2, "--to")
-    first, last = control.coverage(timeline)
-    last = last if last is not None else control.change_dates(timeline).max()
+        return timelines.check_covered(timeline, d2, "--to")
+    first, last = timelines.coverage(timeline)
+    last = last if last is not None else timelines.change_dates(timeline).max()
     for text in texts:
-        found = find_report_date(text)
+        found = dates.find_report_date(text)
         if found is None:
             continue
         day = pd.Timestamp(found)
@@ -777,7 +693,7 @@ def _map_date(texts: list[str], timeline, date, d1, d2):
             log.info("map date %s, from the report's dateline", day.date())
             return day
         log.warning("the report is dated %s, outside the areas' coverage (%s); showing %s",
-                    day.date(), control.coverage_text(timeline), pd.Timestamp(last).date())
+                    day.date(), timelines.coverage_text(timeline), pd.Timestamp(last).date())
         return pd.Timestamp(last)
     return pd.Timestamp(last)
 
@@ -793,7 +709,7 @@ def places_on(texts: dict, timeline, day, *, country=None, online=None, progress
     import numpy as np
     import pandas as pd
 
-    from . import join
+    from .territory import join
 
     frames = []
     with progress(list(texts.items()), "places", len(texts)) as it:
@@ -840,13 +756,15 @@ def map_report(reports=(), *, areas=None, date=None, d1=None, d2=None, offline: 
     """
     import geopandas as gpd
 
-    from . import change, control, render
     from .errors import DateError
+    from .maps import document
+    from .territory import change
+    from .territory import timeline as timelines
 
     if (d1 is None) != (d2 is None):
         raise DateError("--from and --to go together; give both (or neither)")
     if isinstance(areas, gpd.GeoDataFrame):
-        timeline = control.load_timeline(areas, "areas")
+        timeline = timelines.load_timeline(areas, "areas")
     else:
         timeline = read_timeline(areas)
     texts = {path: io.read_report(path) for path in reports}
@@ -858,7 +776,7 @@ def map_report(reports=(), *, areas=None, date=None, d1=None, d2=None, offline: 
         notice = "No places were found in the report; the map shows the control areas only."
         log.warning("%s: %s", ", ".join(reports), notice)
     change_polys = change.compare(timeline, d1, d2)[1] if d1 is not None else None
-    return render.build_map(places=places, timeline=timeline, date=day, change_polys=change_polys,
+    return document.build_map(places=places, timeline=timeline, date=day, change_polys=change_polys,
                             d1=d1, d2=d2, title=title, offline=offline, notice=notice)
 
 
@@ -878,12 +796,12 @@ def _map_format(output: str) -> str:
 
 def write_map(m, output: str, overwrite: bool = False, width: int = 1200, height: int = 800) -> str:
     """Write a map from :func:`map_report` as ``.html`` (self-contained) or ``.png`` (headless Chromium)."""
-    from . import render
+    from .maps import element, static
 
     if _map_format(output) == "html":
-        io.write_text(output, render.to_html(m), overwrite=overwrite)
+        io.write_text(output, element.to_html(m), overwrite=overwrite)
     else:
-        render.to_png(m, output, width=width, height=height, overwrite=overwrite)
+        static.to_png(m, output, width=width, height=height, overwrite=overwrite)
     return output
 
 

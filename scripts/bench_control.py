@@ -29,6 +29,9 @@ from pathlib import Path
 
 from _benchutil import PeakRSS  # noqa: E402
 
+from geo_idlib.territory import change, join  # noqa: E402
+from geo_idlib.territory import timeline as timelines  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SHARED = Path(__import__("os").environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
@@ -36,15 +39,13 @@ DEEPSTATE = SHARED / "data" / "deepstate_ukraine"
 
 
 def _file_days():
-    from geo_idlib import control
-
     files = sorted(DEEPSTATE.glob("deepstatemap_data_*.geojson"))
-    return files, [control.date_from_name(f.name) for f in files]
+    return files, [timelines.date_from_name(f.name) for f in files]
 
 
 # --------------------------------------------------------------------------- workers (one per process)
 def work_series_ours(args):
-    from geo_idlib import change, pipeline
+    from geo_idlib import pipeline
 
     t = pipeline.read_timeline(args.timeline)
     _, days = _file_days()
@@ -60,12 +61,12 @@ def work_series_ours(args):
 def work_series_naive(args):
     import geopandas as gpd
 
-    from geo_idlib import control, crs, pipeline
+    from geo_idlib import crs, pipeline
 
     t = pipeline.read_timeline(args.timeline)
     _, days = _file_days()
     days = days[: args.pairs + 1]
-    snaps = [control.snapshot(t, d)[["actor", "geometry"]] for d in days]
+    snaps = [timelines.snapshot(t, d)[["actor", "geometry"]] for d in days]
     gained, lost = [], []
     with PeakRSS() as mem:
         t0 = time.perf_counter()
@@ -101,7 +102,7 @@ def _events(n: int):
 
 
 def work_join_ours(args):
-    from geo_idlib import join, pipeline
+    from geo_idlib import pipeline
 
     t = pipeline.read_timeline(args.timeline)
     ev = _events(args.events)
@@ -156,7 +157,7 @@ def main(args) -> int:
     import geopandas as gpd
     import pandas as pd
 
-    from geo_idlib import control, crs, pipeline
+    from geo_idlib import crs, pipeline
 
     files, days = _file_days()
     if len(files) != 769:
@@ -179,8 +180,8 @@ def main(args) -> int:
     for m0, m1 in zip(months[:-1], months[1:], strict=True):
         day = min(d for d in days if d >= m0)
         rows.append({"actor": "russia", "valid_from": m0, "valid_to": m1,
-                     "geometry": control.actor_areas(t, day)["russia"]})
-    t12 = control.load_timeline(gpd.GeoDataFrame(rows, geometry="geometry", crs=crs.WGS84), "12 snapshots")
+                     "geometry": timelines.actor_areas(t, day)["russia"]})
+    t12 = timelines.load_timeline(gpd.GeoDataFrame(rows, geometry="geometry", crs=crs.WGS84), "12 snapshots")
     t12_path = tmp / "deepstate_12.gpkg"
     pipeline.write_timeline(t12, str(t12_path))
 

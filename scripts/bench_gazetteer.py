@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OURS = r"""
 import json, sys, time
 t0 = time.perf_counter()
-from geo_idlib.gazetteer import load_index, normalize
+from geo_idlib.places.normalize import normalize
+from geo_idlib.places.store import load_index
 t1 = time.perf_counter()
 idx = load_index()
 t2 = time.perf_counter()
@@ -64,7 +65,7 @@ ADD = r"""
 import json, sys, time
 sys.path.insert(0, "scripts")
 from _benchutil import PeakRSS
-from geo_idlib.gazetteer import add_user_gazetteer, load_index
+from geo_idlib.places.store import add_user_gazetteer, load_index
 idx = load_index()  # opens the GeoNames index built before
 with PeakRSS() as rss:
     t0 = time.perf_counter()
@@ -96,7 +97,7 @@ def bench_add(sizes: list[int]) -> int:
         env = {**os.environ, "GEO_IDLIB_HOME": f"{tmp}/home", "GEO_IDLIB_CACHE": f"{tmp}/cache"}
         print(f"{'gazetteer add, GeoNames dump':30s} {'MB':>7s} {'rows':>10s} {'s':>8s} {'rows/s':>9s} "
               f"{'peak RSS MB':>12s} {'(before)':>9s} {'index MB':>9s}")
-        subprocess.run([sys.executable, "-c", "from geo_idlib.gazetteer import load_index; load_index()"],
+        subprocess.run([sys.executable, "-c", "from geo_idlib.places import load_index; load_index()"],
                        cwd=ROOT, check=True, env=env, capture_output=True)  # the GeoNames index, built first
         for i, n in enumerate(sizes):
             dump = Path(tmp) / f"dump{n}.txt"
@@ -131,7 +132,7 @@ def main() -> int:
           f"{(naive['load'] + naive['lookup']) / cold:7.0f}x")
     print(f"{'  of which look-up (s)':32s} {ours['lookup']:10.4f} {naive['lookup']:10.4f}")
     print(f"{'warm look-up (s)':32s} {ours['warm']:10.4f}")
-    print(f"{'import geo_idlib.gazetteer (s)':32s} {ours['import']:10.4f}")
+    print(f"{'import geo_idlib.places (s)':32s} {ours['import']:10.4f}")
     print(f"{'names found':32s} {ours['found']:10d} {naive['found']:10d}   (naive: exact names only)")
     return 0 if cold < 0.2 else 1
 

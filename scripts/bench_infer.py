@@ -3,7 +3,7 @@
 Input: the nationwide 2017 point snapshot (Wikipedia module, ~6,100 settlement markers with a
 controller, ../shared) inside Syria's outline (OCHA admin-0).
 
-* ours: ``control.infer`` (Voronoi in a local equidistant projection, only boundary cells cut,
+* ours: ``infer.infer`` (Voronoi in a local equidistant projection, only boundary cells cut,
   one noded coverage per period, geodesic uncertainty per cell);
 * naive: ``GeoSeries.voronoi_polygons`` in degrees → ``sjoin`` to find each cell's report →
   ``geopandas.clip`` to the outline → ``dissolve`` per actor (no uncertainty, no unknown).
@@ -27,6 +27,8 @@ from pathlib import Path
 
 from _benchutil import PeakRSS  # noqa: E402
 
+from geo_idlib.territory import infer  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
@@ -38,19 +40,19 @@ def _inputs():
     import geopandas as gpd
     import pandas as pd
 
-    from geo_idlib import control
+    from geo_idlib.territory import infer
 
     w = pd.read_csv(WIKI, dtype=str, keep_default_na=False)
     lon = pd.to_numeric(w["lon"], errors="coerce")
     w = w[(w["is_place_marker"] == "1") & (w["controller"] != "") & (lon.abs() <= 180)]
-    obs = control.prepare_observations(w.assign(date="2017-07-01", actor=w["controller"])[["date", "actor", "lat", "lon"]])
+    obs = infer.prepare_observations(w.assign(date="2017-07-01", actor=w["controller"])[["date", "actor", "lat", "lon"]])
     return obs, gpd.read_file(ADM0)
 
 
 def work(kind: str) -> dict:
     import geopandas as gpd
 
-    from geo_idlib import control, pipeline
+    from geo_idlib import pipeline
     from geo_idlib.crs import geodesic_area_km2
 
     if kind == "sample":
@@ -58,7 +60,7 @@ def work(kind: str) -> dict:
         boundary = pipeline.read_boundary("Idlib,Aleppo")
         with PeakRSS() as mem:
             t0 = time.perf_counter()
-            t = control.infer(obs, boundary, max_distance_km=10.0, until="2020-03-06")
+            t = infer.infer(obs, boundary, max_distance_km=10.0, until="2020-03-06")
             secs = time.perf_counter() - t0
         return {"seconds": secs, "peak_add_mb": (mem.peak - mem.base) / 2**20, "rows": len(t), "points": len(obs)}
     obs, adm0 = _inputs()
@@ -71,7 +73,7 @@ def work(kind: str) -> dict:
             cells = gpd.clip(cells, adm0)
             out = cells.dissolve("actor").reset_index()
         else:
-            out = control.infer(obs, adm0, max_distance_km=10.0 if kind == "ours10" else None)
+            out = infer.infer(obs, adm0, max_distance_km=10.0 if kind == "ours10" else None)
         secs = time.perf_counter() - t0
     km2 = dict(zip(out["actor"], geodesic_area_km2(out).tolist(), strict=True))
     return {"seconds": secs, "peak_add_mb": (mem.peak - mem.base) / 2**20, "km2": km2, "points": len(obs)}
@@ -89,10 +91,10 @@ def main() -> int:
     ours, naive, ours10, sample = run("ours"), run("naive"), run("ours10"), run("sample")
     print(f"control inference, {ours['points']:,} points of the 2017 snapshot inside Syria (OCHA outline)")
     print(f"{'contender':44s} {'seconds':>8s} {'ratio':>6s} {'peak +MB':>9s}")
-    print(f"{'geo_idlib control.infer':44s} {ours['seconds']:8.2f} {1.0:6.2f} {ours['peak_add_mb']:9.0f}")
+    print(f"{'geo_idlib infer.infer':44s} {ours['seconds']:8.2f} {1.0:6.2f} {ours['peak_add_mb']:9.0f}")
     print(f"{'naive voronoi/sjoin/clip/dissolve (degrees)':44s} {naive['seconds']:8.2f} "
           f"{naive['seconds'] / ours['seconds']:6.2f} {naive['peak_add_mb']:9.0f}")
-    print(f"{'geo_idlib control.infer --max-distance 10':44s} {ours10['seconds']:8.2f} "
+    print(f"{'geo_idlib infer.infer --max-distance 10':44s} {ours10['seconds']:8.2f} "
           f"{ours10['seconds'] / ours['seconds']:6.2f} {ours10['peak_add_mb']:9.0f}")
     print(f"{'NW Syria sample: ' + str(sample['points']) + ' obs, ' + str(sample['rows']) + ' rows':44s} "
           f"{sample['seconds']:8.2f} {'':6s} {sample['peak_add_mb']:9.0f}")

@@ -23,8 +23,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from eval_places import GEO, load_gwn  # noqa: E402
 
-from geo_idlib import pipeline, toponyms  # noqa: E402
-from geo_idlib.gazetteer import load_index  # noqa: E402
+from geo_idlib import pipeline  # noqa: E402
+from geo_idlib.places import mentions  # noqa: E402
+from geo_idlib.places.store import load_index  # noqa: E402
 
 REPORT = ROOT / "examples" / "idlib_report_2020-02-20.txt"
 EXE = Path(sys.executable).with_name("geo-idlib")
@@ -62,7 +63,7 @@ def main() -> int:
 
     rows = []
     r_geotext = _rate(lambda x: GeoText(x), texts)
-    r_mentions = _rate(lambda x: toponyms.find_mentions(x, index), texts)
+    r_mentions = _rate(lambda x: mentions.find_mentions(x, index), texts)
     r_places = _rate(lambda x: pipeline.find_places(x, index=index), texts, repeat=1)
     rows.append(("GeoWebNews docs/s: geotext (names only)", f"{r_geotext:.1f}", "1.00"))
     rows.append(("GeoWebNews docs/s: geo_idlib mentions", f"{r_mentions:.1f}", f"{r_mentions / r_geotext:.2f}"))

@@ -1,4 +1,4 @@
-"""`make bench`: map size and build time, geo_idlib.render vs a naive folium.GeoJson of the same layers.
+"""`make bench`: map size and build time, geo_idlib.maps.document vs a naive folium.GeoJson of the same layers.
 
 Two timelines, side by side in one run:
 
@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
 
-from geo_idlib import crs, render  # noqa: E402
+from geo_idlib import crs  # noqa: E402
+from geo_idlib.maps import document, element, view  # noqa: E402
 
 
 def deepstate_timeline(days: int | None):
@@ -85,21 +86,21 @@ def naive_folium(t) -> tuple[int, float]:
 
 def ours(t) -> dict:
     t0 = time.perf_counter()
-    m = render.build_map(timeline=t, basemap=False)
-    text = render.to_html(m)
+    m = document.build_map(timeline=t, basemap=False)
+    text = element.to_html(m)
     dt = time.perf_counter() - t0
-    data = render.script_json(m.geo_idlib)
+    data = element.script_json(m.geo_idlib)
     # deviation in pixels: recomputed here from the exact faces and the drawn (decoded) ones
     faces = m.geo_idlib_faces
     z = m.geo_idlib["simplify"]["zoom"]
     (s, w), (n, e) = m.geo_idlib["bounds"]
-    px = render.pixel_degrees((w, s, e, n), z)
-    simp, _ = render.simplify_within(faces, px)
+    px = view.pixel_degrees((w, s, e, n), z)
+    simp, _ = faces.simplify_within(faces, px)
     drawn = []
-    for rings in render.encode_polygons(simp):
-        drawn.append(render.decode_polygons(rings))  # what the browser fills (non-zero rule)
-    q = lambda a: shapely.set_precision(np.asarray(a, dtype=object), render.QUANTUM)  # noqa: E731
-    dev = render.deviation_px(q(faces), q(drawn), px)
+    for rings in faces.encode_polygons(simp):
+        drawn.append(faces.decode_polygons(rings))  # what the browser fills (non-zero rule)
+    q = lambda a: shapely.set_precision(np.asarray(a, dtype=object), faces.QUANTUM)  # noqa: E731
+    dev = faces.deviation_px(q(faces), q(drawn), px)
     # fidelity: the exact faces held on sampled dates against the timeline's own snapshot
     runs = np.array(m.geo_idlib_runs, dtype=int)
     dates = pd.to_datetime(m.geo_idlib["dates"])

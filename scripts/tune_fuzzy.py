@@ -2,7 +2,7 @@
 
 The fuzzy fallback only acts on names whose normalised key has no exact (or space-insensitive)
 match. This script takes every gold toponym of GeoWebNews, LGL, TR-News, GeoVirus and the Syria
-subset, resolves each document's gold spans with ``geocode.resolve`` exactly as the product does
+subset, resolves each document's gold spans with ``resolve.resolve`` exactly as the product does
 (context country, proximity, ranking), and for the spans that reach the fuzzy fallback counts, at
 each threshold:
 
@@ -33,8 +33,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import eval_places as ev  # noqa: E402  (loaders of the dev sets)
 
-from geo_idlib import crs, gazetteer, geocode, toponyms  # noqa: E402
-from geo_idlib.gazetteer import compact, load_index  # noqa: E402
+from geo_idlib import crs  # noqa: E402
+from geo_idlib.places import mentions, resolve, store  # noqa: E402
+from geo_idlib.places.normalize import compact  # noqa: E402
+from geo_idlib.places.store import load_index  # noqa: E402
 
 THRESHOLDS = [0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.88, 0.90, 0.92, 0.95, 0.98, 1.01]
 
@@ -71,17 +73,17 @@ def main() -> int:
     negatives = _negatives(ev.GEO / "GWN.xml")
 
     # fuzzy answers cached at the lowest threshold, filtered per threshold (same results, less time)
-    real_fuzzy = gazetteer.GazetteerIndex.fuzzy
+    real_fuzzy = store.GazetteerIndex.fuzzy
     cache: dict = {}
 
     def cached_fuzzy(self, key, limit=5, *, score_cutoff=None, country=None):
-        cut = gazetteer.fuzzy_threshold() if score_cutoff is None else score_cutoff
+        cut = store.fuzzy_threshold() if score_cutoff is None else score_cutoff
         ck = (key, limit, country)
         if ck not in cache:
             cache[ck] = real_fuzzy(self, key, limit, score_cutoff=min(THRESHOLDS), country=country)
         return [(c, s) for c, s in cache[ck] if s >= cut]
 
-    gazetteer.GazetteerIndex.fuzzy = cached_fuzzy
+    store.GazetteerIndex.fuzzy = cached_fuzzy
 
     # the documents whose gold spans include a key without exact / space-insensitive match
     jobs = []
@@ -102,10 +104,10 @@ def main() -> int:
 
     table = []
     for t in THRESHOLDS:
-        gazetteer._FUZZY["threshold"] = t
+        store._FUZZY["threshold"] = t
         correct = wrong = none = false = 0
         for _, g, rows, neg in jobs:
-            places = geocode.resolve(g[toponyms.COLUMNS], index)
+            places = resolve.resolve(g[mentions.COLUMNS], index)
             for i in rows:
                 p = places.iloc[i]
                 if neg:
@@ -123,7 +125,7 @@ def main() -> int:
         table.append({"threshold": t, "correct": correct, "wrong": wrong, "none": none, "false": false,
                       "precision": round(correct / answered, 3) if answered else None,
                       "net": correct - wrong - false})
-    gazetteer.GazetteerIndex.fuzzy = real_fuzzy
+    store.GazetteerIndex.fuzzy = real_fuzzy
     df = pd.DataFrame(table)
     print(df.to_string(index=False))
     best = max(table, key=lambda r: (r["net"], r["threshold"]))

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo_idlib import io, render
+from geo_idlib import io
+from geo_idlib.maps import document, element, palette, static
 
 pytestmark = pytest.mark.browser
 PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "<svg onload=alert(1)>",
@@ -81,7 +82,7 @@ def browser(chromium):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=render.CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=chromium, args=static.CHROMIUM_ARGS)
         yield b
         b.close()
 
@@ -89,27 +90,27 @@ def browser(chromium):
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     d = tmp_path_factory.mktemp("maps")
-    main = render.build_map(places=places([("Saraqib", 35.8646, 36.8003, "Troops entered Saraqib.", "government"),
+    main = document.build_map(places=places([("Saraqib", 35.8646, 36.8003, "Troops entered Saraqib.", "government"),
                                            ("Sarmin", 35.9040, 36.7250, "Shelling hit Sarmin.", "opposition"),
                                            ("Moscow", 55.7522, 37.6156, "Talks in Moscow.", None)]),
                             timeline=timeline(), change_polys=change(), d1="2020-01-05", d2="2020-02-10",
                             title="Test map")
-    xss = render.build_map(places=places([("Saraqib " + PAYLOADS[1], 35.8646, 36.8003, "Near " + PAYLOADS[0], PAYLOADS[2]),
+    xss = document.build_map(places=places([("Saraqib " + PAYLOADS[1], 35.8646, 36.8003, "Near " + PAYLOADS[0], PAYLOADS[2]),
                                           ("Sarmin", 35.9040, 36.7250, PAYLOADS[3], None),
                                           ("Moscow " + PAYLOADS[2], 55.75, 37.61, "Far " + PAYLOADS[1], None),
                                           ("Nowhere", None, None, "Lost " + PAYLOADS[0], None)]),
                            timeline=timeline(), title=PAYLOADS[3], notice=PAYLOADS[1], basemap=False)
-    front = render.build_map(places=front_places(), timeline=front_timeline(), change_polys=change(),
+    front = document.build_map(places=front_places(), timeline=front_timeline(), change_polys=change(),
                              d1="2020-01-05", d2="2020-02-10", title="Front")
     many = [(f"Far place {i:02d} " + PAYLOADS[i % 3], 48.0 + i * 0.2, 10.0 + i * 0.1, f"Sentence {i} " + PAYLOADS[1], None)
             for i in range(40)]
-    long = render.build_map(places=places(many + [(f"Lost {i}", None, None, "Not found.", None) for i in range(12)]),
+    long = document.build_map(places=places(many + [(f"Lost {i}", None, None, "Not found.", None) for i in range(12)]),
                             timeline=timeline(), change_polys=change(), d1="2020-01-05", d2="2020-02-10",
                             title="Long panel")
     out = {}
     for name, m in (("main", main), ("xss", xss), ("front", front), ("long", long)):
         out[name] = d / f"{name}.html"
-        io.write_text(out[name], render.to_html(m))
+        io.write_text(out[name], element.to_html(m))
     return out
 
 
@@ -169,7 +170,7 @@ def test_areas_markers_and_change_are_drawn(main_page):
     legend = p.js("document.querySelector('.gi-legend').textContent")
     assert "+1,090 km²" in legend and "−1,090 km²" in legend
     fills = p.js("Array.from(document.querySelectorAll('path.gi-marker')).map(e => e.getAttribute('fill')).sort()")
-    pal = render.palette()["actors"]
+    pal = palette.palette()["actors"]
     assert fills == sorted([pal["government"]["color"], pal["opposition"]["color"]])
 
 
@@ -267,12 +268,12 @@ def _hex(c):
 def test_png_export_shows_the_palette(chromium, tmp_path):
     from PIL import Image
 
-    m = render.build_map(timeline=timeline(), date="2020-02-10", basemap=False, title="PNG")
+    m = document.build_map(timeline=timeline(), date="2020-02-10", basemap=False, title="PNG")
     out = tmp_path / "map.png"
-    assert render.to_png(m, out, width=800, height=600, chromium=chromium) == str(out)
+    assert static.to_png(m, out, width=800, height=600, chromium=chromium) == str(out)
     img = np.asarray(Image.open(out).convert("RGB"))
     assert img.shape == (600, 800, 3)
-    pal = render.palette()
+    pal = palette.palette()
     a, bg = pal["area_fill_opacity"], _hex(pal["background"])
     share = {}
     for actor in ("government", "opposition", "turkish_backed"):
@@ -281,15 +282,15 @@ def test_png_export_shows_the_palette(chromium, tmp_path):
     assert share["government"] > 0.05 and share["opposition"] > 0.03 and share["turkish_backed"] > 0.03, share
     assert share["government"] > share["opposition"]  # 36.7–37.4 E vs 36.4–36.7 E on that date
     with pytest.raises(Exception, match="already exists"):
-        render.to_png(m, out, width=800, height=600, chromium=chromium)
+        static.to_png(m, out, width=800, height=600, chromium=chromium)
 
 
 def test_png_export_from_an_html_file_and_from_html_text(chromium, files, tmp_path):
     from PIL import Image
 
     a, b = tmp_path / "from_file.png", tmp_path / "from_text.png"
-    render.to_png(files["main"], a, width=640, height=480, chromium=chromium)
-    render.to_png(files["main"].read_text(encoding="utf-8"), b, width=640, height=480, chromium=chromium)
+    static.to_png(files["main"], a, width=640, height=480, chromium=chromium)
+    static.to_png(files["main"].read_text(encoding="utf-8"), b, width=640, height=480, chromium=chromium)
     ia, ib = np.asarray(Image.open(a).convert("RGB")), np.asarray(Image.open(b).convert("RGB"))
     assert ia.shape == ib.shape == (480, 640, 3)
     # the same map, whichever way it was given: equal up to sub-pixel anti-aliasing (edges and
@@ -298,7 +299,7 @@ def test_png_export_from_an_html_file_and_from_html_text(chromium, files, tmp_pa
     assert (np.abs(blocks_a - blocks_b).max(axis=2) <= 12).mean() > 0.99
     assert len(np.unique(ia.reshape(-1, 3), axis=0)) > 50   # not a blank page
     with pytest.raises(Exception, match="no such HTML file"):
-        render.to_png(tmp_path / "missing.html", tmp_path / "c.png", chromium=chromium)
+        static.to_png(tmp_path / "missing.html", tmp_path / "c.png", chromium=chromium)
 
 
 # --------------------------------------------------------------------------- what the first view shows

@@ -12,10 +12,12 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from geo_idlib import change, control, io
+from geo_idlib import io
 from geo_idlib.cli import cli
 from geo_idlib.errors import DateError
 from geo_idlib.pipeline import write_timeline
+from geo_idlib.territory import change
+from geo_idlib.territory import timeline as timelines
 
 GEOD = pyproj.Geod(ellps="WGS84")
 
@@ -38,7 +40,7 @@ def timeline(uncertain=False):
     geoms = [WEST, EAST, shapely.union_all([WEST, BITE, SLIVER]), shapely.union(shapely.difference(EAST, BITE), NEW)]
     if uncertain:
         rows["uncertain_km2"] = [10.0, 20.0, 30.0, 40.0]
-    return control.load_timeline(gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326"), "t")
+    return timelines.load_timeline(gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326"), "t")
 
 
 def test_compare_equals_independent_geod_figures():

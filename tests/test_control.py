@@ -12,9 +12,10 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from geo_idlib import control, crs, io
+from geo_idlib import crs, io
 from geo_idlib.cli import cli
 from geo_idlib.errors import CRSError, DateError, InputError
+from geo_idlib.territory import timeline as timelines
 
 
 @pytest.fixture
@@ -54,33 +55,33 @@ def test_date_form_snapshots_hold_until_next_date_and_last_for_its_day():
     g = gpd.GeoDataFrame({"actor": ["Government", "opposition", "government"],
                           "date": ["2020-01-01", "2020-01-01", "2020-01-10"]},
                          geometry=[BOX_A, BOX_B, shapely.union(BOX_A, BOX_B)], crs="EPSG:4326")
-    t = control.load_timeline(g, "t.geojson")
+    t = timelines.load_timeline(g, "t.geojson")
     assert list(t.columns[:3]) == ["actor", "valid_from", "valid_to"] and t.columns[-1] == "geometry"
     assert str(t["valid_from"].dtype) == "datetime64[ns]" and str(t.crs) == "EPSG:4326"
     got = t[["actor", "valid_from", "valid_to"]].astype(str).values.tolist()
     assert got == [["government", "2020-01-01", "2020-01-10"], ["opposition", "2020-01-01", "2020-01-10"],
                    ["government", "2020-01-10", "2020-01-11"]]
-    assert control.coverage(t) == (pd.Timestamp("2020-01-01"), pd.Timestamp("2020-01-10"))
-    assert sorted(control.snapshot(t, "2020-01-09")["actor"]) == ["government", "opposition"]
-    assert control.snapshot(t, "2020-01-10")["actor"].tolist() == ["government"]
+    assert timelines.coverage(t) == (pd.Timestamp("2020-01-01"), pd.Timestamp("2020-01-10"))
+    assert sorted(timelines.snapshot(t, "2020-01-09")["actor"]) == ["government", "opposition"]
+    assert timelines.snapshot(t, "2020-01-10")["actor"].tolist() == ["government"]
 
 
 def test_valid_from_to_with_open_end():
     g = gpd.GeoDataFrame({"actor": ["sdf", "isis"], "valid_from": ["2017-06-01", "2017-01-01"],
                           "valid_to": ["", "2017-10-17"]}, geometry=[BOX_A, BOX_B], crs="EPSG:4326")
-    t = control.load_timeline(g, "raqqa.gpkg")
+    t = timelines.load_timeline(g, "raqqa.gpkg")
     assert t["actor"].tolist() == ["isis", "sdf"]  # sorted by valid_from
     assert pd.isna(t["valid_to"].iloc[1])
-    assert control.coverage(t) == (pd.Timestamp("2017-01-01"), None)
-    assert control.snapshot(t, "2030-01-01")["actor"].tolist() == ["sdf"]
-    assert sorted(control.snapshot(t, "2017-10-16")["actor"]) == ["isis", "sdf"]
+    assert timelines.coverage(t) == (pd.Timestamp("2017-01-01"), None)
+    assert timelines.snapshot(t, "2030-01-01")["actor"].tolist() == ["sdf"]
+    assert sorted(timelines.snapshot(t, "2017-10-16")["actor"]) == ["isis", "sdf"]
     with pytest.raises(DateError, match=r"2016-12-31 is outside the timeline, which covers 2017-01-01 … open-ended"):
-        control.snapshot(t, "2016-12-31")
+        timelines.snapshot(t, "2016-12-31")
 
 
 def test_other_crs_is_transformed_to_wgs84():
     g = gpd.GeoDataFrame({"actor": ["a"], "date": ["2020-01-01"]}, geometry=[BOX_A], crs="EPSG:4326")
-    t = control.load_timeline(g.to_crs("EPSG:3857"), "mercator.gpkg")
+    t = timelines.load_timeline(g.to_crs("EPSG:3857"), "mercator.gpkg")
     assert str(t.crs) == "EPSG:4326"
     assert crs.geodesic_area_km2(t)[0] == pytest.approx(crs.geodesic_area_km2([BOX_A])[0], rel=1e-6)
 
@@ -90,9 +91,9 @@ def test_overlap_goes_to_more_recent_area_and_is_reported(warnings_seen):
     g = gpd.GeoDataFrame({"actor": ["government", "opposition"], "valid_from": ["2020-01-01", "2020-01-05"],
                           "valid_to": ["2020-01-20", "2020-01-20"]},
                          geometry=[shapely.union(BOX_A, BOX_B), BOX_B], crs="EPSG:4326")
-    t = control.load_timeline(g, "ov.gpkg")
-    before = control.snapshot(t, "2020-01-04")
-    after = control.snapshot(t, "2020-01-05")
+    t = timelines.load_timeline(g, "ov.gpkg")
+    before = timelines.snapshot(t, "2020-01-04")
+    after = timelines.snapshot(t, "2020-01-05")
     assert before["actor"].tolist() == ["government"]
     gov = after[after["actor"] == "government"].geometry.iloc[0]
     assert gov.equals(BOX_A)
@@ -104,14 +105,14 @@ def test_overlap_goes_to_more_recent_area_and_is_reported(warnings_seen):
 def test_overlap_same_date_later_row_wins():
     g = gpd.GeoDataFrame({"actor": ["government", "opposition"], "date": ["2020-01-01", "2020-01-01"]},
                          geometry=[shapely.union(BOX_A, BOX_B), BOX_B], crs="EPSG:4326")
-    snap = control.snapshot(control.load_timeline(g, "x"), "2020-01-01")
+    snap = timelines.snapshot(timelines.load_timeline(g, "x"), "2020-01-01")
     assert snap.set_index("actor").geometry["government"].equals(BOX_A)
     assert snap.set_index("actor").geometry["opposition"].equals(BOX_B)
 
 
 def test_shared_edge_is_not_an_overlap(warnings_seen):
     g = gpd.GeoDataFrame({"actor": ["a", "b"], "date": ["2020-01-01"] * 2}, geometry=[BOX_A, BOX_B], crs="EPSG:4326")
-    t = control.load_timeline(g, "x")
+    t = timelines.load_timeline(g, "x")
     assert len(t) == 2 and not warnings_seen
 
 
@@ -120,7 +121,7 @@ def test_self_intersecting_polygon_is_repaired_and_reported(warnings_seen):
     assert not bowtie.is_valid
     g = gpd.GeoDataFrame({"actor": ["a", "b"], "date": ["2020-01-01"] * 2},
                          geometry=[bowtie, shapely.box(40, 40, 41, 41)], crs="EPSG:4326")
-    t = control.load_timeline(g, "bowtie.geojson")
+    t = timelines.load_timeline(g, "bowtie.geojson")
     assert t.is_valid.all() and set(t.geom_type) <= {"Polygon", "MultiPolygon"}
     assert t.geometry.iloc[0].area == pytest.approx(0.5)
     assert any("repaired 1 invalid polygon" in w for w in warnings_seen)
@@ -131,10 +132,10 @@ def test_strict_dates_name_row_and_column():
         g = gpd.GeoDataFrame({"actor": ["a", "a"], "date": ["2020-01-01", bad]}, geometry=[BOX_A, BOX_A],
                              crs="EPSG:4326")
         with pytest.raises(DateError, match=r"^f\.geojson: row 2: column `date` has '.*', not a date; write dates as YYYY-MM-DD$"):
-            control.load_timeline(g, "f.geojson")
+            timelines.load_timeline(g, "f.geojson")
     # ISO date-times keep their day
     g = gpd.GeoDataFrame({"actor": ["a"], "date": ["2020-01-01T00:00:00.000"]}, geometry=[BOX_A], crs="EPSG:4326")
-    assert str(control.load_timeline(g, "x")["valid_from"].iloc[0]) == "2020-01-01 00:00:00"
+    assert str(timelines.load_timeline(g, "x")["valid_from"].iloc[0]) == "2020-01-01 00:00:00"
 
 
 @pytest.mark.parametrize("cols,msg", [
@@ -143,30 +144,30 @@ def test_strict_dates_name_row_and_column():
 ])
 def test_missing_columns(cols, msg):
     with pytest.raises(InputError, match=msg):
-        control.load_timeline(gpd.GeoDataFrame(cols, geometry=[BOX_A], crs="EPSG:4326"), "t.gpkg")
+        timelines.load_timeline(gpd.GeoDataFrame(cols, geometry=[BOX_A], crs="EPSG:4326"), "t.gpkg")
 
 
 def test_no_crs_refused_unless_geojson():
     g = gpd.GeoDataFrame({"actor": ["a"], "date": ["2020-01-01"]}, geometry=[BOX_A])
     with pytest.raises(CRSError, match=r"^t\.shp: the layer has no CRS; save it with one"):
-        control.load_timeline(g, "t.shp")
-    assert str(control.load_timeline(g, "t.geojson", geojson=True).crs) == "EPSG:4326"
+        timelines.load_timeline(g, "t.shp")
+    assert str(timelines.load_timeline(g, "t.geojson", geojson=True).crs) == "EPSG:4326"
 
 
 def test_empty_timeline_and_non_polygons():
     empty = gpd.GeoDataFrame({"actor": [], "date": []}, geometry=[], crs="EPSG:4326")
     with pytest.raises(InputError, match=r"t\.gpkg: the timeline is empty"):
-        control.load_timeline(empty, "t.gpkg")
+        timelines.load_timeline(empty, "t.gpkg")
     pts = gpd.GeoDataFrame({"actor": ["a"], "date": ["2020-01-01"]}, geometry=[shapely.Point(1, 1)], crs="EPSG:4326")
     with pytest.raises(InputError, match=r"row 1 is a Point; control areas must be polygons"):
-        control.load_timeline(pts, "t.gpkg")
+        timelines.load_timeline(pts, "t.gpkg")
 
 
 def test_valid_to_must_follow_valid_from():
     g = gpd.GeoDataFrame({"actor": ["a"], "valid_from": ["2020-01-05"], "valid_to": ["2020-01-05"]},
                          geometry=[BOX_A], crs="EPSG:4326")
     with pytest.raises(DateError, match=r"row 1: valid_to 2020-01-05 is not after valid_from 2020-01-05"):
-        control.load_timeline(g, "x")
+        timelines.load_timeline(g, "x")
 
 
 # --------------------------------------------------------------------------- build from per-date files
@@ -185,7 +186,7 @@ def test_areas_build_compacts_unchanged_days_and_bridges_gaps(tmp_path):
     r = run("areas", "build", *paths, "--actor", "Russia", "-o", str(out))
     assert r.exit_code == 0, r.output
     assert "2 area row(s) from 3 file(s), covering 2024-01-01 … 2024-01-05" in r.stderr
-    t = control.load_timeline(io.read_vector(out, datetime_as_string=True), "tl.gpkg")
+    t = timelines.load_timeline(io.read_vector(out, datetime_as_string=True), "tl.gpkg")
     assert t[["actor", "valid_from", "valid_to"]].astype(str).values.tolist() == [
         ["russia", "2024-01-01", "2024-01-05"], ["russia", "2024-01-05", "2024-01-06"]]
     # the gap 01-03/04 holds the 01-02 map; after the last file nothing is known
@@ -282,7 +283,7 @@ def test_date_option_must_be_given_and_strict(tmp_path):
 
 def test_parse_dates_vectorised_matches_scalar():
     vals = np.array(["2020-01-01", "", "2021-12-31"], dtype=object)
-    got = control.parse_dates(vals, "x", "date", allow_missing=True)
+    got = timelines.parse_dates(vals, "x", "date", allow_missing=True)
     assert np.isnat(got[1]) and str(got[2])[:10] == "2021-12-31"
 
 
@@ -296,7 +297,7 @@ def test_areas_build_takes_actors_from_the_files_or_asks_for_actor(tmp_path):
     out = tmp_path / "tl.geojson"
     r = run("areas", "build", *paths, "-o", str(out))
     assert r.exit_code == 0, r.output
-    t = control.load_timeline(io.read_vector(out, datetime_as_string=True), "tl", geojson=True)
+    t = timelines.load_timeline(io.read_vector(out, datetime_as_string=True), "tl", geojson=True)
     assert t[["actor", "valid_from", "valid_to"]].astype(str).values.tolist() == [
         ["government", "2024-01-01", "2024-01-02"], ["opposition", "2024-01-01", "2024-01-02"],
         ["government", "2024-01-02", "2024-01-03"]]
@@ -311,7 +312,7 @@ def test_areas_build_takes_actors_from_the_files_or_asks_for_actor(tmp_path):
 def test_column_names_are_matched_case_insensitively_and_extras_kept():
     g = gpd.GeoDataFrame({"Actor": ["SDF"], "Valid_From": ["2017-10-17"], "source": ["https://example.org/r"]},
                          geometry=[BOX_A], crs="EPSG:4326")
-    t = control.load_timeline(g, "x")
+    t = timelines.load_timeline(g, "x")
     assert t.columns.tolist() == ["actor", "valid_from", "valid_to", "source", "geometry"]
     assert t["actor"].tolist() == ["sdf"] and t["source"].tolist() == ["https://example.org/r"]
 
@@ -321,13 +322,13 @@ def test_overlap_clips_only_the_days_both_areas_hold():
     g = gpd.GeoDataFrame({"actor": ["government", "opposition"], "valid_from": ["2020-01-01", "2020-01-10"],
                           "valid_to": ["2020-02-01", "2020-01-20"]},
                          geometry=[shapely.union(BOX_A, BOX_B), BOX_B], crs="EPSG:4326")
-    t = control.load_timeline(g, "x")
+    t = timelines.load_timeline(g, "x")
     gov = t[t["actor"] == "government"]
     assert gov[["valid_from", "valid_to"]].astype(str).values.tolist() == [
         ["2020-01-01", "2020-01-10"], ["2020-01-10", "2020-01-20"], ["2020-01-20", "2020-02-01"]]
     assert [round(a, 6) for a in shapely.area(gov.geometry.to_numpy())] == [0.5, 0.25, 0.5]
     for day, expect in (("2020-01-09", 0.5), ("2020-01-15", 0.25), ("2020-01-25", 0.5)):
-        snap = control.snapshot(t, day)
+        snap = timelines.snapshot(t, day)
         assert shapely.area(snap.loc[snap["actor"] == "government"].geometry.iloc[0]) == pytest.approx(expect)
 
 
@@ -350,7 +351,7 @@ def test_areas_build_transforms_projected_files_to_wgs84(tmp_path):
     io.write_vector(gpd.GeoDataFrame(geometry=[BOX_A], crs="EPSG:4326").to_crs("EPSG:3857"), p)
     out = tmp_path / "tl.gpkg"
     assert run("areas", "build", str(p), "--actor", "ukraine", "-o", str(out)).exit_code == 0
-    t = control.load_timeline(io.read_vector(out, datetime_as_string=True), "tl")
+    t = timelines.load_timeline(io.read_vector(out, datetime_as_string=True), "tl")
     assert str(t.crs) == "EPSG:4326"
     assert t.geometry.iloc[0].bounds == pytest.approx(BOX_A.bounds, abs=1e-9)
 

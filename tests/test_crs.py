@@ -1,17 +1,11 @@
 from __future__ import annotations
 
-import doctest
-
 import geopandas as gpd
 import pytest
 import shapely
 
 from geo_idlib import crs
 from geo_idlib.errors import CRSError
-
-
-def test_doctests():
-    assert doctest.testmod(crs).failed == 0
 
 
 def test_geodesic_area_matches_spherical_band_and_ignores_crs_choice():

@@ -17,8 +17,10 @@ import shapely
 from click.testing import CliRunner
 from conftest import shared_file
 
-from geo_idlib import change, control, pipeline
+from geo_idlib import pipeline
 from geo_idlib.cli import cli
+from geo_idlib.territory import change
+from geo_idlib.territory import timeline as timelines
 
 pytestmark = pytest.mark.shared
 GEOD = pyproj.Geod(ellps="WGS84")
@@ -54,8 +56,8 @@ def small_timeline(tmp_path_factory):
 
 def test_sanity_areas_match_the_source_notes(small_timeline):
     t = pipeline.read_timeline(small_timeline)
-    assert control.coverage_text(t) == "2024-07-08 … 2025-03-02"
-    a = control.actor_areas(t, "2024-07-08")["russia"]
+    assert timelines.coverage_text(t) == "2024-07-08 … 2025-03-02"
+    a = timelines.actor_areas(t, "2024-07-08")["russia"]
     # SOURCE.txt: 2024-07-08 109,361 km2; 2025-03-01 112,396 km2 (geodesic)
     s1, _ = change.compare(t, "2024-07-08", "2025-03-01")
     assert round(s1[0]["area_from_km2"]) == pytest.approx(109_361, abs=1)
@@ -113,7 +115,7 @@ def test_full_timeline_answers_every_covered_day(tmp_path):
     wkb = [shapely.to_wkb(shapely.normalize(raw(f.stem[-8:]))) for f in files]
     row_wkb = [shapely.to_wkb(g) for g in shapely.normalize(t.geometry.to_numpy())]
     for day in pd.date_range("2024-07-08", "2026-08-22"):
-        rows = control.active_rows(t, day)
-        assert len(control.snapshot(t, day)) == len(rows) == 1, day
+        rows = timelines.active_rows(t, day)
+        assert len(timelines.snapshot(t, day)) == len(rows) == 1, day
         k = np.searchsorted(file_days, np.datetime64(day, "ns"), side="right") - 1
         assert row_wkb[rows[0]] == wkb[k], day

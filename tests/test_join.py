@@ -13,9 +13,11 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from geo_idlib import control, io, join
+from geo_idlib import io
 from geo_idlib.cli import cli
 from geo_idlib.errors import CRSError, DateError, InputError
+from geo_idlib.territory import join
+from geo_idlib.territory import timeline as timelines
 
 WEST = shapely.box(36.0, 35.0, 36.5, 35.5)
 EAST = shapely.box(36.5, 35.0, 37.0, 35.5)
@@ -29,7 +31,7 @@ def timeline():
          "valid_from": ["2020-01-01", "2020-01-01", "2020-01-10", "2020-01-01"],
          "valid_to": ["", "2020-01-10", "2020-02-01", "2020-01-02"]},
         geometry=[WEST, EAST, EAST, shapely.box(40, 40, 41, 41)], crs="EPSG:4326")
-    return control.load_timeline(g, "t")
+    return timelines.load_timeline(g, "t")
 
 
 def days(out):
@@ -63,12 +65,12 @@ def test_border_point_goes_to_the_more_recent_area_then_actor_name(monkeypatch, 
     # with names reversed the other side wins the tie: the rule is the name, not the row order
     g = gpd.GeoDataFrame({"actor": ["zeta", "alpha"], "date": ["2020-01-01"] * 2}, geometry=[WEST, EAST],
                          crs="EPSG:4326")
-    out = join.asof_join(events([on_edge], ["2020-01-01"]), control.load_timeline(g, "t"))
+    out = join.asof_join(events([on_edge], ["2020-01-01"]), timelines.load_timeline(g, "t"))
     assert out["actor"].tolist() == ["alpha"]
     # later valid_from beats the name
     g = gpd.GeoDataFrame({"actor": ["alpha", "zeta"], "valid_from": ["2020-01-01", "2020-01-03"]},
                          geometry=[WEST, EAST], crs="EPSG:4326")
-    out = join.asof_join(events([on_edge], ["2020-01-05"]), control.load_timeline(g, "t"))
+    out = join.asof_join(events([on_edge], ["2020-01-05"]), timelines.load_timeline(g, "t"))
     assert out["actor"].tolist() == ["zeta"]
     # interiors only: the border point matches nothing
     out = join.asof_join(events([on_edge], ["2020-01-05"]), t, predicate="within")
@@ -99,7 +101,7 @@ def test_vectorised_join_equals_brute_force(monkeypatch, budget):
         cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=shapely.box(0, 0, 10, 10)))
         for j, c in enumerate(cells):
             rows.append({"actor": f"a{(j + k) % 3}", "date": day, "geometry": shapely.intersection(c, shapely.box(0, 0, 10, 10))})
-    t = control.load_timeline(gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326"), "random")
+    t = timelines.load_timeline(gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326"), "random")
     n = 1500
     pts = rng.uniform(-1, 11, (n, 2))
     days = pd.to_datetime("2020-12-25") + pd.to_timedelta(rng.integers(0, 80, n), unit="D")
@@ -234,12 +236,11 @@ def test_front_distance_counts_other_sides_only():
     import geopandas as gpd
     import shapely
 
-    from geo_idlib import control, join
 
     g = gpd.GeoDataFrame({"actor": ["gov", "opp", "unknown"], "date": ["2020-01-01"] * 3},
                          geometry=[shapely.box(36, 35, 37, 36), shapely.box(37.2, 35, 38, 36),
                                    shapely.box(36, 36, 38, 37)], crs="EPSG:4326")
-    t = control.load_timeline(g, "t")
+    t = timelines.load_timeline(g, "t")
     pts = shapely.points([(36.9, 35.5), (37.5, 35.5), (36.5, 35.5)])
     d = join.front_distance_km(pts, ["gov", "opp", ""], t, "2020-01-01")
     # gov point: 0.3° of longitude at 35.5° N to the opp square; opp point: 0.5° to the gov square

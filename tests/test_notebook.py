@@ -20,7 +20,10 @@ import nbformat
 import pytest
 from conftest import ROOT
 
-from geo_idlib import change, control, crs, pipeline
+from geo_idlib import crs, pipeline
+from geo_idlib.maps import static
+from geo_idlib.territory import change
+from geo_idlib.territory import timeline as timelines
 
 pytestmark = pytest.mark.slow
 NOTEBOOK = ROOT / "notebooks" / "explore_idlib.ipynb"
@@ -155,7 +158,7 @@ def test_places_table_and_geocoded_variants(executed):
 def test_areas_and_change_match_the_api(executed):
     cells, _, _ = executed
     timeline = pipeline.read_timeline()
-    snap = control.snapshot(timeline, D2).dissolve("actor")
+    snap = timelines.snapshot(timeline, D2).dissolve("actor")
     km2 = dict(zip(snap.index, crs.geodesic_area_km2(snap), strict=True))
     cols, rows = _table(_result(cells["snapshot"]))
     assert cols == ["area_km2", "uncertain_km2"]
@@ -208,7 +211,6 @@ def test_the_inline_map_starts_in_chromium(executed, chromium, tmp_path):
     """The cell's output as Jupyter shows it (folium's iframe) starts, with no request and no error."""
     from playwright.sync_api import sync_playwright
 
-    from geo_idlib import render
 
     cells, _, _ = executed
     page_file = tmp_path / "output.html"
@@ -217,7 +219,7 @@ def test_the_inline_map_starts_in_chromium(executed, chromium, tmp_path):
     url = page_file.resolve().as_uri()
     requests, errors = [], []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=render.CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=chromium, args=static.CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1024, "height": 900})
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

@@ -10,8 +10,10 @@ import pytest
 import shapely
 from conftest import ROOT, shared_file
 
-from geo_idlib import change, control, io, pipeline
+from geo_idlib import io, pipeline
 from geo_idlib.crs import geodesic_area_km2
+from geo_idlib.territory import change
+from geo_idlib.territory import timeline as timelines
 
 OBS = ROOT / "shapefiles" / "nw_syria_observations.csv"
 TIMELINE = ROOT / "shapefiles" / "nw_syria_timeline.gpkg"
@@ -30,7 +32,7 @@ def obs():
 
 
 def actor_at(t, lat, lon, day) -> str:
-    snap = control.snapshot(t, day)
+    snap = timelines.snapshot(t, day)
     hit = shapely.intersects_xy(snap.geometry.values, lon, lat)
     assert hit.sum() == 1, (day, snap["actor"][hit].tolist())
     return snap["actor"][hit].iloc[0]
@@ -42,7 +44,7 @@ def test_the_embedded_timeline_is_the_default_and_small():
 
 
 def test_timeline_loads_and_covers_the_offensive(timeline, caplog):
-    assert control.coverage(timeline) == (pd.Timestamp("2019-12-18"), pd.Timestamp("2020-03-06"))
+    assert timelines.coverage(timeline) == (pd.Timestamp("2019-12-18"), pd.Timestamp("2020-03-06"))
     assert set(timeline["actor"]) == {"government", "opposition", "contested", "unknown"}
     assert str(timeline.crs) == "EPSG:4326"
     assert shapely.is_valid(timeline.geometry.values).all()
@@ -54,7 +56,7 @@ def test_timeline_loads_and_covers_the_offensive(timeline, caplog):
     within = shapely.union_all(pipeline.read_boundary("Idlib,Aleppo").geometry.values)
     total = float(geodesic_area_km2([within])[0])
     for day in ("2019-12-18", "2020-01-15", "2020-02-20", "2020-03-06"):
-        assert float(geodesic_area_km2(control.snapshot(timeline, day)).sum()) == pytest.approx(total, rel=1e-4)
+        assert float(geodesic_area_km2(timelines.snapshot(timeline, day)).sum()) == pytest.approx(total, rel=1e-4)
 
 
 def test_the_facts_say_what_the_tests_below_assume():
@@ -144,7 +146,7 @@ def test_sample_docs_quote_the_committed_figures(timeline):
 
 
 def test_unknown_ground_is_where_no_report_is_within_10_km(timeline, obs):
-    snap = control.snapshot(timeline, "2020-02-20")
+    snap = timelines.snapshot(timeline, "2020-02-20")
     unknown = snap.loc[snap["actor"] == "unknown", "geometry"].iloc[0]
     pts = unknown.representative_point()
     d = np.hypot((obs["lat"].astype(float) - pts.y) * 111.0, (obs["lon"].astype(float) - pts.x) * 90.0).min()

@@ -22,8 +22,9 @@ from fakes.nominatim import (
 )
 from geopy.adapters import URLLibAdapter
 
-from geo_idlib import errors, io, online
-from geo_idlib.online import OnlineGeocoder, clear_cache
+from geo_idlib import errors, io
+from geo_idlib.places import online, store
+from geo_idlib.places.online import OnlineGeocoder, clear_cache
 
 UA = "geo_idlib-tests/1.0 (+tests)"
 # Coordinates are those of the real places (OSM/GeoNames); OSM ids are illustrative.
@@ -211,7 +212,7 @@ def test_second_call_is_a_cache_hit_that_makes_no_request(make, server, cache):
     assert server.count() == 1 and g.cache_hits == 1 and g.requests == 0
     g.lookup("Saraqib")  # another country key is another question
     assert server.count() == 2
-    assert io.online_cache_stats(cache) == {"path": str(cache), "rows": 2, "found": 2, "not_found": 0}
+    assert store.online_cache_stats(cache) == {"path": str(cache), "rows": 2, "found": 2, "not_found": 0}
 
 
 def test_empty_query_asks_nothing(make, server):
@@ -409,7 +410,7 @@ def test_clear_cache(make, server, cache):
     make("photon").lookup("Idlib")
     make().lookup("Nowhere-al-Sharqi")
     assert clear_cache("photon", cache_path=cache) == 1
-    assert io.online_cache_stats(cache)["rows"] == 2
+    assert store.online_cache_stats(cache)["rows"] == 2
     assert clear_cache(cache_path=cache) == 2
     assert cache_state(cache) == ([], "ok")
 
@@ -449,8 +450,8 @@ def test_a_crash_in_the_middle_of_a_write_leaves_the_cache_intact(make, server, 
     import sys
 
     before = _seed(make())
-    code = ("import os, sys\nfrom geo_idlib import io\n"
-            "with io._online_db(sys.argv[1]) as con:\n"
+    code = ("import os, sys\nfrom geo_idlib.places import store\n"
+            "with store._online_db(sys.argv[1]) as con:\n"
             "    con.execute('BEGIN IMMEDIATE')\n"
             "    con.execute(\"DELETE FROM answers\")\n"
             "    con.execute(\"INSERT INTO answers VALUES ('nominatim', 'x', 'half', '', '{', 0)\")\n"

@@ -170,7 +170,7 @@ def test_large_text_streams_in_bounded_memory_with_whole_report_offsets(tmp_path
     assert len(text) > 1_200_000
     p = tmp_path / "big.txt"
     p.write_text(text, encoding="utf-8")
-    from geo_idlib.gazetteer import load_index
+    from geo_idlib.places.store import load_index
 
     idx = load_index()
     pipeline.find_places(para + marker, index=idx)  # load lookup tables and word frequencies first

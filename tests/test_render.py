@@ -1,4 +1,4 @@
-"""render.py without a browser: palette, faces, encoding, size, escaping, determinism, side panel."""
+"""maps/ without a browser: palette, faces, encoding, size, escaping, determinism, side panel."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo_idlib import io, render
+from geo_idlib import io
 from geo_idlib.errors import InputError, RenderError
+from geo_idlib.maps import document, element, palette, static, view
+from geo_idlib.maps import faces as fc
 
 ROOT = Path(__file__).resolve().parent.parent
 CANONICAL = ["government", "opposition", "turkish_backed", "sdf", "isis", "contested", "unknown", "russia", "ukraine"]
@@ -69,7 +71,7 @@ def timeline():
 
 # --------------------------------------------------------------------------- palette
 def test_palette_has_every_canonical_actor_with_distinct_colours_documented():
-    pal = render.palette()
+    pal = palette.palette()
     colours = [pal["actors"][a]["color"].lower() for a in CANONICAL]
     assert len(set(colours)) == len(colours)
     assert pal["actors"]["contested"]["hatch"] is True
@@ -83,18 +85,18 @@ def test_unknown_actor_gets_the_neutral_colour_and_one_warning(caplog):
     t = T([("hts_splinter", "2020-01-01", None, shapely.box(36, 35, 36.5, 35.5)),
            ("hts_splinter", "2020-01-05", None, shapely.box(36.5, 35, 37, 35.5))])
     with caplog.at_level(logging.WARNING, logger="geo_idlib"):
-        m = render.build_map(timeline=t, basemap=False)
+        m = document.build_map(timeline=t, basemap=False)
     warnings = [r for r in caplog.records if "hts_splinter" in r.getMessage()]
     assert len(warnings) == 1 and "neutral colour" in warnings[0].getMessage()
     actor = m.geo_idlib["actors"][0]
-    assert actor["id"] == "hts_splinter" and actor["color"] == render.palette()["neutral"]["color"]
+    assert actor["id"] == "hts_splinter" and actor["color"] == palette.palette()["neutral"]["color"]
     assert actor["known"] is False and "(unrecognised)" in m.geo_idlib["legend"]
 
 
 # --------------------------------------------------------------------------- faces
 def test_faces_rebuild_every_snapshot_exactly(timeline):
-    dates, faces, runs, actors = render.partition(timeline)
-    assert [render._fmt(d) for d in dates] == ["2020-01-01", "2020-01-10", "2020-02-01"]
+    dates, faces, runs, actors = fc.partition(timeline)
+    assert [fc._fmt(d) for d in dates] == ["2020-01-01", "2020-01-10", "2020-02-01"]
     assert shapely.overlaps(faces[:, None], faces[None, :]).sum() == 0  # a coverage: no overlaps
     for k, day in enumerate(dates):
         act = timeline[(timeline.valid_from <= day) & (timeline.valid_to.isna() | (timeline.valid_to > day))]
@@ -114,11 +116,11 @@ def test_frames_are_stored_as_changes_not_copies():
         g = shapely.difference(base, shapely.box(36.0, 35.0, 36.05 + 0.01 * (i % 5), 35.05))
         rows.append(("government", f"2020-01-{i + 1:02d}", f"2020-01-{i + 2:02d}", g))
     t = T(rows)
-    dates, faces, runs, _ = render.partition(t)
+    dates, faces, runs, _ = fc.partition(t)
     one_frame = shapely.get_num_coordinates(base)
     assert len(dates) == 31
     assert shapely.get_num_coordinates(faces).sum() < 1.5 * one_frame  # not 30 copies
-    m = render.build_map(timeline=t, basemap=False)
+    m = document.build_map(timeline=t, basemap=False)
     assert len(m.geo_idlib["slider"]) == 30
 
 
@@ -134,28 +136,28 @@ def test_size_is_under_a_fifth_of_naive_folium_with_at_most_one_pixel_deviation(
     for _, g in t.groupby("valid_from"):
         folium.GeoJson(g[["actor", "geometry"]]).add_to(naive)
     naive_bytes = len(naive.get_root().render().encode())
-    m = render.build_map(timeline=t, basemap=False)
-    ours = render.script_json(m.geo_idlib).encode()
+    m = document.build_map(timeline=t, basemap=False)
+    ours = element.script_json(m.geo_idlib).encode()
     assert len(ours) * 5 <= naive_bytes, (len(ours), naive_bytes)
     assert m.geo_idlib["simplify"]["max_dev_px"] <= 1.0
     # independent check of the deviation on the drawn (decoded) faces
     faces = m.geo_idlib_faces
     z = m.geo_idlib["simplify"]["zoom"]
     (s, w), (n, e) = m.geo_idlib["bounds"]
-    px = render.pixel_degrees((w, s, e, n), z)
+    px = view.pixel_degrees((w, s, e, n), z)
     drawn = []
     for rings in m.geo_idlib["faces"]:
-        drawn.append(render.decode_polygons(rings))
+        drawn.append(fc.decode_polygons(rings))
     assert len(drawn) == len(faces)
-    q = shapely.set_precision(faces, render.QUANTUM)
-    assert render.deviation_px(q, shapely.set_precision(np.array(drawn, dtype=object), render.QUANTUM), px).max() <= 1.0
+    q = shapely.set_precision(faces, fc.QUANTUM)
+    assert fc.deviation_px(q, shapely.set_precision(np.array(drawn, dtype=object), fc.QUANTUM), px).max() <= 1.0
     assert sum(len(r) for f in m.geo_idlib["faces"] for r in f) < 0.5 * 2 * shapely.get_num_coordinates(faces).sum()
 
 
 def test_shared_borders_are_simplified_once():
     left = wobbly(36.0, 35.0, 36.5, 36.0, n=800, seed=3)
     right = shapely.difference(shapely.box(36.0, 35.0, 37.0, 36.0), left)
-    simp, dev = render.simplify_within([left, right], render.pixel_degrees((36, 35, 37, 36), 8))
+    simp, dev = fc.simplify_within([left, right], view.pixel_degrees((36, 35, 37, 36), 8))
     assert dev <= 1.0
     assert shapely.get_num_coordinates(simp).sum() < 0.5 * (shapely.get_num_coordinates(left) + shapely.get_num_coordinates(right))
     assert shapely.intersection(simp[0], simp[1]).area < 1e-12          # no overlap
@@ -164,26 +166,26 @@ def test_shared_borders_are_simplified_once():
 
 def test_encoding_round_trips_to_the_quantum():
     g = shapely.Polygon([(36.123456, 35.987654), (36.5, 35.9), (36.4, 36.2)], holes=[[(36.3, 36.0), (36.35, 36.0), (36.32, 36.05)]])
-    (rings,) = render.encode_polygons([g])
+    (rings,) = fc.encode_polygons([g])
     assert len(rings) == 2
-    back = render.decode_ring(rings[0])
-    assert np.abs(back - np.asarray(g.exterior.coords)[:-1]).max() <= render.QUANTUM / 2 + 1e-12
-    assert render.encode_polygons([shapely.Polygon()]) == [[]]
+    back = fc.decode_ring(rings[0])
+    assert np.abs(back - np.asarray(g.exterior.coords)[:-1]).max() <= fc.QUANTUM / 2 + 1e-12
+    assert fc.encode_polygons([shapely.Polygon()]) == [[]]
 
 
 def test_initial_zoom_and_pixel_size_follow_leaflet():
     # 1.5 degrees of longitude: 1.5/360*256*2**z px, i.e. 546 px at zoom 9 (fits 1024), 2184 px at zoom 11
-    assert render.initial_zoom((36.0, 35.5, 37.5, 36.5)) == 9
-    assert render.initial_zoom((36.0, 35.5, 37.5, 36.5), width=2200, height=2200) == 11
-    assert render.initial_zoom((36.0, 35.5, 37.5, 36.5), width=2000, height=2200) == 10
-    assert render.pixel_degrees((0, -1, 1, 1), 0) == pytest.approx(360 / 256 * np.cos(np.radians(1)))
+    assert view.initial_zoom((36.0, 35.5, 37.5, 36.5)) == 9
+    assert view.initial_zoom((36.0, 35.5, 37.5, 36.5), width=2200, height=2200) == 11
+    assert view.initial_zoom((36.0, 35.5, 37.5, 36.5), width=2000, height=2200) == 10
+    assert view.pixel_degrees((0, -1, 1, 1), 0) == pytest.approx(360 / 256 * np.cos(np.radians(1)))
 
 
 # --------------------------------------------------------------------------- the HTML
 def test_html_is_deterministic_offline_and_has_no_random_ids(timeline):
     p = places([("Saraqib", 35.8646, 36.8003, "Troops entered Saraqib.", "government")])
-    a = render.to_html(render.build_map(places=p, timeline=timeline, date="2020-01-05", basemap=False))
-    b = render.to_html(render.build_map(places=p, timeline=timeline, date="2020-01-05", basemap=False))
+    a = element.to_html(document.build_map(places=p, timeline=timeline, date="2020-01-05", basemap=False))
+    b = element.to_html(document.build_map(places=p, timeline=timeline, date="2020-01-05", basemap=False))
     assert a == b
     assert not re.search(r"[0-9a-f]{32}", a), "folium's random uuids must be replaced by fixed ids"
     assert "map_geo_idlib" in a and "<script src" not in a and "<link" not in a
@@ -197,8 +199,8 @@ def test_report_text_is_escaped_everywhere_and_json_cannot_leave_its_script():
              ("Moscow", 55.75, 37.62, "Talks in Moscow " + PAYLOADS[1], None),
              ("Nowhere" + PAYLOADS[2], None, None, PAYLOADS[3] + " unresolved", None)]
     t = T([(PAYLOADS[1], "2020-01-01", None, shapely.box(36.5, 35.5, 37, 36))])
-    m = render.build_map(places=places(names), timeline=t, title=PAYLOADS[0], basemap=False)
-    text = render.to_html(m)
+    m = document.build_map(places=places(names), timeline=t, title=PAYLOADS[0], basemap=False)
+    text = element.to_html(m)
     for p in PAYLOADS:
         assert p not in text, p
     assert text.count("</script>") == text.count("<script")  # every script element closes where we close it
@@ -231,7 +233,7 @@ def test_far_places_go_to_the_side_panel_and_the_view_fits_the_places(timeline):
                 ("Moscow", 55.7522, 37.6156, "Talks were held in Moscow.", None),
                 ("Washington", 38.8951, -77.0364, "Washington said...", None),
                 ("Gaziantep", 37.0594, 37.3825, "Aid left Gaziantep.", None)])  # ~60 km from the areas
-    m = render.build_map(places=p, timeline=timeline, basemap=False)
+    m = document.build_map(places=p, timeline=timeline, basemap=False)
     d = m.geo_idlib
     assert sorted(k["tooltip"] for k in d["markers"]) == ["Gaziantep", "Saraqib", "Sarmin"]
     assert all(_inside(d["bounds"], k["lat"], k["lon"]) for k in d["markers"])  # the view frames them
@@ -270,7 +272,7 @@ def _change():
 
 
 def test_the_initial_view_frames_the_places_and_the_change_not_the_unknown_area(front):
-    d = render.build_map(places=_front_places(), timeline=front, change_polys=_change(), d1="2020-01-05",
+    d = document.build_map(places=_front_places(), timeline=front, change_polys=_change(), d1="2020-01-05",
                          d2="2020-02-10", basemap=False).geo_idlib
     (s, w), (n, e) = d["bounds"]
     framed = {k["tooltip"] for k in d["markers"] if _inside(d["bounds"], k["lat"], k["lon"])}
@@ -292,15 +294,15 @@ def test_the_initial_view_frames_the_places_and_the_change_not_the_unknown_area(
 
 def test_the_initial_view_falls_back_to_all_areas_when_nothing_else_matters(front):
     # no places and no change: all the areas, the unknown one included, fitted exactly (as before)
-    d = render.build_map(timeline=front, basemap=False).geo_idlib
+    d = document.build_map(timeline=front, basemap=False).geo_idlib
     assert d["bounds"] == [[35.3, 36.4], [37.0, 39.0]]
     # only a country point: it does not stretch the view (just south of it here), it is listed
     p = places([("Syria", 34.9880, 38.5343, "In Syria.", None)])
     p["precision"] = "country"
-    d2 = render.build_map(places=p, timeline=front, basemap=False).geo_idlib
+    d2 = document.build_map(places=p, timeline=front, basemap=False).geo_idlib
     assert d2["bounds"] == d["bounds"] and _listed(d2["panel"]) == {"Syria": "35 km SE · country · SY · zoom out"}
     # one place: about 10 km around it, with the known sides next to it
-    one = render.build_map(places=places([("Saraqib", 35.8646, 36.8003, "In Saraqib.", None)]), timeline=front,
+    one = document.build_map(places=places([("Saraqib", 35.8646, 36.8003, "In Saraqib.", None)]), timeline=front,
                            basemap=False).geo_idlib
     (s, w), (n, e) = one["bounds"]
     assert 0.2 <= n - s < 0.3 and 0.2 <= e - w < 0.3 and _inside(one["bounds"], 35.8646, 36.8003)
@@ -308,7 +310,7 @@ def test_the_initial_view_falls_back_to_all_areas_when_nothing_else_matters(fron
 
 def test_places_without_areas_use_the_syria_region_and_a_notice():
     p = places([("Idlib", 35.93, 36.63, "In Idlib.", None), ("Paris", 48.85, 2.35, "In Paris.", None)])
-    d = render.build_map(places=p, notice="no control areas for this date", basemap=False).geo_idlib
+    d = document.build_map(places=p, notice="no control areas for this date", basemap=False).geo_idlib
     assert [k["tooltip"] for k in d["markers"]] == ["Idlib"] and "Paris" in d["panel"]
     assert "no control areas for this date" in d["panel"]
     assert d["faces"] == [] and d["slider"] == []
@@ -318,7 +320,7 @@ def test_change_is_drawn_with_km2_in_the_legend(timeline):
     ch = gpd.GeoDataFrame({"actor_from": ["opposition", "government"], "actor_to": ["government", "opposition"],
                            "area_km2": [1234.56, 7.25]},
                           geometry=[shapely.box(36.7, 35.6, 36.9, 36.2), shapely.box(37.3, 35.6, 37.4, 35.7)], crs="EPSG:4326")
-    d = render.build_map(timeline=timeline, change_polys=ch, d1="2020-01-15", d2="2020-02-10", basemap=False).geo_idlib
+    d = document.build_map(timeline=timeline, change_polys=ch, d1="2020-01-15", d2="2020-02-10", basemap=False).geo_idlib
     assert len(d["change"]) == 2
     assert "Change 2020-01-15 → 2020-02-10" in d["legend"]
     assert "Government (SAA and allies): +1,235 km² / −7.2 km²" in d["legend"]
@@ -329,13 +331,13 @@ def test_change_is_drawn_with_km2_in_the_legend(timeline):
 
 def test_bad_dates_and_foreign_maps_are_refused(timeline):
     with pytest.raises(InputError, match="--from 2020-02-10 is after --to 2020-01-15"):
-        render.build_map(timeline=timeline, d1="2020-02-10", d2="2020-01-15", basemap=False)
+        document.build_map(timeline=timeline, d1="2020-02-10", d2="2020-01-15", basemap=False)
     with pytest.raises(RenderError, match="build_map"):
-        render.to_html(folium.Map())
+        element.to_html(folium.Map())
 
 
 def test_online_mode_uses_xyzservices_tiles_with_attribution(timeline):
-    d = render.build_map(timeline=timeline, offline=False).geo_idlib
+    d = document.build_map(timeline=timeline, offline=False).geo_idlib
     assert [t["name"] for t in d["tiles"]] == ["OpenStreetMap", "CartoDB Positron"]
     assert d["tiles"][0]["url"] == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     assert "OpenStreetMap" in d["tiles"][0]["attribution"] and d["basemap"] is None
@@ -344,27 +346,27 @@ def test_online_mode_uses_xyzservices_tiles_with_attribution(timeline):
 def test_offline_basemap_comes_from_shapefiles(timeline):
     if not (io.shapefiles_dir() / "countries.gpkg").exists():
         pytest.skip("shapefiles/countries.gpkg is not built yet (make data)")
-    d = render.build_map(timeline=timeline).geo_idlib
+    d = document.build_map(timeline=timeline).geo_idlib
     assert d["tiles"] == [] and len(d["basemap"]["countries"]) >= 2 and len(d["basemap"]["admin1"]) >= 2
     # Idlib's governorate outline is in there, simplified, near its Natural Earth position
-    xs = [render.decode_ring(r)[:, 0].min() for g in d["basemap"]["admin1"] for r in g]
+    xs = [fc.decode_ring(r)[:, 0].min() for g in d["basemap"]["admin1"] for r in g]
     assert min(xs) < 36.0
 
 
 def test_jupyter_displays_the_map_inline(timeline):
-    m = render.build_map(timeline=timeline, basemap=False)
+    m = document.build_map(timeline=timeline, basemap=False)
     out = m._repr_html_()
     assert "<iframe" in out and "geoIdlib" in out
 
 
 def test_png_export_refuses_bad_sizes_and_missing_browsers(tmp_path, monkeypatch):
     with pytest.raises(InputError, match="between 100 and 8000"):
-        render.to_png("<html></html>", tmp_path / "a.png", width=10, height=10)
+        static.to_png("<html></html>", tmp_path / "a.png", width=10, height=10)
     monkeypatch.setenv("GEO_IDLIB_CHROMIUM", str(tmp_path / "nope"))
-    monkeypatch.setattr(render, "DEFAULT_CHROMIUM", str(tmp_path / "nope"))
+    monkeypatch.setattr(static, "DEFAULT_CHROMIUM", str(tmp_path / "nope"))
     monkeypatch.setattr("shutil.which", lambda name: None)
     with pytest.raises(RenderError, match="headless Chromium"):
-        render.to_png("<html></html>", tmp_path / "a.png")
+        static.to_png("<html></html>", tmp_path / "a.png")
     assert not (tmp_path / "a.png").exists()
 
 
@@ -372,15 +374,15 @@ def test_unlocated_places_are_listed_by_mention_each_once():
     p = places([("Khan Tuman", None, None, "Troops captured Khan Tuman.", None),
                 ("Kafr Naha", None, None, "and Kafr Naha.", None)])
     p["name"] = ""  # unresolved rows have no gazetteer name
-    d = render.build_map(places=p, basemap=False).geo_idlib
+    d = document.build_map(places=p, basemap=False).geo_idlib
     assert d["panel"].count('<li class="gi-unlocated">') == 2
     assert "<b>Khan Tuman</b>" in d["panel"] and "<b>Kafr Naha</b>" in d["panel"] and "Not located (2)" in d["panel"]
 
 
 def test_dates_before_the_timeline_show_no_areas(timeline):
-    d = render.build_map(timeline=timeline, date="2019-06-01", basemap=False).geo_idlib
+    d = document.build_map(timeline=timeline, date="2019-06-01", basemap=False).geo_idlib
     assert d["start"] is None and d["slider"] == [0, 1, 2]
-    d = render.build_map(timeline=timeline, date="2020-01-12", basemap=False).geo_idlib
+    d = document.build_map(timeline=timeline, date="2020-01-12", basemap=False).geo_idlib
     assert d["dates"][d["start"]] == "2020-01-10"
 
 
@@ -398,8 +400,8 @@ def test_deepstate_days_fit_in_a_fifth_of_naive_folium_within_one_pixel():
     for g in geoms:
         folium.GeoJson(g).add_to(naive)
     naive_bytes = len(naive.get_root().render().encode())
-    m = render.build_map(timeline=t, basemap=False)
-    ours = len(render.to_html(m).encode())   # the whole file, Leaflet included
+    m = document.build_map(timeline=t, basemap=False)
+    ours = len(element.to_html(m).encode())   # the whole file, Leaflet included
     assert ours * 5 <= naive_bytes, (ours, naive_bytes)
     assert m.geo_idlib["simplify"]["max_dev_px"] <= 1.0 and m.geo_idlib["simplify"]["zoom"] == 6
     assert len(m.geo_idlib["slider"]) == 20
@@ -407,35 +409,35 @@ def test_deepstate_days_fit_in_a_fifth_of_naive_folium_within_one_pixel():
     # first, so simplifying never opens hairline gaps between them
     faces = m.geo_idlib_faces
     assert not shapely.coverage_is_valid(faces)
-    drawn = render.simplify_coverage(faces, m.geo_idlib["simplify"]["pixel_deg"])
+    drawn = fc.simplify_coverage(faces, m.geo_idlib["simplify"]["pixel_deg"])
     assert shapely.coverage_is_valid(drawn[~shapely.is_empty(drawn)])
     # the first day's occupied area is rebuilt exactly by its faces (before simplification)
-    first = shapely.union_all([faces[f] for f, k0, k1, a in render.partition(t)[2] if k0 == 0])
+    first = shapely.union_all([faces[f] for f, k0, k1, a in fc.partition(t)[2] if k0 == 0])
     assert shapely.symmetric_difference(first, geoms[0]).area < 1e-6 * geoms[0].area
 
 
 def test_areas_end_when_their_rows_end():
     t = T([("russia", "2024-07-08", "2024-07-10", wobbly(36.0, 47.0, 37.0, 48.0, n=3000, seed=5)),
            ("russia", "2024-07-10", "2024-07-11", wobbly(36.0, 47.0, 37.01, 48.0, n=3000, seed=5))])
-    dates, faces, runs, _ = render.partition(t)
-    assert [render._fmt(x) for x in dates] == ["2024-07-08", "2024-07-10", "2024-07-11"]
+    dates, faces, runs, _ = fc.partition(t)
+    assert [fc._fmt(x) for x in dates] == ["2024-07-08", "2024-07-10", "2024-07-11"]
     assert max(k1 for _, _, k1, _ in runs) == 2          # nothing is held from 2024-07-11 on
     assert len(faces) > 1                                # 3,000 vertices were cut into tiles
-    d = render.build_map(timeline=t, basemap=False).geo_idlib
+    d = document.build_map(timeline=t, basemap=False).geo_idlib
     assert d["slider"] == [0, 1] and d["dates"][d["start"]] == "2024-07-10"
 
 
 
 def test_a_snapshot_without_a_date_shows_no_made_up_date():
     a = gpd.GeoDataFrame({"actor": ["government"]}, geometry=[shapely.box(36, 35, 37, 36)], crs="EPSG:4326")
-    assert render.build_map(a, basemap=False).geo_idlib["date_label"] is False
-    assert render.build_map(a, date="2020-02-20", basemap=False).geo_idlib["dates"] == ["2020-02-20"]
+    assert document.build_map(a, basemap=False).geo_idlib["date_label"] is False
+    assert document.build_map(a, date="2020-02-20", basemap=False).geo_idlib["dates"] == ["2020-02-20"]
 
 
 def test_areas_without_actor_are_skipped_with_a_warning(caplog):
     t = T([("government", "2020-01-01", None, shapely.box(36, 35, 36.5, 35.5)),
            (None, "2020-01-01", None, shapely.box(36.5, 35, 37, 35.5))])
     with caplog.at_level(logging.WARNING, logger="geo_idlib"):
-        d = render.build_map(timeline=t, basemap=False).geo_idlib
+        d = document.build_map(timeline=t, basemap=False).geo_idlib
     assert [a["id"] for a in d["actors"]] == ["government"] and len(d["runs"]) == 1
     assert any("1 area(s) of the timeline have no actor" in r.getMessage() for r in caplog.records)

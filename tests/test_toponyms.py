@@ -1,4 +1,4 @@
-"""toponyms.find_mentions: spans, context rules (persons, demonyms, weapons), report patterns, kind hints.
+"""mentions.find_mentions: spans, context rules (persons, demonyms, weapons), report patterns, kind hints.
 
 Most tests use a tiny in-test gazetteer (same interface as GazetteerIndex) so that they state
 exactly which names are known; the seed-report test uses the real index and ../shared.
@@ -11,8 +11,10 @@ import json
 import pytest
 from conftest import shared_file
 
-from geo_idlib import crs, toponyms
-from geo_idlib.gazetteer import Candidate, normalize
+from geo_idlib import crs
+from geo_idlib.places.mentions import COLUMNS, find_mentions, split_sentences
+from geo_idlib.places.normalize import normalize
+from geo_idlib.places.store import Candidate
 
 
 def _c(pid, name, lat, lon, cc="SY", fc="PPL", pop=10000, alts=()):
@@ -66,13 +68,13 @@ def idx():
 
 
 def mentions(text, idx, **kw):
-    return toponyms.find_mentions(text, idx, **kw)
+    return find_mentions(text, idx, **kw)
 
 
 def test_spans_are_exact_and_columns_ordered(idx):
     text = "Syrian forces shelled Sarmin, near Idlib."
     m = mentions(text, idx, report="r.txt")
-    assert list(m.columns) == toponyms.COLUMNS
+    assert list(m.columns) == COLUMNS
     assert m["mention"].tolist() == ["Sarmin", "Idlib"]          # not "Syrian"
     assert m["start"].tolist() == [22, 35] and m["end"].tolist() == [28, 40]
     for _, r in m.iterrows():
@@ -204,12 +206,12 @@ def test_all_caps_dateline_is_a_place_but_caps_acronyms_are_not(idx):
 def test_empty_and_placeless_text(idx):
     assert mentions("", idx).empty
     m = mentions("nothing to see here.", idx)
-    assert m.empty and list(m.columns) == toponyms.COLUMNS
+    assert m.empty and list(m.columns) == COLUMNS
 
 
 def test_split_sentences_keeps_abbreviations():
     t = "Gen. Smith met Mr. Jones in the U.S. capital. Then they left!\nNext line"
-    assert [t[s:e] for s, e in toponyms.split_sentences(t)] == [
+    assert [t[s:e] for s, e in split_sentences(t)] == [
         "Gen. Smith met Mr. Jones in the U.S. capital.", "Then they left!", "Next line"]
 
 

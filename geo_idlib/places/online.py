@@ -6,7 +6,7 @@ geocoder behind :class:`geopy.extra.rate_limiter.RateLimiter` (at most one reque
 ``min_delay_seconds``; retries with a pause on transient failures) and answers from a SQLite cache
 in ``io.cache_dir()/online_geocode.sqlite`` first.
 
-Records follow the Places contract (``docs/DESIGN.md``)::
+Records follow the Places contract (``DESIGN.md``)::
 
     {"name", "lat", "lon", "place_id", "country", "admin1", "feature_code", "precision",
      "confidence", "source", "raw"}
@@ -48,8 +48,9 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from . import io
-from .errors import GeocoderServiceError, InputError
+from .. import io
+from ..errors import GeocoderServiceError, InputError
+from . import store
 
 log = logging.getLogger("geo_idlib")
 
@@ -99,7 +100,7 @@ def _iso3_to_iso2() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def _admin1_names() -> dict[tuple[str, str], str]:
     """(country, normalised name or alternate name) → the gazetteer's admin1 name (data/admin1.csv)."""
-    from .gazetteer import normalize
+    from .normalize import normalize
 
     p = io.package_data("admin1.csv")
     if not p.exists():
@@ -121,7 +122,7 @@ def canonical_admin1(country: str | None, name: str | None) -> str | None:
     """
     if not name:
         return None
-    from .gazetteer import normalize
+    from .normalize import normalize
 
     return _admin1_names().get((country or "", normalize(name)), name)
 
@@ -268,7 +269,7 @@ def normalize_query(query: str) -> str:
 
 
 def _default_user_agent() -> str:
-    from . import __version__
+    from .. import __version__
 
     return os.environ.get("GEO_IDLIB_USER_AGENT") or f"geo_idlib/{__version__}"
 
@@ -327,7 +328,7 @@ class OnlineGeocoder:
     timeout : float
         Seconds to wait for one answer.
     cache_path : path, optional
-        The SQLite cache (default ``io.online_cache_path()``).
+        The SQLite cache (default ``store.online_cache_path()``).
     max_retries : int
         Retries after a transient failure (HTTP 429/5xx, timeout, refused connection).
     error_wait_seconds : float, optional
@@ -387,7 +388,7 @@ class OnlineGeocoder:
                                       2.0 if error_wait_seconds is None else float(error_wait_seconds))
         self.max_retry_after = float(max_retry_after)
         self.negative_ttl_s = float(negative_ttl_days) * 86400.0
-        self.cache_path = cache_path if cache_path is not None else io.online_cache_path()
+        self.cache_path = cache_path if cache_path is not None else store.online_cache_path()
         #: HTTP requests made (attempts, retries included) and answers served from the cache.
         self.requests = 0
         self.cache_hits = 0
@@ -458,7 +459,7 @@ class OnlineGeocoder:
             if not cc:
                 raise InputError(f"--country {country}: not an ISO 3166-1 alpha-2 code; use e.g. SY")
         key = (self.service.name, self.endpoint, normalize_query(text), cc)
-        hit, answer, _ = io.online_cache_get(self.cache_path, key, self.negative_ttl_s)
+        hit, answer, _ = store.online_cache_get(self.cache_path, key, self.negative_ttl_s)
         if hit:
             record = self._cached_record(answer)
             if record is not False:
@@ -472,7 +473,7 @@ class OnlineGeocoder:
                 raise GeocoderServiceError(f"{self.service.name}: malformed answer from {self.endpoint} for "
                                            f"{text!r} (no usable coordinates); the service or a proxy sent "
                                            f"something that is not a geocoding answer; {_HINT}")
-        io.online_cache_put(self.cache_path, key, None if raw is None else io.dumps_json(raw), time.time())
+        store.online_cache_put(self.cache_path, key, None if raw is None else io.dumps_json(raw), time.time())
         return record
 
     def lookup_many(self, queries, *, country: str | None = None, progress=None) -> dict[str, dict | None]:
@@ -499,7 +500,7 @@ class OnlineGeocoder:
 
     def cache_stats(self) -> dict:
         """Row counts of this geocoder's cache file (all services)."""
-        return io.online_cache_stats(self.cache_path)
+        return store.online_cache_stats(self.cache_path)
 
     # -- internals
     def _cached_record(self, answer: str | None):
@@ -694,4 +695,4 @@ def clear_cache(service: str | None = None, cache_path=None) -> int:
     >>> clear_cache(cache_path="no-such-cache.sqlite")
     0
     """
-    return io.online_cache_clear(cache_path if cache_path is not None else io.online_cache_path(), service)
+    return store.online_cache_clear(cache_path if cache_path is not None else store.online_cache_path(), service)

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import control
-from . import crs as _crs
-from .errors import DateError
+from .. import crs as _crs
+from ..errors import DateError
+from . import timeline as control
 
 #: Where no actor holds the ground (``actor_from``/``actor_to`` of change polygons).
 NOBODY = ""

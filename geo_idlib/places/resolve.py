@@ -1,7 +1,7 @@
 """Mentions → places: pick each mention's place among the gazetteer's candidates, in context.
 
-For every mention (a row of :func:`geo_idlib.toponyms.find_mentions`) the candidates of its
-normalised key are ranked by :func:`geo_idlib.gazetteer.score`:
+For every mention (a row of :func:`geo_idlib.places.mentions.find_mentions`) the candidates of its
+normalised key are ranked by :func:`geo_idlib.places.rank.score`:
 
 - the report's **context country** (``country=`` given, or inferred: the country most mentions can
   be in, each mention voting ``1/k`` for each of its ``k`` candidate countries, when it gets at least
@@ -34,22 +34,15 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from . import crs
-from .errors import GeocoderServiceError
-from .gazetteer import (
-    Candidate,
-    GazetteerIndex,
-    compact,
-    confidence,
-    kind_of,
-    match_type,
-    normalize,
-    score,
-)
+from .. import crs
+from ..errors import GeocoderServiceError, InputError
+from .normalize import compact, normalize
+from .rank import confidence, kind_of, match_type, score
+from .store import Candidate, GazetteerIndex
 
 log = logging.getLogger("geo_idlib")
 
-#: Columns of the Places layer, in order (docs/DESIGN.md).
+#: Columns of the Places layer, in order (DESIGN.md).
 PLACES_COLUMNS = ["report", "mention", "start", "end", "sentence", "name", "place_id", "country", "admin1",
                   "feature_code", "precision", "confidence", "status", "lat", "lon", "geometry"]
 #: Columns of :func:`geocode_names` records, in order.
@@ -135,7 +128,7 @@ def _lookup(keys: list[str], index: GazetteerIndex):
 
 def resolve(mentions: pd.DataFrame, index: GazetteerIndex, *, country: str | None = None, online=None,
             fuzzy: bool = True):
-    """Places for mentions: one row per mention, in the Places layout of docs/DESIGN.md.
+    """Places for mentions: one row per mention, in the Places layout of DESIGN.md.
 
     Parameters
     ----------
@@ -143,7 +136,7 @@ def resolve(mentions: pd.DataFrame, index: GazetteerIndex, *, country: str | Non
         Columns ``report, mention, start, end, sentence, key, kind_hint`` (``key`` may be empty:
         the mention is then normalised here).
     index : GazetteerIndex
-        From :func:`geo_idlib.gazetteer.load_index`.
+        From :func:`geo_idlib.places.store.load_index`.
     country : str, optional
         Context country (ISO2); inferred from the mentions when not given.
     online : OnlineGeocoder, optional
@@ -159,7 +152,7 @@ def resolve(mentions: pd.DataFrame, index: GazetteerIndex, *, country: str | Non
 
     Examples
     --------
-    >>> from geo_idlib.gazetteer import load_index
+    >>> from geo_idlib.places.store import load_index
     >>> m = pd.DataFrame({"report": "r", "mention": ["Saraqeb", "Idlib province"], "start": [0, 12],
     ...                   "end": [7, 26], "sentence": "s", "key": ["sarakib", "idlib"],
     ...                   "kind_hint": [None, "admin1"]})
@@ -287,7 +280,7 @@ def geocode_names(names: Iterable[str], index: GazetteerIndex, country: str | No
 
     Examples
     --------
-    >>> from geo_idlib.gazetteer import load_index
+    >>> from geo_idlib.places.store import load_index
     >>> [(r["query"], r["place_id"], r["precision"]) for r in geocode_names(["Saraqeb", "Idlib province"], load_index())]
     [('Saraqeb', 'geonames:164816', 'settlement'), ('Idlib province', 'geonames:169387', 'admin1')]
     """
@@ -308,3 +301,41 @@ def geocode_names(names: Iterable[str], index: GazetteerIndex, country: str | No
             rec[col] = None if isinstance(v, float) and math.isnan(v) else v
         out.append(rec)
     return out
+
+
+def geocode_observation_places(df, what: str, country: str | None):
+    """Fill lat/lon of rows that only name a ``place``, through the gazetteer (exact names)."""
+    from . import store
+
+    df = df.copy()
+    for c in ("lat", "lon"):
+        if c not in df.columns:
+            df[c] = ""
+    lat = pd.to_numeric(df["lat"].astype(str).str.strip().replace("", "nan"), errors="coerce")
+    lon = pd.to_numeric(df["lon"].astype(str).str.strip().replace("", "nan"), errors="coerce")
+    todo = (lat.isna() | lon.isna()).to_numpy() & (df["place"].astype(str).str.strip() != "").to_numpy()
+    if not todo.any():
+        return df
+    names = df.loc[todo, "place"].astype(str).str.strip()
+    keys = {n: normalize(n) for n in names.unique()}
+    found = store.load_index().lookup_many(keys.values(), compact_fallback=True)
+    cc = (country or "").upper()
+    chosen, ambiguous = {}, 0
+    for name, key in keys.items():
+        cands = [c for c in found.get(key, []) if not cc or c.country == cc]
+        if cands:
+            chosen[name] = cands[0]  # most populous first
+            ambiguous += len({(round(c.lat, 1), round(c.lon, 1)) for c in cands}) > 1
+    unresolved = sorted(set(keys) - set(chosen))
+    if unresolved:
+        i = int(np.flatnonzero(todo & df["place"].astype(str).str.strip().isin(unresolved).to_numpy())[0])
+        raise InputError(f"{what}: row {i + 1}: place {df['place'].iloc[i]!r} is not in the gazetteer "
+                         f"({len(unresolved)} unknown place name(s)"
+                         f"{' in ' + cc if cc else ''}); give its lat and lon, or add it with `geo-idlib gazetteer add`")
+    if ambiguous:
+        log.warning("%s: %d place name(s) match several places; took the most populous (give lat/lon or --country "
+                    "to be sure)", what, ambiguous)
+    df.loc[todo, "lat"] = [f"{chosen[n].lat:.6f}" for n in names]
+    df.loc[todo, "lon"] = [f"{chosen[n].lon:.6f}" for n in names]
+    log.info("%s: geocoded %d row(s) from their place names", what, int(todo.sum()))
+    return df

@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import control
-from . import crs as _crs
-from .errors import InputError
+from .. import crs as _crs
+from ..errors import InputError
+from . import timeline as control
 
 log = logging.getLogger("geo_idlib")
 
@@ -45,7 +45,7 @@ def asof_join(events, timeline, *, date_column: str = "date", predicate: str = "
     events : GeoDataFrame
         Any geometries (usually points) with a CRS, and a date column.
     timeline : GeoDataFrame
-        A control timeline (:func:`geo_idlib.control.load_timeline`).
+        A control timeline (:func:`geo_idlib.territory.timeline.load_timeline`).
     date_column : str
         Column of event dates (``YYYY-MM-DD`` text or datetimes).
     predicate : {"intersects", "within"}

@@ -6,7 +6,7 @@ How mentions are found (one pass per text block, no loop of regexes over names):
    words; ``Syria’s`` is ``Syria`` plus a possessive that ends any name).
 2. Every run of up to ``index.max_words`` words that could be a proper name (first and last word
    capitalised, words between capitalised or connectors such as ``al``, ``of``, ``de``) is
-   normalised with :func:`geo_idlib.gazetteer.normalize` and all keys are looked up in ONE
+   normalised with :func:`geo_idlib.places.normalize.normalize` and all keys are looked up in ONE
    :meth:`GazetteerIndex.lookup_many` call. The longest match wins, left to right.
 3. Context rules drop what is not a place (lookup tables in ``geo_idlib/data/``):
    demonyms, weekdays and months never are; person names, organisations and weapons
@@ -24,7 +24,7 @@ How mentions are found (one pass per text block, no loop of regexes over names):
    → ``admin1``; "the city of Idlib", "the town of Sarmin", "Idlib city" → ``settlement``.
 
 The result is a plain DataFrame, one row per mention (repeats included), in text order, with
-columns :data:`COLUMNS`. :mod:`geo_idlib.geocode` turns it into places.
+columns :data:`COLUMNS`. :mod:`geo_idlib.places.resolve` turns it into places.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ from functools import lru_cache
 
 import pandas as pd
 
-from . import io
-from .gazetteer import normalize
+from .. import io
+from .normalize import normalize
 
 #: A word this frequent in English (wordfreq Zipf scale) is not taken as a place where its
 #: capital letter says nothing (sentence start, ALL-CAPS or Title Case lines) unless it names a
@@ -534,7 +534,7 @@ def find_mentions(text: str, index, *, report: str = "", offset: int = 0) -> pd.
 
     Examples
     --------
-    >>> from geo_idlib.gazetteer import load_index
+    >>> from geo_idlib.places.store import load_index
     >>> m = find_mentions("Syrian forces shelled Sarmin, near Idlib.", load_index())
     >>> list(m["mention"]), list(m["start"])
     (['Sarmin', 'Idlib'], [22, 35])

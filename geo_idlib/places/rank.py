@@ -1,0 +1,224 @@
+"""The one ranking policy of candidate places: score, confidence, and ranked search.
+
+:func:`score` weighs a candidate (context country, feature class, population, the kind the text
+asks for, proximity to the report's other places, match quality, user or built-in source);
+:func:`confidence` turns the scores of the ranked candidates into a confidence and a status;
+:func:`search` ranks the candidates of one name.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .. import crs, io
+from .normalize import normalize
+from .store import Candidate
+
+# =========================================================================== ranking
+#: Weights of the ranking score (see :func:`score`). Chosen by reasoning, checked on the dev sets
+#: by scripts/eval_places.py / scripts/tune_fuzzy.py; not fitted to single examples.
+W_COUNTRY, W_FEATURE, W_POPULATION, W_KIND, W_PROXIMITY, W_MATCH = 1.0, 0.6, 0.6, 1.5, 1.0, 0.5
+
+
+#: Entries of the user's own gazetteers win over GeoNames entries of the same name: the user added
+#: them because they trust them for their area.
+W_USER = 1.0
+
+
+#: Entries of the built-in gazetteers (shapefiles/*_places.csv) likewise, a little less than yours.
+W_BUILTIN = 0.8
+
+
+#: Quality of each kind of match (also the ceiling of the confidence).
+MATCH_QUALITY = {"exact": 1.0, "folded": 0.9, "compact": 0.8, "fuzzy": 0.8}
+
+
+#: Two top candidates closer than this (km) are "the same place" for confidence and ambiguity.
+SAME_PLACE_KM = 25.0
+
+
+#: A margin (relative score difference) below this between far-apart top candidates → ambiguous.
+AMBIGUOUS_MARGIN = 0.05
+
+
+_RANKS: dict[str, float] = {}
+
+
+def feature_rank(feature_code: str) -> float:
+    """Rank of a feature code in 0..1 (capital > admin seat > populated place), from
+    ``geo_idlib/data/feature_ranks.csv``; unknown codes rank 0.3.
+
+    >>> feature_rank("PPLC") > feature_rank("PPLA") > feature_rank("PPL")
+    True
+    """
+    if not _RANKS:
+        _RANKS.update({r["feature_code"]: float(r["rank"]) for r in io.read_table(io.package_data("feature_ranks.csv"), "feature_ranks.csv").to_dict("records")})
+    return _RANKS.get((feature_code or "").upper(), 0.3)
+
+
+def match_type(query: str, candidate: Candidate, via: str = "folded") -> str:
+    """``exact`` when ``query`` is one of the candidate's names (case-insensitively), else ``via``.
+
+    >>> c = Candidate("geonames:1", "Saraqib", 0, 0, "SY", "", "PPL", 0, "geonames", ("Saraqeb",))
+    >>> match_type("saraqeb", c), match_type("Sarakeb", c)
+    ('exact', 'folded')
+    """
+    q = unicodedata.normalize("NFC", " ".join(query.split())).casefold()
+    names = (candidate.name, *candidate.alternatenames)
+    if any(unicodedata.normalize("NFC", n).casefold() == q for n in names):
+        return "exact"
+    return via
+
+
+def score(c: Candidate, *, match: str = "folded", match_score: float = 1.0, country: str | None = None,
+          kind: str | None = None, proximity: float = 0.0, home_division: bool = False) -> float:
+    """The ranking score of a candidate (higher is better; always ≥ 1).
+
+    ``1 + W_COUNTRY·[in the context country, or a country/region] + W_FEATURE·feature_rank + W_POPULATION·
+    min(1, log10(population + 1)/7) + W_KIND·[precision is the kind the text asked for] +
+    W_PROXIMITY·proximity + W_MATCH·match quality + W_USER·[from a user gazetteer] + W_BUILTIN·[from a built-in one]``, where ``proximity`` ∈ [0, 1] measures how near
+    the candidate lies to the other places of the same report, and ``kind`` is ``settlement``,
+    ``admin2``, ``admin1`` or ``country`` (from words such as "district", "province" or "the city of").
+    ``home_division``: the name is also a first-level division of the context country, so a foreign
+    country of that name does not fit the context ("Georgia" in a report about the US).
+
+    >>> a = Candidate("geonames:1", "Damascus", 33.5, 36.3, "SY", "", "PPLC", 1569394, "geonames")
+    >>> b = Candidate("geonames:2", "Damascus", 39.1, -77.2, "US", "", "PPL", 15257, "geonames")
+    >>> score(a) > score(b), score(b, country="US") > score(a, country="US")
+    (True, True)
+    """
+    quality = MATCH_QUALITY.get(match, 0.5) * (match_score if match == "fuzzy" else 1.0)
+    pop = min(1.0, math.log10(max(c.population, 0) + 1) / 7)
+    # countries, continents and regions fit any report's context (a foreign country not when the name is
+    # also a division at home); the bonus separates same-name towns
+    in_context = bool(country) and (c.country == country.upper() or c.precision == "region"
+                                    or (c.precision == "country" and not home_division))
+    return (1.0 + W_COUNTRY * in_context
+            + W_FEATURE * feature_rank(c.feature_code) + W_POPULATION * pop
+            + W_KIND * (bool(kind) and c.precision == kind) + W_PROXIMITY * proximity + W_MATCH * quality
+            + W_USER * c.source.startswith("user:") + W_BUILTIN * c.source.startswith("builtin:"))
+
+
+def confidence(ranked: list[tuple[Candidate, float]], match: str, match_score: float = 1.0) -> tuple[float, str]:
+    """``(confidence, status)`` of the top of ``ranked`` (``[(candidate, score)]``, best first).
+
+    The confidence is the match quality (exact 1.0 > folded 0.9 > compact/fuzzy 0.8 × similarity)
+    times ``0.55 + 0.45·min(1, margin/0.3)``, where the margin is the relative score lead over the
+    best runner-up lying more than :data:`SAME_PLACE_KM` away (no such runner-up: margin 1). The
+    status is ``ambiguous`` when that margin is below :data:`AMBIGUOUS_MARGIN`, else ``resolved``.
+
+    >>> a = Candidate("geonames:1", "A", 35.0, 36.0, "SY", "", "PPL", 0, "geonames")
+    >>> b = Candidate("geonames:2", "A", 45.0, 16.0, "HR", "", "PPL", 0, "geonames")
+    >>> confidence([(a, 3.0)], "exact"), confidence([(a, 3.0), (b, 3.0)], "exact")
+    ((1.0, 'resolved'), (0.55, 'ambiguous'))
+    """
+    if not ranked:
+        return 0.0, "unresolved"
+    top, s1 = ranked[0]
+    margin = 1.0
+    for c, s in ranked[1:]:
+        if crs.haversine_km(top.lat, top.lon, c.lat, c.lon) > SAME_PLACE_KM:
+            margin = max(0.0, (s1 - s) / s1) if s1 > 0 else 0.0
+            break
+    quality = MATCH_QUALITY.get(match, 0.5) * (match_score if match == "fuzzy" else 1.0)
+    conf = quality * (0.55 + 0.45 * min(1.0, margin / 0.3))
+    return round(conf, 4), "ambiguous" if margin < AMBIGUOUS_MARGIN else "resolved"
+
+
+@dataclass(frozen=True)
+class Match:
+    """A ranked answer for one name: the candidate, its score, how it matched, confidence and status."""
+
+    candidate: Candidate
+    score: float
+    match: str
+    match_score: float
+    confidence: float
+    status: str
+
+
+def kind_of(query: str) -> tuple[str, str | None]:
+    """Split a kind word off a name: ``("Idlib", "admin1")`` for "Idlib province".
+
+    >>> kind_of("Idlib province"), kind_of("the city of Idlib"), kind_of("Idlib")
+    (('Idlib', 'admin1'), ('Idlib', 'settlement'), ('Idlib', None))
+    >>> kind_of("Harim district")
+    ('Harim', 'admin2')
+    """
+    q = " ".join(query.split())
+    m = _KIND_SUFFIX.match(q)
+    if m:
+        return m.group(1), "admin1"
+    m = _KIND_DISTRICT.match(q)
+    if m:
+        return m.group(1), "admin2"
+    m = _KIND_PREFIX.match(q)
+    if m:
+        return m.group(1), "settlement"
+    return q, None
+
+
+_KIND_SUFFIX = re.compile(r"^(?:the\s+)?(.+?)\s+(?:province|governorate|governate|muhafazat|region)$", re.I)
+
+
+_KIND_DISTRICT = re.compile(r"^(?:the\s+)?(.+?)\s+(?:district|sub-?district|nahiya|nahia|mintaqa|county)$", re.I)
+
+
+_KIND_PREFIX = re.compile(r"^(?:the\s+)?(?:city|town|village)\s+of\s+(.+)$", re.I)
+
+
+
+def search(index, query: str, *, country: str | None = None, kind: str | None = None,
+           restrict: Iterable[str] | None = None, fuzzy: bool = True, limit: int = 5) -> list[Match]:
+    """Ranked answers for one place name, best first (``[]`` when nothing matches).
+
+    Parameters
+    ----------
+    query : str
+        A name as written; a kind word is split off ("Idlib province" → admin1).
+    country : str, optional
+        Context country (ISO2): preferred, not required.
+    kind : {"settlement", "admin2", "admin1", "country"}, optional
+        The kind of place the text asks for (overrides the one found in ``query``).
+    restrict : iterable of str, optional
+        Only candidates in these countries (ISO2).
+    fuzzy : bool
+        Fall back to fuzzy matching when no key matches.
+
+    Examples
+    --------
+    >>> from geo_idlib.places.store import load_index
+    >>> m = search(load_index(), "Saraqeb")[0]
+    >>> m.candidate.name, m.match, m.status, m.confidence
+    ('Saraqib', 'exact', 'resolved', 1.0)
+    >>> search(load_index(), "Idlib province")[0].candidate.feature_code
+    'ADM1'
+    """
+    name, k = kind_of(query)
+    kind = kind or k
+    if name != query and index.lookup(normalize(query)):
+        name = query  # in the gazetteer with its kind word ("Saraqib District")
+    allowed = {c.upper() for c in restrict} if restrict else None
+    via, cands = index.candidates(normalize(name), fuzzy=fuzzy,
+                                 country=country if country else (next(iter(allowed)) if allowed and len(allowed) == 1 else None))
+    if allowed:
+        cands = [(c, sim) for c, sim in cands if c.country in allowed]
+    if not cands:
+        return []
+    scored = []
+    for c, sim in cands:
+        m = match_type(name, c, via) if via != "fuzzy" else "fuzzy"
+        scored.append((c, score(c, match=m, match_score=sim, country=country, kind=kind), m, sim))
+    scored.sort(key=lambda t: (-t[1], t[0].place_id))
+    top = scored[0]
+    conf, status = confidence([(c, sc) for c, sc, _, _ in scored], top[2], top[3])
+    out = []
+    for c, sc, m, sim in scored[:limit]:
+        out.append(Match(c, round(sc, 6), m, round(sim, 4), round(conf * sc / top[1], 4),
+                         status if c is top[0] else "candidate"))
+    return out
+

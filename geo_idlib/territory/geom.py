@@ -1,0 +1,1 @@
+"""Geometry helpers of control areas: polygonal parts, local projections, transforms, dissolves."""
