@@ -77,14 +77,48 @@ def geodesic_area_km2(geoms, crs=WGS84) -> np.ndarray:
     else:
         arr = np.asarray(geoms, dtype=object)
         if crs is not None and not pyproj.CRS.from_user_input(crs).equals(pyproj.CRS.from_user_input(WGS84)):
-            tr = pyproj.Transformer.from_crs(crs, WGS84, always_xy=True)
-            arr = shapely.transform(arr, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+            arr = transform(arr, crs, WGS84)
     out = np.zeros(len(arr), dtype=float)
     for i, g in enumerate(arr):
         if g is None or g.is_empty:
             continue
         out[i] = abs(GEOD.geometry_area_perimeter(g)[0]) / 1e6
     return out
+
+
+def transform(geoms, src, dst) -> np.ndarray:
+    """Geometries (an array) transformed from CRS ``src`` to ``dst``, in one vectorised pyproj call.
+
+    Examples
+    --------
+    >>> g = transform([shapely.Point(36.0, 35.0)], WGS84, EQUAL_AREA)[0]
+    >>> round(g.x), round(g.y)
+    (3473506, 4198674)
+    """
+    tr = pyproj.Transformer.from_crs(src, dst, always_xy=True)
+    return shapely.transform(np.asarray(geoms, dtype=object),
+                             lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+
+
+def degrees_around(km: float, lat: float) -> tuple[float, float]:
+    """``(dlat, dlon)``: the half-sides in degrees of the smallest box around every point within
+    ``km`` (great-circle, as :func:`haversine_km`) of a point at latitude ``lat``.
+
+    ``dlon`` is the exact longitude extent of that spherical cap, ``asin(sin(d) / cos(lat))``, and
+    180 when the cap reaches a pole.
+
+    Examples
+    --------
+    >>> [round(v, 4) for v in degrees_around(111.19508, 0.0)]
+    [1.0, 1.0]
+    >>> [round(v, 3) for v in degrees_around(50.0, 60.0)]
+    [0.45, 0.899]
+    """
+    d = km / _EARTH_RADIUS_KM
+    dlat = float(np.degrees(d))
+    s = np.sin(d) / max(np.cos(np.radians(lat)), 0.0)
+    dlon = 180.0 if abs(lat) + dlat >= 90.0 or s >= 1.0 else float(np.degrees(np.arcsin(s)))
+    return dlat, dlon
 
 
 def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:

@@ -94,14 +94,12 @@ def _countryinfo() -> dict[str, dict]:
         import countryinfo
     except ImportError:  # optional at build time: fall back to outlines / places
         return {}
-    import numpy as np
     import pyproj
     import shapely
     from shapely.geometry import shape
 
     from .. import crs
 
-    fwd = pyproj.Transformer.from_crs(crs.WGS84, crs.EQUAL_AREA, always_xy=True)
     inv = pyproj.Transformer.from_crs(crs.EQUAL_AREA, crs.WGS84, always_xy=True)
     out = {}
     for f in sorted((Path(countryinfo.__file__).resolve().parent / "data").glob("*.json")):
@@ -117,7 +115,7 @@ def _countryinfo() -> dict[str, dict]:
                 g = shapely.make_valid(shape(ft["geometry"]))
                 polys += [q for q in shapely.get_parts(g) if q.geom_type == "Polygon"]
         if polys:
-            proj = [shapely.transform(q, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1]))) for q in polys]
+            proj = crs.transform(polys, crs.WGS84, crs.EQUAL_AREA)
             big = max(proj, key=lambda q: q.area)
             c = big.centroid
             lon, lat = inv.transform(c.x, c.y)

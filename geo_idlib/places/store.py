@@ -385,8 +385,7 @@ class GazetteerIndex:
 
     def nearest(self, lat: float, lon: float, *, radius_km: float = 50.0, limit: int = 1) -> list[tuple[Candidate, float]]:
         """The settlements nearest to a point: ``[(candidate, km)]`` within ``radius_km``, nearest first."""
-        dlat = radius_km / 111.0
-        dlon = radius_km / max(1e-6, 111.0 * math.cos(math.radians(lat)))
+        dlat, dlon = crs.degrees_around(radius_km, lat)
         parts = [f"SELECT {_CANDIDATE_SQL} FROM {db}.places p WHERE p.lat BETWEEN ? AND ? AND p.lon BETWEEN ? AND ? "
                  "AND p.feature_code LIKE 'PPL%'" for db in self._dbs]
         args = [lat - dlat, lat + dlat, lon - dlon, lon + dlon] * len(self._dbs)
@@ -489,9 +488,8 @@ class _CountryFinder:
     def _near(self, cy: int, cx: int):
         import numpy as np
 
-        dy = math.ceil(self.radius_km / 110.5)
-        coslat = max(math.cos(math.radians(max(abs(cy), abs(cy + 1)) + dy)), 1e-6)
-        dx = min(180, math.ceil(self.radius_km / (111.32 * coslat)))
+        dlat, dlon = crs.degrees_around(self.radius_km, max(abs(cy), abs(cy + 1)))
+        dy, dx = math.ceil(dlat), min(180, math.ceil(dlon))
         got = [self.cells[(y, (x + 180) % 360 - 180)] for y in range(cy - dy, cy + dy + 1)
                for x in range(cx - dx, cx + dx + 1) if (y, (x + 180) % 360 - 180) in self.cells]
         return np.unique(np.concatenate(got)) if got else None

@@ -17,6 +17,7 @@ import shapely
 
 from .. import crs as _crs
 from ..errors import DateError, InputError
+from . import geom
 from .timeline import canonical_actor, parse_dates
 
 log = logging.getLogger("geo_idlib")
@@ -31,25 +32,6 @@ UNKNOWN_ACTOR = "unknown"
 
 
 _OBS_COORD_DIGITS = 6  # places with the same coordinates to 1e-6° (≈ 0.1 m) are one place
-
-
-def _obs_local_crs(boundary_wgs84):
-    """A local azimuthal equidistant CRS centred on the boundary's bounding box (metres)."""
-    import pyproj
-
-    x0, y0, x1, y1 = boundary_wgs84.bounds
-    lon0, lat0 = (x0 + x1) / 2.0, (y0 + y1) / 2.0
-    return pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat0:.6f} +lon_0={lon0:.6f} +datum=WGS84 +units=m +no_defs")
-
-
-def _obs_transform(geoms, src, dst):
-    """``geoms`` (array) transformed from CRS ``src`` to ``dst`` in one vectorised call."""
-    import pyproj
-    import shapely
-
-    tr = pyproj.Transformer.from_crs(src, dst, always_xy=True)
-    return shapely.transform(np.asarray(geoms, dtype=object),
-                             lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
 
 
 def _obs_polygonal(geoms):
@@ -280,13 +262,14 @@ def infer(observations, boundary, *, max_distance_km: float | None = None, until
     bound = shapely.union_all(bgeoms)
     if bound.is_empty:
         raise InputError("boundary: no polygons; give a polygon layer (e.g. governorates) for --within")
-    local = _obs_local_crs(bound)
+    x0, y0, x1, y1 = bound.bounds
+    local = geom.local_crs((x0 + x1) / 2.0, (y0 + y1) / 2.0)
     bx0, by0, bx1, by1 = bound.bounds
     reach = float(_crs.haversine_km((by0 + by1) / 2, (bx0 + bx1) / 2, np.array([by0, by1]), np.array([bx0, bx1])).max())
     if reach > 1500:
         log.warning("boundary: reaches %.0f km from its centre; beyond about 1,000 km the local projection "
                     "bends Voronoi bisectors by more than 0.4 %%: infer region by region", reach)
-    bound_l = _obs_transform([bound], _crs.WGS84, local)[0]
+    bound_l = _crs.transform([bound], _crs.WGS84, local)[0]
     shapely.prepare(bound_l)
 
     # ---- places: rows linked by equal coordinates or equal place name are one place
@@ -316,7 +299,7 @@ def infer(observations, boundary, *, max_distance_km: float | None = None, until
     rows = inforce.to_numpy()  # float with NaN before a place's first report
     actor_arr = obs["actor"].to_numpy().astype(str)
     ids_arr = obs["id"].astype(str).to_numpy()
-    pts_l = _obs_transform(obs.geometry.values, _crs.WGS84, local)
+    pts_l = _crs.transform(obs.geometry.values, _crs.WGS84, local)
     xy_l = shapely.get_coordinates(pts_l)
 
     # ---- periods: consecutive dates whose (place → actor, location) state is unchanged merge
@@ -368,14 +351,14 @@ def infer(observations, boundary, *, max_distance_km: float | None = None, until
             other = acts[a] != acts[bb]
             border = np.zeros(len(cells), dtype=bool)
             border[a[other]] = True
-            cells_w = _obs_transform(cells, local, _crs.WGS84)
+            cells_w = _crs.transform(cells, local, _crs.WGS84)
             area = _crs.geodesic_area_km2(cells_w)
             # every report in force at some date of the period, per actor
             per = rows[:, groups[k]]
             per_rows = np.unique(per[~np.isnan(per)].astype(int))
             d_from = pd.Timestamp(dates[j])
             d_to = pd.Timestamp(dates[starts[k + 1]]) if k + 1 < len(starts) else end
-            full_w = _obs_transform(full, local, _crs.WGS84) if max_distance_km else cells_w
+            full_w = _crs.transform(full, local, _crs.WGS84) if max_distance_km else cells_w
             dissolved = _obs_dissolve(cells_w, full_w, acts)
             for act, geom_l in dissolved.items():
                 if act == UNKNOWN_ACTOR and max_distance_km:

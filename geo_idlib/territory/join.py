@@ -25,6 +25,7 @@ import shapely
 
 from .. import crs as _crs
 from ..errors import InputError
+from . import geom
 from . import timeline as control
 
 log = logging.getLogger("geo_idlib")
@@ -236,7 +237,6 @@ def front_distance_km(points, actors, timeline, day) -> np.ndarray:
     >>> round(float(d[0]), 1), bool(np.isnan(d[1]))
     (9.1, True)
     """
-    import pyproj
 
     points = np.asarray(points, dtype=object)
     actors = np.asarray(actors, dtype=object)
@@ -247,14 +247,10 @@ def front_distance_km(points, actors, timeline, day) -> np.ndarray:
     if not has.any() or len(areas) < 2:
         return out
     centre = shapely.centroid(shapely.multipoints(points[has]))
-    aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={centre.y} +lon_0={centre.x} +datum=WGS84 +units=m")
-    fwd = pyproj.Transformer.from_crs(_crs.WGS84, aeqd, always_xy=True)
-
-    def project(geoms):
-        return shapely.transform(geoms, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
-
-    projected = {a: project(np.array([g], dtype=object))[0] for a, g in areas.items()}
-    pts = project(points[has])
+    aeqd = geom.local_crs(centre.x, centre.y)
+    names = list(areas)
+    projected = dict(zip(names, _crs.transform([areas[a] for a in names], _crs.WGS84, aeqd), strict=True))
+    pts = _crs.transform(points[has], _crs.WGS84, aeqd)
     dist = np.full(len(pts), np.nan)
     for actor in np.unique(actors[has]):  # one vectorised distance per side, never per point
         sel = actors[has] == actor
