@@ -8,6 +8,7 @@ never leaves a partial or clobbered file. An existing file is replaced only with
 from __future__ import annotations
 
 import contextlib
+import importlib.resources
 import json
 import math
 import os
@@ -21,20 +22,42 @@ from .errors import GeoIdlibError, InputError, InputFileNotFound, OutputError, O
 #: Float digits kept in every JSON/GeoJSON/CSV output (1e-6° ≈ 0.1 m).
 FLOAT_DIGITS = 6
 
-_PKG = Path(__file__).resolve().parent
-_REPO = _PKG.parent
+#: The package that carries the embedded layers: the repository's top-level ``shapefiles/`` folder,
+#: mapped to ``geo_idlib.shapefiles`` in pyproject.toml (so wheels ship it and editable installs
+#: read it in place).
+SHAPEFILES_PACKAGE = "geo_idlib.shapefiles"
 
 
 # --------------------------------------------------------------------------- locations
+def package_resource(*parts: str, package: str = "geo_idlib") -> Path:
+    """A file or folder shipped in ``package`` (``geo_idlib/PARTS...``), found through importlib.resources.
+
+    The answer is the same for a wheel, an editable install and a checkout, whatever the current
+    directory. GDAL and SQLite need real paths, so a package that is not on the file system (a
+    zipped install) is refused.
+
+    >>> package_resource("data", "palette.json").name
+    'palette.json'
+    >>> (package_resource(package=SHAPEFILES_PACKAGE) / "nw_syria_timeline.gpkg").is_file()
+    True
+    """
+    res = importlib.resources.files(package).joinpath(*parts)
+    if not isinstance(res, Path):
+        raise GeoIdlibError(f"{package}: installed as {type(res).__name__}, not as files; "
+                            "reinstall geo_idlib unzipped (pip install geo_idlib)")
+    return res
+
+
 def shapefiles_dir() -> Path:
-    """The embedded default data (``shapefiles/`` beside the package; override with GEO_IDLIB_SHAPEFILES)."""
+    """The embedded default data (the ``shapefiles/`` folder, shipped as the package
+    ``geo_idlib.shapefiles``); override with GEO_IDLIB_SHAPEFILES."""
     env = os.environ.get("GEO_IDLIB_SHAPEFILES")
-    return Path(env) if env else _REPO / "shapefiles"
+    return Path(env) if env else package_resource(package=SHAPEFILES_PACKAGE)
 
 
 def package_data(name: str) -> Path:
     """Path of a lookup table shipped inside the package (``geo_idlib/data/NAME``)."""
-    return _PKG / "data" / name
+    return package_resource("data", name)
 
 
 def cache_dir() -> Path:
@@ -423,8 +446,6 @@ def leaflet_dist_bytes(name: str) -> bytes:
     Read from the installed PyPI package ``django-js-lib-leaflet`` through importlib.resources, so
     offline maps never need a CDN.
     """
-    import importlib.resources
-
     from .errors import RenderError
 
     try:
@@ -447,7 +468,7 @@ def leaflet_version() -> str:
 
 def package_asset_text(name: str) -> str:
     """A project-owned JS/CSS asset shipped in ``geo_idlib/assets/NAME``."""
-    return (_PKG / "assets" / name).read_text(encoding="utf-8")
+    return package_resource("assets", name).read_text(encoding="utf-8")
 
 
 def package_data_json(name: str):
