@@ -7,7 +7,7 @@ among countryinfo's spellings of the country ("Togolese" for Togo): the toponym 
 wins, so "Togolese troops" is not a mention of Togo.
 Plurals are not generated: the toponym finder reads "Malaysians" through its own plural rule.
 
-Run: ``.venv/bin/python scripts/add_demonyms.py`` — appends the missing rows, sorted; idempotent.
+Run: ``.venv/bin/python -m scripts.add_demonyms`` — appends the missing rows, sorted; idempotent.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from pathlib import Path
 
 import countryinfo
 
-ROOT = Path(__file__).resolve().parent.parent
+from scripts.common import ROOT
+
 CSV = ROOT / "geo_idlib" / "data" / "not_places.csv"
 
 

@@ -13,28 +13,23 @@ inputs are loaded; the table reports wall seconds of the operation, the ratio na
 peak resident memory added by the operation (psutil RSS sampled every 2 ms) and in total. The
 answers are compared too (km² per pair; actor per event).
 
-    python scripts/bench_control.py [--pairs N] [--events N]
+    python -m scripts.bench_control [--pairs N] [--events N]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-from _benchutil import PeakRSS  # noqa: E402
+from geo_idlib.territory import change, join
+from geo_idlib.territory import timeline as timelines
+from scripts.common import SHARED, PeakRSS, run_worker
 
-from geo_idlib.territory import change, join  # noqa: E402
-from geo_idlib.territory import timeline as timelines  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-SHARED = Path(__import__("os").environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
 DEEPSTATE = SHARED / "data" / "deepstate_ukraine"
 
 
@@ -144,13 +139,8 @@ WORKERS = {"series_ours": work_series_ours, "series_naive": work_series_naive,
 
 
 def _spawn(name: str, timeline: Path, args) -> dict:
-    cmd = [sys.executable, __file__, "--worker", name, "--timeline", str(timeline),
-           "--pairs", str(args.pairs), "--events", str(args.events)]
-    res = subprocess.run(cmd, capture_output=True, text=True)
-    if res.returncode:
-        sys.stderr.write(res.stderr)
-        raise SystemExit(f"worker {name} failed")
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return run_worker("scripts.bench_control", "--worker", name, "--timeline", str(timeline),
+                      "--pairs", str(args.pairs), "--events", str(args.events))
 
 
 def main(args) -> int:

@@ -13,25 +13,18 @@ the ratio naive/ours, the peak resident memory added (psutil RSS sampled every 2
 the two answers differ (km² per actor; the naive cells bisect in degrees, not on the ground).
 Also timed: ours with --max-distance 10 km, and the embedded NW Syria sample (35 periods).
 
-    python scripts/bench_infer.py
+    python -m scripts.bench_infer
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import time
-from pathlib import Path
 
-from _benchutil import PeakRSS  # noqa: E402
+from geo_idlib.territory import infer
+from scripts.common import ROOT, SHARED, PeakRSS, run_worker
 
-from geo_idlib.territory import infer  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-SHARED = Path(os.environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
 WIKI = SHARED / "data" / "syria_places_wikipedia_2017" / "syria_places_wikipedia_2017.csv"
 ADM0 = SHARED / "data" / "ocha_syria_admin" / "syr_admin0_ocha_v02_20201217.geojson"
 
@@ -80,8 +73,7 @@ def work(kind: str) -> dict:
 
 
 def run(kind: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--worker", kind], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_worker("scripts.bench_infer", "--worker", kind)
 
 
 def main() -> int:

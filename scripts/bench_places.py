@@ -5,8 +5,10 @@
    geotext (PyPI), which finds names only (no spans beyond its own matching, no coordinates).
 2. Start-up of the command on a short report (examples/idlib_report_2020-02-20.txt): the first
    `geo-idlib places` run of this bench ("cold": new process, gazetteer index already built), the
-   median of the next runs ("warm": same, with the OS file cache warm), against the floor
-   `python -c "import geopandas, folium"` that any geopandas + folium tool pays.
+   median of the next runs ("warm": same, with the OS file cache warm), against the floor that any
+   geopandas + folium tool pays: a fresh Python importing both (``--floor``, which this bench runs).
+
+Run: ``python -m scripts.bench_places``.
 """
 
 from __future__ import annotations
@@ -17,15 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from eval_places import GEO, load_gwn  # noqa: E402
-
-from geo_idlib import pipeline  # noqa: E402
-from geo_idlib.places import mentions  # noqa: E402
-from geo_idlib.places.store import load_index  # noqa: E402
+from scripts.common import ROOT
 
 REPORT = ROOT / "examples" / "idlib_report_2020-02-20.txt"
 EXE = Path(sys.executable).with_name("geo-idlib")
@@ -43,13 +37,18 @@ def _rate(fn, texts, repeat=2) -> float:
 
 def _wall(cmd) -> float:
     t = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     if r.returncode:
         raise SystemExit(f"{' '.join(map(str, cmd))} failed: {r.stderr.strip()}")
     return time.perf_counter() - t
 
 
 def main() -> int:
+    from geo_idlib import pipeline
+    from geo_idlib.places import mentions
+    from geo_idlib.places.store import load_index
+    from scripts.corpora import GEO, load_gwn
+
     if not GEO.exists():
         print(f"{GEO} is missing: ../shared is needed for the places benchmark", file=sys.stderr)
         return 1
@@ -70,12 +69,12 @@ def main() -> int:
     rows.append(("GeoWebNews docs/s: geo_idlib places (mentions + geocode)", f"{r_places:.1f}",
                  f"{r_places / r_geotext:.2f}"))
 
-    floor = [_wall([sys.executable, "-c", "import geopandas, folium"]) for _ in range(5)]
+    floor = [_wall([sys.executable, "-m", "scripts.bench_places", "--floor"]) for _ in range(5)]
     cmd = [str(EXE), "places", str(REPORT)]
     cold = _wall(cmd)
     warm = [_wall(cmd) for _ in range(5)]
     f = statistics.median(floor)
-    rows.append(("python -c 'import geopandas, folium' (floor), s", f"{f:.2f}", "1.00"))
+    rows.append(("import geopandas, folium (floor), s", f"{f:.2f}", "1.00"))
     rows.append(("geo-idlib places, short report, cold, s", f"{cold:.2f}", f"{cold / f:.2f}"))
     rows.append(("geo-idlib places, short report, warm (median of 5), s", f"{statistics.median(warm):.2f}",
                  f"{statistics.median(warm) / f:.2f}"))
@@ -90,5 +89,14 @@ def main() -> int:
     return 0
 
 
+def floor() -> None:
+    """The start-up any geopandas + folium tool pays: a fresh Python that imports both, nothing else."""
+    import folium  # noqa: F401
+    import geopandas  # noqa: F401
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--floor"]:
+        floor()
+        sys.exit(0)
     sys.exit(main())

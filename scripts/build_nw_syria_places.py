@@ -10,25 +10,20 @@ includes as the built-in `nw_syria` gazetteer.
 Reads: shapefiles/nw_syria_observations.csv (ours) and, for spellings, the `place_alt` column of
 ../shared/data/nw_syria_2019_2020/*.csv (facts). Usage:
 
-    .venv/bin/python scripts/build_nw_syria_places.py [--check]
+    .venv/bin/python -m scripts.build_nw_syria_places [--check]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
-from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from geo_idlib import io
+from scripts.common import ROOT, SHARED
 
-from geo_idlib import io  # noqa: E402
-
-SHARED = Path(os.environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
 FACTS = SHARED / "data" / "nw_syria_2019_2020"
 OBS = ROOT / "shapefiles" / "nw_syria_observations.csv"
 OUT = ROOT / "shapefiles" / "nw_syria_places.csv"

@@ -17,7 +17,7 @@ Writes the project's own files (facts re-expressed; no note prose copied):
 The rules (place merging, geocoding, conflicting reports, the baseline) are documented in
 docs/sample.md and in shapefiles/nw_syria_SOURCES.md. Usage:
 
-    .venv/bin/python scripts/build_nw_syria_sample.py [--check]
+    .venv/bin/python -m scripts.build_nw_syria_sample [--check]
 
 ``--check`` rebuilds into a temporary directory and compares with the committed files byte for byte
 (exit 1 on any difference).
@@ -43,7 +43,6 @@ import pandas as pd  # noqa: E402
 import shapely  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from geo_idlib import pipeline  # noqa: E402
 from geo_idlib.crs import haversine_km  # noqa: E402

@@ -9,15 +9,13 @@ than 0.1%.
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import warnings
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-SHARED = Path(os.environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
+from scripts.common import SHARED
+
 DEEPSTATE = SHARED / "data" / "deepstate_ukraine"
 GEOD = None
 

@@ -11,29 +11,24 @@ the area-weighted mean IoU; "correct" is the share of the country given to the r
 
 Also timed: the nationwide 2017 Wikipedia point snapshot (~6,100 points) inferred in one go.
 
-Usage: .venv/bin/python scripts/eval_infer.py [--min-iou 0.8]   (exit 1 below the bound)
+Usage: .venv/bin/python -m scripts.eval_infer [--min-iou 0.8]   (exit 1 below the bound)
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from geo_idlib.crs import geodesic_area_km2
+from geo_idlib.territory import infer
+from scripts.common import SHARED
 
-from geo_idlib.crs import geodesic_area_km2  # noqa: E402
-from geo_idlib.territory import infer  # noqa: E402
-
-SHARED = Path(os.environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
 OCHA = SHARED / "data" / "ocha_syria_admin"
 WIKI = SHARED / "data" / "syria_places_wikipedia_2017" / "syria_places_wikipedia_2017.csv"
 

@@ -9,11 +9,8 @@ figures, and the same gains under other choices of the method).
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import build_nw_syria_sample as build  # noqa: E402
+from scripts import build_nw_syria_sample as build
 
 
 def main() -> int:

@@ -9,7 +9,7 @@ It runs exactly the command the README quotes,
 than the budget, re-encodes it losslessly with Pillow's optimiser and, only if that is still too
 large, as a 256-colour palette PNG (the map has a few flat colours). Prints the size and the time.
 
-Usage: .venv/bin/python scripts/make_readme_png.py [--out PATH] [--size WxH] [--max-kb 400]
+Usage: .venv/bin/python -m scripts.make_readme_png [--out PATH] [--size WxH] [--max-kb 400]
 (`make readme-img`).
 """
 

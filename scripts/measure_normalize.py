@@ -12,7 +12,7 @@ normalised and compared with the dev sets in ../shared/eval:
   reject by context; a rule that raises it a lot over-folds English;
 * ``keys`` and ``multi_cc``: distinct keys, and keys shared by places in two or more countries.
 
-Run: ``.venv/bin/python scripts/measure_normalize.py`` (a few minutes; prints one table).
+Run: ``.venv/bin/python -m scripts.measure_normalize`` (a few minutes; prints one table).
 """
 
 from __future__ import annotations
@@ -26,13 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import eval_places as ev  # noqa: E402
-
-from geo_idlib import crs  # noqa: E402
-from geo_idlib.places import build  # noqa: E402
-from geo_idlib.places import normalize as nz  # noqa: E402
+from geo_idlib import crs
+from geo_idlib.places import build
+from geo_idlib.places import normalize as nz
+from scripts import corpora
 
 _CAP = re.compile(r"\b[A-Z][\w'’‘ʿ-]*(?:\s+[A-Z][\w'’‘ʿ-]*)?")
 
@@ -49,16 +46,16 @@ def gazetteer_names() -> list[tuple[str, float, float, str]]:
 
 
 def main() -> int:
-    if not ev.GEO.exists():
-        print(f"{ev.GEO} missing", file=sys.stderr)
+    if not corpora.GEO.exists():
+        print(f"{corpora.GEO} missing", file=sys.stderr)
         return 1
     t0 = time.time()
     names = gazetteer_names()
-    docs = (ev.load_gwn(ev.GEO / "GWN.xml") + ev.load_gaztag(ev.GEO / "lgl.xml") + ev.load_gaztag(ev.GEO / "TR-News.xml")
-            + ev.load_geovirus(ev.GEO / "GeoVirus.xml"))
-    demonyms = ev._demonyms()
+    docs = (corpora.load_gwn(corpora.GEO / "GWN.xml") + corpora.load_gaztag(corpora.GEO / "lgl.xml") + corpora.load_gaztag(corpora.GEO / "TR-News.xml")
+            + corpora.load_geovirus(corpora.GEO / "GeoVirus.xml"))
+    demonyms = corpora.load_demonyms()
     gold = [(t["name"], t["lat"], t["lon"]) for d in docs for t in d["toponyms"] if t["lat"] is not None]
-    syria = [(t["name"], t["lat"], t["lon"]) for d in ev.load_syria(ev.GEO / "syria_subset.jsonl")
+    syria = [(t["name"], t["lat"], t["lon"]) for d in corpora.load_syria(corpora.GEO / "syria_subset.jsonl")
              for t in d["toponyms"] if t.get("lat") is not None]
     cands = []
     for d in docs:

@@ -15,7 +15,7 @@ e.g. organisations) go through the same path; any place found for them is a ``fa
 
 The chosen threshold maximises ``correct - wrong - false`` (a wrong place costs as much as a right
 one gains); ties go to the higher (safer) threshold. With ``--write`` it is stored in
-``geo_idlib/data/fuzzy.json`` with the table. Run: ``.venv/bin/python scripts/tune_fuzzy.py [--write]``.
+``geo_idlib/data/fuzzy.json`` with the table. Run: ``.venv/bin/python -m scripts.tune_fuzzy [--write]``.
 """
 
 from __future__ import annotations
@@ -29,14 +29,11 @@ from pathlib import Path
 
 import pandas as pd
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import eval_places as ev  # noqa: E402  (loaders of the dev sets)
-
-from geo_idlib import crs  # noqa: E402
-from geo_idlib.places import mentions, resolve, store  # noqa: E402
-from geo_idlib.places.normalize import compact  # noqa: E402
-from geo_idlib.places.store import load_index  # noqa: E402
+from geo_idlib import crs, io
+from geo_idlib.places import mentions, resolve, store
+from geo_idlib.places.normalize import compact
+from geo_idlib.places.store import load_index
+from scripts import corpora
 
 THRESHOLDS = [0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.88, 0.90, 0.92, 0.95, 0.98, 1.01]
 
@@ -50,7 +47,7 @@ def _negatives(path: Path) -> list[dict]:
         for t in art.iter("toponym"):
             if t.findtext("type") in ("Non_Toponym", "Homonym"):
                 name = t.findtext("extractedName") or ""
-                s, e = ev._repair(text, name, int(t.findtext("start")), int(t.findtext("end")))
+                s, e = corpora.repair(text, name, int(t.findtext("start")), int(t.findtext("end")))
                 neg.append({"name": name, "start": s, "end": e, "lat": 0.0, "lon": 0.0})
         if neg:
             docs.append({"id": art.get("file"), "text": text, "toponyms": neg, "negative": True})
@@ -61,16 +58,18 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="store the chosen threshold in geo_idlib/data/fuzzy.json")
     args = ap.parse_args()
-    if not ev.GEO.exists():
-        print(f"{ev.GEO} missing: the dev sets are in ../shared/eval", file=sys.stderr)
+    if not corpora.GEO.exists():
+        print(f"{corpora.GEO} missing: the dev sets are in ../shared/eval", file=sys.stderr)
         return 1
     t0 = time.time()
     index = load_index()
-    demonyms = ev._demonyms()
-    corpora = {"GWN": ev.load_gwn(ev.GEO / "GWN.xml"), "LGL": ev.load_gaztag(ev.GEO / "lgl.xml"),
-               "TR-News": ev.load_gaztag(ev.GEO / "TR-News.xml"), "GeoVirus": ev.load_geovirus(ev.GEO / "GeoVirus.xml"),
-               "Syria": ev.load_syria(ev.GEO / "syria_subset.jsonl")}
-    negatives = _negatives(ev.GEO / "GWN.xml")
+    demonyms = corpora.load_demonyms()
+    geo = corpora.GEO
+    dev_sets = {"GWN": corpora.load_gwn(geo / "GWN.xml"), "LGL": corpora.load_gaztag(geo / "lgl.xml"),
+                "TR-News": corpora.load_gaztag(geo / "TR-News.xml"),
+                "GeoVirus": corpora.load_geovirus(geo / "GeoVirus.xml"),
+                "Syria": corpora.load_syria(geo / "syria_subset.jsonl")}
+    negatives = _negatives(geo / "GWN.xml")
 
     # fuzzy answers cached at the lowest threshold, filtered per threshold (same results, less time)
     real_fuzzy = store.GazetteerIndex.fuzzy
@@ -87,9 +86,9 @@ def main() -> int:
 
     # the documents whose gold spans include a key without exact / space-insensitive match
     jobs = []
-    for cname, docs in [*corpora.items(), ("negatives", negatives)]:
+    for cname, docs in [*dev_sets.items(), ("negatives", negatives)]:
         for d in docs:
-            g = ev.gold_mentions(d, demonyms)
+            g = corpora.gold_mentions(d, demonyms)
             if g.empty:
                 continue
             keys = sorted(set(g["key"]))
@@ -131,7 +130,7 @@ def main() -> int:
     best = max(table, key=lambda r: (r["net"], r["threshold"]))
     print(f"\nchosen threshold: {best['threshold']} (net {best['net']}; {time.time() - t0:.0f} s)")
     if args.write:
-        out = ev.ROOT / "geo_idlib" / "data" / "fuzzy.json"
+        out = io.package_data("fuzzy.json")
         doc = {"threshold": best["threshold"],
                "how": ("chosen by scripts/tune_fuzzy.py: the threshold maximising correct - wrong - false over the gold "
                        f"toponyms of GeoWebNews, LGL, TR-News, GeoVirus and the Syria subset that reach the fuzzy "

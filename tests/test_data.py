@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import sqlite3
 from pathlib import Path
 
@@ -14,8 +13,7 @@ from conftest import shared_file
 
 from geo_idlib import crs, io, pipeline
 from geo_idlib.errors import InputFileNotFound
-
-SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+from scripts import boundary_sources, topojson
 
 #: Natural Earth 10m admin-1 Idlib, geodesic on WGS84 (the figure the issue quotes as ≈ 5,637 km²).
 NE_IDLIB_KM2 = 5637.0
@@ -25,18 +23,6 @@ OCHA_IDLEB_KM2 = 5416.5
 SARMIN = (35.90403, 36.72501)
 ALEPPO_CITY = (36.20124, 37.16117)
 DAMASCUS = (33.51, 36.29)
-
-
-def _load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-@pytest.fixture(scope="module")
-def topojson():
-    return _load_script("_topojson")
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +58,7 @@ SQUARE = {
 }
 
 
-def test_topojson_decodes_quantised_delta_arcs_exactly(topojson):
+def test_topojson_decodes_quantised_delta_arcs_exactly():
     square, reversed_, multi, line, point, null = topojson.object_geometries(SQUARE, "shapes")
     ring = [[10.0, 20.0], [11.0, 20.0], [11.0, 21.0], [10.0, 21.0], [10.0, 20.0]]
     assert square == {"type": "Polygon", "coordinates": [ring]}
@@ -86,14 +72,14 @@ def test_topojson_decodes_quantised_delta_arcs_exactly(topojson):
     assert poly.is_valid and poly.area == 1.0
 
 
-def test_topojson_features_keep_ids_and_properties(topojson):
+def test_topojson_features_keep_ids_and_properties():
     feats = topojson.features(SQUARE, "shapes")
     assert [f["id"] for f in feats[:2]] == ["760", None]
     assert feats[0]["properties"] == {"name": "square"}
     assert feats[5]["geometry"] is None
 
 
-def test_topojson_without_transform_and_bad_input(topojson):
+def test_topojson_without_transform_and_bad_input():
     topo = {"type": "Topology", "arcs": [[[1.5, 2.5], [3.5, 2.5], [3.5, 4.5]], [[3.5, 4.5], [1.5, 2.5]]],
             "objects": {"t": {"type": "Polygon", "arcs": [[0, 1]]}}}
     assert topojson.object_geometries(topo, "t")[0]["coordinates"] == [
@@ -106,10 +92,9 @@ def test_topojson_without_transform_and_bad_input(topojson):
 
 # --------------------------------------------------------------------------- builder helpers
 def test_alternate_names_come_from_the_source_only():
-    bb = _load_script("build_boundaries")
     props = {"name": "Aleppo", "name_alt": "Aleppo|Alep|Alepo|Haleb|Ḥalab", "gn_name": "Muhafazat Halab"}
-    assert bb._alt_names(props) == "Alep|Alepo|Haleb|Ḥalab|Muhafazat Halab"  # the name itself is not repeated
-    assert bb._alt_names({"name": "Damascus", "name_alt": None, "gn_name": None}) is None
+    assert boundary_sources.alt_names(props) == "Alep|Alepo|Haleb|Ḥalab|Muhafazat Halab"  # not the name itself
+    assert boundary_sources.alt_names({"name": "Damascus", "name_alt": None, "gn_name": None}) is None
 
 
 # --------------------------------------------------------------------------- governorates

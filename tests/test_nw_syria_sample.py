@@ -135,7 +135,7 @@ def test_sample_docs_quote_the_committed_figures(timeline):
     summary, _ = change.compare(timeline, "2019-12-19", "2020-02-20")
     gov = next(r for r in summary if r["actor"] == "government")
     row = re.search(r"^\| 2020-02-20 \| ([\d,]+) \| ([\d,]+) \|", text, re.M)
-    assert row, "docs/sample.md lost its gain table; regenerate it with scripts/build_nw_syria_sample.py --report"
+    assert row, "docs/sample.md lost its gain table; regenerate it with python -m scripts.build_nw_syria_sample --report"
     assert int(row.group(1).replace(",", "")) == round(gov["net_km2"])
     assert int(row.group(2).replace(",", "")) == round(gov["uncertain_km2"])
     assert "approximate" in text and "areas build" in text and "load_timeline" in text
@@ -158,13 +158,11 @@ def test_unknown_ground_is_where_no_report_is_within_10_km(timeline, obs):
 def test_rebuilding_the_sample_reproduces_the_committed_files(tmp_path, monkeypatch):
     shared_file("data/nw_syria_2019_2020/nw_syria_control_events_2019_2020.csv")
     import filecmp
-    import importlib.util
 
-    spec = importlib.util.spec_from_file_location("build_nw_syria_sample", ROOT / "scripts" / "build_nw_syria_sample.py")
-    build = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build)
+    from scripts import build_nw_syria_sample as build
+
     monkeypatch.setenv("OGR_CURRENT_DATE", "2020-03-06T00:00:00Z")
     build.build(tmp_path)
     for name in ("nw_syria_observations.csv", "nw_syria_unlocated.csv", "nw_syria_timeline.gpkg"):
         assert filecmp.cmp(tmp_path / name, ROOT / "shapefiles" / name, shallow=False), (
-            f"{name} differs: rebuild the sample (scripts/build_nw_syria_sample.py) and update docs/sample.md")
+            f"{name} differs: rebuild the sample (python -m scripts.build_nw_syria_sample) and update docs/sample.md")

@@ -20,8 +20,12 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-import tomllib
 from conftest import ROOT
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 from geo_idlib import io, pipeline
 from geo_idlib.errors import GeoIdlibError

@@ -5,27 +5,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import numpy as np
 from conftest import ROOT
 
+from scripts import make_readme_png
+
 PNG = ROOT / "docs" / "img" / "sample_map.png"
 MAX_BYTES = 400 * 1024
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("make_readme_png", ROOT / "scripts" / "make_readme_png.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def test_the_readme_shows_the_export_it_quotes():
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     assert "](docs/img/sample_map.png)" in readme
-    s = _script()
+    s = make_readme_png
     quoted = f"geo-idlib map {s.REPORT} --from {s.D1} --to {s.D2} -o docs/img/sample_map.png"
     assert quoted in readme, "the README's caption and scripts/make_readme_png.py disagree"
 
