@@ -141,8 +141,8 @@ def test_sample_docs_quote_the_committed_figures(timeline):
     assert "approximate" in text and "areas build" in text and "load_timeline" in text
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     quoted = re.search(r"^\| to 2020-02-20 \| ([\d,]+) ± ([\d,]+) km² \|", readme, re.M)
-    if quoted:  # the README may quote the gain; if it does, the figure must be the committed one
-        assert quoted.groups() == (f"{gov['net_km2']:,.0f}", f"{gov['uncertain_km2']:,.0f}")
+    assert quoted, "the README's table of NW Syria gains lost its 2020-02-20 row"
+    assert quoted.groups() == (f"{gov['net_km2']:,.0f}", f"{gov['uncertain_km2']:,.0f}")
 
 
 def test_unknown_ground_is_where_no_report_is_within_10_km(timeline, obs):
