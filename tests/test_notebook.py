@@ -67,12 +67,8 @@ print("GEO_IDLIB_KERNEL " + _json.dumps({"prefix": _sys.prefix, "blocked": _GEO_
 
 
 def _kernel_env(tmp_path_factory) -> dict:
-    """The test session's isolated user dirs (as conftest's autouse fixture sets them per test)."""
-    base = tmp_path_factory.getbasetemp()
-    env = dict(os.environ)
-    env["GEO_IDLIB_HOME"] = str(base / "geo_idlib_home")
-    env["GEO_IDLIB_CACHE"] = os.environ.get("GEO_IDLIB_TEST_CACHE") or str(base / "geo_idlib_cache")
-    return env
+    """The test session's private user dirs, which conftest sets in the environment at import."""
+    return dict(os.environ)
 
 
 @pytest.fixture(scope="module")
