@@ -49,15 +49,16 @@ def _f(x):
         return None
 
 
-def load_gwn(path: Path) -> list[dict]:
-    """GeoWebNews: the literal and associative toponyms of each article (:data:`GWN_TYPES`)."""
+def load_gwn(path: Path, types: set[str] = GWN_TYPES) -> list[dict]:
+    """GeoWebNews: the toponyms of each article whose type is one of ``types`` (by default the
+    literal and associative ones, :data:`GWN_TYPES`)."""
     docs = []
     for art in ET.parse(path).getroot().iter("article"):
         text = art.findtext("text") or ""
         tops = []
         for t in art.iter("toponym"):
             typ = t.findtext("type")
-            if typ not in GWN_TYPES:
+            if typ not in types:
                 continue
             name = t.findtext("extractedName") or ""
             s, e = repair(text, name, int(t.findtext("start")), int(t.findtext("end")))
