@@ -63,7 +63,7 @@ def _changed_ground(prev: dict, cur: dict) -> tuple[dict, list]:
 
     a1 = {str(a): g for a, g in prev.items()}
     a2 = {str(a): g for a, g in cur.items()}
-    src, dst, pieces = _change._change_pieces(a1, a2)
+    src, dst, pieces = _change.pieces_between(a1, a2)
     pieces = _polygonal(shapely.set_precision(_polygonal(np.array(pieces, dtype=object)), _GRID))
     big = shapely.area(pieces) > 0
     gains: dict[int, object] = {}
