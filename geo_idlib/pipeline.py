@@ -570,7 +570,7 @@ def read_boundary(within: str):
     from pathlib import Path
 
     from . import crs
-    from .errors import InputError
+    from .territory import infer
 
     p = Path(within)
     if p.exists() or p.suffix:
@@ -578,25 +578,15 @@ def read_boundary(within: str):
         if gdf.crs is None and p.suffix.lower() in _GEOJSON_SUFFIXES:
             gdf = gdf.set_crs(crs.WGS84)
         return crs.require_crs(gdf, str(p))
-    admin1 = load_admin1()
-    names = [n.strip().lower() for n in within.split(",") if n.strip()]
-    known = {}
-    for i, (name, alt) in enumerate(zip(admin1["name"], admin1["name_alt"].fillna(""), strict=True)):
-        for n in [name, *str(alt).split("|")]:
-            if n.strip():
-                known.setdefault(n.strip().lower(), i)
-    missing = [n for n in names if n not in known]
-    if not names or missing:
-        raise InputError(f"--within {within}: no such file, nor governorate(s) {', '.join(missing) or within!r}; "
-                         f"give a polygon file or names among: {', '.join(sorted(admin1['name']))}")
-    return admin1.iloc[sorted({known[n] for n in names})].reset_index(drop=True)
+    return infer.units_named(load_admin1(), within, "--within")
 
 
 def read_observations(path: str, country: str | None = None):
     """Observations (CSV, GeoJSON or GeoPackage: date, actor, lat + lon or place) as a point layer.
 
     Rows with a ``place`` but no lat/lon are geocoded through the gazetteer (exact names;
-    ``country`` restricts the candidates). See :func:`geo_idlib.timelines.prepare_observations`.
+    ``country`` restricts the candidates). See :func:`geo_idlib.territory.infer.observation_table`
+    and :func:`geo_idlib.territory.infer.prepare_observations`.
 
     Examples
     --------
@@ -617,26 +607,15 @@ def read_observations(path: str, country: str | None = None):
 
     p = Path(path)
     if p.suffix.lower() in (".csv", ".tsv", ".txt"):
-        df = io.read_table(p, "observations table")
+        layer = io.read_table(p, "observations table")
     else:
-        df = io.read_vector(p, "observations layer", datetime_as_string=True)
-    if isinstance(df, gpd.GeoDataFrame):
-        if df.crs is None and p.suffix.lower() in _GEOJSON_SUFFIXES:
-            df = df.set_crs(crs.WGS84)
-        if "place" not in {str(c).strip().lower() for c in df.columns}:
-            return infer.prepare_observations(df, str(p))
-        pts = crs.to_wgs84(crs.require_crs(df, str(p)), str(p)).geometry
-        plain = df.drop(columns=df.geometry.name)
-        plain.columns = [str(c).strip().lower() for c in plain.columns]
-        if not {"lat", "lon"} <= set(plain.columns):
-            ok = (pts.notna() & ~pts.is_empty).to_numpy()
-            plain["lat"] = [f"{g.y:.6f}" if k else "" for g, k in zip(pts, ok, strict=True)]
-            plain["lon"] = [f"{g.x:.6f}" if k else "" for g, k in zip(pts, ok, strict=True)]
-        df = plain
-    if "place" in {str(c).strip().lower() for c in df.columns}:
-        df = df.rename(columns={c: str(c).strip().lower() for c in df.columns})
-        df = resolve.geocode_observation_places(df, str(p), country)
-    return infer.prepare_observations(df, str(p))
+        layer = io.read_vector(p, "observations layer", datetime_as_string=True)
+    if isinstance(layer, gpd.GeoDataFrame) and layer.crs is None and p.suffix.lower() in _GEOJSON_SUFFIXES:
+        layer = layer.set_crs(crs.WGS84)
+    table = infer.observation_table(layer, str(p))
+    if "place" in table.columns:
+        table = resolve.geocode_observation_places(table, str(p), country)
+    return infer.prepare_observations(table, str(p))
 
 
 def infer_areas(observations: str, within: str, output: str, max_distance_km: float | None = None,
@@ -645,7 +624,7 @@ def infer_areas(observations: str, within: str, output: str, max_distance_km: fl
     """`geo-idlib areas infer`: a control timeline inferred from dated point reports.
 
     Reads the observations (rows with date, actor and lat + lon or a place name), infers the areas
-    with :func:`geo_idlib.timelines.infer` inside ``within`` and writes the timeline to ``output``.
+    with :func:`geo_idlib.territory.infer.infer` inside ``within`` and writes the timeline to ``output``.
     Returns a one-line summary for stderr.
     """
     from . import crs

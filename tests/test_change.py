@@ -192,13 +192,13 @@ def test_windowed_overlay_equals_direct_overlay(monkeypatch, seed):
     monkeypatch.setattr(change, "WINDOW_MIN_VERTICES", 0)
     assert len(change._windows(a1, a2, sorted(set(a1) | set(a2)))) >= 1
     direct_calls = []
-    real = change._change_pieces_direct
+    real = change._pieces_direct
 
     def spy(x, y):
         direct_calls.append(x is a1)
         return real(x, y)
 
-    monkeypatch.setattr(change, "_change_pieces_direct", spy)
+    monkeypatch.setattr(change, "_pieces_direct", spy)
     win_sum, win = change._compare_areas(a1, a2)
     assert len(direct_calls) >= 1 and not any(direct_calls)  # per window, never the whole areas
     assert [r["actor"] for r in win_sum] == [r["actor"] for r in direct_sum]
@@ -234,3 +234,15 @@ def test_change_polygons_and_snapshot_as_csv(tmp_path, areas_file):
     snap = tmp_path / "snap.csv"
     assert run("areas", "at", areas_file, "--date", "2020-01-01", "-o", snap).exit_code == 0
     assert pd.read_csv(snap)["valid_from"].tolist() == ["2020-01-01", "2020-01-01"]
+
+
+def test_pieces_between_says_who_held_each_changed_piece_before_and_after():
+    a1 = {"government": WEST, "opposition": EAST}
+    a2 = {"government": shapely.union(WEST, BITE), "opposition": shapely.union(shapely.difference(EAST, BITE), NEW)}
+    src, dst, pieces = change.pieces_between(a1, a2)
+    assert len(src) == len(dst) == len(pieces)
+    moved = {(s, d): g for s, d, g in zip(src, dst, pieces, strict=True) if g.area > 0}
+    assert sorted(moved) == [("", "opposition"), ("opposition", "government")]
+    assert moved[("opposition", "government")].equals(BITE)
+    assert moved[(change.NOBODY, "opposition")].equals(NEW)
+    assert change.pieces_between(a1, dict(a1)) == ([], [], [])  # nothing changed: nothing overlaid

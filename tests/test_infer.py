@@ -161,7 +161,7 @@ def test_two_villages_with_one_name_far_apart_stay_two_places():
     late = t[t["valid_from"] == pd.Timestamp("2020-01-02")]
     assert late["actor"].tolist() == ["a", "b"]
     assert late["obs_ids"].tolist() == ["1", "2;3"]
-    keys = infer._obs_name_keys(np.array(["p", "p", "p", ""], dtype=object), np.array([35.0, 35.01, 35.5, 35.0]),
+    keys = infer._name_keys(np.array(["p", "p", "p", ""], dtype=object), np.array([35.0, 35.01, 35.5, 35.0]),
                                   np.array([36.0, 36.0, 36.0, 36.0]))
     assert keys[:3].tolist() == ["p#0", "p#0", "p#2"] and pd.isna(keys[3])
 
@@ -366,3 +366,35 @@ def test_cli_areas_infer_geocodes_place_names(tmp_path):
     src.with_name("u.csv").write_text("date,actor,place\n2019-12-18,opposition,Qwxyzzyville\n", encoding="utf-8")
     r = run_cli("areas", "infer", str(src.with_name("u.csv")), "--within", "Idlib", "-o", str(tmp_path / "u.gpkg"))
     assert r.exit_code == 2 and "'Qwxyzzyville' is not in the gazetteer" in r.stderr
+
+
+def test_units_named_by_name_or_alternate_name_case_insensitively():
+    units = gpd.GeoDataFrame({"name": ["Aleppo", "Idlib", "Hama"], "name_alt": [None, "Idleb|Edlib", ""]},
+                             geometry=[shapely.box(37, 36, 38, 37), BOX, shapely.box(36, 34, 37, 35)],
+                             crs="EPSG:4326")
+    assert infer.units_named(units, " EDLIB,hama ,Idlib")["name"].tolist() == ["Idlib", "Hama"]
+    with pytest.raises(InputError) as e:
+        infer.units_named(units, "Idlib,Atlantis,Gondor")
+    assert str(e.value) == ("--within Idlib,Atlantis,Gondor: no such file, nor governorate(s) 'atlantis, gondor'; "
+                            "give a polygon file or names among: Aleppo, Hama, Idlib")
+    with pytest.raises(InputError, match=r"^--within ,: .* governorate\(s\) ','"):
+        infer.units_named(units, ",")
+
+
+def test_observation_table_gives_points_with_a_place_lat_lon_to_geocode_the_rest():
+    import pyproj
+
+    x, y = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:32637", always_xy=True).transform(36.80591, 35.86447)
+    layer = gpd.GeoDataFrame({" Date": ["2020-02-06", "2020-02-07"], "ACTOR": ["government", "opposition"],
+                              "Place": ["Saraqib", "Sarmin"]},
+                             geometry=[shapely.Point(x, y), None], crs="EPSG:32637")
+    table = infer.observation_table(layer, "obs.gpkg")
+    assert not isinstance(table, gpd.GeoDataFrame)
+    assert table.columns.tolist() == ["date", "actor", "place", "lat", "lon"]
+    assert table[["lat", "lon"]].values.tolist() == [["35.864470", "36.805910"], ["", ""]]  # Sarmin: geocode it
+    plain = pd.DataFrame({"Date": ["2020-02-06"], "Actor": ["government"], " PLACE ": ["Saraqib"]})
+    assert infer.observation_table(plain).columns.tolist() == ["date", "actor", "place"]
+    without_place = layer.drop(columns="Place")
+    assert infer.observation_table(without_place) is without_place  # prepare_observations reads its points
+    with pytest.raises(Exception, match="obs.gpkg: layer has no CRS"):
+        infer.observation_table(layer.set_crs(None, allow_override=True), "obs.gpkg")

@@ -63,7 +63,7 @@ def _changed_ground(prev: dict, cur: dict) -> tuple[dict, list]:
 
     a1 = {str(a): g for a, g in prev.items()}
     a2 = {str(a): g for a, g in cur.items()}
-    src, dst, pieces = _change._change_pieces(a1, a2)
+    src, dst, pieces = _change.pieces_between(a1, a2)
     pieces = _polygonal(shapely.set_precision(_polygonal(np.array(pieces, dtype=object)), _GRID))
     big = shapely.area(pieces) > 0
     gains: dict[int, object] = {}
@@ -261,16 +261,11 @@ def partition(timeline, actors: _Actors | None = None):
 
 # --------------------------------------------------------------------------- geometry encoding
 def _polygonal(geoms: np.ndarray) -> np.ndarray:
-    """Keep only the polygonal parts (overlays may leave lines/points at shared edges)."""
-    geoms = np.asarray(geoms, dtype=object)
-    out = geoms.copy()
-    for i in np.flatnonzero(shapely.get_type_id(geoms) == 7):  # GeometryCollection
-        parts = shapely.get_parts(geoms[i])
-        parts = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
-        out[i] = shapely.multipolygons(shapely.get_parts(parts)) if len(parts) else shapely.Polygon()
-    bad = ~np.isin(shapely.get_type_id(out), (3, 6))
-    out[bad] = shapely.Polygon()
-    return out
+    """Keep only the polygonal parts (overlays may leave lines/points at shared edges); empty polygons
+    where none is left."""
+    from ..territory import geom
+
+    return geom.polygonal(geoms, empty=shapely.Polygon())
 
 
 def _drop_small_parts(geoms, min_area: float) -> np.ndarray:

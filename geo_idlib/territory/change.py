@@ -17,13 +17,16 @@ exactly, so ``gained - lost`` differs from ``net`` by at most the sliver area.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 import shapely
 
 from .. import crs as _crs
 from ..errors import DateError
-from . import timeline as control
+from . import geom
+from .timeline import active_rows, actor_areas, check_covered, parse_date
 
 #: Where no actor holds the ground (``actor_from``/``actor_to`` of change polygons).
 NOBODY = ""
@@ -53,29 +56,36 @@ def compare(timeline, d1, d2, *, what_from: str = "--from", what_to: str = "--to
     ...     "date": ["2020-01-01", "2020-01-01", "2020-02-01", "2020-02-01"]},
     ...     geometry=[shapely.box(36, 35, 36.5, 36), shapely.box(36.5, 35, 37, 36),
     ...               shapely.box(36, 35, 36.75, 36), shapely.box(36.75, 35, 37, 36)], crs="EPSG:4326")
-    >>> t = control.load_timeline(g, "example")
+    >>> from geo_idlib.territory.timeline import load_timeline
+    >>> t = load_timeline(g, "example")
     >>> summary, polys = compare(t, "2020-01-01", "2020-02-01")
     >>> [(r["actor"], round(r["gained_km2"], 1), round(r["lost_km2"], 1)) for r in summary]
     [('gov', 2516.6, 0.0), ('opp', 0.0, 2516.6)]
     >>> polys[["actor_from", "actor_to"]].values.tolist()
     [['opp', 'gov']]
     """
-    t1 = control.check_covered(timeline, d1, what_from)
-    t2 = control.check_covered(timeline, d2, what_to)
+    t1 = check_covered(timeline, d1, what_from)
+    t2 = check_covered(timeline, d2, what_to)
     if t1 > t2:
         raise DateError(f"{what_from} {t1:%Y-%m-%d} is later than {what_to} {t2:%Y-%m-%d}; "
                         "give the earlier date to --from")
-    a1, a2 = control.actor_areas(timeline, t1), control.actor_areas(timeline, t2)
-    summary, polygons = _compare_areas(a1, a2)
-    if "uncertain_km2" in timeline.columns:
-        u1, u2 = _uncertain(timeline, t1), _uncertain(timeline, t2)
-        for row in summary:
-            row["uncertain_km2"] = u1.get(row["actor"], 0.0) + u2.get(row["actor"], 0.0)
+    summary, polygons = _compare_areas(actor_areas(timeline, t1), actor_areas(timeline, t2))
+    _add_uncertain(summary, timeline, t1, t2)
     return summary, polygons
 
 
+def _add_uncertain(summary: list[dict], timeline, d1, d2) -> None:
+    """Give each summary row ``uncertain_km2``, the actor's area in doubt on ``d1`` plus on ``d2``,
+    when the timeline has that column."""
+    if "uncertain_km2" not in timeline.columns:
+        return
+    u1, u2 = _uncertain(timeline, d1), _uncertain(timeline, d2)
+    for row in summary:
+        row["uncertain_km2"] = u1.get(row["actor"], 0.0) + u2.get(row["actor"], 0.0)
+
+
 def _uncertain(timeline, day) -> dict[str, float]:
-    rows = control.active_rows(timeline, day)
+    rows = active_rows(timeline, day)
     u = pd.to_numeric(timeline["uncertain_km2"].iloc[rows], errors="coerce").fillna(0.0)
     return u.groupby(timeline["actor"].iloc[rows].to_numpy()).sum().to_dict()
 
@@ -84,11 +94,6 @@ def _same(g1, g2) -> bool:
     if g1 is None or g2 is None:
         return g1 is g2
     return g1 is g2 or shapely.to_wkb(g1) == shapely.to_wkb(g2)
-
-
-def _union(geoms):
-    geoms = list(geoms)
-    return geoms[0] if len(geoms) == 1 else shapely.union_all(geoms)
 
 
 #: Above this many vertices in the changed areas, overlays run only inside the windows where the
@@ -154,11 +159,25 @@ def _windows(a1: dict, a2: dict, actors: list[str], margin: float = 1e-6) -> np.
         b = merged
 
 
-def _change_pieces(a1: dict, a2: dict) -> tuple[list[str], list[str], list]:
-    """(actor_from, actor_to, geometry) of the ground that changed hands; only where it changed.
+def pieces_between(a1: dict, a2: dict) -> tuple[list[str], list[str], list]:
+    """The ground that changed hands between two snapshots ``{actor: geometry}`` (EPSG:4326).
 
-    Large areas are overlaid only inside the windows where the two dates' boundaries differ
-    (:func:`_windows`), after clipping every area to each window; small ones directly.
+    Returns three lists of the same length, ``(actor_from, actor_to, geometry)``: who held each
+    piece on the first date and who holds it on the second (:data:`NOBODY` where nobody does).
+    Pieces are raw overlay results: they may be empty, or collections with lines and points along
+    shared borders (keep their polygons with :func:`geo_idlib.territory.geom.polygon_parts`), and
+    slivers are not dropped (:func:`compare` does both). Actors whose area is identical on both
+    dates are skipped; large areas are overlaid only inside the windows where the two dates'
+    boundaries differ (:func:`_windows`), after clipping every area to each window; small ones
+    directly.
+
+    Examples
+    --------
+    >>> a1 = {"gov": shapely.box(0, 0, 1, 1), "opp": shapely.box(1, 0, 2, 1)}
+    >>> a2 = {"gov": shapely.box(0, 0, 1.5, 1), "opp": shapely.box(1.5, 0, 2, 1)}
+    >>> src, dst, pieces = pieces_between(a1, a2)
+    >>> [(s, d, p.area) for s, d, p in zip(src, dst, pieces) if p.area > 0]
+    [('opp', 'gov', 0.5)]
     """
     actors = sorted(set(a1) | set(a2))
     moved = [x for x in actors if not _same(a1.get(x), a2.get(x))]
@@ -167,7 +186,7 @@ def _change_pieces(a1: dict, a2: dict) -> tuple[list[str], list[str], list]:
     g1s = [a1[x] for x in moved if x in a1]
     g2s = [a2[x] for x in moved if x in a2]
     if int(shapely.get_num_coordinates(np.array(g1s + g2s, dtype=object)).sum()) < WINDOW_MIN_VERTICES:
-        return _change_pieces_direct(a1, a2)
+        return _pieces_direct(a1, a2)
     src, dst, geoms = [], [], []
     for x0, y0, x1, y1 in _windows({x: a1[x] for x in moved if x in a1}, {x: a2[x] for x in moved if x in a2},
                                    moved):
@@ -178,23 +197,23 @@ def _change_pieces(a1: dict, a2: dict) -> tuple[list[str], list[str], list]:
         except shapely.errors.GEOSException:
             clean = False
         if not clean:  # clip_by_rect is fast but may leave invalid rings: then overlay everything
-            return _change_pieces_direct(a1, a2)
+            return _pieces_direct(a1, a2)
         c1 = {x: g for x, g in c1.items() if not g.is_empty}
         c2 = {x: g for x, g in c2.items() if not g.is_empty}
-        s, d, g = _change_pieces_direct(c1, c2)
+        s, d, g = _pieces_direct(c1, c2)
         src += s
         dst += d
         geoms += g
     return src, dst, geoms
 
 
-def _change_pieces_direct(a1: dict, a2: dict) -> tuple[list[str], list[str], list]:
+def _pieces_direct(a1: dict, a2: dict) -> tuple[list[str], list[str], list]:
     actors = sorted(set(a1) | set(a2))
     moved = [x for x in actors if not _same(a1.get(x), a2.get(x))]
     src, dst, geoms = [], [], []
     if not moved:
         return src, dst, geoms
-    all1 = _union(a1.values()) if a1 else None
+    all1 = geom.union(a1.values()) if a1 else None
     for x in moved:
         g1, g2 = a1.get(x), a2.get(x)
         if g1 is not None:
@@ -206,7 +225,7 @@ def _change_pieces_direct(a1: dict, a2: dict) -> tuple[list[str], list[str], lis
                     parts = shapely.intersection(lost, held)
                     for y, p in zip(others, parts, strict=True):
                         src.append(x), dst.append(y), geoms.append(p)
-                    lost = shapely.difference(lost, _union(held))
+                    lost = shapely.difference(lost, geom.union(held))
                 src.append(x), dst.append(NOBODY), geoms.append(lost)
         if g2 is not None:
             new = shapely.difference(g2, all1) if all1 is not None else g2
@@ -233,11 +252,9 @@ class _Areas:
 
 def _pieces_km2(a1: dict, a2: dict):
     """Change polygons as arrays: (actor_from, actor_to, polygons, km², sliver mask)."""
-    src, dst, geoms = _change_pieces(a1, a2)
-    parts, idx = shapely.get_parts(np.array(geoms, dtype=object), return_index=True)
+    src, dst, geoms = pieces_between(a1, a2)
     # intersections can leave empties, lines and points on borders: only polygons are change
-    poly = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
-    parts, idx = parts[poly], idx[poly]
+    parts, idx = geom.polygon_parts(geoms)
     km2 = _crs.geodesic_area_km2(parts)
     src_a, dst_a = np.array(src, dtype=object), np.array(dst, dtype=object)
     return src_a[idx], dst_a[idx], parts, km2, km2 < _crs.SLIVER_KM2
@@ -281,7 +298,7 @@ def periods(d1, d2, every: str) -> list[pd.Timestamp]:
     >>> [f"{d:%m-%d}" for d in periods("2020-01-01", "2020-01-20", "week")]
     ['01-01', '01-08', '01-15', '01-20']
     """
-    t1, t2 = control.parse_date(d1, "--from"), control.parse_date(d2, "--to")
+    t1, t2 = parse_date(d1, "--from"), parse_date(d2, "--to")
     if every not in EVERY:
         raise DateError(f"--every {every!r}: use one of {', '.join(EVERY)}")
     if every == "week":
@@ -299,33 +316,24 @@ def series(timeline, dates, progress=None) -> list[dict]:
     slivers_dropped}`` (+ ``uncertain_km2`` when the timeline has it). Each date's areas and
     their km² are computed once.
     """
-    days = [control.check_covered(timeline, d, "date") for d in dates]
+    days = [check_covered(timeline, d, "date") for d in dates]
     if any(a > b for a, b in zip(days, days[1:], strict=False)):
         raise DateError("series dates must be in order; give --from before --to")
     pairs = list(zip(days[:-1], days[1:], strict=True))
     rows: list[dict] = []
     prev_day, prev_areas = None, None
     area_of = _Areas()
-    ctx = progress(pairs, "change series", len(pairs)) if progress else _nullctx(pairs)
+    ctx = progress(pairs, "change series", len(pairs)) if progress else contextlib.nullcontext(pairs)
     with ctx as it:
         for p1, p2 in it:
-            a1 = prev_areas if p1 == prev_day else control.actor_areas(timeline, p1)
-            a2 = control.actor_areas(timeline, p2)
+            a1 = prev_areas if p1 == prev_day else actor_areas(timeline, p1)
+            a2 = actor_areas(timeline, p2)
             prev_day, prev_areas = p2, a2
             src, dst, _, km2, sliver = _pieces_km2(a1, a2)
             summary = _summary(a1, a2, src, dst, km2, sliver, area_of)
-            if "uncertain_km2" in timeline.columns:
-                u1, u2 = _uncertain(timeline, p1), _uncertain(timeline, p2)
-                for r in summary:
-                    r["uncertain_km2"] = u1.get(r["actor"], 0.0) + u2.get(r["actor"], 0.0)
+            _add_uncertain(summary, timeline, p1, p2)
             for r in summary:
                 rows.append({"from": f"{p1:%Y-%m-%d}", "to": f"{p2:%Y-%m-%d}", **r,
                              "slivers_dropped": int(sliver.sum())})
             area_of.keep_only(a1, a2)
     return rows
-
-
-def _nullctx(items):
-    import contextlib
-
-    return contextlib.nullcontext(items)

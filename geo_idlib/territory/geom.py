@@ -1,10 +1,103 @@
-"""Geometry helpers of control areas: polygonal parts, local projections, transforms, dissolves."""
+"""Geometry of control areas: polygonal parts, local projections, layers to WGS84, dissolves.
+
+Overlays and :func:`shapely.make_valid` may return lines and points beside the polygons (a shared
+edge, a touching corner) or a ``GeometryCollection`` of them; control areas are polygons, so the
+rest of :mod:`geo_idlib.territory` (and :mod:`geo_idlib.maps`) keeps only the polygonal parts,
+with :func:`polygonal` or :func:`polygon_parts`. Geometry types are compared as
+:class:`shapely.GeometryType` members, never as bare numbers.
+"""
 
 from __future__ import annotations
 
+import functools
+
+import numpy as np
 import pyproj
+import shapely
+from shapely import GeometryType
+
+from .. import crs as _crs
+from ..errors import CRSError
+
+#: Types that are already polygonal (kept unchanged by :func:`polygonal`).
+POLYGONAL = (GeometryType.POLYGON, GeometryType.MULTIPOLYGON)
+
+_COLLECTIONS = (GeometryType.MULTIPOINT, GeometryType.MULTILINESTRING, GeometryType.MULTIPOLYGON,
+                GeometryType.GEOMETRYCOLLECTION)
 
 
+# =========================================================================== polygonal parts
+def is_polygonal(geoms, *, collections: bool = False) -> np.ndarray:
+    """Whether each geometry is a Polygon or MultiPolygon (or, with ``collections``, a
+    GeometryCollection that may hold polygons). Missing geometries are not.
+
+    Examples
+    --------
+    >>> is_polygonal([shapely.box(0, 0, 1, 1), shapely.Point(0, 0), None]).tolist()
+    [True, False, False]
+    >>> gc = shapely.GeometryCollection([shapely.box(0, 0, 1, 1)])
+    >>> is_polygonal([gc]).tolist(), is_polygonal([gc], collections=True).tolist()
+    ([False], [True])
+    """
+    types = POLYGONAL + ((GeometryType.GEOMETRYCOLLECTION,) if collections else ())
+    return np.isin(shapely.get_type_id(np.asarray(geoms, dtype=object)), types)
+
+
+def polygon_parts(geoms) -> tuple[np.ndarray, np.ndarray]:
+    """The non-empty Polygons inside each geometry, and the position of the geometry each came from.
+
+    Multi-geometries and collections are flattened at any depth; parts keep their order (geometry
+    by geometry, then part by part). Lines, points, empty and missing geometries give no part.
+
+    Examples
+    --------
+    >>> gc = shapely.GeometryCollection([shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 0, 3, 1)]),
+    ...                                  shapely.LineString([(0, 0), (5, 5)]), shapely.box(4, 0, 5, 1)])
+    >>> parts, index = polygon_parts([shapely.Point(0, 0), gc])
+    >>> [p.bounds[0] for p in parts], index.tolist()
+    ([0.0, 2.0, 4.0], [1, 1, 1])
+    """
+    parts, index = shapely.get_parts(np.asarray(geoms, dtype=object), return_index=True)
+    while True:
+        nested = np.isin(shapely.get_type_id(parts), _COLLECTIONS)
+        if not nested.any():
+            break
+        parts, sub = shapely.get_parts(parts, return_index=True)
+        index = index[sub]
+    keep = (shapely.get_type_id(parts) == GeometryType.POLYGON) & ~shapely.is_empty(parts)
+    return parts[keep], index[keep]
+
+
+def polygonal(geoms, empty=None) -> np.ndarray:
+    """Each geometry reduced to its polygonal parts (a new array).
+
+    Polygons and MultiPolygons are kept as they are. Any other geometry becomes the MultiPolygon of
+    the polygons it holds (:func:`polygon_parts`), or ``empty`` when it holds none; a missing
+    geometry becomes ``empty`` too. ``empty`` is None (no area: a row to drop) or an empty
+    Polygon (an area of nothing, for arrays that must stay geometries).
+
+    Examples
+    --------
+    >>> gc = shapely.GeometryCollection([shapely.box(0, 0, 1, 1), shapely.LineString([(1, 0), (2, 0)])])
+    >>> [g if g is None else g.wkt for g in polygonal([gc, shapely.Point(0, 0), None])]
+    ['MULTIPOLYGON (((1 0, 1 1, 0 1, 0 0, 1 0)))', None, None]
+    >>> [g.wkt for g in polygonal([shapely.Point(0, 0)], empty=shapely.Polygon())]
+    ['POLYGON EMPTY']
+    """
+    out = np.array(geoms, dtype=object)
+    todo = np.flatnonzero(~is_polygonal(out))
+    if len(todo) == 0:
+        return out
+    parts, index = polygon_parts(out[todo])
+    rebuilt = np.full(len(todo), empty, dtype=object)
+    if len(parts):
+        groups, dense = np.unique(index, return_inverse=True)
+        rebuilt[groups] = shapely.multipolygons(parts, indices=dense)
+    out[todo] = rebuilt
+    return out
+
+
+# =========================================================================== projections
 def local_crs(lon0: float, lat0: float) -> pyproj.CRS:
     """A local azimuthal equidistant CRS (metres) centred on ``(lon0, lat0)``.
 
@@ -18,3 +111,65 @@ def local_crs(lon0: float, lat0: float) -> pyproj.CRS:
     ('Azimuthal Equidistant', 'metre')
     """
     return pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat0:.6f} +lon_0={lon0:.6f} +datum=WGS84 +units=m +no_defs")
+
+
+def require_crs(crs, what: str) -> None:
+    """Refuse a layer without a CRS (``crs`` None) with :class:`CRSError` naming ``what`` and the fix."""
+    if crs is None:
+        raise CRSError(f"{what}: the layer has no CRS; save it with one (e.g. EPSG:4326) or as GeoJSON")
+
+
+@functools.lru_cache(maxsize=64)
+def _is_wgs84(crs_text: str) -> bool:
+    return pyproj.CRS.from_user_input(crs_text).equals(pyproj.CRS.from_user_input(_crs.WGS84))
+
+
+def geometries_to_wgs84(geoms, crs, what: str) -> np.ndarray:
+    """Geometries of a layer whose CRS is ``crs`` (any pyproj input), as an array in WGS84.
+
+    A layer without a CRS (``crs`` None) is refused with :class:`CRSError` naming ``what``. The
+    check that ``crs`` already is WGS84 is cached, so a run over hundreds of per-date files of one
+    CRS pays for it once.
+
+    Examples
+    --------
+    >>> g = geometries_to_wgs84([shapely.Point(3473506.0, 4198674.0)], "EPSG:6933", "layer")[0]
+    >>> round(g.x, 3), round(g.y, 3)
+    (36.0, 35.0)
+    """
+    require_crs(crs, what)
+    geoms = np.asarray(geoms, dtype=object)
+    if _is_wgs84(str(crs)):
+        return geoms
+    import geopandas as gpd
+
+    return gpd.GeoSeries(geoms, crs=crs).to_crs(_crs.WGS84).to_numpy()
+
+
+# =========================================================================== dissolves
+def union(geoms):
+    """One geometry from several: the geometry itself when there is one, else :func:`shapely.union_all`.
+
+    Examples
+    --------
+    >>> box = shapely.box(0, 0, 1, 1)
+    >>> union([box]) is box, union([box, shapely.box(1, 0, 2, 1)]).bounds
+    (True, (0.0, 0.0, 2.0, 1.0))
+    """
+    geoms = list(geoms)
+    return geoms[0] if len(geoms) == 1 else shapely.union_all(geoms)
+
+
+def dissolve(geoms, labels) -> dict:
+    """``{label: union of its geometries}`` (:func:`union`), labels in sorted order.
+
+    Examples
+    --------
+    >>> areas = dissolve([shapely.box(0, 0, 1, 1), shapely.box(5, 0, 6, 1), shapely.box(1, 0, 2, 1)],
+    ...                  ["b", "a", "b"])
+    >>> {k: v.bounds for k, v in areas.items()}
+    {'a': (5.0, 0.0, 6.0, 1.0), 'b': (0.0, 0.0, 2.0, 1.0)}
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    labels = np.asarray(labels, dtype=object)
+    return {name: union(geoms[labels == name]) for name in sorted(set(labels))}

@@ -5,14 +5,22 @@ a boundary and dissolved per actor, and cells farther than a maximum distance fr
 become unknown. Geometry work happens in a local azimuthal equidistant projection centred on the
 boundary (exact distances from the centre; scale error across 0.1 % at 500 km from it, 0.4 % at
 1,000 km); areas are geodesic. Boundaries wider than that get a warning.
+
+The inputs: :func:`observation_table` shapes a layer read from a file into a table of
+observations, :func:`prepare_observations` validates it into points, and :func:`units_named`
+picks the boundary from a layer of named units (the governorates) by name.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from .. import crs as _crs
@@ -31,75 +39,78 @@ OBS_REQUIRED = ("date", "actor")
 UNKNOWN_ACTOR = "unknown"
 
 
-_OBS_COORD_DIGITS = 6  # places with the same coordinates to 1e-6° (≈ 0.1 m) are one place
-
-
-def _obs_polygonal(geoms):
-    """Keep only the polygonal parts of each geometry (intersections may leave lines and points)."""
-    import shapely
-
-    geoms = np.asarray(geoms, dtype=object)
-    out = geoms.copy()
-    mixed = shapely.get_type_id(geoms) == 7  # GeometryCollection
-    for i in np.flatnonzero(mixed):  # rare: only cells cut into mixed pieces by the boundary
-        parts = shapely.get_parts(geoms[i])
-        parts = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
-        out[i] = shapely.union_all(parts) if len(parts) else shapely.Polygon()
-    lines_or_points = ~np.isin(shapely.get_type_id(out), (3, 6)) & ~shapely.is_empty(out)
-    out[lines_or_points] = shapely.Polygon()
-    return out
-
-
 #: Rows with the same place name are one place only when they lie within this distance (km).
 PLACE_NAME_KM = 5.0
 
 
-def _obs_name_keys(pkey, lat, lon):
-    """Place-name keys, split where one name labels places more than PLACE_NAME_KM apart.
+_COORD_DIGITS = 6  # places with the same coordinates to 1e-6° (≈ 0.1 m) are one place
+_OBS_COLUMNS = ("date", "actor", "lat", "lon", "id", "place", "source", "note")  # matched case-insensitively
 
-    Many villages share a name ("Sheikh Ali"); rows of one name are clustered by single linkage
-    at PLACE_NAME_KM and each cluster gets its own key (``name#k``). Only duplicated names are
-    examined.
+
+# =========================================================================== inputs
+def units_named(units, names: str, what: str = "--within"):
+    """The rows of ``units`` (e.g. the governorates) that ``names`` lists, separated by commas.
+
+    A unit answers to its ``name`` and to each ``|``-separated alternate in ``name_alt``, compared
+    trimmed and case-insensitively. ``names`` is the text the user gave for a boundary that may
+    also have been a file (``what`` names the option): an unknown name raises :class:`InputError`
+    saying it is neither, and listing the units.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> units = gpd.GeoDataFrame({"name": ["Aleppo", "Idlib"], "name_alt": [None, "Idleb"]},
+    ...                          geometry=[shapely.box(37, 36, 38, 37), shapely.box(36, 35, 37, 36)])
+    >>> units_named(units, "Idleb, aleppo")["name"].tolist()
+    ['Aleppo', 'Idlib']
+    >>> units_named(units, "Atlantis")
+    Traceback (most recent call last):
+    ...
+    geo_idlib.errors.InputError: --within Atlantis: no such file, nor governorate(s) 'atlantis'; give a polygon file or names among: Aleppo, Idlib
     """
+    wanted = [n.strip().lower() for n in names.split(",") if n.strip()]
+    known = {}
+    for i, (name, alt) in enumerate(zip(units["name"], units["name_alt"].fillna(""), strict=True)):
+        for n in [name, *str(alt).split("|")]:
+            if n.strip():
+                known.setdefault(n.strip().lower(), i)
+    missing = [n for n in wanted if n not in known]
+    if not wanted or missing:
+        raise InputError(f"{what} {names}: no such file, nor governorate(s) {', '.join(missing) or names!r}; "
+                         f"give a polygon file or names among: {', '.join(sorted(units['name']))}")
+    return units.iloc[sorted({known[n] for n in wanted})].reset_index(drop=True)
 
 
-    key = pd.Series(pkey, dtype=object).where(pd.Series(pkey, dtype=object).astype(str).str.len() > 0)
-    out = key.to_numpy(dtype=object).copy()
-    dup = key[key.notna() & key.duplicated(keep=False)]
-    for name, idx in dup.groupby(dup, sort=True).groups.items():  # one loop per shared name
-        idx = np.asarray(idx)
-        near = _crs.haversine_km(lat[idx][:, None], lon[idx][:, None], lat[idx][None, :], lon[idx][None, :]) \
-            <= PLACE_NAME_KM
-        lab = np.arange(len(idx))
-        while True:
-            new = np.where(near, lab[None, :], len(idx)).min(axis=1)
-            if np.array_equal(new, lab):
-                break
-            lab = new
-        if len(set(lab)) > 1:
-            out[idx] = [f"{name}#{k}" for k in lab]
-    return out
+def observation_table(layer, what: str = "observations"):
+    """An observations layer as read from a file, shaped for geocoding and :func:`prepare_observations`.
 
+    A layer without a ``place`` column is returned as it is. With one, the result is a plain table
+    with lower-case column names, so that its place names can be geocoded (rows with a position
+    keep it): a layer of points gets ``lat``/``lon`` text (6 decimals, WGS84) from its points
+    unless it has those columns already.
 
-def _obs_place_groups(xkey, pkey):
-    """Connected components of rows linked by equal coordinate key or equal (non-empty) place key.
-
-    Returns one integer group per row (the smallest row number of the component).
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> layer = gpd.GeoDataFrame({"Date": ["2020-02-06"], "Actor": ["government"], "Place": ["Saraqib"]},
+    ...                          geometry=[shapely.Point(36.80591, 35.86447)], crs="EPSG:4326")
+    >>> observation_table(layer).to_dict("records")
+    [{'date': '2020-02-06', 'actor': 'government', 'place': 'Saraqib', 'lat': '35.864470', 'lon': '36.805910'}]
     """
+    import geopandas as gpd
 
-    n = len(xkey)
-    comp = pd.Series(np.arange(n))
-    keys = [pd.Series(xkey)]
-    if pkey is not None:
-        p = pd.Series(pkey).where(pd.Series(pkey).astype(str).str.len() > 0)
-        keys.append(p)
-    while True:  # label propagation: converges in a few rounds (chains of aliases are short)
-        before = comp.to_numpy().copy()
-        for k in keys:
-            m = comp.groupby(k, dropna=True).transform("min")
-            comp = comp.where(m.isna(), np.minimum(comp, m.fillna(n).astype(int)))
-        if np.array_equal(before, comp.to_numpy()):
-            return comp.to_numpy()
+    if "place" not in {str(c).strip().lower() for c in layer.columns}:
+        return layer
+    if not isinstance(layer, gpd.GeoDataFrame):
+        return layer.rename(columns={c: str(c).strip().lower() for c in layer.columns})
+    pts = _crs.to_wgs84(_crs.require_crs(layer, what), what).geometry
+    plain = layer.drop(columns=layer.geometry.name)
+    plain.columns = [str(c).strip().lower() for c in plain.columns]
+    if not {"lat", "lon"} <= set(plain.columns):
+        ok = (pts.notna() & ~pts.is_empty).to_numpy()
+        plain["lat"] = [f"{g.y:.6f}" if k else "" for g, k in zip(pts, ok, strict=True)]
+        plain["lon"] = [f"{g.x:.6f}" if k else "" for g, k in zip(pts, ok, strict=True)]
+    return plain
 
 
 def prepare_observations(table, what: str = "observations"):
@@ -136,56 +147,84 @@ def prepare_observations(table, what: str = "observations"):
     """
     import geopandas as gpd
 
+    df = _observation_columns(table, what)
+    dates = pd.Series(parse_dates(df["date"], what, "date"))
+    actor = canonical_actor(df["actor"].to_numpy(dtype=object))
+    bad = np.flatnonzero(actor == "")
+    if len(bad):
+        raise InputError(f"{what}: row {bad[0] + 1}: empty actor ({len(bad)} row(s)); name who holds the place")
+    ids = _observation_ids(df, what)
+    points = _observation_points(df, table, ids, what)
+    out = pd.DataFrame({"id": ids.to_numpy(), "date": dates.dt.normalize().to_numpy(), "actor": actor})
+    for c in ("place", "source", "note"):
+        out[c] = df[c].fillna("").astype(str).to_numpy() if c in df.columns else ""
+    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(points, crs=_crs.WGS84), crs=_crs.WGS84)
 
+
+def _observation_columns(table, what: str):
+    """A copy of ``table`` with the known columns named in lower case; the required ones and a row
+    must be there."""
     df = pd.DataFrame(table).copy()
-    df.columns = [str(c).strip().lower() if str(c).strip().lower() in
-                  ("date", "actor", "lat", "lon", "id", "place", "source", "note") else c for c in df.columns]
+    df.columns = [str(c).strip().lower() if str(c).strip().lower() in _OBS_COLUMNS else c for c in df.columns]
     missing = [c for c in OBS_REQUIRED if c not in df.columns]
     if missing:
         raise InputError(f"{what}: missing column(s) {', '.join(missing)}; observations need date, actor and "
                          "lat + lon (or a place name, or point geometries)")
     if len(df) == 0:
         raise InputError(f"{what}: no observations; give at least one row with date, actor and a location")
-    dates = pd.Series(parse_dates(df["date"], what, "date"))
-    actor = pd.Series(canonical_actor(df["actor"].to_numpy(dtype=object)), dtype=object)
-    bad = np.flatnonzero((actor == "").to_numpy())
-    if len(bad):
-        raise InputError(f"{what}: row {bad[0] + 1}: empty actor ({len(bad)} row(s)); name who holds the place")
+    return df
+
+
+def _observation_ids(df, what: str):
+    """The ``id`` column as text (else the 1-based row numbers); a duplicate is refused."""
     ids = (df["id"].astype(str).str.strip() if "id" in df.columns
            else pd.Series(np.arange(1, len(df) + 1).astype(str), index=df.index))
     dup = ids[ids.duplicated()]
     if len(dup):
         raise InputError(f"{what}: duplicate id {dup.iloc[0]!r}; give each observation its own id")
+    return ids
+
+
+def _observation_points(df, table, ids, what: str) -> np.ndarray:
+    """One WGS84 point per row, from ``lat`` + ``lon`` or else the layer's point geometries; a row
+    without a position is refused (with the hint to geocode its place)."""
+    import geopandas as gpd
+
     if "lat" in df.columns and "lon" in df.columns:
-        lat = pd.to_numeric(df["lat"].astype(str).str.strip().replace("", "nan"), errors="coerce").to_numpy(float)
-        lon = pd.to_numeric(df["lon"].astype(str).str.strip().replace("", "nan"), errors="coerce").to_numpy(float)
-        badrange = np.flatnonzero((np.abs(lat) > 90) | (np.abs(lon) > 180))
-        if len(badrange):
-            i = badrange[0]
-            raise InputError(f"{what}: row {i + 1} (id {ids.iloc[i]}): lat {lat[i]}, lon {lon[i]} is not a WGS84 "
-                             f"position ({len(badrange)} row(s)); fix the coordinates (degrees, lat in ±90, lon in ±180)")
-        geom = np.where(np.isfinite(lat) & np.isfinite(lon), _crs.points_from_latlon(lat, lon), None)
+        points = _latlon_points(df, ids, what)
     elif isinstance(table, gpd.GeoDataFrame) and table.geometry.name in table.columns:
         gs = _crs.to_wgs84(_crs.require_crs(gpd.GeoSeries(table.geometry), what), what)
-        geom = gs.to_numpy(dtype=object).copy()
-        notpoint = ~(shapely.is_missing(geom) | shapely.is_empty(geom)) & (shapely.get_type_id(geom) != 0)
+        points = gs.to_numpy(dtype=object).copy()
+        present = ~(shapely.is_missing(points) | shapely.is_empty(points))
+        notpoint = present & (shapely.get_type_id(points) != shapely.GeometryType.POINT)
         if notpoint.any():
             i = int(np.flatnonzero(notpoint)[0])
-            raise InputError(f"{what}: row {i + 1} is a {geom[i].geom_type}, not a point; give point observations")
+            raise InputError(f"{what}: row {i + 1} is a {points[i].geom_type}, not a point; give point observations")
     else:
-        geom = np.full(len(df), None, dtype=object)
-    nolocation = shapely.is_missing(geom) | shapely.is_empty(geom)
+        points = np.full(len(df), None, dtype=object)
+    nolocation = shapely.is_missing(points) | shapely.is_empty(points)
     if nolocation.any():
         i = int(np.flatnonzero(nolocation)[0])
         hint = "geocode the place column first (geo-idlib areas infer does it)" if "place" in df.columns \
             else "give lat and lon (WGS84 degrees) or a place column"
         raise InputError(f"{what}: row {i + 1} (id {ids.iloc[i]}) has no location ({int(nolocation.sum())} row(s)); {hint}")
-    out = pd.DataFrame({"id": ids.to_numpy(), "date": dates.dt.normalize().to_numpy(), "actor": actor.to_numpy()})
-    for c in ("place", "source", "note"):
-        out[c] = df[c].fillna("").astype(str).to_numpy() if c in df.columns else ""
-    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geom, crs=_crs.WGS84), crs=_crs.WGS84)
+    return points
 
 
+def _latlon_points(df, ids, what: str) -> np.ndarray:
+    """Points from the ``lat``/``lon`` text columns (None where one is empty); positions outside
+    ±90/±180 are refused."""
+    lat = pd.to_numeric(df["lat"].astype(str).str.strip().replace("", "nan"), errors="coerce").to_numpy(float)
+    lon = pd.to_numeric(df["lon"].astype(str).str.strip().replace("", "nan"), errors="coerce").to_numpy(float)
+    badrange = np.flatnonzero((np.abs(lat) > 90) | (np.abs(lon) > 180))
+    if len(badrange):
+        i = badrange[0]
+        raise InputError(f"{what}: row {i + 1} (id {ids.iloc[i]}): lat {lat[i]}, lon {lon[i]} is not a WGS84 "
+                         f"position ({len(badrange)} row(s)); fix the coordinates (degrees, lat in ±90, lon in ±180)")
+    return np.where(np.isfinite(lat) & np.isfinite(lon), _crs.points_from_latlon(lat, lon), None)
+
+
+# =========================================================================== inference
 def infer(observations, boundary, *, max_distance_km: float | None = None, until=None,
           progress=None):
     """Infer a control timeline from dated point reports (Voronoi cells dissolved per actor).
@@ -233,17 +272,30 @@ def infer(observations, boundary, *, max_distance_km: float | None = None, until
     >>> [round(b, 3) for b in t.geometry.iloc[0].bounds]
     [-1.0, -1.0, 0.0, 1.0]
     """
-    import contextlib
-    import logging
-    import time
-
-    import geopandas as gpd
-    import shapely
-
-
-    log = logging.getLogger("geo_idlib")
     t0 = time.perf_counter()
-    obs = observations
+    obs = _checked_observations(observations, max_distance_km)
+    area = _Area.of(boundary)
+    reports = _Reports.of(obs, area)
+    starts = _period_starts(reports)
+    end = _end(until, reports.dates)
+    extent = area.extent(reports.xy, max_distance_km)
+    rows: list[dict] = []
+    prog = progress or (lambda items, label, length=None: contextlib.nullcontext(items))
+    with prog(range(len(starts)), "inferring areas", len(starts)) as it:
+        for k in it:
+            last = starts[k + 1] if k + 1 < len(starts) else len(reports.dates)
+            valid_to = pd.Timestamp(reports.dates[last]) if k + 1 < len(starts) else end
+            rows += _period_areas(reports, area, extent, range(starts[k], last), valid_to, max_distance_km)
+    res = _timeline(rows)
+    log.info("inferred %d areas over %d period(s) from %d observations in %.2f s",
+             len(res), len(starts), len(obs), time.perf_counter() - t0)
+    return res
+
+
+def _checked_observations(obs, max_distance_km):
+    """The observations in WGS84 (rows renumbered), once they and ``max_distance_km`` make sense."""
+    import geopandas as gpd
+
     if not isinstance(obs, gpd.GeoDataFrame):
         raise InputError("observations: expected a GeoDataFrame of points; use prepare_observations() first")
     obs = _crs.to_wgs84(_crs.require_crs(obs, "observations"), "observations").reset_index(drop=True)
@@ -251,140 +303,235 @@ def infer(observations, boundary, *, max_distance_km: float | None = None, until
         raise InputError("observations: no observations; give at least one dated report")
     if max_distance_km is not None and not (float(max_distance_km) > 0):
         raise InputError(f"max_distance_km: {max_distance_km!r} is not a positive number of km; give e.g. 10")
+    return obs
 
-    # ---- the boundary, as one (multi)polygon in WGS84
-    if isinstance(boundary, (gpd.GeoDataFrame, gpd.GeoSeries)):
-        b = _crs.to_wgs84(_crs.require_crs(boundary, "boundary"), "boundary")
-        bgeoms = np.asarray(b.geometry.values if isinstance(b, gpd.GeoDataFrame) else b.values, dtype=object)
-    else:
-        bgeoms = np.asarray([boundary], dtype=object)
-    bgeoms = _obs_polygonal(shapely.make_valid(bgeoms))
-    bound = shapely.union_all(bgeoms)
-    if bound.is_empty:
-        raise InputError("boundary: no polygons; give a polygon layer (e.g. governorates) for --within")
-    x0, y0, x1, y1 = bound.bounds
-    local = geom.local_crs((x0 + x1) / 2.0, (y0 + y1) / 2.0)
-    bx0, by0, bx1, by1 = bound.bounds
-    reach = float(_crs.haversine_km((by0 + by1) / 2, (bx0 + bx1) / 2, np.array([by0, by1]), np.array([bx0, bx1])).max())
-    if reach > 1500:
-        log.warning("boundary: reaches %.0f km from its centre; beyond about 1,000 km the local projection "
-                    "bends Voronoi bisectors by more than 0.4 %%: infer region by region", reach)
-    bound_l = _crs.transform([bound], _crs.WGS84, local)[0]
-    shapely.prepare(bound_l)
 
-    # ---- places: rows linked by equal coordinates or equal place name are one place
-    xy = shapely.get_coordinates(obs.geometry.values)
-    q = np.round(xy * 10**_OBS_COORD_DIGITS).astype(np.int64)  # one integer per position (1e-6° grid)
-    xkey = pd.Series((q[:, 0] + 181 * 10**_OBS_COORD_DIGITS) * (362 * 10**_OBS_COORD_DIGITS)
-                     + (q[:, 1] + 91 * 10**_OBS_COORD_DIGITS))
+def _end(until, dates) -> pd.Timestamp:
+    """``valid_to`` of the last period: the day after ``until`` (NaT, open-ended, without one)."""
+    if until is None:
+        return pd.NaT
+    end = pd.Timestamp(until).normalize()
+    if end < pd.Timestamp(dates[-1]):
+        raise DateError(f"until {end.date()} is before the last observation ({pd.Timestamp(dates[-1]).date()}); "
+                        "give a later --until")
+    return end + pd.Timedelta(days=1)
+
+
+@dataclass(frozen=True, eq=False)
+class _Area:
+    """The boundary to fill: in WGS84, the local equidistant CRS centred on it, and the boundary in
+    that CRS (prepared)."""
+
+    wgs84: shapely.Geometry
+    local: pyproj.CRS
+    projected: shapely.Geometry
+
+    @classmethod
+    def of(cls, boundary) -> _Area:
+        import geopandas as gpd
+
+        if isinstance(boundary, (gpd.GeoDataFrame, gpd.GeoSeries)):
+            b = _crs.to_wgs84(_crs.require_crs(boundary, "boundary"), "boundary")
+            geoms = np.asarray(b.geometry.values if isinstance(b, gpd.GeoDataFrame) else b.values, dtype=object)
+        else:
+            geoms = np.asarray([boundary], dtype=object)
+        bound = shapely.union_all(geom.polygonal(shapely.make_valid(geoms), empty=shapely.Polygon()))
+        if bound.is_empty:
+            raise InputError("boundary: no polygons; give a polygon layer (e.g. governorates) for --within")
+        x0, y0, x1, y1 = bound.bounds
+        local = geom.local_crs((x0 + x1) / 2.0, (y0 + y1) / 2.0)
+        reach = float(_crs.haversine_km((y0 + y1) / 2, (x0 + x1) / 2, np.array([y0, y1]), np.array([x0, x1])).max())
+        if reach > 1500:
+            log.warning("boundary: reaches %.0f km from its centre; beyond about 1,000 km the local projection "
+                        "bends Voronoi bisectors by more than 0.4 %%: infer region by region", reach)
+        projected = _crs.transform([bound], _crs.WGS84, local)[0]
+        shapely.prepare(projected)
+        return cls(bound, local, projected)
+
+    def extent(self, xy: np.ndarray, max_distance_km) -> shapely.Geometry:
+        """A box (local CRS) around the boundary and the reports ``xy`` that every Voronoi cell is cut to,
+        wide enough that no cut reaches the boundary or a report's maximum distance."""
+        x0, y0, x1, y1 = self.projected.bounds
+        pad = max(x1 - x0, y1 - y0) + (1000.0 * float(max_distance_km) if max_distance_km else 0.0)
+        return shapely.box(min(x0, xy[:, 0].min()) - pad, min(y0, xy[:, 1].min()) - pad,
+                           max(x1, xy[:, 0].max()) + pad, max(y1, xy[:, 1].max()) + pad)
+
+
+@dataclass(frozen=True, eq=False)
+class _Reports:
+    """The reports as arrays, and which report is in force for each place at each report date."""
+
+    actor: np.ndarray  # per report: its actor (str)
+    ids: np.ndarray  # per report: its id (str)
+    place: np.ndarray  # per report: its place (the smallest row number of the place's reports)
+    xkey: np.ndarray  # per report: its position as one integer (1e-6° grid)
+    xy: np.ndarray  # per report: its position in the local CRS
+    dates: np.ndarray  # the distinct report dates, sorted
+    places: np.ndarray  # the place of each row of ``in_force``
+    in_force: np.ndarray  # places × dates: the row number of the report in force (NaN before the first)
+
+    @classmethod
+    def of(cls, obs, area: _Area) -> _Reports:
+        xy = shapely.get_coordinates(obs.geometry.values)
+        xkey = _position_keys(xy)
+        place = _places(obs, xy, xkey)
+        _check_inside(area.wgs84, xy, len(obs))
+        dates, places, in_force = _in_force(obs, place)
+        return cls(actor=obs["actor"].to_numpy().astype(str), ids=obs["id"].astype(str).to_numpy(), place=place,
+                   xkey=xkey, xy=shapely.get_coordinates(_crs.transform(obs.geometry.values, _crs.WGS84, area.local)),
+                   dates=dates, places=places, in_force=in_force)
+
+
+def _position_keys(xy: np.ndarray) -> np.ndarray:
+    """One integer per position (lon/lat rounded to the 1e-6° grid)."""
+    q = np.round(xy * 10**_COORD_DIGITS).astype(np.int64)
+    return (q[:, 0] + 181 * 10**_COORD_DIGITS) * (362 * 10**_COORD_DIGITS) + (q[:, 1] + 91 * 10**_COORD_DIGITS)
+
+
+def _places(obs, xy: np.ndarray, xkey: np.ndarray) -> np.ndarray:
+    """The place of each report: rows linked by equal coordinates or by equal place name (within
+    :data:`PLACE_NAME_KM`) are one place."""
     pkey = obs["place"].astype(str).str.strip().str.lower().to_numpy() if "place" in obs.columns else None
     if pkey is not None:
-        pkey = _obs_name_keys(pkey, xy[:, 1], xy[:, 0])
-    place = _obs_place_groups(xkey.to_numpy(), pkey)
+        pkey = _name_keys(pkey, xy[:, 1], xy[:, 0])
+    return _place_groups(xkey, pkey)
+
+
+def _name_keys(pkey, lat, lon):
+    """Place-name keys, split where one name labels places more than PLACE_NAME_KM apart.
+
+    Many villages share a name ("Sheikh Ali"); rows of one name are clustered by single linkage
+    at PLACE_NAME_KM and each cluster gets its own key (``name#k``). Only duplicated names are
+    examined.
+    """
+    key = pd.Series(pkey, dtype=object).where(pd.Series(pkey, dtype=object).astype(str).str.len() > 0)
+    out = key.to_numpy(dtype=object).copy()
+    dup = key[key.notna() & key.duplicated(keep=False)]
+    for name, idx in dup.groupby(dup, sort=True).groups.items():  # one loop per shared name
+        idx = np.asarray(idx)
+        near = _crs.haversine_km(lat[idx][:, None], lon[idx][:, None], lat[idx][None, :], lon[idx][None, :]) \
+            <= PLACE_NAME_KM
+        lab = np.arange(len(idx))
+        while True:
+            new = np.where(near, lab[None, :], len(idx)).min(axis=1)
+            if np.array_equal(new, lab):
+                break
+            lab = new
+        if len(set(lab)) > 1:
+            out[idx] = [f"{name}#{k}" for k in lab]
+    return out
+
+
+def _place_groups(xkey, pkey):
+    """Connected components of rows linked by equal coordinate key or equal (non-empty) place key.
+
+    Returns one integer group per row (the smallest row number of the component).
+    """
+    n = len(xkey)
+    comp = pd.Series(np.arange(n))
+    keys = [pd.Series(xkey)]
+    if pkey is not None:
+        p = pd.Series(pkey).where(pd.Series(pkey).astype(str).str.len() > 0)
+        keys.append(p)
+    while True:  # label propagation: converges in a few rounds (chains of aliases are short)
+        before = comp.to_numpy().copy()
+        for k in keys:
+            m = comp.groupby(k, dropna=True).transform("min")
+            comp = comp.where(m.isna(), np.minimum(comp, m.fillna(n).astype(int)))
+        if np.array_equal(before, comp.to_numpy()):
+            return comp.to_numpy()
+
+
+def _check_inside(bound, xy: np.ndarray, n: int) -> None:
+    """Refuse reports that all lie outside the boundary; count those that do."""
     inside = shapely.contains_xy(bound, xy[:, 0], xy[:, 1]) | shapely.intersects_xy(bound, xy[:, 0], xy[:, 1])
     if not inside.any():
         raise InputError("observations: no report lies inside the boundary; check lat/lon order and --within")
     if (~inside).any():
         log.info("%d of %d observations lie outside the boundary; their cells still count up to it",
-                 int((~inside).sum()), len(obs))
+                 int((~inside).sum()), n)
 
-    # ---- the report in force for each (place, date): a P × D matrix of row numbers, forward-filled
+
+def _in_force(obs, place: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(dates, places, in_force)``: the report in force for each (place, date), as a places ×
+    dates matrix of row numbers, forward-filled (on one date, the later row wins)."""
     dates = np.sort(obs["date"].unique())
     order = np.lexsort((np.arange(len(obs)), obs["date"].to_numpy()))  # by date, then row order
     last = (pd.DataFrame({"place": place[order], "date": obs["date"].to_numpy()[order], "row": order})
             .drop_duplicates(["place", "date"], keep="last"))
-    inforce = (last.pivot(index="place", columns="date", values="row").reindex(columns=dates)
-               .ffill(axis=1))
-    places = inforce.index.to_numpy()
-    rows = inforce.to_numpy()  # float with NaN before a place's first report
-    actor_arr = obs["actor"].to_numpy().astype(str)
-    ids_arr = obs["id"].astype(str).to_numpy()
-    pts_l = _crs.transform(obs.geometry.values, _crs.WGS84, local)
-    xy_l = shapely.get_coordinates(pts_l)
+    in_force = (last.pivot(index="place", columns="date", values="row").reindex(columns=dates)
+                .ffill(axis=1))
+    return dates, in_force.index.to_numpy(), in_force.to_numpy()
 
-    # ---- periods: consecutive dates whose (place → actor, location) state is unchanged merge
-    # the state of each date: per place, the actor and the position of the report in force
+
+def _period_starts(reports: _Reports) -> list[int]:
+    """The date indices where a period starts: consecutive dates on which every place has the same
+    actor and position (those of its report in force) are one period."""
+    rows = reports.in_force
     r_int = np.where(np.isnan(rows), -1, np.nan_to_num(rows, nan=-1)).astype(int)
-    a_code = np.where(r_int >= 0, pd.factorize(actor_arr)[0][r_int], -1)
-    x_code = np.where(r_int >= 0, pd.factorize(xkey)[0][r_int], -1)
-    changed = np.ones(len(dates), dtype=bool)
+    a_code = np.where(r_int >= 0, pd.factorize(reports.actor)[0][r_int], -1)
+    x_code = np.where(r_int >= 0, pd.factorize(reports.xkey)[0][r_int], -1)
+    changed = np.ones(len(reports.dates), dtype=bool)
     changed[1:] = ((a_code[:, 1:] != a_code[:, :-1]) | (x_code[:, 1:] != x_code[:, :-1])).any(axis=0)
-    starts = np.flatnonzero(changed).tolist()
-    groups = [list(range(a, b)) for a, b in zip(starts, starts[1:] + [len(dates)], strict=True)]
-    if until is not None:
-        end = pd.Timestamp(until).normalize()
-        if end < pd.Timestamp(dates[-1]):
-            raise DateError(f"until {end.date()} is before the last observation ({pd.Timestamp(dates[-1]).date()}); "
-                            "give a later --until")
-        end = end + pd.Timedelta(days=1)
-    else:
-        end = pd.NaT
+    return np.flatnonzero(changed).tolist()
 
-    x0, y0, x1, y1 = bound_l.bounds
-    pad = max(x1 - x0, y1 - y0) + (1000.0 * float(max_distance_km) if max_distance_km else 0.0)
-    extent = shapely.box(min(x0, xy_l[:, 0].min()) - pad, min(y0, xy_l[:, 1].min()) - pad,
-                         max(x1, xy_l[:, 0].max()) + pad, max(y1, xy_l[:, 1].max()) + pad)
+
+def _period_areas(reports: _Reports, area: _Area, extent, days: range, valid_to, max_distance_km) -> list[dict]:
+    """The timeline rows (one per actor) of the period made of the date indices ``days``."""
+    r = reports.in_force[:, days.start]
+    ok = ~np.isnan(r)
+    ri = r[ok].astype(int)
+    acts = reports.actor[ri]
+    full, cells = _cells(reports.xy[ri], extent, area.projected, max_distance_km)
+    border = _borders(cells, acts)
+    cells_w = _crs.transform(cells, area.local, _crs.WGS84)
+    km2 = _crs.geodesic_area_km2(cells_w)
+    # every report in force at some date of the period
+    per = reports.in_force[:, list(days)]
+    per_rows = np.unique(per[~np.isnan(per)].astype(int))
+    full_w = _crs.transform(full, area.local, _crs.WGS84) if max_distance_km else cells_w
+    span = {"valid_from": pd.Timestamp(reports.dates[days.start]), "valid_to": valid_to}
     out = []
-    prog = progress or (lambda items, label, length=None: contextlib.nullcontext(items))
-    with prog(range(len(starts)), "inferring areas", len(starts)) as it:
-        for k in it:
-            j = starts[k]
-            r = rows[:, j]
-            ok = ~np.isnan(r)
-            ri = r[ok].astype(int)
-            acts = actor_arr[ri]
-            pts = xy_l[ri]
-            if len(pts) == 1:
-                cells = np.array([extent], dtype=object)
-            else:
-                cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=extent,
-                                                                   ordered=True))
-            edge = ~shapely.contains_properly(bound_l, cells)  # only cells crossing the boundary are cut
-            cells[edge] = _obs_polygonal(shapely.intersection(cells[edge], bound_l))
-            full = cells
-            if max_distance_km:
-                disks = shapely.buffer(shapely.points(pts), 1000.0 * float(max_distance_km), quad_segs=32)
-                cells = _obs_polygonal(shapely.intersection(cells, disks))
-            # neighbours of another actor: cells that touch (share an edge or a vertex)
-            tree = shapely.STRtree(cells)
-            a, bb = tree.query(cells, predicate="intersects")
-            other = acts[a] != acts[bb]
-            border = np.zeros(len(cells), dtype=bool)
-            border[a[other]] = True
-            cells_w = _crs.transform(cells, local, _crs.WGS84)
-            area = _crs.geodesic_area_km2(cells_w)
-            # every report in force at some date of the period, per actor
-            per = rows[:, groups[k]]
-            per_rows = np.unique(per[~np.isnan(per)].astype(int))
-            d_from = pd.Timestamp(dates[j])
-            d_to = pd.Timestamp(dates[starts[k + 1]]) if k + 1 < len(starts) else end
-            full_w = _crs.transform(full, local, _crs.WGS84) if max_distance_km else cells_w
-            dissolved = _obs_dissolve(cells_w, full_w, acts)
-            for act, geom_l in dissolved.items():
-                if act == UNKNOWN_ACTOR and max_distance_km:
-                    out.append({"actor": UNKNOWN_ACTOR, "valid_from": d_from, "valid_to": d_to, "geometry": geom_l,
-                                "obs_ids": "", "uncertain_km2": np.nan})
-                    continue
-                m = acts == act
-                used = per_rows[actor_arr[per_rows] == act]  # reports whose cell reaches the boundary
-                used = used[np.isin(place[used], places[ok][m & ~shapely.is_empty(cells)])]
-                out.append({"actor": str(act), "valid_from": d_from, "valid_to": d_to, "geometry": geom_l,
-                            "obs_ids": ";".join(sorted(ids_arr[used], key=_obs_id_sort_key)),
-                            "uncertain_km2": round(float(area[m & border].sum()), 6)})
-    res = pd.DataFrame(out)
-    geoms = res.pop("geometry").to_numpy()
-    geoms = _obs_polygonal(np.where(shapely.is_valid(geoms), geoms, shapely.make_valid(geoms)))
-    res = gpd.GeoDataFrame(res, geometry=gpd.GeoSeries(geoms, crs=_crs.WGS84), crs=_crs.WGS84)
-    res = res[~res.geometry.is_empty].reset_index(drop=True)
-    res["valid_from"] = pd.to_datetime(res["valid_from"]).astype("datetime64[ns]")
-    res["valid_to"] = pd.to_datetime(res["valid_to"]).astype("datetime64[ns]")
-    res = res.sort_values(["valid_from", "actor"], kind="stable").reset_index(drop=True)
-    log.info("inferred %d areas over %d period(s) from %d observations in %.2f s",
-             len(res), len(starts), len(obs), time.perf_counter() - t0)
-    return res[["actor", "valid_from", "valid_to", "obs_ids", "uncertain_km2", "geometry"]]
+    for act, g in _dissolve_cells(cells_w, full_w, acts).items():
+        if act == UNKNOWN_ACTOR and max_distance_km:
+            out.append({"actor": UNKNOWN_ACTOR, **span, "geometry": g, "obs_ids": "", "uncertain_km2": np.nan})
+            continue
+        m = acts == act
+        used = per_rows[reports.actor[per_rows] == act]  # reports whose cell reaches the boundary
+        used = used[np.isin(reports.place[used], reports.places[ok][m & ~shapely.is_empty(cells)])]
+        out.append({"actor": str(act), **span, "geometry": g,
+                    "obs_ids": ";".join(sorted(reports.ids[used], key=_id_sort_key)),
+                    "uncertain_km2": round(float(km2[m & border].sum()), 6)})
+    return out
 
 
-def _obs_dissolve(known, full, acts) -> dict:
+def _cells(pts: np.ndarray, extent, bound, max_distance_km) -> tuple[np.ndarray, np.ndarray]:
+    """``(full, known)``: the Voronoi cells of the points ``pts`` clipped to ``bound`` (they tile
+    it), and the same cells cut to ``max_distance_km`` around their point (``full`` itself without
+    a maximum distance). Local CRS, in the order of ``pts``."""
+    if len(pts) == 1:
+        cells = np.array([extent], dtype=object)
+    else:
+        cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=extent,
+                                                           ordered=True))
+    edge = ~shapely.contains_properly(bound, cells)  # only cells crossing the boundary are cut
+    cells[edge] = geom.polygonal(shapely.intersection(cells[edge], bound), empty=shapely.Polygon())
+    if not max_distance_km:
+        return cells, cells
+    disks = shapely.buffer(shapely.points(pts), 1000.0 * float(max_distance_km), quad_segs=32)
+    return cells, geom.polygonal(shapely.intersection(cells, disks), empty=shapely.Polygon())
+
+
+def _borders(cells: np.ndarray, acts: np.ndarray) -> np.ndarray:
+    """Whether each cell touches (shares an edge or a vertex with) a cell of another actor."""
+    a, b = shapely.STRtree(cells).query(cells, predicate="intersects")
+    other = acts[a] != acts[b]
+    border = np.zeros(len(cells), dtype=bool)
+    border[a[other]] = True
+    return border
+
+
+def _dissolve_cells(known, full, acts) -> dict:
     """``{actor: polygon}`` dissolved from the cells (WGS84), as one exact planar coverage.
 
     ``full`` are the Voronoi cells clipped to the boundary (they tile it), ``known`` the same cells
@@ -397,8 +544,6 @@ def _obs_dissolve(known, full, acts) -> dict:
     outside the boundary. Faces are merged per actor with a coverage union, so neighbouring actors
     share their edges vertex for vertex.
     """
-    import shapely
-
     ok = ~shapely.is_empty(known)
     outlines = [shapely.boundary(known[ok])]
     if full is not known:
@@ -425,7 +570,22 @@ def _obs_dissolve(known, full, acts) -> dict:
     return {str(a): shapely.coverage_union_all(faces[label == a]) for a in np.unique(label)}
 
 
-def _obs_id_sort_key(s: str):
+def _timeline(rows: list[dict]):
+    """The inferred rows as a timeline: valid polygons (repaired where needed), empty ones dropped,
+    sorted by valid_from then actor."""
+    import geopandas as gpd
+
+    res = pd.DataFrame(rows)
+    geoms = res.pop("geometry").to_numpy()
+    geoms = geom.polygonal(np.where(shapely.is_valid(geoms), geoms, shapely.make_valid(geoms)), empty=shapely.Polygon())
+    res = gpd.GeoDataFrame(res, geometry=gpd.GeoSeries(geoms, crs=_crs.WGS84), crs=_crs.WGS84)
+    res = res[~res.geometry.is_empty].reset_index(drop=True)
+    res["valid_from"] = pd.to_datetime(res["valid_from"]).astype("datetime64[ns]")
+    res["valid_to"] = pd.to_datetime(res["valid_to"]).astype("datetime64[ns]")
+    res = res.sort_values(["valid_from", "actor"], kind="stable").reset_index(drop=True)
+    return res[["actor", "valid_from", "valid_to", "obs_ids", "uncertain_km2", "geometry"]]
+
+
+def _id_sort_key(s: str):
     """Natural order of ids: numeric ids by value, then text ids."""
     return (0, int(s), "") if s.isdigit() else (1, 0, s)
-

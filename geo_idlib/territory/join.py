@@ -26,7 +26,15 @@ import shapely
 from .. import crs as _crs
 from ..errors import InputError
 from . import geom
-from . import timeline as control
+from .timeline import (
+    active_rows,
+    actor_areas,
+    change_dates,
+    coverage,
+    coverage_text,
+    parse_date,
+    parse_dates,
+)
 
 log = logging.getLogger("geo_idlib")
 
@@ -65,7 +73,8 @@ def asof_join(events, timeline, *, date_column: str = "date", predicate: str = "
     >>> import geopandas as gpd
     >>> areas = gpd.GeoDataFrame({"actor": ["a", "b"], "date": ["2020-01-01", "2020-01-01"]},
     ...     geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)], crs="EPSG:4326")
-    >>> t = control.load_timeline(areas, "areas")
+    >>> from geo_idlib.territory.timeline import load_timeline
+    >>> t = load_timeline(areas, "areas")
     >>> ev = gpd.GeoDataFrame({"date": ["2020-01-01", "2020-01-01", "2020-01-01"]},
     ...     geometry=shapely.points([(0.5, 0.5), (1.0, 0.5), (5, 5)]), crs="EPSG:4326")
     >>> asof_join(ev, t)["actor"].tolist()
@@ -74,7 +83,7 @@ def asof_join(events, timeline, *, date_column: str = "date", predicate: str = "
     if predicate not in PREDICATES:
         raise InputError(f"predicate {predicate!r} is not supported; use one of {', '.join(PREDICATES)}")
     _check_inputs(events, timeline, date_column, what)
-    days = control.parse_dates(events[date_column].to_numpy(), what, date_column, allow_missing=True)
+    days = parse_dates(events[date_column].to_numpy(), what, date_column, allow_missing=True)
     geoms = _crs.to_wgs84(events.geometry, what).to_numpy()
     row, actor, valid_from = _match(geoms, days, timeline, predicate)
     out = events.copy()
@@ -104,7 +113,7 @@ def _check_inputs(events, timeline, date_column: str, what: str) -> None:
 
 def _match(geoms: np.ndarray, days: np.ndarray, timeline, predicate: str):
     """(event positions, actor, valid_from) of the matched events: one STRtree query per interval."""
-    dates = control.change_dates(timeline)
+    dates = change_dates(timeline)
     interval = np.searchsorted(dates, days, side="right") - 1  # NaT sorts last → past the end
     usable = ~np.isnat(days) & (interval >= 0) & ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
     usable &= interval < len(dates)
@@ -116,13 +125,13 @@ def _match(geoms: np.ndarray, days: np.ndarray, timeline, predicate: str):
     t_geom = timeline.geometry.to_numpy()
     rank = np.argsort(np.argsort(t_actor.astype(str), kind="stable"), kind="stable")
     t_bounds = shapely.bounds(t_geom)
-    points = bool((shapely.get_type_id(geoms[order]) == 0).all())
+    points = bool((shapely.get_type_id(geoms[order]) == shapely.GeometryType.POINT).all())
     xs = shapely.get_x(geoms) if points else None
     ys = shapely.get_y(geoms) if points else None
     test = shapely.intersects if predicate == "intersects" else shapely.contains
     ev_parts, row_parts = [], []
     for k in np.flatnonzero(np.diff(bounds)):  # intervals that have events (never per event)
-        rows = control.active_rows(timeline, dates[k])  # the snapshot of interval k
+        rows = active_rows(timeline, dates[k])  # the snapshot of interval k
         if len(rows) == 0:
             continue
         ev = order[bounds[k]:bounds[k + 1]]
@@ -161,7 +170,7 @@ def _match(geoms: np.ndarray, days: np.ndarray, timeline, predicate: str):
 
 def _report(days, timeline, matched, n: int, what: str) -> None:
     n_missing = int(np.isnat(days).sum())
-    first, last = control.coverage(timeline)
+    first, last = coverage(timeline)
     lo = np.datetime64(first, "ns")
     outside = ~np.isnat(days) & (days < lo)
     if last is not None:
@@ -170,7 +179,7 @@ def _report(days, timeline, matched, n: int, what: str) -> None:
         log.warning("%s: %d event(s) have no date; they get no actor", what, n_missing)
     if outside.any():
         log.warning("%s: %d event(s) are dated outside the timeline (%s); they get no actor",
-                    what, int(outside.sum()), control.coverage_text(timeline))
+                    what, int(outside.sum()), coverage_text(timeline))
     log.info("%s: %d of %d event(s) fall in a control area", what, len(matched), n)
 
 
@@ -231,7 +240,8 @@ def front_distance_km(points, actors, timeline, day) -> np.ndarray:
     Examples
     --------
     >>> import geopandas as gpd
-    >>> t = control.load_timeline(gpd.GeoDataFrame({"actor": ["a", "b"], "date": ["2020-01-01"] * 2},
+    >>> from geo_idlib.territory.timeline import load_timeline
+    >>> t = load_timeline(gpd.GeoDataFrame({"actor": ["a", "b"], "date": ["2020-01-01"] * 2},
     ...     geometry=[shapely.box(36, 35, 37, 36), shapely.box(37, 35, 38, 36)], crs="EPSG:4326"), "t")
     >>> d = front_distance_km(shapely.points([(36.9, 35.5), (36.0, 30.0)]), ["a", ""], t, "2020-01-01")
     >>> round(float(d[0]), 1), bool(np.isnan(d[1]))
@@ -241,7 +251,7 @@ def front_distance_km(points, actors, timeline, day) -> np.ndarray:
     points = np.asarray(points, dtype=object)
     actors = np.asarray(actors, dtype=object)
     out = np.full(len(points), np.nan)
-    areas = {a: g for a, g in control.actor_areas(timeline, control.parse_date(day, "date")).items()
+    areas = {a: g for a, g in actor_areas(timeline, parse_date(day, "date")).items()
              if a not in NOT_A_SIDE and g is not None and not g.is_empty}
     has = np.isin(actors, list(areas)) & ~shapely.is_missing(points)
     if not has.any() or len(areas) < 2:

@@ -27,7 +27,6 @@ Rules applied by :func:`load_timeline` (see docs/control.md):
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 
@@ -36,7 +35,8 @@ import pandas as pd
 import shapely
 
 from .. import crs as _crs
-from ..errors import CRSError, DateError, InputError
+from ..errors import DateError, InputError
+from . import geom
 
 log = logging.getLogger("geo_idlib")
 
@@ -54,9 +54,6 @@ _DAY = np.timedelta64(1, "D")
 
 _DATE_RE = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
-
-
-_POLYGONAL = {"Polygon", "MultiPolygon"}
 
 
 # =========================================================================== dates
@@ -159,33 +156,6 @@ def canonical_actor(values) -> np.ndarray:
 
 
 # =========================================================================== geometry checks
-def _polygonal(geoms: np.ndarray) -> np.ndarray:
-    """Keep the polygonal parts of each geometry (None when nothing polygonal is left)."""
-    out = np.array(geoms, dtype=object)
-    types = shapely.get_type_id(out)
-    simple = np.isin(types, [3, 6])  # Polygon, MultiPolygon
-    todo = np.flatnonzero(~simple & (types >= 0))
-    if len(todo) == 0:
-        return out
-    parts, idx = shapely.get_parts(out[todo], return_index=True)
-    # make_valid may nest a MultiPolygon inside a GeometryCollection: flatten once more
-    while True:
-        nested = shapely.get_type_id(parts) >= 4
-        if not nested.any():
-            break
-        sub, sidx = shapely.get_parts(parts[nested], return_index=True)
-        parts = np.concatenate([parts[~nested], sub])
-        idx = np.concatenate([idx[~nested], idx[nested][sidx]])
-    keep = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
-    parts, idx = parts[keep], idx[keep]
-    rebuilt = np.full(len(todo), None, dtype=object)
-    if len(parts):
-        groups, dense = np.unique(idx, return_inverse=True)
-        rebuilt[groups] = shapely.multipolygons(parts, indices=dense)
-    out[todo] = rebuilt
-    return out
-
-
 def repair_polygons(geoms, what: str) -> tuple[np.ndarray, int]:
     """Make polygon geometries valid (``shapely.make_valid``, polygonal parts kept).
 
@@ -201,8 +171,7 @@ def repair_polygons(geoms, what: str) -> tuple[np.ndarray, int]:
     """
     arr = np.asarray(geoms, dtype=object)
     present = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
-    types = shapely.get_type_id(arr)
-    wrong = present & ~np.isin(types, [3, 6, 7])
+    wrong = present & ~geom.is_polygonal(arr, collections=True)
     if wrong.any():
         i = int(np.flatnonzero(wrong)[0])
         raise InputError(f"{what}: row {i + 1} is a {arr[i].geom_type}; control areas must be polygons")
@@ -210,7 +179,7 @@ def repair_polygons(geoms, what: str) -> tuple[np.ndarray, int]:
     out = arr.copy()
     if invalid.any():
         out[invalid] = shapely.make_valid(arr[invalid])
-    out[present] = _polygonal(out[present])
+    out[present] = geom.polygonal(out[present])
     return out, int(invalid.sum())
 
 
@@ -240,6 +209,25 @@ def load_timeline(gdf, what: str = "timeline", *, geojson: bool = False):
     """
     import geopandas as gpd
 
+    gdf, has_from = _checked_layer(gdf, what, geojson)
+    known = ("actor", "valid_from", "valid_to", "date")  # matched case-insensitively
+    df = pd.DataFrame({(c.lower() if c.lower() in known else c): gdf[c].to_numpy()
+                       for c in gdf.columns if c != gdf.geometry.name})
+    actor = _actors(df["actor"], what)
+    vf, vt = _periods(df, has_from, what)
+    df = df.drop(columns=[c for c in known if c in df.columns])
+    geoms, keep = _areas(gdf.geometry.to_numpy(), what)
+    out = gpd.GeoDataFrame({"actor": actor[keep], "valid_from": vf[keep], "valid_to": vt[keep],
+                            **{c: df[c].to_numpy()[keep] for c in df.columns}},
+                           geometry=gpd.GeoSeries(geoms[keep], crs=_crs.WGS84), crs=_crs.WGS84)
+    out = _resolve_overlaps(out.reset_index(drop=True), what)
+    return _finish(out)
+
+
+def _checked_layer(gdf, what: str, geojson: bool):
+    """``(layer in WGS84, has valid_from)`` once the columns, rows and CRS a timeline needs are there."""
+    import geopandas as gpd
+
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise InputError(f"{what}: not a layer with geometries; give a GeoJSON, GeoPackage, Shapefile, "
                          "FlatGeobuf, GeoParquet or KML file of polygons")
@@ -256,35 +244,43 @@ def load_timeline(gdf, what: str = "timeline", *, geojson: bool = False):
         raise InputError(f"{what}: the timeline is empty (no areas); give a file with at least one polygon")
     if gdf.crs is None:
         if not geojson:
-            raise CRSError(f"{what}: the layer has no CRS; save it with one (e.g. EPSG:4326) or as GeoJSON")
+            geom.require_crs(None, what)
         gdf = gdf.set_crs(_crs.WGS84)
-    gdf = _crs.to_wgs84(gdf, what)
+    return _crs.to_wgs84(gdf, what), has_from
 
-    known = ("actor", "valid_from", "valid_to", "date")  # matched case-insensitively
-    df = pd.DataFrame({(c.lower() if c.lower() in known else c): gdf[c].to_numpy() for c in cols})
-    actor = pd.Series(canonical_actor(df["actor"]), dtype=object)
-    empty_actor = actor == ""
-    if empty_actor.any():
-        i = int(np.flatnonzero(empty_actor.to_numpy())[0])
-        raise InputError(f"{what}: row {i + 1}: `actor` is empty; name who controls each area")
 
-    if has_from:
-        vf = parse_dates(df["valid_from"], what, "valid_from")
-        vt = (parse_dates(df["valid_to"], what, "valid_to", allow_missing=True) if "valid_to" in df
-              else np.full(len(df), np.datetime64("NaT"), dtype="datetime64[ns]"))
-        bad = ~np.isnat(vt) & (vt <= vf)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise DateError(f"{what}: row {i + 1}: valid_to {_fmt(vt[i])} is not after valid_from "
-                            f"{_fmt(vf[i])}; valid_to is exclusive (the first day the area no longer holds)")
-    else:
+def _actors(values, what: str) -> np.ndarray:
+    """Canonical actor names (:func:`canonical_actor`); an empty one is refused naming its row."""
+    actor = canonical_actor(values)
+    empty = np.flatnonzero(actor == "")
+    if len(empty):
+        raise InputError(f"{what}: row {empty[0] + 1}: `actor` is empty; name who controls each area")
+    return actor
+
+
+def _periods(df, has_from: bool, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(valid_from, valid_to)`` of each row, from ``valid_from`` [+ ``valid_to``] or from ``date``
+    (each date's areas hold until the next date, the last date's for that day only)."""
+    if not has_from:
         vf = parse_dates(df["date"], what, "date")
         days = np.unique(vf)
         nxt = np.append(days[1:], days[-1] + _DAY)
-        vt = nxt[np.searchsorted(days, vf)]
-    df = df.drop(columns=[c for c in known if c in df.columns])
+        return vf, nxt[np.searchsorted(days, vf)]
+    vf = parse_dates(df["valid_from"], what, "valid_from")
+    vt = (parse_dates(df["valid_to"], what, "valid_to", allow_missing=True) if "valid_to" in df
+          else np.full(len(df), np.datetime64("NaT"), dtype="datetime64[ns]"))
+    bad = ~np.isnat(vt) & (vt <= vf)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DateError(f"{what}: row {i + 1}: valid_to {_fmt(vt[i])} is not after valid_from "
+                        f"{_fmt(vf[i])}; valid_to is exclusive (the first day the area no longer holds)")
+    return vf, vt
 
-    geoms, n_fixed = repair_polygons(gdf.geometry.to_numpy(), what)
+
+def _areas(geoms, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(repaired polygons, rows that have one)``: invalid polygons repaired, rows without a polygon
+    dropped (each with a warning); a layer left without any polygon is refused."""
+    geoms, n_fixed = repair_polygons(geoms, what)
     if n_fixed:
         log.warning("%s: repaired %d invalid polygon(s) with make_valid (self-intersections, bad rings)",
                     what, n_fixed)
@@ -293,12 +289,7 @@ def load_timeline(gdf, what: str = "timeline", *, geojson: bool = False):
         log.warning("%s: dropped %d row(s) without a polygon", what, int((~keep).sum()))
     if not keep.any():
         raise InputError(f"{what}: the timeline is empty (no polygons); give a file with at least one polygon")
-
-    out = gpd.GeoDataFrame({"actor": actor.to_numpy()[keep], "valid_from": vf[keep], "valid_to": vt[keep],
-                            **{c: df[c].to_numpy()[keep] for c in df.columns}},
-                           geometry=gpd.GeoSeries(geoms[keep], crs=_crs.WGS84), crs=_crs.WGS84)
-    out = _resolve_overlaps(out.reset_index(drop=True), what)
-    return _finish(out)
+    return geoms, keep
 
 
 def _finish(t):
@@ -309,10 +300,10 @@ def _finish(t):
     t["actor"] = t["actor"].astype(object)
     t["valid_from"] = pd.to_datetime(t["valid_from"]).astype("datetime64[ns]")
     t["valid_to"] = pd.to_datetime(t["valid_to"]).astype("datetime64[ns]")
-    geom = t.geometry.name
-    extra = [c for c in t.columns if c not in TIMELINE_COLUMNS and c != geom]
-    t = t[TIMELINE_COLUMNS + extra + [geom]]
-    if geom != "geometry":
+    geom_col = t.geometry.name
+    extra = [c for c in t.columns if c not in TIMELINE_COLUMNS and c != geom_col]
+    t = t[TIMELINE_COLUMNS + extra + [geom_col]]
+    if geom_col != "geometry":
         t = t.rename_geometry("geometry")
     t = t.sort_values(["valid_from", "actor"], kind="stable").reset_index(drop=True)
     return gpd.GeoDataFrame(t, geometry="geometry", crs=_crs.WGS84)
@@ -327,60 +318,70 @@ def _resolve_overlaps(t, what: str):
     """Clip areas that overlap an area of another actor valid on the same days (see module doc)."""
     if t["actor"].nunique() < 2:
         return t
-    geoms = t.geometry.to_numpy()
-    vf = t["valid_from"].to_numpy(dtype="datetime64[ns]")
-    vt = t["valid_to"].to_numpy(dtype="datetime64[ns]")
-    vt_cmp = np.where(np.isnat(vt), np.datetime64("2262-01-01", "ns"), vt)
-    actors = t["actor"].to_numpy()
-    tree = shapely.STRtree(geoms)
-    a, b = tree.query(geoms)  # bounding boxes only; the exact test runs on the few candidates
-    cand = (a < b) & (actors[a] != actors[b]) & (vf[a] < vt_cmp[b]) & (vf[b] < vt_cmp[a])
-    a, b = a[cand], b[cand]
-    if len(a) == 0:
+    spans = _spans(t)
+    win, lose = _overlaps(t, spans, what)
+    if len(lose) == 0:
         return t
-    inter = shapely.relate_pattern(geoms[a], geoms[b], "T********")
-    a, b = a[inter], b[inter]
-    if len(a) == 0:
-        return t
-    # winner: later valid_from, then later row
-    a_wins = (vf[a] > vf[b]) | ((vf[a] == vf[b]) & (a > b))
-    win = np.where(a_wins, a, b)
-    lose = np.where(a_wins, b, a)
-    ov = shapely.intersection(geoms[a], geoms[b])
-    km2 = float(_crs.geodesic_area_km2(_polygonal(ov)).sum())
-    log.warning("%s: %d pair(s) of areas of different actors overlap on the same days (%.3f km² in all); "
-                "the more recent area (later valid_from, else later row) keeps the overlap", what, len(a), km2)
-
     import geopandas as gpd
 
-    rows = []
-    breaks = np.unique(np.concatenate([vf, vt[~np.isnat(vt)]]))
-    for loser in np.unique(lose):
-        winners = win[lose == loser]
-        # split the loser's period at every break inside it, clip each piece by its active winners
-        inside = breaks[(breaks > vf[loser]) & (breaks < vt_cmp[loser])]
-        starts = np.concatenate([[vf[loser]], inside])
-        ends = np.concatenate([inside, [vt[loser]]])
-        prev = None
-        for s, e in zip(starts, ends, strict=True):
-            active = winners[_active_at(vf[winners], vt[winners], s)]
-            g = geoms[loser]
-            if len(active):
-                g = _polygonal(np.array([shapely.difference(g, shapely.union_all(geoms[active]))],
-                                        dtype=object))[0]
-            same = (prev is not None and g is not None and prev["geometry"] is not None
-                    and bool(shapely.equals_exact(prev["geometry"], g, 0)))
-            if same:
-                prev["valid_to"] = e
-                continue
-            row = t.iloc[loser].to_dict()
-            row.update(valid_from=s, valid_to=e, geometry=g)
-            rows.append(row)
-            prev = row
+    breaks = np.unique(np.concatenate([spans[1], spans[2][~np.isnat(spans[2])]]))
+    rows = [row for loser in np.unique(lose) for row in _clipped(t, spans, loser, win[lose == loser], breaks)]
     clipped = gpd.GeoDataFrame(rows, geometry="geometry", crs=_crs.WGS84)
     clipped = clipped[~(clipped.geometry.isna() | clipped.geometry.is_empty)]
     kept = t.drop(index=np.unique(lose))
     return gpd.GeoDataFrame(pd.concat([kept, clipped], ignore_index=True), geometry="geometry", crs=_crs.WGS84)
+
+
+def _spans(t) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(geometries, valid_from, valid_to, valid_to with NaT as the far future)`` of a timeline's rows."""
+    vt = t["valid_to"].to_numpy(dtype="datetime64[ns]")
+    return (t.geometry.to_numpy(), t["valid_from"].to_numpy(dtype="datetime64[ns]"), vt,
+            np.where(np.isnat(vt), np.datetime64("2262-01-01", "ns"), vt))
+
+
+def _overlaps(t, spans, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(winner, loser)`` rows of each pair of areas of different actors whose interiors overlap on
+    common days (the later ``valid_from`` wins, then the later row); the pairs are reported."""
+    geoms, vf, _, vt_cmp = spans
+    actors = t["actor"].to_numpy()
+    a, b = shapely.STRtree(geoms).query(geoms)  # bounding boxes only; the exact test runs on the few candidates
+    cand = (a < b) & (actors[a] != actors[b]) & (vf[a] < vt_cmp[b]) & (vf[b] < vt_cmp[a])
+    a, b = a[cand], b[cand]
+    if len(a):
+        inter = shapely.relate_pattern(geoms[a], geoms[b], "T********")
+        a, b = a[inter], b[inter]
+    if len(a) == 0:
+        return a, b
+    a_wins = (vf[a] > vf[b]) | ((vf[a] == vf[b]) & (a > b))
+    km2 = float(_crs.geodesic_area_km2(geom.polygonal(shapely.intersection(geoms[a], geoms[b]))).sum())
+    log.warning("%s: %d pair(s) of areas of different actors overlap on the same days (%.3f km² in all); "
+                "the more recent area (later valid_from, else later row) keeps the overlap", what, len(a), km2)
+    return np.where(a_wins, a, b), np.where(a_wins, b, a)
+
+
+def _clipped(t, spans, loser: int, winners: np.ndarray, breaks: np.ndarray) -> list[dict]:
+    """The rows of area ``loser`` without the ground of its ``winners``: its period is split at every
+    break inside it, each piece clipped by the winners valid then; equal neighbouring pieces merge."""
+    geoms, vf, vt, vt_cmp = spans
+    inside = breaks[(breaks > vf[loser]) & (breaks < vt_cmp[loser])]
+    starts = np.concatenate([[vf[loser]], inside])
+    ends = np.concatenate([inside, [vt[loser]]])
+    rows, prev = [], None
+    for s, e in zip(starts, ends, strict=True):
+        active = winners[_active_at(vf[winners], vt[winners], s)]
+        g = geoms[loser]
+        if len(active):
+            g = geom.polygonal([shapely.difference(g, shapely.union_all(geoms[active]))])[0]
+        same = (prev is not None and g is not None and prev["geometry"] is not None
+                and bool(shapely.equals_exact(prev["geometry"], g, 0)))
+        if same:
+            prev["valid_to"] = e
+            continue
+        row = t.iloc[loser].to_dict()
+        row.update(valid_from=s, valid_to=e, geometry=g)
+        rows.append(row)
+        prev = row
+    return rows
 
 
 # =========================================================================== building from per-date files
@@ -405,13 +406,6 @@ def date_from_name(name: str) -> pd.Timestamp:
     return pd.Timestamp(pd.to_datetime("".join(found[0].groups()), format="%Y%m%d"))
 
 
-@functools.lru_cache(maxsize=64)
-def _is_wgs84(crs_text: str) -> bool:
-    import pyproj
-
-    return pyproj.CRS.from_user_input(crs_text).equals(pyproj.CRS.from_user_input(_crs.WGS84))
-
-
 def snapshot_geometry(geoms, crs, actors, what: str) -> dict[str, object]:
     """The areas of one per-date file as ``{actor: geometry}``: CRS checked (and transformed to
     WGS84), invalid polygons repaired, dissolved per actor.
@@ -431,25 +425,14 @@ def snapshot_geometry(geoms, crs, actors, what: str) -> dict[str, object]:
     >>> {k: v.bounds for k, v in areas.items()}
     {'russia': (0.0, 0.0, 2.0, 1.0)}
     """
-    if crs is None:
-        raise CRSError(f"{what}: the layer has no CRS; save it with one (e.g. EPSG:4326) or as GeoJSON")
-    geoms = np.asarray(geoms, dtype=object)
-    if not _is_wgs84(str(crs)):
-        import geopandas as gpd
-
-        geoms = gpd.GeoSeries(geoms, crs=crs).to_crs(_crs.WGS84).to_numpy()
-    geoms, n_fixed = repair_polygons(geoms, what)
+    geoms, n_fixed = repair_polygons(geom.geometries_to_wgs84(geoms, crs, what), what)
     if n_fixed:
         log.warning("%s: repaired %d invalid polygon(s) with make_valid", what, n_fixed)
     names = canonical_actor(actors)
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    out = {}
-    for name in sorted(set(names[ok])):
-        if name == "":
-            raise InputError(f"{what}: an area has an empty `actor`; name who controls each area")
-        sel = geoms[ok & (names == name)]
-        out[name] = sel[0] if len(sel) == 1 else shapely.union_all(sel)
-    return out
+    if (names[ok] == "").any():
+        raise InputError(f"{what}: an area has an empty `actor`; name who controls each area")
+    return geom.dissolve(geoms[ok], names[ok])
 
 
 def timeline_from_snapshots(snapshots: list[tuple[pd.Timestamp, dict[str, object]]]):
@@ -580,11 +563,5 @@ def snapshot(timeline, date):
 def actor_areas(timeline, day) -> dict[str, object]:
     """``{actor: union of its areas}`` valid on ``day`` (no coverage check)."""
     rows = active_rows(timeline, day)
-    actors = timeline["actor"].to_numpy()[rows]
-    geoms = timeline.geometry.to_numpy()[rows]
-    out = {}
-    for name in sorted(set(actors)):
-        sel = geoms[actors == name]
-        out[name] = sel[0] if len(sel) == 1 else shapely.union_all(sel)
-    return out
+    return geom.dissolve(timeline.geometry.to_numpy()[rows], timeline["actor"].to_numpy()[rows])
 
