@@ -157,7 +157,7 @@
     }).addTo(map);
     if (d.swipe) initSwipe(st);
 
-    map.fitBounds(d.bounds);
+    map.fitBounds(d.bounds, {animate: false});  // at once: a screenshot must not catch a zoom animation
     if (d.swipe && d.swipe.lon !== null && d.swipe.lon !== undefined) {
       // start the swipe on the change (not at mid-width, which may leave the whole front on one side)
       var c = map.getCenter(), size = map.getSize();
