@@ -93,8 +93,8 @@ def ours(t) -> dict:
     data = element.script_json(m.geo_idlib)
     # deviation in pixels: recomputed here from the exact faces and the drawn (decoded) ones
     faces = m.geo_idlib_faces
-    z = m.geo_idlib["simplify"]["zoom"]
-    (s, w), (n, e) = m.geo_idlib["bounds"]
+    z = m.geo_idlib["view"]["zoom"]
+    (s, w), (n, e) = m.geo_idlib["view"]["bounds"]
     px = view.pixel_degrees((w, s, e, n), z)
     simp, _ = fc.simplify_within(faces, px)
     drawn = []
@@ -104,7 +104,7 @@ def ours(t) -> dict:
     dev = fc.deviation_px(q(faces), q(drawn), px)
     # fidelity: the exact faces held on sampled dates against the timeline's own snapshot
     runs = np.array(m.geo_idlib_runs, dtype=int)
-    dates = pd.to_datetime(m.geo_idlib["dates"])
+    dates = pd.to_datetime(m.geo_idlib["time"]["dates"])
     err = []
     for k in sorted(set(np.linspace(0, len(dates) - 2, 6).astype(int))):
         day = dates[k]

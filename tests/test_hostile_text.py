@@ -47,9 +47,9 @@ def test_template_syntax_in_report_title_file_and_gazetteer_names_stays_text(tmp
     html = out.read_text(encoding="utf-8")
     assert "<title>Title {{ 6*6 }} {% raw %}</title>" in html
     d = data_document(html)
-    popups = " ".join(m["popup"] for m in d["markers"])
+    popups = " ".join(q["sentence"] + " " + q["report"] for m in d["places"]["markers"] for q in m["mentions"])
     assert "Sarmin {{ 7*7 }}" in popups and "Sarmin 49" not in popups
     assert "{% if x %} {# kept #} {{ name }}." in popups  # nothing deleted by the template engine
     assert "report {{ 3*3 }}.txt" in popups and "report 9.txt" not in popups
-    tooltips = [m["tooltip"] for m in d["markers"]]
+    tooltips = [m["name"] for m in d["places"]["markers"]]
     assert "Tell {{ 6*7 }} Jinja" in tooltips and "Tell 42 Jinja" not in tooltips

@@ -22,7 +22,7 @@ import shapely
 
 from .. import crs as _crs
 from ..errors import InputError
-from .palette import _NO_ACTOR, _Actors, palette
+from .palette import NO_ACTOR, Actors, palette
 
 log = logging.getLogger("geo_idlib")
 
@@ -46,11 +46,13 @@ _SPECK_DEG2 = 1e-9
 
 
 # --------------------------------------------------------------------------- timeline → faces
-def _day(value) -> np.datetime64:
+def as_day(value) -> np.datetime64:
+    """A date-like value as a day (``datetime64[ns]`` at midnight)."""
     return np.datetime64(pd.Timestamp(value).normalize(), "ns")
 
 
-def _fmt(d) -> str:
+def iso_day(d) -> str:
+    """A day as ``YYYY-MM-DD``."""
     return str(np.datetime64(d, "D"))
 
 
@@ -77,13 +79,13 @@ def _changed_ground(prev: dict, cur: dict) -> tuple[dict, list]:
 
 def _holder(parts: np.ndarray, snapshot: dict) -> np.ndarray:
     """The actor holding each polygon (at a point on its surface) in ``{actor: geometry}``, or -1."""
-    out = np.full(len(parts), _NO_ACTOR, dtype=int)
+    out = np.full(len(parts), NO_ACTOR, dtype=int)
     if len(parts) == 0:
         return out
     pts = shapely.point_on_surface(parts)
     for a, g in snapshot.items():
         shapely.prepare(g)
-        out[(out == _NO_ACTOR) & shapely.contains(g, pts)] = a
+        out[(out == NO_ACTOR) & shapely.contains(g, pts)] = a
     return out
 
 
@@ -121,7 +123,7 @@ class _Rows(NamedTuple):
     drawn: np.ndarray    # rows drawn: with an actor and a geometry
 
 
-def _timeline_rows(timeline, actors: _Actors) -> _Rows:
+def _timeline_rows(timeline, actors: Actors) -> _Rows:
     """The rows of ``timeline`` on the overlay grid, with their actor indices and change dates."""
     t = _crs.to_wgs84(timeline, "timeline")
     geoms = _polygonal(shapely.set_precision(shapely.make_valid(np.asarray(t.geometry.values, dtype=object)), _GRID))
@@ -132,10 +134,10 @@ def _timeline_rows(timeline, actors: _Actors) -> _Rows:
         raise InputError("timeline: some rows have no valid_from; give every area a start date")
     dates = np.unique(np.concatenate([vf, vt[~np.isnat(vt)]]))
     present = ~shapely.is_empty(geoms)
-    if (present & (act == _NO_ACTOR)).any():
+    if (present & (act == NO_ACTOR)).any():
         log.warning("map: %d area(s) of the timeline have no actor and are not drawn; fill the actor column",
-                    int((present & (act == _NO_ACTOR)).sum()))
-    return _Rows(geoms, act, vf, vt, dates, present & (act != _NO_ACTOR))
+                    int((present & (act == NO_ACTOR)).sum()))
+    return _Rows(geoms, act, vf, vt, dates, present & (act != NO_ACTOR))
 
 
 def _snapshots(rows: _Rows):
@@ -254,7 +256,7 @@ class _FaceHistory:
         """Actors that left the map at ``k``: none of their faces stays, whatever snapping left behind."""
         for h in self.hist:
             if h[-1][1] in gone and h[-1][0] < k:
-                h.append((k, _NO_ACTOR))
+                h.append((k, NO_ACTOR))
 
     def runs(self, n: int) -> tuple[np.ndarray, list]:
         """The non-empty faces and their runs ``(face, k_from, k_to, actor)`` over ``n`` intervals.
@@ -269,7 +271,7 @@ class _FaceHistory:
             h = self.hist[f]
             for j, (k0, a) in enumerate(h):
                 k1 = h[j + 1][0] if j + 1 < len(h) else n
-                if a != _NO_ACTOR and k1 > k0:
+                if a != NO_ACTOR and k1 > k0:
                     if f not in remap:
                         remap[f] = len(out_faces)
                         out_faces.append(geoms[f])
@@ -277,7 +279,7 @@ class _FaceHistory:
         return np.array(out_faces, dtype=object), runs
 
 
-def partition(timeline, actors: _Actors | None = None):
+def partition(timeline, actors: Actors | None = None):
     """Cut a control timeline into faces that each change controller only at change dates.
 
     Each date where some actor's rows change hands over the ground that changed
@@ -299,7 +301,7 @@ def partition(timeline, actors: _Actors | None = None):
         Non-overlapping polygons (a coverage) covering every area of the timeline.
     runs : list of (face, k_from, k_to, actor)
         Face ``face`` is held by actor index ``actor`` during intervals ``k_from ≤ k < k_to``.
-    actors : _Actors
+    actors : Actors
         The actor table (index → id, colour, label).
 
     Examples
@@ -311,12 +313,12 @@ def partition(timeline, actors: _Actors | None = None):
     ...     geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1), shapely.box(0, 0, 1.5, 1),
     ...               shapely.box(1.5, 0, 2, 1)], crs="EPSG:4326")
     >>> dates, faces, runs, acts = partition(t)
-    >>> [_fmt(d) for d in dates], len(faces)
+    >>> [iso_day(d) for d in dates], len(faces)
     (['2020-01-01', '2020-01-05'], 3)
     >>> sorted((round(faces[f].area, 2), k0, k1, acts.table[a]["id"]) for f, k0, k1, a in runs)
     [(0.5, 0, 1, 'opposition'), (0.5, 0, 2, 'opposition'), (0.5, 1, 2, 'government'), (1.0, 0, 2, 'government')]
     """
-    actors = actors or _Actors(palette())
+    actors = actors or Actors(palette())
     rows = _timeline_rows(timeline, actors)
     faces = _FaceHistory()
     for k, before, after in _snapshots(rows):
