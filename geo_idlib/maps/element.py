@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import json
 import re
 from urllib.parse import urlsplit
 
@@ -231,7 +230,3 @@ def to_html(m: folium.Map) -> str:
         raise RenderError("map: not built by geo_idlib.maps.document.build_map; build it with build_map()")
     return root.render()
 
-
-def dumps_debug(m: folium.Map) -> str:
-    """The map's data document as indented JSON (for inspection and tests)."""
-    return json.dumps(m.geo_idlib, indent=1, sort_keys=True, ensure_ascii=False)

@@ -57,9 +57,6 @@ class Actors:
     def get_many(self, values: Iterable) -> np.ndarray:
         return np.array([self.get(v) for v in values], dtype=int)
 
-    def color(self, i: int) -> str:
-        return self.pal["no_actor"]["color"] if i == NO_ACTOR else self.table[i]["color"]
-
     def label(self, i: int) -> str:
         return self.pal["no_actor"]["label"] if i == NO_ACTOR else self.table[i]["label"]
 
