@@ -296,6 +296,21 @@ def test_the_policy_blocks_any_script_the_map_did_not_bring(browser, files, tmp_
         p.page.close()
 
 
+def test_online_tiles_are_allowed_by_the_policy(browser, tmp_path):
+    """offline=False: the policy lets the page ask xyzservices' tile servers for images, and only them
+    (the requests are aborted here: the test never goes online)."""
+    page_file = tmp_path / "online.html"
+    io.write_text(page_file, element.to_html(document.build_map(timeline=timeline(), offline=False)))
+    p = Page(browser, page_file)
+    try:
+        p.page.wait_for_timeout(200)
+        tiles = [u for u in p.requests if u.startswith("https://tile.openstreetmap.org/")]
+        assert tiles and all(re.fullmatch(r"https://tile\.openstreetmap\.org/\d+/\d+/\d+\.png", u) for u in tiles)
+        assert p.violations == [] and set(p.requests) == {p.url, *tiles}
+    finally:
+        p.page.close()
+
+
 def _near(rgb, colour, tol=6):
     return (np.abs(rgb.astype(int) - np.array(colour)) <= tol).all(axis=-1)
 
