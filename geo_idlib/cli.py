@@ -353,28 +353,40 @@ def change_cmd(ctx, areas, as_json, fmt, every, output, overwrite, **dates):
 @click.argument("reports", nargs=-1, metavar="[REPORT]...")
 @areas_option
 @date_option(help="Date shown (default: --to, else the report's dateline, else the timeline's last date).")
-@date_option("--from", help="Start of the change period (gained/lost areas, before/after swipe).")
+@date_option("--from", help="Start of the change period (gained/lost areas, key figures, swipe, timelapse).")
 @date_option("--to", help="End of the change period.")
 @click.option("--offline/--online", default=True, show_default=True,
               help="Offline: Leaflet inlined, vector basemap, no network. Online: OSM/CARTO tiles.")
-@click.option("--title", default=None, help="Map title.")
-@click.option("--size", default="1200x800", show_default=True, metavar="WxH", help="PNG size in pixels.")
+@click.option("--title", default=None, help="Map title (default: the dates shown).")
+@click.option("--subtitle", default=None, help="Subtitle (default: the reports' names and the date shown).")
+@click.option("--credit", default=None, help="Credit line (default: the sources of the data shown).")
+@click.option("--source-name", default=None, metavar="NAME",
+              help="Name popups give the report (default: its file's base name; never its path).")
+@click.option("--no-excerpts", "no_excerpts", is_flag=True, help="Leave every sentence of the report out of the map.")
+@click.option("--size", default="1200x800", show_default=True, metavar="WxH", help="Static export size (CSS pixels).")
+@click.option("--scale", default=1.0, show_default=True, type=float, help="Pixels per CSS pixel (2 for retina).")
+@click.option("--every", type=click.Choice(["day", "week", "month"]), default=None,
+              help="Timelapse frames (-o .gif/.mp4): one per day, week or month (default: per change date).")
 @country_option
-@output_option(required=True, help="Output map: .html (self-contained) or .png (headless Chromium).")
+@output_option(required=True, help="Output map: .html (self-contained), .png/.pdf/.svg (publish layout) "
+                                   "or .gif/.mp4 (timelapse), through headless Chromium.")
 @overwrite_option
 @click.pass_context
-def map_cmd(ctx, reports, areas, date, offline, title, size, country, output, overwrite, **dates):
-    """Draw REPORTs' places over who controlled the ground, as one self-contained HTML (or PNG).
+def map_cmd(ctx, reports, areas, date, offline, title, subtitle, credit, source_name, no_excerpts, size, scale,
+            every, country, output, overwrite, **dates):
+    """Draw REPORTs' places over who controlled the ground: HTML, PNG, PDF, SVG, GIF or MP4.
 
-    With no REPORT the map shows the areas alone. Example:
-    geo-idlib map report.txt --date 2020-02-20 -o map.html
+    With no REPORT the map shows the areas alone. Examples:
+    geo-idlib map report.txt --date 2020-02-20 -o map.html;
+    geo-idlib map report.txt --from 2019-12-19 --to 2020-02-20 -o front.gif --every week
     """
     try:
         width, height = (int(v) for v in size.lower().split("x"))
     except ValueError:
         raise click.BadParameter(f"{size!r} is not WIDTHxHEIGHT, e.g. 1200x800", param_hint="--size") from None
-    pipeline.map_command(list(reports), output, overwrite=overwrite, width=width, height=height,
-                         areas=areas, date=date, d1=dates["from"], d2=dates["to"], offline=offline,
-                         title=title, country=country, progress=ctx.obj["progress"])
+    pipeline.map_command(list(reports), output, overwrite=overwrite, width=width, height=height, scale=scale,
+                         every=every, areas=areas, date=date, d1=dates["from"], d2=dates["to"], offline=offline,
+                         title=title, subtitle=subtitle, credit=credit, source_name=source_name,
+                         excerpts=not no_excerpts, country=country, progress=ctx.obj["progress"])
     if not ctx.obj["quiet"]:
         click.echo(f"wrote {output}", err=True)

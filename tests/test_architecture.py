@@ -29,7 +29,7 @@ ALLOWED = {
 ORDER = {
     "places": ["normalize", "dates", "build", "store", "rank", "mentions", "online", "resolve", "gazetteer"],
     "territory": ["geom", "timeline", "infer", "join", "change"],
-    "maps": ["palette", "view", "faces", "layers", "element", "document", "static"],
+    "maps": ["palette", "view", "faces", "context", "furniture", "layers", "element", "document", "static"],
 }
 
 # Calls that read or write files; only io.py may make them. Ambiguous method names (replace,

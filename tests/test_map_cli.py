@@ -112,8 +112,13 @@ def test_existing_output_is_not_clobbered(tmp_path):
     bad = tmp_path / "no_such_dir" / "m.html"
     r = run("map", REPORT, "-o", bad)
     assert r.exit_code == 2 and "does not exist" in r.output
-    r = run("map", REPORT, "-o", tmp_path / "m.svg")
-    assert r.exit_code == 2 and "use -o map.html or -o map.png" in r.output
+    r = run("map", REPORT, "-o", tmp_path / "m.tiff")
+    assert r.exit_code == 2 and "use -o map.html, map.png, map.pdf, map.svg, map.gif, map.mp4" in r.output
+    r = run("map", REPORT, "-o", tmp_path / "m.gif")
+    assert r.exit_code == 2 and "a timelapse needs --from D1 --to D2" in r.output
+    r = run("map", REPORT, "--every", "week", "-o", tmp_path / "m.png")
+    assert r.exit_code == 2 and "only a timelapse" in r.output
+    assert sorted(p.name for p in tmp_path.glob("m.*")) == ["m.html"]  # the one kept above
 
 
 def test_console_script_help_and_version():

@@ -484,15 +484,37 @@ def test_online_mode_uses_xyzservices_tiles_with_attribution(timeline):
                                                       "https://a.basemaps.cartocdn.com"]
 
 
+def _lines_xy(lines):
+    return np.concatenate([fc.decode_ring(r) for r in lines]) if lines else np.zeros((0, 2))
+
+
 def test_offline_basemap_comes_from_shapefiles(timeline):
-    if not (io.shapefiles_dir() / "countries.gpkg").exists():
-        pytest.skip("shapefiles/countries.gpkg is not built yet (make data)")
     d = valid(document.build_document(timeline=timeline))
     base = d["base"]
-    assert base["tiles"] == [] and len(base["basemap"]["countries"]) >= 2 and len(base["basemap"]["admin1"]) >= 2
-    # Idlib's governorate outline is in there, simplified, near its Natural Earth position
-    xs = [fc.decode_ring(r)[:, 0].min() for g in base["basemap"]["admin1"] for r in g]
-    assert min(xs) < 36.0
+    m = base["basemap"]
+    assert base["tiles"] == [] and m["land"] and m["coast"] and m["border"] and m["admin1"]
+    # the whole world at 1:110m, so zooming out never ends on blank grey
+    world = np.concatenate([fc.decode_ring(r) for g in m["world_land"] for r in g]) / fc.QUANTUM * m["world_quantum"]
+    assert world[:, 0].min() < -150 and world[:, 0].max() > 150
+    # the Syria–Turkey border runs at about 36.0–37.3 N between 36.5 and 42 E
+    xy = _lines_xy(m["border"])
+    near = xy[(xy[:, 0] > 37.5) & (xy[:, 0] < 41.5)]
+    assert len(near) and 36.0 < np.median(near[:, 1]) < 37.4
+    # the coast runs along the Mediterranean, west of 36.3 E at Latakia's latitude
+    coast = _lines_xy(m["coast"])
+    assert ((np.abs(coast[:, 1] - 35.5) < 0.1) & (coast[:, 0] < 36.0)).any()
+
+
+def test_any_region_gets_an_offline_basemap_with_divisions():
+    """A Ukraine map (DeepState's region) gets land, borders and oblast lines, not a blank page."""
+    a = gpd.GeoDataFrame({"actor": ["russia"]}, geometry=[shapely.box(36.0, 47.0, 39.0, 49.0)], crs="EPSG:4326")
+    m = valid(document.build_document(a))["base"]["basemap"]
+    assert m["land"] and m["admin1"] and m["border"]
+    xy = _lines_xy(m["admin1"])
+    assert ((xy[:, 0] > 35) & (xy[:, 0] < 40) & (xy[:, 1] > 46) & (xy[:, 1] < 50)).sum() > 50
+    # the Russia–Ukraine border crosses 49 N near 39.7 E (checked within 0.5°)
+    b = _lines_xy(m["border"])
+    assert (np.abs(b[:, 1] - 49.0) < 0.05)[np.abs(b[:, 0] - 39.8) < 0.5].any()
 
 
 def test_jupyter_displays_the_map_inline_with_its_policy(timeline):

@@ -15,15 +15,16 @@ The document (version :data:`VERSION`) is described by the JSON Schema
 from __future__ import annotations
 
 import folium
+import numpy as np
 
 from ..errors import InputError
-from . import element, layers
+from . import context, element, furniture, layers
 from .faces import QUANTUM, as_day, iso_day
 from .palette import Actors, palette, style
 from .view import FAR_KM, MAX_ZOOM, REF_HEIGHT, REF_WIDTH
 
 #: The version of the document's layout (``v``); the page's script reads this one only.
-VERSION = 2
+VERSION = 3
 
 #: A place closer than this (km) to another side's ground is flagged as near the front in its popup.
 FRONT_KM = 5.0
@@ -70,13 +71,13 @@ def _day_or_none(what: str, value):
         raise InputError(f"map {what}: {value!r} is not a date; give YYYY-MM-DD") from None
 
 
-def _inputs(areas, places, timeline, change_polys, title, notice, date, d1, d2) -> tuple:
+def _inputs(areas, places, timeline, change_polys, texts: dict, date, d1, d2) -> tuple:
     """Check every input; return the days ``(date, d1, d2)``."""
     for what, gdf in (("areas", areas), ("places", places), ("timeline", timeline), ("change_polys", change_polys)):
         _check_layer(what, gdf)
     _check_places(places)
-    _check_text("title", title)
-    _check_text("notice", notice)
+    for what, value in texts.items():
+        _check_text(what, value)
     day, d1, d2 = (_day_or_none(w, v) for w, v in (("date", date), ("d1", d1), ("d2", d2)))
     if d1 is not None and d2 is not None and d1 > d2:
         raise InputError(f"--from {iso_day(d1)} is after --to {iso_day(d2)}; swap them")
@@ -85,11 +86,14 @@ def _inputs(areas, places, timeline, change_polys, title, notice, date, d1, d2) 
 
 # --------------------------------------------------------------------------- the document
 def _build(areas=None, places=None, *, timeline=None, date=None, change_polys=None, d1=None, d2=None,
-           title=None, offline=True, basemap=None, notice=None) -> tuple[dict, layers.Areas]:
+           title=None, offline=True, basemap=None, notice=None, subtitle=None, credit=None, areas_source=None,
+           towns=None, excerpts=True, lang=furniture.DEFAULT_LANG) -> tuple[dict, layers.Areas]:
     """The document and the exact (unsimplified) faces behind it."""
-    day, d1, d2 = _inputs(areas, places, timeline, change_polys, title, notice, date, d1, d2)
+    day, d1, d2 = _inputs(areas, places, timeline, change_polys,
+                          {"title": title, "notice": notice, "subtitle": subtitle, "credit": credit}, date, d1, d2)
     pal = palette()
     actors = Actors(pal)
+    text = furniture.text_table(lang)
     area = layers.areas(areas, timeline, day, actors)
     spots = layers.places(places, area.bounds)
     change_bounds = layers.change_box(change_polys)
@@ -97,11 +101,15 @@ def _build(areas=None, places=None, *, timeline=None, date=None, change_polys=No
     view = layers.frame(area, spots, change_bounds, when, actors)
     area_doc, dev_px = layers.area_data(area, view.pixel_deg)
     change = layers.change_data(change_polys, actors, view.pixel_deg, d1, d2)
-    marks = layers.markers(spots, actors)
-    outside, unlocated = layers.panel_lists(spots, view.bounds)
+    marks = layers.markers(spots, actors, area, excerpts)
+    outside, unlocated = layers.panel_lists(spots, view.bounds, excerpts)
+    base = layers.base(view, offline, basemap)
+    town_rows = towns(view.bounds) if callable(towns) else towns
+    xy = np.array([[m["lon"], m["lat"]] for m in marks]).reshape(-1, 2)
+    town_labels = context.towns(town_rows, view.bounds, view.zoom, xy)
     w, s, e, n = view.bounds
     doc = {
-        "v": VERSION, "map_id": element.MAP_ID, "title": title or None, "notice": notice or None,
+        "v": VERSION, "map_id": element.MAP_ID, "notice": notice or None,
         "view": {"bounds": [[round(s, 5), round(w, 5)], [round(n, 5), round(e, 5)]], "zoom": view.zoom,
                  "max_zoom": MAX_ZOOM, "pixel_deg": round(view.pixel_deg, 8),
                  "ref_view": [REF_WIDTH, REF_HEIGHT], "max_dev_px": round(dev_px, 3)},
@@ -112,17 +120,44 @@ def _build(areas=None, places=None, *, timeline=None, date=None, change_polys=No
         "change": change,
         "places": {"markers": marks, "outside": outside, "unlocated": unlocated, "far_km": FAR_KM,
                    "front_km": FRONT_KM},
+        "labels": {"towns": town_labels},
         "legend": layers.legend(area, change, marks, actors),
-        "base": layers.base(view, offline, basemap),
+        "base": base,
         "style": style(pal),
+        "text": text,
     }
-    doc["actors"] = actors.table  # last: the change and the markers may have added actors
+    doc["actors"] = actors.table  # the change and the markers may have added actors
+    doc["time"].update(_series(area, actors, d1, when))
+    reports = sorted({layers.report_name(r) for r in (places["report"] if places is not None and "report" in places
+                                                      else []) if layers.text(r)})
+    place_ids = places["place_id"].fillna("").tolist() if places is not None and "place_id" in places else []
+    shown = doc["title"] = furniture.title(text, title, day if day is not None else when.held_on, d1, d2)
+    doc["furniture"] = {
+        "title": shown, "subtitle": furniture.subtitle(text, subtitle, reports),
+        "subtitle_fixed": subtitle is not None,
+        "since": iso_day(d1) if d1 is not None and doc["time"]["base"] is not None else None,
+        "figures": furniture.figure_actors(np.asarray(doc["time"]["area_km2"] or []), doc["time"]["base"],
+                                           when.start, {i for i, a in enumerate(actors.table) if a["id"] != "unknown"}),
+        "credit": credit if credit is not None else furniture.credit(
+            text, place_ids, areas_source, base["basemap"] is not None, base["tiles"], bool(town_labels)),
+    }
     return doc, area
+
+
+def _series(area: layers.Areas, actors: Actors, d1, when) -> dict:
+    """The km² each actor holds per date (and in doubt), and the index of D1: the running key figures."""
+    base = layers.index_of(area.dates, d1) if d1 is not None else None
+    if base is None or not len(area.dates):
+        return {"area_km2": None, "uncertain_km2": None, "base": None}
+    km2 = furniture.series(area.faces, area.runs, len(area.dates), len(actors.table))
+    unc = furniture.uncertain_series(area.timeline, area.dates, actors)
+    return {"area_km2": np.round(km2, 1).tolist(), "base": base,
+            "uncertain_km2": np.round(unc, 1).tolist() if unc is not None else None}
 
 
 def build_document(areas=None, places=None, *, timeline=None, date=None, change_polys=None, d1=None,
                    d2=None, title: str | None = None, offline: bool = True, basemap: bool | None = None,
-                   notice: str | None = None) -> dict:
+                   notice: str | None = None, **options) -> dict:
     """Everything a map of control areas, change and places shows, as plain JSON-able data.
 
     Takes the parameters of :func:`build_map`. Bad inputs raise :class:`~geo_idlib.errors.InputError`
@@ -134,19 +169,19 @@ def build_document(areas=None, places=None, *, timeline=None, date=None, change_
     >>> a = gpd.GeoDataFrame({"actor": ["government"]}, geometry=[shapely.box(36, 35, 37, 36)], crs="EPSG:4326")
     >>> doc = build_document(a, basemap=False, title="Idlib")
     >>> doc["v"], doc["title"], [x["id"] for x in doc["actors"]], doc["areas"]["runs"]
-    (2, 'Idlib', ['government'], [[0, 0, 1, 0]])
+    (3, 'Idlib', ['government'], [[0, 0, 1, 0]])
     >>> build_document(a, date="yesterday-ish")
     Traceback (most recent call last):
     ...
     geo_idlib.errors.InputError: map date: 'yesterday-ish' is not a date; give YYYY-MM-DD
     """
     return _build(areas, places, timeline=timeline, date=date, change_polys=change_polys, d1=d1, d2=d2,
-                  title=title, offline=offline, basemap=basemap, notice=notice)[0]
+                  title=title, offline=offline, basemap=basemap, notice=notice, **options)[0]
 
 
 def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys=None, d1=None, d2=None,
               title: str | None = None, offline: bool = True, basemap: bool | None = None,
-              notice: str | None = None) -> folium.Map:
+              notice: str | None = None, **options) -> folium.Map:
     """A self-contained Leaflet map of control areas, change and places.
 
     Parameters
@@ -176,6 +211,12 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
         Draw the offline vector basemap (default: when offline and the files exist).
     notice : str, optional
         A line shown in the side panel (e.g. "no places found in the report").
+    **options
+        ``subtitle`` (default: the reports' names; the date shown is added), ``credit`` (default:
+        built from the data shown), ``areas_source`` (names of the areas' sources, for the credit),
+        ``towns`` (the gazetteer's settlements, ``name, lat, lon, population``, or a function of the
+        view's bounds giving them: context labels), ``excerpts`` (False: no report sentence in the
+        document), ``lang`` (the texts' table in ``data/map_text.json``).
 
     Returns
     -------
@@ -193,7 +234,7 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
     True
     """
     doc, area = _build(areas, places, timeline=timeline, date=date, change_polys=change_polys, d1=d1, d2=d2,
-                       title=title, offline=offline, basemap=basemap, notice=notice)
+                       title=title, offline=offline, basemap=basemap, notice=notice, **options)
     m = element.folium_map(doc)
     m.geo_idlib_faces = area.faces  # the exact faces before simplification (for size/deviation checks)
     m.geo_idlib_runs = area.runs    # their runs (face, k_from, k_to, actor index) over doc["time"]["dates"]

@@ -442,14 +442,15 @@ def simplify_within(geoms, pixel_deg: float, max_px: float = 1.0, tries: int = 6
     return geoms, 0.0
 
 
-def encode_polygons(geoms) -> list[list[list[int]]]:
+def encode_polygons(geoms, quantum: float = QUANTUM) -> list[list[list[int]]]:
     """Quantised, delta-encoded rings: one list per geometry, one flat int list per ring.
 
     Each ring is ``[x0, y0, dx1, dy1, ...]`` in units of :data:`QUANTUM` degrees, without the closing
     point and without repeated points; shells run counter-clockwise and holes clockwise, so the
     non-zero fill rule draws any set of rings right (touching or overlapping faces never cancel out,
     as they would under even-odd).
-    Rings left with fewer than 3 points after quantisation are dropped.
+    Rings left with fewer than 3 points after quantisation are dropped. ``quantum``: the unit
+    (:data:`QUANTUM` unless a layer says otherwise, as the world context does).
 
     Examples
     --------
@@ -468,7 +469,7 @@ def encode_polygons(geoms) -> list[list[list[int]]]:
     if len(rings) == 0:
         return out
     coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
-    q = np.rint(coords / QUANTUM).astype(np.int64)
+    q = np.rint(coords / quantum).astype(np.int64)
     # drop the closing point of each ring and points equal to their predecessor after quantisation
     last = np.r_[coord_ring[1:] != coord_ring[:-1], True]
     same = np.r_[False, (q[1:] == q[:-1]).all(axis=1) & (coord_ring[1:] == coord_ring[:-1])]
@@ -485,6 +486,33 @@ def encode_polygons(geoms) -> list[list[list[int]]]:
             s = starts[r]
             out[int(geom_of_ring[r])].append(flat[2 * s: 2 * (s + counts[r])])
     return out
+
+
+def encode_lines(geoms, quantum: float = QUANTUM) -> list[list[int]]:
+    """Quantised, delta-encoded lines: one flat int list ``[x0, y0, dx1, dy1, ...]`` per line part.
+
+    Parts left with fewer than 2 distinct points after quantisation are dropped.
+
+    Examples
+    --------
+    >>> encode_lines([shapely.LineString([(36.0, 35.0), (36.5, 35.25), (36.5, 35.25)])])
+    [[3600000, 3500000, 50000, 25000]]
+    """
+    parts = shapely.get_parts(np.asarray(geoms, dtype=object))
+    parts = parts[shapely.get_type_id(parts) == shapely.GeometryType.LINESTRING]
+    if len(parts) == 0:
+        return []
+    coords, idx = shapely.get_coordinates(parts, return_index=True)
+    q = np.rint(coords / quantum).astype(np.int64)
+    same = np.r_[False, (q[1:] == q[:-1]).all(axis=1) & (idx[1:] == idx[:-1])]
+    q, idx = q[~same], idx[~same]
+    d = np.diff(q, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
+    first = np.r_[True, idx[1:] != idx[:-1]]
+    d[first] = q[first]
+    counts = np.bincount(idx, minlength=len(parts))
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    flat = d.reshape(-1).tolist()
+    return [flat[2 * s: 2 * (s + c)] for s, c in zip(starts.tolist(), counts.tolist(), strict=True) if c >= 2]
 
 
 def decode_ring(ring: list[int]) -> np.ndarray:

@@ -23,8 +23,8 @@ import pandas as pd
 import shapely
 
 from .. import crs as _crs
-from .. import io
-from .faces import encode_polygons, iso_day, partition, simplify_coverage, simplify_within
+from . import context
+from .faces import encode_polygons, iso_day, partition, simplify_within
 from .palette import NO_ACTOR, Actors
 from .view import (
     BROAD_PRECISIONS,
@@ -86,8 +86,8 @@ def _groups(rows) -> list:
     return sorted(rows.groupby("_key", sort=True), key=lambda kv: kv[0])
 
 
-def _quote(row) -> dict:
-    return {"sentence": text(row.get("sentence")), "report": report_name(row.get("report"))}
+def _quote(row, excerpts: bool = True) -> dict:
+    return {"sentence": text(row.get("sentence")) if excerpts else "", "report": report_name(row.get("report"))}
 
 
 # --------------------------------------------------------------------------- areas
@@ -99,6 +99,7 @@ class Areas:
     faces: np.ndarray
     runs: list
     from_snapshot: bool  # one snapshot was given (``areas=``), not a timeline
+    timeline: object = None  # the timeline cut (a snapshot made one), for the as-of join of places
 
     @property
     def bounds(self) -> tuple | None:
@@ -115,7 +116,7 @@ def areas(snapshot, timeline, day, actors: Actors) -> Areas:
     if timeline is None or not len(timeline):
         return Areas(np.array([], dtype="datetime64[ns]"), np.array([], dtype=object), [], from_snapshot)
     dates, faces, runs, _ = partition(timeline, actors)
-    return Areas(dates, faces, runs, from_snapshot)
+    return Areas(dates, faces, runs, from_snapshot, timeline)
 
 
 def area_data(a: Areas, pixel_deg: float) -> tuple[dict, float]:
@@ -172,24 +173,75 @@ def places(rows, area_bounds) -> Places:
     return Places(loc.assign(_drawn=~far), p[~located], box)
 
 
-def markers(spots: Places, actors: Actors) -> list[dict]:
-    """One marker per drawn place: where, who held it, what the report says about it."""
+def label(rows) -> str:
+    """A place's label: the spelling the report uses most (the first of equals), else its name.
+
+    Examples
+    --------
+    >>> label(pd.DataFrame({"mention": ["Saraqeb", "Saraqib", "Saraqeb"], "name": ["Saraqib"] * 3}))
+    'Saraqeb'
+    """
+    if "mention" in rows.columns:
+        m = rows["mention"].fillna("").astype(str)
+        m = m[m.str.strip() != ""]
+        if len(m):
+            counts = m.value_counts(sort=False)
+            return str(counts.index[int(np.argmax(counts.to_numpy()))])
+    return place_name(rows.iloc[0])
+
+
+def held(xy: np.ndarray, a: Areas, actors: Actors) -> list[list[list[int]]]:
+    """Who held each point (``xy``: lon/lat rows) in each date interval of ``a``, by the as-of join:
+    per point, runs ``[k_from, k_to, actor]`` (intervals nobody held are left out)."""
+    if a.timeline is None or not len(a.dates) or not len(xy):
+        return [[] for _ in range(len(xy))]
+    import geopandas as gpd
+
+    from ..territory import join
+    from ..territory.timeline import coverage
+
+    last = coverage(a.timeline)[1]
+    ks = np.arange(len(a.dates)) if last is None else np.flatnonzero(a.dates <= np.datetime64(last, "ns"))
+    p = np.repeat(np.arange(len(xy)), len(ks))
+    ev = gpd.GeoDataFrame({"date": np.tile(a.dates[ks], len(xy))},
+                          geometry=_crs.points_from_latlon(xy[p, 1], xy[p, 0]), crs=_crs.WGS84)
+    got = actors.get_many(join.asof_join(ev, a.timeline, what="places")["actor"].to_numpy()).reshape(len(xy), len(ks))
+    out = []
+    for row in got.tolist():
+        runs: list[list[int]] = []
+        for k, who in zip(ks.tolist(), row, strict=True):
+            if runs and runs[-1][2] == who and runs[-1][1] == k:
+                runs[-1][1] = k + 1
+            else:
+                runs.append([k, k + 1, who])
+        out.append([r for r in runs if r[2] != NO_ACTOR])
+    return out
+
+
+def markers(spots: Places, actors: Actors, a: Areas | None = None, excerpts: bool = True) -> list[dict]:
+    """One marker per drawn place: where, its label, who held it (on the map's date and on each date
+    of the slider), what the report says about it (``excerpts=False``: the report's name only)."""
     out = []
     drawn = spots.drawn
     for _, g in (_groups(drawn) if drawn is not None and len(drawn) else []):
         r = g.iloc[0]
         quoted = g.drop_duplicates(["report", "sentence"]) if {"report", "sentence"} <= set(g.columns) else g
-        out.append({"lat": round(float(r.geometry.y), 5), "lon": round(float(r.geometry.x), 5),
+        if not excerpts:
+            quoted = quoted.drop_duplicates(["report"]) if "report" in quoted.columns else quoted.head(1)
+        out.append({"lat": round(float(r.geometry.y), 5), "lon": round(float(r.geometry.x), 5), "label": label(g),
                     "actor": actors.get(r.get("actor")) if "actor" in g.columns else NO_ACTOR,
                     "name": place_name(r), "precision": text(r.get("precision")),
                     "confidence": number(r.get("confidence")), "admin1": text(r.get("admin1")),
                     "country": text(r.get("country")), "front_km": number(r.get("front_km")),
-                    "mentions": [_quote(m) for _, m in quoted.head(5).iterrows()], "n": int(len(g))})
+                    "mentions": [_quote(m, excerpts) for _, m in quoted.head(5).iterrows()], "n": int(len(g))})
+    xy = np.array([[m["lon"], m["lat"]] for m in out], dtype=float).reshape(-1, 2)
+    for m, runs in zip(out, held(xy, a, actors) if a is not None else [[]] * len(out), strict=True):
+        m["held"] = runs
     out.sort(key=lambda m: (m["lat"], m["lon"], m["name"]))
     return out
 
 
-def panel_lists(spots: Places, view: tuple) -> tuple[list[dict], list[dict]]:
+def panel_lists(spots: Places, view: tuple, excerpts: bool = True) -> tuple[list[dict], list[dict]]:
     """The side panel's lists: located places outside ``view`` (nearest first), unlocated places."""
     outside = []
     if spots.located is not None and len(spots.located):
@@ -202,7 +254,7 @@ def panel_lists(spots: Places, view: tuple) -> tuple[list[dict], list[dict]]:
                 continue
             km = float(bbox_distance_km(np.array([y]), np.array([x]), view)[0])
             precision = text(r.get("precision")).lower()
-            outside.append({"name": place_name(r), **_quote(r), "km": round(km, 3),
+            outside.append({"name": place_name(r), **_quote(r, excerpts), "km": round(km, 3),
                             "compass": compass(clat, clon, y, x), "country": text(r.get("country")),
                             "broad": precision if precision in BROAD_PRECISIONS else "",
                             "drawn": bool(r["_drawn"])})
@@ -211,7 +263,7 @@ def panel_lists(spots: Places, view: tuple) -> tuple[list[dict], list[dict]]:
     if spots.unlocated is not None and len(spots.unlocated):
         for _, g in _groups(spots.unlocated):
             r = g.iloc[0]
-            unlocated.append({"name": place_name(r), **_quote(r), "status": text(r.get("status"))})
+            unlocated.append({"name": place_name(r), **_quote(r, excerpts), "status": text(r.get("status"))})
     return outside, unlocated
 
 
@@ -259,7 +311,7 @@ class Time:
     date_label: bool
 
 
-def _index_of(dates, d) -> int | None:
+def index_of(dates, d) -> int | None:
     """The interval of ``dates`` that holds day ``d``; None before the timeline (nothing to show)."""
     if d is None or len(dates) == 0:
         return None
@@ -281,10 +333,10 @@ def time(a: Areas, day, d1, d2, change_bounds) -> Time:
     """The slider's dates, the one shown first (``day``, else ``d2``, else the last), the swipe."""
     shown = _with_areas(a.dates, a.runs)
     first = day if day is not None else d2
-    start = _index_of(a.dates, first) if first is not None else (shown[-1] if shown else None)
+    start = index_of(a.dates, first) if first is not None else (shown[-1] if shown else None)
     swipe = None
     if d1 is not None and d2 is not None and len(a.dates) and not a.from_snapshot:
-        swipe = {"left": _index_of(a.dates, d1), "right": _index_of(a.dates, d2), "left_label": iso_day(d1),
+        swipe = {"left": index_of(a.dates, d1), "right": index_of(a.dates, d2), "left_label": iso_day(d1),
                  "right_label": iso_day(d2), "lon": None}
         if change_bounds is not None:  # the swipe starts on the change
             swipe["lon"] = round((change_bounds[0] + change_bounds[2]) / 2, 5)
@@ -338,32 +390,11 @@ def _online_tiles() -> list[dict]:
         warnings.simplefilter("ignore")  # xyzservices warns that CARTO may want an API key
         providers = [("OpenStreetMap", xyz.OpenStreetMap.Mapnik), ("CartoDB Positron", xyz.CartoDB.Positron)]
         return [{"name": n, "url": p.build_url(), "attribution": p.html_attribution,
-                 "max_zoom": int(p.get("max_zoom", 18))} for n, p in providers]
-
-
-def _basemap(view, tolerance: float) -> dict | None:
-    """Country outlines and Syrian governorates from shapefiles/, clipped around the view."""
-    layers = {}
-    w, s, e, n = view
-    pad = max(e - w, n - s, 2.0)
-    clip = shapely.box(w - pad, s - pad, e + pad, n + pad)
-    for key, name in (("countries", "countries.gpkg"), ("admin1", "syria_admin1.gpkg")):
-        g = io.shapefile_layer(name)
-        if g is None:
-            continue
-        g = _crs.to_wgs84(g, name)
-        geoms = np.asarray(g.geometry.values, dtype=object)
-        geoms = geoms[shapely.intersects(geoms, clip)]
-        geoms = simplify_coverage(geoms, tolerance)
-        geoms = shapely.intersection(geoms, clip)
-        enc = [r for r in encode_polygons(geoms) if r]
-        if enc:
-            layers[key] = enc
-    return layers or None
+                 "attribution_text": p.attribution, "max_zoom": int(p.get("max_zoom", 18))} for n, p in providers]
 
 
 def base(view: Frame, offline: bool, basemap: bool | None) -> dict:
     """Tiles (online only, through xyzservices) and the offline vector basemap."""
     want = (basemap if basemap is not None else True) if offline else bool(basemap)
     return {"tiles": [] if offline else _online_tiles(),
-            "basemap": _basemap(view.bounds, view.pixel_deg) if want else None}
+            "basemap": context.basemap(view.bounds, view.pixel_deg) if want else None}

@@ -51,6 +51,7 @@ class Actors:
                 style = dict(self.pal["neutral"], label=key)
             self.index[key] = len(self.table)
             self.table.append({"id": key, "color": style["color"], "label": style.get("label", key),
+                               "short": style.get("short", style.get("label", key)),
                                "hatch": bool(style.get("hatch", False)), "known": key in self.pal["actors"]})
         return self.index[key]
 
