@@ -230,7 +230,8 @@ def test_the_document_carries_data_never_markup(front):
     assert saraqib["mentions"] == [{"sentence": "Troops entered Saraqib.", "report": "wire <1>.txt"}]  # no path
     assert (saraqib["precision"], saraqib["confidence"], saraqib["admin1"], saraqib["country"]) == \
         ("settlement", 0.9, "Idlib", "SY")
-    assert doc["actors"][saraqib["actor"]]["id"] == "government" and doc["time"]["held_on"] == "2020-02-01"
+    # "held by … on" names the date asked for (D2), not the change date before it
+    assert doc["actors"][saraqib["actor"]]["id"] == "government" and doc["time"]["held_on"] == "2020-02-10"
     assert doc["title"] == "A & B"
     # the palette's values the page draws with come from palette.json, lost_dash included
     pal = palette.palette()

@@ -461,7 +461,11 @@
     } else {
       control('topright', 'gi-panel', function (div) { panel(st, div, narrow); }).addTo(map);
       if (Object.keys(overlays).length || Object.keys(bases).length > 1) L.control.layers(bases, overlays, {position: 'topright', collapsed: true}).addTo(map);
-      if (hasLegend(d)) control('bottomright', 'gi-legend', function (div) { legend(folding(div, d.text.legend, narrow), d, true); }).addTo(map);
+      control('bottomright', 'gi-legend', function (div) {
+        var det = folding(div, d.text.legend, narrow);
+        if (hasLegend(d)) legend(det, d, true);
+        el('div', 'gi-legend-credit', det, d.furniture.credit);  // shown here on narrow screens only
+      }).addTo(map);
       control('bottomright', 'gi-credit', function (div) { div.textContent = d.furniture.credit; }).addTo(map);
       var slider = timeControl(st);
       if (slider) slider.addTo(map);

@@ -33,6 +33,9 @@ TOWN_NEAR_PLACE_DEG = 0.02
 #: Towns by population rank in the view: the first ``n`` show from the initial zoom ``+ dz`` on.
 TOWN_ZOOM_STEPS = ((12, 0), (40, 1), (MAX_TOWNS, 2))
 
+#: And by population: a town of at least ``p`` people shows from zoom ``z`` on (the later of the two).
+TOWN_POPULATION_ZOOM = ((100_000, 0), (20_000, 8), (5_000, 9), (1_000, 10), (0, 11))
+
 
 @functools.lru_cache(maxsize=1)
 def _layers() -> dict | None:
@@ -126,7 +129,7 @@ def towns(table, view: tuple, zoom: int, places_xy: np.ndarray | None = None) ->
     >>> t = pd.DataFrame({"name": ["Big", "Small", "Out"], "lat": [35.5, 35.6, 10.0],
     ...                   "lon": [36.5, 36.6, 10.0], "population": [100000, 500, 10**6]})
     >>> [(x["name"], x["z"]) for x in towns(t, (36.0, 35.0, 37.0, 36.0), 9)]
-    [('Big', 9), ('Small', 9)]
+    [('Big', 9), ('Small', 11)]
     """
     if table is None or not len(table):
         return []
@@ -142,6 +145,7 @@ def towns(table, view: tuple, zoom: int, places_xy: np.ndarray | None = None) ->
     out = []
     for rank, r in enumerate(t.itertuples(index=False)):
         dz = next(dz for n_, dz in TOWN_ZOOM_STEPS if rank < n_)
+        zp = next(z for p, z in TOWN_POPULATION_ZOOM if r.pop >= p)
         out.append({"name": str(r.name), "lat": round(float(r.lat), 5), "lon": round(float(r.lon), 5),
-                    "pop": int(r.pop), "z": int(zoom + dz)})
+                    "pop": int(r.pop), "z": int(max(zoom + dz, zp))})
     return out

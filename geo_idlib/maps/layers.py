@@ -340,8 +340,8 @@ def time(a: Areas, day, d1, d2, change_bounds) -> Time:
                  "right_label": iso_day(d2), "lon": None}
         if change_bounds is not None:  # the swipe starts on the change
             swipe["lon"] = round((change_bounds[0] + change_bounds[2]) / 2, 5)
-    if day is not None:
-        held_on = iso_day(day)
+    if first is not None:  # the date asked for (or D2), not the change date before it
+        held_on = iso_day(first)
     else:
         held_on = iso_day(a.dates[start]) if start is not None and len(a.dates) else None
     return Time(shown, start, swipe, held_on, not (a.from_snapshot and day is None))
