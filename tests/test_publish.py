@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
+from conftest import IN_CI
 from test_browser import Page, change, front_places, front_timeline
 
 from geo_idlib import io
@@ -27,6 +28,15 @@ REPORT = ROOT / "examples" / "idlib_report_2020-02-20.txt"
 TOWNS = pd.DataFrame([("Big Town", 35.70, 36.55, 200000), ("Mid Town", 36.05, 37.05, 50000),
                       ("Small Village", 35.95, 36.95, 800), ("Saraqib", 35.865, 36.80, 30000)],
                      columns=["name", "lat", "lon", "population"])
+
+
+def need(tool: str) -> None:
+    """Skip without Debian's ``tool`` (fail under CI=true): ``make test`` installs it when run as root."""
+    if not shutil.which(tool):
+        msg = f"no {tool} (Debian's ffmpeg / poppler-utils: make test installs them when run as root)"
+        if IN_CI:
+            pytest.fail(msg)
+        pytest.skip(msg)
 
 
 def build(**kw):
@@ -142,8 +152,7 @@ def test_png_pdf_and_svg_exports_keep_text_as_text(chromium, tmp_path):
     with Image.open(png) as img:
         assert img.size == (1600, 1200)                  # --scale 2: retina pixels
     static.export(m, pdf, 800, 600, chromium=chromium)
-    if not shutil.which("pdftotext"):
-        pytest.skip("pdftotext (poppler-utils) is missing: make test installs it")
+    need("pdftotext")
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     for want in ("Front line", "Saraqib", "Sarmin", "Sources: places: GeoNames (CC BY 4.0)", "Natural Earth"):
         assert want in text, (want, text)
@@ -160,8 +169,7 @@ def test_png_pdf_and_svg_exports_keep_text_as_text(chromium, tmp_path):
 def test_a_timelapse_has_one_frame_per_date_and_shows_the_front_moving(chromium, tmp_path):
     from PIL import Image, ImageChops
 
-    if not shutil.which("ffmpeg"):
-        pytest.skip("ffmpeg is missing: make test installs Debian's ffmpeg")
+    need("ffmpeg")
     gif = tmp_path / "front.gif"
     m = build()
     static.timelapse(m, gif, "2020-01-05", "2020-02-10", every="week", width=640, height=480, chromium=chromium)
@@ -258,8 +266,7 @@ def test_cli_static_exports_and_furniture_options(chromium, tmp_path):
     r = run("map", REPORT, "--from", "2019-12-19", "--to", "2020-02-20", "--title", "Idlib offensive",
             "--subtitle", "As reported", "--credit", "Graphic: desk", "--size", "900x650", "-o", out)
     assert r.exit_code == 0, r.output
-    if not shutil.which("pdftotext"):
-        pytest.skip("pdftotext (poppler-utils) is missing")
+    need("pdftotext")
     text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
     assert "Idlib offensive" in text and "As reported" in text and "Graphic: desk" in text
     assert "Government +3,152 ± 1,578 km² since 2019-12-19" in text

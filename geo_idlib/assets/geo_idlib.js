@@ -303,6 +303,7 @@
     items.forEach(function (it) {
       it.el = el('div', 'gi-label gi-label-' + it.kind, pane, it.text);
       it.el.setAttribute('dir', 'auto');
+      if (it.kind === 'town') it.dot = el('div', 'gi-town-dot', pane);  // where the town is
     });
     st.labels = items;
     st.placeLabels = function () { placeLabels(st); };
@@ -319,7 +320,8 @@
     });
     st.labels.forEach(function (it) {
       var e = it.el;
-      if (it.z > z) { e.style.display = 'none'; e.removeAttribute('data-gi-pos'); return; }
+      if (it.dot) it.dot.style.display = 'none';
+      if (it.z > Math.round(z)) { e.style.display = 'none'; e.removeAttribute('data-gi-pos'); return; }
       e.style.display = 'block';
       var w = e.offsetWidth, h = e.offsetHeight, p = map.latLngToLayerPoint([it.lat, it.lon]), r = it.r + GAP;
       var own = it.kind === 'place' ? [p.x - it.r, p.y - it.r, p.x + it.r, p.y + it.r] : null;
@@ -334,6 +336,7 @@
           L.DomUtil.setPosition(e, L.point(Math.round(x), Math.round(y)));
           e.setAttribute('data-gi-pos', pos);
           taken.push(box);
+          if (it.dot) { it.dot.style.display = 'block'; L.DomUtil.setPosition(it.dot, L.point(Math.round(p.x) - 2, Math.round(p.y) - 2)); }
           return;
         }
       }
@@ -506,6 +509,7 @@
     if (hasLegend(d)) legend(el('div', 'gi-publish-legend', foot), d, !st.frame);
     el('div', 'gi-credit', foot, d.furniture.credit);
     if (map.zoomControl) map.removeControl(map.zoomControl);
+    map.options.zoomSnap = 0.25;  // a printed map fills its frame: quarter zoom steps
     box.style.height = Math.max(100, window.innerHeight - head.offsetHeight - foot.offsetHeight) + 'px';
     map.invalidateSize({animate: false});
   }
@@ -567,6 +571,11 @@
     });
     st.labels.forEach(function (it) {
       if (it.el.style.display === 'none') return;
+      if (it.dot) {
+        var dr = it.dot.getBoundingClientRect(), c = document.createElementNS(SVG_NS, 'circle');
+        c.setAttribute('cx', (dr.left + dr.width / 2 - page.left).toFixed(1)); c.setAttribute('cy', (dr.top + dr.height / 2 - page.top).toFixed(1));
+        c.setAttribute('r', '2'); c.setAttribute('fill', '#555'); g.appendChild(c);
+      }
       var r = it.el.getBoundingClientRect(), cs = getComputedStyle(it.el);
       var t = svgText(g, r.left - page.left + parseFloat(cs.paddingLeft), r.bottom - page.top - r.height * 0.28, it.text,
                       'gi-svg-label gi-svg-label-' + it.kind, cs.fontSize, cs.fontWeight, cs.color);

@@ -53,7 +53,7 @@ def _geoms(features: list[dict], box: tuple, lines: bool) -> np.ndarray:
     return np.asarray([decode_polygons(f["g"]) for f in sel], dtype=object)
 
 
-def clip_box(view: tuple, share: float = 1.0, least: float = 2.0) -> tuple:
+def clip_box(view: tuple, share: float = 1.5, least: float = 3.0) -> tuple:
     """The box of context drawn around a view: ``share`` of its size on each side (at least ``least``°)."""
     w, s, e, n = view
     pad = max(share * max(e - w, n - s), least)
@@ -83,20 +83,30 @@ WORLD_QUANTUM = 0.01
 
 
 @functools.lru_cache(maxsize=1)
-def _world() -> tuple[list, list]:
-    """The world at 1:110m, simplified within :data:`WORLD_TOLERANCE`: (land, borders), encoded."""
+def _world() -> tuple[np.ndarray, np.ndarray]:
+    """The world at 1:110m, simplified within :data:`WORLD_TOLERANCE`: (land, borders) geometries."""
     layers = _layers()
     box = (-180.0, -90.0, 180.0, 90.0)
     land = shapely.simplify(_geoms(layers["world_land"], box, lines=False), WORLD_TOLERANCE)
     borders = shapely.simplify(_geoms(layers["world_border"], box, lines=True), WORLD_TOLERANCE)
-    return [g for g in encode_polygons(land, WORLD_QUANTUM) if g], encode_lines(borders, WORLD_QUANTUM)
+    return land, borders
+
+
+def _world_outside(box: tuple) -> tuple[list, list]:
+    """The world layer outside ``box`` (the detailed layers draw inside it), encoded in :data:`WORLD_QUANTUM`."""
+    land, borders = _world()
+    hole = shapely.box(*box)
+    land = shapely.difference(land, hole)
+    borders = shapely.difference(borders, hole)
+    return ([g for g in encode_polygons(land[~shapely.is_empty(land)], WORLD_QUANTUM) if g],
+            encode_lines(borders[~shapely.is_empty(borders)], WORLD_QUANTUM))
 
 
 def basemap(view: tuple, tolerance: float) -> dict | None:
     """The encoded context around ``view`` (west, south, east, north), simplified within ``tolerance``°.
 
-    Keys: ``world_land`` (polygons) and ``world_border`` (lines) for the whole world at 1:110m, in
-    units of ``world_quantum`` degrees;
+    Keys: ``world_land`` (polygons) and ``world_border`` (lines): the world at 1:110m outside the
+    detailed box, in units of ``world_quantum`` degrees;
     ``land`` (one polygon), ``coast``, ``border``, ``admin1``, ``river`` (lines) and ``lakes``
     (polygons) around the view. None when the context file is absent.
     """
@@ -107,11 +117,11 @@ def basemap(view: tuple, tolerance: float) -> dict | None:
     land, coast = _land(layers["land"], box, tolerance)
     lakes = _geoms(layers["lakes"], box, lines=False)
     lakes = shapely.simplify(shapely.intersection(lakes, shapely.box(*box)), tolerance) if len(lakes) else lakes
-    world_land, world_border = _world()
+    world_land, world_border = _world_outside(box)
     out = {"world_land": world_land, "world_border": world_border, "world_quantum": WORLD_QUANTUM,
            "land": [land] if land else [], "coast": coast,
            "lakes": [g for g in encode_polygons(lakes) if g] if len(lakes) else []}
-    near = clip_box(view, share=0.25, least=0.5)  # divisions and rivers: only next to the view
+    near = clip_box(view, share=0.5, least=1.0)  # divisions and rivers: only next to the view
     for kind in LINE_KINDS:
         out[kind] = _lines(layers[kind], near if kind != "border" else box, tolerance)
     return out

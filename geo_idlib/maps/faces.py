@@ -386,13 +386,13 @@ def _poly1(g):
     return _polygonal(np.array([g], dtype=object))[0]
 
 
-def simplify_coverage(geoms, tolerance: float) -> np.ndarray:
+def simplify_coverage(geoms, tolerance: float, clean: bool = True) -> np.ndarray:
     """Simplify polygons that form a coverage, keeping shared borders shared (shapely ≥ 2.1).
 
-    With shapely ≥ 2.2 the coverage is first cleaned (:func:`shapely.coverage_clean`, no snapping):
-    overlays leave T-junctions (a vertex on one side of a shared edge only), and simplifying such
-    an edge twice would open hairline gaps between faces. ``tolerance`` is in degrees (see
-    :func:`pixel_degrees`). Empty inputs stay empty.
+    With shapely ≥ 2.2 the coverage is first cleaned (:func:`_clean_coverage`; ``clean=False`` when
+    the caller did it): overlays leave T-junctions (a vertex on one side of a shared edge only), and
+    simplifying such an edge twice would open hairline gaps between faces. ``tolerance`` is in
+    degrees (see :func:`pixel_degrees`). Empty inputs stay empty.
 
     Examples
     --------
@@ -400,16 +400,24 @@ def simplify_coverage(geoms, tolerance: float) -> np.ndarray:
     >>> [g.area for g in simplify_coverage([a, b], 0.01)]
     [1.0, 1.0]
     """
-    geoms = _polygonal(np.asarray(geoms, dtype=object))
+    geoms = _clean_coverage(geoms) if clean else _polygonal(np.asarray(geoms, dtype=object))
     if len(geoms) == 0 or tolerance <= 0:
         return geoms
     nonempty = ~shapely.is_empty(geoms)
     out = geoms.copy()
     if nonempty.any():
-        todo = geoms[nonempty]
-        if hasattr(shapely, "coverage_clean"):  # shapely ≥ 2.2: node shared edges exactly first
-            todo = _polygonal(shapely.coverage_clean(todo, snapping_distance=0.0))
-        out[nonempty] = _polygonal(shapely.coverage_simplify(todo, tolerance))
+        out[nonempty] = _polygonal(shapely.coverage_simplify(geoms[nonempty], tolerance))
+    return out
+
+
+def _clean_coverage(geoms) -> np.ndarray:
+    """With shapely ≥ 2.2, the coverage with its shared edges noded exactly (no snapping); else as it is."""
+    geoms = _polygonal(np.asarray(geoms, dtype=object))
+    nonempty = ~shapely.is_empty(geoms) if len(geoms) else np.zeros(0, dtype=bool)
+    if not nonempty.any() or not hasattr(shapely, "coverage_clean"):
+        return geoms
+    out = geoms.copy()
+    out[nonempty] = _polygonal(shapely.coverage_clean(geoms[nonempty], snapping_distance=0.0))
     return out
 
 
@@ -433,8 +441,9 @@ def simplify_within(geoms, pixel_deg: float, max_px: float = 1.0, tries: int = 6
         return geoms, 0.0
     tol = pixel_deg * max_px
     base = shapely.set_precision(geoms, QUANTUM)
+    cleaned = _clean_coverage(geoms)  # once: the halvings below only change the tolerance
     for _ in range(tries):
-        simp = simplify_coverage(geoms, tol)
+        simp = simplify_coverage(cleaned, tol, clean=False)
         worst = float(deviation_px(base, shapely.set_precision(simp, QUANTUM), pixel_deg).max())
         if worst <= max_px:
             return simp, worst
