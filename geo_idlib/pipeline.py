@@ -806,7 +806,7 @@ def map_report(reports=(), *, areas=None, date=None, d1=None, d2=None, offline: 
     return document.build_map(places=places, timeline=timeline, date=day, change_polys=change_polys,
                               d1=d1, d2=d2, title=title, offline=offline, notice=notice, subtitle=subtitle,
                               credit=credit, areas_source=_areas_source(timeline, areas), excerpts=excerpts,
-                              towns=map_towns() if towns and places is not None else None)
+                              towns=map_towns() if towns else None)
 
 
 def _map_format(output: str) -> str:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+import test_browser
 from click.testing import CliRunner
 from conftest import IN_CI
 from test_browser import Page, change, front_places, front_timeline
@@ -23,6 +24,9 @@ from geo_idlib.maps import document, element, static
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "examples" / "idlib_report_2020-02-20.txt"
+
+#: One headless Chromium per module, as in test_browser.
+browser = test_browser.browser
 
 #: Towns of the gazetteer around the test front (name, lat, lon, population): the fixture of context labels.
 TOWNS = pd.DataFrame([("Big Town", 35.70, 36.55, 200000), ("Mid Town", 36.05, 37.05, 50000),
@@ -42,16 +46,6 @@ def need(tool: str) -> None:
 def build(**kw):
     return document.build_map(places=front_places(), timeline=front_timeline(), change_polys=change(),
                               d1="2020-01-05", d2="2020-02-10", towns=TOWNS, **kw)
-
-
-@pytest.fixture(scope="module")
-def browser(chromium):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=static.CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -183,8 +183,9 @@ def content_security_policy(page: str, img_sources=()) -> str:
 class MapPage(Figure):
     """The HTML page of a map: the template's ``page``, with a CSP computed from its final blocks."""
 
-    def __init__(self, title: str | None = None, img_sources=()):
+    def __init__(self, title: str | None = None, img_sources=(), lang: str = "en", direction: str = "ltr"):
         super().__init__(title=title)
+        self.lang, self.dir = lang, direction
         self._id = MAP_ID
         self.header._children.pop("meta_http", None)  # the template writes <meta charset> first
         self.img_sources = tuple(img_sources)
@@ -209,7 +210,8 @@ def folium_map(document: dict) -> folium.Map:
     m._id = MAP_ID
     m.default_js = []
     m.default_css = []
-    MapPage(document["title"], [tile_origin(t["url"]) for t in document["base"]["tiles"]]).add_child(m)
+    MapPage(document["title"], [tile_origin(t["url"]) for t in document["base"]["tiles"]],
+            document["text"]["lang"], document["text"]["dir"]).add_child(m)
     m.add_child(GeoIdlibMap(document), name="geo_idlib_layers")
     m.geo_idlib = document  # the map's data document (what the HTML embeds)
     return m
