@@ -8,8 +8,9 @@ lines. Each payload that could run calls ``__giRan(<its number>)``; the page rec
 every ``alert``/``confirm``/``prompt``/``print``.
 
 One map (:func:`hostile_map`) carries every payload in every field that reaches the page: the
-title, the notice, a place's gazetteer name, a mention (of an unlocated place), the report's
-sentence and file name, admin1, country, the actor of an area, and the actors of a change. The
+title, the notice, the subtitle, the credit line, a place's gazetteer name, a mention (an unlocated
+place's, and a located place's label), the report's sentence and file name, admin1, country, the
+actor of an area, the actors of a change, and a town label. The
 page is opened twice in Debian's headless Chromium (:func:`check`):
 
 - **without** its Content-Security-Policy (the meta removed), so that escaping alone must hold:
@@ -50,7 +51,7 @@ CANARY = "gi_canary_jinja_ran"
 
 #: The fields every payload goes into.
 FIELDS = ("title", "notice", "place name", "mention", "sentence", "report file name", "admin1", "country",
-          "area actor", "change actors")
+          "area actor", "change actors", "subtitle", "credit", "place label", "town label")
 
 #: The day the map shows (the popups say "held ... on" it).
 DAY = "2020-01-01"
@@ -129,7 +130,7 @@ def _places(payloads, boxes):
     for i, p in enumerate(payloads):
         c = boxes[i].centroid
         for kind, point in (("near", c), ("far", shapely.Point(10.0, 50.0 + i * 0.05)), ("lost", None)):
-            recs.append({"report": "/srv/reports/" + p, "mention": p if kind == "lost" else f"m{i}",
+            recs.append({"report": "/srv/reports/" + p, "mention": p if kind != "far" else f"m{i}",
                          "start": 0, "end": 1, "sentence": p, "name": "" if kind == "lost" else p,
                          "place_id": "" if kind == "lost" else f"test:{kind}:{i}", "country": p, "admin1": p,
                          "feature_code": "PPL", "precision": "settlement" if point else "",
@@ -144,8 +145,11 @@ def hostile_map(payloads):
     """A map with every payload in every field (see the module's docstring)."""
     t, boxes = _timeline(payloads)
     joined = " \u00a6 ".join(payloads)
+    towns = pd.DataFrame({"name": payloads, "lat": [b.bounds[1] + 0.005 for b in boxes],
+                          "lon": [b.bounds[0] + 0.005 for b in boxes], "population": 100_000})
     return document.build_map(places=_places(payloads, boxes), timeline=t, date=DAY, d1=DAY, d2=DAY,
-                              change_polys=_change(payloads, boxes), title=joined, notice=joined, basemap=False)
+                              change_polys=_change(payloads, boxes), title=joined, notice=joined, basemap=False,
+                              subtitle=joined, credit=joined, towns=towns)
 
 
 # --------------------------------------------------------------------------- the browser
@@ -188,6 +192,11 @@ READ = """(() => {
   out.unlocated = Array.from(document.querySelectorAll('.gi-not-located li')).map(item);
   out.legend = Array.from(document.querySelectorAll('.gi-legend-row')).map(r => r.textContent);
   out.title = txt(document, '.gi-title');
+  out.subtitle = txt(document, '.gi-subtitle');
+  out.credit = txt(document, '.gi-credit');
+  out.place_labels = Array.from(document.querySelectorAll('.gi-label-place')).map(e => e.textContent);
+  out.town_labels = Array.from(document.querySelectorAll('.gi-label-town')).map(e => e.textContent);
+  out.injected += bad(map_geo_idlib.getPane('gi-labels')) + bad(document.querySelector('.gi-credit'));
   out.notice = txt(document, '.gi-notice');
   out.page_title = document.querySelector('title').textContent;
   out.injected += bad(document.querySelector('.gi-panel')) + bad(document.querySelector('.gi-legend'));
@@ -253,6 +262,7 @@ def _failures(payloads: list[str], shown: dict) -> dict[int, list[str]]:
     unlocated = {x["name"]: x for x in shown["unlocated"]}
     legend = set(shown["legend"])
     tips = set(shown["tips"])
+    place_labels, town_labels = set(shown["place_labels"]), set(shown["town_labels"])
     out: dict[int, list[str]] = {}
     for i, p in enumerate(payloads):
         e, bad = _expected(p, i, "1.5"), []
@@ -268,6 +278,12 @@ def _failures(payloads: list[str], shown: dict) -> dict[int, list[str]]:
             bad.append("panel not located")
         if shown["title"] != joined or shown["notice"] != joined:
             bad.append("title/notice")
+        if shown["subtitle"] != joined or shown["credit"] != joined:
+            bad.append("subtitle/credit")
+        if p not in place_labels:
+            bad.append("place label")
+        if p not in town_labels:
+            bad.append("town label")
         if _lf(shown["page_title"]) != _lf(joined):
             bad.append("<title>")
         if bad:

@@ -75,7 +75,7 @@ def test_no_payload_runs_and_each_shows_as_written_in_every_field(chromium):
     print(r.line())
     assert r.ran == [], r.ran                              # nothing ran, not even without the CSP
     assert r.failures == {}, r.failures                    # every payload shown exactly as written
-    assert r.shown == r.tried == len(payloads) and r.fields == len(ev.FIELDS) == 10
+    assert r.shown == r.tried == len(payloads) and r.fields == len(ev.FIELDS) == 14
     assert r.csp_violations == [] and r.errors == []       # no markup ever reached the DOM
 
 
