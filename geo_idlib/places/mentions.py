@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import bisect
 import re
-import unicodedata
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,7 +39,7 @@ from functools import lru_cache
 import pandas as pd
 
 from .. import io
-from .normalize import normalize
+from .normalize import APOSTROPHES, literal_key, normalize
 
 #: A word this frequent in English (wordfreq Zipf scale) is not taken as a place where its
 #: capital letter says nothing (sentence start, ALL-CAPS or Title Case lines) unless it names a
@@ -56,7 +55,7 @@ VERY_COMMON_ZIPF = 5.5
 COLUMNS = ["report", "mention", "start", "end", "sentence", "key", "kind_hint"]
 
 # A word: a dotted acronym (U.S., U.K.) or letters/digits joined by apostrophes (Ma'arrat, Nu‘man).
-_APOS = "'’‘ʿʾ`´"
+_APOS = APOSTROPHES
 _WORD = re.compile(rf"(?:[^\W\d_]\.){{2,}}|[^\W_]+(?:[{_APOS}][^\W_]+)*")
 _POSSESSIVE = re.compile(rf"[{_APOS}][sS]$")
 # What may stand between two words of one name: one to three spaces, or a hyphen.
@@ -203,19 +202,12 @@ def _common(word: str) -> bool:
 _MAJOR_CODES = ("PCL", "ADM1", "CONT", "RGN", "PPLC")
 
 
-@lru_cache(maxsize=1 << 16)
-def _fold(name: str) -> str:
-    """Light folding (accents, case, apostrophes, hyphens) without transliteration rules."""
-    s = unicodedata.normalize("NFKD", name)
-    s = "".join(c for c in s if not unicodedata.combining(c)).lower()
-    return " ".join(re.sub(rf"[{_APOS}]", "", s).replace("-", " ").replace(".", "").split())
-
-
 def _literal(cands, surface: str) -> list:
     """Candidates whose own name or an alternate name is literally ``surface`` (not only its key):
     "Read" is a key of Riyadh (alternate name "Riad") but not literally one of its names."""
-    f = _fold(surface)
-    return [c for c in cands if _fold(c.name) == f or any(_fold(a) == f for a in getattr(c, "alternatenames", ()) or ())]
+    f = literal_key(surface)
+    return [c for c in cands if literal_key(c.name) == f
+            or any(literal_key(a) == f for a in getattr(c, "alternatenames", ()) or ())]
 
 
 def _major(cands, key: str) -> bool:

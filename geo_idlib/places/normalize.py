@@ -1,7 +1,18 @@
 """The one normalisation of place names: every comparison of names in geo_idlib goes through it.
 
 :func:`normalize` folds the ways one Arabic name is written in Latin letters (and Arabic script
-itself) into one key; :func:`compact` is that key without spaces.
+itself) into one key; :func:`compact` is that key without spaces. Where a comparison needs another
+strength, it uses one of the named functions here, never its own folding:
+
+- :func:`exact_key`: the name as written, case- and space-insensitive ("is the candidate literally
+  called what the text says?", the online cache's query key); :func:`tidy` is the same without
+  case folding (the text sent to a service).
+- :func:`literal_key`: also accents, apostrophes, hyphens and dots ignored, but no transliteration
+  rule ("Saraqeb" is not literally "Saraqib", although both have the key ``sarakib``).
+- :func:`normalize`: THE key; every index look-up and most comparisons.
+- :func:`loose_key` and :func:`skeleton`: coarser keys for matching a list of names against a
+  gazetteer's by spelling alone (the NW Syria sample's facts), where ``normalize`` keeps apart what
+  transliterations of one village still differ in (Tall/Tell/Tal, Kafr/Kfar, vowels).
 
 Examples
 --------
@@ -13,6 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # =========================================================================== normalisation
 # Characters removed outright: apostrophes and the letters used for ʿayn / hamza, tatweel.
@@ -166,3 +178,47 @@ def compact(key: str) -> str:
     """
     return key.replace(" ", "")
 
+
+
+# =========================================================================== other strengths
+def tidy(text: str) -> str:
+    """A name as written, tidied: NFKC and whitespace collapsed (case kept).
+
+    >>> tidy("  Maarat\u00a0  al-NUMAN ")
+    'Maarat al-NUMAN'
+    """
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def exact_key(text: str) -> str:
+    """The case- and space-insensitive form of a name as written (:func:`tidy`, case-folded).
+
+    Two names with the same exact key are the same name as written: an ``exact`` match for the
+    ranking, the same query for an online service.
+
+    >>> exact_key("  Maarat   al-NUMAN "), exact_key("Saraqeb") == exact_key("SARAQEB")
+    ('maarat al-numan', True)
+    """
+    return tidy(text).casefold()
+
+
+#: Apostrophes and the letters used for ʿayn / hamza that end or join words in Latin spellings.
+APOSTROPHES = "'’‘ʿʾ`´"
+
+
+_APOSTROPHE = re.compile(f"[{APOSTROPHES}]")
+
+
+@lru_cache(maxsize=1 << 16)
+def literal_key(text: str) -> str:
+    """A name as written with accents, case, apostrophes, hyphens and dots ignored; no
+    transliteration rule (whether a word is literally a place's name, not only shares its key).
+
+    >>> literal_key("Ma‘arrat al-Nu‘mān"), literal_key("U.S.")
+    ('maarrat al numan', 'us')
+    >>> literal_key("Saraqeb") == literal_key("Saraqib"), normalize("Saraqeb") == normalize("Saraqib")
+    (False, True)
+    """
+    s = unicodedata.normalize("NFKD", text)
+    s = "".join(c for c in s if not unicodedata.combining(c)).lower()
+    return " ".join(_APOSTROPHE.sub("", s).replace("-", " ").replace(".", "").split())

@@ -44,13 +44,13 @@ import logging
 import math
 import os
 import time
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
 from .. import io
 from ..errors import GeocoderServiceError, InputError
 from . import store
+from .normalize import exact_key, normalize, tidy
 
 log = logging.getLogger("geo_idlib")
 
@@ -100,8 +100,6 @@ def _iso3_to_iso2() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def _admin1_names() -> dict[tuple[str, str], str]:
     """(country, normalised name or alternate name) → the gazetteer's admin1 name (data/admin1.csv)."""
-    from .normalize import normalize
-
     p = io.package_data("admin1.csv")
     if not p.exists():
         return {}
@@ -122,8 +120,6 @@ def canonical_admin1(country: str | None, name: str | None) -> str | None:
     """
     if not name:
         return None
-    from .normalize import normalize
-
     return _admin1_names().get((country or "", normalize(name)), name)
 
 
@@ -254,18 +250,6 @@ SERVICES: dict[str, Service] = {
                       "https://developers.arcgis.com/rest/geocode/ (anonymous use is for light, "
                       "non-stored geocoding)"),
 }
-
-
-def normalize_query(query: str) -> str:
-    """The cache key form of a query: NFKC, case-folded, whitespace collapsed.
-
-    Only differences a geocoding service ignores are folded, so two queries with the same key get
-    the same answer from the service.
-
-    >>> normalize_query("  Maarat   al-NUMAN ")
-    'maarat al-numan'
-    """
-    return " ".join(unicodedata.normalize("NFKC", query).split()).casefold()
 
 
 def _default_user_agent() -> str:
@@ -450,7 +434,7 @@ class OnlineGeocoder:
         >>> OnlineGeocoder(cache_path="unused.sqlite").lookup("   ") is None  # nothing to ask
         True
         """
-        text = " ".join(unicodedata.normalize("NFKC", str(query)).split())
+        text = tidy(str(query))
         if not text:
             return None
         cc = ""
@@ -458,7 +442,7 @@ class OnlineGeocoder:
             cc = _iso2(country) or ""
             if not cc:
                 raise InputError(f"--country {country}: not an ISO 3166-1 alpha-2 code; use e.g. SY")
-        key = (self.service.name, self.endpoint, normalize_query(text), cc)
+        key = (self.service.name, self.endpoint, exact_key(text), cc)
         hit, answer, _ = store.online_cache_get(self.cache_path, key, self.negative_ttl_s)
         if hit:
             record = self._cached_record(answer)

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .. import crs, io
-from .normalize import normalize
+from .normalize import exact_key, normalize
 from .store import Candidate
 
 # =========================================================================== ranking
@@ -67,11 +66,8 @@ def match_type(query: str, candidate: Candidate, via: str = "folded") -> str:
     >>> match_type("saraqeb", c), match_type("Sarakeb", c)
     ('exact', 'folded')
     """
-    q = unicodedata.normalize("NFC", " ".join(query.split())).casefold()
-    names = (candidate.name, *candidate.alternatenames)
-    if any(unicodedata.normalize("NFC", n).casefold() == q for n in names):
-        return "exact"
-    return via
+    q = exact_key(query)
+    return "exact" if any(exact_key(n) == q for n in (candidate.name, *candidate.alternatenames)) else via
 
 
 def score(c: Candidate, *, match: str = "folded", match_score: float = 1.0, country: str | None = None,
