@@ -47,7 +47,7 @@ SHARED = Path(os.environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
 GEO = SHARED / "eval" / "geoparsing"
 
 from geo_idlib import crs  # noqa: E402
-from geo_idlib.places import mentions, resolve  # noqa: E402
+from geo_idlib.places import mentions, rank, resolve  # noqa: E402
 from geo_idlib.places.normalize import normalize  # noqa: E402
 from geo_idlib.places.store import load_index  # noqa: E402
 
@@ -210,7 +210,7 @@ def geocode_scores(docs, index, demonyms) -> dict:
             continue
         # the ceiling the gazetteer sets: some candidate of the name lies within 161 km of the gold point
         for key, glat, glon in zip(g["key"], g["gold_lat"], g["gold_lon"], strict=True):
-            _, cands = index.candidates(key, fuzzy=True)
+            _, cands = rank.lookup(index, [key]).get(key, ("none", []))
             reachable += any(crs.haversine_km(glat, glon, c.lat, c.lon) <= 161 for c, _ in cands)
         places = resolve.resolve(g[mentions.COLUMNS], index)
         lat, lon = places["lat"].to_numpy(dtype=float), places["lon"].to_numpy(dtype=float)

@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE))
 import eval_places as ev  # noqa: E402  (loaders of the dev sets)
 
 from geo_idlib import crs  # noqa: E402
-from geo_idlib.places import mentions, resolve, store  # noqa: E402
+from geo_idlib.places import mentions, rank, resolve, store  # noqa: E402
 from geo_idlib.places.normalize import compact  # noqa: E402
 from geo_idlib.places.store import load_index  # noqa: E402
 
@@ -75,9 +75,10 @@ def main() -> int:
     # fuzzy answers cached at the lowest threshold, filtered per threshold (same results, less time)
     real_fuzzy = store.GazetteerIndex.fuzzy
     cache: dict = {}
+    threshold = {"now": store.fuzzy_threshold()}
 
     def cached_fuzzy(self, key, limit=5, *, score_cutoff=None, country=None):
-        cut = store.fuzzy_threshold() if score_cutoff is None else score_cutoff
+        cut = threshold["now"] if score_cutoff is None else score_cutoff
         ck = (key, limit, country)
         if ck not in cache:
             cache[ck] = real_fuzzy(self, key, limit, score_cutoff=min(THRESHOLDS), country=country)
@@ -93,8 +94,8 @@ def main() -> int:
             if g.empty:
                 continue
             keys = sorted(set(g["key"]))
-            found = index.lookup_many(keys, compact_fallback=True)
-            fuzzy_rows = [i for i, k in enumerate(g["key"]) if k not in found and len(compact(k)) >= 4]
+            found = rank.lookup(index, keys, fuzzy=False)
+            fuzzy_rows = [i for i, k in enumerate(g["key"]) if k not in found and len(compact(k)) >= rank.FUZZY_MIN_CHARS]
             if fuzzy_rows:
                 jobs.append((cname, g, fuzzy_rows, bool(d.get("negative"))))
     n_pos = sum(len(r) for c, g, r, neg in jobs if not neg)
@@ -104,7 +105,7 @@ def main() -> int:
 
     table = []
     for t in THRESHOLDS:
-        store._FUZZY["threshold"] = t
+        threshold["now"] = t
         correct = wrong = none = false = 0
         for _, g, rows, neg in jobs:
             places = resolve.resolve(g[mentions.COLUMNS], index)

@@ -353,28 +353,6 @@ class GazetteerIndex:
         ranked = sorted(out.values(), key=lambda cs: (-cs[1], -cs[0].population, cs[0].place_id))
         return ranked[:limit]
 
-    # ------------------------------------------------------------------ ranked search
-    def candidates(self, key: str, *, fuzzy: bool = True, country: str | None = None
-                   ) -> tuple[str, list[tuple[Candidate, float]]]:
-        """How ``key`` matches and its candidates: ``(via, [(candidate, similarity)])``.
-
-        ``via`` is ``folded`` (exact normalised key), ``compact`` (space-insensitive key),
-        ``fuzzy`` (rapidfuzz over similar keys, restricted to ``country`` when given) or ``none``.
-        """
-        found = self.lookup(key)
-        if found:
-            return "folded", [(c, 1.0) for c in found]
-        ck = compact(key)
-        if ck:
-            found = self._query("compact", [ck]).get(ck, [])
-            if found:
-                return "compact", [(c, 1.0) for c in sorted(found, key=_rank_key)]
-        if fuzzy and len(ck) >= 4:
-            hits = self.fuzzy(key, limit=10, country=country)
-            if hits:
-                return "fuzzy", hits
-        return "none", []
-
     def countries(self) -> dict[str, str]:
         """ISO2 code → country name, for every country in the index."""
         if not hasattr(self, "_countries"):
