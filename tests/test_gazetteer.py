@@ -7,6 +7,7 @@ import time
 import pytest
 
 from geo_idlib.places import store
+from geo_idlib.places.build import GazetteerRow
 from geo_idlib.places.normalize import normalize
 from geo_idlib.places.rank import search
 from geo_idlib.places.store import Candidate, load_index
@@ -109,7 +110,7 @@ def test_fuzzy_finds_a_misspelling(idx):
 
 def test_cold_open_and_batch_lookup_are_fast(idx):
     keys = [normalize(n) for n in ("Saraqeb", "Idlib", "Aleppo", "Moscow", "Damascus")] + [f"k{i}" for i in range(195)]
-    store._LOADED.clear()
+    store.forget_loaded()
     t = time.perf_counter()
     fresh = load_index()
     got = fresh.lookup_many(keys)
@@ -120,9 +121,10 @@ def test_cold_open_and_batch_lookup_are_fast(idx):
 
 
 def test_infer_countries_from_the_nearest_populated_place(idx):
-    rows = [{"lat": 35.91, "lon": 36.70, "country_code": ""},        # near Idlib
-            {"lat": 36.2, "lon": 37.15, "country_code": "XX"},       # given: kept
-            {"lat": 0.0, "lon": -30.0, "country_code": ""},          # mid-Atlantic: nothing within 50 km
-            {"lat": 69.68, "lon": 19.2, "country_code": ""}]         # near Tromsø (the grid widens near the poles)
-    store._CountryFinder(idx).fill(rows)
-    assert [r["country_code"] for r in rows] == ["SY", "XX", "", "NO"]
+    rows = [GazetteerRow(i, str(i), f"P{i}", lat, lon, [], "PPL", cc, "", True, 0) for i, (lat, lon, cc) in enumerate([
+        (35.91, 36.70, ""),      # near Idlib
+        (36.2, 37.15, "XX"),     # given: kept
+        (0.0, -30.0, ""),        # mid-Atlantic: nothing within 50 km
+        (69.68, 19.2, "")])]     # near Tromsø (the grid widens near the poles)
+    store.CountryFinder(idx).fill(rows)
+    assert [r.country for r in rows] == ["SY", "XX", "", "NO"]
