@@ -354,10 +354,18 @@ class GazetteerIndex:
             self._countries = dict(sorted(rows))
         return self._countries
 
-    def populated_places(self) -> list[tuple[float, float, str]]:
-        """``(lat, lon, country)`` of every GeoNames populated place of the built-in index."""
+    def populated_places(self, country: str | None = None) -> list[Candidate]:
+        """Every populated place (PPL…) of the built-in index, or of one country, in index order.
+
+        >>> sy = load_index().populated_places("SY")
+        >>> len(sy) > 300, {c.country for c in sy}, "geonames:164816" in {c.place_id for c in sy}
+        (True, {'SY'}, True)
+        """
+        where = "" if country is None else " AND p.country = ?"
         with self._lock:
-            return self._con.execute("SELECT lat, lon, country FROM main.places WHERE feature_code LIKE 'PPL%'").fetchall()
+            rows = self._con.execute(f"SELECT {_CANDIDATE_SQL} FROM main.places p WHERE p.feature_code LIKE 'PPL%'"
+                                     + where, [] if country is None else [country]).fetchall()
+        return [_candidate(r) for r in rows]
 
     def nearest(self, lat: float, lon: float, *, radius_km: float = 50.0, limit: int = 1) -> list[tuple[Candidate, float]]:
         """The settlements nearest to a point: ``[(candidate, km)]`` within ``radius_km``, nearest first."""
@@ -465,12 +473,12 @@ class CountryFinder:
         import numpy as np
 
         pts = self.index.populated_places()
-        self.lat = np.array([p[0] for p in pts], dtype=float)
-        self.lon = np.array([p[1] for p in pts], dtype=float)
-        self.country = [p[2] for p in pts]
+        self.lat = np.array([p.lat for p in pts], dtype=float)
+        self.lon = np.array([p.lon for p in pts], dtype=float)
+        self.country = [p.country for p in pts]
         cells: dict[tuple[int, int], list[int]] = defaultdict(list)
         for i, p in enumerate(pts):
-            cells[(math.floor(p[0]), math.floor(p[1]))].append(i)
+            cells[(math.floor(p.lat), math.floor(p.lon))].append(i)
         self.cells = {k: np.array(v) for k, v in cells.items()}
 
     def _near(self, cy: int, cx: int):
