@@ -537,12 +537,18 @@ def find_mentions(text: str, index, *, report: str = "", offset: int = 0) -> pd.
     spans = _candidate_spans(W, t, max_words)
     found = index.lookup_many(sorted(set(spans.values()))) if spans else {}
     hits = {ij: k for ij, k in spans.items() if found.get(k)}
-    C = _Context(W, t, hits, found)
+    matches = _gazetteer_matches(text, W, _Context(W, t, hits, found), hits, found)
+    matches = _with_pattern_mentions(text, W, t, matches)
+    return _mentions_table(text, W, matches, report, offset)
+
+
+def _gazetteer_matches(text: str, W: _Words, C: _Context, hits: dict, found: dict) -> list[tuple[int, int, str | None]]:
+    """``(char start, char end, kind_hint)`` of the gazetteer hits the context rules accept: the
+    longest accepted hit at each word, left to right."""
     longest: dict[int, list[int]] = {}
     for i, j in hits:
         longest.setdefault(i, []).append(j)
-
-    matches: list[tuple[int, int, str | None]] = []  # (char start, char end, kind_hint)
+    matches: list[tuple[int, int, str | None]] = []
     i = 0
     while i < W.n:
         took = False
@@ -555,8 +561,13 @@ def find_mentions(text: str, index, *, report: str = "", offset: int = 0) -> pd.
                 break
         if not took:
             i += 1
+    return matches
 
-    # pattern names: add those the gazetteer missed; a longer pattern name replaces a match inside it
+
+def _with_pattern_mentions(text: str, W: _Words, t: _Tables, matches: list) -> list[tuple[int, int, str | None]]:
+    """``matches`` plus the pattern names the gazetteer missed; a longer pattern name replaces the
+    matches inside it. Sorted by position."""
+    matches = list(matches)
     skip_ranges = [W.sents[k] for k, s in enumerate(W.sent_skip) if s]
     for s, e, hint in _pattern_mentions(text, t):
         if any(a <= s < b for a, b in skip_ranges):
@@ -574,7 +585,11 @@ def find_mentions(text: str, index, *, report: str = "", offset: int = 0) -> pd.
                     matches.remove(mm)
                 matches.append((s, e, hint or inside[0][2]))
     matches.sort(key=lambda m: (m[0], m[1]))
+    return matches
 
+
+def _mentions_table(text: str, W: _Words, matches: list, report: str, offset: int) -> pd.DataFrame:
+    """The mentions table (:data:`COLUMNS`) of ``matches``."""
     sent_starts = [s for s, _ in W.sents]
     cols: dict[str, list] = {c: [] for c in COLUMNS}
     for s, e, hint in matches:
