@@ -57,7 +57,9 @@ SYRIA_BBOX = (35.6, 32.3, 42.4, 37.4)
 
 
 # ----------------------------------------------------------------------------- corpora
-def _repair(text: str, name: str, start: int, end: int, window: int = 12) -> tuple[int, int]:
+def repair_span(text: str, name: str, start: int, end: int, window: int = 12) -> tuple[int, int]:
+    """A gold span whose text differs from its name, moved to the nearest exact occurrence within
+    ``window`` characters (the corpora's offsets drift); unchanged when there is none."""
     if text[start:end] == name:
         return start, end
     best = None
@@ -75,17 +77,18 @@ def _f(x):
         return None
 
 
-def load_gwn(path: Path) -> list[dict]:
+def load_gwn(path: Path, types=GWN_TYPES) -> list[dict]:
+    """GeoWebNews: the toponyms of ``types`` (by default the literal and associative ones)."""
     docs = []
     for art in ET.parse(path).getroot().iter("article"):
         text = art.findtext("text") or ""
         tops = []
         for t in art.iter("toponym"):
             typ = t.findtext("type")
-            if typ not in GWN_TYPES:
+            if typ not in types:
                 continue
             name = t.findtext("extractedName") or ""
-            s, e = _repair(text, name, int(t.findtext("start")), int(t.findtext("end")))
+            s, e = repair_span(text, name, int(t.findtext("start")), int(t.findtext("end")))
             tops.append({"name": name, "start": s, "end": e, "geonameid": (t.findtext("geonamesID") or "").strip(),
                          "lat": _f(t.findtext("latitude")), "lon": _f(t.findtext("longitude"))})
         docs.append({"id": art.get("file"), "text": text, "toponyms": tops})
@@ -100,7 +103,7 @@ def load_gaztag(path: Path) -> list[dict]:
         tops = []
         for t in art.iter("toponym"):
             name = t.findtext("phrase") or ""
-            s, e = _repair(text, name, int(t.findtext("start")), int(t.findtext("end")))
+            s, e = repair_span(text, name, int(t.findtext("start")), int(t.findtext("end")))
             tops.append({"name": name, "start": s, "end": e, "geonameid": (t.find("gaztag").get("geonameid", "")
                                                                           if t.find("gaztag") is not None else ""),
                          "lat": _f(t.findtext("gaztag/lat")), "lon": _f(t.findtext("gaztag/lon"))})
@@ -115,7 +118,7 @@ def load_geovirus(path: Path) -> list[dict]:
         tops = []
         for t in art.iter("location"):
             name = t.findtext("name") or ""
-            s, e = _repair(text, name, int(t.findtext("start")) - 1, int(t.findtext("end")) - 1)
+            s, e = repair_span(text, name, int(t.findtext("start")) - 1, int(t.findtext("end")) - 1)
             tops.append({"name": name, "start": s, "end": e,
                          "lat": _f(t.findtext("lat")), "lon": _f(t.findtext("lon"))})
         docs.append({"id": str(k), "text": text, "toponyms": tops})
@@ -127,13 +130,14 @@ def load_syria(path: Path) -> list[dict]:
     for line in path.read_text(encoding="utf-8").splitlines():
         d = json.loads(line)
         types_ok = d["corpus"] != "GeoWebNews"
-        tops = [dict(t, **dict(zip(("start", "end"), _repair(d["text"], t["name"], t["start"], t["end"]), strict=True)))
+        tops = [dict(t, **dict(zip(("start", "end"), repair_span(d["text"], t["name"], t["start"], t["end"]), strict=True)))
                 for t in d["toponyms"] if types_ok or t.get("type") in GWN_TYPES]
         docs.append({"id": f"{d['corpus']}:{d['id']}", "text": d["text"], "toponyms": tops})
     return docs
 
 
-def _demonyms() -> set[str]:
+def demonym_keys() -> set[str]:
+    """Normalised demonyms of not_places.csv: neither gold nor predictions on them count."""
     t = pd.read_csv(ROOT / "geo_idlib" / "data" / "not_places.csv", dtype=str)
     return {normalize(n) for n in t.loc[t["kind"] == "demonym", "name"]}
 
@@ -320,7 +324,7 @@ def main(argv=None) -> int:
         print(f"{GEO} is missing: ../shared is needed for the places evaluation", file=sys.stderr)
         return 1
     index = load_index()
-    demonyms = _demonyms()
+    demonyms = demonym_keys()
     corpora = {
         "GeoWebNews": load_gwn(GEO / "GWN.xml"),
         "LGL": load_gaztag(GEO / "lgl.xml"),

@@ -56,7 +56,7 @@ def main() -> int:
     names = gazetteer_names()
     docs = (ev.load_gwn(ev.GEO / "GWN.xml") + ev.load_gaztag(ev.GEO / "lgl.xml") + ev.load_gaztag(ev.GEO / "TR-News.xml")
             + ev.load_geovirus(ev.GEO / "GeoVirus.xml"))
-    demonyms = ev._demonyms()
+    demonyms = ev.demonym_keys()
     gold = [(t["name"], t["lat"], t["lon"]) for d in docs for t in d["toponyms"] if t["lat"] is not None]
     syria = [(t["name"], t["lat"], t["lon"]) for d in ev.load_syria(ev.GEO / "syria_subset.jsonl")
              for t in d["toponyms"] if t.get("lat") is not None]

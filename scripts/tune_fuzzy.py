@@ -24,7 +24,6 @@ import argparse
 import json
 import sys
 import time
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pandas as pd
@@ -43,18 +42,8 @@ THRESHOLDS = [0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.88, 0.90, 0.92, 0.95, 0.98, 
 
 def _negatives(path: Path) -> list[dict]:
     """GeoWebNews spans annotated as not places (Non_Toponym, Homonym), as documents."""
-    docs = []
-    for art in ET.parse(path).getroot().iter("article"):
-        text = art.findtext("text") or ""
-        neg = []
-        for t in art.iter("toponym"):
-            if t.findtext("type") in ("Non_Toponym", "Homonym"):
-                name = t.findtext("extractedName") or ""
-                s, e = ev._repair(text, name, int(t.findtext("start")), int(t.findtext("end")))
-                neg.append({"name": name, "start": s, "end": e, "lat": 0.0, "lon": 0.0})
-        if neg:
-            docs.append({"id": art.get("file"), "text": text, "toponyms": neg, "negative": True})
-    return docs
+    return [dict(d, negative=True, toponyms=[dict(t, lat=0.0, lon=0.0) for t in d["toponyms"]])
+            for d in ev.load_gwn(path, types={"Non_Toponym", "Homonym"}) if d["toponyms"]]
 
 
 class _FuzzyAt:
@@ -84,7 +73,7 @@ def main() -> int:
         return 1
     t0 = time.time()
     index = _FuzzyAt(load_index())
-    demonyms = ev._demonyms()
+    demonyms = ev.demonym_keys()
     corpora = {"GWN": ev.load_gwn(ev.GEO / "GWN.xml"), "LGL": ev.load_gaztag(ev.GEO / "lgl.xml"),
                "TR-News": ev.load_gaztag(ev.GEO / "TR-News.xml"), "GeoVirus": ev.load_geovirus(ev.GEO / "GeoVirus.xml"),
                "Syria": ev.load_syria(ev.GEO / "syria_subset.jsonl"), "negatives": _negatives(ev.GEO / "GWN.xml")}

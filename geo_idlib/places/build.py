@@ -15,7 +15,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import io
@@ -167,12 +167,13 @@ def _country_outline_points() -> dict[str, tuple[float, float]]:
 
 # =========================================================================== rows of the index
 @dataclass(frozen=True)
-class PlaceRow:
-    """One place of the index as a data source yields it.
+class Candidate:
+    """One gazetteer entry a name may refer to.
 
-    ``keys`` are the normalised keys that find it (:class:`IndexKeys`). ``same_as``: a built-in
-    gazetteer entry that only adds its spellings (its keys) to this GeoNames place, when the index
-    holds that place.
+    ``place_id`` is ``geonames:<id>`` for GeoNames, ``user:<gazetteer>:<id>`` for user gazetteers.
+    ``admin1`` is the first-level division's name where geo_idlib knows it, else its GeoNames code
+    (``"RU.48"``) or ``""``. ``feature_code`` follows GeoNames (PPLC capital, PPLA admin seat, PPL,
+    ADM1, PCLI country, CONT continent, RGN region, ...).
     """
 
     place_id: str
@@ -184,8 +185,40 @@ class PlaceRow:
     feature_code: str
     population: int
     source: str
-    alternatenames: tuple[str, ...]
-    keys: frozenset[str]
+    alternatenames: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def precision(self) -> str:
+        """settlement | admin2 | admin1 | country | region, from the feature code."""
+        return precision_of(self.feature_code)
+
+
+def precision_of(feature_code: str) -> str:
+    """The precision a feature code stands for (ACLED-like geo-precision levels).
+
+    >>> precision_of("PPLC"), precision_of("ADM1"), precision_of("ADM3"), precision_of("PCLI"), precision_of("CONT")
+    ('settlement', 'admin1', 'admin2', 'country', 'region')
+    """
+    fc = (feature_code or "").upper()
+    if fc.startswith("ADM1"):
+        return "admin1"
+    if fc.startswith("ADM") or fc in ("ADMD", "PRSH"):
+        return "admin2"
+    if fc.startswith("PCL") or fc in ("TERR",):
+        return "country"
+    if fc in ("CONT", "RGN", "RGNE", "AREA", "ZN", "ZNB", "OCN", "SEA"):
+        return "region"
+    return "settlement"
+
+
+@dataclass(frozen=True)
+class PlaceRow(Candidate):
+    """One place of the index as a data source yields it: a :class:`Candidate` and the keys that
+    find it (:class:`IndexKeys`). ``same_as``: a built-in gazetteer entry that only adds its
+    spellings (its keys) to this GeoNames place, when the index holds that place.
+    """
+
+    keys: frozenset[str] = frozenset()
     same_as: str = ""
 
 

@@ -26,13 +26,12 @@ import re
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import crs, io
 from ..errors import GazetteerError, InputError
 from . import build
-from .build import PlaceRow
+from .build import Candidate, PlaceRow
 from .normalize import compact, normalize
 
 log = logging.getLogger("geo_idlib")
@@ -40,52 +39,6 @@ log = logging.getLogger("geo_idlib")
 
 #: Bump when the layout of the SQLite index changes (the file name carries it).
 INDEX_FORMAT = 1
-
-
-# =========================================================================== candidates
-@dataclass(frozen=True)
-class Candidate:
-    """One gazetteer entry a name may refer to.
-
-    ``place_id`` is ``geonames:<id>`` for GeoNames, ``user:<gazetteer>:<id>`` for user gazetteers.
-    ``admin1`` is the first-level division's name where geo_idlib knows it, else its GeoNames code
-    (``"RU.48"``) or ``""``. ``feature_code`` follows GeoNames (PPLC capital, PPLA admin seat, PPL,
-    ADM1, PCLI country, CONT continent, RGN region, ...).
-    """
-
-    place_id: str
-    name: str
-    lat: float
-    lon: float
-    country: str
-    admin1: str
-    feature_code: str
-    population: int
-    source: str
-    alternatenames: tuple[str, ...] = field(default=(), compare=False, repr=False)
-
-    @property
-    def precision(self) -> str:
-        """settlement | admin2 | admin1 | country | region, from the feature code."""
-        return precision_of(self.feature_code)
-
-
-def precision_of(feature_code: str) -> str:
-    """The precision a feature code stands for (ACLED-like geo-precision levels).
-
-    >>> precision_of("PPLC"), precision_of("ADM1"), precision_of("ADM3"), precision_of("PCLI"), precision_of("CONT")
-    ('settlement', 'admin1', 'admin2', 'country', 'region')
-    """
-    fc = (feature_code or "").upper()
-    if fc.startswith("ADM1"):
-        return "admin1"
-    if fc.startswith("ADM") or fc in ("ADMD", "PRSH"):
-        return "admin2"
-    if fc.startswith("PCL") or fc in ("TERR",):
-        return "country"
-    if fc in ("CONT", "RGN", "RGNE", "AREA", "ZN", "ZNB", "OCN", "SEA"):
-        return "region"
-    return "settlement"
 
 
 # =========================================================================== building the index
@@ -726,7 +679,7 @@ def online_cache_path() -> Path:
 
 
 @contextlib.contextmanager
-def _online_db(path: str | os.PathLike, create: bool = True):
+def online_db(path: str | os.PathLike, create: bool = True):
     """A connection to the online cache (schema created on first use); one-line errors.
 
     Yields ``None`` when the file does not exist and ``create`` is false.
@@ -770,7 +723,7 @@ def online_cache_get(path: str | os.PathLike, key: tuple[str, str, str, str],
     """
     import time
 
-    with _online_db(path, create=False) as con:
+    with online_db(path, create=False) as con:
         if con is None:
             return False, None, None
         row = con.execute("SELECT answer, fetched_at FROM answers WHERE service=? AND endpoint=? AND query=? "
@@ -787,14 +740,14 @@ def online_cache_get(path: str | os.PathLike, key: tuple[str, str, str, str],
 def online_cache_put(path: str | os.PathLike, key: tuple[str, str, str, str], answer_json: str | None,
                      fetched_at: float) -> None:
     """Store one answer (``None`` = not found) in one transaction, replacing an older row for ``key``."""
-    with _online_db(path) as con, con:
+    with online_db(path) as con, con:
         con.execute("INSERT OR REPLACE INTO answers (service, endpoint, query, country, answer, fetched_at) "
                     "VALUES (?, ?, ?, ?, ?, ?)", (*key, answer_json, float(fetched_at)))
 
 
 def online_cache_clear(path: str | os.PathLike, service: str | None = None) -> int:
     """Delete every cached answer (or only those of ``service``); returns the number of rows deleted."""
-    with _online_db(path, create=False) as con:
+    with online_db(path, create=False) as con:
         if con is None:
             return 0
         with con:
@@ -807,7 +760,7 @@ def online_cache_clear(path: str | os.PathLike, service: str | None = None) -> i
 
 def online_cache_stats(path: str | os.PathLike) -> dict:
     """Row counts of the online cache: ``{"path", "rows", "found", "not_found"}`` (zeros if absent)."""
-    with _online_db(path, create=False) as con:
+    with online_db(path, create=False) as con:
         if con is None:
             return {"path": str(path), "rows": 0, "found": 0, "not_found": 0}
         rows, found = con.execute("SELECT COUNT(*), COUNT(answer) FROM answers").fetchone()
