@@ -97,7 +97,7 @@ def bench_add(sizes: list[int]) -> int:
         env = {**os.environ, "GEO_IDLIB_HOME": f"{tmp}/home", "GEO_IDLIB_CACHE": f"{tmp}/cache"}
         print(f"{'gazetteer add, GeoNames dump':30s} {'MB':>7s} {'rows':>10s} {'s':>8s} {'rows/s':>9s} "
               f"{'peak RSS MB':>12s} {'(before)':>9s} {'index MB':>9s}")
-        subprocess.run([sys.executable, "-c", "from geo_idlib.places import load_index; load_index()"],
+        subprocess.run([sys.executable, "-c", "from geo_idlib.places.store import load_index; load_index()"],
                        cwd=ROOT, check=True, env=env, capture_output=True)  # the GeoNames index, built first
         for i, n in enumerate(sizes):
             dump = Path(tmp) / f"dump{n}.txt"
