@@ -6,6 +6,13 @@ Arabic script included), ``countries.json`` and ``continents.json`` — plus the
 ``geo_idlib/data/`` (admin-1 names and points, admin areas, Syrian districts, country aliases,
 regions), the built-in gazetteers (``shapefiles/<name>_places.csv``) and the user's own gazetteer
 files (GeoNames dumps or CSV).
+
+Each source is one generator of :class:`PlaceRow` (a :class:`Candidate` and the keys that find it):
+:func:`geonames_cities`, :func:`countries`, :func:`admin1_divisions`, :func:`admin_areas`,
+:func:`builtin_gazetteers`, :func:`ocha_districts`, :func:`continents`, :func:`regions`;
+:func:`places` assembles them in index order. A gazetteer file is read into
+:class:`GazetteerRow` (:func:`read_gazetteer`), which :func:`user_places` turns into rows.
+:mod:`geo_idlib.places.store` writes the rows.
 """
 
 from __future__ import annotations

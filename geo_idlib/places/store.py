@@ -179,13 +179,14 @@ class GazetteerIndex:
         except Exception as exc:  # sqlite3.DatabaseError and friends
             raise GazetteerError(f"{self.path}: gazetteer index unreadable ({exc}); delete it to rebuild") from None
         self._dbs = ["main"]
+        user_max_words = 0
         if self.user_path is not None and self.user_path.exists():
             self._con.execute("ATTACH DATABASE ? AS user", (f"file:{self.user_path.as_posix()}?mode=ro",))
             self._dbs.append("user")
+            user_max_words = self._con.execute("SELECT max(words) FROM user.names").fetchone()[0] or 0
+        self.max_words = max(int(self.meta.get("max_words", 1)), int(user_max_words))
         self._lock = threading.RLock()
         self._fuzzy_cache: dict[tuple[str, int], list[str]] = {}
-        umw = self._select("SELECT max(words) FROM {db}.names")[-1][0] if "user" in self._dbs else 0
-        self.max_words = max(int(self.meta.get("max_words", 1)), int(umw or 0))
 
     def _select(self, sql: str, args: list = (), *, union: str = "UNION ALL") -> list[tuple]:
         """Rows of ``sql`` (with ``{db}`` for the database) run on every database, joined by ``union``."""
