@@ -24,8 +24,9 @@ def find_chromium(chromium: str | None = None) -> str:
     for c in (chromium, os.environ.get("GEO_IDLIB_CHROMIUM"), DEFAULT_CHROMIUM, shutil.which("chromium")):
         if c and os.path.exists(c):
             return c
-    raise RenderError("PNG export needs a headless Chromium: none at /usr/bin/chromium; install Debian's "
-                      "'chromium' (apt-get install chromium) or set GEO_IDLIB_CHROMIUM, or write .html instead")
+    raise RenderError("PNG export needs a headless Chromium: none at /usr/bin/chromium nor on PATH; install it "
+                      "(Debian/Ubuntu: sudo apt-get install chromium) or set GEO_IDLIB_CHROMIUM to a Chrome "
+                      "or Chromium binary, or write .html instead")
 
 
 def to_png(html_or_path, out_png, width: int = 1200, height: int = 800, *, chromium: str | None = None,
@@ -61,8 +62,8 @@ def to_png(html_or_path, out_png, width: int = 1200, height: int = 800, *, chrom
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import sync_playwright
     except ImportError:
-        raise RenderError("PNG export needs playwright (pip install playwright); the browser itself is "
-                          "Debian's chromium, never downloaded") from None
+        raise RenderError("PNG export needs playwright, a dependency of geo_idlib: reinstall geo_idlib "
+                          "(pip install geo_idlib); the browser itself is Debian's chromium, never downloaded") from None
     tmp = None
     if isinstance(html_or_path, folium.Map):
         tmp = io.temp_html_file(to_html(html_or_path))
