@@ -663,22 +663,21 @@ def csv_text(table, *, raw: bool = False, header: bool = True) -> str:
     """A (Geo)DataFrame as deterministic CSV text: THE writer of every CSV geo_idlib outputs.
 
     Geometry becomes WKT, floats keep :data:`FLOAT_DIGITS` decimals, missing values are empty,
-    lines end with ``\\n`` and fields are quoted only when needed (RFC 4180). Unless ``raw``, every
-    text cell and column name goes through :func:`spreadsheet_safe`, so that a report sentence such
-    as ``=HYPERLINK(...)`` opens in a spreadsheet as text, not as a live formula. ``header=False``
-    leaves out the line of column names (for writing a table block by block).
+    lines end with ``\\n`` and a field is quoted when it holds a comma, a quote, CR or LF (RFC 4180;
+    Python's csv module leaves a lone CR unquoted, which splits the row when read back). Unless
+    ``raw``, every text cell and column name goes through :func:`spreadsheet_safe`, so that a report
+    sentence such as ``=HYPERLINK(...)`` opens in a spreadsheet as text, not as a live formula.
+    ``header=False`` leaves out the line of column names (for writing a table block by block).
 
     >>> import pandas as pd
     >>> print(csv_text(pd.DataFrame({"name": ["Sarmin", "=1+2"], "lon": [36.725, -0.5]})), end="")
     name,lon
     Sarmin,36.725000
     '=1+2,-0.500000
-    >>> print(csv_text(pd.DataFrame({"name": ["=1+2"]}), raw=True, header=False), end="")
+    >>> print(csv_text(pd.DataFrame({"name": ["=1+2", "a\\rb"]}), raw=True, header=False), end="")
     =1+2
+    "a\rb"
     """
-    import csv
-    import io as stdio
-
     import pandas as pd
 
     df = table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)
@@ -686,12 +685,19 @@ def csv_text(table, *, raw: bool = False, header: bool = True) -> str:
     if not raw:
         cols = [c if pd.api.types.is_numeric_dtype(df.iloc[:, i].dtype) else [spreadsheet_safe(v) for v in c]
                 for i, c in enumerate(cols)]
-    buf = stdio.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    if header:
-        w.writerow([str(c) if raw else spreadsheet_safe(str(c)) for c in df.columns])
-    w.writerows(zip(*cols, strict=True))
-    return buf.getvalue()
+    lines = [_csv_line([str(c) if raw else spreadsheet_safe(str(c)) for c in df.columns])] if header else []
+    lines += [_csv_line(row) for row in zip(*cols, strict=True)]
+    return "".join(lines)
+
+
+_CSV_QUOTE = re.compile(r'[",\r\n]')
+
+
+def _csv_line(fields) -> str:
+    """One CSV line (RFC 4180 quoting; a lone empty field is written ``""``, as the csv module does)."""
+    if len(fields) == 1 and fields[0] == "":
+        return '""\n'
+    return ",".join(f'"{f.replace(chr(34), chr(34) * 2)}"' if _CSV_QUOTE.search(f) else f for f in fields) + "\n"
 
 
 def read_geometries(path: str | os.PathLike, what: str = "layer", columns: list[str] | None = None):

@@ -182,6 +182,19 @@ def test_csv_text_neutralises_text_cells_and_headers_unless_raw():
     assert raw == [["=1+2", "-36.500000", "1"], ["Idlib", "", "2"]]
 
 
+def test_csv_text_quotes_a_lone_carriage_return():
+    """Python's csv writer leaves a lone CR unquoted with "\\n" line ends, and readers split the row
+    there (found by tests/test_fuzz.py on the text '0\\rAG')."""
+    import csv
+    import io as stdio
+
+    import pandas as pd
+
+    cells = ["0\rAG", 'a "b", c', "line\nbreak", "", "x"]
+    text = io.csv_text(pd.DataFrame({"s": cells}), raw=True)
+    assert list(csv.reader(stdio.StringIO(text, newline=""))) == [["s"], *([c] for c in cells)]
+
+
 # --------------------------------------------------------------------------- encodings
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-be", "utf-32"])
 def test_reports_with_a_byte_order_mark_are_read(tmp_path, encoding):
