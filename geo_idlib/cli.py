@@ -52,8 +52,8 @@ def _version_option() -> click.Option:
                         help="Show the version and exit.")
 
 
-class _Command(click.Command):
-    """A command with --version and one-line usage errors, which first removes stale temporary files."""
+class _OneLine:
+    """--version on every command and group, and usage errors on one line."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -64,27 +64,22 @@ class _Command(click.Command):
             return super().parse_args(ctx, args)
         except click.UsageError as exc:
             raise _one_line(exc) from None
+
+
+class _Command(_OneLine, click.Command):
+    """A command that first removes the temporary files of killed runs (in its output's folder,
+    the cache and the data dir)."""
 
     def invoke(self, ctx):
         pipeline.remove_stale_temps(ctx.params.get("output"))
         return super().invoke(ctx)
 
 
-class _Group(click.Group):
+class _Group(_OneLine, click.Group):
     """A group whose commands turn GeoIdlibError (and unexpected errors) into one-line messages."""
 
     command_class = _Command
     group_class = type  # subgroups are _Group too
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.params.append(_version_option())
-
-    def parse_args(self, ctx, args):
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            raise _one_line(exc) from None
 
     def invoke(self, ctx):
         try:

@@ -21,11 +21,6 @@ def no_progress(items, label: str = "", length: int | None = None):
     return contextlib.nullcontext(items)
 
 
-def write_output(text: str, path: str, overwrite: bool = False) -> None:
-    """Atomically write a text output (GeoJSON, CSV, JSON, HTML)."""
-    io.write_text(path, text, overwrite=overwrite)
-
-
 def remove_stale_temps(*outputs: str | None) -> list:
     """Remove the temporary files that killed runs left behind: in the folders of ``outputs``, the
     cache dir (gazetteer index, PNG pages) and the data dir (user gazetteers). Every command calls it

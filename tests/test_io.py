@@ -3,6 +3,7 @@ from __future__ import annotations
 import geopandas as gpd
 import pytest
 import shapely
+from conftest import dead_pid
 
 from geo_idlib import io
 from geo_idlib.errors import InputError, InputFileNotFound, OutputError, OutputExists
@@ -69,22 +70,12 @@ def test_geojson_is_deterministic_and_rounded(tmp_path):
 
 
 # --------------------------------------------------------------------------- temporary files
-def _dead_pid() -> int:
-    """The pid of a process that has ended (and been reaped)."""
-    import subprocess
-    import sys
-
-    p = subprocess.Popen([sys.executable, "-c", "pass"])
-    p.wait()
-    return p.pid
-
-
 def test_temp_files_name_their_process_and_stale_ones_are_removed(tmp_path):
     import os
 
     t = io.temp_path_beside(tmp_path / "out.gpkg")
     assert t.parent == tmp_path and t.suffix == ".gpkg" and f".geo_idlib-{os.getpid()}-" in t.name
-    dead = _dead_pid()
+    dead = dead_pid()
     stale = [tmp_path / f".out.gpkg.geo_idlib-{dead}-0123abcd.tmp.gpkg",
              tmp_path / f".out.gpkg.geo_idlib-{dead}-0123abcd.tmp.gpkg-journal",
              tmp_path / f".user.sqlite.geo_idlib-{dead}-deadbeef.tmp.sqlite"]

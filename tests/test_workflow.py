@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import dead_pid
 
 from geo_idlib import io
 from geo_idlib.cli import cli
@@ -221,9 +222,7 @@ def test_usage_errors_are_one_line():
 
 # --------------------------------------------------------------------------- temporary files
 def test_a_command_first_removes_temporary_files_of_dead_runs(tmp_path, report):
-    from test_io import _dead_pid
-
-    dead = _dead_pid()
+    dead = dead_pid()
     out = tmp_path / "out"
     out.mkdir()
     folders = [out, io.cache_dir(), io.data_dir(), store.user_index_path().parent]
