@@ -122,6 +122,11 @@ def writable_folder(path: str | os.PathLike, what: str, fix: str) -> Path:
 #: A temporary file of geo_idlib: ``.<target name>.geo_idlib-<pid>-<8 hex>.tmp<suffix>`` (SQLite and
 #: GDAL may add their own endings, e.g. ``-journal``). The pid says whether its writer still runs.
 _TEMP_NAME = re.compile(r"^\..*\.geo_idlib-(?P<pid>\d+)-[0-9a-f]{8}\.tmp")
+#: What geo_idlib 0.1 named its temporary files, without a pid (``tempfile.mkstemp``): e.g. a killed
+#: `gazetteer add` left ``.user.k2x9_ab1.tmp.sqlite`` (~100 MB). Removed from geo_idlib's own
+#: folders (cache, data) once older than :data:`LEGACY_TEMP_AGE_S`, when no writer can be left.
+_LEGACY_TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp(\.[a-z]+)?$")
+LEGACY_TEMP_AGE_S = 24 * 3600
 #: Characters of the target's name kept in a temporary name (file names are limited to 255 bytes).
 _TEMP_STEM_CHARS = 96
 
@@ -162,22 +167,27 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temps(*directories: str | os.PathLike | None) -> list[Path]:
+def remove_stale_temps(*directories: str | os.PathLike | None, own: tuple = ()) -> list[Path]:
     """Remove the temporary files of dead geo_idlib processes from ``directories``; return them.
 
     A run killed while it wrote (``kill -9``, a power cut) leaves its temporary file behind; the pid
     in the name tells that its writer is gone. Files of running processes, and every file that is
     not one of geo_idlib's temporary files, are left alone. Folders that do not exist are skipped.
+    In the folders ``own`` (geo_idlib's cache and data dirs), temporary files of geo_idlib 0.1,
+    which carry no pid, go too once a day old.
     """
     removed = []
-    for d in dict.fromkeys(Path(x) for x in directories if x):
+    legacy = {Path(x) for x in own}
+    for d in dict.fromkeys(Path(x) for x in (*directories, *own) if x):
         try:
             entries = list(os.scandir(d))
         except OSError:
             continue
         for e in entries:
             m = _TEMP_NAME.match(e.name)
-            if m is None or process_alive(int(m["pid"])):
+            if m is not None and process_alive(int(m["pid"])):
+                continue
+            if m is None and not (d in legacy and _LEGACY_TEMP_NAME.match(e.name) and _age_s(e) > LEGACY_TEMP_AGE_S):
                 continue
             with contextlib.suppress(OSError):
                 if e.is_file(follow_symlinks=False) or e.is_symlink():
@@ -187,6 +197,15 @@ def remove_stale_temps(*directories: str | os.PathLike | None) -> list[Path]:
         log.info("removed %d temporary file(s) of runs that did not finish: %s", len(removed),
                  ", ".join(str(r) for r in removed))
     return removed
+
+
+def _age_s(entry: os.DirEntry) -> float:
+    import time
+
+    try:
+        return time.time() - entry.stat(follow_symlinks=False).st_mtime
+    except OSError:
+        return 0.0
 
 
 @contextlib.contextmanager

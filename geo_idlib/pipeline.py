@@ -30,7 +30,7 @@ def remove_stale_temps(*outputs: str | None) -> list:
     from .places import store
 
     folders = [Path(o).parent for o in outputs if o and o != "-"]
-    return io.remove_stale_temps(*folders, io.cache_dir(), io.data_dir(), store.user_index_path().parent)
+    return io.remove_stale_temps(*folders, own=(io.cache_dir(), io.data_dir(), store.user_index_path().parent))
 
 
 def _points_layer(frame):

@@ -88,6 +88,25 @@ def test_temp_files_name_their_process_and_stale_ones_are_removed(tmp_path):
     assert sorted(tmp_path.iterdir()) == sorted([alive] + others)
 
 
+def test_pidless_temps_of_geo_idlib_0_1_go_from_its_own_folders_once_a_day_old(tmp_path):
+    """The debris of issue 15 (.user.XXXXXXXX.tmp.sqlite of killed `gazetteer add` runs, 126 MB each)."""
+    import os
+    import time
+
+    own, out = tmp_path / "gazetteers", tmp_path / "out"
+    own.mkdir()
+    out.mkdir()
+    old = [own / ".user.k2x9_ab1.tmp.sqlite", out / ".user.k2x9_ab1.tmp.sqlite"]
+    fresh = own / ".user.zz9_ab12.tmp.sqlite"
+    for f in [*old, fresh]:
+        f.write_bytes(b"x")
+    day_ago = time.time() - io.LEGACY_TEMP_AGE_S - 60
+    for f in old:
+        os.utime(f, (day_ago, day_ago))
+    assert io.remove_stale_temps(out, own=(own,)) == [old[0]]  # not from an output folder, not fresh ones
+    assert old[1].exists() and fresh.exists()
+
+
 def test_output_in_a_folder_that_refuses_files_is_one_error_naming_the_output(tmp_path):
     """As root os.access says every folder is writable; check_output creates a file to know."""
     import os
