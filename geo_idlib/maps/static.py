@@ -27,8 +27,9 @@ def find_chromium(chromium: str | None = None) -> str:
     for c in (chromium, os.environ.get("GEO_IDLIB_CHROMIUM"), DEFAULT_CHROMIUM, shutil.which("chromium")):
         if c and os.path.exists(c):
             return c
-    raise RenderError("PNG export needs a headless Chromium: none at /usr/bin/chromium; install Debian's "
-                      "'chromium' (apt-get install chromium) or set GEO_IDLIB_CHROMIUM, or write .html instead")
+    raise RenderError("PNG export needs a headless Chromium: none at /usr/bin/chromium nor on PATH; install it "
+                      "(Debian/Ubuntu: sudo apt-get install chromium) or set GEO_IDLIB_CHROMIUM to a Chrome "
+                      "or Chromium binary, or write .html instead")
 
 
 def _page_file(html_or_path) -> tuple[Path, Path | None]:
@@ -105,8 +106,8 @@ def to_png(html_or_path, out_png, width: int = 1200, height: int = 800, *, chrom
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        raise RenderError("PNG export needs playwright (pip install playwright); the browser itself is "
-                          "Debian's chromium, never downloaded") from None
+        raise RenderError("PNG export needs playwright, a dependency of geo_idlib: reinstall geo_idlib "
+                          "(pip install geo_idlib); the browser itself is Debian's chromium, never downloaded") from None
     path, tmp = _page_file(html_or_path)
     try:
         png = _screenshot(exe, Path(path).resolve().as_uri(), width, height, timeout_s, allow_network)

@@ -350,6 +350,11 @@ def fuzzy_threshold() -> float:
 _LOADED: dict[tuple, GazetteerIndex] = {}
 
 
+def index_lock_path() -> Path:
+    """The lock file held while the GeoNames index is built (in the cache dir, beside the index)."""
+    return io.cache_dir() / "gazetteer-index.lock"
+
+
 def user_index_path() -> Path:
     """The SQLite index of the user's gazetteers (in the user data dir)."""
     return io.data_dir() / "gazetteers" / "user.sqlite"
@@ -369,7 +374,11 @@ def load_index(*, rebuild: bool = False) -> GazetteerIndex:
     if not rebuild and ck in _LOADED:
         return _LOADED[ck]
     if rebuild or not path.exists():
-        build_index(path)
+        # one process builds; concurrent first runs wait for it, then open what it built
+        with io.exclusive_lock(index_lock_path(), "another geo-idlib process is building the gazetteer "
+                               "index; waiting for it to finish"):
+            if rebuild or not path.exists():
+                build_index(path)
     idx = GazetteerIndex(path, upath if ustamp is not None else None)
     _LOADED.clear()
     _LOADED[ck] = idx
