@@ -21,9 +21,30 @@ def no_progress(items, label: str = "", length: int | None = None):
     return contextlib.nullcontext(items)
 
 
-def write_output(text: str, path: str, overwrite: bool = False) -> None:
-    """Atomically write a text output (GeoJSON, CSV, JSON, HTML)."""
-    io.write_text(path, text, overwrite=overwrite)
+def remove_stale_temps(*outputs: str | None) -> list:
+    """Remove the temporary files that killed runs left behind: in the folders of ``outputs``, the
+    cache dir (gazetteer index, PNG pages) and the data dir (user gazetteers). Every command calls it
+    first; files of processes still running are kept (:func:`geo_idlib.io.remove_stale_temps`)."""
+    from pathlib import Path
+
+    from .places import store
+
+    folders = [Path(o).parent for o in outputs if o and o != "-"]
+    return io.remove_stale_temps(*folders, own=(io.cache_dir(), io.data_dir(), store.user_index_path().parent))
+
+
+def _points_layer(frame):
+    """A table with ``lat``/``lon`` columns as a point layer (EPSG:4326); rows without both get no geometry."""
+    import geopandas as gpd
+    import numpy as np
+
+    from . import crs
+
+    lat = frame["lat"].astype(float).to_numpy()
+    lon = frame["lon"].astype(float).to_numpy()
+    geom = crs.points_from_latlon(lat, lon)
+    geom[np.isnan(lat) | np.isnan(lon)] = None
+    return gpd.GeoDataFrame(frame, geometry=geom, crs=crs.WGS84)
 
 
 # ============================================================================ embedded data
@@ -104,14 +125,20 @@ def _online_geocoder(online):
     return online
 
 
-def geocode(names: list[str], *, country: str | None = None, fmt: str = "json", online=None,
-            output: str | None = None, overwrite: bool = False) -> str:
-    """``geo-idlib geocode``: one record per name, in input order, as json | csv | geojson text.
+#: What `geo-idlib geocode` writes: json (default on stdout) and csv are one record per name;
+#: geojson, gpkg and parquet are points.
+GEOCODE_FORMATS = ("json", "csv", "geojson", "gpkg", "parquet")
+
+
+def geocode(names: list[str], *, country: str | None = None, fmt: str | None = None, online=None,
+            output: str | None = None, overwrite: bool = False, raw_csv: bool = False) -> str:
+    """``geo-idlib geocode``: one record per name, in input order (:data:`GEOCODE_FORMATS`).
 
     Each record: query, name, lat, lon, place_id, country, feature_code, precision, confidence,
     status (unresolved names have null lat/lon and an empty place_id). ``online``: True for the
-    default online geocoder, or an :class:`~geo_idlib.places.online.OnlineGeocoder`; ``output`` is only
-    checked here (the caller writes it), so that a bad -o fails before any work.
+    default online geocoder, or an :class:`~geo_idlib.places.online.OnlineGeocoder`. Returns the
+    text (``fmt``, default json); with ``output`` the records are written there instead (format
+    from its suffix unless ``fmt``) and ``""`` is returned. Empty names are bad input.
 
     Examples
     --------
@@ -119,40 +146,32 @@ def geocode(names: list[str], *, country: str | None = None, fmt: str = "json", 
     >>> json.loads(geocode(["Saraqeb"]))[0]["place_id"]
     'geonames:164816'
     """
+    import pandas as pd
+
     from .errors import InputError
     from .places import resolve, store
 
     if not names:
         raise InputError("geocode: no names given; e.g. geo-idlib geocode Saraqeb 'Idlib province'")
+    empty = [i for i, n in enumerate(names, start=1) if not str(n).strip()]
+    if empty:
+        raise InputError(f"geocode: name {empty[0]} of {len(names)} is empty; give place names, "
+                         "e.g. geo-idlib geocode Saraqeb 'Idlib province'")
+    kind = io.output_format(output, fmt, GEOCODE_FORMATS, "json")
     if output:
         io.check_output(output, overwrite)  # fail before any work
     cc = check_country(country)
     records = resolve.geocode_names(names, store.load_index(), country=cc, online=_online_geocoder(online))
-    if fmt == "json":
-        return io.dumps_json(records, indent=2) + "\n"
-    if fmt == "csv":
-        import csv
-        import io as stdio
-
-        buf = stdio.StringIO()
-        w = csv.DictWriter(buf, fieldnames=resolve.RECORD_COLUMNS, lineterminator="\n")
-        w.writeheader()
-        for r in records:
-            w.writerow({k: (f"{v:.{io.FLOAT_DIGITS}f}".rstrip("0").rstrip(".") if isinstance(v, float) else
-                            "" if v is None else v) for k, v in r.items()})
-        return buf.getvalue()
-    if fmt == "geojson":
-        import geopandas as gpd
-
-        from . import crs
-
-        df = gpd.GeoDataFrame(records, columns=resolve.RECORD_COLUMNS)
-        lat = df["lat"].astype(float)
-        geom = crs.points_from_latlon(lat.to_numpy(), df["lon"].astype(float).to_numpy())
-        gdf = gpd.GeoDataFrame(df, geometry=[g if ok else None for g, ok in zip(geom, lat.notna(), strict=True)],
-                               crs=crs.WGS84)
-        return io.geojson_text(gdf)
-    raise InputError(f"--format {fmt}: unknown; use json, csv or geojson")
+    table = pd.DataFrame(records, columns=resolve.RECORD_COLUMNS)
+    if kind in ("gpkg", "parquet"):
+        io.write_vector(_points_layer(table), output, overwrite, fmt=kind)
+        return ""
+    text = (io.dumps_json(records, indent=2) + "\n" if kind == "json" else
+            io.csv_text(table, raw=raw_csv) if kind == "csv" else io.geojson_text(_points_layer(table)))
+    if output:
+        io.write_text(output, text, overwrite=overwrite)
+        return ""
+    return text
 
 
 def gazetteer_add(path: str, name: str | None = None, progress=None) -> dict:
@@ -160,6 +179,8 @@ def gazetteer_add(path: str, name: str | None = None, progress=None) -> dict:
     is called after each batch of a big file."""
     from .places import store
 
+    io.writable_folder(store.user_index_path().parent, "user gazetteers",
+                       "set GEO_IDLIB_HOME to a writable folder")
     return store.add_user_gazetteer(path, name, progress=progress)
 
 
@@ -179,14 +200,35 @@ def gazetteer_remove(name: str) -> dict:
 
 # --- places, find_places, iter_places (toponyms area)
 #: Properties of each feature of `geo-idlib places` (GeoJSON), in this order; CSV/JSON add lat, lon.
-PLACE_PROPERTIES = ["report", "mention", "start", "end", "sentence", "name", "place_id", "country", "admin1",
-                    "feature_code", "precision", "confidence", "status"]
+#: ``report_date`` (YYYY-MM-DD) is the report's dateline or --date, so `geo-idlib join` can use it.
+PLACE_PROPERTIES = ["report", "report_date", "mention", "start", "end", "sentence", "name", "place_id", "country",
+                    "admin1", "feature_code", "precision", "confidence", "status"]
+#: What `geo-idlib places` writes: geojson (default), csv and json are streamed text.
+PLACES_FORMATS = ("geojson", "csv", "json", "gpkg", "parquet")
 #: Characters per block when streaming a report (paragraph-aligned): bounds memory, and is the
 #: context within which mentions are disambiguated against each other.
 PLACES_BLOCK_CHARS = 1 << 18
 
 
-def find_places(text: str, *, report: str = "", country: str | None = None, index=None, online=None):
+def report_date(text: str, date=None) -> str | None:
+    """The date of a report as ``YYYY-MM-DD``: ``date`` (--date) when given, else the date of its
+    headline or dateline (:func:`geo_idlib.places.dates.find_report_date`), else None.
+
+    >>> report_date("IDLIB, Feb. 20, 2020 - Troops entered Saraqeb."), report_date("No date.", "2020-02-21")
+    ('2020-02-20', '2020-02-21')
+    """
+    if date is not None:
+        from .territory import timeline as timelines
+
+        return f"{timelines.parse_date(date, '--date'):%Y-%m-%d}"
+    from .places import dates
+
+    found = dates.find_report_date(text)
+    return found.isoformat() if found else None
+
+
+def find_places(text: str, *, report: str = "", country: str | None = None, index=None, online=None,
+                date=None):
     """The places one text names, as a Places GeoDataFrame (EPSG:4326): for notebooks.
 
     Parameters
@@ -201,11 +243,13 @@ def find_places(text: str, *, report: str = "", country: str | None = None, inde
         Default :func:`geo_idlib.places.store.load_index`.
     online : bool or OnlineGeocoder, optional
         Ask an online geocoder (cached) for names the gazetteer lacks; off by default.
+    date : str, optional
+        The ``report_date`` of every row (YYYY-MM-DD); default the text's dateline (:func:`report_date`).
 
     Returns
     -------
     GeoDataFrame
-        One row per mention (see DESIGN.md, "Places").
+        One row per mention (see DESIGN.md, "Places"), with ``report_date`` after ``report``.
 
     Examples
     --------
@@ -217,32 +261,42 @@ def find_places(text: str, *, report: str = "", country: str | None = None, inde
 
     idx = index if index is not None else store.load_index()
     cc = check_country(country)
+    day = report_date(text, date)
     found = mentions.find_mentions(text, idx, report=report)
-    return resolve.resolve(found, idx, country=cc, online=_online_geocoder(online))
+    gdf = resolve.resolve(found, idx, country=cc, online=_online_geocoder(online))
+    gdf.insert(1, "report_date", day)
+    return gdf
 
 
 def iter_places(reports: list[str], *, country: str | None = None, online=None, index=None,
-                progress=no_progress):
+                progress=no_progress, date=None):
     """Yield Places GeoDataFrames, one per block of each report (``-`` is stdin), streamed.
 
     Each report is read in paragraph-aligned blocks of about 256 K characters
     (:data:`PLACES_BLOCK_CHARS`, :func:`io.iter_report_blocks`),
     so a 50 MB text is processed in bounded memory; offsets are those of the whole report. Mentions
-    are disambiguated against the other mentions of their block.
+    are disambiguated against the other mentions of their block. ``report_date`` is ``date`` when
+    given, else each report's dateline (found in its first block).
     """
     from .errors import InputError
     from .places import mentions, resolve, store
 
     if not reports:
         raise InputError("places: no report given; e.g. geo-idlib places report.txt (or - for stdin)")
+    fixed = report_date("", date) if date is not None else None  # a bad --date fails before any work
     idx = index if index is not None else store.load_index()
     cc = check_country(country)
     geocoder = _online_geocoder(online)
     with progress(list(reports), "places", len(reports)) as it:
         for path in it:
+            day = fixed
             for offset, block in io.iter_report_blocks(path, block_chars=PLACES_BLOCK_CHARS):
+                if offset == 0 and fixed is None:
+                    day = report_date(block)
                 found = mentions.find_mentions(block, idx, report=path, offset=offset)
-                yield resolve.resolve(found, idx, country=cc, online=geocoder)
+                gdf = resolve.resolve(found, idx, country=cc, online=geocoder)
+                gdf.insert(1, "report_date", day)
+                yield gdf
 
 
 def _place_records(gdf) -> list[dict]:
@@ -252,15 +306,18 @@ def _place_records(gdf) -> list[dict]:
     return [dict(zip(cols, vals, strict=True)) for vals in zip(*(data[c] for c in cols), strict=True)]
 
 
-def places(reports: list[str], *, country: str | None = None, fmt: str = "geojson", online=False,
-           progress=no_progress) -> str:
-    """``geo-idlib places``: every place the REPORTS name, as geojson | csv | json text.
+def places(reports: list[str], *, country: str | None = None, fmt: str | None = None, online=False,
+           progress=no_progress, date=None, raw_csv: bool = False) -> str:
+    """``geo-idlib places``: every place the REPORTS name, as geojson (default) | csv | json text.
 
     GeoJSON: a FeatureCollection with one Point feature per mention (geometry null when
     unresolved) whose properties are exactly :data:`PLACE_PROPERTIES`. CSV and JSON: one record per
-    mention with those fields plus ``lat`` and ``lon``. Output is deterministic (sorted keys, 6
-    decimals). Reports are read as UTF-8 (``-`` is stdin); empty, binary or non-UTF-8 input raises
-    :class:`~geo_idlib.errors.InputError` before anything is written.
+    mention with those fields plus ``lat`` and ``lon``; CSV cells that would start a spreadsheet
+    formula get a leading ``'`` unless ``raw_csv`` (:func:`geo_idlib.io.spreadsheet_safe`). Output is
+    deterministic (sorted keys, 6 decimals). Reports are read as UTF-8, or UTF-16/32 with a
+    byte-order mark (``-`` is stdin); empty, binary or undecodable input raises
+    :class:`~geo_idlib.errors.InputError` before anything is written. ``date`` sets every
+    ``report_date`` (default: each report's dateline).
 
     Examples
     --------
@@ -268,33 +325,37 @@ def places(reports: list[str], *, country: str | None = None, fmt: str = "geojso
     >>> d = tempfile.mkdtemp(); f = os.path.join(d, "r.txt")
     >>> with open(f, "w", encoding="utf-8") as fh:
     ...     _ = fh.write("Troops entered Saraqeb.")
-    >>> fc = json.loads(places([f]))
-    >>> [(x["properties"]["mention"], x["properties"]["place_id"]) for x in fc["features"]]
-    [('Saraqeb', 'geonames:164816')]
+    >>> fc = json.loads(places([f], date="2020-02-20"))
+    >>> [(x["properties"]["mention"], x["properties"]["place_id"], x["properties"]["report_date"])
+    ...  for x in fc["features"]]
+    [('Saraqeb', 'geonames:164816', '2020-02-20')]
     """
-    return "".join(iter_places_text(reports, country=country, fmt=fmt, online=online, progress=progress))
+    kind = io.output_format(None, fmt, PLACES_FORMATS, "geojson")
+    return "".join(iter_places_text(reports, country=country, fmt=kind, online=online, progress=progress,
+                                    date=date, raw_csv=raw_csv))
 
 
 def iter_places_text(reports: list[str], *, country: str | None = None, fmt: str = "geojson", online=False,
-                     progress=no_progress):
+                     progress=no_progress, date=None, raw_csv: bool = False):
     """The text of :func:`places`, in chunks, block by block: memory stays bounded by a block.
 
     ``"".join(iter_places_text(...)) == places(...)``. Used by :func:`write_places` to stream a
     large report's places into a file.
     """
-    import csv
-    import io as stdio
+    import pandas as pd
 
     from .errors import InputError
 
     if fmt not in ("geojson", "csv", "json"):
-        raise InputError(f"--format {fmt}: unknown; use geojson, csv or json")
+        raise InputError(f"--format {fmt}: not a text format; use geojson, csv or json")
     first = True
+    columns = PLACE_PROPERTIES + ["lat", "lon"]
     if fmt == "csv":
-        buf = stdio.StringIO()
-        w = csv.DictWriter(buf, fieldnames=PLACE_PROPERTIES + ["lat", "lon"], lineterminator="\n")
-        w.writeheader()
-    for gdf in iter_places(reports, country=country, online=online, progress=progress):
+        yield io.csv_text(pd.DataFrame(columns=columns), raw=raw_csv)
+    for gdf in iter_places(reports, country=country, online=online, progress=progress, date=date):
+        if fmt == "csv":
+            yield io.csv_text(pd.DataFrame(gdf[columns]), raw=raw_csv, header=False)
+            continue
         records = _place_records(gdf)
         if fmt == "geojson":
             # the layout io.dumps_json gives the whole FeatureCollection: sorted keys, no spaces
@@ -304,36 +365,46 @@ def iter_places_text(reports: list[str], *, country: str | None = None, fmt: str
             if parts:
                 yield ('{"features":[' if first else ",") + ",".join(parts)
                 first = False
-        elif fmt == "json":
+        else:
             parts = ["  " + io.dumps_json(r, indent=2).replace("\n", "\n  ") for r in records]
             if parts:
                 yield ("[\n" if first else ",\n") + ",\n".join(parts)
                 first = False
-        else:
-            for r in records:
-                w.writerow({k: (f"{v:.{io.FLOAT_DIGITS}f}" if isinstance(v, float) else "" if v is None else v)
-                            for k, v in r.items()})
-            yield buf.getvalue()
-            buf.seek(0)
-            buf.truncate()
     if fmt == "geojson":
         yield ('{"features":[' if first else "") + '],"type":"FeatureCollection"}\n'
     elif fmt == "json":
         yield "[]\n" if first else "\n]\n"
-    else:
-        yield buf.getvalue()  # the header when there was no block
 
 
 def write_places(reports: list[str], output: str, *, overwrite: bool = False, country: str | None = None,
-                 fmt: str = "geojson", online=False, progress=no_progress) -> None:
-    """``geo-idlib places -o OUTPUT``: stream the places into OUTPUT atomically (bounded memory)."""
-    io.write_text_chunks(output, iter_places_text(reports, country=country, fmt=fmt, online=online,
-                                                  progress=progress), overwrite=overwrite)
+                 fmt: str | None = None, online=False, progress=no_progress, date=None,
+                 raw_csv: bool = False) -> None:
+    """``geo-idlib places -o OUTPUT``: the places written atomically, as ``fmt`` or by OUTPUT's suffix.
+
+    geojson, csv and json are streamed block by block (bounded memory); gpkg and parquet
+    (GeoParquet) hold every row of :data:`PLACE_PROPERTIES` with its point.
+    """
+    import geopandas as gpd
+    import pandas as pd
+
+    kind = io.output_format(output, fmt, PLACES_FORMATS, "geojson")
+    io.check_output(output, overwrite)
+    if kind in ("geojson", "csv", "json"):
+        io.write_text_chunks(output, iter_places_text(reports, country=country, fmt=kind, online=online,
+                                                      progress=progress, date=date, raw_csv=raw_csv),
+                             overwrite=overwrite)
+        return
+    frames = [g[PLACE_PROPERTIES + ["geometry"]] for g in iter_places(reports, country=country, online=online,
+                                                                       progress=progress, date=date)]
+    layer = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
+    io.write_vector(layer, output, overwrite, fmt=kind)
 
 
 # ============================================================================ areas / join / change
 #: The embedded NW Syria timeline (inferred from the sample observations), the default --areas.
 NW_SYRIA_TIMELINE = "nw_syria_timeline.gpkg"
+#: What the commands that write a layer (join, areas, change polygons) write: by -o's suffix or --format.
+LAYER_FORMATS = io.VECTOR_FORMATS
 _GEOJSON_SUFFIXES = (".geojson", ".json", ".geojsonl", ".geojsons")
 
 
@@ -367,23 +438,15 @@ def _storable(gdf):
     return out
 
 
-def _write_layer(gdf, output: str, overwrite: bool = False) -> None:
-    """Atomically write a layer; the format follows the suffix (CSV: geometry as WKT)."""
-    from pathlib import Path
-
-    if Path(output).suffix.lower() == ".csv":
-        io.write_text(output, io.csv_text(gdf), overwrite=overwrite)
-    else:
-        io.write_vector(gdf, output, overwrite=overwrite)
-
-
-def write_timeline(timeline, output: str, overwrite: bool = False) -> None:
-    """Atomically write a timeline (or snapshot); the format follows the suffix."""
-    _write_layer(_storable(timeline), output, overwrite=overwrite)
+def write_timeline(timeline, output: str, overwrite: bool = False, *, fmt: str | None = None,
+                   raw_csv: bool = False) -> None:
+    """Atomically write a timeline (or snapshot) as ``fmt``, by default by the suffix
+    (:data:`geo_idlib.io.VECTOR_FORMATS`; CSV: geometry as WKT)."""
+    io.write_vector(_storable(timeline), output, overwrite, fmt=fmt, raw_csv=raw_csv)
 
 
 def areas_build(files, output: str, actor: str | None = None, overwrite: bool = False,
-                progress=no_progress):
+                progress=no_progress, *, fmt: str | None = None, raw_csv: bool = False):
     """`geo-idlib areas build`: a compact timeline from per-date files whose names carry the date.
 
     Writes the timeline to ``output`` and returns a one-line summary for stderr.
@@ -393,6 +456,7 @@ def areas_build(files, output: str, actor: str | None = None, overwrite: bool = 
     from .errors import DateError, InputError
     from .territory import timeline as timelines
 
+    kind = io.output_format(output, fmt, io.VECTOR_FORMATS, "gpkg")
     io.check_output(output, overwrite)
     if not files:
         raise InputError("areas build: no FILES given; pass the per-date files (e.g. data/*.geojson)")
@@ -416,32 +480,44 @@ def areas_build(files, output: str, actor: str | None = None, overwrite: bool = 
                 raise InputError(f"{f}: no `actor` column; pass --actor NAME to name who controls these areas")
             snaps.append((day, timelines.snapshot_geometry(geoms, crs_text, actors, f)))
     timeline = timelines.timeline_from_snapshots(snaps)
-    write_timeline(timeline, output, overwrite)
+    write_timeline(timeline, output, overwrite, fmt=kind, raw_csv=raw_csv)
     return (f"wrote {output}: {len(timeline)} area row(s) from {len(dated)} file(s), "
             f"covering {timelines.coverage_text(timeline)}")
 
 
-def areas_at(timeline: str | None, date: str, output: str | None = None, overwrite: bool = False):
-    """`geo-idlib areas at`: the areas valid on ``date``; GeoJSON text when no ``output``."""
+def areas_at(timeline: str | None, date: str, output: str | None = None, overwrite: bool = False, *,
+             fmt: str | None = None, raw_csv: bool = False):
+    """`geo-idlib areas at`: the areas valid on ``date``; text (GeoJSON unless ``fmt``) when no ``output``."""
     from .territory import timeline as timelines
 
+    kind = io.output_format(output, fmt, io.VECTOR_FORMATS, "geojson")
     if output:
         io.check_output(output, overwrite)
     snap = timelines.snapshot(read_timeline(timeline), date)
     if output:
-        write_timeline(snap, output, overwrite)
+        write_timeline(snap, output, overwrite, fmt=kind, raw_csv=raw_csv)
         return None
-    return io.geojson_text(_storable(snap))
+    return io.csv_text(_storable(snap), raw=raw_csv) if kind == "csv" else io.geojson_text(_storable(snap))
 
 
-def join_events(events: str, areas: str | None = None, date_column: str = "date",
+#: The columns `geo-idlib join` takes the event dates from, in this order, unless told
+#: (``report_date`` is what `geo-idlib places` writes).
+JOIN_DATE_COLUMNS = ("date", "report_date")
+_ONE_DATE = "__geo_idlib_join_date__"
+
+
+def join_events(events: str, areas: str | None = None, date_column: str | None = None,
                 lat_column: str | None = None, lon_column: str | None = None, output: str | None = None,
-                overwrite: bool = False, predicate: str = "intersects"):
+                overwrite: bool = False, predicate: str = "intersects", *, date=None, fmt: str | None = None,
+                raw_csv: bool = False):
     """`geo-idlib join`: the events file with ``actor`` and ``valid_from`` added.
 
     CSV events need latitude/longitude columns (default ``lat``/``lon``); GeoJSON/GeoPackage events
-    use their geometry unless --lat-column/--lon-column are given. Returns the output text when no
-    ``output`` (CSV for CSV input, GeoJSON otherwise).
+    use their geometry unless --lat-column/--lon-column are given. The dates come from
+    ``date_column``, else the first of :data:`JOIN_DATE_COLUMNS` the events have; ``date`` gives
+    every row that one date instead. Returns the output text when no ``output`` (``fmt``, default
+    CSV for CSV input, GeoJSON otherwise); with ``output``, writes it (format from its suffix unless
+    ``fmt``) and returns None.
     """
     from pathlib import Path
 
@@ -450,28 +526,51 @@ def join_events(events: str, areas: str | None = None, date_column: str = "date"
     from . import crs
     from .territory import join
 
-    if output:
-        io.check_output(output, overwrite)
     p = Path(events)
     is_csv = p.suffix.lower() in (".csv", ".tsv", ".txt")
+    kind = io.output_format(output, fmt, io.VECTOR_FORMATS, "csv" if is_csv else "geojson")
+    if output:
+        io.check_output(output, overwrite)
+    fixed = report_date("", date) if date is not None else None
     df = io.read_table(p, "events table") if is_csv else io.read_vector(p, "events layer", datetime_as_string=True)
     if not isinstance(df, gpd.GeoDataFrame) or lat_column or lon_column:
         plain = df.drop(columns=df.geometry.name) if isinstance(df, gpd.GeoDataFrame) else df
         ev = join.events_from_table(plain, str(p), lat_column=lat_column or "lat", lon_column=lon_column or "lon")
     else:
         ev = df
+    column = _join_date_column(ev, date_column, fixed, str(p))
+    if fixed is not None:
+        ev = ev.assign(**{column: fixed})
     timeline = read_timeline(areas)
-    out = join.asof_join(ev, timeline, date_column=date_column, predicate=predicate, what=str(p))
-    out = _storable(crs.to_wgs84(out, str(p)))  # what geo_idlib writes is EPSG:4326
+    out = join.asof_join(ev, timeline, date_column=column, predicate=predicate, what=str(p))
+    out = _storable(crs.to_wgs84(out.drop(columns=[_ONE_DATE], errors="ignore"), str(p)))  # written in EPSG:4326
     # CSV: the input's columns (+ WKT geometry when the input had geometries) plus actor, valid_from
     table = out.drop(columns=out.geometry.name) if is_csv else out
-    if output:
-        if Path(output).suffix.lower() == ".csv":
-            io.write_text(output, io.csv_text(table), overwrite=overwrite)
-        else:
-            io.write_vector(out, output, overwrite=overwrite)
+    if kind in ("gpkg", "parquet", "fgb"):
+        io.write_vector(out, output, overwrite, fmt=kind)
         return None
-    return io.csv_text(table) if is_csv else io.geojson_text(out)
+    text = io.csv_text(table, raw=raw_csv) if kind == "csv" else io.geojson_text(out)
+    if output:
+        io.write_text(output, text, overwrite=overwrite)
+        return None
+    return text
+
+
+def _join_date_column(events, date_column: str | None, fixed: str | None, what: str) -> str:
+    """The column of event dates: the one asked for, else ``date``, else ``report_date``."""
+    from .errors import InputError
+
+    if fixed is not None:
+        return _ONE_DATE
+    if date_column:
+        return date_column  # asof_join names it when it is missing
+    for name in JOIN_DATE_COLUMNS:
+        if name in events.columns:
+            return name
+    cols = [str(c) for c in events.columns if c != events.geometry.name]
+    raise InputError(f"{what}: no column {' or '.join(map(repr, JOIN_DATE_COLUMNS))} (columns: "
+                     f"{', '.join(cols) or 'none'}); name the column of event dates with --date-column, "
+                     "or give every row one date with --date YYYY-MM-DD")
 
 
 _CHANGE_COLUMNS = ["actor", "area_from_km2", "area_to_km2", "gained_km2", "lost_km2", "net_km2"]
@@ -497,15 +596,14 @@ def _table(rows: list[dict], cols: list[str]) -> str:
 
 def change_report(d1: str, d2: str, areas: str | None = None, output: str | None = None,
                   overwrite: bool = False, fmt: str = "table", every: str | None = None,
-                  progress=no_progress) -> str:
+                  progress=no_progress, *, raw_csv: bool = False) -> str:
     """`geo-idlib change`: km² gained and lost per actor between two dates (or per period).
 
-    Returns the text for stdout (a table, CSV or JSON). Without ``every``, ``output`` receives
-    the change polygons (``actor_from, actor_to, area_km2``); with ``every``, the series itself
-    (CSV or JSON by suffix, else ``fmt``).
+    Returns the text for stdout (``fmt``: a table, CSV or JSON). Without ``every``, ``output``
+    receives the change polygons (``actor_from, actor_to, area_km2``; format from its suffix,
+    :data:`geo_idlib.io.VECTOR_FORMATS`); with ``every``, the series itself (CSV or JSON: ``fmt``
+    when it is one of them, else the suffix) and nothing is returned.
     """
-    from pathlib import Path
-
     from .errors import DateError
     from .territory import change
     from .territory import timeline as timelines
@@ -514,16 +612,17 @@ def change_report(d1: str, d2: str, areas: str | None = None, output: str | None
     if t1 > t2:
         raise DateError(f"--from {t1:%Y-%m-%d} is later than --to {t2:%Y-%m-%d}; give the earlier date to --from")
     if output:
+        kind = (io.output_format(output, fmt if fmt in ("csv", "json") else None, ("csv", "json"), "csv") if every
+                else io.output_format(output, None, io.VECTOR_FORMATS, "geojson"))
         io.check_output(output, overwrite)
     timeline = read_timeline(areas)
     if every:
         rows = _round_rows(change.series(timeline, change.periods(t1, t2, every), progress=progress))
         cols = (["from", "to"] + _CHANGE_COLUMNS + ["slivers_dropped"]
                 + (["uncertain_km2"] if any("uncertain_km2" in r for r in rows) else []))
-        suffix = Path(output).suffix.lower() if output else ""
-        kind = "csv" if suffix == ".csv" else "json" if suffix == ".json" else fmt
+        kind = kind if output else fmt
         text = (io.dumps_json({"every": every, "rows": rows}, indent=1) + "\n" if kind == "json"
-                else io.csv_text(_rows_frame(rows, cols)) if kind == "csv" else _table(rows, cols))
+                else io.csv_text(_rows_frame(rows, cols), raw=raw_csv) if kind == "csv" else _table(rows, cols))
         if output:
             io.write_text(output, text, overwrite=overwrite)
             return ""
@@ -535,12 +634,12 @@ def change_report(d1: str, d2: str, areas: str | None = None, output: str | None
            "sliver_km2": round(polygons.attrs["sliver_km2"], 3),
            "sliver_threshold_km2": _sliver_threshold()}
     if output:
-        _write_layer(polygons, output, overwrite=overwrite)
+        io.write_vector(polygons, output, overwrite, fmt=kind, raw_csv=raw_csv)
     if fmt == "json":
         return io.dumps_json(doc, indent=1) + "\n"
     cols = _CHANGE_COLUMNS + (["uncertain_km2"] if any("uncertain_km2" in r for r in summary) else [])
     if fmt == "csv":
-        return io.csv_text(_rows_frame(summary, cols))
+        return io.csv_text(_rows_frame(summary, cols), raw=raw_csv)
     return (f"change {doc['from']} → {doc['to']} (geodesic km²; {doc['slivers_dropped']} sliver(s) "
             f"< {_sliver_threshold()} km² dropped, {doc['sliver_km2']} km² in all)\n" + _table(summary, cols))
 
@@ -620,7 +719,7 @@ def read_observations(path: str, country: str | None = None):
 
 def infer_areas(observations: str, within: str, output: str, max_distance_km: float | None = None,
                 until: str | None = None, overwrite: bool = False, country: str | None = None,
-                progress=no_progress) -> str:
+                progress=no_progress, *, fmt: str | None = None, raw_csv: bool = False) -> str:
     """`geo-idlib areas infer`: a control timeline inferred from dated point reports.
 
     Reads the observations (rows with date, actor and lat + lon or a place name), infers the areas
@@ -631,12 +730,13 @@ def infer_areas(observations: str, within: str, output: str, max_distance_km: fl
     from .territory import infer
     from .territory import timeline as timelines
 
+    kind = io.output_format(output, fmt, io.VECTOR_FORMATS, "gpkg")
     io.check_output(output, overwrite)
     boundary = read_boundary(within)
     obs = read_observations(observations, country)
     end = timelines.parse_date(until, "--until") if until else None
     timeline = infer.infer(obs, boundary, max_distance_km=max_distance_km, until=end, progress=progress)
-    write_timeline(timeline, output, overwrite)
+    write_timeline(timeline, output, overwrite, fmt=kind, raw_csv=raw_csv)
     periods = timeline["valid_from"].nunique()
     last = timeline["valid_from"].max()
     known = timeline[(timeline["valid_from"] == last) & (timeline["actor"] != infer.UNKNOWN_ACTOR)]
@@ -809,51 +909,43 @@ def map_report(reports=(), *, areas=None, date=None, d1=None, d2=None, offline: 
                               towns=map_towns() if towns else None)
 
 
-def _map_format(output: str) -> str:
-    """The map's format from OUTPUT's suffix; :class:`OutputError` naming the choices otherwise."""
-    from pathlib import Path
-
-    from .errors import OutputError
-    from .maps import static
-
-    suffix = Path(output).suffix.lower()
-    if suffix in (".html", ".htm"):
-        return "html"
-    if suffix.lstrip(".") in static.FORMATS:
-        return suffix.lstrip(".")
-    raise OutputError(f"{output}: unknown map format {suffix or '(none)'!r}; use -o map.html, "
-                      + ", ".join(f"map.{f}" for f in static.FORMATS))
+#: What `geo-idlib map` writes: a self-contained page, the publish layout as a picture or a
+#: document, or a timelapse; all but ``html`` through headless Chromium (``maps.static.FORMATS``).
+MAP_FORMATS = ("html", "png", "pdf", "svg", "gif", "mp4")
 
 
 def write_map(m, output: str, overwrite: bool = False, width: int = 1200, height: int = 800, scale: float = 1,
-              d1=None, d2=None, every: str | None = None) -> str:
-    """Write a map from :func:`map_report`: ``.html`` (self-contained), or a static export through
-    headless Chromium: ``.png``/``.pdf``/``.svg`` (the publish layout) or ``.gif``/``.mp4`` (a
-    timelapse from ``d1`` to ``d2``, one frame per date or per ``every`` day, week or month)."""
+              d1=None, d2=None, every: str | None = None, *, fmt: str | None = None) -> str:
+    """Write a map from :func:`map_report` as ``fmt``, by default OUTPUT's suffix (:data:`MAP_FORMATS`):
+    ``html`` (self-contained), or a static export through headless Chromium: ``png``/``pdf``/``svg``
+    (the publish layout) or ``gif``/``mp4`` (a timelapse from ``d1`` to ``d2``, one frame per date
+    or per ``every`` day, week or month)."""
     from .maps import element, static
 
-    fmt = _map_format(output)
+    fmt = io.output_format(output, fmt, MAP_FORMATS, "html")
     if fmt == "html":
         io.write_text(output, element.to_html(m), overwrite=overwrite)
     elif fmt in static.TIMELAPSE:
         static.timelapse(m, output, d1, d2, every=every, width=width, height=height, scale=scale,
-                         overwrite=overwrite)
+                         overwrite=overwrite, fmt=fmt)
     else:
-        static.export(m, output, width=width, height=height, scale=scale, overwrite=overwrite)
+        static.export(m, output, width=width, height=height, scale=scale, overwrite=overwrite, fmt=fmt)
     return output
 
 
 def map_command(reports, output: str, *, overwrite: bool = False, width: int = 1200, height: int = 800,
-                scale: float = 1, every: str | None = None, **kwargs) -> str:
+                scale: float = 1, every: str | None = None, fmt: str | None = None, **kwargs) -> str:
     """``geo-idlib map``: check OUTPUT first (no work wasted on a bad or unwritable path), build, write."""
     from .errors import InputError
     from .maps import static
 
-    fmt = _map_format(output)
+    fmt = io.output_format(output, fmt, MAP_FORMATS, "html")
     if fmt in static.TIMELAPSE and kwargs.get("d1") is None:
         raise InputError(f"{output}: a timelapse needs --from D1 --to D2 (its first and last frames)")
     if every is not None and fmt not in static.TIMELAPSE:
         raise InputError(f"--every {every}: only a timelapse (-o map.gif or map.mp4) has frames")
+    if fmt != "html":
+        static.check_size(width, height, scale)
     io.check_output(output, overwrite)
     return write_map(map_report(reports, **kwargs), output, overwrite=overwrite, width=width, height=height,
-                     scale=scale, d1=kwargs.get("d1"), d2=kwargs.get("d2"), every=every)
+                     scale=scale, d1=kwargs.get("d1"), d2=kwargs.get("d2"), every=every, fmt=fmt)

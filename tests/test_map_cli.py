@@ -113,10 +113,15 @@ def test_existing_output_is_not_clobbered(tmp_path):
     r = run("map", REPORT, "-o", bad)
     assert r.exit_code == 2 and "does not exist" in r.output
     r = run("map", REPORT, "-o", tmp_path / "m.tiff")
-    assert r.exit_code == 2 and "use -o map.html, map.png, map.pdf, map.svg, map.gif, map.mp4" in r.output
+    assert r.exit_code == 2 and "name the file .html, .htm, .png, .pdf, .svg, .gif or .mp4, or pass --format" in r.output
+    assert len(r.output.strip().splitlines()) == 1
     r = run("map", REPORT, "-o", tmp_path / "m.gif")
     assert r.exit_code == 2 and "a timelapse needs --from D1 --to D2" in r.output
+    r = run("map", REPORT, "--format", "mp4", "-o", tmp_path / "m.out")
+    assert r.exit_code == 2 and "a timelapse needs --from D1 --to D2" in r.output
     r = run("map", REPORT, "--every", "week", "-o", tmp_path / "m.png")
+    assert r.exit_code == 2 and "only a timelapse" in r.output
+    r = run("map", REPORT, "--every", "week", "--format", "png", "-o", tmp_path / "m.gif")
     assert r.exit_code == 2 and "only a timelapse" in r.output
     assert sorted(p.name for p in tmp_path.glob("m.*")) == ["m.html"]  # the one kept above
 

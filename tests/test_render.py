@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 from pathlib import Path
 
 import folium
@@ -534,9 +535,23 @@ def test_png_export_refuses_bad_sizes_and_missing_browsers(tmp_path, monkeypatch
     monkeypatch.setenv("GEO_IDLIB_CHROMIUM", str(tmp_path / "nope"))
     monkeypatch.setattr(static, "DEFAULT_CHROMIUM", str(tmp_path / "nope"))
     monkeypatch.setattr("shutil.which", lambda name: None)
-    with pytest.raises(RenderError, match="headless Chromium"):
+    with pytest.raises(RenderError, match="headless Chromium") as err:
         static.to_png("<html></html>", tmp_path / "a.png")
+    assert "sudo apt-get install chromium" in str(err.value) and "GEO_IDLIB_CHROMIUM" in str(err.value)
+    assert "\n" not in str(err.value)
     assert not (tmp_path / "a.png").exists()
+
+
+def test_timelapse_without_ffmpeg_says_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("GEO_IDLIB_FFMPEG", str(tmp_path / "nope"))
+    monkeypatch.setattr(static, "DEFAULT_FFMPEG", str(tmp_path / "nope"))
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # the wheel not installed either
+    with pytest.raises(RenderError, match="needs ffmpeg") as err:
+        static.encode_frames([b"not a png"], tmp_path / "a.gif", "gif")
+    assert "sudo apt-get install ffmpeg" in str(err.value) and "GEO_IDLIB_FFMPEG" in str(err.value)
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "a.gif").exists()
 
 
 def test_unlocated_places_are_listed_by_mention_each_once():

@@ -4,6 +4,7 @@ PNG, PDF or SVG, and timelapses (GIF, MP4) encoded by ffmpeg."""
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -20,6 +21,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
+DEFAULT_FFMPEG = "/usr/bin/ffmpeg"
 
 
 def find_chromium(chromium: str | None = None) -> str:
@@ -29,8 +31,9 @@ def find_chromium(chromium: str | None = None) -> str:
     for c in (chromium, os.environ.get("GEO_IDLIB_CHROMIUM"), DEFAULT_CHROMIUM, shutil.which("chromium")):
         if c and os.path.exists(c):
             return c
-    raise RenderError("static export (PNG, PDF, SVG, GIF, MP4) needs a headless Chromium: none at /usr/bin/chromium; install Debian's "
-                      "'chromium' (apt-get install chromium) or set GEO_IDLIB_CHROMIUM, or write .html instead")
+    raise RenderError("static export (PNG, PDF, SVG, GIF, MP4) needs a headless Chromium: none at /usr/bin/chromium "
+                      "nor on PATH; install it (Debian/Ubuntu: sudo apt-get install chromium) or set "
+                      "GEO_IDLIB_CHROMIUM to a Chrome or Chromium binary, or write .html instead")
 
 
 def _page_file(html_or_path) -> tuple[Path, Path | None]:
@@ -101,12 +104,23 @@ def _publish(page, fmt: str) -> bytes:
     if fmt == "pdf":
         page.emulate_media(media="screen")
         size = page.viewport_size
-        return page.pdf(width=f"{size['width']}px", height=f"{size['height']}px", print_background=True,
-                        page_ranges="1")
+        return without_pdf_dates(page.pdf(width=f"{size['width']}px", height=f"{size['height']}px",
+                                          print_background=True, page_ranges="1"))
     return ('<?xml version="1.0" encoding="UTF-8"?>\n' + page.evaluate("geoIdlib.svg()") + "\n").encode("utf-8")
 
 
-def _check_size(width, height, scale) -> None:
+def without_pdf_dates(pdf: bytes) -> bytes:
+    r"""``pdf`` without the creation and modification times Chromium stamps on it, so that the same
+    map gives the same bytes. Each entry becomes as many spaces (the cross-reference offsets hold).
+
+    >>> without_pdf_dates(b"<</Title (M)\n/CreationDate (D:20240101120000+00'00')>>")
+    b'<</Title (M)\n                                       >>'
+    """
+    return re.sub(rb"/(?:CreationDate|ModDate) \(D:[0-9+\-Z']*\)", lambda m: b" " * len(m[0]), pdf)
+
+
+def check_size(width, height, scale) -> None:
+    """:class:`InputError` unless the page is 100–8000 CSS pixels a side and ``scale`` 0.5–4."""
     if not (100 <= int(width) <= 8000 and 100 <= int(height) <= 8000):
         raise InputError(f"map size {width}x{height}: give a width and height between 100 and 8000 pixels")
     if not (0.5 <= float(scale) <= 4):
@@ -115,14 +129,14 @@ def _check_size(width, height, scale) -> None:
 
 def _run(html_or_path, out, width, height, scale, chromium, overwrite, timeout_s, allow_network, fragment, work):
     """Check the inputs, open the map's page with ``fragment`` in Chromium, return ``work(page)``."""
-    _check_size(width, height, scale)
+    check_size(width, height, scale)
     io.check_output(out, overwrite)
     exe = find_chromium(chromium)
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        raise RenderError("static export needs playwright (pip install playwright); the browser itself is "
-                          "Debian's chromium, never downloaded") from None
+        raise RenderError("static export needs playwright, a dependency of geo_idlib: reinstall geo_idlib "
+                          "(pip install geo_idlib); the browser itself is Debian's chromium, never downloaded") from None
     path, tmp = _page_file(html_or_path)
     try:
         return _in_chromium(exe, Path(path).resolve().as_uri() + fragment, width, height, scale, work,
@@ -133,8 +147,9 @@ def _run(html_or_path, out, width, height, scale, chromium, overwrite, timeout_s
 
 
 def export(html_or_path, out, width: int = 1200, height: int = 800, *, scale: float = 1, chromium: str | None = None,
-           overwrite: bool = False, timeout_s: float = 30.0, allow_network: bool = False) -> str:
-    """Write a map's publish layout as PNG, PDF or SVG (from ``out``'s suffix), through headless Chromium.
+           overwrite: bool = False, timeout_s: float = 30.0, allow_network: bool = False,
+           fmt: str | None = None) -> str:
+    """Write a map's publish layout as PNG, PDF or SVG (``fmt``, or ``out``'s suffix), through headless Chromium.
 
     The publish layout has the title, subtitle and key figures above the map and the legend and
     credit line below it, and no interactive widget (zoom buttons, slider, layer switcher, swipe,
@@ -146,7 +161,7 @@ def export(html_or_path, out, width: int = 1200, height: int = 800, *, scale: fl
     html_or_path : str or path-like or folium.Map
         An HTML file path, HTML text, or a map from :func:`build_map`.
     out : path
-        ``.png``, ``.pdf`` or ``.svg``.
+        ``.png``, ``.pdf`` or ``.svg`` (any name with ``fmt``).
     width, height : int
         The page size in CSS pixels.
     scale : float
@@ -155,8 +170,10 @@ def export(html_or_path, out, width: int = 1200, height: int = 800, *, scale: fl
         Path of the browser (see :func:`find_chromium`); it is never downloaded.
     allow_network : bool
         False (default): every request other than the file itself is blocked.
+    fmt : {"png", "pdf", "svg"}, optional
+        The format (``--format``); default: ``out``'s suffix.
     """
-    fmt = Path(out).suffix.lower().lstrip(".")
+    fmt = fmt or Path(out).suffix.lower().lstrip(".")
     if fmt not in ("png", "pdf", "svg"):
         raise InputError(f"{out}: a static map is .png, .pdf or .svg (a timelapse .gif or .mp4)")
     data = _run(html_or_path, out, width, height, scale, chromium, overwrite, timeout_s, allow_network,
@@ -171,7 +188,7 @@ def to_png(html_or_path, out_png, width: int = 1200, height: int = 800, *, chrom
     if Path(out_png).suffix.lower() != ".png":
         raise InputError(f"{out_png}: to_png writes .png; use export() for .pdf and .svg")
     return export(html_or_path, out_png, width, height, scale=scale, chromium=chromium, overwrite=overwrite,
-                  timeout_s=timeout_s, allow_network=allow_network)
+                  timeout_s=timeout_s, allow_network=allow_network, fmt="png")
 
 
 # --------------------------------------------------------------------------- timelapse
@@ -185,6 +202,8 @@ def frame_dates(d1, d2, every: str | None = None, change_dates=()) -> list[str]:
     >>> frame_dates("2020-01-01", "2020-01-20", None, ["2019-12-01", "2020-01-05", "2020-02-01"])
     ['2020-01-01', '2020-01-05', '2020-01-20']
     """
+    if d1 is None or d2 is None:
+        raise InputError("a timelapse needs its first and last dates (--from D1 --to D2)")
     a, b = pd.Timestamp(d1).normalize(), pd.Timestamp(d2).normalize()
     if a > b:
         raise InputError(f"--from {a.date()} is after --to {b.date()}; swap them")
@@ -204,7 +223,7 @@ def find_ffmpeg() -> str:
     """ffmpeg: $GEO_IDLIB_FFMPEG, Debian's /usr/bin/ffmpeg or PATH, else the imageio-ffmpeg wheel's."""
     import shutil
 
-    for c in (os.environ.get("GEO_IDLIB_FFMPEG"), "/usr/bin/ffmpeg", shutil.which("ffmpeg")):
+    for c in (os.environ.get("GEO_IDLIB_FFMPEG"), DEFAULT_FFMPEG, shutil.which("ffmpeg")):
         if c and os.path.exists(c):
             return c
     try:
@@ -212,8 +231,9 @@ def find_ffmpeg() -> str:
 
         return imageio_ffmpeg.get_ffmpeg_exe()
     except (ImportError, RuntimeError):
-        raise RenderError("a timelapse needs ffmpeg: install Debian's 'ffmpeg' (apt-get install ffmpeg) or "
-                          "pip install imageio-ffmpeg, or set GEO_IDLIB_FFMPEG") from None
+        raise RenderError("a timelapse (GIF, MP4) needs ffmpeg: none at /usr/bin/ffmpeg nor on PATH; install it "
+                          "(Debian/Ubuntu: sudo apt-get install ffmpeg; or pip install imageio-ffmpeg) or set "
+                          "GEO_IDLIB_FFMPEG to an ffmpeg binary, or write .png or .html instead") from None
 
 
 def _ffmpeg_args(fmt: str) -> list[str]:
@@ -244,14 +264,14 @@ def encode_frames(frames: list[bytes], out, fmt: str, overwrite: bool = False, f
 
 def timelapse(html_or_path, out, d1, d2, *, every: str | None = None, width: int = 1200, height: int = 800,
               scale: float = 1, chromium: str | None = None, overwrite: bool = False, timeout_s: float = 60.0,
-              fps: float = FPS) -> str:
-    """A timelapse of the map from ``d1`` to ``d2``: one frame per date, GIF or MP4 (from ``out``).
+              fps: float = FPS, fmt: str | None = None) -> str:
+    """A timelapse of the map from ``d1`` to ``d2``: one frame per date, GIF or MP4 (``fmt``, or ``out``'s suffix).
 
     Each frame is the publish layout on its date, with the date in the subtitle and each side's
     running km² since ``d1``; the view and the labels are the same in every frame. Frames: D1, every
     change date of the timeline up to D2 and D2 (or every ``day``, ``week`` or ``month``).
     """
-    fmt = Path(out).suffix.lower().lstrip(".")
+    fmt = fmt or Path(out).suffix.lower().lstrip(".")
     if fmt not in TIMELAPSE:
         raise InputError(f"{out}: a timelapse is .gif or .mp4")
     change_dates = html_or_path.geo_idlib["time"]["dates"] if isinstance(html_or_path, folium.Map) else ()
