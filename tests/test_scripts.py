@@ -67,8 +67,8 @@ def test_script_names_find_the_eval_scripts():
     assert "scripts.eval_places" in script_names("eval")
 
 
-def test_a_script_runs_as_a_module_from_the_repository():
-    done = subprocess.run([sys.executable, "-m", "scripts.build_boundaries", "--help"], cwd=ROOT,
-                          capture_output=True, text=True)
+@pytest.mark.parametrize("script", ["scripts.build_boundaries", "scripts.build_context"])
+def test_a_script_runs_as_a_module_from_the_repository(script):
+    done = subprocess.run([sys.executable, "-m", script, "--help"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "--npm-prefix" in done.stdout and "--check" in done.stdout
