@@ -15,7 +15,7 @@ $(BIN)/python:
 # Re-install only when pyproject.toml changes.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,eval]'
+	$(BIN)/python -m pip install -q -e '.[test,eval,scale]'
 	touch $@
 
 install: $(STAMP)

@@ -55,14 +55,20 @@ def _progress_factory(quiet: bool):
     def progress(items, label: str, length: int | None = None):
         if quiet or not sys.stderr.isatty():
             return pipeline.no_progress(items, label, length)
-        return click.progressbar(items, label=label, length=length, file=sys.stderr)
+        return click.progressbar(items, label=label, length=length, file=sys.stderr, show_pos=True,
+                                 item_show_func=_progress_status)
 
     return progress
 
 
+def _progress_status(item) -> str | None:
+    """The text shown after a progress bar: the rate a partitioned run reports (``status``)."""
+    return getattr(item, "status", None) or None
+
+
 # --------------------------------------------------------------------------- shared options
-def output_option(required: bool = False, help: str = "Output file (format from its suffix)."):
-    return click.option("-o", "--output", "output", type=click.Path(dir_okay=False), required=required,
+def output_option(required: bool = False, help: str = "Output file (format from its suffix).", dir_okay: bool = False):
+    return click.option("-o", "--output", "output", type=click.Path(dir_okay=dir_okay), required=required,
                         help=help + ("" if required else " Without -o, output goes to stdout."))
 
 
@@ -79,6 +85,31 @@ def date_option(name: str = "--date", help: str = "Date (YYYY-MM-DD)."):
 def format_option(choices: tuple[str, ...], default: str):
     return click.option("--format", "fmt", type=click.Choice(choices), default=default, show_default=True,
                         help="Output format.")
+
+
+def scale_options(f):
+    """--workers, --scheduler, --resume, --skip-bad: partitioned runs (--format parquet -o DIR)."""
+    for opt in reversed([
+        click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
+                     help="Run on a local Dask cluster of N worker processes (with --format parquet -o DIR)."),
+        click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                     help="Run on the running Dask cluster at this scheduler address (see docs/scale.md)."),
+        click.option("--resume", is_flag=True, default=False,
+                     help="Keep the partitions a stopped run finished in -o DIR and do the rest."),
+        click.option("--skip-bad", "skip_bad", is_flag=True, default=False,
+                     help="Skip input partitions that cannot be read (each is named on stderr) instead of stopping."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _needs_dataset(fmt: str | None, workers, scheduler, resume: bool, skip_bad: bool) -> bool:
+    """True for a partitioned run; the scale flags without --format parquet are refused."""
+    flags = [n for n, v in (("--workers", workers), ("--scheduler", scheduler), ("--resume", resume),
+                            ("--skip-bad", skip_bad)) if v]
+    if flags and fmt != "parquet":
+        raise click.UsageError(f"{', '.join(flags)}: partitioned runs only; add --format parquet -o DIR")
+    return fmt == "parquet"
 
 
 def emit(text: str, output: str | None, overwrite: bool) -> None:
@@ -200,15 +231,16 @@ def gazetteer_remove_cmd(name):
 # --- places (toponyms area)
 @cli.command("places")
 @click.argument("reports", nargs=-1, required=True, metavar="REPORT...")
-@format_option(("geojson", "csv", "json"), "geojson")
-@output_option()
+@format_option(("geojson", "csv", "json", "parquet"), "geojson")
+@output_option(help="Output file; with --format parquet, the directory of partitions.", dir_okay=True)
 @overwrite_option
 @click.option("--country", "country", metavar="CC", default=None, callback=_country_callback,
               help="Context country (ISO 3166-1 alpha-2, e.g. SY) for disambiguation.")
 @click.option("--online", is_flag=True, default=False,
               help="Ask an online geocoder (Nominatim, cached) for names the offline gazetteer lacks.")
+@scale_options
 @click.pass_context
-def places_cmd(ctx, reports, fmt, output, overwrite, country, online):
+def places_cmd(ctx, reports, fmt, output, overwrite, country, online, workers, scheduler, resume, skip_bad):
     """Find every place the REPORT files name (- reads stdin) and geocode it offline.
 
     GeoJSON (default): one Point feature per mention with report, mention, start, end, sentence,
@@ -220,7 +252,18 @@ def places_cmd(ctx, reports, fmt, output, overwrite, country, online):
       geo-idlib places report.txt > places.geojson
       geo-idlib places report.txt --format csv --country SY -o places.csv
       cat report.txt | geo-idlib places -
+      geo-idlib places archive/ --format parquet -o places/ --workers 2
+
+    With --format parquet, REPORTs may be directories, globs or JSON Lines / Parquet files of
+    documents (id, text, optional date); see docs/scale.md.
     """
+    if _needs_dataset(fmt, workers, scheduler, resume, skip_bad):
+        message = pipeline.places_dataset(list(reports), output, country=country, workers=workers, scheduler=scheduler,
+                                          overwrite=overwrite, resume=resume, skip_bad=skip_bad,
+                                          progress=ctx.obj["progress"])
+        if not ctx.obj["quiet"]:
+            click.echo(message, err=True)
+        return
     if output:  # streamed into the file block by block: bounded memory for large reports
         pipeline.io.check_output(output, overwrite)
         pipeline.write_places(list(reports), output, overwrite=overwrite, country=country, fmt=fmt, online=online,
@@ -303,7 +346,7 @@ def areas_infer(ctx, observations, within, max_distance, until, country, output,
 
 
 @cli.command("join")
-@click.argument("events", type=click.Path(dir_okay=False))
+@click.argument("events", nargs=-1, required=True, metavar="EVENTS...")
 @areas_option
 @click.option("--date-column", default="date", show_default=True, help="Column of event dates (YYYY-MM-DD).")
 @click.option("--lat-column", default=None, help="Latitude column (CSV default: lat).")
@@ -311,11 +354,31 @@ def areas_infer(ctx, observations, within, max_distance, until, country, output,
 @click.option("--predicate", type=click.Choice(["intersects", "within"]), default="intersects", show_default=True,
               help="intersects: a point on a border counts (ties: latest valid_from, then actor name); "
                    "within: interiors only.")
-@output_option()
+@click.option("--format", "fmt", type=click.Choice(["parquet"]), default=None,
+              help="parquet: write partitioned GeoParquet into the directory -o (default: format from -o's suffix).")
+@output_option(help="Output file; with --format parquet, the directory of partitions.", dir_okay=True)
 @overwrite_option
-def join_cmd(events, areas, date_column, lat_column, lon_column, predicate, output, overwrite):
+@scale_options
+@click.pass_context
+def join_cmd(ctx, events, areas, date_column, lat_column, lon_column, predicate, fmt, output, overwrite, workers,
+             scheduler, resume, skip_bad):
     """Add to each row of EVENTS (CSV, GeoJSON, GeoPackage) the actor that controlled its place on
-    its date, and the valid_from of that area."""
+    its date, and the valid_from of that area.
+
+    With --format parquet -o DIR, EVENTS may also be GeoParquet files, directories of them or
+    globs, of any size; see docs/scale.md.
+    """
+    if _needs_dataset(fmt, workers, scheduler, resume, skip_bad):
+        message = pipeline.join_dataset(list(events), output, areas=areas, date_column=date_column,
+                                        lat_column=lat_column, lon_column=lon_column, predicate=predicate,
+                                        workers=workers, scheduler=scheduler, overwrite=overwrite, resume=resume,
+                                        skip_bad=skip_bad, progress=ctx.obj["progress"])
+        if not ctx.obj["quiet"]:
+            click.echo(message, err=True)
+        return
+    if len(events) > 1:
+        raise click.UsageError("several EVENTS files: partitioned runs only; add --format parquet -o DIR")
+    events = events[0]
     text = pipeline.join_events(events, areas, date_column=date_column, lat_column=lat_column,
                                 lon_column=lon_column, output=output, overwrite=overwrite, predicate=predicate)
     if text is not None:

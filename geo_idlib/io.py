@@ -8,6 +8,7 @@ never leaves a partial or clobbered file. An existing file is replaced only with
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.resources
 import json
 import math
@@ -15,6 +16,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator
+from io import BytesIO
 from pathlib import Path
 
 from .errors import GeoIdlibError, InputError, InputFileNotFound, OutputError, OutputExists
@@ -507,3 +509,354 @@ def write_text_chunks(path: str | os.PathLike, chunks, overwrite: bool = False) 
             for chunk in chunks:
                 f.write(chunk)
     return Path(path)
+
+
+# --------------------------------------------------------------------------- partitioned datasets (scale)
+#: Suffixes of (Geo)Parquet files; JSON Lines files of documents.
+PARQUET_SUFFIXES = (".parquet", ".geoparquet", ".parq")
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+_CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+_GLOB_CHARS = set("*?[")
+#: Files of a partitioned output that are not partitions: the manifest and the join's staging area
+#: (a leading ``_`` or ``.`` makes Parquet readers such as pyarrow and dask skip them).
+MANIFEST_NAME = "_manifest.json"
+STAGING_NAME = "_staging"
+
+
+@dataclasses.dataclass(frozen=True)
+class Piece:
+    """One partition of an input, read where it is processed: small and picklable.
+
+    ``kind`` is ``parquet`` (rows ``start:stop`` of a Parquet file), ``csv`` / ``jsonl`` (bytes
+    ``start:stop`` of the file, cut at line starts; ``header`` is the CSV's header line), ``ogr``
+    (features ``start:stop`` of a GDAL layer), ``text`` (the report files ``paths``) or ``bad``
+    (a file that could not even be planned; reading it raises ``error``). ``name`` says which in
+    messages, e.g. ``events.csv [bytes 0-67108864)``.
+    """
+
+    name: str
+    kind: str
+    path: str = ""
+    start: int = 0
+    stop: int = 0
+    paths: tuple = ()
+    header: bytes = b""
+    error: str = ""
+
+
+def expand_inputs(args, what: str, suffixes: tuple[str, ...] | None = None) -> list[Path]:
+    """The files named by ``args``: files as given, a directory's files (recursively, sorted, hidden
+    ones skipped; only ``suffixes`` when given), a glob's matches (sorted; ``**`` recurses).
+
+    >>> import tempfile; d = Path(tempfile.mkdtemp())
+    >>> for n in ("b.txt", "a.txt", ".hidden"): _ = (d / n).write_text("x")
+    >>> [p.name for p in expand_inputs([str(d)], "reports")]
+    ['a.txt', 'b.txt']
+    >>> [p.name for p in expand_inputs([str(d / "*.txt")], "reports")]
+    ['a.txt', 'b.txt']
+    """
+    import glob
+
+    out: list[Path] = []
+    for arg in args:
+        s = str(arg)
+        if _GLOB_CHARS & set(s) and not Path(s).exists():
+            found = sorted(Path(m) for m in glob.glob(s, recursive=True) if Path(m).is_file())
+            if not found:
+                raise InputFileNotFound(f"{s}: no file matches this pattern; check the {what} path")
+            out.extend(found)
+        elif Path(s).is_dir():
+            found = sorted(p for p in Path(s).rglob("*") if p.is_file()
+                           and not any(part.startswith((".", "_")) for part in p.relative_to(s).parts)
+                           and (suffixes is None or p.suffix.lower() in suffixes))
+            if not found:
+                raise InputError(f"{s}: the directory holds no {what}; give a directory of files")
+            out.extend(found)
+        else:
+            out.append(_require_file(s, what))
+    return out
+
+
+def _line_cuts(path: Path, size: int, piece_bytes: int, first: int) -> list[int]:
+    """Byte offsets that start a line, about ``piece_bytes`` apart, from ``first`` to ``size``."""
+    cuts = [first]
+    with path.open("rb") as f:
+        while cuts[-1] + piece_bytes < size:
+            f.seek(cuts[-1] + piece_bytes)
+            f.readline()  # to the start of the next line
+            pos = f.tell()
+            if pos >= size:
+                break
+            cuts.append(pos)
+    return cuts + [size]
+
+
+def _byte_pieces(path: Path, kind: str, piece_bytes: int) -> list[Piece]:
+    """Line-aligned byte ranges of a CSV (its header line kept aside) or a JSON Lines file."""
+    size = path.stat().st_size
+    header = b""
+    if kind == "csv":
+        with path.open("rb") as f:
+            header = f.readline()
+    cuts = _line_cuts(path, size, piece_bytes, len(header))
+    return [Piece(f"{path} [bytes {a}-{b})", kind, str(path), a, b, header=header)
+            for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+
+
+def _parquet_pieces(path: Path, piece_rows: int) -> list[Piece]:
+    """Row ranges of a Parquet file, cut at row-group boundaries (about ``piece_rows`` rows each)."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(path).metadata
+    except Exception as exc:  # pyarrow.ArrowInvalid and friends: not a Parquet file
+        return [Piece(str(path), "bad", str(path), error=_first_line(exc))]
+    pieces, start, rows = [], 0, 0
+    for i in range(meta.num_row_groups):
+        rows += meta.row_group(i).num_rows
+        if rows - start >= piece_rows or i == meta.num_row_groups - 1:
+            pieces.append(Piece(f"{path} [rows {start}-{rows})", "parquet", str(path), start, rows))
+            start = rows
+    return pieces
+
+
+def _ogr_pieces(path: Path, piece_rows: int) -> list[Piece]:
+    """Feature ranges of a GDAL layer (GeoPackage, FlatGeobuf, GeoJSON...)."""
+    import pyogrio
+
+    try:
+        n = int(pyogrio.read_info(path)["features"])
+    except Exception as exc:  # pyogrio.errors.DataSourceError and friends
+        return [Piece(str(path), "bad", str(path), error=_first_line(exc))]
+    return [Piece(f"{path} [features {a}-{min(a + piece_rows, n)})", "ogr", str(path), a, min(a + piece_rows, n))
+            for a in range(0, max(n, 1), piece_rows)]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def event_pieces(args, *, piece_rows: int, piece_bytes: int) -> list[Piece]:
+    """The pieces of an events input: a CSV, a GDAL layer, or GeoParquet (a file, a directory of
+    files, or a glob), in input order.
+
+    >>> import tempfile; d = Path(tempfile.mkdtemp()); f = d / "e.csv"
+    >>> _ = f.write_text("id,lat,lon\\n" + "".join(f"{i},35,36\\n" for i in range(100)))
+    >>> [p.name.split(" ")[1:] for p in event_pieces([str(f)], piece_rows=0, piece_bytes=400)]
+    [['[bytes', '11-415)'], ['[bytes', '415-820)'], ['[bytes', '820-901)']]
+    """
+    pieces: list[Piece] = []
+    for p in expand_inputs(args, "events file", PARQUET_SUFFIXES):
+        suffix = p.suffix.lower()
+        if suffix in PARQUET_SUFFIXES:
+            pieces += _parquet_pieces(p, piece_rows)
+        elif suffix in _CSV_SUFFIXES:
+            pieces += _byte_pieces(p, "csv", piece_bytes)
+        else:
+            pieces += _ogr_pieces(p, piece_rows)
+    return pieces
+
+
+def document_pieces(args, *, piece_docs: int, piece_bytes: int) -> list[Piece]:
+    """The pieces of a document input: report files (``piece_docs`` a piece), and Parquet or JSON
+    Lines files of documents (``id``, ``text``, optional ``date``), in input order."""
+    pieces: list[Piece] = []
+    texts: list[str] = []
+
+    def flush():
+        for i in range(0, len(texts), piece_docs):
+            batch = tuple(texts[i:i + piece_docs])
+            pieces.append(Piece(f"{batch[0]} … {batch[-1]} ({len(batch)} reports)" if len(batch) > 1 else batch[0],
+                                "text", paths=batch))
+        texts.clear()
+
+    for p in expand_inputs(args, "reports"):
+        suffix = p.suffix.lower()
+        if suffix in PARQUET_SUFFIXES or suffix in JSONL_SUFFIXES:
+            flush()
+            pieces += (_parquet_pieces(p, piece_docs) if suffix in PARQUET_SUFFIXES
+                       else _byte_pieces(p, "jsonl", piece_bytes))
+        else:
+            texts.append(str(p))
+    flush()
+    return pieces
+
+
+def _read_parquet_rows(piece: Piece, columns=None):
+    """Rows ``start:stop`` of a Parquet file as a GeoDataFrame (GeoParquet) or a DataFrame."""
+    import geopandas as gpd
+    import pyarrow.parquet as pq
+
+    f = pq.ParquetFile(piece.path)
+    meta, groups, offset, first = f.metadata, [], 0, None
+    for i in range(meta.num_row_groups):
+        n = meta.row_group(i).num_rows
+        if offset < piece.stop and offset + n > piece.start:
+            groups.append(i)
+            first = offset if first is None else first
+        offset += n
+    table = f.read_row_groups(groups, columns=columns).slice(piece.start - (first or 0), piece.stop - piece.start)
+    geo = (table.schema.metadata or {}).get(b"geo")
+    if not geo:
+        return table.to_pandas()
+    spec = json.loads(geo)
+    column = spec["primary_column"]
+    df = table.to_pandas()
+    crs = spec["columns"][column].get("crs", "OGC:CRS84")
+    df[column] = gpd.GeoSeries.from_wkb(df[column], crs=crs)
+    return gpd.GeoDataFrame(df, geometry=column, crs=crs)
+
+
+def _read_byte_range(piece: Piece) -> bytes:
+    with open(piece.path, "rb") as f:
+        f.seek(piece.start)
+        return f.read(piece.stop - piece.start)
+
+
+def read_piece(piece: Piece):
+    """An events piece as a DataFrame (CSV: every column as text) or a GeoDataFrame (layers,
+    GeoParquet; dates of GDAL layers as text). A piece that cannot be read raises
+    :class:`InputError` naming it."""
+    import pandas as pd
+
+    try:
+        if piece.kind == "bad":
+            raise ValueError(piece.error)
+        if piece.kind == "parquet":
+            return _read_parquet_rows(piece)
+        if piece.kind == "ogr":
+            import geopandas as gpd
+
+            return gpd.read_file(piece.path, engine="pyogrio", skip_features=piece.start,
+                                 max_features=piece.stop - piece.start, datetime_as_string=True)
+        if piece.kind == "csv":
+            sep = "\t" if Path(piece.path).suffix.lower() in (".tsv", ".txt") else ","
+            data = piece.header + _read_byte_range(piece)
+            return pd.read_csv(BytesIO(data), sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except GeoIdlibError:
+        raise
+    except Exception as exc:  # parser and decoder errors of pyarrow, pyogrio, pandas
+        raise InputError(f"{piece.name}: cannot read this partition ({_first_line(exc)}); fix or remove it, "
+                         "or pass --skip-bad to skip it") from None
+    raise InputError(f"{piece.name}: not an events partition ({piece.kind})")
+
+
+def read_documents(piece: Piece):
+    """The documents of a piece as a DataFrame ``id, text, date`` (date: text or None).
+
+    Report files: ``id`` is the path, ``date`` None. JSON Lines and Parquet: each record needs
+    ``id`` and ``text``; a piece with a bad record raises :class:`InputError` naming it."""
+    import pandas as pd
+
+    if piece.kind == "text":
+        return pd.DataFrame({"id": list(piece.paths), "text": [read_report(p) for p in piece.paths],
+                             "date": [None] * len(piece.paths)})
+    try:
+        if piece.kind == "bad":
+            raise ValueError(piece.error)
+        if piece.kind == "jsonl":
+            lines = _read_byte_range(piece).decode("utf-8-sig").splitlines()
+            df = pd.DataFrame([json.loads(line) for line in lines if line.strip()])
+        else:
+            df = _read_parquet_rows(piece)
+    except Exception as exc:  # json, UTF-8 and Parquet errors
+        raise InputError(f"{piece.name}: cannot read these documents ({_first_line(exc)}); fix or remove "
+                         "them, or pass --skip-bad to skip them") from None
+    missing = [c for c in ("id", "text") if c not in df.columns]
+    if missing and len(df):
+        raise InputError(f"{piece.name}: no {' or '.join(missing)} field (fields: {', '.join(map(str, df.columns))}); "
+                         "each document needs id and text")
+    if "date" not in df.columns:
+        df["date"] = None
+    out = df.reindex(columns=["id", "text", "date"])
+    out["id"] = out["id"].astype(str)
+    return out
+
+
+def open_dataset_dir(path: str | os.PathLike, *, overwrite: bool = False, resume: bool = False) -> set[str]:
+    """Make ``path`` ready for a partitioned output; return the partitions already there.
+
+    A missing directory is created (its parent must exist). One that holds partitions is refused
+    unless ``resume`` (they are kept and later skipped) or ``overwrite`` (partitions, manifest and
+    staging area are removed). Stale temporary files of an earlier run are removed; the staging
+    area (:data:`STAGING_NAME`) is created.
+    """
+    import shutil
+
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise OutputError(f"{p}: is a file; --format parquet writes a directory of partitions, give a directory for -o")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not p.exists():
+        if not parent.exists():
+            raise OutputError(f"{p}: directory {parent} does not exist; create it first or choose another -o path")
+        p.mkdir()
+    if not os.access(p, os.W_OK):
+        raise OutputError(f"{p}: directory is not writable; choose another -o path")
+    done = {f.name for f in p.glob("*.parquet")}
+    if done and not (resume or overwrite):
+        raise OutputExists(f"{p}: already holds {len(done)} partition(s); pass --resume to finish the run, "
+                           "--overwrite to replace them, or choose another -o directory")
+    remove_temp_files(p)
+    if overwrite and not resume:
+        for f in p.glob("*.parquet"):
+            f.unlink()
+        remove_file(p / MANIFEST_NAME)
+        shutil.rmtree(p / STAGING_NAME, ignore_errors=True)
+        done = set()
+    (p / STAGING_NAME).mkdir(exist_ok=True)
+    return done
+
+
+def write_partition(gdf, path: str | os.PathLike, *, row_group_size: int | None = None) -> Path:
+    """Atomically write one partition as GeoParquet: the file is complete or absent.
+
+    An existing file is replaced (a re-run task writes the same rows). Columns with no value at
+    all are written as text, so that every partition of a dataset has the same schema."""
+    if gdf.crs is None:
+        raise OutputError(f"{path}: refusing to write a layer without a CRS")
+    import pandas as pd
+
+    out = gdf.copy()
+    epsg = out.crs.to_epsg()
+    if epsg is not None:  # the CRS as this process's PROJ writes its code, whatever it was read from
+        out = out.set_crs(f"EPSG:{epsg}", allow_override=True)
+    for col in out.columns:
+        if col != out.geometry.name and out[col].dtype == object and out[col].isna().all():
+            out[col] = pd.Series(pd.NA, index=out.index, dtype="string")
+    with atomic_output(path, overwrite=True) as tmp:
+        out.to_parquet(tmp, index=False, row_group_size=row_group_size)
+    return Path(path)
+
+
+def read_partition(path: str | os.PathLike, columns: list[str] | None = None, filters=None):
+    """A GeoParquet file (or rows of it matching pyarrow ``filters``) as a GeoDataFrame."""
+    import geopandas as gpd
+
+    return gpd.read_parquet(path, columns=columns, filters=filters)
+
+
+def read_parquet_column(path: str | os.PathLike, column: str):
+    """One column of a Parquet file as a numpy array."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path, columns=[column]).column(column).to_numpy()
+
+
+def dataset_files(path: str | os.PathLike) -> list[Path]:
+    """The partitions of a partitioned output directory, sorted by name."""
+    return sorted(Path(path).glob("*.parquet"))
+
+
+def remove_temp_files(directory: str | os.PathLike) -> None:
+    """Remove the temporary files :func:`atomic_output` left in ``directory`` (a killed writer's)."""
+    for tmp in Path(directory).glob(".*.tmp*"):
+        remove_file(tmp)
+
+
+def remove_tree(path: str | os.PathLike) -> None:
+    """Remove a directory and everything in it (a finished run's staging area)."""
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)

@@ -359,12 +359,9 @@ def read_timeline(path=None):
 
 def _storable(gdf):
     """Dates as ``YYYY-MM-DD`` text (empty valid_to → null) for writing to any format."""
-    out = gdf.copy()
-    for col in ("valid_from", "valid_to"):
-        if col in out.columns:
-            s = out[col]
-            out[col] = s.dt.strftime("%Y-%m-%d").astype(object).where(s.notna(), None)
-    return out
+    from .territory import timeline as timelines
+
+    return timelines.dates_as_text(gdf)
 
 
 def _write_layer(gdf, output: str, overwrite: bool = False) -> None:
@@ -445,21 +442,18 @@ def join_events(events: str, areas: str | None = None, date_column: str = "date"
     """
     from pathlib import Path
 
-    import geopandas as gpd
-
     from . import crs
+    from .scale import join as scale_join
     from .territory import join
 
     if output:
         io.check_output(output, overwrite)
     p = Path(events)
     is_csv = p.suffix.lower() in (".csv", ".tsv", ".txt")
-    df = io.read_table(p, "events table") if is_csv else io.read_vector(p, "events layer", datetime_as_string=True)
-    if not isinstance(df, gpd.GeoDataFrame) or lat_column or lon_column:
-        plain = df.drop(columns=df.geometry.name) if isinstance(df, gpd.GeoDataFrame) else df
-        ev = join.events_from_table(plain, str(p), lat_column=lat_column or "lat", lon_column=lon_column or "lon")
-    else:
-        ev = df
+    # GeoParquet through pyarrow: GDAL's Parquet driver is missing from some builds
+    df = (io.read_table(p, "events table") if is_csv or p.suffix.lower() in io.PARQUET_SUFFIXES
+          else io.read_vector(p, "events layer", datetime_as_string=True))
+    ev = scale_join.events_from_input(df, str(p), lat_column=lat_column, lon_column=lon_column)
     timeline = read_timeline(areas)
     out = join.asof_join(ev, timeline, date_column=date_column, predicate=predicate, what=str(p))
     out = _storable(crs.to_wgs84(out, str(p)))  # what geo_idlib writes is EPSG:4326
@@ -790,3 +784,146 @@ def map_command(reports, output: str, *, overwrite: bool = False, width: int = 1
     _map_format(output)
     io.check_output(output, overwrite)
     return write_map(map_report(reports, **kwargs), output, overwrite=overwrite, width=width, height=height)
+
+
+# ============================================================================ scale (partitioned datasets)
+# `places` and `join` with --format parquet -o DIR: partitioned GeoParquet, on this process or Dask
+#: Documents of a `places` partition (report files, or records of a JSON Lines / Parquet file).
+PLACES_PIECE_DOCS = 100
+#: Bytes of a JSON Lines piece of documents.
+PLACES_PIECE_BYTES = 1 << 18
+
+
+def engine_for(workers: int | None = None, scheduler: str | None = None):
+    """The engine the flags ask for: none → this process (no Dask); ``workers`` → a local Dask
+    cluster of that many processes; ``scheduler`` → the running Dask cluster at that address."""
+    from .errors import InputError
+    from .scale import engine
+
+    if workers is not None and scheduler:
+        raise InputError("--workers and --scheduler: give one of them (a local cluster of N processes, "
+                         "or the address of a running scheduler)")
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers {workers}: give a number of worker processes of 1 or more")
+    if workers is None and not scheduler:
+        return engine.Engine()
+    from .scale import cluster
+
+    return cluster.DaskEngine(workers=workers, scheduler=scheduler)
+
+
+def _dataset_output(output: str | None, command: str) -> str:
+    from .errors import InputError
+
+    if not output:
+        raise InputError(f"{command} --format parquet: give the directory to write the partitions to, "
+                         "e.g. -o out/")
+    return output
+
+
+def _report_date(date, text: str):
+    """A document's date (YYYY-MM-DD text): its own ``date`` field, else its dateline, else None."""
+    from .places import dates
+    from .territory import timeline as timelines
+
+    if date is not None and str(date).strip() and str(date) != "nan":
+        return f"{timelines.parse_date(str(date), 'document date'):%Y-%m-%d}"
+    found = dates.find_report_date(text)
+    return found.isoformat() if found else None
+
+
+def places_partition(piece, path: str, key: str, country: str | None) -> tuple[int, int]:
+    """One partition of ``places --format parquet``: the places of the documents of ``piece``, with
+    each document's ``report_date``, written atomically to ``path``. Returns (documents, rows)."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from . import crs
+    from .scale import engine
+
+    idx = engine.shared(key)
+    docs = io.read_documents(piece)
+    frames = []
+    for doc_id, text, date in docs.itertuples(index=False):
+        found = find_places(text, report=doc_id, country=country, index=idx)
+        frames.append(found.assign(report_date=_report_date(date, text)))
+    gdf = (gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=crs.WGS84) if frames
+           else find_places("", index=idx).assign(report_date=None))
+    io.write_partition(gdf, path)
+    return len(docs), len(gdf)
+
+
+def places_dataset(reports: list[str], output: str | None, *, country: str | None = None, workers: int | None = None,
+                   scheduler: str | None = None, overwrite: bool = False, resume: bool = False,
+                   skip_bad: bool = False, progress=no_progress, piece_docs: int = PLACES_PIECE_DOCS) -> str:
+    """``geo-idlib places --format parquet -o DIR``: the places of every document, as partitioned GeoParquet.
+
+    REPORTS are report files, directories of them, globs, or JSON Lines / Parquet files of
+    documents (``id``, ``text``, optional ``date``). Each partition holds the places of about
+    ``piece_docs`` documents (:data:`PLACES_COLUMNS` + ``report_date``) and is written atomically;
+    ``resume`` skips the partitions a stopped run finished. Returns a one-line summary.
+    """
+    from pathlib import Path
+
+    from .places import store
+    from .scale import engine as engines
+
+    out = _dataset_output(output, "places")
+    cc = check_country(country)
+    pieces = io.document_pieces(reports, piece_docs=piece_docs, piece_bytes=PLACES_PIECE_BYTES)
+    store.load_index()  # built here once, before any worker needs it
+    print_ = engines.fingerprint(command="places", pieces=[p.name for p in pieces], country=cc)
+    done = engines.open_output(out, print_, overwrite=overwrite, resume=resume)
+    names = [f"part-{i:06d}.parquet" for i in range(len(pieces))]
+    tasks = [(p.name, (p, str(Path(out) / n), f"index-{print_}", cc))
+             for p, n in zip(pieces, names, strict=True) if n not in done]
+    sizes = {n: None for n in names if n in done}
+    skipped, ndocs = [], 0
+    with engine_for(workers, scheduler) as eng:
+        eng.share(f"index-{print_}", load=store.load_index)
+        number = {p.name: n for p, n in zip(pieces, names, strict=True)}
+        with progress(eng.run(places_partition, tasks, skip_bad=skip_bad), "places: partitions", len(tasks)) as it:
+            for outcome in it:
+                if outcome.error:
+                    skipped.append(outcome.name)
+                else:
+                    ndocs += outcome.result[0]
+                    sizes[number[outcome.name]] = outcome.result[1]
+        eng.forget(f"index-{print_}")
+        where = eng.description
+    for n in [n for n, v in sizes.items() if v is None]:
+        sizes[n] = len(io.read_parquet_column(Path(out) / n, "report"))
+    manifest = engines.finish_output(out, print_, sizes, skipped, command="places", engine=where)
+    return (f"wrote {out}: {len(sizes)} partition(s), {manifest['rows']:,} place mention(s) from {ndocs:,} "
+            f"document(s) on {where}" + (f"; {len(done)} partition(s) kept from the earlier run" if done else "")
+            + (f"; skipped {len(skipped)} bad piece(s): {', '.join(skipped)}" if skipped else ""))
+
+
+def join_dataset(events: list[str], output: str | None, *, areas: str | None = None, date_column: str = "date",
+                 lat_column: str | None = None, lon_column: str | None = None, predicate: str = "intersects",
+                 workers: int | None = None, scheduler: str | None = None, overwrite: bool = False,
+                 resume: bool = False, skip_bad: bool = False, progress=no_progress, rows: int | None = None) -> str:
+    """``geo-idlib join --format parquet -o DIR``: the as-of join of an events dataset of any size.
+
+    EVENTS are CSV files, GDAL layers (GeoPackage...) or GeoParquet (files, a directory of
+    partitions, a glob). The output is partitioned GeoParquet: each partition holds the events of a
+    few snapshot intervals in a compact area, in input order, with ``actor`` and ``valid_from``
+    (see :mod:`geo_idlib.scale.join`). Returns a one-line summary.
+    """
+    from .scale import join as scale_join
+
+    out = _dataset_output(output, "join")
+    rows = rows or scale_join.PIECE_ROWS
+    pieces = io.event_pieces(events, piece_rows=rows, piece_bytes=scale_join.PIECE_BYTES)
+    timeline = read_timeline(areas)
+    with engine_for(workers, scheduler) as eng:
+        m = scale_join.join_dataset(pieces, timeline, out, engine=eng, date_column=date_column, lat_column=lat_column,
+                                    lon_column=lon_column, predicate=predicate, rows=rows, overwrite=overwrite,
+                                    resume=resume, skip_bad=skip_bad, progress=progress)
+    for n, what in ((m["undated"], "have no date"), (m["before_timeline"], "are dated before the timeline")):
+        if n:
+            log.warning("%s: %d event(s) %s; they get no actor", ", ".join(events), n, what)
+    return (f"wrote {out}: {len(m['partitions'])} partition(s), {m['rows']:,} event(s)"
+            + (f", {m['matched']:,} in a control area" if m["matched"] is not None else "")
+            + f" on {m['engine']}" + (f"; {m['resumed']} partition(s) kept from the earlier run" if m["resumed"] else "")
+            + (f"; skipped {len(m['skipped'])} bad piece(s): {', '.join(m['skipped'])}" if m["skipped"] else ""))

@@ -134,6 +134,22 @@ def _fmt(day) -> str:
     return pd.Timestamp(day).strftime("%Y-%m-%d")
 
 
+def dates_as_text(gdf, columns=("valid_from", "valid_to")):
+    """A copy with the ``columns`` that exist as ``YYYY-MM-DD`` text (NaT → None): how every
+    output of geo_idlib stores a timeline's dates, whatever the format.
+
+    >>> df = pd.DataFrame({"valid_from": pd.to_datetime(["2020-01-02", None])})
+    >>> dates_as_text(df)["valid_from"].tolist()
+    ['2020-01-02', None]
+    """
+    out = gdf.copy()
+    for col in columns:
+        if col in out.columns:
+            s = out[col]
+            out[col] = s.dt.strftime("%Y-%m-%d").astype(object).where(s.notna(), None)
+    return out
+
+
 # =========================================================================== actors
 _ACTOR_SEP = re.compile(r"[\s-]+")
 
