@@ -830,11 +830,28 @@ def write_partition(gdf, path: str | os.PathLike, *, row_group_size: int | None 
     return Path(path)
 
 
-def read_partition(path: str | os.PathLike, columns: list[str] | None = None, filters=None):
-    """A GeoParquet file (or rows of it matching pyarrow ``filters``) as a GeoDataFrame."""
-    import geopandas as gpd
+def write_table(df, path: str | os.PathLike, *, about: dict | None = None, row_group_size: int | None = None) -> Path:
+    """Atomically write a plain DataFrame as Parquet (no geometry), with ``about`` (JSON) in its
+    schema metadata: the staging files of a partitioned run."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    return gpd.read_parquet(path, columns=columns, filters=filters)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                           b"geo_idlib": json.dumps(about or {}).encode("utf-8")})
+    with atomic_output(path, overwrite=True) as tmp:
+        pq.write_table(table, tmp, row_group_size=row_group_size)
+    return Path(path)
+
+
+def read_table_rows(path: str | os.PathLike, filters=None):
+    """The rows of a file written by :func:`write_table` that match pyarrow ``filters`` (row groups
+    are skipped by their statistics): ``(DataFrame, about)``."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, filters=filters)
+    about = json.loads((table.schema.metadata or {}).get(b"geo_idlib", b"{}"))
+    return table.to_pandas(), about
 
 
 def read_parquet_column(path: str | os.PathLike, column: str):

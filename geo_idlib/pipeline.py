@@ -913,8 +913,8 @@ def join_dataset(events: list[str], output: str | None, *, areas: str | None = N
     from .scale import join as scale_join
 
     out = _dataset_output(output, "join")
-    rows = rows or scale_join.PIECE_ROWS
-    pieces = io.event_pieces(events, piece_rows=rows, piece_bytes=scale_join.PIECE_BYTES)
+    rows = rows or scale_join.PARTITION_ROWS
+    pieces = io.event_pieces(events, piece_rows=scale_join.PIECE_ROWS, piece_bytes=scale_join.PIECE_BYTES)
     timeline = read_timeline(areas)
     with engine_for(workers, scheduler) as eng:
         m = scale_join.join_dataset(pieces, timeline, out, engine=eng, date_column=date_column, lat_column=lat_column,

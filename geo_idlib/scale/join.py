@@ -35,8 +35,10 @@ from .engine import Engine, fingerprint, finish_output, open_output, shared
 
 log = logging.getLogger("geo_idlib")
 
-#: Rows of an input piece (GeoParquet, GeoPackage) and of an output partition.
+#: Rows of an input piece (GeoParquet, GeoPackage).
 PIECE_ROWS = 1_000_000
+#: Rows of an output partition (about 25 MB of GeoParquet for points with a few columns).
+PARTITION_ROWS = 250_000
 #: Bytes of a CSV input piece (about a million short rows).
 PIECE_BYTES = 64 << 20
 #: Rows of a staging row group: the unit a join task skips or reads.
@@ -96,9 +98,39 @@ def split_piece(i: int, piece: io.Piece, out_dir: str, key: str, options: dict) 
         order = np.argsort(keys, kind="stable")
         keys = keys[order]
         rows = (np.int64(i) << plan.PIECE_SHIFT) + order.astype(np.int64)
-        staged = ev.iloc[order].reset_index(drop=True).assign(_key=keys, _row=rows)
-        io.write_partition(staged, path, row_group_size=_STAGING_GROUP)
+        staged, about = _flat(ev.iloc[order].reset_index(drop=True))
+        io.write_table(staged.assign(_key=keys, _row=rows), path, about=about, row_group_size=_STAGING_GROUP)
     return np.unique(keys, return_counts=True)
+
+
+def _flat(ev) -> tuple[pd.DataFrame, dict]:
+    """Events as a plain table for staging: point coordinates as ``_x``, ``_y`` (cheaper to write,
+    read and rebuild than WKB), other geometries as ``_wkb``; ``about`` says how to rebuild them."""
+    import shapely
+
+    name = ev.geometry.name
+    geoms = ev.geometry.to_numpy()
+    about = {"geometry": name, "position": list(ev.columns).index(name)}
+    df = pd.DataFrame(ev.drop(columns=name))
+    types = shapely.get_type_id(geoms)
+    if ((types == shapely.GeometryType.POINT) | (types == shapely.GeometryType.MISSING)).all():
+        return df.assign(_x=shapely.get_x(geoms), _y=shapely.get_y(geoms)), {**about, "kind": "xy"}
+    return df.assign(_wkb=shapely.to_wkb(geoms)), {**about, "kind": "wkb"}
+
+
+def _rebuilt(df: pd.DataFrame, about: dict):
+    """The events of a staging table, as the GeoDataFrame (EPSG:4326) they were."""
+    import geopandas as gpd
+    import shapely
+
+    if about["kind"] == "xy":
+        x, y = df.pop("_x").to_numpy(), df.pop("_y").to_numpy()
+        geoms = shapely.points(x, y)
+        geoms[np.isnan(x)] = None
+    else:
+        geoms = shapely.from_wkb(df.pop("_wkb").to_numpy())
+    df.insert(about["position"], about["geometry"], geoms)
+    return gpd.GeoDataFrame(df, geometry=about["geometry"], crs=crs.WGS84)
 
 
 def join_partition(part: tuple, out_dir: str, key: str, options: dict) -> tuple[int, int]:
@@ -108,7 +140,8 @@ def join_partition(part: tuple, out_dir: str, key: str, options: dict) -> tuple[
     frames = []
     for p in pieces:
         lo, hi = plan.key_range(p, start, stop)
-        frames.append(io.read_partition(_staging_path(out_dir, p), filters=[("_key", ">=", lo), ("_key", "<", hi)]))
+        df, about = io.read_table_rows(_staging_path(out_dir, p), filters=[("_key", ">=", lo), ("_key", "<", hi)])
+        frames.append(_rebuilt(df, about))
     ev = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     ev = ev.iloc[np.argsort(ev["_row"].to_numpy(), kind="stable")].drop(columns=["_key", "_row"])
     ev = ev.reset_index(drop=True)
@@ -132,13 +165,15 @@ def _partitions(counts: dict[int, tuple], dates, rows: int) -> list[tuple]:
 
 def join_dataset(pieces: list[io.Piece], timeline, out_dir: str, *, engine: Engine, date_column: str = "date",
                  lat_column: str | None = None, lon_column: str | None = None, predicate: str = "intersects",
-                 rows: int = PIECE_ROWS, overwrite: bool = False, resume: bool = False, skip_bad: bool = False,
+                 rows: int = PARTITION_ROWS, overwrite: bool = False, resume: bool = False, skip_bad: bool = False,
                  progress=None) -> dict:
     """Join every event of ``pieces`` to ``timeline`` into a partitioned GeoParquet ``out_dir``.
 
     Returns the manifest (also written as ``out_dir/_manifest.json``): partitions and rows, the
     skipped pieces, events with an actor. See the module doc for how the work is cut.
     """
+    if not pieces:
+        raise InputError("join: no events given; name a CSV, GeoPackage or GeoParquet file or directory")
     if predicate not in join.PREDICATES:
         raise InputError(f"predicate {predicate!r} is not supported; use one of {', '.join(join.PREDICATES)}")
     options = {"date_column": date_column, "lat_column": lat_column, "lon_column": lon_column, "predicate": predicate}

@@ -1,0 +1,261 @@
+"""`make bench` (scale): partitioned runs on this process and on 1 and 2 Dask workers.
+
+1. As-of join of 10 M and 50 M synthetic events near the DeepState front (GeoParquet, written
+   first: files of 1 M rows) with a month of the DeepState timeline (January 2025, one snapshot a
+   day): today's in-memory path (read every event, ``asof_join``, write one GeoParquet file; up to
+   10 M), the partitioned path in this process (no flag), and on a local Dask cluster of 1 and of 2
+   worker processes (``--workers``).
+2. Geoparsing of 20,000 documents (GeoWebNews articles, cycled) from a JSON Lines file, on 1 and 2
+   workers.
+
+Each run is a fresh process; the cluster is started before the clock starts (its start-up is shown
+apart). Peak RSS is sampled every 50 ms for the client (which holds the scheduler) and for each
+worker process. Targets (issue 13): 2 workers ≥ 1.6× the events/s of 1 worker on 10 M events; peak
+RSS of every process ≤ 2 GB on 50 M events. ``--quick`` runs 1 M and 2 M events and 400 documents.
+
+    python -m scripts.bench_scale [--quick] [--sizes N,N] [--docs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+from scripts.common import TARGET_MISSED, run_worker
+from scripts.scale_data import (
+    DEEPSTATE,
+    GWN,
+    deepstate_timeline,
+    gwn_documents,
+    write_events_parquet,
+)
+
+SPEEDUP_TARGET = 1.6
+RSS_TARGET_MB = 2048
+#: The in-memory path reads every event at once: run it up to this many.
+MEMORY_MAX = 10_000_000
+
+
+class PeakTree:
+    """Peak RSS of this process and of ``pids`` (sampled every 50 ms), in MB per process."""
+
+    def __init__(self, pids=()):
+        import psutil
+
+        self._procs = {"client": psutil.Process()}
+        self._procs.update({f"worker {i}": psutil.Process(p) for i, p in enumerate(pids)})
+        self.peak = dict.fromkeys(self._procs, 0.0)
+
+    def _sample(self):
+        for name, p in self._procs.items():
+            try:
+                self.peak[name] = max(self.peak[name], p.memory_info().rss / 2**20)
+            except Exception:  # a worker that died and was restarted: its peak so far stays
+                continue
+
+    def _run(self):
+        while not self._stop.is_set():
+            self._sample()
+            time.sleep(0.05)
+
+    def __enter__(self):
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._t.join()
+        self._sample()
+
+
+def _engine(name: str):
+    from geo_idlib.scale import engine
+
+    if name == "process":
+        return engine.Engine(), []
+    from geo_idlib.scale import cluster
+
+    eng = cluster.DaskEngine(workers=int(name))
+    return eng, sorted(eng.worker_pids().values())
+
+
+def work_join(args) -> dict:
+    from geo_idlib import io, pipeline
+    from geo_idlib.scale import join as scale_join
+
+    timeline = pipeline.read_timeline(args.timeline)
+    t0 = time.perf_counter()
+    if args.engine == "memory":
+        import geopandas as gpd
+
+        from geo_idlib.territory import join
+        from geo_idlib.territory import timeline as timelines
+
+        with PeakTree() as mem:
+            t0 = time.perf_counter()
+            ev = gpd.read_parquet(args.events)
+            out = timelines.dates_as_text(join.asof_join(ev, timeline))
+            io.write_vector(out, Path(args.out) / "joined.parquet", overwrite=True)
+            secs = time.perf_counter() - t0
+        return {"seconds": secs, "events": len(out), "start_s": 0.0, "peak_mb": mem.peak,
+                "matched": int((out["actor"] != "").sum())}
+    eng, pids = _engine(args.engine)
+    start = time.perf_counter() - t0
+    pieces = io.event_pieces([args.events], piece_rows=scale_join.PIECE_ROWS, piece_bytes=scale_join.PIECE_BYTES)
+    with PeakTree(pids) as mem:
+        t0 = time.perf_counter()
+        m = scale_join.join_dataset(pieces, timeline, args.out, engine=eng, overwrite=True)
+        secs = time.perf_counter() - t0
+    eng.close()
+    return {"seconds": secs, "events": m["rows"], "start_s": start, "peak_mb": mem.peak, "matched": m["matched"],
+            "partitions": len(m["partitions"])}
+
+
+def work_places(args) -> dict:
+    from geo_idlib import pipeline
+    from geo_idlib.places import store
+
+    pipeline.find_places("Troops entered Saraqeb.", index=store.load_index())  # the index read once, off the clock
+    eng, pids = _engine(args.engine)
+    from geo_idlib.scale import cluster
+
+    saved = cluster.DaskEngine
+    cluster.DaskEngine = lambda workers=None, scheduler=None: _Lent(eng)  # the running cluster, timed alone
+    try:
+        with PeakTree(pids) as mem:
+            t0 = time.perf_counter()
+            msg = pipeline.places_dataset([args.events], args.out, overwrite=True,
+                                          workers=None if args.engine == "process" else int(args.engine))
+            secs = time.perf_counter() - t0
+    finally:
+        cluster.DaskEngine = saved
+        eng.close()
+    return {"seconds": secs, "docs": args.docs, "peak_mb": mem.peak, "message": msg}
+
+
+class _Lent:
+    """An engine already started, lent to one pipeline call (which would close it)."""
+
+    def __init__(self, eng):
+        self._eng = eng
+
+    def __enter__(self):
+        return self._eng
+
+    def __exit__(self, *exc):
+        return None
+
+
+WORKERS = {"join": work_join, "places": work_places}
+
+
+def _spawn(kind: str, engine: str, **paths) -> dict:
+    args = ["--worker", kind, "--engine", engine]
+    for k, v in paths.items():
+        args += [f"--{k}", str(v)]
+    return run_worker("scripts.bench_scale", *args)
+
+
+def _row(task: str, how: str, r: dict, n: int, unit: str) -> str:
+    workers = [v for k, v in r["peak_mb"].items() if k != "client"]
+    return (f"{task:<28} {how:<26} {r['seconds']:>8.1f} {n / r['seconds']:>12,.0f} {unit:<9} "
+            f"{r['peak_mb']['client']:>9.0f} {max(workers) if workers else float('nan'):>9.0f}"
+            f" {r.get('start_s', 0):>7.1f}")
+
+
+def main(args) -> int:
+    from geo_idlib import pipeline
+
+    if not (DEEPSTATE.exists() and GWN.exists()):
+        print(f"SKIP: {DEEPSTATE} or {GWN} is missing", file=sys.stderr)
+        return 0
+    sizes = [int(s) for s in (args.sizes or ("1000000,2000000" if args.quick else "10000000,50000000")).split(",")]
+    docs = args.docs or (400 if args.quick else 20_000)
+    tmp = Path(tempfile.mkdtemp(prefix="bench_scale_"))
+    try:
+        tl = deepstate_timeline(tmp / "deepstate.gpkg", days=31)
+        timeline = pipeline.read_timeline(str(tl))
+        lines, results = [], {}
+        for n in sizes:
+            src = tmp / f"events_{n}"
+            t0 = time.perf_counter()
+            write_events_parquet(timeline, src, n, files=max(1, n // 1_000_000))
+            print(f"wrote {n:,} events to GeoParquet in {time.perf_counter() - t0:.1f} s "
+                  f"({sum(f.stat().st_size for f in src.glob('*.parquet')) / 2**20:,.0f} MB)", flush=True)
+            for engine in (["memory"] if n <= MEMORY_MAX else []) + ["process", "1", "2"]:
+                out = tmp / f"out_{n}_{engine}"
+                out.mkdir()
+                r = _spawn("join", engine, events=src, timeline=tl, out=out)
+                results[(n, engine)] = r
+                how = {"memory": "in memory (today)", "process": "partitioned, this process"}.get(
+                    engine, f"Dask, {engine} worker(s)")
+                lines.append(_row(f"join {n:,} events", how, r, n, "events/s"))
+                print(lines[-1], flush=True)
+                shutil.rmtree(out, ignore_errors=True)
+            shutil.rmtree(src, ignore_errors=True)
+        doc_file = tmp / "docs.jsonl"
+        doc_file.write_text("".join(json.dumps(d) + "\n" for d in gwn_documents(docs)), encoding="utf-8")
+        for engine in ("1", "2"):
+            r = _spawn("places", engine, events=doc_file, out=tmp / f"places_{engine}", docs=docs)
+            results[("places", engine)] = r
+            lines.append(_row(f"places {docs:,} documents", f"Dask, {engine} worker(s)", r, docs, "docs/s"))
+            print(lines[-1], flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print()
+    print(f"{'task':<28} {'engine':<26} {'seconds':>8} {'rate':>12} {'':<9} {'client MB':>9} {'worker MB':>9} "
+          f"{'start s':>7}")
+    print("\n".join(lines))
+    print("notes: seconds from reading the input to the last partition written (cluster start-up apart); "
+          "MB = peak RSS; worker MB = the largest worker's")
+    return _verdict(results, sizes, docs)
+
+
+def _verdict(results: dict, sizes: list[int], docs: int) -> int:
+    missed = []
+    n = 10_000_000 if 10_000_000 in sizes else sizes[0]
+    speed = results[(n, "1")]["seconds"] / results[(n, "2")]["seconds"]
+    print(f"2 workers / 1 worker on {n:,} events: {speed:.2f}× (target ≥ {SPEEDUP_TARGET}×)")
+    if speed < SPEEDUP_TARGET:
+        missed.append(f"speed-up {speed:.2f}× < {SPEEDUP_TARGET}×")
+    big = max(sizes)
+    peak = max(mb for (m, e), r in results.items() if m == big for mb in r["peak_mb"].values())
+    print(f"largest peak RSS of any process on {big:,} events: {peak:,.0f} MB (target ≤ {RSS_TARGET_MB} MB)")
+    if peak > RSS_TARGET_MB:
+        missed.append(f"peak RSS {peak:,.0f} MB > {RSS_TARGET_MB} MB")
+    p = results[("places", "1")]["seconds"] / results[("places", "2")]["seconds"]
+    print(f"places, {docs:,} documents: 2 workers / 1 worker {p:.2f}×")
+    agree = {results[(m, e)]["matched"] for (m, e) in results if m == n}
+    if len(agree) != 1:
+        print(f"FAIL: the engines disagree on events with an actor: {sorted(agree)}", file=sys.stderr)
+        return 1
+    for m in missed:
+        print(f"target missed: {m}")
+    return TARGET_MISSED if missed else 0
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="1 M and 2 M events, 400 documents")
+    ap.add_argument("--sizes", help="comma-separated event counts (default 10000000,50000000)")
+    ap.add_argument("--docs", type=int, help="documents to geoparse (default 20000)")
+    ap.add_argument("--worker", choices=sorted(WORKERS))
+    ap.add_argument("--engine")
+    ap.add_argument("--events")
+    ap.add_argument("--timeline")
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    warnings.simplefilter("ignore")
+    if a.worker:
+        print(json.dumps(WORKERS[a.worker](a)))
+        sys.exit(0)
+    sys.exit(main(a))
