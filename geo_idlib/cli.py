@@ -258,6 +258,9 @@ def places_cmd(ctx, reports, fmt, output, overwrite, country, online, workers, s
     documents (id, text, optional date); see docs/scale.md.
     """
     if _needs_dataset(fmt, workers, scheduler, resume, skip_bad):
+        if online:
+            raise click.UsageError("--online: not in partitioned runs (online geocoders answer about one request "
+                                   "a second); drop --online, or run places without --format parquet")
         message = pipeline.places_dataset(list(reports), output, country=country, workers=workers, scheduler=scheduler,
                                           overwrite=overwrite, resume=resume, skip_bad=skip_bad,
                                           progress=ctx.obj["progress"])

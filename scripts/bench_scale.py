@@ -25,10 +25,9 @@ import sys
 import tempfile
 import threading
 import time
-import warnings
 from pathlib import Path
 
-from scripts.common import TARGET_MISSED, run_worker
+from scripts.common import TARGET_MISSED, dispatch, run_worker
 from scripts.scale_data import (
     DEEPSTATE,
     GWN,
@@ -253,9 +252,4 @@ if __name__ == "__main__":
     ap.add_argument("--events")
     ap.add_argument("--timeline")
     ap.add_argument("--out")
-    a = ap.parse_args()
-    warnings.simplefilter("ignore")
-    if a.worker:
-        print(json.dumps(WORKERS[a.worker](a)))
-        sys.exit(0)
-    sys.exit(main(a))
+    dispatch(ap.parse_args(), WORKERS, main)

@@ -179,6 +179,17 @@ def test_distributed_join_equals_single_process_and_survives_a_killed_worker(das
     assert not list(out.glob(".*")) and not (out / "_staging").exists()
 
 
+def test_scheduler_address_runs_on_a_running_cluster(dask2, events_csv, timeline_path, reference, tmp_path):
+    """--scheduler: a second client connects to the running cluster (as to one on other hosts)."""
+    address = dask2.client.scheduler.address
+    assert address.startswith("tcp://127.0.0.1:")
+    msg = pipeline.join_dataset([events_csv], str(tmp_path / "out"), areas=timeline_path, scheduler=address,
+                                rows=3000)
+    assert f"on the Dask cluster at {address}" in msg
+    _same_as_reference(_dataset(tmp_path / "out"), reference)
+    assert len(dask2.worker_pids()) == 2  # the cluster is still there: a --scheduler run does not close it
+
+
 def test_resume_skips_finished_partitions(events_csv, timeline, reference, tmp_path):
     out = tmp_path / "out"
     pieces = pipeline.io.event_pieces([events_csv], piece_rows=0, piece_bytes=100_000)
@@ -233,6 +244,8 @@ def test_a_malformed_partition_is_named_and_skipped_only_with_skip_bad(timeline,
 
 
 def test_scale_flags_need_a_partitioned_output(events_csv, tmp_path):
+    r = _run("places", events_csv, "--format", "parquet", "-o", str(tmp_path / "p"), "--online")
+    assert r.returncode == 2 and "--online: not in partitioned runs" in r.stderr and not (tmp_path / "p").exists()
     r = _run("join", events_csv, "--workers", "2", "-o", str(tmp_path / "x.csv"))
     assert r.returncode == 2 and "--workers: partitioned runs only; add --format parquet -o DIR" in r.stderr
     r = _run("join", events_csv, "--format", "parquet")
