@@ -7,7 +7,7 @@ REPORT  := examples/idlib_report_2020-02-20.txt
 CHROMIUM ?= /usr/bin/chromium
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install map test browser data eval bench lint clean readme-img
+.PHONY: install map test browser data eval bench lint clean readme-img notebook
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -15,10 +15,21 @@ $(BIN)/python:
 # Re-install only when pyproject.toml changes.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,eval,scale]'
+	$(BIN)/python -m pip install -q -e '.[test,eval]'
 	touch $@
 
 install: $(STAMP)
+
+# The [notebook] extra (JupyterLab) on top of the usual install, again only when pyproject.toml changes.
+NB_STAMP := $(VENV)/.notebook-installed
+$(NB_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[test,eval,notebook]'
+	touch $@
+
+## make notebook: JupyterLab on notebooks/ with the project installed (its kernel is this .venv);
+## NOTEBOOK_ARGS go to jupyter lab (e.g. --no-browser --port 8899); as root it needs --allow-root
+notebook: $(NB_STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $$([ "$$(id -u)" = "0" ] && echo --allow-root) $(NOTEBOOK_ARGS)
 
 ## make map: install, then draw the embedded example report on the embedded NW Syria data
 map: install

@@ -2,7 +2,10 @@
 
 Each command parses its options, calls one pipeline function and reports. Shared options are
 defined once below. A :class:`~geo_idlib.errors.GeoIdlibError` becomes a one-line message on stderr
-and exit code 2 (bad input) or 1 (anything else); never a traceback.
+and exit code 2 (bad input) or 1 (anything else); never a traceback. Usage errors (a missing
+argument, a bad option value) are one line too. Every command and group has ``--version``, and
+every command first removes the temporary files of runs that were killed
+(:func:`geo_idlib.pipeline.remove_stale_temps`).
 """
 
 from __future__ import annotations
@@ -24,20 +27,74 @@ class _UserError(click.ClickException):
         self.exit_code = exit_code
 
 
-class _Group(click.Group):
+class _UsageError(click.UsageError):
+    """A usage error shown as one line (click shows the usage and a hint on three more)."""
+
+    def show(self, file=None) -> None:
+        where = f"; see {self.ctx.command_path} -h" if self.ctx is not None else ""
+        click.echo(f"Error: {self.format_message().rstrip('.')}{where}", err=True, file=file)
+
+
+def _one_line(exc: click.UsageError) -> click.UsageError:
+    if isinstance(exc, (_UsageError, click.exceptions.NoArgsIsHelpError)):
+        return exc
+    return _UsageError(exc.format_message(), exc.ctx)
+
+
+def _show_version(ctx, param, value) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"geo-idlib, version {__version__}")
+        ctx.exit()
+
+
+def _version_option() -> click.Option:
+    return click.Option(["--version"], is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+                        help="Show the version and exit.")
+
+
+class _OneLine:
+    """--version on every command and group, and usage errors on one line."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.params.append(_version_option())
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
+
+
+class _Command(_OneLine, click.Command):
+    """A command that first removes the temporary files of killed runs (in its output's folder,
+    the cache and the data dir)."""
+
+    def invoke(self, ctx):
+        pipeline.remove_stale_temps(ctx.params.get("output"))
+        return super().invoke(ctx)
+
+
+class _Group(_OneLine, click.Group):
     """A group whose commands turn GeoIdlibError (and unexpected errors) into one-line messages."""
+
+    command_class = _Command
+    group_class = type  # subgroups are _Group too
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except GeoIdlibError as exc:
             raise _UserError(str(exc), exc.exit_code) from None
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
         except Exception as exc:  # a bug: say so in one line, keep the traceback for -v
             if log.isEnabledFor(logging.DEBUG):
                 raise
-            raise _UserError(f"internal error: {type(exc).__name__}: {exc} (rerun with -v for details)", 1) from None
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise _UserError(f"internal error: {type(exc).__name__}: {first} (rerun with -v for details)", 1) from None
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -82,20 +139,27 @@ def date_option(name: str = "--date", help: str = "Date (YYYY-MM-DD)."):
     return click.option(name, type=str, default=None, metavar="YYYY-MM-DD", help=help)
 
 
-def format_option(choices: tuple[str, ...], default: str):
-    return click.option("--format", "fmt", type=click.Choice(choices), default=default, show_default=True,
-                        help="Output format.")
+def format_option(choices: tuple[str, ...], stdout: str | None = None):
+    """--format: overrides the format OUTPUT's suffix gives; ``stdout`` is the format without -o."""
+    return click.option("--format", "fmt", type=click.Choice(choices), default=None,
+                        help="Output format (default: from the suffix of -o"
+                             + (f"; {stdout} on stdout)." if stdout else ")."))
+
+
+raw_csv_option = click.option("--raw-csv", is_flag=True, default=False,
+                              help="CSV cells exactly as they are. Default: a cell that would start a "
+                                   "spreadsheet formula (= + - @) gets a leading ' (OWASP).")
 
 
 def scale_options(f):
-    """--workers, --scheduler, --resume, --skip-bad: partitioned runs (--format parquet -o DIR)."""
+    """--workers, --scheduler, --resume, --skip-bad: partitioned runs (-o DIR/, see docs/scale.md)."""
     for opt in reversed([
         click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
-                     help="Run on a local Dask cluster of N worker processes (with --format parquet -o DIR)."),
+                     help="Run on a local Dask cluster of N worker processes (with -o DIR/)."),
         click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                     help="Run on the running Dask cluster at this scheduler address (see docs/scale.md)."),
+                     help="Run on the running Dask cluster at this scheduler address (with -o DIR/; see docs/scale.md)."),
         click.option("--resume", is_flag=True, default=False,
-                     help="Keep the partitions a stopped run finished in -o DIR and do the rest."),
+                     help="Keep the partitions a stopped run finished in -o DIR/ and do the rest."),
         click.option("--skip-bad", "skip_bad", is_flag=True, default=False,
                      help="Skip input partitions that cannot be read (each is named on stderr) instead of stopping."),
     ]):
@@ -103,27 +167,25 @@ def scale_options(f):
     return f
 
 
-def _needs_dataset(fmt: str | None, workers, scheduler, resume: bool, skip_bad: bool) -> bool:
-    """True for a partitioned run; the scale flags without --format parquet are refused."""
-    flags = [n for n, v in (("--workers", workers), ("--scheduler", scheduler), ("--resume", resume),
-                            ("--skip-bad", skip_bad)) if v]
-    if flags and fmt != "parquet":
-        raise click.UsageError(f"{', '.join(flags)}: partitioned runs only; add --format parquet -o DIR")
-    return fmt == "parquet"
+def _partitioned(output: str | None, fmt: str | None, **flags) -> bool:
+    """Whether this is a partitioned run: -o names a directory (:func:`geo_idlib.io.dataset_output`).
+    The scale flags are refused without one."""
+    if pipeline.io.dataset_output(output, fmt):
+        return True
+    given = [f"--{name.replace('_', '-')}" for name, value in flags.items() if value]
+    if given:
+        raise click.UsageError(f"{', '.join(given)}: partitioned runs only; give a directory for -o, e.g. -o out/")
+    return False
 
 
-def emit(text: str, output: str | None, overwrite: bool) -> None:
-    """Write ``text`` to OUTPUT atomically, or to stdout when no -o was given."""
-    if output:
-        pipeline.write_output(text, output, overwrite)
-        log.info("wrote %s", output)
-    else:
+def echo_text(text: str | None) -> None:
+    """Print a command's text output (nothing when it went to -o)."""
+    if text:
         click.echo(text, nl=not text.endswith("\n"))
 
 
 # --------------------------------------------------------------------------- the group
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, "--version", prog_name="geo-idlib")
 @click.option("-v", "--verbose", count=True, help="More messages on stderr (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr; no progress bars.")
 @click.pass_context
@@ -164,12 +226,13 @@ def _country_callback(ctx, param, value):
 @click.argument("names", nargs=-1, required=True)
 @click.option("--country", "country", metavar="CC", default=None, callback=_country_callback,
               help="Context country (ISO 3166-1 alpha-2, e.g. SY) for disambiguation.")
-@format_option(("json", "csv", "geojson"), "json")
+@format_option(pipeline.GEOCODE_FORMATS, "json")
 @click.option("--online", is_flag=True, default=False,
               help="Ask an online geocoder (Nominatim, cached) for names the offline gazetteer lacks.")
 @output_option()
 @overwrite_option
-def geocode_cmd(names, country, fmt, online, output, overwrite):
+@raw_csv_option
+def geocode_cmd(names, country, fmt, online, output, overwrite, raw_csv):
     """Geocode place NAMES offline (GeoNames + your gazetteers): one record per name, in order.
 
     \b
@@ -177,8 +240,8 @@ def geocode_cmd(names, country, fmt, online, output, overwrite):
       geo-idlib geocode Saraqeb "Idlib province" إدلب
       geo-idlib geocode Hayyan Anadan --country SY --format csv
     """
-    emit(pipeline.geocode(list(names), country=country, fmt=fmt, online=online, output=output, overwrite=overwrite),
-         output, overwrite)
+    echo_text(pipeline.geocode(list(names), country=country, fmt=fmt, online=online, output=output,
+                               overwrite=overwrite, raw_csv=raw_csv))
 
 
 @cli.group("gazetteer")
@@ -231,50 +294,55 @@ def gazetteer_remove_cmd(name):
 # --- places (toponyms area)
 @cli.command("places")
 @click.argument("reports", nargs=-1, required=True, metavar="REPORT...")
-@format_option(("geojson", "csv", "json", "parquet"), "geojson")
-@output_option(help="Output file; with --format parquet, the directory of partitions.", dir_okay=True)
+@format_option(pipeline.PLACES_FORMATS, "geojson")
+@output_option(help="Output file (format from its suffix), or a directory (out/) for partitioned GeoParquet.",
+               dir_okay=True)
 @overwrite_option
+@raw_csv_option
+@date_option(help="The report_date of every place (default: each report's dateline, if it has one).")
 @click.option("--country", "country", metavar="CC", default=None, callback=_country_callback,
               help="Context country (ISO 3166-1 alpha-2, e.g. SY) for disambiguation.")
 @click.option("--online", is_flag=True, default=False,
               help="Ask an online geocoder (Nominatim, cached) for names the offline gazetteer lacks.")
 @scale_options
 @click.pass_context
-def places_cmd(ctx, reports, fmt, output, overwrite, country, online, workers, scheduler, resume, skip_bad):
+def places_cmd(ctx, reports, fmt, output, overwrite, raw_csv, date, country, online, workers, scheduler, resume,
+               skip_bad):
     """Find every place the REPORT files name (- reads stdin) and geocode it offline.
 
-    GeoJSON (default): one Point feature per mention with report, mention, start, end, sentence,
-    name, place_id, country, admin1, feature_code, precision, confidence and status; names the
-    gazetteer lacks are kept with status unresolved and a null geometry.
+    GeoJSON (default): one Point feature per mention with report, report_date, mention, start,
+    end, sentence, name, place_id, country, admin1, feature_code, precision, confidence and status;
+    names the gazetteer lacks are kept with status unresolved and a null geometry. The output
+    feeds `geo-idlib join` as it is (its report_date is the date of each place).
 
     \b
     Examples:
       geo-idlib places report.txt > places.geojson
-      geo-idlib places report.txt --format csv --country SY -o places.csv
+      geo-idlib places report.txt --country SY -o places.csv
+      geo-idlib places report.txt -o p.gpkg && geo-idlib join p.gpkg
       cat report.txt | geo-idlib places -
-      geo-idlib places archive/ --format parquet -o places/ --workers 2
+      geo-idlib places archive/ -o places/ --workers 2
 
-    With --format parquet, REPORTs may be directories, globs or JSON Lines / Parquet files of
-    documents (id, text, optional date); see docs/scale.md.
+    With -o DIR/ (a directory) the output is partitioned GeoParquet and REPORTs may be directories,
+    globs or JSON Lines / Parquet files of documents (id, text, optional date); see docs/scale.md.
     """
-    if _needs_dataset(fmt, workers, scheduler, resume, skip_bad):
+    if _partitioned(output, fmt, workers=workers, scheduler=scheduler, resume=resume, skip_bad=skip_bad):
         if online:
             raise click.UsageError("--online: not in partitioned runs (online geocoders answer about one request "
-                                   "a second); drop --online, or run places without --format parquet")
-        message = pipeline.places_dataset(list(reports), output, country=country, workers=workers, scheduler=scheduler,
-                                          overwrite=overwrite, resume=resume, skip_bad=skip_bad,
+                                   "a second); drop --online, or write one file with -o FILE")
+        message = pipeline.places_dataset(list(reports), output, country=country, date=date, workers=workers,
+                                          scheduler=scheduler, overwrite=overwrite, resume=resume, skip_bad=skip_bad,
                                           progress=ctx.obj["progress"])
         if not ctx.obj["quiet"]:
             click.echo(message, err=True)
         return
     if output:  # streamed into the file block by block: bounded memory for large reports
-        pipeline.io.check_output(output, overwrite)
         pipeline.write_places(list(reports), output, overwrite=overwrite, country=country, fmt=fmt, online=online,
-                              progress=ctx.obj["progress"])
+                              progress=ctx.obj["progress"], date=date, raw_csv=raw_csv)
         log.info("wrote %s", output)
         return
-    emit(pipeline.places(list(reports), country=country, fmt=fmt, online=online, progress=ctx.obj["progress"]),
-         None, overwrite)
+    echo_text(pipeline.places(list(reports), country=country, fmt=fmt, online=online, progress=ctx.obj["progress"],
+                              date=date, raw_csv=raw_csv))
 
 
 
@@ -294,13 +362,16 @@ def areas():
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--actor", default=None, metavar="NAME",
               help="Who controls the areas in these files (e.g. russia). Default: the files' `actor` column.")
-@output_option(required=True, help="Timeline file to write (.gpkg, .geojson, .fgb, .parquet).")
+@output_option(required=True, help="Timeline file to write (.gpkg, .geojson, .fgb, .parquet, .csv).")
 @overwrite_option
+@format_option(pipeline.LAYER_FORMATS)
+@raw_csv_option
 @click.pass_context
-def areas_build(ctx, files, actor, output, overwrite):
+def areas_build(ctx, files, actor, output, overwrite, fmt, raw_csv):
     """Make a compact timeline from per-date FILES whose names carry the date (YYYYMMDD or
     YYYY-MM-DD). Each file's areas hold until the next file's date; unchanged days share one row."""
-    message = pipeline.areas_build(files, output, actor=actor, overwrite=overwrite, progress=ctx.obj["progress"])
+    message = pipeline.areas_build(files, output, actor=actor, overwrite=overwrite, progress=ctx.obj["progress"],
+                                   fmt=fmt, raw_csv=raw_csv)
     if not ctx.obj["quiet"]:
         click.echo(message, err=True)
 
@@ -310,13 +381,13 @@ def areas_build(ctx, files, actor, output, overwrite):
 @date_option(help="The day to show (YYYY-MM-DD).")
 @output_option()
 @overwrite_option
-def areas_at(timeline, date, output, overwrite):
+@format_option(pipeline.LAYER_FORMATS, "geojson")
+@raw_csv_option
+def areas_at(timeline, date, output, overwrite, fmt, raw_csv):
     """The control areas of TIMELINE valid on --date (GeoJSON on stdout, or -o FILE)."""
     if not date:
         raise click.BadParameter("give the day to show, e.g. --date 2020-02-20", param_hint="--date")
-    text = pipeline.areas_at(timeline, date, output, overwrite)
-    if text is not None:
-        click.echo(text, nl=False)
+    echo_text(pipeline.areas_at(timeline, date, output, overwrite, fmt=fmt, raw_csv=raw_csv))
 
 
 def _positive_km(ctx, param, value):
@@ -333,17 +404,20 @@ def _positive_km(ctx, param, value):
               help="Ground farther than KM from every report becomes `unknown`. Default: fill the boundary.")
 @date_option("--until", help="Last day covered (default: open-ended after the last report).")
 @country_option
-@output_option(required=True, help="Timeline file to write (.gpkg, .geojson, .fgb, .parquet).")
+@output_option(required=True, help="Timeline file to write (.gpkg, .geojson, .fgb, .parquet, .csv).")
 @overwrite_option
+@format_option(pipeline.LAYER_FORMATS)
+@raw_csv_option
 @click.pass_context
-def areas_infer(ctx, observations, within, max_distance, until, country, output, overwrite):
+def areas_infer(ctx, observations, within, max_distance, until, country, output, overwrite, fmt, raw_csv):
     """Infer a control timeline from dated point reports in OBSERVATIONS (CSV, GeoJSON, GeoPackage
     with date, actor, and lat + lon or a place name; optional id, source, note). At each report
     date every place keeps its latest report; Voronoi cells of the reports are clipped to --within
     and dissolved per actor. Each area lists its reports (obs_ids) and the km² of cells bordering
     another actor (uncertain_km2)."""
     message = pipeline.infer_areas(observations, within, output, max_distance_km=max_distance, until=until,
-                                   overwrite=overwrite, country=country, progress=ctx.obj["progress"])
+                                   overwrite=overwrite, country=country, progress=ctx.obj["progress"],
+                                   fmt=fmt, raw_csv=raw_csv)
     if not ctx.obj["quiet"]:
         click.echo(message, err=True)
 
@@ -351,28 +425,37 @@ def areas_infer(ctx, observations, within, max_distance, until, country, output,
 @cli.command("join")
 @click.argument("events", nargs=-1, required=True, metavar="EVENTS...")
 @areas_option
-@click.option("--date-column", default="date", show_default=True, help="Column of event dates (YYYY-MM-DD).")
+@click.option("--date-column", default=None,
+              help="Column of event dates (YYYY-MM-DD). Default: date, else report_date (from `places`).")
+@date_option(help="Give every event this date (YYYY-MM-DD) instead of a column's.")
 @click.option("--lat-column", default=None, help="Latitude column (CSV default: lat).")
 @click.option("--lon-column", default=None, help="Longitude column (CSV default: lon).")
 @click.option("--predicate", type=click.Choice(["intersects", "within"]), default="intersects", show_default=True,
               help="intersects: a point on a border counts (ties: latest valid_from, then actor name); "
                    "within: interiors only.")
-@click.option("--format", "fmt", type=click.Choice(["parquet"]), default=None,
-              help="parquet: write partitioned GeoParquet into the directory -o (default: format from -o's suffix).")
-@output_option(help="Output file; with --format parquet, the directory of partitions.", dir_okay=True)
+@output_option(help="Output file (format from its suffix), or a directory (out/) for partitioned GeoParquet.",
+               dir_okay=True)
 @overwrite_option
+@format_option(pipeline.LAYER_FORMATS, "csv for CSV events, geojson for others")
+@raw_csv_option
 @scale_options
 @click.pass_context
-def join_cmd(ctx, events, areas, date_column, lat_column, lon_column, predicate, fmt, output, overwrite, workers,
-             scheduler, resume, skip_bad):
-    """Add to each row of EVENTS (CSV, GeoJSON, GeoPackage) the actor that controlled its place on
-    its date, and the valid_from of that area.
+def join_cmd(ctx, events, areas, date_column, date, lat_column, lon_column, predicate, output, overwrite, fmt,
+             raw_csv, workers, scheduler, resume, skip_bad):
+    """Add to each row of EVENTS (CSV, GeoJSON, GeoPackage, GeoParquet) the actor that controlled its
+    place on its date, and the valid_from of that area.
 
-    With --format parquet -o DIR, EVENTS may also be GeoParquet files, directories of them or
-    globs, of any size; see docs/scale.md.
+    With -o DIR/ (a directory) the output is partitioned GeoParquet and EVENTS may be several files,
+    directories of GeoParquet files or globs, of any size; see docs/scale.md.
+
+    \b
+    Examples:
+      geo-idlib places report.txt -o p.gpkg && geo-idlib join p.gpkg
+      geo-idlib join events.csv --areas ua.gpkg --date-column day -o joined.csv
+      geo-idlib join events/ --areas ua.gpkg -o joined/ --workers 2
     """
-    if _needs_dataset(fmt, workers, scheduler, resume, skip_bad):
-        message = pipeline.join_dataset(list(events), output, areas=areas, date_column=date_column,
+    if _partitioned(output, fmt, workers=workers, scheduler=scheduler, resume=resume, skip_bad=skip_bad):
+        message = pipeline.join_dataset(list(events), output, areas=areas, date_column=date_column, date=date,
                                         lat_column=lat_column, lon_column=lon_column, predicate=predicate,
                                         workers=workers, scheduler=scheduler, overwrite=overwrite, resume=resume,
                                         skip_bad=skip_bad, progress=ctx.obj["progress"])
@@ -380,12 +463,10 @@ def join_cmd(ctx, events, areas, date_column, lat_column, lon_column, predicate,
             click.echo(message, err=True)
         return
     if len(events) > 1:
-        raise click.UsageError("several EVENTS files: partitioned runs only; add --format parquet -o DIR")
-    events = events[0]
-    text = pipeline.join_events(events, areas, date_column=date_column, lat_column=lat_column,
-                                lon_column=lon_column, output=output, overwrite=overwrite, predicate=predicate)
-    if text is not None:
-        click.echo(text, nl=False)
+        raise click.UsageError("several EVENTS: partitioned runs only; give a directory for -o, e.g. -o out/")
+    echo_text(pipeline.join_events(events[0], areas, date_column=date_column, lat_column=lat_column,
+                                   lon_column=lon_column, output=output, overwrite=overwrite, predicate=predicate,
+                                   date=date, fmt=fmt, raw_csv=raw_csv))
 
 
 @cli.command("change")
@@ -393,13 +474,16 @@ def join_cmd(ctx, events, areas, date_column, lat_column, lon_column, predicate,
 @date_option("--from", help="First date (YYYY-MM-DD).")
 @date_option("--to", help="Second date (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (same as --format json).")
-@format_option(("table", "csv", "json"), "table")
+@click.option("--format", "fmt", type=click.Choice(("table", "csv", "json")), default="table", show_default=True,
+              help="The summary on stdout (with --every and -o: the series file, else by its suffix).")
 @click.option("--every", type=click.Choice(["week", "month"]), default=None,
               help="A series: one row per actor and period between --from and --to.")
-@output_option(help="Change polygons (actor_from, actor_to, area_km2); with --every, the series.")
+@output_option(help="Change polygons (actor_from, actor_to, area_km2; format from the suffix); with --every, "
+                   "the series (.csv or .json).")
 @overwrite_option
+@raw_csv_option
 @click.pass_context
-def change_cmd(ctx, areas, as_json, fmt, every, output, overwrite, **dates):
+def change_cmd(ctx, areas, as_json, fmt, every, output, overwrite, raw_csv, **dates):
     """Territory gained and lost per actor between --from and --to, in geodesic km² (WGS84).
 
     Change polygons under 0.01 km² (slivers of redrawing) are dropped and counted. Example:
@@ -408,10 +492,9 @@ def change_cmd(ctx, areas, as_json, fmt, every, output, overwrite, **dates):
     for name in ("from", "to"):
         if not dates[name]:
             raise click.BadParameter("give a date, e.g. 2020-02-20", param_hint=f"--{name}")
-    text = pipeline.change_report(dates["from"], dates["to"], areas=areas, output=output, overwrite=overwrite,
-                                  fmt="json" if as_json else fmt, every=every, progress=ctx.obj["progress"])
-    if text:
-        click.echo(text, nl=False)
+    echo_text(pipeline.change_report(dates["from"], dates["to"], areas=areas, output=output, overwrite=overwrite,
+                                     fmt="json" if as_json else fmt, every=every, progress=ctx.obj["progress"],
+                                     raw_csv=raw_csv))
 
 
 # ============================================================================ map
@@ -428,8 +511,9 @@ def change_cmd(ctx, areas, as_json, fmt, every, output, overwrite, **dates):
 @country_option
 @output_option(required=True, help="Output map: .html (self-contained) or .png (headless Chromium).")
 @overwrite_option
+@format_option(pipeline.MAP_FORMATS, "html")
 @click.pass_context
-def map_cmd(ctx, reports, areas, date, offline, title, size, country, output, overwrite, **dates):
+def map_cmd(ctx, reports, areas, date, offline, title, size, country, output, overwrite, fmt, **dates):
     """Draw REPORTs' places over who controlled the ground, as one self-contained HTML (or PNG).
 
     With no REPORT the map shows the areas alone. Example:
@@ -439,7 +523,7 @@ def map_cmd(ctx, reports, areas, date, offline, title, size, country, output, ov
         width, height = (int(v) for v in size.lower().split("x"))
     except ValueError:
         raise click.BadParameter(f"{size!r} is not WIDTHxHEIGHT, e.g. 1200x800", param_hint="--size") from None
-    pipeline.map_command(list(reports), output, overwrite=overwrite, width=width, height=height,
+    pipeline.map_command(list(reports), output, overwrite=overwrite, width=width, height=height, fmt=fmt,
                          areas=areas, date=date, d1=dates["from"], d2=dates["to"], offline=offline,
                          title=title, country=country, progress=ctx.obj["progress"])
     if not ctx.obj["quiet"]:

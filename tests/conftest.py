@@ -68,6 +68,16 @@ def pytest_unconfigure(config):
     shutil.rmtree(SESSION_DIRS, ignore_errors=True)
 
 
+def dead_pid() -> int:
+    """The pid of a process that has ended and been reaped (whose temporary files are stale)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
 def need(path: Path, why: str) -> Path:
     """Return ``path`` if it exists; skip with a reason, or fail under CI=true."""
     if path.exists():

@@ -30,7 +30,7 @@ ALLOWED = {
 ORDER = {
     "places": ["normalize", "dates", "build", "store", "rank", "mentions", "online", "resolve", "gazetteer"],
     "territory": ["geom", "timeline", "infer", "join", "change"],
-    "maps": ["palette", "view", "faces", "element", "document", "static"],
+    "maps": ["palette", "view", "faces", "layers", "element", "document", "static"],
     "scale": ["plan", "engine", "cluster", "join"],
 }
 

@@ -114,13 +114,19 @@ def files(tmp_path_factory):
     return out
 
 
+#: Records every Content-Security-Policy violation of a page (read back as ``Page.violations``).
+WATCH_CSP = ("window.__giCsp = []; document.addEventListener('securitypolicyviolation', "
+             "e => window.__giCsp.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sample))")
+
+
 class Page:
-    """A page with its requests, console errors and dialogs recorded."""
+    """A page with its requests, console errors, dialogs and CSP violations recorded."""
 
     def __init__(self, browser, path):
         self.url = path.resolve().as_uri()
         self.requests, self.errors, self.dialogs = [], [], []
         self.page = browser.new_page(viewport={"width": W, "height": H})
+        self.page.add_init_script(WATCH_CSP)
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
@@ -134,6 +140,10 @@ class Page:
 
     def js(self, expr):
         return self.page.evaluate(expr)
+
+    @property
+    def violations(self):
+        return self.js("window.__giCsp")
 
     def classes(self, pane):
         return sorted(self.js(f"Array.from(document.querySelectorAll('.leaflet-{pane}-pane path.gi-area'))"
@@ -151,8 +161,10 @@ def test_offline_map_starts_with_no_errors_and_no_requests(main_page):
     p = main_page
     assert p.js("typeof L !== 'undefined' && L.version") == "1.9.4"
     assert p.js("map_geo_idlib instanceof L.Map")
-    assert p.errors == []
+    assert p.errors == [] and p.violations == []
     assert p.requests == [p.url], "an offline map must not request anything but itself"
+    policy = p.js("document.querySelector('meta[http-equiv=Content-Security-Policy]').content")
+    assert policy.startswith("default-src 'none'; script-src 'sha256-") and "unsafe" not in policy
     assert p.js("document.querySelector('#map_geo_idlib').getAttribute('data-gi-basemap')") in ("1", None)
 
 
@@ -166,12 +178,21 @@ def test_areas_markers_and_change_are_drawn(main_page):
     assert p.js("Array.from(document.querySelectorAll('path.gi-area')).every(e => e.getAttribute('fill-rule') === 'nonzero')")
     assert p.js("document.querySelectorAll('path.gi-marker').length") == 2          # Moscow is in the panel
     assert p.js("document.querySelectorAll('path.gi-change').length") == 1
+    # the change is outlined with the palette's dash, in the colour of the side that lost it
+    pal = palette.palette()
+    dash, stroke = p.js("(e => [e.getAttribute('stroke-dasharray'), e.getAttribute('stroke')])"
+                        "(document.querySelector('path.gi-change'))")
+    assert dash == pal["change"]["lost_dash"] and stroke == pal["actors"]["opposition"]["color"]
     assert "Moscow" in p.js("document.querySelector('.gi-panel').textContent")
     legend = p.js("document.querySelector('.gi-legend').textContent")
     assert "+1,090 km²" in legend and "−1,090 km²" in legend
     fills = p.js("Array.from(document.querySelectorAll('path.gi-marker')).map(e => e.getAttribute('fill')).sort()")
-    pal = palette.palette()["actors"]
-    assert fills == sorted([pal["government"]["color"], pal["opposition"]["color"]])
+    assert fills == sorted([pal["actors"]["government"]["color"], pal["actors"]["opposition"]["color"]])
+    # legend swatches take their colour from the document (a CSS custom property, no style attribute)
+    swatch = p.js("getComputedStyle(document.querySelector('.gi-legend-row[data-actor=government] .gi-swatch'))"
+                  ".backgroundColor")
+    assert swatch == "rgb({}, {}, {})".format(*_hex(pal["actors"]["government"]["color"]))
+    assert p.violations == []
 
 
 def test_slider_changes_the_visible_areas(main_page):
@@ -202,7 +223,7 @@ def test_dragging_the_swipe_moves_the_clip(main_page):
     start = p.js("parseFloat(document.querySelector('.gi-swipe').style.left)")
     # the swipe starts on the change (its bounds' centre longitude), not blindly at mid-width
     on_change = p.js("Math.round(map_geo_idlib.latLngToContainerPoint([map_geo_idlib.getCenter().lat, "
-                     "JSON.parse(document.getElementById('geo_idlib_data').textContent).swipe.lon]).x)")
+                     "JSON.parse(document.getElementById('geo_idlib_data').textContent).time.swipe.lon]).x)")
     assert start == pytest.approx(min(max(on_change, 0.1 * W), 0.9 * W), abs=2)
     box = p.page.locator(".gi-swipe-handle").bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
@@ -252,7 +273,40 @@ def test_report_text_payloads_never_run(browser, files):
         assert injected == 0
         # folium's L_NO_TOUCH flags, Leaflet + ours, the data, the init call: no script came from the text
         assert p.js("document.querySelectorAll('script').length") == 4
-        assert p.errors == [] and p.requests == [p.url]
+        legend = p.js("Array.from(document.querySelectorAll('.gi-legend-row')).map(r => r.textContent)")
+        assert PAYLOADS[2] + " (unrecognised)" in legend  # the unknown actor, named as written
+        assert p.errors == [] and p.requests == [p.url] and p.violations == []
+    finally:
+        p.page.close()
+
+
+def test_the_policy_blocks_any_script_the_map_did_not_bring(browser, files, tmp_path):
+    """Negative control: a script slipped into the page (as an escaping slip would) does not run."""
+    html = files["main"].read_text(encoding="utf-8")
+    slipped = tmp_path / "slipped.html"
+    slipped.write_text(html.replace("</body>", "<script>window.__giSlipped = 1</script>"
+                                    "<img src=x onerror='window.__giSlipped = 2'></body>", 1), encoding="utf-8")
+    p = Page(browser, slipped)
+    try:
+        p.page.wait_for_timeout(100)
+        assert p.js("window.__giSlipped") is None
+        assert {v.split()[0] for v in p.violations} >= {"script-src-elem", "script-src-attr"}, p.violations
+        assert p.js("map_geo_idlib.getContainer().getAttribute('data-gi-ready')") == "1"  # the map itself runs
+    finally:
+        p.page.close()
+
+
+def test_online_tiles_are_allowed_by_the_policy(browser, tmp_path):
+    """offline=False: the policy lets the page ask xyzservices' tile servers for images, and only them
+    (the requests are aborted here: the test never goes online)."""
+    page_file = tmp_path / "online.html"
+    io.write_text(page_file, element.to_html(document.build_map(timeline=timeline(), offline=False)))
+    p = Page(browser, page_file)
+    try:
+        p.page.wait_for_timeout(200)
+        tiles = [u for u in p.requests if u.startswith("https://tile.openstreetmap.org/")]
+        assert tiles and all(re.fullmatch(r"https://tile\.openstreetmap\.org/\d+/\d+/\d+\.png", u) for u in tiles)
+        assert p.violations == [] and set(p.requests) == {p.url, *tiles}
     finally:
         p.page.close()
 
@@ -315,7 +369,7 @@ def _first_view(p):
         if (c === 'gi-marker') {
           const ll = l.getLatLng(), pt = map_geo_idlib.latLngToContainerPoint(ll), inView = view.contains(ll);
           const el = inView ? document.elementFromPoint(box.left + pt.x, box.top + pt.y) : null;
-          out.markers.push({name: l.getTooltip().getContent(), inView: inView,
+          out.markers.push({name: l.options.giName, inView: inView,
                             seen: !!el && el.classList.contains('gi-marker')});
         }
         if (c === 'gi-change') out.change.push(view.contains(l.getBounds()));

@@ -241,3 +241,21 @@ def test_names_place_each_other_when_none_is_clear(idx):
     # the pair alone is also two neighbouring suburbs of Melbourne: minimality keeps the pair together
     pair = resolve(mentions(["Maidstone", "Canterbury"]), idx)
     assert pair["country"].nunique() == 1
+
+
+def test_observation_place_names_are_ranked_like_any_name(idx, caplog):
+    """An observation table's place names take the place the one ranking prefers (the city, not
+    the governorate of the same name and population), as `geocode` and `Gazetteer` do."""
+    from geo_idlib.places.rank import search
+
+    names = ["Idlib", "Aleppo", "Homs", "Saraqeb", "Kafr Nabl"]
+    obs = pd.DataFrame({"date": "2020-01-01", "actor": "government", "place": names, "lat": ["", "", "", "", "35.6"],
+                        "lon": ""})
+    got = resolve_mod.geocode_observation_places(obs, "obs.csv", "SY")
+    best = [search(idx, n, country="SY", restrict=["SY"], fuzzy=False)[0].candidate for n in names]
+    assert got["lat"].tolist() == [f"{c.lat:.6f}" for c in best]
+    assert got["lon"].tolist() == [f"{c.lon:.6f}" for c in best]
+    assert [c.place_id for c in best[:3]] == ["geonames:169389", "geonames:170063", "geonames:169577"]  # cities
+    with caplog.at_level("WARNING", logger="geo_idlib"):
+        resolve_mod.geocode_observation_places(pd.DataFrame({"place": ["Springfield"]}), "obs.csv", None)
+    assert "1 place name(s) match several places about equally well; took the best-ranked" in caplog.text

@@ -113,7 +113,7 @@ def test_existing_output_is_not_clobbered(tmp_path):
     r = run("map", REPORT, "-o", bad)
     assert r.exit_code == 2 and "does not exist" in r.output
     r = run("map", REPORT, "-o", tmp_path / "m.svg")
-    assert r.exit_code == 2 and "use -o map.html or -o map.png" in r.output
+    assert r.exit_code == 2 and "name the file .html, .htm or .png, or pass --format" in r.output
 
 
 def test_console_script_help_and_version():

@@ -198,7 +198,10 @@ def test_the_map_shows_inline_and_offline(executed):
     assert not re.search(r"https?://(?:cdn|unpkg|code\.jquery|netdna)", doc)
     data = json.loads(re.search(r'<script type="application/json" id="geo_idlib_data">(.*?)</script>',
                                 doc, re.S).group(1))
-    assert data["tiles"] == []  # offline: no tile layer
+    assert data["base"]["tiles"] == []  # offline: no tile layer
+    # the page's own Content-Security-Policy travels with it into the iframe
+    policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', doc).group(1)
+    assert policy.startswith("default-src 'none'; script-src 'sha256-") and "unsafe" not in policy
     assert "Sarm" in json.dumps(data, ensure_ascii=False)
 
 
@@ -206,7 +209,6 @@ def test_the_map_shows_inline_and_offline(executed):
 def test_the_inline_map_starts_in_chromium(executed, chromium, tmp_path):
     """The cell's output as Jupyter shows it (folium's iframe) starts, with no request and no error."""
     from playwright.sync_api import sync_playwright
-
 
     cells, _, _ = executed
     page_file = tmp_path / "output.html"
@@ -218,6 +220,9 @@ def test_the_inline_map_starts_in_chromium(executed, chromium, tmp_path):
         browser = p.chromium.launch(executable_path=chromium, args=static.CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1024, "height": 900})
+            # in every frame: CSP violations (a blocked inline block would leave the map half-drawn)
+            page.add_init_script("window.__giCsp = []; document.addEventListener('securitypolicyviolation', "
+                                 "e => window.__giCsp.push(e.violatedDirective + ' ' + e.blockedURI))")
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.route("**/*", lambda r: (r.continue_() if r.request.url == url
@@ -226,7 +231,10 @@ def test_the_inline_map_starts_in_chromium(executed, chromium, tmp_path):
             frame = page.frames[1]
             frame.wait_for_function("window.geoIdlib && window.geoIdlib.ready === true", timeout=30_000)
             paths = frame.locator("path.leaflet-interactive").count()
+            violations = frame.evaluate("window.__giCsp")
+            policy = frame.evaluate("document.querySelector('meta[http-equiv=Content-Security-Policy]').content")
         finally:
             browser.close()
-    assert requests == [] and errors == []
+    assert requests == [] and errors == [] and violations == []
+    assert policy.startswith("default-src 'none'")
     assert paths > 5  # areas and place markers drawn

@@ -451,7 +451,7 @@ def test_a_crash_in_the_middle_of_a_write_leaves_the_cache_intact(make, server, 
 
     before = _seed(make())
     code = ("import os, sys\nfrom geo_idlib.places import store\n"
-            "with store._online_db(sys.argv[1]) as con:\n"
+            "with store.online_db(sys.argv[1]) as con:\n"
             "    con.execute('BEGIN IMMEDIATE')\n"
             "    con.execute(\"DELETE FROM answers\")\n"
             "    con.execute(\"INSERT INTO answers VALUES ('nominatim', 'x', 'half', '', '{', 0)\")\n"

@@ -69,6 +69,47 @@ def test_package_data_is_found_through_importlib_resources():
         encoding="utf-8")
 
 
+def _requirement_name(req: str) -> str:
+    import re
+
+    return re.split(r"[<>=!~;\[ ]", req, maxsplit=1)[0].strip().lower().replace("_", "-")
+
+
+def test_a_default_install_has_every_library_the_package_imports():
+    """PNG (playwright), GeoParquet (pyarrow), the index lock (filelock)...: whatever geo_idlib
+    imports, lazily or not, is a main dependency, so no feature needs an extra."""
+    import ast
+    from importlib.metadata import packages_distributions
+
+    dists = packages_distributions()
+    deps = {_requirement_name(r) for r in _pyproject()["project"]["dependencies"]}
+    imported = set()
+    for path in (ROOT / "geo_idlib").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = {m for m in imported - {"geo_idlib"} if m in dists}
+    missing = {m: dists[m] for m in third_party
+               if not {d.lower().replace("_", "-") for d in dists[m]} & deps}
+    assert not missing, f"imported by geo_idlib but not in [project] dependencies: {missing}"
+    assert {"playwright", "filelock"} <= third_party
+    assert "pyarrow" in deps  # geopandas' GeoParquet writer (-o FILE.parquet)
+    extras = _pyproject()["project"]["optional-dependencies"]
+    assert "playwright" not in {_requirement_name(r) for r in extras["test"]}
+    assert {"jupyterlab", "ipykernel"} <= {_requirement_name(r) for r in extras["notebook"]}
+
+
+def test_make_notebook_opens_jupyterlab_on_the_notebooks_with_the_extra():
+    done = subprocess.run(["make", "-n", "notebook"], cwd=ROOT, capture_output=True, text=True)
+    if done.returncode:
+        pytest.skip(f"make -n notebook failed: {done.stderr.strip()}")
+    assert "jupyter lab --notebook-dir=notebooks" in done.stdout
+    rule = (ROOT / "Makefile").read_text(encoding="utf-8").split("NB_STAMP := ", 1)[1].split("\n\n", 1)[0]
+    assert "pip install -q -e '.[test,eval,notebook]'" in rule  # the extra, into the project's .venv
+
+
 def test_package_resource_refuses_a_zipped_install(tmp_path, monkeypatch):
     archive = tmp_path / "zipped.zip"
     with zipfile.ZipFile(archive, "w") as z:

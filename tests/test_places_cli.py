@@ -17,7 +17,7 @@ from geo_idlib import pipeline
 from geo_idlib.cli import cli
 
 PROPS = ["admin1", "confidence", "country", "end", "feature_code", "mention", "name", "place_id", "precision",
-         "report", "sentence", "start", "status"]
+         "report", "report_date", "sentence", "start", "status"]
 REPORT = ("Syrian forces shelled Sarmin, near Idlib, on Thursday. Government troops captured the village of "
           "Kafr Qwzy. Erdogan said Turkey would respond.\n")
 
@@ -44,7 +44,7 @@ def test_geojson_feature_per_mention_with_exact_properties(report):
         assert sorted(f["properties"]) == PROPS
         p = f["properties"]
         assert REPORT[p["start"]:p["end"]] == p["mention"]
-        assert p["report"] == str(report)
+        assert p["report"] == str(report) and p["report_date"] is None  # no dateline, no --date
     sarmin = feats[0]
     assert sarmin["geometry"]["type"] == "Point"
     lon, lat = sarmin["geometry"]["coordinates"]
@@ -194,4 +194,4 @@ def test_kind_hint_reaches_geocoding_province_vs_city():
     assert p["mention"].tolist() == ["Idlib", "Idlib"]
     assert p["precision"].tolist() == ["admin1", "settlement"]
     assert p["feature_code"].iloc[0] == "ADM1" and p["feature_code"].iloc[1].startswith("PPL")
-    assert list(p.columns[:13]) == pipeline.PLACE_PROPERTIES and p.crs.to_epsg() == 4326
+    assert list(p.columns[:14]) == pipeline.PLACE_PROPERTIES and p.crs.to_epsg() == 4326

@@ -1,4 +1,4 @@
-"""Partitioned runs (issue 13): `places` and `join` with --format parquet -o DIR, on this process or
+"""Partitioned runs (issue 13): `places` and `join` with -o DIR/, on this process or
 on a Dask cluster of 2 worker processes, on real data (a DeepState timeline, GeoWebNews texts).
 
 The distributed output, sorted, must equal the single-process output row for row; a worker killed
@@ -205,9 +205,10 @@ def test_resume_skips_finished_partitions(events_csv, timeline, reference, tmp_p
     with pytest.raises(KeyboardInterrupt):
         scale_join.join_dataset(pieces, timeline, str(out), engine=engine.Engine(), rows=1500,
                                 progress=stop_after_four)
-    first = {p.name: p.stat().st_mtime_ns for p in out.glob("*.parquet")}
-    assert len(first) == 4 and (out / "_staging").is_dir()
-    with pytest.raises(OutputExists, match="--resume"):
+    # the finished partitions wait in the staging area: the directory shows none until the run ends
+    first = {p.name: p.stat().st_mtime_ns for p in (out / "_staging" / "parts").glob("*.parquet")}
+    assert len(first) == 4 and not list(out.glob("*.parquet")) and not (out / "_manifest.json").exists()
+    with pytest.raises(OutputExists, match=r"holds an unfinished run \(4 partition\(s\) done\); pass --resume"):
         scale_join.join_dataset(pieces, timeline, str(out), engine=engine.Engine(), rows=1500)
     with pytest.raises(OutputExists, match="other inputs or options"):
         scale_join.join_dataset(pieces, timeline, str(out), engine=engine.Engine(), rows=1000, resume=True)
@@ -215,6 +216,24 @@ def test_resume_skips_finished_partitions(events_csv, timeline, reference, tmp_p
     assert m["resumed"] == 4
     assert all(out.joinpath(n).stat().st_mtime_ns == t for n, t in first.items())  # not rewritten
     _same_as_reference(_dataset(out), reference)
+    assert not (out / "_staging").exists()
+
+
+def test_overwrite_keeps_the_earlier_dataset_until_the_new_run_ends(events_csv, timeline_path, tmp_path):
+    out = tmp_path / "out"
+    pipeline.join_dataset([events_csv], str(out), areas=timeline_path, rows=3000)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,lat,lon,id\n2025-01-14,47.1,37.5,1\n2025-01-14,95,37.5,2\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"bad.csv \[bytes 16-\d+\): row 2: --lat-column 'lat' has '95'"):
+        pipeline.join_dataset([str(bad)], str(out), areas=timeline_path, overwrite=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    # a smaller run with --overwrite replaces every partition of the earlier one
+    few = tmp_path / "few.csv"
+    few.write_text("date,lat,lon,id\n2025-01-14,47.1,37.5,1\n", encoding="utf-8")
+    pipeline.join_dataset([str(few)], str(out), areas=timeline_path, overwrite=True)
+    assert len(list(out.glob("*.parquet"))) == 1 and len(_dataset(out)) == 1
+    assert json.loads((out / "_manifest.json").read_text())["rows"] == 1
 
 
 EXE = str(Path(sys.executable).with_name("geo-idlib"))
@@ -231,25 +250,36 @@ def test_a_malformed_partition_is_named_and_skipped_only_with_skip_bad(timeline,
     bad = src / "events-001.parquet"
     bad.write_bytes(bad.read_bytes()[:2000])  # truncated: no footer
     out = tmp_path / "out"
-    r = _run("join", str(src), "--areas", timeline_path, "--format", "parquet", "-o", str(out))
+    r = _run("join", str(src), "--areas", timeline_path, "-o", f"{out}/")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith(f"Error: {bad}: cannot read this partition (")
     assert "--skip-bad" in r.stderr and not list(out.glob("*.parquet"))
-    r = _run("join", str(src), "--areas", timeline_path, "--format", "parquet", "-o", str(out), "--resume",
-             "--skip-bad")
+    r = _run("join", str(src), "--areas", timeline_path, "-o", f"{out}/", "--resume", "--skip-bad")
     assert r.returncode == 0, r.stderr
     assert f"skipped: {bad}: cannot read this partition" in r.stderr and f"skipped 1 bad piece(s): {bad}" in r.stderr
     got = _dataset(out)
     assert sorted(got["id"]) == list(range(3_000)) + list(range(6_000, 9_000))
 
 
-def test_scale_flags_need_a_partitioned_output(events_csv, tmp_path):
-    r = _run("places", events_csv, "--format", "parquet", "-o", str(tmp_path / "p"), "--online")
+def test_a_directory_for_o_is_a_partitioned_run_and_the_scale_flags_need_one(events_csv, tmp_path):
+    r = _run("places", events_csv, "-o", f"{tmp_path / 'p'}/", "--online")
     assert r.returncode == 2 and "--online: not in partitioned runs" in r.stderr and not (tmp_path / "p").exists()
     r = _run("join", events_csv, "--workers", "2", "-o", str(tmp_path / "x.csv"))
-    assert r.returncode == 2 and "--workers: partitioned runs only; add --format parquet -o DIR" in r.stderr
-    r = _run("join", events_csv, "--format", "parquet")
-    assert r.returncode == 2 and "give the directory to write the partitions to" in r.stderr
+    assert r.returncode == 2 and "--workers: partitioned runs only; give a directory for -o, e.g. -o out/" in r.stderr
+    r = _run("join", events_csv, "--resume", "--skip-bad")
+    assert r.returncode == 2 and "--resume, --skip-bad: partitioned runs only" in r.stderr
+    r = _run("join", events_csv, events_csv, "-o", str(tmp_path / "x.csv"))
+    assert r.returncode == 2 and "several EVENTS: partitioned runs only" in r.stderr
+    r = _run("join", events_csv, "-o", f"{tmp_path / 'd'}/", "--format", "csv")
+    assert r.returncode == 2 and "a directory receives partitioned GeoParquet; --format csv writes one file" in r.stderr
+    assert not (tmp_path / "d").exists() and not (tmp_path / "x.csv").exists()
+    # -o x.parquet is one GeoParquet file (today's path), -o an existing directory a dataset
+    r = _run("join", events_csv, "-o", str(tmp_path / "x.parquet"))
+    assert r.returncode == 0 and len(gpd.read_parquet(tmp_path / "x.parquet")) == 12_000
+    (tmp_path / "d").mkdir()
+    r = _run("join", events_csv, "-o", str(tmp_path / "d"), "--format", "parquet")
+    assert r.returncode == 0, r.stderr
+    assert _dataset(tmp_path / "d")["id"].tolist() == gpd.read_parquet(tmp_path / "x.parquet")["id"].tolist()
     with pytest.raises(InputError, match="--scheduler tcp://127.0.0.1:9: cannot reach a Dask scheduler"):
         pipeline.engine_for(scheduler="tcp://127.0.0.1:9")
 
@@ -330,7 +360,7 @@ def _places(out) -> pd.DataFrame:
 def test_places_from_a_directory_with_dates_and_a_glob(documents, tmp_path):
     base, docs = documents
     out = tmp_path / "out"
-    r = _run("places", str(base / "texts"), "--format", "parquet", "-o", str(out))
+    r = _run("places", str(base / "texts"), "-o", f"{out}/")
     assert r.returncode == 0, r.stderr
     assert "from 12 document(s) on this process" in r.stderr
     got = _places(out)
@@ -357,8 +387,8 @@ def test_progress_bar_on_a_terminal(events_csv, timeline_path, tmp_path):
     import pty
 
     master, slave = pty.openpty()
-    proc = subprocess.Popen([EXE, "join", events_csv, "--areas", timeline_path,
-                             "--format", "parquet", "-o", str(tmp_path / "out")], stderr=slave,
+    proc = subprocess.Popen([EXE, "join", events_csv, "--areas", timeline_path, "-o", f"{tmp_path / 'out'}/"],
+                            stderr=slave,
                             stdout=subprocess.DEVNULL)
     os.close(slave)
     seen = b""
@@ -375,3 +405,39 @@ def test_progress_bar_on_a_terminal(events_csv, timeline_path, tmp_path):
     text = seen.decode("utf-8", "replace")
     assert proc.returncode == 0, text
     assert "join: partitions" in text and "1/1" in text and "1/1 partitions, " in text and "/s" in text
+
+
+def test_places_then_join_on_report_date_match_the_single_file_path(tmp_path):
+    """`places -o DIR/` writes the columns of `places -o FILE.parquet`, with the same report_date
+    rule, and `join DIR/ -o DIR2/` takes report_date as `join FILE` does: same rows, same actors."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "a.txt").write_text("IDLIB, Feb. 20, 2020 — Troops entered Saraqeb and shelled Sarmin.\n",
+                                   encoding="utf-8")
+    (reports / "b.txt").write_text("Troops entered Saraqeb.\n", encoding="utf-8")  # no dateline
+    one, many = tmp_path / "p.parquet", tmp_path / "p"
+    from click.testing import CliRunner
+
+    from geo_idlib.cli import cli
+
+    def run(*args):
+        r = CliRunner().invoke(cli, [str(a) for a in args])
+        assert r.exit_code == 0, r.stderr
+        return r
+
+    run("places", reports / "a.txt", reports / "b.txt", "-o", one)
+    run("places", reports, "-o", f"{many}/")
+    a, b = gpd.read_parquet(one), _places(many)
+    assert list(a.columns) == list(b.columns) == pipeline.PLACE_PROPERTIES + ["geometry"]
+    pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
+    assert a.geometry.equals(b.geometry)
+    assert sorted(set(b["report_date"].fillna(""))) == ["", "2020-02-20"]
+    run("join", one, "-o", tmp_path / "j.parquet")
+    run("join", f"{many}/", "-o", f"{tmp_path / 'j'}/")
+    ja = gpd.read_parquet(tmp_path / "j.parquet").sort_values(["report", "start"], ignore_index=True)
+    jb = _places(tmp_path / "j").sort_values(["report", "start"], ignore_index=True)
+    assert jb["actor"].tolist() == ja["actor"].tolist() and "government" in set(ja["actor"])
+    assert jb["valid_from"].fillna("").tolist() == ja["valid_from"].fillna("").tolist()
+    # --date: every place gets that report_date, on both paths
+    run("places", reports, "-o", f"{many}/", "--date", "2019-12-20", "--overwrite")
+    assert set(_places(many)["report_date"]) == {"2019-12-20"}

@@ -1,27 +1,47 @@
-"""The map's folium element: Leaflet and the project's JS/CSS inlined, and the map's data as JSON.
+"""The map's folium element and its page: one template, Leaflet and the project's JS/CSS, data as JSON.
 
 One HTML file that opens anywhere, offline: Leaflet 1.9.4 (from the pinned PyPI package
-``django-js-lib-leaflet``) and the project's own small JS/CSS (``geo_idlib/assets/``: time slider,
-before/after swipe, legend, side panel) are inlined; folium's CDN assets are dropped. The map data is
-one JSON document in a ``<script type="application/json">`` block, with ``<``, ``>`` and ``&``
-written as ``\\u003c``... so that nothing in it can close the script element. Nothing a user wrote
-ever passes through a template engine: the element's own template is rendered once and its output
-reaches the page as :class:`_Raw` text.
+``django-js-lib-leaflet``) and the project's own JS/CSS (``geo_idlib/assets/``: time slider,
+before/after swipe, legend, side panel, popups) are inlined; folium's CDN assets are dropped.
+
+- **Markup lives in one template**, ``assets/geo_idlib.html.jinja`` (the page and the element's
+  header, body and script parts), rendered once per page with autoescape. Python writes no HTML.
+- **Text is data.** The map's document (:func:`geo_idlib.maps.document.build_document`) is one
+  ``<script type="application/json">`` block in which ``<``, ``>``, ``&``, U+2028 and U+2029 are
+  written as ``\\u003c``..., so nothing in it can close the script element; the page's script
+  builds every popup, panel item, legend row and title from it with ``textContent``. Nothing a
+  user wrote ever passes through a template engine (folium's ``MacroElement`` re-parses what it
+  renders as a template: the element's parts go in as :class:`_Raw` text instead).
+- **A Content-Security-Policy** (a ``<meta http-equiv>``, first in the page) allows only the page's
+  own inline scripts and styles, by their SHA-256 hashes (folium's blocks included), images from
+  ``data:`` (Leaflet's) and, online, from the tile servers; nothing else: no ``unsafe-inline``, no
+  ``unsafe-eval``, no other origin. So an escaping slip could not run script either.
 """
 
 from __future__ import annotations
 
-import json
+import base64
+import functools
+import hashlib
+import re
+from urllib.parse import urlsplit
 
 import folium
-from branca.element import Element, MacroElement
-from jinja2 import Template
+import jinja2
+from branca.element import Element, Figure, MacroElement
+from markupsafe import Markup
 
 from .. import io
 from ..errors import RenderError
 
 #: Fixed element ids (folium uses random uuids; we want byte-identical output).
 MAP_ID = "geo_idlib"
+
+#: The id of the map's JSON document in the page.
+DATA_ID = "geo_idlib_data"
+
+#: The template file in ``geo_idlib/assets/``.
+TEMPLATE = "geo_idlib.html.jinja"
 
 
 def script_json(obj) -> str:
@@ -37,21 +57,39 @@ def script_json(obj) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-# --------------------------------------------------------------------------- the map element
-_TEMPLATE = Template("""
-{% macro header(this, kwargs) %}
-<style>{{ this.css }}</style>
-<script>{{ this.js }}</script>
-{% endmacro %}
-{% macro html(this, kwargs) %}
-<script type="application/json" id="geo_idlib_data">{{ this.data_json }}</script>
-{% endmacro %}
-{% macro script(this, kwargs) %}
-geoIdlib.init({{ this._parent.get_name() }}, JSON.parse(document.getElementById("geo_idlib_data").textContent));
-{% endmacro %}
-""")
+@functools.lru_cache(maxsize=1)
+def _template():
+    """The template's macros (``page``, ``header``, ``html``, ``script``), autoescaped."""
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    return env.from_string(io.package_asset_text(TEMPLATE)).module
 
 
+def _leaflet_css() -> str:
+    """Leaflet's stylesheet with its images as data URIs."""
+    css = io.leaflet_dist_bytes("leaflet.css").decode("utf-8")
+
+    def inline(m):
+        data = base64.b64encode(io.leaflet_dist_bytes(f"images/{m.group(1)}")).decode("ascii")
+        return f"url(data:image/png;base64,{data})"
+
+    return re.sub(r"url\(images/([A-Za-z0-9_.-]+\.png)\)", inline, css)
+
+
+def _lf(text: str) -> str:
+    """``text`` with the line ends an HTML parser leaves (CR LF and CR become LF; leaflet.css has CR LF)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+@functools.lru_cache(maxsize=1)
+def _assets() -> tuple[Markup, Markup]:
+    """Leaflet's and the project's CSS and JS, as the bodies of a ``<style>`` and a ``<script>``."""
+    css = _lf(_leaflet_css() + "\n" + io.package_asset_text("geo_idlib.css"))
+    js = _lf(io.leaflet_dist_bytes("leaflet.js").decode("utf-8") + "\n" + io.package_asset_text("geo_idlib.js"))
+    # the project's own code, never data: made unable to close its element, then trusted as it is
+    return Markup(css.replace("</", "<\\/")), Markup(re.sub("</(script)", r"<\\/\1", js, flags=re.I))
+
+
+# --------------------------------------------------------------------------- the element
 class _Raw(Element):
     """A finished piece of the page, inserted as it is: never parsed as a template.
 
@@ -63,78 +101,118 @@ class _Raw(Element):
     def __init__(self, text: str):
         super().__init__()
         self._name = "Raw"
-        self._text = text
+        self._text = str(text)
 
     def render(self, **kwargs) -> str:
         return self._text
 
 
-class GeoIdlibLayers(MacroElement):
-    """The map's data and the project's JS/CSS (Leaflet inlined) as one folium element.
+class GeoIdlibMap(MacroElement):
+    """A map document drawn by Leaflet and ``assets/geo_idlib.js``: the folium element of a map.
 
-    Its template is rendered exactly once; the results reach the page as :class:`_Raw` text.
+    Like a folium plugin, one class holds its template (the ``header``, ``html`` and ``script``
+    macros of ``assets/geo_idlib.html.jinja``) and its assets (inlined, not linked). Its template is
+    rendered exactly once per page render; the results reach the page as :class:`_Raw` text.
     """
 
-    _template = _TEMPLATE
-
-    def __init__(self, data: dict, css: str, js: str):
+    def __init__(self, document: dict):
         super().__init__()
-        self._name = "GeoIdlibLayers"
+        self._name = "GeoIdlibMap"
         self._id = MAP_ID
-        self.data = data
-        self.data_json = script_json(data)
-        self.css = css.replace("</", "<\\/")
-        self.js = js.replace("</script", "<\\/script")
+        self.document = document
+        self.data_id = DATA_ID
+        self.data_json = Markup(script_json(document))
+        self.css, self.js = _assets()
+
+    @property
+    def map_name(self) -> str:
+        return self._parent.get_name()
 
     def render(self, **kwargs):
         figure = self.get_root()
-        module = self._template.module.__dict__
+        t = _template()
         for part in ("header", "html", "script"):
-            getattr(figure, part).add_child(_Raw(module[part](self, kwargs)), name=self.get_name())
+            getattr(figure, part).add_child(_Raw(getattr(t, part)(self)), name=self.get_name())
 
 
-def _leaflet_css() -> str:
-    import base64
-    import re
-
-    css = io.leaflet_dist_bytes("leaflet.css").decode("utf-8")
-
-    def inline(m):
-        name = m.group(1)
-        data = base64.b64encode(io.leaflet_dist_bytes(f"images/{name}")).decode("ascii")
-        return f"url(data:image/png;base64,{data})"
-
-    return re.sub(r"url\(images/([A-Za-z0-9_.-]+\.png)\)", inline, css)
+# --------------------------------------------------------------------------- the page and its CSP
+_BLOCK = re.compile(r"<(script|style)\b([^>]*)>(.*?)</\1\s*>", re.S | re.I)
 
 
-#: The side panel: the title stays put and the list scrolls on its own, within half the window, with
-#: a shadow at the edge where more items are (a scrollbar alone does not show in every browser);
-#: each section and each place folds (its name and distance on one line, its sentence under it).
-PANEL_CSS = """
-.gi-panel { max-height: none; overflow: visible; max-width: 360px; }
-.gi-panel-body { max-height: max(7em, calc(50vh - 60px)); overflow-y: auto; overscroll-behavior: contain;
-  margin-right: -6px; padding-right: 6px; scrollbar-width: thin; scrollbar-color: #8a8a8a #eee;
-  background: linear-gradient(#fff 30%, rgba(255, 255, 255, 0)) top / 100% 28px no-repeat local,
-    linear-gradient(rgba(255, 255, 255, 0), #fff 70%) bottom / 100% 28px no-repeat local,
-    radial-gradient(farthest-side at 50% 0, rgba(0, 0, 0, .3), rgba(0, 0, 0, 0)) top / 100% 10px no-repeat scroll,
-    radial-gradient(farthest-side at 50% 100%, rgba(0, 0, 0, .3), rgba(0, 0, 0, 0)) bottom / 100% 10px no-repeat scroll,
-    #fff; }
-.gi-panel-body::-webkit-scrollbar { width: 8px; }
-.gi-panel-body::-webkit-scrollbar-track { background: #eee; border-radius: 4px; }
-.gi-panel-body::-webkit-scrollbar-thumb { background: #8a8a8a; border-radius: 4px; }
-.gi-panel summary { cursor: pointer; }
-.gi-panel summary.gi-panel-title { margin: 4px 0 1px; }
-.gi-panel ul { margin: 1px 0 4px; padding-left: 4px; list-style: none; }
-.gi-panel li { margin: 1px 0; }
-.gi-panel li summary { list-style-position: outside; margin-left: 12px; }
-.gi-panel li .gi-sentence { margin: 2px 0 5px 12px; }
-"""
+def inline_hashes(page: str) -> tuple[list[str], list[str]]:
+    """CSP sources (``'sha256-…'``) of the inline scripts and styles of ``page``, in page order.
+
+    JSON data blocks (``type="application/json"``) are not scripts and are left out.
+
+    Examples
+    --------
+    >>> inline_hashes("<style>b{}</style><script>1</script><script type='application/json'>{}</script>")
+    (["'sha256-a4ayc/80/OGda4BO/1o/V0etpOqiLx1JwB5S3beHW0s='"], ["'sha256-7yqHVAesot11p6HczDsgKRipvI5UPgs97z80zNXlans='"])
+    """
+    scripts: dict[str, None] = {}
+    styles: dict[str, None] = {}
+    for m in _BLOCK.finditer(page):
+        tag, attrs, body = m.group(1).lower(), m.group(2), m.group(3)
+        if tag == "script" and "application/json" in attrs:
+            continue
+        # the browser hashes the text as parsed: its line ends normalised
+        digest = base64.b64encode(hashlib.sha256(_lf(body).encode("utf-8")).digest()).decode("ascii")
+        (scripts if tag == "script" else styles)[f"'sha256-{digest}'"] = None
+    return list(scripts), list(styles)
 
 
-def _assets() -> tuple[str, str]:
-    css = _leaflet_css() + "\n" + io.package_asset_text("geo_idlib.css") + PANEL_CSS
-    js = io.leaflet_dist_bytes("leaflet.js").decode("utf-8") + "\n" + io.package_asset_text("geo_idlib.js")
-    return css, js
+def tile_origin(url: str) -> str:
+    """The CSP source of a tile URL template: its scheme and host (``{s}`` subdomains as ``*``).
+
+    Examples
+    --------
+    >>> tile_origin("https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png")
+    'https://*.basemaps.cartocdn.com'
+    """
+    u = urlsplit(url.replace("{s}", "*"))
+    return f"{u.scheme}://{u.netloc}"
+
+
+def content_security_policy(page: str, img_sources=()) -> str:
+    """The page's policy: its own inline scripts and styles by hash, images from data: and ``img_sources``."""
+    scripts, styles = inline_hashes(page)
+    return "; ".join(["default-src 'none'", "script-src " + " ".join(scripts), "style-src " + " ".join(styles),
+                      "img-src " + " ".join(["data:", *img_sources]), "base-uri 'none'", "form-action 'none'"])
+
+
+class MapPage(Figure):
+    """The HTML page of a map: the template's ``page``, with a CSP computed from its final blocks."""
+
+    def __init__(self, title: str | None = None, img_sources=()):
+        super().__init__(title=title)
+        self._id = MAP_ID
+        self.header._children.pop("meta_http", None)  # the template writes <meta charset> first
+        self.img_sources = tuple(img_sources)
+
+    def render(self, **kwargs) -> str:
+        for child in self._children.values():
+            child.render(**kwargs)
+        parts = [Markup(getattr(self, p).render(**kwargs)) for p in ("header", "html", "script")]
+        page = _template().page
+        draft = str(page(self, "", *parts))  # the same blocks as the final page: only the policy differs
+        csp = content_security_policy(draft, self.img_sources)
+        if not re.fullmatch(r"[A-Za-z0-9 '+/=:;.*_-]+", csp):
+            raise RenderError(f"map: unexpected characters in the page's Content-Security-Policy {csp!r}")
+        return str(page(self, Markup(csp), *parts))
+
+
+def folium_map(document: dict) -> folium.Map:
+    """A folium map showing ``document`` (:func:`geo_idlib.maps.document.build_document`)."""
+    (s, w), (n, e) = document["view"]["bounds"]
+    m = folium.Map(location=[(s + n) / 2, (w + e) / 2], zoom_start=document["view"]["zoom"], tiles=None,
+                   control_scale=True, max_zoom=document["view"]["max_zoom"])
+    m._id = MAP_ID
+    m.default_js = []
+    m.default_css = []
+    MapPage(document["title"], [tile_origin(t["url"]) for t in document["base"]["tiles"]]).add_child(m)
+    m.add_child(GeoIdlibMap(document), name="geo_idlib_layers")
+    m.geo_idlib = document  # the map's data document (what the HTML embeds)
+    return m
 
 
 def to_html(m: folium.Map) -> str:
@@ -143,18 +221,12 @@ def to_html(m: folium.Map) -> str:
     Examples
     --------
     >>> from geo_idlib.maps.document import build_map
-    >>> m = build_map(basemap=False)
-    >>> html_text = to_html(m)
-    >>> "<script src" in html_text or "<link" in html_text
-    False
+    >>> html_text = to_html(build_map(basemap=False))
+    >>> "<script src" in html_text or "<link" in html_text, "Content-Security-Policy" in html_text
+    (False, True)
     """
-    text = m.get_root().render()
-    if "geoIdlib.init" not in text:
+    root = m.get_root()
+    if not isinstance(root, MapPage):
         raise RenderError("map: not built by geo_idlib.maps.document.build_map; build it with build_map()")
-    return text
-
-
-def dumps_debug(m: folium.Map) -> str:
-    """The map's data document as indented JSON (for inspection and tests)."""
-    return json.dumps(m.geo_idlib, indent=1, sort_keys=True, ensure_ascii=False)
+    return root.render()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ import shapely
 
 from .. import crs as _crs
 from ..errors import InputError
-from .palette import _NO_ACTOR, _Actors, palette
+from .palette import NO_ACTOR, Actors, palette
 
 log = logging.getLogger("geo_idlib")
 
@@ -45,11 +46,13 @@ _SPECK_DEG2 = 1e-9
 
 
 # --------------------------------------------------------------------------- timeline → faces
-def _day(value) -> np.datetime64:
+def as_day(value) -> np.datetime64:
+    """A date-like value as a day (``datetime64[ns]`` at midnight)."""
     return np.datetime64(pd.Timestamp(value).normalize(), "ns")
 
 
-def _fmt(d) -> str:
+def iso_day(d) -> str:
+    """A day as ``YYYY-MM-DD``."""
     return str(np.datetime64(d, "D"))
 
 
@@ -76,13 +79,13 @@ def _changed_ground(prev: dict, cur: dict) -> tuple[dict, list]:
 
 def _holder(parts: np.ndarray, snapshot: dict) -> np.ndarray:
     """The actor holding each polygon (at a point on its surface) in ``{actor: geometry}``, or -1."""
-    out = np.full(len(parts), _NO_ACTOR, dtype=int)
+    out = np.full(len(parts), NO_ACTOR, dtype=int)
     if len(parts) == 0:
         return out
     pts = shapely.point_on_surface(parts)
     for a, g in snapshot.items():
         shapely.prepare(g)
-        out[(out == _NO_ACTOR) & shapely.contains(g, pts)] = a
+        out[(out == NO_ACTOR) & shapely.contains(g, pts)] = a
     return out
 
 
@@ -109,8 +112,179 @@ def _tiles(geom) -> list:
     return list(pieces[shapely.area(pieces) > 0])
 
 
-def partition(timeline, actors: _Actors | None = None):
+class _Rows(NamedTuple):
+    """A timeline's rows as arrays (see :func:`_timeline_rows`)."""
+
+    geoms: np.ndarray    # polygonal, on the overlay grid
+    actor: np.ndarray    # actor index per row (-1: none)
+    vf: np.ndarray       # valid_from, a day
+    vt: np.ndarray       # valid_to, a day or NaT (open)
+    dates: np.ndarray    # every change date, sorted
+    drawn: np.ndarray    # rows drawn: with an actor and a geometry
+
+
+def _timeline_rows(timeline, actors: Actors) -> _Rows:
+    """The rows of ``timeline`` on the overlay grid, with their actor indices and change dates."""
+    t = _crs.to_wgs84(timeline, "timeline")
+    geoms = _polygonal(shapely.set_precision(shapely.make_valid(np.asarray(t.geometry.values, dtype=object)), _GRID))
+    act = actors.get_many(t["actor"].to_numpy())
+    vf = pd.to_datetime(t["valid_from"]).dt.normalize().to_numpy(dtype="datetime64[ns]")
+    vt = pd.to_datetime(t["valid_to"]).dt.normalize().to_numpy(dtype="datetime64[ns]")
+    if np.isnat(vf).any():
+        raise InputError("timeline: some rows have no valid_from; give every area a start date")
+    dates = np.unique(np.concatenate([vf, vt[~np.isnat(vt)]]))
+    present = ~shapely.is_empty(geoms)
+    if (present & (act == NO_ACTOR)).any():
+        log.warning("map: %d area(s) of the timeline have no actor and are not drawn; fill the actor column",
+                    int((present & (act == NO_ACTOR)).sum()))
+    return _Rows(geoms, act, vf, vt, dates, present & (act != NO_ACTOR))
+
+
+def _snapshots(rows: _Rows):
+    """``(k, before, after)``: the ``{actor: geometry}`` snapshots around each date where rows change.
+
+    An actor's geometry is the union of its rows valid on ``dates[k]``; dates where no actor's set of
+    rows changes are skipped.
+    """
+    prev: dict[int, object] = {}
+    prev_rows: dict[int, tuple] = {}
+    for k, day in enumerate(rows.dates):
+        active = rows.drawn & (rows.vf <= day) & (np.isnat(rows.vt) | (day < rows.vt))
+        cur_rows: dict[int, list] = {}
+        for i in np.flatnonzero(active):
+            cur_rows.setdefault(int(rows.actor[i]), []).append(int(i))
+        cur_rows = {a: tuple(r) for a, r in cur_rows.items()}
+        changed = [a for a in sorted(set(cur_rows) | set(prev_rows)) if cur_rows.get(a) != prev_rows.get(a)]
+        if not changed:
+            continue
+        cur = dict(prev)
+        for a in changed:
+            sel = cur_rows.get(a)
+            if sel is None:
+                cur.pop(a, None)
+            else:
+                cur[a] = rows.geoms[sel[0]] if len(sel) == 1 else _poly1(
+                    shapely.union_all(rows.geoms[list(sel)], grid_size=_GRID))
+        yield k, prev, cur
+        prev, prev_rows = cur, cur_rows
+
+
+def _union(geoms: list):
+    """One polygonal geometry: the only item, or the union of them on the overlay grid."""
+    return geoms[0] if len(geoms) == 1 else _poly1(shapely.union_all(geoms, grid_size=_GRID))
+
+
+class _FaceHistory:
+    """Faces being cut from a timeline, each with its history ``[(k, actor), ...]`` of label changes."""
+
+    def __init__(self):
+        self.geoms: list = []
+        self.hist: list[list[tuple[int, int]]] = []
+
+    def add(self, geom, history: list) -> None:
+        self.geoms.append(geom)
+        self.hist.append(history)
+
+    def change(self, k: int, gains: dict, losses: list, after: dict) -> None:
+        """Apply the change at date index ``k``: ``gains`` ``{actor: ground}``, ``losses`` [ground]."""
+        changed = _poly1(shapely.union_all(list(gains.values()) + losses, grid_size=_GRID))
+        covered = self._hand_over(k, changed, gains, after)
+        if gains:
+            self._add_new_ground(k, gains, covered)
+
+    def _near(self, changed):
+        """The faces that ``changed`` ground overlaps, and for each, the parts of it near that face."""
+        F = np.array(self.geoms, dtype=object)
+        # the changed ground is scattered along the fronts: overlay each face only with the parts near it
+        dparts = shapely.get_parts(changed)
+        pi, fi = shapely.STRtree(F).query(dparts)
+        order = np.lexsort((pi, fi))
+        pi, fi = pi[order], fi[order]
+        cand, inv = np.unique(fi, return_inverse=True)
+        near = shapely.multipolygons(dparts[pi], indices=inv) if len(cand) else np.array([], dtype=object)
+        ok = shapely.intersects(F[cand], near) & ~shapely.touches(F[cand], near)
+        return F, cand[ok], near[ok]
+
+    def _hand_over(self, k: int, changed, gains: dict, after: dict) -> list:
+        """Cut the ``changed`` ground out of existing faces and relabel it; returns the pieces cut."""
+        shapely.prepare(changed)
+        covered: list = []
+        if not self.geoms:
+            return covered
+        F, hit, near = self._near(changed)
+        if not len(hit):
+            return covered
+        inside = _polygonal(shapely.intersection(F[hit], near, grid_size=_GRID))
+        outside = _polygonal(shapely.difference(F[hit], near, grid_size=_GRID))
+        for j, i in enumerate(hit):
+            if shapely.area(inside[j]) <= 0:
+                continue
+            self.geoms[i] = outside[j]
+            covered.append(inside[j])
+            self._relabel(k, inside[j], self.hist[i], gains, after)
+        return covered
+
+    def _relabel(self, k: int, piece, history: list, gains: dict, after: dict) -> None:
+        """New faces for a ``piece`` of a face that changed hands: split by the actors that gained it."""
+        rest = piece
+        for a, g in gains.items():
+            part = _poly1(shapely.intersection(piece, g, grid_size=_GRID))
+            if shapely.area(part) > 0:
+                self.add(part, history + [(k, a)])
+                rest = _poly1(shapely.difference(rest, g, grid_size=_GRID))
+        if shapely.area(rest) > 0:
+            # what is left is nobody's, unless snapping shaved a gain: ask the snapshot
+            parts = shapely.get_parts(rest)
+            labels = _holder(parts, after)
+            for lab in np.unique(labels):
+                sel = parts[labels == lab]
+                self.add(sel[0] if len(sel) == 1 else shapely.multipolygons(sel), history + [(k, int(lab))])
+
+    def _add_new_ground(self, k: int, gains: dict, covered: list) -> None:
+        """Faces for ground never held before: the gains outside every existing face, in tiles."""
+        gain_all = _union(list(gains.values()))
+        new = gain_all if not covered else _poly1(shapely.difference(
+            gain_all, shapely.union_all(covered, grid_size=_GRID), grid_size=_GRID))
+        if shapely.area(new) <= 0:
+            return
+        for a, g in gains.items():
+            part = _poly1(shapely.intersection(new, g, grid_size=_GRID)) if len(gains) > 1 else new
+            for tile in _tiles(part):
+                self.add(tile, [(k, a)])
+
+    def end(self, k: int, gone: set) -> None:
+        """Actors that left the map at ``k``: none of their faces stays, whatever snapping left behind."""
+        for h in self.hist:
+            if h[-1][1] in gone and h[-1][0] < k:
+                h.append((k, NO_ACTOR))
+
+    def runs(self, n: int) -> tuple[np.ndarray, list]:
+        """The non-empty faces and their runs ``(face, k_from, k_to, actor)`` over ``n`` intervals.
+
+        Overlay specks (parts under ~10 m², far below a pixel at any useful zoom) are dropped first.
+        """
+        if not self.geoms:
+            return np.array([], dtype=object), []
+        geoms = _drop_small_parts(np.array(self.geoms, dtype=object), _SPECK_DEG2)
+        out_faces, remap, runs = [], {}, []
+        for f in np.flatnonzero(~shapely.is_empty(geoms)):
+            h = self.hist[f]
+            for j, (k0, a) in enumerate(h):
+                k1 = h[j + 1][0] if j + 1 < len(h) else n
+                if a != NO_ACTOR and k1 > k0:
+                    if f not in remap:
+                        remap[f] = len(out_faces)
+                        out_faces.append(geoms[f])
+                    runs.append((remap[f], k0, k1, a))
+        return np.array(out_faces, dtype=object), runs
+
+
+def partition(timeline, actors: Actors | None = None):
     """Cut a control timeline into faces that each change controller only at change dates.
+
+    Each date where some actor's rows change hands over the ground that changed
+    (:func:`_changed_ground`): faces it overlaps are cut and the pieces relabelled, ground never
+    held before becomes new faces (tiled), and actors that left the map end their faces.
 
     Parameters
     ----------
@@ -127,7 +301,7 @@ def partition(timeline, actors: _Actors | None = None):
         Non-overlapping polygons (a coverage) covering every area of the timeline.
     runs : list of (face, k_from, k_to, actor)
         Face ``face`` is held by actor index ``actor`` during intervals ``k_from ≤ k < k_to``.
-    actors : _Actors
+    actors : Actors
         The actor table (index → id, colour, label).
 
     Examples
@@ -139,124 +313,21 @@ def partition(timeline, actors: _Actors | None = None):
     ...     geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1), shapely.box(0, 0, 1.5, 1),
     ...               shapely.box(1.5, 0, 2, 1)], crs="EPSG:4326")
     >>> dates, faces, runs, acts = partition(t)
-    >>> [_fmt(d) for d in dates], len(faces)
+    >>> [iso_day(d) for d in dates], len(faces)
     (['2020-01-01', '2020-01-05'], 3)
     >>> sorted((round(faces[f].area, 2), k0, k1, acts.table[a]["id"]) for f, k0, k1, a in runs)
     [(0.5, 0, 1, 'opposition'), (0.5, 0, 2, 'opposition'), (0.5, 1, 2, 'government'), (1.0, 0, 2, 'government')]
     """
-    actors = actors or _Actors(palette())
-    t = _crs.to_wgs84(timeline, "timeline")
-    geoms = _polygonal(shapely.set_precision(shapely.make_valid(np.asarray(t.geometry.values, dtype=object)), _GRID))
-    act = actors.get_many(t["actor"].to_numpy())
-    vf = pd.to_datetime(t["valid_from"]).dt.normalize().to_numpy(dtype="datetime64[ns]")
-    vt = pd.to_datetime(t["valid_to"]).dt.normalize().to_numpy(dtype="datetime64[ns]")
-    if np.isnat(vf).any():
-        raise InputError("timeline: some rows have no valid_from; give every area a start date")
-    dates = np.unique(np.concatenate([vf, vt[~np.isnat(vt)]]))
-    keep = ~shapely.is_empty(geoms) & (act != _NO_ACTOR)
-    if (~shapely.is_empty(geoms) & (act == _NO_ACTOR)).any():
-        log.warning("map: %d area(s) of the timeline have no actor and are not drawn; fill the actor column",
-                    int((~shapely.is_empty(geoms) & (act == _NO_ACTOR)).sum()))
-    faces: list = []
-    hist: list[list[tuple[int, int]]] = []  # per face: [(k, actor)] label changes
-    prev: dict[int, object] = {}
-    prev_rows: dict[int, tuple] = {}
-    for k, day in enumerate(dates):
-        active = keep & (vf <= day) & (np.isnat(vt) | (day < vt))
-        cur_rows: dict[int, tuple] = {}
-        for i in np.flatnonzero(active):
-            cur_rows.setdefault(int(act[i]), []).append(int(i))
-        cur_rows = {a: tuple(r) for a, r in cur_rows.items()}
-        changed = [a for a in sorted(set(cur_rows) | set(prev_rows)) if cur_rows.get(a) != prev_rows.get(a)]
-        if not changed:
-            continue
-        cur = dict(prev)
-        for a in changed:
-            rows = cur_rows.get(a)
-            g = None if rows is None else (geoms[rows[0]] if len(rows) == 1 else _poly1(shapely.union_all(geoms[list(rows)], grid_size=_GRID)))
-            if g is None:
-                cur.pop(a, None)
-            else:
-                cur[a] = g
-        gains, losses = _changed_ground(prev, cur)
-        d_parts = list(gains.values()) + losses
-        if not d_parts:
-            prev, prev_rows = cur, cur_rows
-            continue
-        gain_all = (None if not gains else next(iter(gains.values())) if len(gains) == 1
-                    else _poly1(shapely.union_all(list(gains.values()), grid_size=_GRID)))
-        D = _poly1(shapely.union_all(d_parts, grid_size=_GRID))
-        shapely.prepare(D)
-        covered = []  # the parts of D that already belong to a face
-        if faces:
-            F = np.array(faces, dtype=object)
-            # D is scattered along the fronts: overlay each face only with the parts of D near it
-            dparts = shapely.get_parts(D)
-            pi, fi = shapely.STRtree(F).query(dparts)
-            order = np.lexsort((pi, fi))
-            pi, fi = pi[order], fi[order]
-            cand, inv = np.unique(fi, return_inverse=True)
-            near = shapely.multipolygons(dparts[pi], indices=inv) if len(cand) else np.array([], dtype=object)
-            ok = shapely.intersects(F[cand], near) & ~shapely.touches(F[cand], near)
-            hit, near = cand[ok], near[ok]
-            if len(hit):
-                inside = _polygonal(shapely.intersection(F[hit], near, grid_size=_GRID))
-                outside = _polygonal(shapely.difference(F[hit], near, grid_size=_GRID))
-                for j, i in enumerate(hit):
-                    piece = inside[j]
-                    if shapely.area(piece) <= 0:
-                        continue
-                    faces[i] = outside[j]
-                    covered.append(piece)
-                    # the piece changed hands: split it by the actors that gained ground
-                    rest = piece
-                    for a, g in gains.items():
-                        part = _poly1(shapely.intersection(piece, g, grid_size=_GRID))
-                        if shapely.area(part) > 0:
-                            faces.append(part)
-                            hist.append(hist[i] + [(k, a)])
-                            rest = _poly1(shapely.difference(rest, g, grid_size=_GRID))
-                    if shapely.area(rest) > 0:
-                        # what is left is nobody's, unless snapping shaved a gain: ask the snapshot
-                        parts = shapely.get_parts(rest)
-                        labels = _holder(parts, cur)
-                        for lab in np.unique(labels):
-                            sel = parts[labels == lab]
-                            faces.append(sel[0] if len(sel) == 1 else shapely.multipolygons(sel))
-                            hist.append(hist[i] + [(k, int(lab))])
-        if gain_all is not None:
-            # ground never held before: the gains outside every existing face (small overlays only)
-            new = gain_all if not covered else _poly1(shapely.difference(
-                gain_all, shapely.union_all(covered, grid_size=_GRID), grid_size=_GRID))
-            if shapely.area(new) > 0:
-                for a, g in gains.items():
-                    part = _poly1(shapely.intersection(new, g, grid_size=_GRID)) if len(gains) > 1 else new
-                    for tile in _tiles(part):
-                        faces.append(tile)
-                        hist.append([(k, a)])
-        gone = set(prev) - set(cur)
-        if gone:  # an actor left the map: none of its faces stays, whatever snapping left behind
-            for h in hist:
-                if h[-1][1] in gone and h[-1][0] < k:
-                    h.append((k, _NO_ACTOR))
-        prev, prev_rows = cur, cur_rows
-    n = len(dates)
-    runs = []
-    faces_arr = np.array(faces, dtype=object)
-    if faces:  # drop overlay specks (parts under ~10 m², far below a pixel at any useful zoom)
-        faces_arr = _drop_small_parts(faces_arr, _SPECK_DEG2)
-    ok = np.zeros(len(faces), dtype=bool) if not faces else ~shapely.is_empty(faces_arr)
-    out_faces, remap = [], {}
-    for f in np.flatnonzero(ok):
-        h = hist[f]
-        for j, (k0, a) in enumerate(h):
-            k1 = h[j + 1][0] if j + 1 < len(h) else n
-            if a != _NO_ACTOR and k1 > k0:
-                if f not in remap:
-                    remap[f] = len(out_faces)
-                    out_faces.append(faces_arr[f])
-                runs.append((remap[f], k0, k1, a))
-    return dates, np.array(out_faces, dtype=object), runs, actors
+    actors = actors or Actors(palette())
+    rows = _timeline_rows(timeline, actors)
+    faces = _FaceHistory()
+    for k, before, after in _snapshots(rows):
+        gains, losses = _changed_ground(before, after)
+        if gains or losses:
+            faces.change(k, gains, losses, after)
+            faces.end(k, set(before) - set(after))
+    out, runs = faces.runs(len(rows.dates))
+    return rows.dates, out, runs, actors
 
 
 # --------------------------------------------------------------------------- geometry encoding

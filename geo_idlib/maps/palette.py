@@ -13,7 +13,7 @@ from .. import io
 log = logging.getLogger("geo_idlib")
 
 #: The actor index of "no actor" (ground or a place no area covers).
-_NO_ACTOR = -1
+NO_ACTOR = -1
 
 
 def palette() -> dict:
@@ -27,7 +27,7 @@ def palette() -> dict:
     return io.package_data_json("palette.json")
 
 
-class _Actors:
+class Actors:
     """Actor ids → index in the map's actor table, with palette styles; warns once per unknown actor."""
 
     def __init__(self, pal: dict):
@@ -38,14 +38,15 @@ class _Actors:
 
     def get(self, actor) -> int:
         if actor is None or (isinstance(actor, float) and math.isnan(actor)) or str(actor).strip() == "":
-            return _NO_ACTOR
+            return NO_ACTOR
         key = str(actor).strip()
         if key not in self.index:
             style = self.pal["actors"].get(key)
             if style is None:
                 if key not in self.warned:
+                    shown = key if len(key) <= 80 else key[:80] + "…"
                     log.warning("map: unknown actor %r drawn in the neutral colour; known actors: %s",
-                                key, ", ".join(sorted(self.pal["actors"])))
+                                shown, ", ".join(sorted(self.pal["actors"])))
                     self.warned.add(key)
                 style = dict(self.pal["neutral"], label=key)
             self.index[key] = len(self.table)
@@ -56,8 +57,19 @@ class _Actors:
     def get_many(self, values: Iterable) -> np.ndarray:
         return np.array([self.get(v) for v in values], dtype=int)
 
-    def color(self, i: int) -> str:
-        return self.pal["no_actor"]["color"] if i == _NO_ACTOR else self.table[i]["color"]
-
     def label(self, i: int) -> str:
-        return self.pal["no_actor"]["label"] if i == _NO_ACTOR else self.table[i]["label"]
+        return self.pal["no_actor"]["label"] if i == NO_ACTOR else self.table[i]["label"]
+
+
+def style(pal: dict) -> dict:
+    """Every palette value a map draws with, besides the actors' own (the document's ``style``).
+
+    Examples
+    --------
+    >>> style(palette())["change"]["lost_dash"]
+    '6 4'
+    """
+    return {"background": pal["background"], "basemap": dict(pal["basemap"]),
+            "area_opacity": pal["area_fill_opacity"], "marker_opacity": pal["marker_fill_opacity"],
+            "marker_stroke": pal["marker_stroke"], "no_actor": dict(pal["no_actor"]),
+            "change": dict(pal["change"])}

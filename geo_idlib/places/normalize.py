@@ -1,7 +1,19 @@
 """The one normalisation of place names: every comparison of names in geo_idlib goes through it.
 
 :func:`normalize` folds the ways one Arabic name is written in Latin letters (and Arabic script
-itself) into one key; :func:`compact` is that key without spaces.
+itself) into one key; :func:`compact` is that key without spaces. Where a comparison needs another
+strength, it uses one of the named functions here, never its own folding:
+
+- :func:`exact_key`: the name as written, case- and space-insensitive ("is the candidate literally
+  called what the text says?", the online cache's query key); :func:`tidy` is the same without
+  case folding (the text sent to a service).
+- :func:`literal_key`: also accents, apostrophes, hyphens and dots ignored, but no transliteration
+  rule ("Saraqeb" is not literally "Saraqib", although both have the key ``sarakib``).
+- :func:`normalize`: THE key; every index look-up and most comparisons.
+- :func:`loose_key` and :func:`skeleton` (on :func:`ascii_words`): coarser keys for matching a list
+  of names against a gazetteer's by spelling alone (the NW Syria sample's facts), where
+  ``normalize`` keeps apart what transliterations of one village still differ in (Tall/Tell/Tal,
+  Kafr/Kfar, vowels). Too coarse for report text: "Hass" and "Hish" share a skeleton.
 
 Examples
 --------
@@ -13,6 +25,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # =========================================================================== normalisation
 # Characters removed outright: apostrophes and the letters used for ʿayn / hamza, tatweel.
@@ -166,3 +179,122 @@ def compact(key: str) -> str:
     """
     return key.replace(" ", "")
 
+
+
+# =========================================================================== other strengths
+def tidy(text: str) -> str:
+    """A name as written, tidied: NFKC and whitespace collapsed (case kept).
+
+    >>> tidy("  Maarat\u00a0  al-NUMAN ")
+    'Maarat al-NUMAN'
+    """
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def exact_key(text: str) -> str:
+    """The case- and space-insensitive form of a name as written (:func:`tidy`, case-folded).
+
+    Two names with the same exact key are the same name as written: an ``exact`` match for the
+    ranking, the same query for an online service.
+
+    >>> exact_key("  Maarat   al-NUMAN "), exact_key("Saraqeb") == exact_key("SARAQEB")
+    ('maarat al-numan', True)
+    """
+    return tidy(text).casefold()
+
+
+#: Apostrophes and the letters used for ʿayn / hamza that end or join words in Latin spellings.
+APOSTROPHES = "'’‘ʿʾ`´"
+
+
+_APOSTROPHE = re.compile(f"[{APOSTROPHES}]")
+
+
+@lru_cache(maxsize=1 << 16)
+def literal_key(text: str) -> str:
+    """A name as written with accents, case, apostrophes, hyphens and dots ignored; no
+    transliteration rule (whether a word is literally a place's name, not only shares its key).
+
+    >>> literal_key("Ma‘arrat al-Nu‘mān"), literal_key("U.S.")
+    ('maarrat al numan', 'us')
+    >>> literal_key("Saraqeb") == literal_key("Saraqib"), normalize("Saraqeb") == normalize("Saraqib")
+    (False, True)
+    """
+    s = unicodedata.normalize("NFKD", text)
+    s = "".join(c for c in s if not unicodedata.combining(c)).lower()
+    return " ".join(_APOSTROPHE.sub("", s).replace("-", " ").replace(".", "").split())
+
+
+# =========================================================================== coarse keys
+def ascii_words(text: str) -> str:
+    """The Latin letters of a name as lower-case words (:func:`literal_key`, then parenthesised notes
+    dropped and every other character a word break): the base of the coarse keys.
+
+    >>> ascii_words("Ma‘arrat al-Nu‘mān (town)"), ascii_words("مجدل شمس")
+    ('maarrat al numan', '')
+    """
+    return " ".join(_NOT_LATIN.sub(" ", _NOTE.sub(" ", literal_key(str(text)))).split())
+
+
+_NOTE = re.compile(r"\(.*?\)")
+
+
+_NOT_LATIN = re.compile(r"[^a-z]+")
+
+
+_ARTICLE_WORD = re.compile(r"\b(?:al|el|as|ash|ad|ar|az|at|an|ath)\b\s*")
+
+
+#: Generic first words of Arabic place names, each written many ways, and their coarse form.
+_PREFIXES = [(re.compile(r"\b(?:tell|tall|tal|tel|til)\b"), "tl"),
+             (re.compile(r"\b(?:kafr|kafar|kfar|kefer|kafer)\b"), "kfr"),
+             (re.compile(r"\b(?:khirbat|khirbet|kherbet|khirbit)\b"), "khrb"),
+             (re.compile(r"\b(?:deir|dayr|dair)\b"), "dyr"),
+             (re.compile(r"\b(?:maarrat|maarat|maaret|marat|maar|mar|maaret|marrat)\b"), "mr"),
+             (re.compile(r"\b(?:umm|um|om)\b"), "m"), (re.compile(r"\b(?:jabal|jebel)\b"), "jbl")]
+
+
+def _unprefixed(text: str) -> str:
+    """:func:`ascii_words`, articles dropped, the generic first words (Tall, Kafr, Deir...) unified."""
+    t = _ARTICLE_WORD.sub("", ascii_words(text))
+    for rx, rep in _PREFIXES:
+        t = rx.sub(rep, t)
+    return t
+
+
+def loose_key(text: str) -> str:
+    """A spelling-tolerant key of a name: articles dropped, generic first words unified, kh → h,
+    q → k, ou/oo → u, ee → i, then e → i, o → u, w → u, y → i, a final -ah/-ih/-uh → its vowel,
+    doubled letters collapsed, no spaces. Vowels are kept, so "Hass" and "Hish" stay apart.
+
+    >>> loose_key("Kafr Nabl"), loose_key("Saraqeb"), loose_key("Ma'arat al-Nu'man")
+    ('kfrnabl', 'sarakib', 'mrnuman')
+    >>> loose_key("Tall Sultan") == loose_key("Tell as-Sultan"), loose_key("Hass") == loose_key("Hish")
+    (True, False)
+    """
+    t = _unprefixed(text)
+    if not t:
+        return ""
+    t = t.replace("kh", "h").replace("q", "k").replace("ou", "u").replace("ee", "i").replace("oo", "u")
+    t = t.replace("e", "i").replace("o", "u").replace("w", "u").replace("y", "i")
+    t = re.sub(r"(?<=[aiu])h\b", "", t).replace(" ", "")  # ta marbuta: -ah, -eh, -a are one ending
+    return _DOUBLED_ANY.sub(r"\1", t)
+
+
+def skeleton(text: str) -> str:
+    """A coarser key than :func:`loose_key`: its consonants only, with the letter pairs
+    transliterations swap unified (kh/h, sh/s, dh/z, th/t, gh/g, q/k, ou/u) and w, y dropped.
+
+    >>> skeleton("Saraqeb"), skeleton("Saraqib"), skeleton("Kafranbel"), skeleton("Kafr Nabl")
+    ('srkb', 'srkb', 'kfrnbl', 'kfrnbl')
+    """
+    t = _unprefixed(text)
+    if not t:
+        return ""
+    t = t.replace("kh", "h").replace("sh", "s").replace("dh", "z").replace("th", "t").replace("gh", "g")
+    t = t.replace("q", "k").replace("ou", "u").replace("w", "").replace("y", "").replace("'", "")
+    t = re.sub(r"[aeiou ]", "", t)
+    return _DOUBLED_ANY.sub(r"\1", t)
+
+
+_DOUBLED_ANY = re.compile(r"(.)\1+")

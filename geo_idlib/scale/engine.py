@@ -115,31 +115,60 @@ def fingerprint(**parts) -> str:
     return hashlib.sha256(io.dumps_json(parts).encode("utf-8")).hexdigest()[:16]
 
 
+def _fingerprint_in(path: Path, what: str) -> str | None:
+    return json.loads(io.read_text_file(path, what)).get("fingerprint") if path.exists() else None
+
+
 def open_output(out_dir: str, print_: str, *, overwrite: bool = False, resume: bool = False) -> set[str]:
     """Prepare ``out_dir`` for a run whose partitions are decided by ``print_`` (see :func:`fingerprint`).
 
-    Returns the partitions already written (kept with ``resume``). Resuming a run that was started
-    with other inputs or options is refused: its partitions would not be this run's.
+    Returns the partitions already finished, which a ``resume`` keeps: those an unfinished run
+    staged, and those of a finished run of the same inputs and options. Resuming a run started
+    with other inputs or options is refused. Without ``resume`` a directory holding partitions
+    (or an unfinished run's) is refused unless ``overwrite``; even then the earlier partitions stay
+    until this run publishes its own (:func:`finish_output`), so bad input never costs them.
     """
-    done = io.open_dataset_dir(out_dir, overwrite=overwrite, resume=resume)
-    marker = Path(out_dir) / io.STAGING_NAME / "run.json"
-    manifest = Path(out_dir) / io.MANIFEST_NAME
-    earlier = (json.loads(io.read_text_file(manifest, "manifest")).get("fingerprint") if manifest.exists()
-               else json.loads(io.read_text_file(marker, "run marker"))["fingerprint"] if marker.exists() else None)
-    if resume and earlier not in (None, print_):
-        raise OutputExists(f"{out_dir}: holds a run with other inputs or options; pass --overwrite to replace it, "
-                           "or choose another -o directory")
-    if not marker.exists():
-        io.write_text(marker, io.dumps_json({"fingerprint": print_}) + "\n", overwrite=True)
+    p = io.prepare_dataset_dir(out_dir)
+    staging = p / io.STAGING_NAME
+    published = {f.name for f in io.dataset_files(p)}
+    finished = _fingerprint_in(p / io.MANIFEST_NAME, "manifest")
+    started = _fingerprint_in(staging / "run.json", "run marker")
+    staged = io.staged_parts(p)
+    if resume:
+        if (published and finished not in (None, print_)) or started not in (None, print_):
+            raise OutputExists(f"{out_dir}: holds a run with other inputs or options; pass --overwrite to replace "
+                               "it, or choose another -o directory")
+        done = staged | (published if finished == print_ else set())
+    else:
+        if published and not overwrite:
+            raise OutputExists(f"{out_dir}: already holds {len(published)} partition(s); pass --resume to finish "
+                               "the run, --overwrite to replace them, or choose another -o directory")
+        if io.staged_work(p) and not overwrite:
+            raise OutputExists(f"{out_dir}: holds an unfinished run ({len(staged)} partition(s) done); pass "
+                               "--resume to finish it, --overwrite to start again, or choose another -o directory")
+        io.remove_tree(staging)  # an unfinished run's work, never a published partition
+        done = set()
+    io.make_staging(p)
+    if started is None or not resume:
+        io.write_text(staging / "run.json", io.dumps_json({"fingerprint": print_}) + "\n", overwrite=True)
     return done
 
 
+def part_path(out_dir: str, name: str) -> str:
+    """Where a task writes the partition ``name`` (published by :func:`finish_output`)."""
+    return str(io.staged_part(out_dir, name))
+
+
+def partition_rows(out_dir: str, name: str) -> int:
+    """Rows of a partition a resumed run keeps (staged or published)."""
+    return io.parquet_rows(io.partition_file(out_dir, name))
+
+
 def finish_output(out_dir: str, print_: str, partitions: dict[str, int], skipped: list[str], **about) -> dict:
-    """Write the run's manifest (partitions and their rows, skipped input pieces) and remove the
-    staging area. Returns the manifest."""
+    """Publish the run's partitions (:func:`geo_idlib.io.publish_dataset`: the earlier ones the
+    run does not keep go, the staging area too) with its manifest: partitions and their rows,
+    skipped input pieces. Returns the manifest."""
     manifest = {"fingerprint": print_, "partitions": [{"name": k, "rows": partitions[k]} for k in sorted(partitions)],
                 "rows": int(sum(partitions.values())), "skipped": sorted(skipped), **about}
-    io.write_text(Path(out_dir) / io.MANIFEST_NAME, io.dumps_json(manifest, indent=1) + "\n", overwrite=True)
-    io.remove_tree(Path(out_dir) / io.STAGING_NAME)
-    io.remove_temp_files(out_dir)
+    io.publish_dataset(out_dir, partitions, io.dumps_json(manifest, indent=1) + "\n")
     return manifest

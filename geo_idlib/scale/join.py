@@ -31,7 +31,7 @@ from ..errors import InputError
 from ..territory import join
 from ..territory import timeline as timelines
 from . import plan
-from .engine import Engine, fingerprint, finish_output, open_output, shared
+from .engine import Engine, fingerprint, finish_output, open_output, part_path, shared
 
 log = logging.getLogger("geo_idlib")
 
@@ -43,18 +43,6 @@ PARTITION_ROWS = 250_000
 PIECE_BYTES = 64 << 20
 #: Rows of a staging row group: the unit a join task skips or reads.
 _STAGING_GROUP = 1 << 16
-
-
-def events_from_input(df, what: str, *, lat_column: str | None = None, lon_column: str | None = None):
-    """The event layer of what an input reader returned: a table with latitude and longitude
-    columns (CSV, plain Parquet, or any layer when the columns are named), or a layer's own
-    geometries. Always in EPSG:4326."""
-    import geopandas as gpd
-
-    if not isinstance(df, gpd.GeoDataFrame) or lat_column or lon_column:
-        plain = df.drop(columns=df.geometry.name) if isinstance(df, gpd.GeoDataFrame) else df
-        return join.events_from_table(plain, what, lat_column=lat_column or "lat", lon_column=lon_column or "lon")
-    return df
 
 
 @contextlib.contextmanager
@@ -78,6 +66,21 @@ def _staging_path(out_dir: str, i: int) -> Path:
     return Path(out_dir) / io.STAGING_NAME / f"piece-{i:06d}.parquet"
 
 
+#: The staging column of each event's day (parsed once, in pass 1).
+_DAY = "_day"
+
+
+def _event_days(ev, ctx: dict, options: dict, what: str) -> np.ndarray:
+    """The day of each event (datetime64[ns], NaT when undated): --date for all of them, else the
+    date column :func:`geo_idlib.pipeline.join_events` would take, checked as it checks it."""
+    if options["date"] is not None:
+        crs.require_crs(ev, what)
+        return np.full(len(ev), np.datetime64(options["date"], "ns"))
+    column = join.date_column_of(ev, options["date_column"], what)
+    join.asof_join(ev.iloc[:0], ctx["timeline"], date_column=column, what=what)  # its checks, on no rows
+    return timelines.parse_dates(ev[column].to_numpy(), what, column, allow_missing=True)
+
+
 def split_piece(i: int, piece: io.Piece, out_dir: str, key: str, options: dict) -> tuple[np.ndarray, np.ndarray]:
     """Pass 1 for input piece ``i``: write its events sorted by key to the staging area; return
     its keys and their events (two arrays). A piece already staged (a resumed run) is only counted."""
@@ -86,20 +89,18 @@ def split_piece(i: int, piece: io.Piece, out_dir: str, key: str, options: dict) 
         keys = io.read_parquet_column(path, "_key")
     else:
         ctx = shared(key)
-        ev = events_from_input(io.read_piece(piece), piece.name, lat_column=options["lat_column"],
+        ev = join.events_layer(io.read_piece(piece), piece.name, lat_column=options["lat_column"],
                                lon_column=options["lon_column"])
-        # the checks of the single-process join (date column, CRS), with its messages, on no rows
-        join.asof_join(ev.iloc[:0], ctx["timeline"], date_column=options["date_column"], what=piece.name)
-        ev = crs.to_wgs84(crs.require_crs(ev, piece.name), piece.name)
-        days = timelines.parse_dates(ev[options["date_column"]].to_numpy(), piece.name, options["date_column"],
-                                     allow_missing=True)
+        days = _event_days(ev, ctx, options, piece.name)
+        ev = crs.to_wgs84(ev, piece.name)
         interval = np.searchsorted(ctx["dates"], days, side="right") - 1
         keys = plan.event_keys(ev.geometry, interval, len(ctx["dates"]), ctx["bounds"])
         order = np.argsort(keys, kind="stable")
         keys = keys[order]
         rows = (np.int64(i) << plan.PIECE_SHIFT) + order.astype(np.int64)
         staged, about = _flat(ev.iloc[order].reset_index(drop=True))
-        io.write_table(staged.assign(_key=keys, _row=rows), path, about=about, row_group_size=_STAGING_GROUP)
+        io.write_table(staged.assign(**{_DAY: days[order], "_key": keys, "_row": rows}), path, about=about,
+                       row_group_size=_STAGING_GROUP)
     return np.unique(keys, return_counts=True)
 
 
@@ -146,9 +147,9 @@ def join_partition(part: tuple, out_dir: str, key: str, options: dict) -> tuple[
     ev = ev.iloc[np.argsort(ev["_row"].to_numpy(), kind="stable")].drop(columns=["_key", "_row"])
     ev = ev.reset_index(drop=True)
     with _quiet():
-        out = join.asof_join(ev, shared(key)["timeline"], date_column=options["date_column"],
-                             predicate=options["predicate"], what=name)
-    io.write_partition(timelines.dates_as_text(out), Path(out_dir) / name)
+        out = join.asof_join(ev, shared(key)["timeline"], date_column=_DAY, predicate=options["predicate"],
+                             what=name)
+    io.write_partition(timelines.dates_as_text(out.drop(columns=[_DAY])), part_path(out_dir, name))
     return len(out), int((out["actor"] != "").sum())
 
 
@@ -163,8 +164,8 @@ def _partitions(counts: dict[int, tuple], dates, rows: int) -> list[tuple]:
             for start, stop, total, ps in plan.cut_partitions(keys, pieces, n, rows)]
 
 
-def join_dataset(pieces: list[io.Piece], timeline, out_dir: str, *, engine: Engine, date_column: str = "date",
-                 lat_column: str | None = None, lon_column: str | None = None, predicate: str = "intersects",
+def join_dataset(pieces: list[io.Piece], timeline, out_dir: str, *, engine: Engine, date_column: str | None = None,
+                 date: str | None = None, lat_column: str | None = None, lon_column: str | None = None, predicate: str = "intersects",
                  rows: int = PARTITION_ROWS, overwrite: bool = False, resume: bool = False, skip_bad: bool = False,
                  progress=None) -> dict:
     """Join every event of ``pieces`` to ``timeline`` into a partitioned GeoParquet ``out_dir``.
@@ -176,7 +177,8 @@ def join_dataset(pieces: list[io.Piece], timeline, out_dir: str, *, engine: Engi
         raise InputError("join: no events given; name a CSV, GeoPackage or GeoParquet file or directory")
     if predicate not in join.PREDICATES:
         raise InputError(f"predicate {predicate!r} is not supported; use one of {', '.join(join.PREDICATES)}")
-    options = {"date_column": date_column, "lat_column": lat_column, "lon_column": lon_column, "predicate": predicate}
+    options = {"date_column": date_column, "date": date, "lat_column": lat_column, "lon_column": lon_column,
+               "predicate": predicate}
     ctx = _context(timeline)
     print_ = fingerprint(command="join", pieces=[p.name for p in pieces], options=options, rows=rows,
                          dates=[str(d) for d in ctx["dates"]], bounds=ctx["bounds"], areas=len(timeline))
