@@ -526,7 +526,8 @@ def join_events(events: str, areas: str | None = None, date_column: str | None =
     fixed = report_date("", date) if date is not None else None
     df = io.read_table(p, "events table") if is_csv else io.read_vector(p, "events layer", datetime_as_string=True)
     ev = join.events_layer(df, str(p), lat_column=lat_column, lon_column=lon_column)
-    column = _ONE_DATE if fixed is not None else join.date_column_of(ev, date_column, str(p))
+    columns = [c for c in ev.columns if c != ev.geometry.name]
+    column = _ONE_DATE if fixed is not None else join.date_column_of(columns, date_column, str(p))
     if fixed is not None:
         ev = ev.assign(**{column: fixed})
     timeline = read_timeline(areas)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -66,91 +67,185 @@ def _staging_path(out_dir: str, i: int) -> Path:
     return Path(out_dir) / io.STAGING_NAME / f"piece-{i:06d}.parquet"
 
 
-#: The staging column of each event's day (parsed once, in pass 1).
-_DAY = "_day"
+#: The staging columns: the events' WKB (EPSG:4326), day (parsed once, in pass 1), key and row.
+_WKB, _DAY, _KEY, _ROW = "_wkb", "_day", "_key", "_row"
 
 
-def _event_days(ev, ctx: dict, options: dict, what: str) -> np.ndarray:
-    """The day of each event (datetime64[ns], NaT when undated): --date for all of them, else the
-    date column :func:`geo_idlib.pipeline.join_events` would take, checked as it checks it."""
+@dataclass
+class _Events:
+    """An input piece's events as pass 1 stages them: the attributes (Arrow), the geometries as WKB
+    in EPSG:4326 (named ``name``, at ``position`` among the columns), their coordinates (centres
+    of their bounds; NaN when missing) and their days."""
+
+    table: object
+    name: str
+    position: int
+    wkb: object
+    x: np.ndarray
+    y: np.ndarray
+    days: np.ndarray
+
+
+def _days(values, what: str, column: str) -> np.ndarray:
+    """:func:`geo_idlib.territory.timeline.parse_dates` of an Arrow column of dates, parsing each
+    distinct text once (a million events have a few hundred days)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return timelines.parse_dates(values.to_numpy(zero_copy_only=False), what, column, allow_missing=True)
+    enc = pc.dictionary_encode(values).combine_chunks()
+    try:
+        distinct = timelines.parse_dates(enc.dictionary.to_numpy(zero_copy_only=False), what, column,
+                                         allow_missing=True)
+    except InputError:  # say which row, as for the whole column
+        return timelines.parse_dates(values.to_numpy(zero_copy_only=False), what, column, allow_missing=True)
+    codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    return np.append(distinct, np.datetime64("NaT", "ns"))[codes]
+
+
+def _checked_days(frame, columns: list[str], n: int, ctx: dict, options: dict, what: str, parse) -> np.ndarray:
+    """The day of each of the ``n`` events (datetime64[ns], NaT when undated): --date for all of
+    them, else ``parse(column)`` of the date column :func:`geo_idlib.pipeline.join_events` would
+    take, checked as it checks it (``frame``: the events' layer, or none of its rows)."""
     if options["date"] is not None:
-        crs.require_crs(ev, what)
-        return np.full(len(ev), np.datetime64(options["date"], "ns"))
-    column = join.date_column_of(ev, options["date_column"], what)
-    join.asof_join(ev.iloc[:0], ctx["timeline"], date_column=column, what=what)  # its checks, on no rows
-    return timelines.parse_dates(ev[column].to_numpy(), what, column, allow_missing=True)
+        crs.require_crs(frame, what)
+        return np.full(n, np.datetime64(options["date"], "ns"))
+    column = join.date_column_of(columns, options["date_column"], what)
+    join.asof_join(frame.iloc[:0], ctx["timeline"], date_column=column, what=what)  # its checks, on no rows
+    return parse(column)
+
+
+def _geoparquet_events(piece: io.Piece, ctx: dict, options: dict) -> _Events | None:
+    """The events of a GeoParquet piece in EPSG:4326, straight from Arrow: no geometry is built
+    for points (their WKB is kept as it is and its coordinates read as numbers). None when the
+    piece is another kind, in another CRS, or read through latitude/longitude columns."""
+    import geopandas as gpd
+    import pyproj
+    import shapely
+
+    if piece.kind != "parquet" or options["lat_column"] or options["lon_column"]:
+        return None
+    table, geo = io.read_piece_arrow(piece)
+    spec = (geo or {}).get("columns", {}).get((geo or {}).get("primary_column"), {})
+    if str(spec.get("encoding", "")).upper() != "WKB" or spec.get("crs") is None \
+            or pyproj.CRS.from_user_input(spec["crs"]).to_epsg() != 4326:
+        return None
+    name = geo["primary_column"]
+    position = table.column_names.index(name)
+    wkb = table.column(name).combine_chunks()
+    attrs = table.drop_columns([name])
+    xy = io.wkb_points_xy(wkb)
+    if xy is None:  # other geometries: the centres of their bounds, as geopandas' curve takes them
+        b = shapely.bounds(shapely.from_wkb(wkb.to_numpy(zero_copy_only=False)))
+        xy = ((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2)
+    frame = gpd.GeoDataFrame(attrs.slice(0, 0).to_pandas(), geometry=gpd.GeoSeries([], crs=crs.WGS84, name=name))
+    days = _checked_days(frame, attrs.column_names, len(attrs), ctx, options, piece.name,
+                         lambda c: _days(attrs.column(c), piece.name, c))
+    return _Events(attrs, name, position, wkb, xy[0], xy[1], days)
+
+
+def _layer_events(piece: io.Piece, ctx: dict, options: dict) -> _Events:
+    """The events of any piece (CSV, GDAL layers, plain Parquet, another CRS) through a GeoDataFrame."""
+    import pyarrow as pa
+    import shapely
+
+    ev = join.events_layer(io.read_piece(piece), piece.name, lat_column=options["lat_column"],
+                           lon_column=options["lon_column"])
+    name = ev.geometry.name
+    columns = [c for c in ev.columns if c != name]
+    days = _checked_days(ev, columns, len(ev), ctx, options, piece.name,
+                         lambda c: timelines.parse_dates(ev[c].to_numpy(), piece.name, c, allow_missing=True))
+    ev = crs.to_wgs84(ev, piece.name)
+    geoms = ev.geometry.to_numpy()
+    b = shapely.bounds(geoms)
+    attrs = pa.Table.from_pandas(pd.DataFrame(ev[columns]), preserve_index=False)
+    wkb = pa.array(shapely.to_wkb(geoms), type=pa.binary())
+    return _Events(attrs, name, list(ev.columns).index(name), wkb, (b[:, 0] + b[:, 2]) / 2,
+                   (b[:, 1] + b[:, 3]) / 2, days)
 
 
 def split_piece(i: int, piece: io.Piece, out_dir: str, key: str, options: dict) -> tuple[np.ndarray, np.ndarray]:
     """Pass 1 for input piece ``i``: write its events sorted by key to the staging area; return
     its keys and their events (two arrays). A piece already staged (a resumed run) is only counted."""
+    import pyarrow as pa
+
     path = _staging_path(out_dir, i)
     if path.exists():
-        keys = io.read_parquet_column(path, "_key")
+        keys = io.read_parquet_column(path, _KEY)
     else:
         ctx = shared(key)
-        ev = join.events_layer(io.read_piece(piece), piece.name, lat_column=options["lat_column"],
-                               lon_column=options["lon_column"])
-        days = _event_days(ev, ctx, options, piece.name)
-        ev = crs.to_wgs84(ev, piece.name)
-        interval = np.searchsorted(ctx["dates"], days, side="right") - 1
-        keys = plan.event_keys(ev.geometry, interval, len(ctx["dates"]), ctx["bounds"])
+        ev = _geoparquet_events(piece, ctx, options) or _layer_events(piece, ctx, options)
+        interval = np.searchsorted(ctx["dates"], ev.days, side="right") - 1
+        keys = plan.event_keys(ev.x, ev.y, interval, len(ctx["dates"]), ctx["bounds"])
         order = np.argsort(keys, kind="stable")
         keys = keys[order]
-        rows = (np.int64(i) << plan.PIECE_SHIFT) + order.astype(np.int64)
-        staged, about = _flat(ev.iloc[order].reset_index(drop=True))
-        io.write_table(staged.assign(**{_DAY: days[order], "_key": keys, "_row": rows}), path, about=about,
+        take = pa.array(order)
+        staged = ev.table.take(take)
+        for col, values in ((_WKB, ev.wkb.take(take)), (_DAY, pa.array(ev.days[order])), (_KEY, pa.array(keys)),
+                            (_ROW, pa.array((np.int64(i) << plan.PIECE_SHIFT) + order.astype(np.int64)))):
+            staged = staged.append_column(col, values)
+        io.write_table(staged, path, about={"geometry": ev.name, "position": ev.position},
                        row_group_size=_STAGING_GROUP)
     return np.unique(keys, return_counts=True)
 
 
-def _flat(ev) -> tuple[pd.DataFrame, dict]:
-    """Events as a plain table for staging: point coordinates as ``_x``, ``_y`` (cheaper to write,
-    read and rebuild than WKB), other geometries as ``_wkb``; ``about`` says how to rebuild them."""
+def _points(wkb) -> np.ndarray:
+    """The geometries of an Arrow array of WKB: points built from their coordinates (read as
+    numbers, :func:`geo_idlib.io.wkb_points_xy`), anything else decoded."""
     import shapely
 
-    name = ev.geometry.name
-    geoms = ev.geometry.to_numpy()
-    about = {"geometry": name, "position": list(ev.columns).index(name)}
-    df = pd.DataFrame(ev.drop(columns=name))
-    types = shapely.get_type_id(geoms)
-    if ((types == shapely.GeometryType.POINT) | (types == shapely.GeometryType.MISSING)).all():
-        return df.assign(_x=shapely.get_x(geoms), _y=shapely.get_y(geoms)), {**about, "kind": "xy"}
-    return df.assign(_wkb=shapely.to_wkb(geoms)), {**about, "kind": "wkb"}
+    xy = io.wkb_points_xy(wkb)
+    if xy is None:
+        return shapely.from_wkb(wkb.to_numpy(zero_copy_only=False))
+    x, y = xy
+    ok = ~np.isnan(x)
+    geoms = np.full(len(x), None, dtype=object)
+    geoms[ok] = shapely.points(x[ok], y[ok])
+    return geoms
 
 
-def _rebuilt(df: pd.DataFrame, about: dict):
-    """The events of a staging table, as the GeoDataFrame (EPSG:4326) they were."""
-    import geopandas as gpd
-    import shapely
+def _output_table(staged, about: dict, actor: np.ndarray, valid_from: pd.Series):
+    """A partition as it is written: the input's columns in their order with the geometry (WKB)
+    back at its place, then ``actor`` and ``valid_from`` (replacing columns of those names in
+    place, as :func:`~geo_idlib.territory.join.asof_join` does)."""
+    import pyarrow as pa
 
-    if about["kind"] == "xy":
-        x, y = df.pop("_x").to_numpy(), df.pop("_y").to_numpy()
-        geoms = shapely.points(x, y)
-        geoms[np.isnan(x)] = None
-    else:
-        geoms = shapely.from_wkb(df.pop("_wkb").to_numpy())
-    df.insert(about["position"], about["geometry"], geoms)
-    return gpd.GeoDataFrame(df, geometry=about["geometry"], crs=crs.WGS84)
+    t = staged.drop_columns([_DAY, _KEY, _ROW])
+    wkb = t.column(_WKB)
+    t = t.drop_columns([_WKB]).add_column(about["position"], about["geometry"], wkb)
+    for col, values in (("actor", pa.array(actor, type=pa.string())),
+                        ("valid_from", pa.array(valid_from.to_numpy(dtype=object), type=pa.string()))):
+        t = (t.set_column(t.column_names.index(col), col, values) if col in t.column_names
+             else t.append_column(col, values))
+    return t
 
 
 def join_partition(part: tuple, out_dir: str, key: str, options: dict) -> tuple[int, int]:
     """Pass 2 for one output partition ``(name, start, stop, pieces)``: read its events from the
-    staging files, join them, write them in input order. Returns (events, events with an actor)."""
+    staging files, put them back in input order, join them, write them. Only the geometries and
+    days go through :func:`~geo_idlib.territory.join.asof_join`; the other columns and the WKB go
+    from the staging file to the partition as they are. Returns (events, events with an actor)."""
+    import geopandas as gpd
+    import pyarrow as pa
+
     name, start, stop, pieces = part
-    frames = []
+    tables = []
     for p in pieces:
         lo, hi = plan.key_range(p, start, stop)
-        df, about = io.read_table_rows(_staging_path(out_dir, p), filters=[("_key", ">=", lo), ("_key", "<", hi)])
-        frames.append(_rebuilt(df, about))
-    ev = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    ev = ev.iloc[np.argsort(ev["_row"].to_numpy(), kind="stable")].drop(columns=["_key", "_row"])
-    ev = ev.reset_index(drop=True)
+        table, about = io.read_table_rows(_staging_path(out_dir, p), filters=[(_KEY, ">=", lo), (_KEY, "<", hi)])
+        tables.append(table)
+    t = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
+    t = t.take(pa.array(np.argsort(t.column(_ROW).to_numpy(), kind="stable")))
+    ev = gpd.GeoDataFrame({_DAY: t.column(_DAY).to_numpy()}, geometry=_points(t.column(_WKB).combine_chunks()),
+                          crs=crs.WGS84)
     with _quiet():
-        out = join.asof_join(ev, shared(key)["timeline"], date_column=_DAY, predicate=options["predicate"],
-                             what=name)
-    io.write_partition(timelines.dates_as_text(out.drop(columns=[_DAY])), part_path(out_dir, name))
-    return len(out), int((out["actor"] != "").sum())
+        out = join.asof_join(ev, shared(key)["timeline"], date_column=_DAY, predicate=options["predicate"], what=name)
+    actor = out["actor"].to_numpy(dtype=object)
+    valid_from = timelines.dates_as_text(out[["valid_from"]])["valid_from"]
+    io.write_partition(_output_table(t, about, actor, valid_from), part_path(out_dir, name),
+                       geometry=about["geometry"], crs=crs.WGS84)
+    return len(out), int((actor != "").sum())
 
 
 def _partitions(counts: dict[int, tuple], dates, rows: int) -> list[tuple]:

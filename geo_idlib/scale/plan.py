@@ -4,7 +4,7 @@ Pure functions (no disk, no cluster). An event's key orders it by **date, then s
 snapshot interval of the timeline its date falls in (``np.searchsorted`` over the change dates, as
 :func:`geo_idlib.territory.join.asof_join` does), then its cell along a **Hilbert curve** over the
 timeline's extent (:meth:`geopandas.GeoSeries.hilbert_distance`, the curve dask-geopandas'
-``spatial_shuffle`` uses), so that consecutive keys are events of one snapshot that lie close
+``spatial_shuffle`` uses; computed from coordinates through a table of that curve's cells), so that consecutive keys are events of one snapshot that lie close
 together. The output partitions are runs of consecutive keys of about ``rows`` events: each one
 touches few snapshots and a compact area, and its file's bounding box says so.
 
@@ -35,22 +35,58 @@ def date_blocks(interval: np.ndarray, n_dates: int) -> np.ndarray:
     return np.clip(interval, -1, n_dates) + 1
 
 
-def event_keys(geoms, interval: np.ndarray, n_dates: int, bounds) -> np.ndarray:
+def _cell_order() -> np.ndarray:
+    """The position along the Hilbert curve of each of the ``2**(HILBERT_BITS/2)`` × ``2**(HILBERT_BITS/2)``
+    cells of the extent, as geopandas' curve numbers them (:meth:`GeoSeries.hilbert_distance`, read
+    at the cells' centres): ``order[ix, iy]``. The curve is nested, so the first bits of a point's
+    distance at level 16 are its cell's position at the coarse level: the table gives them without
+    building a geometry per event."""
+    import geopandas as gpd
+    import shapely
+
+    side = 1 << (HILBERT_BITS // 2)
+    ix, iy = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
+    centres = gpd.GeoSeries(shapely.points(ix.ravel() + 0.5, iy.ravel() + 0.5))
+    d = centres.hilbert_distance(total_bounds=(0, 0, side, side), level=_LEVEL).to_numpy()
+    return (d.astype(np.int64) >> (2 * _LEVEL - HILBERT_BITS)).reshape(side, side)
+
+
+_CELL_ORDER = _cell_order()
+
+
+def _cell(v: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """The coarse cell of each coordinate: geopandas' discretisation at level 16 (clipped to the
+    extent), then its first bits."""
+    n = (1 << _LEVEL) - 1
+    width = hi - lo
+    if width == 0:
+        return np.zeros(len(v), dtype=np.int64)
+    d = np.clip((v - lo) * (n / width), 0, n).astype(np.uint32)
+    return (d >> (_LEVEL - HILBERT_BITS // 2)).astype(np.int64)
+
+
+def event_keys(x: np.ndarray, y: np.ndarray, interval: np.ndarray, n_dates: int, bounds) -> np.ndarray:
     """The key of each event: its date block times ``2**HILBERT_BITS`` plus its Hilbert cell.
 
-    ``geoms`` is a GeoSeries (missing or empty geometries get cell 0), ``bounds`` the extent the
-    curve covers (the timeline's total bounds; events outside go to the nearest edge).
+    ``x``, ``y`` are the events' coordinates (the centres of their bounds for other geometries;
+    NaN when missing or empty: cell 0), ``bounds`` the extent the curve covers (the timeline's
+    total bounds; events outside go to the nearest edge). The cell is the first
+    ``HILBERT_BITS`` of :meth:`geopandas.GeoSeries.hilbert_distance` at level 16.
 
-    >>> import geopandas as gpd, shapely
-    >>> g = gpd.GeoSeries(shapely.points([(0, 0), (1, 1), (0.01, 0.01)]))
-    >>> event_keys(g, np.array([0, 0, 1]), 2, (0, 0, 1, 1)).tolist()
+    >>> event_keys(np.array([0, 1, 0.01]), np.array([0, 1, 0.01]), np.array([0, 0, 1]), 2, (0, 0, 1, 1)).tolist()
     [256, 426, 512]
+    >>> import geopandas as gpd, shapely
+    >>> rng = np.random.default_rng(1); xy = rng.uniform(-5, 5, (1000, 2))
+    >>> d = gpd.GeoSeries(shapely.points(xy)).hilbert_distance(total_bounds=(-4, -4, 4, 4)).to_numpy()
+    >>> bool((event_keys(xy[:, 0], xy[:, 1], np.full(1000, -1), 1, (-4, -4, 4, 4)) == d >> 24).all())
+    True
     """
-    cells = np.zeros(len(geoms), dtype=np.int64)
-    ok = ~(geoms.isna().to_numpy() | geoms.is_empty.to_numpy())
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ok = ~(np.isnan(x) | np.isnan(y))
+    cells = np.zeros(len(x), dtype=np.int64)
     if ok.any():
-        h = geoms[ok].hilbert_distance(total_bounds=tuple(bounds), level=_LEVEL).to_numpy()
-        cells[ok] = h.astype(np.int64) >> (2 * _LEVEL - HILBERT_BITS)
+        x0, y0, x1, y1 = (float(b) for b in bounds)
+        cells[ok] = _CELL_ORDER[_cell(x[ok], x0, x1), _cell(y[ok], y0, y1)]
     return date_blocks(interval, n_dates).astype(np.int64) * (1 << HILBERT_BITS) + cells
 
 

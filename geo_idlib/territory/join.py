@@ -237,23 +237,22 @@ def events_layer(table, what: str, *, lat_column: str | None = None, lon_column:
     return events_from_table(plain, what, lat_column=lat_column or "lat", lon_column=lon_column or "lon")
 
 
-def date_column_of(events, date_column: str | None, what: str) -> str:
-    """The column of event dates: ``date_column`` when given (:func:`asof_join` names it when it
-    is missing), else the first of :data:`DATE_COLUMNS` the events have.
+def date_column_of(columns, date_column: str | None, what: str) -> str:
+    """The column of event dates among ``columns`` (the events' columns but the geometry):
+    ``date_column`` when given (:func:`asof_join` names it when it is missing), else the first of
+    :data:`DATE_COLUMNS` there.
 
-    >>> date_column_of(pd.DataFrame(columns=["report_date", "lat"]), None, "p.csv")
+    >>> date_column_of(["report_date", "lat"], None, "p.csv")
     'report_date'
     """
     if date_column:
         return date_column
     for name in DATE_COLUMNS:
-        if name in events.columns:
+        if name in columns:
             return name
-    geometry = getattr(events, "_geometry_column_name", None)
-    cols = [str(c) for c in events.columns if c != geometry]
     raise InputError(f"{what}: no column {' or '.join(map(repr, DATE_COLUMNS))} (columns: "
-                     f"{', '.join(cols) or 'none'}); name the column of event dates with --date-column, "
-                     "or give every row one date with --date YYYY-MM-DD")
+                     f"{', '.join(map(str, columns)) or 'none'}); name the column of event dates with "
+                     "--date-column, or give every row one date with --date YYYY-MM-DD")
 
 
 #: Actors that are not a side: ground held by them is not "the other side" of a front.

@@ -144,9 +144,10 @@ def dates_as_text(gdf, columns=("valid_from", "valid_to")):
     """
     out = gdf.copy()
     for col in columns:
-        if col in out.columns:
-            s = out[col]
-            out[col] = s.dt.strftime("%Y-%m-%d").astype(object).where(s.notna(), None)
+        if col in out.columns:  # a timeline has few distinct dates: each is formatted once
+            codes, days = pd.factorize(out[col])
+            text = np.append(pd.DatetimeIndex(days).strftime("%Y-%m-%d").to_numpy(dtype=object), None)
+            out[col] = pd.Series(text[codes], index=out.index, dtype=object)
     return out
 
 
