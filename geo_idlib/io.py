@@ -1418,8 +1418,9 @@ def partition_file(path: str | os.PathLike, name: str) -> Path:
 
 
 def staged_work(path: str | os.PathLike) -> bool:
-    """Whether the staging area of the dataset ``path`` holds work of an unfinished run."""
-    return any((Path(path) / STAGING_NAME).rglob("*.parquet"))
+    """Whether the staging area of the dataset ``path`` holds work of an unfinished run (staged
+    pieces or partitions)."""
+    return any(f.suffix in (".parquet", ".arrow") for f in (Path(path) / STAGING_NAME).rglob("*"))
 
 
 def make_staging(path: str | os.PathLike) -> Path:
@@ -1476,32 +1477,26 @@ def write_partition(data, path: str | os.PathLike, *, geometry: str = "geometry"
     return Path(path)
 
 
-def write_table(table, path: str | os.PathLike, *, about: dict | None = None, row_group_size: int | None = None) -> Path:
-    """Atomically write an Arrow table as plain Parquet, with ``about`` (JSON) as its only schema
-    metadata: the staging files of a partitioned run."""
-    import pyarrow.parquet as pq
+def write_staging(table, path: str | os.PathLike, *, about: dict | None = None) -> Path:
+    """Atomically write an Arrow table as an Arrow IPC file of one uncompressed record batch, with
+    ``about`` (JSON) as its only schema metadata: the staging files of a partitioned run, which
+    :func:`read_staging` maps back without decoding or copying anything."""
+    import pyarrow as pa
 
-    table = table.replace_schema_metadata({b"geo_idlib": json.dumps(about or {}).encode("utf-8")})
+    table = table.combine_chunks().replace_schema_metadata({b"geo_idlib": json.dumps(about or {}).encode("utf-8")})
     with atomic_output(path, overwrite=True) as tmp:
-        pq.write_table(table, tmp, row_group_size=row_group_size, use_dictionary=_text_columns(table))
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table, max_chunksize=max(table.num_rows, 1))
     return Path(path)
 
 
-def read_table_rows(path: str | os.PathLike, filters=None):
-    """The rows of a file written by :func:`write_table` that match pyarrow ``filters`` (row groups
-    are skipped by their statistics): ``(Arrow table, about)``."""
-    import pyarrow.parquet as pq
+def read_staging(path: str | os.PathLike):
+    """A file of :func:`write_staging`, memory-mapped: ``(Arrow table, about)``. Nothing is read
+    until used, so a slice of its rows costs only those rows."""
+    import pyarrow as pa
 
-    table = pq.read_table(path, filters=filters)
-    about = json.loads((table.schema.metadata or {}).get(b"geo_idlib", b"{}"))
-    return table, about
-
-
-def read_parquet_column(path: str | os.PathLike, column: str):
-    """One column of a Parquet file as a numpy array."""
-    import pyarrow.parquet as pq
-
-    return pq.read_table(path, columns=[column]).column(column).to_numpy()
+    table = pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
+    return table, json.loads((table.schema.metadata or {}).get(b"geo_idlib", b"{}"))
 
 
 def dataset_files(path: str | os.PathLike) -> list[Path]:

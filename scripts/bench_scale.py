@@ -145,14 +145,38 @@ def work_join(args) -> dict:
                 "matched": int((out["actor"] != "").sum())}
     eng, pids = _engine(args.engine)
     start = time.perf_counter() - t0
-    pieces = io.event_pieces([args.events], piece_rows=scale_join.PIECE_ROWS, piece_bytes=scale_join.PIECE_BYTES)
+    passes = Passes()
     with PeakTree(pids) as mem:
         t0 = time.perf_counter()
-        m = scale_join.join_dataset(pieces, timeline, args.out, engine=eng, overwrite=True)
+        pieces = io.event_pieces([args.events], piece_rows=scale_join.PIECE_ROWS, piece_bytes=scale_join.PIECE_BYTES)
+        m = scale_join.join_dataset(pieces, timeline, args.out, engine=eng, overwrite=True, progress=passes)
         secs = time.perf_counter() - t0
     eng.close()
     return {"seconds": secs, "events": m["rows"], "start_s": start, **mem.report(), "matched": m["matched"],
-            "partitions": len(m["partitions"])}
+            "partitions": len(m["partitions"]), "passes_s": passes.seconds(t0, secs)}
+
+
+class Passes:
+    """A progress reporter that notes when each pass of a run begins and ends (its first and last
+    task's end), to tell the passes' time from the client's own (planning, cutting, publishing)."""
+
+    def __init__(self):
+        self.times: dict[str, list[float]] = {}
+
+    def __call__(self, items, label: str, length: int | None = None):
+        import contextlib
+
+        def watch():
+            self.times[label] = [time.perf_counter()]
+            for item in items:
+                self.times[label].append(time.perf_counter())
+                yield item
+
+        return contextlib.nullcontext(watch())
+
+    def seconds(self, t0: float, total: float) -> dict[str, float]:
+        spans = {label: t[-1] - t[0] for label, t in self.times.items()}
+        return {**spans, "client": total - sum(spans.values())}
 
 
 def work_places(args) -> dict:
@@ -273,6 +297,10 @@ def main(args) -> int:
     return _verdict(results, sizes, docs)
 
 
+def _passes(r: dict) -> str:
+    return ", ".join(f"{k.removeprefix('join: ')} {v:.1f}" for k, v in r.get("passes_s", {}).items())
+
+
 def _verdict(results: dict, sizes: list[int], docs: int) -> int:
     missed = []
     n = sizes[0]
@@ -284,6 +312,7 @@ def _verdict(results: dict, sizes: list[int], docs: int) -> int:
     for (one, two), s in zip(pairs, speeds, strict=True):
         # the CPU the two workers could have had: 2 cores minus what the rest of the machine took
         free = 2 - two["others_cpu_s"] / two["seconds"]
+        print(f"  {s:.2f}×: passes (s) 1 worker {_passes(one)}, 2 workers {_passes(two)}")
         print(f"  {s:.2f}×: 1 worker {one['seconds']:.1f} s (load {one['load'][0]:.1f}-{one['load'][1]:.1f}, other "
               f"processes {one['others_cpu_s'] / one['seconds']:.2f} cores), 2 workers {two['seconds']:.1f} s (load "
               f"{two['load'][0]:.1f}-{two['load'][1]:.1f}, other processes {two['others_cpu_s'] / two['seconds']:.2f} "

@@ -42,8 +42,6 @@ PIECE_ROWS = 1_000_000
 PARTITION_ROWS = 250_000
 #: Bytes of a CSV input piece (about a million short rows).
 PIECE_BYTES = 64 << 20
-#: Rows of a staging row group: the unit a join task skips or reads.
-_STAGING_GROUP = 1 << 16
 
 
 @contextlib.contextmanager
@@ -64,7 +62,7 @@ def _context(timeline) -> dict:
 
 
 def _staging_path(out_dir: str, i: int) -> Path:
-    return Path(out_dir) / io.STAGING_NAME / f"piece-{i:06d}.parquet"
+    return Path(out_dir) / io.STAGING_NAME / f"piece-{i:06d}.arrow"
 
 
 #: The staging columns: the events' WKB (EPSG:4326), day (parsed once, in pass 1), key and row.
@@ -172,7 +170,7 @@ def split_piece(i: int, piece: io.Piece, out_dir: str, key: str, options: dict) 
 
     path = _staging_path(out_dir, i)
     if path.exists():
-        keys = io.read_parquet_column(path, _KEY)
+        keys = io.read_staging(path)[0].column(_KEY).to_numpy()
     else:
         ctx = shared(key)
         ev = _geoparquet_events(piece, ctx, options) or _layer_events(piece, ctx, options)
@@ -185,8 +183,7 @@ def split_piece(i: int, piece: io.Piece, out_dir: str, key: str, options: dict) 
         for col, values in ((_WKB, ev.wkb.take(take)), (_DAY, pa.array(ev.days[order])), (_KEY, pa.array(keys)),
                             (_ROW, pa.array((np.int64(i) << plan.PIECE_SHIFT) + order.astype(np.int64)))):
             staged = staged.append_column(col, values)
-        io.write_table(staged, path, about={"geometry": ev.name, "position": ev.position},
-                       row_group_size=_STAGING_GROUP)
+        io.write_staging(staged, path, about={"geometry": ev.name, "position": ev.position})
     return np.unique(keys, return_counts=True)
 
 
@@ -231,10 +228,10 @@ def join_partition(part: tuple, out_dir: str, key: str, options: dict) -> tuple[
 
     name, start, stop, pieces = part
     tables = []
-    for p in pieces:
-        lo, hi = plan.key_range(p, start, stop)
-        table, about = io.read_table_rows(_staging_path(out_dir, p), filters=[(_KEY, ">=", lo), (_KEY, "<", hi)])
-        tables.append(table)
+    for p in pieces:  # the piece's events are sorted by key: its rows of the partition are one run
+        staged, about = io.read_staging(_staging_path(out_dir, p))
+        a, b = np.searchsorted(staged.column(_KEY).chunk(0).to_numpy(), plan.key_range(p, start, stop))
+        tables.append(staged.slice(a, b - a))
     t = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
     t = t.take(pa.array(np.argsort(t.column(_ROW).to_numpy(), kind="stable")))
     ev = gpd.GeoDataFrame({_DAY: t.column(_DAY).to_numpy()}, geometry=_points(t.column(_WKB).combine_chunks()),
