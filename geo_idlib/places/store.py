@@ -61,7 +61,8 @@ CREATE INDEX places_pid ON places(place_id);
 _SEP = "\x1f"  # separates alternate names inside one column
 
 
-_DATA_FILES = ("admin1.csv", "admin_areas.csv", "sy_admin23.csv", "country_aliases.csv", "regions.csv")  # + shapefiles/countries.gpkg
+_DATA_FILES = ("admin1.csv", "admin_areas.csv", "syria_admin.csv", "syria_places.csv", "country_aliases.csv",
+               "regions.csv")  # + shapefiles/countries.gpkg
 
 
 def _index_key() -> str:
