@@ -177,8 +177,8 @@ def main(argv=None) -> None:
 
 
 # ============================================================================ places / geocode
-# (commands: places, geocode, gazetteer add|list|remove)
-# --- geocode, gazetteer add|list|remove (gazetteer/geocode area)
+# (commands: places, geocode, gazetteer add|fetch|list|remove)
+# --- geocode, gazetteer add|fetch|list|remove (gazetteer/geocode area)
 def _country_callback(ctx, param, value):
     """Validate --country against the gazetteer's countries (click.BadParameter naming the flag)."""
     if value is None:
@@ -228,6 +228,40 @@ def gazetteer_add_cmd(ctx, file, name):
             click.echo(f"geo-idlib: gazetteer add: {rows:,} rows indexed ...", err=True)
 
     info = pipeline.gazetteer_add(file, name, progress=progress)
+    click.echo(f"added gazetteer {info['name']}: {info['rows']} places from {info['source']}"
+               + (f" ({info['skipped']} rows skipped)" if info["skipped"] else ""), err=True)
+
+
+@gazetteer_group.command("fetch")
+@click.argument("code", metavar="CODE")
+@click.option("--name", "name", default=None, help="Name of the gazetteer (default: geonames_<CODE>).")
+@click.option("--base-url", "base_url", default=None, metavar="URL",
+              help="Where the exports are (default: $GEO_IDLIB_GEONAMES_URL, else "
+                   "https://download.geonames.org/export/dump/).")
+@click.option("--timeout", type=float, default=60.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for the server to answer or send more.")
+@click.pass_context
+def gazetteer_fetch_cmd(ctx, code, name, base_url, timeout):
+    """Download GeoNames' export of CODE (a country code such as SY, or allCountries) and add it
+    as a gazetteer: every feature GeoNames has there (villages, hills, rivers...) with its
+    alternate names. The only command that goes online for the gazetteer; progress on stderr.
+
+    \b
+    Examples:
+      geo-idlib gazetteer fetch SY
+      geo-idlib gazetteer fetch allCountries --timeout 300
+    """
+    quiet = (ctx.obj or {}).get("quiet")
+
+    def say(line: str) -> None:
+        if not quiet:
+            click.echo(f"geo-idlib: gazetteer fetch: {line}", err=True)
+
+    def rows(n: int) -> None:
+        if n % 500_000 == 0:
+            say(f"{n:,} rows indexed ...")
+
+    info = pipeline.gazetteer_fetch(code, name, base_url=base_url, timeout=timeout, progress=say, rows_progress=rows)
     click.echo(f"added gazetteer {info['name']}: {info['rows']} places from {info['source']}"
                + (f" ({info['skipped']} rows skipped)" if info["skipped"] else ""), err=True)
 

@@ -95,7 +95,7 @@ def load_countries():
 
 
 # ============================================================================ places / geocode
-# --- geocode, gazetteer add|list|remove, check_country (gazetteer/geocode area)
+# --- geocode, gazetteer add|fetch|list|remove, check_country (gazetteer/geocode area)
 def check_country(value: str | None) -> str | None:
     """An ISO 3166-1 alpha-2 country code in upper case, or None; unknown codes raise InputError.
 
@@ -182,6 +182,18 @@ def gazetteer_add(path: str, name: str | None = None, progress=None) -> dict:
     io.writable_folder(store.user_index_path().parent, "user gazetteers",
                        "set GEO_IDLIB_HOME to a writable folder")
     return store.add_user_gazetteer(path, name, progress=progress)
+
+
+def gazetteer_fetch(code: str, name: str | None = None, *, base_url: str | None = None, timeout: float = 60.0,
+                    progress=None, rows_progress=None) -> dict:
+    """``geo-idlib gazetteer fetch``: download GeoNames' export of ``code`` (a country code or
+    allCountries) and index it as a user gazetteer (:func:`geo_idlib.places.fetch.fetch_geonames`)."""
+    from .places import fetch, store
+
+    io.writable_folder(store.user_index_path().parent, "user gazetteers",
+                       "set GEO_IDLIB_HOME to a writable folder")
+    return fetch.fetch_geonames(code, name, url=base_url, timeout=timeout, progress=progress,
+                                rows_progress=rows_progress)
 
 
 def gazetteer_list() -> list[dict]:

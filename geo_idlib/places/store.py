@@ -532,15 +532,25 @@ def add_user_gazetteer(path, name: str | None = None, *, index: GazetteerIndex |
         ``name, rows, source, added, format, skipped`` (skipped: rows without name, non-place
         markers, bad coordinates).
     """
-    from datetime import datetime, timezone
-
     src = Path(path)
     lines = io.iter_text_lines(src, "gazetteer file")
-    gname = _new_gazetteer_name(src, name)
+    gname = new_gazetteer_name(name, src.stem, str(src))
+    return add_gazetteer_lines(lines, gname, source=str(src.resolve()), what=str(src), size=src.stat().st_size,
+                               index=index, progress=progress)
+
+
+def add_gazetteer_lines(lines: Iterable[str], gname: str, *, source: str, what: str, size: int,
+                        index: GazetteerIndex | None = None, progress=None) -> dict:
+    """Index the lines of a gazetteer (GeoNames dump or CSV) as the user gazetteer ``gname``, as
+    :func:`add_user_gazetteer` does for a file: streamed, atomic. ``source`` is recorded (a path,
+    a URL), ``what`` names the input in messages, ``size`` (bytes) decides on bulk loading.
+    ``gname`` comes from :func:`new_gazetteer_name`."""
+    from datetime import datetime, timezone
+
     upath = user_index_path()
     stamp = _user_index_stamp(upath)
     stats = build.ReadStats()
-    rows = build.read_gazetteer(lines, str(src), stats, early_rows=EARLY_CHECK_ROWS)
+    rows = build.read_gazetteer(lines, what, stats, early_rows=EARLY_CHECK_ROWS)
     added = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     tmp = io.temp_path_beside(upath)
     try:
@@ -548,33 +558,33 @@ def add_user_gazetteer(path, name: str | None = None, *, index: GazetteerIndex |
             io.copy_file(upath, tmp)
         con = io.open_sqlite(tmp)
         try:
-            insert = _UserInsert(con, gname, CountryFinder(index or load_index()), src.stat().st_size > _BULK_BYTES)
-            insert.run(rows, stats, str(src), progress)
-            con.execute("INSERT INTO gazetteers VALUES (?,?,?,?,?)",
-                        (gname, stats.rows, str(src.resolve()), added, stats.format))
+            insert = _UserInsert(con, gname, CountryFinder(index or load_index()), size > _BULK_BYTES)
+            insert.run(rows, stats, what, progress)
+            con.execute("INSERT INTO gazetteers VALUES (?,?,?,?,?)", (gname, stats.rows, source, added, stats.format))
             insert.commit()
         finally:
             con.close()
         if _user_index_stamp(upath) != stamp:
-            raise GazetteerError(f"{upath}: the user gazetteers changed while {src} was being added; add it again")
+            raise GazetteerError(f"{upath}: the user gazetteers changed while {what} was being added; add it again")
         io.move_into_place(tmp, upath)
     finally:
         io.remove_file(tmp)
     if stats.bad:
-        log.warning("%s: %d row(s) without valid lat/lon skipped (first: %s)", src, stats.bad, stats.first_bad)
+        log.warning("%s: %d row(s) without valid lat/lon skipped (first: %s)", what, stats.bad, stats.first_bad)
     forget_loaded()
-    return {"name": gname, "rows": stats.rows, "source": str(src.resolve()), "added": added,
+    return {"name": gname, "rows": stats.rows, "source": source, "added": added,
             "format": stats.format, "skipped": stats.skipped}
 
 
-def _new_gazetteer_name(src: Path, name: str | None) -> str:
-    """The name a new user gazetteer gets (``name`` or the file's), refused when invalid or taken."""
-    gname = gazetteer_name(name if name else src.stem)
+def new_gazetteer_name(name: str | None, default: str, what: str) -> str:
+    """The name a new user gazetteer gets (``name``, else ``default``: the file's), refused when
+    invalid or taken (``what`` names the input in the message)."""
+    gname = gazetteer_name(name if name else default)
     if not gname or not _GAZ_NAME.match(gname):
-        raise InputError(f"--name {name or src.stem!r}: a gazetteer name needs letters or digits; e.g. --name syria_villages")
+        raise InputError(f"--name {name or default!r}: a gazetteer name needs letters or digits; e.g. --name syria_villages")
     user_index_path().parent.mkdir(parents=True, exist_ok=True)
     if user_index_path().exists() and any(g["name"] == gname for g in list_user_gazetteers()):
-        raise InputError(f"{src}: a user gazetteer named {gname!r} exists; remove it first "
+        raise InputError(f"{what}: a user gazetteer named {gname!r} exists; remove it first "
                          f"(geo-idlib gazetteer remove {gname}) or choose another --name")
     return gname
 
