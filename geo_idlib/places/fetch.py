@@ -148,11 +148,13 @@ def check_export(path, member: str, url: str) -> int:
 
 
 def fetch_geonames(code: str, name: str | None = None, *, url: str | None = None, timeout: float = TIMEOUT_S,
-                   progress: Callable[[str], None] | None = None, rows_progress=None, index=None) -> dict:
+                   progress: Callable[[str], None] | None = None, rows_progress=None, index=None,
+                   active: bool = True) -> dict:
     """Download GeoNames' export of ``code`` and index it as a user gazetteer (default name
     ``geonames_<code>``); returns the summary of :func:`geo_idlib.places.store.add_gazetteer_lines`.
 
-    ``progress`` gets lines about the download, ``rows_progress`` the rows indexed so far.
+    ``progress`` gets lines about the download, ``rows_progress`` the rows indexed so far;
+    ``active=False``: only runs that name the gazetteer use it.
     """
     export = export_name(code)
     where = export_url(export, url)
@@ -167,4 +169,4 @@ def fetch_geonames(code: str, name: str | None = None, *, url: str | None = None
             progress(f"checked {export}.zip ({size / 1e6:,.1f} MB); indexing {member} ({rows_size / 1e6:,.1f} MB)")
         lines = io.iter_zip_lines(tmp, member, "GeoNames export")
         return store.add_gazetteer_lines(lines, gname, source=where, what=f"{where}:{member}", size=rows_size,
-                                         index=index, progress=rows_progress)
+                                         index=index, progress=rows_progress, active=active)
