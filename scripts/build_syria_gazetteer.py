@@ -20,7 +20,9 @@ Writes (with a REUSE-style ``.license`` file beside each, stating source, attrib
   label point), area_km2, and for governorates the GeoNames admin-1 code, geonameid and seat.
 * ``syria_places.csv`` (CC BY-SA 4.0): one row per place (settlement, hill, base, airport, port):
   id, name, alternatenames, name_ar, lat, lon, feature_code, admin1, admin3 (OCHA pcode of the
-  sub-district it lies in), geonameid, capital_of (the OCHA unit whose capital it is), sources.
+  sub-district it lies in), geonameid, capital_of (the OCHA unit whose capital it is), sources;
+  then the named areas of :data:`REGIONS` (Jabal al-Zawiya, Sahl al-Ghab...: RGN, their point the
+  median of member places, sources ``member:<id>``).
 
 The rules (docs/gazetteer.md explains the figures):
 
@@ -105,6 +107,26 @@ GEONAMES_ADMIN1 = """
 02 Latakia 173578
 01 Al-Hasakah 173813
 """
+
+#: Named areas of Syria that reports use as places: (id, name, Arabic name, other spellings, the
+#: places of this gazetteer that lie in it). Ours: the members are villages and towns that sources
+#: on the area name as part of it (a few of each, not a boundary); the area's point is their median
+#: (as data/regions.csv does for groups of countries). Feature code RGN (precision region).
+REGIONS = [
+    ("rjabal_al_zawiya", "Jabal al-Zawiya", "جبل الزاوية",
+     "Jabal Zawiya|Jebel al-Zawiya|Jebel Zawiya|Jabal az-Zawiyah|Jabal al-Zawiyah|Zawiya Mountain",
+     "w5044 w4945 w4996 w5118 w874 w5046 w5060 w4943 w4970 w5014 w931 w5066 w5015 w5057 w5061 w5152 w870 w4892"),
+    ("rsahl_al_ghab", "Sahl al-Ghab", "سهل الغاب", "al-Ghab|Ghab Plain|al-Ghab Plain|Ghab Valley",
+     "w3311 w3229 w3271 w3131 w3438 w3088 w3230 w3190 w3320 w3135 w3133 w3194 w3108 w3302 w3321 w3331 w935 w3126"),
+    ("rjabal_al_akrad", "Jabal al-Akrad", "جبل الأكراد", "Jebel al-Akrad|Jabal Akrad|Kurd Mountain|Kurd Mountains",
+     "w4954 w5374 w885 w5265 w392 w5375 w5316 w5355"),
+    ("rjabal_al_turkman", "Jabal al-Turkman", "جبل التركمان", "Jebel Turkman|Jabal Turkman|Turkmen Mountain",
+     "w5346 w5328 w5337 w5396"),
+    ("reastern_ghouta", "Eastern Ghouta", "الغوطة الشرقية", "East Ghouta|Ghouta|al-Ghouta|Eastern Ghuta",
+     "cSY0302 cSY030201 cSY030106 cSY030105 cSY030204"),
+    ("rqalamoun", "Qalamoun", "القلمون", "Qalamun|al-Qalamoun|Qalamoun Mountains",
+     "w2413 w2341 w2348 w2262 w2225 w2352 w2320 w2281 w2274 w2288 w2226"),
+]
 
 ADMIN_COLUMNS = ["pcode", "level", "name", "name_ar", "alternatenames", "admin1", "parent", "lat", "lon",
                  "area_km2", "geonames_code", "geonameid", "seat"]
@@ -507,9 +529,28 @@ def place_rows(admin: Admin, capitals: list[Entry], cities: list[dict], seats: d
     rows = [place_row(g) for g in groups if any(e.source != "geonames" for e in g)]
     _units_of(rows, admin)
     rows.sort(key=lambda r: (r["id"][0], int(r["id"][1:]) if r["id"][1:].isdigit() else 0, r["id"]))
+    rows += region_rows(rows)
     report = {"markers": len(wiki), "capitals": len(capitals), "geonames": len(cities), "rejected": rejected,
               "groups": groups}
     return [{c: r.get(c, "") for c in PLACE_COLUMNS} for r in rows], report
+
+
+def region_rows(places: list[dict]) -> list[dict]:
+    """The rows of :data:`REGIONS`: the median point of their members, the governorate most of them
+    lie in, the members listed as the row's sources."""
+    from collections import Counter
+    from statistics import median
+
+    by_id = {r["id"]: r for r in places}
+    out = []
+    for rid, name, ar, alts, members in REGIONS:
+        ms = [by_id[m] for m in members.split()]
+        gov = Counter(m["admin1"] for m in ms).most_common(1)[0][0]
+        out.append({"id": rid, "name": name, "alternatenames": alts, "name_ar": ar,
+                    "lat": f"{median(float(m['lat']) for m in ms):.5f}", "lon": f"{median(float(m['lon']) for m in ms):.5f}",
+                    "feature_code": "RGN", "admin1": gov, "admin3": "", "geonameid": "", "capital_of": "",
+                    "sources": ";".join(f"member:{m['id']}" for m in ms)})
+    return out
 
 
 # =========================================================================== licences

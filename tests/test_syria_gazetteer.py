@@ -35,8 +35,12 @@ def admin() -> pd.DataFrame:
 # --------------------------------------------------------------------------- the data
 def test_places_columns_ids_and_sources(places):
     assert list(places.columns) == bsg.PLACE_COLUMNS
-    assert places["id"].is_unique and places["id"].str.fullmatch(r"w\d+|cSY\d*").all()
+    assert places["id"].is_unique and places["id"].str.fullmatch(r"w\d+|cSY\d*|r[a-z_]+").all()
     assert len(places) > 5000
+    areas = places["feature_code"] == "RGN"
+    assert places.loc[areas, "sources"].str.fullmatch(r"member:(w\d+|cSY\d*)(;member:(w\d+|cSY\d*))*").all()
+    assert set(";".join(places.loc[areas, "sources"]).replace("member:", "").split(";")) <= set(places["id"])
+    places = places[~areas]
     # every row says where it comes from; its id is its first source record
     refs = places["sources"].str.split(";")
     assert refs.map(lambda rs: all(re.fullmatch(r"wikipedia2017:\d+|ocha:SY\d*|geonames:\d+", r) for r in rs)).all()
@@ -53,8 +57,9 @@ def test_places_columns_ids_and_sources(places):
 def test_places_names_codes_and_units(places, admin):
     assert (places["name"] != "").all()
     assert set(places["feature_code"]) <= {"PPL", "PPLA", "PPLA2", "PPLA3", "PPLC", "HLL", "MILB", "AIRB", "AIRH",
-                                           "PRT"}
-    assert places["admin3"].isin(set(admin.loc[admin["level"] == "3", "pcode"])).all()
+                                           "PRT", "RGN"}
+    points = places[places["feature_code"] != "RGN"]
+    assert points["admin3"].isin(set(admin.loc[admin["level"] == "3", "pcode"])).all()
     governorates = set(admin.loc[admin["level"] == "1", "admin1"])
     assert places["admin1"].isin(governorates).all()
     # descriptions are not names, and no alternate name repeats the name
@@ -218,6 +223,18 @@ def test_common_words_are_not_keys_of_map_only_hamlets():
     assert not [c for c in idx.lookup("sharia") if c.source.startswith("syria:")]   # Ash Shari'ah
     assert [c.place_id for c in idx.lookup(normalize("Ash Shari'ah"))] == ["syria:w3108"]
     assert build.common_word_key("hadad", ["Haddad"]) and not build.common_word_key("has", ["Hass"])
+
+
+def test_named_areas_are_the_median_of_their_villages():
+    idx = load_index()
+    zawiya = rank.search(idx, "Jebel Zawiya")[0].candidate
+    assert (zawiya.place_id, zawiya.precision, zawiya.admin1) == ("syria:rjabal_al_zawiya", "region", "Idlib")
+    # within 5 km of the point Wikipedia gives the range (35°41′N 36°34′E)
+    assert crs.haversine_km(zawiya.lat, zawiya.lon, 35.6833, 36.5667) < 5
+    assert rank.search(idx, "جبل الزاوية")[0].candidate.place_id == "syria:rjabal_al_zawiya"
+    p = pipeline.find_places("Airstrikes hit villages in Jabal al-Zawiya and the Ghab Plain on Monday.")
+    assert dict(zip(p["mention"], p["place_id"], strict=True)) == {"Jabal al-Zawiya": "syria:rjabal_al_zawiya",
+                                                                   "Ghab Plain": "syria:rsahl_al_ghab"}
 
 
 def test_places_in_a_report_about_the_camps():
