@@ -40,8 +40,9 @@ The rules (docs/gazetteer.md explains the figures):
 * **Inside Syria** (:func:`inside_syria`): every point must lie inside OCHA's outline of Syria or
   within :data:`BORDER_KM` of it (border crossings and coastal towns whose rounded coordinates fall
   on the line or in the sea); anything farther is rejected and reported (the Kharab Suluq typo).
-* **Names, not descriptions**: a marker whose name is only common English words and numbers
-  ("Military Checkpoint", "Brigade 132", "Grain Silos") is not a gazetteer name and is left out;
+* **Names, not descriptions**: a marker whose label is only words that describe a facility
+  (:data:`GENERIC_WORDS`: "Military Checkpoint", "Air Defense Base"; a number makes it a name:
+  "46th Regiment", "Hill 500") is not a gazetteer name and is left out;
   "A/B" and "A (B)" give two spellings (a number in brackets, "(1006)", is a height, dropped).
 
 Run: ``.venv/bin/python -m scripts.build_syria_gazetteer [--check]`` (part of ``make data``; without
@@ -79,9 +80,17 @@ DUPLICATE_KM = 1.0
 #: A point may lie this far outside OCHA's outline of Syria (km): 57 markers of border crossings,
 #: ports and border villages lie 0.02–2.1 km outside it; the next is a typo 3,600 km away.
 BORDER_KM = 2.5
-#: A word this frequent in English (wordfreq Zipf) is a common word: a name made only of such words
-#: and numbers is a description ("Military Checkpoint", "Grain Silos"), not a place's name.
-COMMON_WORD_ZIPF = 2.9
+#: The words of the map's labels that describe a facility: a label made only of these ("Military
+#: Checkpoint", "Air Defense Base", "Army position") describes a marker, it is not a place's name
+#: ("Al-Assad Hospital", "Kuweires Airbase", "46th Regiment", "Hill 500" are names).
+GENERIC_WORDS = frozenset("""
+abandoned academy air airbase airfield airport airstrip ammunition army artillery base battalion brigade
+camp center centre checkpoint checkpoints college communication communications complex defence defense
+defensive depot facility fortified forces fuel fueling headquarters height heliport helicopter hill hills
+housing infantry intelligence international intl military missile missiles mountain navy naval
+position post prison radar radio regiment research ridge russian school scientific security special
+station storage summit tower train turkish unit
+""".split())
 
 #: Kinds of the 2017 map's markers kept, and their GeoNames feature codes.
 WIKI_FEATURES = {"settlement": "PPL", "strategic hill": "HLL", "military base": "MILB",
@@ -170,8 +179,8 @@ _KIND = {"PPL": "settlement", "HLL": "hill", "MILB": "base", "AIRB": "airport", 
 
 
 def _split_names(name: str) -> list[str]:
-    """The spellings a marker's label gives: "A/B" → A, B; "A (B)" → A, B (a bracketed number,
-    a height, is dropped); a trailing comma goes.
+    """The spellings a marker's label gives: "A/B" → A, B; "A (B)" → A, B (a bracketed part that
+    starts with a number, a height or a length, is dropped); a trailing comma goes.
 
     >>> _split_names("Qitmê/Qatmah"), _split_names("Abu Duhur Mountain (1006)")
     (['Qitmê', 'Qatmah'], ['Abu Duhur Mountain'])
@@ -179,25 +188,26 @@ def _split_names(name: str) -> list[str]:
     ['Brije', 'Al-Hasad', 'Brij']
     """
     out = []
-    outer = re.sub(r"\(([^)]*)\)", " ", name)
-    for part in [outer, *re.findall(r"\(([^)]*)\)", name)]:
+    parts = [re.sub(r"\(([^)]*)\)", " ", name), *re.findall(r"\(([^)]*)\)", name)]
+    for k, part in enumerate(parts):
         for n in re.split(r"[/,]", part):
             n = " ".join(n.split()).strip(" ,")
-            if n and not re.fullmatch(r"[\d\s.m-]+", n) and n not in out:
+            if n and not (k and re.match(r"\d", n)) and n not in out:
                 out.append(n)
     return out
 
 
 def is_description(name: str) -> bool:
-    """A name made only of common English words and numbers: a description, not a place's name.
+    """A label made only of :data:`GENERIC_WORDS` (no number): a description, not a place's name.
 
-    >>> is_description("Military Checkpoint"), is_description("Brigade 132"), is_description("Kuweires Airbase")
-    (True, True, False)
+    >>> is_description("Military Checkpoint"), is_description("111th Regiment"), is_description("Kuweires Airbase")
+    (True, False, False)
+    >>> is_description("Tell Sheikh Yusuf"), is_description("Ras al-Ayn")
+    (False, False)
     """
-    from wordfreq import zipf_frequency
-
-    words = re.findall(r"[^\W\d_]+", name.lower())
-    return all(zipf_frequency(w, "en") >= COMMON_WORD_ZIPF for w in words)
+    if re.search(r"\d", name):
+        return False
+    return all(w in GENERIC_WORDS for w in re.findall(r"[^\W\d_]+", name.lower().replace("int'l", "intl")))
 
 
 def wikipedia_entries() -> list[Entry]:

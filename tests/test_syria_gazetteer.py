@@ -63,7 +63,8 @@ def test_places_names_codes_and_units(places, admin):
     governorates = set(admin.loc[admin["level"] == "1", "admin1"])
     assert places["admin1"].isin(governorates).all()
     # descriptions are not names, and no alternate name repeats the name
-    assert not places["name"].isin(["Military Checkpoint", "Grain Silos", "Brigade 132"]).any()
+    assert not places["name"].isin(["Military Checkpoint", "Air Defense Base", "Army base"]).any()
+    assert {"Brigade 132", "46th Regiment", "Ras al-Ayn", "Dana"} <= set(places["name"]) | set(places["alternatenames"])
     alts = places["alternatenames"].str.split("|")
     assert not any(n in a for n, a in zip(places["name"], alts, strict=True))
 
