@@ -180,10 +180,11 @@ _KIND = {"PPL": "settlement", "HLL": "hill", "MILB": "base", "AIRB": "airport", 
 
 def _split_names(name: str) -> list[str]:
     """The spellings a marker's label gives: "A/B" → A, B; "A (B)" → A, B (a bracketed part that
-    starts with a number, a height or a length, is dropped); a trailing comma goes.
+    starts with a number, a height or a length, is dropped, and so is an acronym: "SDF/Kafr Jana
+    camp"); a trailing comma goes.
 
-    >>> _split_names("Qitmê/Qatmah"), _split_names("Abu Duhur Mountain (1006)")
-    (['Qitmê', 'Qatmah'], ['Abu Duhur Mountain'])
+    >>> _split_names("Qitmê/Qatmah"), _split_names("Abu Duhur Mountain (1006)"), _split_names("SAM/Al-Zahraa")
+    (['Qitmê', 'Qatmah'], ['Abu Duhur Mountain'], ['Al-Zahraa'])
     >>> _split_names("Brije (Al-Hasad, Brij)")
     ['Brije', 'Al-Hasad', 'Brij']
     """
@@ -192,7 +193,7 @@ def _split_names(name: str) -> list[str]:
     for k, part in enumerate(parts):
         for n in re.split(r"[/,]", part):
             n = " ".join(n.split()).strip(" ,")
-            if n and not (k and re.match(r"\d", n)) and n not in out:
+            if n and not (k and re.match(r"\d", n)) and not re.fullmatch(r"[A-Z0-9]{1,4}", n) and n not in out:
                 out.append(n)
     return out
 
