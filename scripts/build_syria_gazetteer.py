@@ -407,7 +407,7 @@ def place_row(group: list[Entry]) -> dict:
     wiki = sorted(by["wikipedia2017"], key=_ref_order)
     fc = ocha.feature_code if ocha else wiki[0].feature_code
     rid = f"w{wiki[0].ref}" if wiki else f"c{ocha.ref}"
-    sources = [f"wikipedia2017:{e.ref}" for e in wiki] + ([f"ocha:{ocha.ref}"] if ocha else []) \
+    sources = [f"wikipedia2017:line{e.ref}" for e in wiki] + ([f"ocha:{ocha.ref}"] if ocha else []) \
         + [f"geonames:{e.ref}" for e in by["geonames"]]
     return {"id": rid, "name": name, "alternatenames": "|".join(spellings), "name_ar": ocha.name_ar if ocha else "",
             "lat": f"{located.lat:.5f}", "lon": f"{located.lon:.5f}", "feature_code": fc,

@@ -43,9 +43,9 @@ def test_places_columns_ids_and_sources(places):
     places = places[~areas]
     # every row says where it comes from; its id is its first source record
     refs = places["sources"].str.split(";")
-    assert refs.map(lambda rs: all(re.fullmatch(r"wikipedia2017:\d+|ocha:SY\d*|geonames:\d+", r) for r in rs)).all()
+    assert refs.map(lambda rs: all(re.fullmatch(r"wikipedia2017:line\d+|ocha:SY\d*|geonames:\d+", r) for r in rs)).all()
     first = refs.map(lambda rs: rs[0])
-    assert (first.str.replace("wikipedia2017:", "w").str.replace("ocha:", "c") == places["id"]).all()
+    assert (first.str.replace("wikipedia2017:line", "w").str.replace("ocha:", "c") == places["id"]).all()
     # a GeoNames id is kept exactly when a GeoNames place is one of the sources
     gid = refs.map(lambda rs: next((r.split(":")[1] for r in rs if r.startswith("geonames:")), ""))
     assert (gid == places["geonameid"]).all() and (places["geonameid"] != "").sum() > 250
