@@ -691,7 +691,7 @@ def read_observations(path: str, country: str | None = None):
     --------
     >>> obs = read_observations(str(io.shapefiles_dir() / "nw_syria_observations.csv"))
     >>> obs.columns.tolist()
-    ['id', 'date', 'actor', 'place', 'source', 'note', 'geometry']
+    ['id', 'date', 'actor', 'place', 'source', 'note', 'derived', 'geometry']
     >>> row = obs[obs["id"] == "ev076"].iloc[0]
     >>> str(row["date"].date()), row["actor"], row["place"]
     ('2020-01-28', 'government', "Ma'arat Al-Nu'man")

@@ -566,7 +566,7 @@ def follow_facts(snap: pd.DataFrame, facts: pd.DataFrame) -> pd.DataFrame:
 
 
 COLUMNS = ["id", "date", "place", "actor", "lat", "lon", "coord_source", "basis", "source", "date_precision",
-           "governorate", "alternatives", "facts_row", "located_by"]
+           "governorate", "alternatives", "facts_row", "located_by", "derived"]
 
 
 def build(outdir: Path) -> dict:
@@ -581,7 +581,8 @@ def build(outdir: Path) -> dict:
     boundary = shapely.union_all(pipeline.read_boundary(",".join(GOVERNORATES)).geometry.values)
     snap = snapshot_2017_baseline(facts, boundary)
     derived = follow_facts(snap, facts)
-    obs = pd.concat([facts, snap, derived], ignore_index=True)
+    obs = pd.concat([facts.assign(derived=""), snap.assign(derived="yes"), derived.assign(derived="yes")],
+                    ignore_index=True)
     obs = obs.sort_values(["date", "id"], kind="stable").reset_index(drop=True)[COLUMNS]
     obs_path = outdir / "nw_syria_observations.csv"
     obs.to_csv(obs_path, index=False, float_format="%.5f", lineterminator="\n")

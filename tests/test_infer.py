@@ -109,15 +109,79 @@ def test_boundary_in_another_crs_is_transformed():
     assert area(t, "a") == pytest.approx(float(geodesic_area_km2([BOX])[0]), rel=1e-4)
 
 
-def test_uncertainty_counts_only_cells_bordering_another_actor():
-    # three reports in a row west → east: a, a, b. Only the middle a-cell borders b.
+def test_uncertainty_of_a_row_of_reports_is_the_cells_bordering_another_actor():
+    # three reports in a row west → east: a, a, b. No triangle to bound the front (but a sliver, the
+    # row being curved in the local projection): the middle a-cell and the b-cell are in doubt.
     o = obs([("2020-01-01", "a", 35.5, 36.1), ("2020-01-01", "a", 35.5, 36.4), ("2020-01-01", "b", 35.5, 36.8)])
     t = infer.infer(o, BOX)
     cells = infer.infer(obs([("2020-01-01", "x", 35.5, 36.1), ("2020-01-01", "y", 35.5, 36.4),
                                ("2020-01-01", "z", 35.5, 36.8)]), BOX)
     a_mid, b_cell = area(cells, "y"), area(cells, "z")
     assert area(t, "a") == pytest.approx(area(cells, "x") + a_mid, rel=1e-6)
-    assert t.set_index("actor")["uncertain_km2"].to_dict() == pytest.approx({"a": a_mid, "b": b_cell}, rel=1e-6)
+    assert t.set_index("actor")["uncertain_km2"].to_dict() == pytest.approx({"a": a_mid, "b": b_cell}, rel=1e-4)
+
+
+def grid_obs(front_lon, step=0.1, derived_every=0):
+    """Reports on a grid of ``step`` degrees over BOX (offset half a step): west of ``front_lon``
+    government, east of it opposition; with ``derived_every`` k, every k-th column is derived."""
+    lons = np.arange(36.0 + step / 2, 37.0, step)
+    lats = np.arange(35.0 + step / 2, 36.0, step)
+    rows = [("2020-01-01", "government" if lon < front_lon else "opposition", lat, lon,
+             "yes" if derived_every and j % derived_every else "")
+            for j, lon in enumerate(lons) for lat in lats]
+    return infer.prepare_observations(pd.DataFrame(rows, columns=["date", "actor", "lat", "lon", "derived"]))
+
+
+def test_the_front_band_spans_the_reports_on_either_side_of_the_front():
+    # a straight front at 36.52°E between the report columns at 36.45° and 36.55°: inside the
+    # reports' hull the band is the strip between those columns and one triangle of each square
+    # beside it (the grid's squares are split in two); beyond the hull, the two border columns' cells
+    o = grid_obs(36.52)
+    band = infer.front_band(o, BOX)
+    inside = shapely.box(36.45, 35.05, 36.55, 35.95)
+    assert shapely.intersection(band, inside).area == pytest.approx(inside.area, rel=1e-6)
+    for side in (shapely.box(36.35, 35.05, 36.45, 35.95), shapely.box(36.55, 35.05, 36.65, 35.95)):
+        assert shapely.intersection(band, side).area == pytest.approx(side.area / 2, rel=1e-3)
+    # (cells and hairline triangles along the hull are straight in the local projection, not in degrees)
+    assert band.area == pytest.approx(0.1 * 0.9 * 2 + 2 * 0.2 * 0.05, rel=5e-3)
+    assert shapely.intersection(band, shapely.box(36.35, 35, 36.65, 36)).area == pytest.approx(band.area, rel=5e-3)
+    # the true front lies in it, all along; so does the inferred one (the bisector at 36.5°E)
+    true_front = shapely.LineString([(36.52, 35.0), (36.52, 36.0)])
+    assert shapely.intersection(true_front, band).length == pytest.approx(1.0, rel=2e-3)  # box edges bend a little
+    # each actor's uncertain_km2 is its ground in the band: half of it on either side
+    t = infer.infer(o, BOX)
+    u = t.set_index("actor")["uncertain_km2"]
+    west = float(geodesic_area_km2([shapely.intersection(band, shapely.box(36, 35, 36.5, 36))])[0])
+    assert u["government"] == pytest.approx(west, rel=5e-3)
+    assert u["government"] + u["opposition"] == pytest.approx(float(geodesic_area_km2([band])[0]), rel=1e-3)
+
+
+def test_a_denser_grid_narrows_the_band_and_derived_reports_do_not():
+    # 0.2° grid: the strip 36.5–36.7°E and half the strips beside it inside the hull, two 0.2° cells
+    # wide beyond it
+    assert infer.front_band(grid_obs(36.52, step=0.2), BOX).area == pytest.approx(0.2 * 0.8 * 2 + 0.4 * 0.2, rel=5e-3)
+    assert infer.front_band(grid_obs(36.52, step=0.1), BOX).area == pytest.approx(0.1 * 0.9 * 2 + 0.2 * 0.1, rel=5e-3)
+    # the 0.1° grid where four columns in five are derived from the others: the independent columns
+    # are 36.05° and 36.55°: the band spans the half degree between them (no triangle beside), and
+    # beyond their hull the cells of the columns at 36.45° and 36.55°
+    derived = infer.front_band(grid_obs(36.52, step=0.1, derived_every=5), BOX)
+    assert derived.area == pytest.approx(0.5 * 0.9 + 0.2 * 0.1 + 0.05 * 0.9, rel=5e-3)  # + east of 36.55° in the cells
+    # derived reports still shape the areas: the same front as without the flag
+    a = infer.infer(grid_obs(36.52, step=0.1, derived_every=5), BOX)
+    b = infer.infer(grid_obs(36.52, step=0.1), BOX)
+    assert a.geometry.iloc[0].equals(b.geometry.iloc[0])
+    assert a["uncertain_km2"].sum() > 2 * b["uncertain_km2"].sum()
+
+
+def test_front_band_takes_the_reports_in_force_on_its_day():
+    o = pd.concat([pd.DataFrame({"date": "2020-01-01", "actor": "a", "lat": [35.2, 35.8, 35.5],
+                                 "lon": [36.2, 36.2, 36.8], "place": ["p", "q", "r"]}),
+                   pd.DataFrame({"date": "2020-02-01", "actor": ["b"], "lat": [35.5], "lon": [36.8], "place": ["r"]})])
+    o = infer.prepare_observations(o)
+    assert infer.front_band(o, BOX, day="2020-01-15").is_empty  # one side only: no front
+    assert infer.front_band(o, BOX).area > 0.3
+    with pytest.raises(DateError, match="before the first observation"):
+        infer.front_band(o, BOX, day="2019-12-31")
 
 
 # ----------------------------------------------------------------------------- time
@@ -188,6 +252,8 @@ def test_places_appear_when_first_reported():
     (pd.DataFrame({"date": ["2020-01-01"], "actor": ["a"], "lat": [35], "lon": [366514]}), "not a WGS84 position"),
     (pd.DataFrame({"id": ["x", "x"], "date": ["2020-01-01"] * 2, "actor": ["a"] * 2, "lat": [35] * 2,
                    "lon": [36] * 2}), "duplicate id 'x'"),
+    (pd.DataFrame({"date": ["2020-01-01"], "actor": ["a"], "lat": [35], "lon": [36], "Derived": ["maybe"]}),
+     "row 1 (id 1): derived 'maybe' is not yes or no"),
 ])
 def test_bad_observations_get_one_line_errors(frame, message):
     with pytest.raises(InputError) as e:

@@ -102,7 +102,10 @@ def test_every_observation_is_sourced_and_every_baseline_row_states_its_basis(ob
     assert obs.loc[obs["id"].str.fullmatch(r"wk\d+"), "source"].str.contains("Module:Syrian Civil War detailed map").all()
     # no note prose from the facts file: our columns only
     assert list(obs.columns) == ["id", "date", "place", "actor", "lat", "lon", "coord_source", "basis", "source",
-                                 "date_precision", "governorate", "alternatives", "facts_row", "located_by"]
+                                 "date_precision", "governorate", "alternatives", "facts_row", "located_by",
+                                 "derived"]
+    # the 2017 points' sides are derived from the facts: they shape the areas, not the front band
+    assert (obs["derived"] == np.where(obs["id"].str.startswith("wk"), "yes", "")).all()
 
 
 def test_conflicting_claims_keep_the_earliest_date_and_list_the_others(obs):
