@@ -464,3 +464,74 @@ def test_observation_table_gives_points_with_a_place_lat_lon_to_geocode_the_rest
     assert infer.observation_table(without_place) is without_place  # prepare_observations reads its points
     with pytest.raises(Exception, match="obs.gpkg: layer has no CRS"):
         infer.observation_table(layer.set_crs(None, allow_override=True), "obs.gpkg")
+
+
+# ----------------------------------------------------------------------------- the band over time
+def two_dates():
+    """The 0.1° grid with the front at 36.52°E on 1 Jan; on 1 Feb one opposition report in the
+    north-west corner of the opposition side (35.95°N, 36.55°E) goes to the government."""
+    o = grid_obs(36.52)
+    moved = pd.DataFrame({"date": ["2020-02-01"], "actor": ["government"], "lat": [35.95], "lon": [36.55]})
+    return infer.prepare_observations(pd.concat([pd.DataFrame({"date": o["date"].dt.strftime("%Y-%m-%d"),
+                                                               "actor": o["actor"], "lat": o.geometry.y,
+                                                               "lon": o.geometry.x}), moved], ignore_index=True))
+
+
+def test_the_front_band_layer_keeps_a_piece_that_holds_as_one_row():
+    from geo_idlib.territory import change
+
+    o = two_dates()
+    t = infer.infer(o, BOX)
+    band = t.attrs["front_band"]
+    assert list(band.columns) == ["valid_from", "valid_to", "geometry"] and str(band.crs) == "EPSG:4326"
+    # on each date the pieces in force make the band of that date
+    for day in ("2020-01-15", "2020-02-15"):
+        on = (band["valid_from"] <= day) & (band["valid_to"].isna() | (band["valid_to"] > day))
+        assert shapely.union_all(band.geometry[on].values).symmetric_difference(
+            infer.front_band(o, BOX, day=day)).area < 1e-5  # deg²: hairlines of union and transform
+    # most of the front did not move: its pieces hold over both periods, one row each
+    lasting = band[band["valid_from"].eq(pd.Timestamp("2020-01-01")) & band["valid_to"].isna()]
+    assert shapely.union_all(lasting.geometry.values).area > 0.8 * infer.front_band(o, BOX, day="2020-01-15").area
+    b1, b2 = change.changed_band(band, "2020-01-15", "2020-02-15")
+    assert b1.bounds[1] > 35.6 and b2.bounds[1] > 35.6  # only the north end changed
+
+
+def test_change_counts_only_the_band_that_changed():
+    from geo_idlib.territory import change
+
+    t = infer.infer(two_dates(), BOX)
+    summary, _ = change.compare(t, "2020-01-15", "2020-02-15")
+    u = {r["actor"]: r["uncertain_km2"] for r in summary}
+    # without the band: the government's ground in the band on both dates, the whole front twice
+    plain = t.copy()
+    plain.attrs = {}
+    u_plain = {r["actor"]: r["uncertain_km2"] for r in change.compare(plain, "2020-01-15", "2020-02-15")[0]}
+    assert u_plain["government"] == pytest.approx(area_sum(t, "2020-01-15") + area_sum(t, "2020-02-15"), rel=1e-9)
+    assert 0 < u["government"] < 0.3 * u_plain["government"]
+    # by hand: the government's ground in the pieces of one date only
+    b1, b2 = change.changed_band(t.attrs["front_band"], "2020-01-15", "2020-02-15")
+    a1, a2 = timelines.actor_areas(t, "2020-01-15"), timelines.actor_areas(t, "2020-02-15")
+    by_hand = geodesic_area_km2([shapely.intersection(a1["government"], b1), shapely.intersection(a2["government"], b2)])
+    assert u["government"] == pytest.approx(float(by_hand.sum()), rel=1e-9)
+    # the same dates: nothing changed, nothing in doubt
+    assert all(r["uncertain_km2"] == 0 for r in change.compare(t, "2020-02-15", "2020-02-20")[0])
+
+
+def area_sum(t, day):
+    rows = t[(t["actor"] == "government") & (t["valid_from"] <= day) & (t["valid_to"].isna() | (t["valid_to"] > day))]
+    return float(rows["uncertain_km2"].sum())
+
+
+def test_a_timeline_geopackage_keeps_its_front_band_and_other_formats_do_not(tmp_path):
+    from geo_idlib import pipeline
+
+    t = infer.infer(two_dates(), BOX)
+    pipeline.write_timeline(t, str(tmp_path / "t.gpkg"))
+    back = pipeline.read_timeline(str(tmp_path / "t.gpkg"))
+    assert back["actor"].tolist() == t["actor"].tolist()
+    band, again = t.attrs["front_band"], back.attrs["front_band"]
+    assert again["valid_from"].tolist() == band["valid_from"].tolist()
+    assert again["valid_to"].isna().tolist() == band["valid_to"].isna().tolist()
+    assert all(a.equals_exact(b, 1e-9) for a, b in zip(again.geometry, band.geometry, strict=True))
+    pipeline.write_timeline(t, str(tmp_path / "t.geojson"))
+    assert "front_band" not in pipeline.read_timeline(str(tmp_path / "t.geojson")).attrs

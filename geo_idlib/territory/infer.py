@@ -277,9 +277,12 @@ def infer(observations, boundary, *, max_distance_km: float | None = None, until
         The control timeline (EPSG:4326): ``actor``, ``valid_from``, ``valid_to`` (exclusive, NaT =
         open-ended), ``geometry``, ``obs_ids`` (``;``-joined ids of the reports in force during the
         period whose cells make the polygon; empty for ``unknown``), ``uncertain_km2`` (geodesic
-        area of the actor's cells that border a cell of another actor; NaN for ``unknown``).
+        area of the actor's ground inside the front band, :func:`front_band`; NaN for ``unknown``).
         One row per (actor, period); periods break only where some place's actor or location
-        changes. Sorted by valid_from, actor.
+        changes. Sorted by valid_from, actor. ``attrs["front_band"]`` holds the band's pieces (a
+        GeoDataFrame: ``valid_from``, ``valid_to``, ``geometry``; a piece that stays the same over
+        several periods is one row), which :func:`geo_idlib.territory.change.compare` uses to
+        count only the band that changed between two dates.
 
     Examples
     --------
@@ -302,13 +305,17 @@ def infer(observations, boundary, *, max_distance_km: float | None = None, until
     end = _end(until, reports.dates)
     extent = area.extent(reports.xy, max_distance_km)
     rows: list[dict] = []
+    pieces: list[tuple] = []
     prog = progress or (lambda items, label, length=None: contextlib.nullcontext(items))
     with prog(range(len(starts)), "inferring areas", len(starts)) as it:
         for k in it:
             last = starts[k + 1] if k + 1 < len(starts) else len(reports.dates)
             valid_to = pd.Timestamp(reports.dates[last]) if k + 1 < len(starts) else end
-            rows += _period_areas(reports, area, extent, range(starts[k], last), valid_to, max_distance_km)
+            areas, band = _period_areas(reports, area, extent, range(starts[k], last), valid_to, max_distance_km)
+            rows += areas
+            pieces.append((pd.Timestamp(reports.dates[starts[k]]), valid_to, *band))
     res = _timeline(rows)
+    res.attrs["front_band"] = _band_layer(pieces)
     log.info("inferred %d areas over %d period(s) from %d observations in %.2f s",
              len(res), len(starts), len(obs), time.perf_counter() - t0)
     return res
@@ -353,8 +360,8 @@ def front_band(observations, boundary, *, day=None, max_distance_km: float | Non
     r = reports.in_force[:, k]
     ri = r[~np.isnan(r)].astype(int)
     _, cells = _cells(reports.xy[ri], area.extent(reports.xy, max_distance_km), area.projected, max_distance_km)
-    band = shapely.intersection(_front_band(reports.xy[ri], reports.actor[ri], reports.derived[ri], cells),
-                                geom.union(cells[~shapely.is_empty(cells)]))
+    _, pieces = _band_pieces(reports.xy[ri], reports.actor[ri], reports.derived[ri], cells, reports.place[ri])
+    band = geom.union(pieces)
     band = _crs.transform([band], area.local, _crs.WGS84)
     return geom.polygonal(shapely.make_valid(band), empty=shapely.Polygon())[0]
 
@@ -545,14 +552,16 @@ def _period_starts(reports: _Reports) -> list[int]:
     return np.flatnonzero(changed).tolist()
 
 
-def _period_areas(reports: _Reports, area: _Area, extent, days: range, valid_to, max_distance_km) -> list[dict]:
-    """The timeline rows (one per actor) of the period made of the date indices ``days``."""
+def _period_areas(reports: _Reports, area: _Area, extent, days: range, valid_to, max_distance_km):
+    """The timeline rows (one per actor) of the period made of the date indices ``days``, and its
+    front band's pieces ``(keys, WGS84 geometries)``."""
     r = reports.in_force[:, days.start]
     ok = ~np.isnan(r)
     ri = r[ok].astype(int)
     acts = reports.actor[ri]
     full, cells = _cells(reports.xy[ri], extent, area.projected, max_distance_km)
-    band = _front_band(reports.xy[ri], acts, reports.derived[ri], cells)
+    keys, pieces = _band_pieces(reports.xy[ri], acts, reports.derived[ri], cells, reports.place[ri])
+    band = geom.union(pieces)
     in_band = _crs.transform(shapely.intersection(cells, band), area.local, _crs.WGS84)
     km2 = _crs.geodesic_area_km2(in_band)
     cells_w = _crs.transform(cells, area.local, _crs.WGS84)
@@ -572,7 +581,8 @@ def _period_areas(reports: _Reports, area: _Area, extent, days: range, valid_to,
         out.append({"actor": str(act), **span, "geometry": g,
                     "obs_ids": ";".join(sorted(reports.ids[used], key=_id_sort_key)),
                     "uncertain_km2": round(float(km2[m].sum()), 6)})
-    return out
+    pieces = geom.polygonal(shapely.make_valid(_crs.transform(pieces, area.local, _crs.WGS84)), empty=shapely.Polygon())
+    return out, (keys, pieces)
 
 
 def _cells(pts: np.ndarray, extent, bound, max_distance_km) -> tuple[np.ndarray, np.ndarray]:
@@ -601,32 +611,76 @@ def _borders(cells: np.ndarray, acts: np.ndarray) -> np.ndarray:
     return border
 
 
-def _front_band(pts: np.ndarray, acts: np.ndarray, derived: np.ndarray, cells: np.ndarray) -> shapely.Geometry:
-    """Where the front may run (local CRS): the Delaunay triangles of the reports whose corners are
-    held by different actors and the triangles next to them; beyond the reports' convex hull, the
-    cells that border another actor's cell.
+def _band_pieces(pts: np.ndarray, acts: np.ndarray, derived: np.ndarray, cells: np.ndarray, places: np.ndarray):
+    """The front band's pieces (local CRS, inside the ``cells``) and a key for each: where the front
+    may run given the reports at ``pts`` held by ``acts``.
 
-    If each report is right, the front crosses every edge between reports of different actors, so
-    inside the hull it runs through the triangles whose corners differ, unless it bulges past
-    their third edge (a salient between two reports of one side): one triangle deeper is allowed
-    for that. The band is thus as wide as the reports there are far apart, about twice their
-    spacing; measured on DeepState's front (scripts/eval_infer.py) it holds the real front along
-    ~97 % of its length, the triangles whose corners differ alone ~89 %. Beyond the hull nothing
-    bounds the front but the cells (``cells``: the reports' cells cut to the boundary and the
-    maximum distance). Reports whose side was ``derived`` from others are no evidence of where the
-    front runs and make no triangle. With fewer than three such reports, or all on one line, the
-    band is every cell that borders another actor's.
+    The pieces are the Delaunay triangles of the reports whose corners are held by different actors
+    and the triangles next to them; beyond the reports' convex hull, the cells that border another
+    actor's cell. If each report is right, the front crosses every edge between reports of
+    different actors, so inside the hull it runs through the triangles whose corners differ,
+    unless it bulges past their third edge (a salient between two reports of one side): one
+    triangle deeper is allowed for that. The band is thus as wide as the reports there are far
+    apart, about twice their spacing; measured on DeepState's front (scripts/eval_infer.py) it
+    holds the real front along ~98 % of its length, the triangles whose corners differ alone ~89 %.
+    Beyond the hull nothing bounds the front but the cells (``cells``: the reports' cells cut to
+    the boundary and the maximum distance). Reports whose side was ``derived`` from others are no
+    evidence of where the front runs and make no triangle. With fewer than three such reports, or
+    all on one line, the band is every cell that borders another actor's.
+
+    A key names the piece's corners (or cell) by place (``places``) and side, and its shape: a piece
+    with the same key on two dates is the same ground with the same reports around it.
     """
-    border = geom.union(cells[_borders(cells, acts)])
+    border = np.flatnonzero(_borders(cells, acts))
     own = np.flatnonzero(~derived)
     tri = _triangles(pts[own])
     if len(tri) == 0:
-        return border
+        return _keyed(["c:" + _corner(places, acts, [i]) for i in border], cells[border])
     tri = own[tri]
     a = acts[tri]
     mixed = (a[:, 0] != a[:, 1]) | (a[:, 1] != a[:, 2])
     polys = shapely.polygons(pts[tri])
-    return geom.union([*polys[mixed | _next_to(tri, mixed)], shapely.difference(border, geom.union(polys))])
+    keep = np.flatnonzero(mixed | _next_to(tri, mixed))
+    known = geom.union(cells[~shapely.is_empty(cells)])
+    inside = shapely.intersection(polys[keep], known)
+    outside = shapely.difference(cells[border], geom.union(polys))
+    return _keyed(["t:" + _corner(places, acts, tri[k]) for k in keep] +
+                  ["c:" + _corner(places, acts, [i]) for i in border], np.concatenate([inside, outside]))
+
+
+def _corner(places, acts, idx) -> str:
+    return "|".join(sorted(f"{places[i]}={acts[i]}" for i in idx))
+
+
+def _keyed(names: list[str], pieces: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The non-empty polygonal ``pieces``, each keyed by its name and a digest of its shape."""
+    import hashlib
+
+    pieces = geom.polygonal(np.asarray(pieces, dtype=object), empty=shapely.Polygon())
+    ok = ~shapely.is_empty(pieces)
+    shape = shapely.to_wkb(shapely.normalize(pieces[ok]))
+    keys = [f"{n}:{hashlib.blake2b(w, digest_size=8).hexdigest()}"
+            for n, w in zip(np.asarray(names, dtype=object)[ok], shape, strict=True)]
+    return keys, pieces[ok]
+
+
+def _band_layer(periods: list[tuple]):
+    """The band's pieces of every period ``(valid_from, valid_to, keys, geometries)`` as one layer:
+    a piece whose key holds over consecutive periods is one row. Sorted by valid_from, then key."""
+    import geopandas as gpd
+
+    rows, open_ = [], {}
+    for valid_from, _, keys, geoms in periods:
+        now = dict(zip(keys, geoms, strict=True))
+        for k in [k for k in open_ if k not in now]:
+            rows.append((open_[k][0], valid_from, k, open_.pop(k)[1]))
+        for k, g in now.items():
+            open_.setdefault(k, (valid_from, g))
+    rows += [(start, periods[-1][1], k, g) for k, (start, g) in open_.items()]
+    rows.sort(key=lambda r: (r[0], r[2]))
+    return gpd.GeoDataFrame({"valid_from": pd.to_datetime([r[0] for r in rows]).astype("datetime64[ns]"),
+                             "valid_to": pd.to_datetime([r[1] for r in rows]).astype("datetime64[ns]")},
+                            geometry=gpd.GeoSeries([r[3] for r in rows], crs=_crs.WGS84), crs=_crs.WGS84)
 
 
 def _next_to(tri: np.ndarray, chosen: np.ndarray) -> np.ndarray:
