@@ -78,12 +78,12 @@ SAME_PLACE_KM = 1.0
 #: reviewing the matches: at 30 km one clear error passed (a "Sarjah" near Ariha, 25 km from the
 #: south-east Idlib villages reported with it); every other accepted match lies within 23 km.
 CONTEXT_KM = 25.0
-#: Step (3) of :func:`geocode_groups`: a near spelling among the candidates around the context. Off,
-#: because the committed sample was built while this step compared the spellings of the wrong place
-#: (the last group's, a leftover loop variable) and so never placed anything. Turned on, it places
-#: Ain Jara (as Anjarah), Al Halba (Haluba) and Bashantara (Bashmara: doubtful), Kafr Basin loses its
-#: match to a tie, and the government's gain to 20 Feb 2020 moves from 3,152 to 3,097 km²: a change
-#: of the sample for docs/sample.md to decide, not of the code that builds it.
+#: Step (3) of :func:`geocode_groups`: a near spelling among the candidates around the context. Off.
+#: It never placed anything before (it compared the spellings of the wrong place, a leftover loop
+#: variable); fixed and tried on the rebuilt sample with the 2017-2019 changes (Dec 2026) it placed
+#: 10 more places, of which at least 4 are other names (Abu al-Khayr as Abu Al-Ghar, Abu Qusour as
+#: Abu al Qudur, Jadou'aa Shamalyia as Jawwasiyah ash Shamaliyah, Al-Hawa as Huwa) and one a
+#: namesake (Umm Zaytunah as Zaytunah): a ratio of 85 on loose keys cannot tell villages apart.
 NEAR_SPELLING = False
 #: The area where the facts' places can be (Idlib and Aleppo governorates, north Hama and north-east
 #: Latakia, with a margin).
@@ -703,7 +703,8 @@ def report(target: Path) -> str:
     import logging
 
     logging.getLogger("geo_idlib").setLevel(logging.ERROR)
-    lines = ["| from 2019-12-19 to | government net gain, km² | uncertain_km2 (U₁+U₂) | range | published |",
+    lines = ["| from 2019-12-19 to | government net gain, km² | ± uncertain_km2 (the band that changed) | range | "
+             "published |",
              "|---|---:|---:|---|---|"]
     for r in gain_rows(target / "nw_syria_timeline.gpkg"):
         lo, hi = max(r["gain"] - r["uncertain"], 0.0), r["gain"] + r["uncertain"]
@@ -716,7 +717,7 @@ def report(target: Path) -> str:
         ("as committed (facts + 2017 points following the facts), max distance 10 km", obs, 10.0),
         ("max distance 5 km", obs, 5.0),
         ("max distance 20 km", obs, 20.0),
-        ("no maximum distance (Voronoi cells fill the governorates)", obs, None),
+        ("no maximum distance (Voronoi cells fill the extent)", obs, None),
         ("facts only (no 2017 points), 10 km", obs[kind.isin(["ev", "bl", "bx", "ch"])], 10.0),
         ("2017 points static (never follow the facts), 10 km", obs[~derived], 10.0),
     ]
