@@ -427,8 +427,8 @@ def areas_infer(ctx, observations, within, max_distance, until, country, gazette
     """Infer a control timeline from dated point reports in OBSERVATIONS (CSV, GeoJSON, GeoPackage
     with date, actor, and lat + lon or a place name; optional id, source, note). At each report
     date every place keeps its latest report; Voronoi cells of the reports are clipped to --within
-    and dissolved per actor. Each area lists its reports (obs_ids) and the km² of cells bordering
-    another actor (uncertain_km2)."""
+    and dissolved per actor. Each area lists its reports (obs_ids) and its km² inside the band where
+    the front may run (uncertain_km2); a GeoPackage also gets the band itself (layer front_band)."""
     message = pipeline.infer_areas(observations, within, output, max_distance_km=max_distance, until=until,
                                    overwrite=overwrite, country=country, progress=ctx.obj["progress"],
                                    fmt=fmt, raw_csv=raw_csv, gazetteers=gazetteers)

@@ -411,6 +411,24 @@ def write_vector(gdf, path: str | os.PathLike, overwrite: bool = False, layer: s
     return p
 
 
+def write_layers(layers: dict, path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Atomically write GeoDataFrames as the layers of one GeoPackage, ``{layer name: gdf}`` in order
+    (the first is the one GDAL reads by default)."""
+    p = Path(path)
+    for gdf in layers.values():
+        if gdf.crs is None:
+            raise OutputError(f"{p}: refusing to write a layer without a CRS")
+    with atomic_output(p, overwrite, suffix=".gpkg") as tmp:
+        try:
+            for name, gdf in layers.items():
+                _write_gdal(gdf, tmp, "GPKG", name)
+        except (GeoIdlibError, OSError):
+            raise
+        except Exception as exc:
+            raise OutputError(f"{p}: cannot write as gpkg ({_first_line(exc)})") from None
+    return p
+
+
 #: The time GeoPackages are stamped with (GDAL stamps the current time otherwise, so that the same
 #: data gave different bytes); an OGR_CURRENT_DATE set by the caller wins.
 GPKG_DATE = "2000-01-01T00:00:00.000Z"
@@ -589,6 +607,20 @@ def read_vector(path: str | os.PathLike, what: str = "layer", **kwargs):
         raise
     except Exception as exc:  # pyogrio raises DataSourceError and friends, pyarrow ArrowInvalid
         raise _unreadable_layer(p, what, exc) from None
+
+
+def layer_names(path: str | os.PathLike) -> list[str]:
+    """The layer names of a GeoPackage, in order (none for other formats or unreadable files: reading
+    them says why)."""
+    p = Path(path)
+    if p.suffix.lower() != ".gpkg" or not p.is_file():
+        return []
+    import pyogrio
+
+    try:
+        return [str(x) for x in pyogrio.list_layers(p)[:, 0]]
+    except Exception:  # not a GeoPackage after all
+        return []
 
 
 def _unreadable_layer(p: Path, what: str, exc: BaseException) -> InputError:

@@ -458,8 +458,29 @@ def read_timeline(path=None):
     if not path and not p.exists():
         raise InputFileNotFound(f"{p}: the embedded NW Syria timeline is missing; pass --areas TIMELINE "
                                 "or rebuild it with `geo-idlib areas infer`")
-    gdf = io.read_vector(p, "timeline", datetime_as_string=True)
-    return timelines.load_timeline(gdf, str(p), geojson=p.suffix.lower() in _GEOJSON_SUFFIXES)
+    layers = io.layer_names(p)
+    band = FRONT_BAND_LAYER in layers
+    layer = {"layer": next(x for x in layers if x != FRONT_BAND_LAYER)} if band else {}
+    gdf = io.read_vector(p, "timeline", datetime_as_string=True, **layer)
+    timeline = timelines.load_timeline(gdf, str(p), geojson=p.suffix.lower() in _GEOJSON_SUFFIXES)
+    if band:
+        timeline.attrs["front_band"] = _read_band(p)
+    return timeline
+
+
+#: The layer of a timeline GeoPackage that holds the front band of an inferred timeline
+#: (:func:`geo_idlib.territory.infer.infer`, ``attrs["front_band"]``).
+FRONT_BAND_LAYER = "front_band"
+
+
+def _read_band(p):
+    """The front band layer, dates as datetime64."""
+    import pandas as pd
+
+    band = io.read_vector(p, "timeline", layer=FRONT_BAND_LAYER, datetime_as_string=True)
+    for col in ("valid_from", "valid_to"):
+        band[col] = pd.to_datetime(band[col]).astype("datetime64[ns]")
+    return band
 
 
 def _storable(gdf):
@@ -475,7 +496,17 @@ def _storable(gdf):
 def write_timeline(timeline, output: str, overwrite: bool = False, *, fmt: str | None = None,
                    raw_csv: bool = False) -> None:
     """Atomically write a timeline (or snapshot) as ``fmt``, by default by the suffix
-    (:data:`geo_idlib.io.VECTOR_FORMATS`; CSV: geometry as WKT)."""
+    (:data:`geo_idlib.io.VECTOR_FORMATS`; CSV: geometry as WKT). An inferred timeline's front band
+    (``attrs["front_band"]``) goes into a GeoPackage as a second layer, :data:`FRONT_BAND_LAYER`
+    (other formats hold one layer: the band is left out, and change falls back to the band's area
+    on either date)."""
+    from pathlib import Path
+
+    band = timeline.attrs.get("front_band")
+    kind = fmt or io.output_format(output, None, io.VECTOR_FORMATS, "geojson")
+    if band is not None and kind == "gpkg":
+        io.write_layers({Path(output).stem: _storable(timeline), FRONT_BAND_LAYER: _storable(band)}, output, overwrite)
+        return
     io.write_vector(_storable(timeline), output, overwrite, fmt=fmt, raw_csv=raw_csv)
 
 
@@ -674,6 +705,10 @@ def change_report(d1: str, d2: str, areas: str | None = None, output: str | None
     cols = _CHANGE_COLUMNS + (["uncertain_km2"] if any("uncertain_km2" in r for r in summary) else [])
     if fmt == "csv":
         return io.csv_text(_rows_frame(summary, cols), raw=raw_csv)
+    if "uncertain_km2" in cols:  # the figure with its range: net ± uncertain
+        summary = [{**r, "net_low_km2": round(r["net_km2"] - r.get("uncertain_km2", 0.0), 3),
+                    "net_high_km2": round(r["net_km2"] + r.get("uncertain_km2", 0.0), 3)} for r in summary]
+        cols = cols + ["net_low_km2", "net_high_km2"]
     return (f"change {doc['from']} → {doc['to']} (geodesic km²; {doc['slivers_dropped']} sliver(s) "
             f"< {_sliver_threshold()} km² dropped, {doc['sliver_km2']} km² in all)\n" + _table(summary, cols))
 
@@ -725,7 +760,7 @@ def read_observations(path: str, country: str | None = None, gazetteers=None):
     --------
     >>> obs = read_observations(str(io.shapefiles_dir() / "nw_syria_observations.csv"))
     >>> obs.columns.tolist()
-    ['id', 'date', 'actor', 'place', 'source', 'note', 'geometry']
+    ['id', 'date', 'actor', 'place', 'source', 'note', 'derived', 'geometry']
     >>> row = obs[obs["id"] == "ev076"].iloc[0]
     >>> str(row["date"].date()), row["actor"], row["place"]
     ('2020-01-28', 'government', "Ma'arat Al-Nu'man")
