@@ -133,6 +133,9 @@ overwrite_option = click.option("--overwrite", is_flag=True, default=False,
                                 help="Replace OUTPUT if it exists (default: refuse).")
 country_option = click.option("--country", "country", metavar="CC", default=None,
                               help="Context country (ISO 3166-1 alpha-2, e.g. SY) for disambiguation.")
+gazetteer_option = click.option("--gazetteer", "gazetteers", multiple=True, metavar="NAME",
+                                help="Use this user gazetteer (repeatable; 'all' or 'none'). Default: the active "
+                                     "ones (geo-idlib gazetteer list).")
 
 
 def date_option(name: str = "--date", help: str = "Date (YYYY-MM-DD)."):
@@ -210,8 +213,8 @@ def main(argv=None) -> None:
 
 
 # ============================================================================ places / geocode
-# (commands: places, geocode, gazetteer add|list|remove)
-# --- geocode, gazetteer add|list|remove (gazetteer/geocode area)
+# (commands: places, geocode, gazetteer add|fetch|list|remove)
+# --- geocode, gazetteer add|fetch|list|remove (gazetteer/geocode area)
 def _country_callback(ctx, param, value):
     """Validate --country against the gazetteer's countries (click.BadParameter naming the flag)."""
     if value is None:
@@ -229,10 +232,11 @@ def _country_callback(ctx, param, value):
 @format_option(pipeline.GEOCODE_FORMATS, "json")
 @click.option("--online", is_flag=True, default=False,
               help="Ask an online geocoder (Nominatim, cached) for names the offline gazetteer lacks.")
+@gazetteer_option
 @output_option()
 @overwrite_option
 @raw_csv_option
-def geocode_cmd(names, country, fmt, online, output, overwrite, raw_csv):
+def geocode_cmd(names, country, fmt, online, gazetteers, output, overwrite, raw_csv):
     """Geocode place NAMES offline (GeoNames + your gazetteers): one record per name, in order.
 
     \b
@@ -241,34 +245,76 @@ def geocode_cmd(names, country, fmt, online, output, overwrite, raw_csv):
       geo-idlib geocode Hayyan Anadan --country SY --format csv
     """
     echo_text(pipeline.geocode(list(names), country=country, fmt=fmt, online=online, output=output,
-                               overwrite=overwrite, raw_csv=raw_csv))
+                               overwrite=overwrite, raw_csv=raw_csv, gazetteers=gazetteers))
 
 
 @cli.group("gazetteer")
 def gazetteer_group():
-    """Your own gazetteers (GeoNames dumps or CSV), used in every later run."""
+    """Your own gazetteers (GeoNames dumps or CSV). Every run uses the active ones (all, unless
+    added with --inactive or deactivated); a run's --gazetteer NAME chooses others."""
 
 
 @gazetteer_group.command("add")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--name", "name", default=None, help="Name of the gazetteer (default: from the file name).")
+@click.option("--inactive", is_flag=True, default=False,
+              help="Use it only in runs that name it (--gazetteer NAME), not by default.")
 @click.pass_context
-def gazetteer_add_cmd(ctx, file, name):
+def gazetteer_add_cmd(ctx, file, name, inactive):
     """Add FILE: a GeoNames dump (19 tab-separated columns, e.g. SY.txt, or the whole allCountries.txt)
     or a CSV with a header name, lat, lon[, alternatenames, feature_code, country_code]."""
     def progress(rows: int) -> None:  # big files: a line on stderr every 500,000 rows
         if rows % 500_000 == 0 and not (ctx.obj or {}).get("quiet"):
             click.echo(f"geo-idlib: gazetteer add: {rows:,} rows indexed ...", err=True)
 
-    info = pipeline.gazetteer_add(file, name, progress=progress)
+    _added(pipeline.gazetteer_add(file, name, progress=progress, active=not inactive))
+
+
+def _added(info: dict) -> None:
     click.echo(f"added gazetteer {info['name']}: {info['rows']} places from {info['source']}"
-               + (f" ({info['skipped']} rows skipped)" if info["skipped"] else ""), err=True)
+               + (f" ({info['skipped']} rows skipped)" if info["skipped"] else "")
+               + ("" if info["active"] else f"; inactive: runs use it with --gazetteer {info['name']}"), err=True)
+
+
+@gazetteer_group.command("fetch")
+@click.argument("code", metavar="CODE")
+@click.option("--name", "name", default=None, help="Name of the gazetteer (default: geonames_<CODE>).")
+@click.option("--base-url", "base_url", default=None, metavar="URL",
+              help="Where the exports are (default: $GEO_IDLIB_GEONAMES_URL, else "
+                   "https://download.geonames.org/export/dump/).")
+@click.option("--timeout", type=float, default=60.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for the server to answer or send more.")
+@click.option("--inactive", is_flag=True, default=False,
+              help="Use it only in runs that name it (--gazetteer NAME), not by default.")
+@click.pass_context
+def gazetteer_fetch_cmd(ctx, code, name, base_url, timeout, inactive):
+    """Download GeoNames' export of CODE (a country code such as SY, or allCountries) and add it
+    as a gazetteer: every feature GeoNames has there (villages, hills, rivers...) with its
+    alternate names. The only command that goes online for the gazetteer; progress on stderr.
+
+    \b
+    Examples:
+      geo-idlib gazetteer fetch SY
+      geo-idlib gazetteer fetch allCountries --timeout 300
+    """
+    quiet = (ctx.obj or {}).get("quiet")
+
+    def say(line: str) -> None:
+        if not quiet:
+            click.echo(f"geo-idlib: gazetteer fetch: {line}", err=True)
+
+    def rows(n: int) -> None:
+        if n % 500_000 == 0:
+            say(f"{n:,} rows indexed ...")
+
+    _added(pipeline.gazetteer_fetch(code, name, base_url=base_url, timeout=timeout, progress=say, rows_progress=rows,
+                                    active=not inactive))
 
 
 @gazetteer_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
 def gazetteer_list_cmd(as_json):
-    """List your gazetteers: name, rows, source file, date added."""
+    """List your gazetteers: name, rows, active (used by every run by default), source, date added."""
     items = pipeline.gazetteer_list()
     if as_json:
         import json
@@ -278,9 +324,25 @@ def gazetteer_list_cmd(as_json):
     if not items:
         click.echo("no user gazetteers (add one with: geo-idlib gazetteer add FILE)", err=True)
         return
-    click.echo("name\trows\tsource\tadded")
+    click.echo("name\trows\tactive\tsource\tadded")
     for g in items:
-        click.echo(f"{g['name']}\t{g['rows']}\t{g['source']}\t{g['added']}")
+        click.echo(f"{g['name']}\t{g['rows']}\t{'yes' if g['active'] else 'no'}\t{g['source']}\t{g['added']}")
+
+
+@gazetteer_group.command("activate")
+@click.argument("names", nargs=-1, required=True, metavar="NAME...")
+def gazetteer_activate_cmd(names):
+    """Use the gazetteers NAME... in every run (the default for a new gazetteer)."""
+    for g in pipeline.gazetteer_activate(list(names), True):
+        click.echo(f"gazetteer {g['name']}: active (every run uses it)", err=True)
+
+
+@gazetteer_group.command("deactivate")
+@click.argument("names", nargs=-1, required=True, metavar="NAME...")
+def gazetteer_deactivate_cmd(names):
+    """Use the gazetteers NAME... only in runs that name them (--gazetteer NAME)."""
+    for g in pipeline.gazetteer_activate(list(names), False):
+        click.echo(f"gazetteer {g['name']}: inactive (runs use it with --gazetteer {g['name']})", err=True)
 
 
 @gazetteer_group.command("remove")
@@ -304,10 +366,11 @@ def gazetteer_remove_cmd(name):
               help="Context country (ISO 3166-1 alpha-2, e.g. SY) for disambiguation.")
 @click.option("--online", is_flag=True, default=False,
               help="Ask an online geocoder (Nominatim, cached) for names the offline gazetteer lacks.")
+@gazetteer_option
 @scale_options
 @click.pass_context
-def places_cmd(ctx, reports, fmt, output, overwrite, raw_csv, date, country, online, workers, scheduler, resume,
-               skip_bad):
+def places_cmd(ctx, reports, fmt, output, overwrite, raw_csv, date, country, online, gazetteers, workers, scheduler,
+               resume, skip_bad):
     """Find every place the REPORT files name (- reads stdin) and geocode it offline.
 
     GeoJSON (default): one Point feature per mention with report, report_date, mention, start,
@@ -332,17 +395,17 @@ def places_cmd(ctx, reports, fmt, output, overwrite, raw_csv, date, country, onl
                                    "a second); drop --online, or write one file with -o FILE")
         message = pipeline.places_dataset(list(reports), output, country=country, date=date, workers=workers,
                                           scheduler=scheduler, overwrite=overwrite, resume=resume, skip_bad=skip_bad,
-                                          progress=ctx.obj["progress"])
+                                          progress=ctx.obj["progress"], gazetteers=gazetteers)
         if not ctx.obj["quiet"]:
             click.echo(message, err=True)
         return
     if output:  # streamed into the file block by block: bounded memory for large reports
         pipeline.write_places(list(reports), output, overwrite=overwrite, country=country, fmt=fmt, online=online,
-                              progress=ctx.obj["progress"], date=date, raw_csv=raw_csv)
+                              progress=ctx.obj["progress"], date=date, raw_csv=raw_csv, gazetteers=gazetteers)
         log.info("wrote %s", output)
         return
     echo_text(pipeline.places(list(reports), country=country, fmt=fmt, online=online, progress=ctx.obj["progress"],
-                              date=date, raw_csv=raw_csv))
+                              date=date, raw_csv=raw_csv, gazetteers=gazetteers))
 
 
 
@@ -404,20 +467,21 @@ def _positive_km(ctx, param, value):
               help="Ground farther than KM from every report becomes `unknown`. Default: fill the boundary.")
 @date_option("--until", help="Last day covered (default: open-ended after the last report).")
 @country_option
+@gazetteer_option
 @output_option(required=True, help="Timeline file to write (.gpkg, .geojson, .fgb, .parquet, .csv).")
 @overwrite_option
 @format_option(pipeline.LAYER_FORMATS)
 @raw_csv_option
 @click.pass_context
-def areas_infer(ctx, observations, within, max_distance, until, country, output, overwrite, fmt, raw_csv):
+def areas_infer(ctx, observations, within, max_distance, until, country, gazetteers, output, overwrite, fmt, raw_csv):
     """Infer a control timeline from dated point reports in OBSERVATIONS (CSV, GeoJSON, GeoPackage
     with date, actor, and lat + lon or a place name; optional id, source, note). At each report
     date every place keeps its latest report; Voronoi cells of the reports are clipped to --within
-    and dissolved per actor. Each area lists its reports (obs_ids) and the km² of cells bordering
-    another actor (uncertain_km2)."""
+    and dissolved per actor. Each area lists its reports (obs_ids) and its km² inside the band where
+    the front may run (uncertain_km2); a GeoPackage also gets the band itself (layer front_band)."""
     message = pipeline.infer_areas(observations, within, output, max_distance_km=max_distance, until=until,
                                    overwrite=overwrite, country=country, progress=ctx.obj["progress"],
-                                   fmt=fmt, raw_csv=raw_csv)
+                                   fmt=fmt, raw_csv=raw_csv, gazetteers=gazetteers)
     if not ctx.obj["quiet"]:
         click.echo(message, err=True)
 
@@ -509,11 +573,12 @@ def change_cmd(ctx, areas, as_json, fmt, every, output, overwrite, raw_csv, **da
 @click.option("--title", default=None, help="Map title.")
 @click.option("--size", default="1200x800", show_default=True, metavar="WxH", help="PNG size in pixels.")
 @country_option
+@gazetteer_option
 @output_option(required=True, help="Output map: .html (self-contained) or .png (headless Chromium).")
 @overwrite_option
 @format_option(pipeline.MAP_FORMATS, "html")
 @click.pass_context
-def map_cmd(ctx, reports, areas, date, offline, title, size, country, output, overwrite, fmt, **dates):
+def map_cmd(ctx, reports, areas, date, offline, title, size, country, gazetteers, output, overwrite, fmt, **dates):
     """Draw REPORTs' places over who controlled the ground, as one self-contained HTML (or PNG).
 
     With no REPORT the map shows the areas alone. Example:
@@ -525,6 +590,6 @@ def map_cmd(ctx, reports, areas, date, offline, title, size, country, output, ov
         raise click.BadParameter(f"{size!r} is not WIDTHxHEIGHT, e.g. 1200x800", param_hint="--size") from None
     pipeline.map_command(list(reports), output, overwrite=overwrite, width=width, height=height, fmt=fmt,
                          areas=areas, date=date, d1=dates["from"], d2=dates["to"], offline=offline,
-                         title=title, country=country, progress=ctx.obj["progress"])
+                         title=title, country=country, progress=ctx.obj["progress"], gazetteers=gazetteers)
     if not ctx.obj["quiet"]:
         click.echo(f"wrote {output}", err=True)

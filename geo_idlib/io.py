@@ -546,6 +546,24 @@ def _text_columns(table) -> list[str]:
     return [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
 
 
+def write_layers(layers: dict, path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Atomically write GeoDataFrames as the layers of one GeoPackage, ``{layer name: gdf}`` in order
+    (the first is the one GDAL reads by default)."""
+    p = Path(path)
+    for gdf in layers.values():
+        if gdf.crs is None:
+            raise OutputError(f"{p}: refusing to write a layer without a CRS")
+    with atomic_output(p, overwrite, suffix=".gpkg") as tmp:
+        try:
+            for name, gdf in layers.items():
+                _write_gdal(gdf, tmp, "GPKG", name)
+        except (GeoIdlibError, OSError):
+            raise
+        except Exception as exc:
+            raise OutputError(f"{p}: cannot write as gpkg ({_first_line(exc)})") from None
+    return p
+
+
 #: The time GeoPackages are stamped with (GDAL stamps the current time otherwise, so that the same
 #: data gave different bytes); an OGR_CURRENT_DATE set by the caller wins.
 GPKG_DATE = "2000-01-01T00:00:00.000Z"
@@ -724,6 +742,20 @@ def read_vector(path: str | os.PathLike, what: str = "layer", **kwargs):
         raise
     except Exception as exc:  # pyogrio raises DataSourceError and friends, pyarrow ArrowInvalid
         raise _unreadable_layer(p, what, exc) from None
+
+
+def layer_names(path: str | os.PathLike) -> list[str]:
+    """The layer names of a GeoPackage, in order (none for other formats or unreadable files: reading
+    them says why)."""
+    p = Path(path)
+    if p.suffix.lower() != ".gpkg" or not p.is_file():
+        return []
+    import pyogrio
+
+    try:
+        return [str(x) for x in pyogrio.list_layers(p)[:, 0]]
+    except Exception:  # not a GeoPackage after all
+        return []
 
 
 def _unreadable_layer(p: Path, what: str, exc: BaseException) -> InputError:
@@ -942,21 +974,94 @@ def iter_text_lines(path: str | os.PathLike, what: str = "file", max_line_bytes:
 
 def _text_lines(p: Path, what: str, max_line_bytes: int) -> Iterator[str]:
     with p.open("rb") as f:
-        offset = 0
-        for lineno, raw in enumerate(iter(lambda: f.readline(max_line_bytes + 1), b""), start=1):
-            if len(raw) > max_line_bytes:
-                raise InputError(f"{p}: line {lineno} is longer than {max_line_bytes >> 20} MB; "
-                                 f"not a text {what}? Give a GeoNames dump or a CSV")
-            if b"\x00" in raw:
-                raise InputError(f"{p}: line {lineno} holds binary data (NUL bytes), not text; "
-                                 f"check the {what} (a GeoNames dump or a CSV, UTF-8)")
-            try:
-                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
-                raise InputError(f"{p}: not UTF-8 text (line {lineno}, offset {offset + exc.start}); "
-                                 f"re-save the {what} as UTF-8") from None
-            offset += len(raw)
-            yield line
+        yield from _binary_lines(f, str(p), what, max_line_bytes)
+
+
+def _binary_lines(f, name: str, what: str, max_line_bytes: int) -> Iterator[str]:
+    """The UTF-8 lines of the binary file object ``f`` (``name`` in messages), checked one by one."""
+    offset = 0
+    for lineno, raw in enumerate(iter(lambda: f.readline(max_line_bytes + 1), b""), start=1):
+        if len(raw) > max_line_bytes:
+            raise InputError(f"{name}: line {lineno} is longer than {max_line_bytes >> 20} MB; "
+                             f"not a text {what}? Give a GeoNames dump or a CSV")
+        if b"\x00" in raw:
+            raise InputError(f"{name}: line {lineno} holds binary data (NUL bytes), not text; "
+                             f"check the {what} (a GeoNames dump or a CSV, UTF-8)")
+        try:
+            line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{name}: not UTF-8 text (line {lineno}, offset {offset + exc.start}); "
+                             f"re-save the {what} as UTF-8") from None
+        offset += len(raw)
+        yield line
+
+
+# --------------------------------------------------------------------------- downloads
+@contextlib.contextmanager
+def temporary_download(name: str) -> Iterator[Path]:
+    """A path for a download in the cache dir, removed when the block ends (whatever happens).
+
+    Named after this process (:func:`temp_path_beside`), so that the file of a run killed while it
+    downloaded is removed by a later run (:func:`remove_stale_temps`).
+    """
+    tmp = temp_path_beside(cache_dir() / name)
+    try:
+        yield tmp
+    finally:
+        remove_temp_file(tmp)
+
+
+def write_chunks(path: str | os.PathLike, chunks) -> int:
+    """Write the byte chunks of an iterable to a new file ``path``; return the bytes written.
+
+    A failing write (disk full) is one :class:`OutputError` naming the folder; the caller removes
+    the file (:func:`temporary_download`).
+    """
+    p = Path(path)
+    n = 0
+    try:
+        with open(p, "xb") as f:
+            for chunk in chunks:
+                f.write(chunk)
+                n += len(chunk)
+    except GeoIdlibError:
+        raise   # from ``chunks`` (a download that failed)
+    except OSError as exc:
+        if exc.filename not in (None, str(p)):
+            raise
+        raise OutputError(f"{p.parent}: cannot write the download ({exc.strerror or exc}); "
+                          "free some space or set GEO_IDLIB_CACHE to another folder") from None
+    return n
+
+
+def check_zip(path: str | os.PathLike, member: str, what: str = "zip file") -> int:
+    """Check that ``path`` is a complete zip archive (every member's CRC) holding ``member``, and
+    return that member's size (bytes, uncompressed); a one-line :class:`InputError` otherwise."""
+    import zipfile
+
+    p = Path(path)
+    try:
+        with zipfile.ZipFile(p) as z:
+            names = z.namelist()
+            if member not in names:
+                raise InputError(f"{what}: no {member} in the archive (it holds {', '.join(names[:5]) or 'nothing'})")
+            bad = z.testzip()
+            size = z.getinfo(member).file_size
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise InputError(f"{what}: not a complete zip archive ({_first_line(exc)})") from None
+    if bad is not None:
+        raise InputError(f"{what}: {bad} is damaged in the archive (CRC mismatch)")
+    return size
+
+
+def iter_zip_lines(path: str | os.PathLike, member: str, what: str = "file",
+                   max_line_bytes: int = 1 << 20) -> Iterator[str]:
+    """The UTF-8 lines of ``member`` of the zip archive ``path``, streamed without extracting it
+    (each line checked as :func:`iter_text_lines` does)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z, z.open(member) as f:
+        yield from _binary_lines(f, f"{Path(path).name}:{member}", what, max_line_bytes)
 
 
 def _wide_text_lines(p: Path, codec: str, enc: str, what: str, max_line_bytes: int) -> Iterator[str]:
