@@ -112,14 +112,20 @@ def _progress_factory(quiet: bool):
     def progress(items, label: str, length: int | None = None):
         if quiet or not sys.stderr.isatty():
             return pipeline.no_progress(items, label, length)
-        return click.progressbar(items, label=label, length=length, file=sys.stderr)
+        return click.progressbar(items, label=label, length=length, file=sys.stderr, show_pos=True,
+                                 item_show_func=_progress_status)
 
     return progress
 
 
+def _progress_status(item) -> str | None:
+    """The text shown after a progress bar: the rate a partitioned run reports (``status``)."""
+    return getattr(item, "status", None) or None
+
+
 # --------------------------------------------------------------------------- shared options
-def output_option(required: bool = False, help: str = "Output file (format from its suffix)."):
-    return click.option("-o", "--output", "output", type=click.Path(dir_okay=False), required=required,
+def output_option(required: bool = False, help: str = "Output file (format from its suffix).", dir_okay: bool = False):
+    return click.option("-o", "--output", "output", type=click.Path(dir_okay=dir_okay), required=required,
                         help=help + ("" if required else " Without -o, output goes to stdout."))
 
 
@@ -146,6 +152,33 @@ def format_option(choices: tuple[str, ...], stdout: str | None = None):
 raw_csv_option = click.option("--raw-csv", is_flag=True, default=False,
                               help="CSV cells exactly as they are. Default: a cell that would start a "
                                    "spreadsheet formula (= + - @) gets a leading ' (OWASP).")
+
+
+def scale_options(f):
+    """--workers, --scheduler, --resume, --skip-bad: partitioned runs (-o DIR/, see docs/scale.md)."""
+    for opt in reversed([
+        click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
+                     help="Run on a local Dask cluster of N worker processes (with -o DIR/)."),
+        click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                     help="Run on the running Dask cluster at this scheduler address (with -o DIR/; see docs/scale.md)."),
+        click.option("--resume", is_flag=True, default=False,
+                     help="Keep the partitions a stopped run finished in -o DIR/ and do the rest."),
+        click.option("--skip-bad", "skip_bad", is_flag=True, default=False,
+                     help="Skip input partitions that cannot be read (each is named on stderr) instead of stopping."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _partitioned(output: str | None, fmt: str | None, **flags) -> bool:
+    """Whether this is a partitioned run: -o names a directory (:func:`geo_idlib.io.dataset_output`).
+    The scale flags are refused without one."""
+    if pipeline.io.dataset_output(output, fmt):
+        return True
+    given = [f"--{name.replace('_', '-')}" for name, value in flags.items() if value]
+    if given:
+        raise click.UsageError(f"{', '.join(given)}: partitioned runs only; give a directory for -o, e.g. -o out/")
+    return False
 
 
 def echo_text(text: str | None) -> None:
@@ -324,7 +357,8 @@ def gazetteer_remove_cmd(name):
 @cli.command("places")
 @click.argument("reports", nargs=-1, required=True, metavar="REPORT...")
 @format_option(pipeline.PLACES_FORMATS, "geojson")
-@output_option()
+@output_option(help="Output file (format from its suffix), or a directory (out/) for partitioned GeoParquet.",
+               dir_okay=True)
 @overwrite_option
 @raw_csv_option
 @date_option(help="The report_date of every place (default: each report's dateline, if it has one).")
@@ -333,8 +367,10 @@ def gazetteer_remove_cmd(name):
 @click.option("--online", is_flag=True, default=False,
               help="Ask an online geocoder (Nominatim, cached) for names the offline gazetteer lacks.")
 @gazetteer_option
+@scale_options
 @click.pass_context
-def places_cmd(ctx, reports, fmt, output, overwrite, raw_csv, date, country, online, gazetteers):
+def places_cmd(ctx, reports, fmt, output, overwrite, raw_csv, date, country, online, gazetteers, workers, scheduler,
+               resume, skip_bad):
     """Find every place the REPORT files name (- reads stdin) and geocode it offline.
 
     GeoJSON (default): one Point feature per mention with report, report_date, mention, start,
@@ -348,7 +384,21 @@ def places_cmd(ctx, reports, fmt, output, overwrite, raw_csv, date, country, onl
       geo-idlib places report.txt --country SY -o places.csv
       geo-idlib places report.txt -o p.gpkg && geo-idlib join p.gpkg
       cat report.txt | geo-idlib places -
+      geo-idlib places archive/ -o places/ --workers 2
+
+    With -o DIR/ (a directory) the output is partitioned GeoParquet and REPORTs may be directories,
+    globs or JSON Lines / Parquet files of documents (id, text, optional date); see docs/scale.md.
     """
+    if _partitioned(output, fmt, workers=workers, scheduler=scheduler, resume=resume, skip_bad=skip_bad):
+        if online:
+            raise click.UsageError("--online: not in partitioned runs (online geocoders answer about one request "
+                                   "a second); drop --online, or write one file with -o FILE")
+        message = pipeline.places_dataset(list(reports), output, country=country, date=date, workers=workers,
+                                          scheduler=scheduler, overwrite=overwrite, resume=resume, skip_bad=skip_bad,
+                                          progress=ctx.obj["progress"], gazetteers=gazetteers)
+        if not ctx.obj["quiet"]:
+            click.echo(message, err=True)
+        return
     if output:  # streamed into the file block by block: bounded memory for large reports
         pipeline.write_places(list(reports), output, overwrite=overwrite, country=country, fmt=fmt, online=online,
                               progress=ctx.obj["progress"], date=date, raw_csv=raw_csv, gazetteers=gazetteers)
@@ -437,7 +487,7 @@ def areas_infer(ctx, observations, within, max_distance, until, country, gazette
 
 
 @cli.command("join")
-@click.argument("events", type=click.Path(dir_okay=False))
+@click.argument("events", nargs=-1, required=True, metavar="EVENTS...")
 @areas_option
 @click.option("--date-column", default=None,
               help="Column of event dates (YYYY-MM-DD). Default: date, else report_date (from `places`).")
@@ -447,20 +497,38 @@ def areas_infer(ctx, observations, within, max_distance, until, country, gazette
 @click.option("--predicate", type=click.Choice(["intersects", "within"]), default="intersects", show_default=True,
               help="intersects: a point on a border counts (ties: latest valid_from, then actor name); "
                    "within: interiors only.")
-@output_option()
+@output_option(help="Output file (format from its suffix), or a directory (out/) for partitioned GeoParquet.",
+               dir_okay=True)
 @overwrite_option
 @format_option(pipeline.LAYER_FORMATS, "csv for CSV events, geojson for others")
 @raw_csv_option
-def join_cmd(events, areas, date_column, date, lat_column, lon_column, predicate, output, overwrite, fmt, raw_csv):
+@scale_options
+@click.pass_context
+def join_cmd(ctx, events, areas, date_column, date, lat_column, lon_column, predicate, output, overwrite, fmt,
+             raw_csv, workers, scheduler, resume, skip_bad):
     """Add to each row of EVENTS (CSV, GeoJSON, GeoPackage, GeoParquet) the actor that controlled its
     place on its date, and the valid_from of that area.
+
+    With -o DIR/ (a directory) the output is partitioned GeoParquet and EVENTS may be several files,
+    directories of GeoParquet files or globs, of any size; see docs/scale.md.
 
     \b
     Examples:
       geo-idlib places report.txt -o p.gpkg && geo-idlib join p.gpkg
       geo-idlib join events.csv --areas ua.gpkg --date-column day -o joined.csv
+      geo-idlib join events/ --areas ua.gpkg -o joined/ --workers 2
     """
-    echo_text(pipeline.join_events(events, areas, date_column=date_column, lat_column=lat_column,
+    if _partitioned(output, fmt, workers=workers, scheduler=scheduler, resume=resume, skip_bad=skip_bad):
+        message = pipeline.join_dataset(list(events), output, areas=areas, date_column=date_column, date=date,
+                                        lat_column=lat_column, lon_column=lon_column, predicate=predicate,
+                                        workers=workers, scheduler=scheduler, overwrite=overwrite, resume=resume,
+                                        skip_bad=skip_bad, progress=ctx.obj["progress"])
+        if not ctx.obj["quiet"]:
+            click.echo(message, err=True)
+        return
+    if len(events) > 1:
+        raise click.UsageError("several EVENTS: partitioned runs only; give a directory for -o, e.g. -o out/")
+    echo_text(pipeline.join_events(events[0], areas, date_column=date_column, lat_column=lat_column,
                                    lon_column=lon_column, output=output, overwrite=overwrite, predicate=predicate,
                                    date=date, fmt=fmt, raw_csv=raw_csv))
 

@@ -485,12 +485,9 @@ def _read_band(p):
 
 def _storable(gdf):
     """Dates as ``YYYY-MM-DD`` text (empty valid_to → null) for writing to any format."""
-    out = gdf.copy()
-    for col in ("valid_from", "valid_to"):
-        if col in out.columns:
-            s = out[col]
-            out[col] = s.dt.strftime("%Y-%m-%d").astype(object).where(s.notna(), None)
-    return out
+    from .territory import timeline as timelines
+
+    return timelines.dates_as_text(gdf)
 
 
 def write_timeline(timeline, output: str, overwrite: bool = False, *, fmt: str | None = None,
@@ -565,9 +562,6 @@ def areas_at(timeline: str | None, date: str, output: str | None = None, overwri
     return io.csv_text(_storable(snap), raw=raw_csv) if kind == "csv" else io.geojson_text(_storable(snap))
 
 
-#: The columns `geo-idlib join` takes the event dates from, in this order, unless told
-#: (``report_date`` is what `geo-idlib places` writes).
-JOIN_DATE_COLUMNS = ("date", "report_date")
 _ONE_DATE = "__geo_idlib_join_date__"
 
 
@@ -579,14 +573,12 @@ def join_events(events: str, areas: str | None = None, date_column: str | None =
 
     CSV events need latitude/longitude columns (default ``lat``/``lon``); GeoJSON/GeoPackage events
     use their geometry unless --lat-column/--lon-column are given. The dates come from
-    ``date_column``, else the first of :data:`JOIN_DATE_COLUMNS` the events have; ``date`` gives
+    ``date_column``, else the first of :data:`geo_idlib.territory.join.DATE_COLUMNS` the events have; ``date`` gives
     every row that one date instead. Returns the output text when no ``output`` (``fmt``, default
     CSV for CSV input, GeoJSON otherwise); with ``output``, writes it (format from its suffix unless
     ``fmt``) and returns None.
     """
     from pathlib import Path
-
-    import geopandas as gpd
 
     from . import crs
     from .territory import join
@@ -598,12 +590,9 @@ def join_events(events: str, areas: str | None = None, date_column: str | None =
         io.check_output(output, overwrite)
     fixed = report_date("", date) if date is not None else None
     df = io.read_table(p, "events table") if is_csv else io.read_vector(p, "events layer", datetime_as_string=True)
-    if not isinstance(df, gpd.GeoDataFrame) or lat_column or lon_column:
-        plain = df.drop(columns=df.geometry.name) if isinstance(df, gpd.GeoDataFrame) else df
-        ev = join.events_from_table(plain, str(p), lat_column=lat_column or "lat", lon_column=lon_column or "lon")
-    else:
-        ev = df
-    column = _join_date_column(ev, date_column, fixed, str(p))
+    ev = join.events_layer(df, str(p), lat_column=lat_column, lon_column=lon_column)
+    columns = [c for c in ev.columns if c != ev.geometry.name]
+    column = _ONE_DATE if fixed is not None else join.date_column_of(columns, date_column, str(p))
     if fixed is not None:
         ev = ev.assign(**{column: fixed})
     timeline = read_timeline(areas)
@@ -619,23 +608,6 @@ def join_events(events: str, areas: str | None = None, date_column: str | None =
         io.write_text(output, text, overwrite=overwrite)
         return None
     return text
-
-
-def _join_date_column(events, date_column: str | None, fixed: str | None, what: str) -> str:
-    """The column of event dates: the one asked for, else ``date``, else ``report_date``."""
-    from .errors import InputError
-
-    if fixed is not None:
-        return _ONE_DATE
-    if date_column:
-        return date_column  # asof_join names it when it is missing
-    for name in JOIN_DATE_COLUMNS:
-        if name in events.columns:
-            return name
-    cols = [str(c) for c in events.columns if c != events.geometry.name]
-    raise InputError(f"{what}: no column {' or '.join(map(repr, JOIN_DATE_COLUMNS))} (columns: "
-                     f"{', '.join(cols) or 'none'}); name the column of event dates with --date-column, "
-                     "or give every row one date with --date YYYY-MM-DD")
 
 
 _CHANGE_COLUMNS = ["actor", "area_from_km2", "area_to_km2", "gained_km2", "lost_km2", "net_km2"]
@@ -954,3 +926,152 @@ def map_command(reports, output: str, *, overwrite: bool = False, width: int = 1
     io.check_output(output, overwrite)
     return write_map(map_report(reports, **kwargs), output, overwrite=overwrite, width=width, height=height,
                      fmt=fmt)
+
+
+# ============================================================================ scale (partitioned datasets)
+# `places` and `join` with -o DIR/: partitioned GeoParquet (io.dataset_output), on this process or Dask
+#: Documents of a `places` partition (report files, or records of a JSON Lines / Parquet file).
+PLACES_PIECE_DOCS = 100
+#: Bytes of a JSON Lines piece of documents.
+PLACES_PIECE_BYTES = 1 << 18
+
+
+def engine_for(workers: int | None = None, scheduler: str | None = None):
+    """The engine the flags ask for: none → this process (no Dask); ``workers`` → a local Dask
+    cluster of that many processes; ``scheduler`` → the running Dask cluster at that address."""
+    from .errors import InputError
+    from .scale import engine
+
+    if workers is not None and scheduler:
+        raise InputError("--workers and --scheduler: give one of them (a local cluster of N processes, "
+                         "or the address of a running scheduler)")
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers {workers}: give a number of worker processes of 1 or more")
+    if workers is None and not scheduler:
+        return engine.Engine()
+    from .scale import cluster
+
+    return cluster.DaskEngine(workers=workers, scheduler=scheduler)
+
+
+def _dataset_output(output: str | None, command: str) -> str:
+    from .errors import InputError
+
+    if not output:
+        raise InputError(f"{command}: give the directory to write the partitions to, e.g. -o out/")
+    return output
+
+
+def _document_date(value, what: str) -> str | None:
+    """A document's own ``date`` field as ``YYYY-MM-DD``; None when it has none."""
+    from .territory import timeline as timelines
+
+    if value is None or value != value or not str(value).strip():  # None, NaN, ""
+        return None
+    return f"{timelines.parse_date(value, what):%Y-%m-%d}"
+
+
+def places_partition(piece, path: str, key: str, country: str | None, date: str | None) -> tuple[int, int]:
+    """One partition of ``places -o DIR/``: the places of the documents of ``piece``, written
+    atomically to ``path`` with the columns of ``places -o FILE.parquet`` (:data:`PLACE_PROPERTIES`
+    and the point). ``report_date`` is ``date`` (--date) when given, else the document's own
+    ``date`` field, else its dateline (:func:`report_date`). Returns (documents, rows)."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from . import crs
+    from .scale import engine
+
+    idx = engine.shared(key)
+    docs = io.read_documents(piece)
+    columns = PLACE_PROPERTIES + ["geometry"]
+    frames = [find_places(text, report=doc_id, country=country, index=idx,
+                          date=date or _document_date(day, f"{piece.name}: document {doc_id!r}: date"))[columns]
+              for doc_id, text, day in docs.itertuples(index=False)]
+    gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True) if frames else find_places("", index=idx)[columns],
+                           geometry="geometry", crs=crs.WGS84)
+    io.write_partition(gdf, path)
+    return len(docs), len(gdf)
+
+
+def places_dataset(reports: list[str], output: str | None, *, country: str | None = None, date=None,
+                   workers: int | None = None, scheduler: str | None = None, overwrite: bool = False,
+                   resume: bool = False, skip_bad: bool = False, progress=no_progress,
+                   piece_docs: int = PLACES_PIECE_DOCS, gazetteers=None) -> str:
+    """``geo-idlib places -o DIR/``: the places of every document, as partitioned GeoParquet.
+
+    REPORTS are report files, directories of them, globs, or JSON Lines / Parquet files of
+    documents (``id``, ``text``, optional ``date``). Each partition holds the places of about
+    ``piece_docs`` documents (:func:`places_partition`); the partitions are published together
+    when the run ends, and ``resume`` skips those a stopped run finished. ``gazetteers``: the user
+    gazetteers to use (:func:`gazetteer_index`), the same in every worker. Returns a one-line summary.
+    """
+    import functools
+
+    from .places import store
+    from .scale import engine as engines
+
+    out = _dataset_output(output, "places")
+    fixed = report_date("", date) if date is not None else None  # a bad --date fails before any work
+    cc = check_country(country)
+    pieces = io.document_pieces(reports, piece_docs=piece_docs, piece_bytes=PLACES_PIECE_BYTES)
+    scope = store.user_scope(gazetteers)
+    store.load_index(gazetteers=scope)  # built here once, before any worker needs it
+    print_ = engines.fingerprint(command="places", pieces=[p.name for p in pieces], country=cc, date=fixed,
+                                 gazetteers=scope)
+    done = engines.open_output(out, print_, overwrite=overwrite, resume=resume)
+    names = [f"part-{i:06d}.parquet" for i in range(len(pieces))]
+    key = f"index-{print_}"
+    tasks = [(p.name, (p, engines.part_path(out, n), key, cc, fixed))
+             for p, n in zip(pieces, names, strict=True) if n not in done]
+    sizes, skipped, ndocs = {}, [], 0
+    with engine_for(workers, scheduler) as eng:
+        eng.share(key, load=functools.partial(store.load_index, gazetteers=scope))
+        number = {p.name: n for p, n in zip(pieces, names, strict=True)}
+        with progress(eng.run(places_partition, tasks, skip_bad=skip_bad), "places: partitions", len(tasks)) as it:
+            for outcome in it:
+                if outcome.error:
+                    skipped.append(outcome.name)
+                else:
+                    ndocs += outcome.result[0]
+                    sizes[number[outcome.name]] = outcome.result[1]
+        eng.forget(key)
+        where = eng.description
+    sizes |= {n: engines.partition_rows(out, n) for n in done}
+    manifest = engines.finish_output(out, print_, sizes, skipped, command="places", engine=where)
+    return (f"wrote {out}: {len(sizes)} partition(s), {manifest['rows']:,} place mention(s) from {ndocs:,} "
+            f"document(s) on {where}" + (f"; {len(done)} partition(s) kept from the earlier run" if done else "")
+            + (f"; skipped {len(skipped)} bad piece(s): {', '.join(skipped)}" if skipped else ""))
+
+
+def join_dataset(events: list[str], output: str | None, *, areas: str | None = None, date_column: str | None = None,
+                 date=None, lat_column: str | None = None, lon_column: str | None = None,
+                 predicate: str = "intersects", workers: int | None = None, scheduler: str | None = None,
+                 overwrite: bool = False, resume: bool = False, skip_bad: bool = False, progress=no_progress,
+                 rows: int | None = None) -> str:
+    """``geo-idlib join -o DIR/``: the as-of join of an events dataset of any size.
+
+    EVENTS are CSV files, GDAL layers (GeoPackage...) or GeoParquet (files, a directory of
+    partitions, a glob). The dates come from the column :func:`join_events` would take, or are
+    ``date`` for every event. The output is partitioned GeoParquet: each partition holds the events
+    of a few snapshot intervals in a compact area, in input order, with ``actor`` and
+    ``valid_from`` (see :mod:`geo_idlib.scale.join`). Returns a one-line summary.
+    """
+    from .scale import join as scale_join
+
+    out = _dataset_output(output, "join")
+    fixed = report_date("", date) if date is not None else None  # a bad --date fails before any work
+    rows = rows or scale_join.PARTITION_ROWS
+    pieces = io.event_pieces(events, piece_rows=scale_join.PIECE_ROWS, piece_bytes=scale_join.PIECE_BYTES)
+    timeline = read_timeline(areas)
+    with engine_for(workers, scheduler) as eng:
+        m = scale_join.join_dataset(pieces, timeline, out, engine=eng, date_column=date_column, date=fixed,
+                                    lat_column=lat_column, lon_column=lon_column, predicate=predicate, rows=rows,
+                                    overwrite=overwrite, resume=resume, skip_bad=skip_bad, progress=progress)
+    for n, what in ((m["undated"], "have no date"), (m["before_timeline"], "are dated before the timeline")):
+        if n:
+            log.warning("%s: %d event(s) %s; they get no actor", ", ".join(events), n, what)
+    return (f"wrote {out}: {len(m['partitions'])} partition(s), {m['rows']:,} event(s)"
+            + (f", {m['matched']:,} in a control area" if m["matched"] is not None else "")
+            + f" on {m['engine']}" + (f"; {m['resumed']} partition(s) kept from the earlier run" if m["resumed"] else "")
+            + (f"; skipped {len(m['skipped'])} bad piece(s): {', '.join(m['skipped'])}" if m["skipped"] else ""))

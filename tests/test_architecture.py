@@ -21,7 +21,8 @@ ALLOWED = {
     "places": SHARED,
     "territory": SHARED,
     "maps": SHARED | {"territory"},
-    "pipeline": SHARED | {"places", "territory", "maps", "__init__"},
+    "scale": SHARED | {"territory"},
+    "pipeline": SHARED | {"places", "territory", "maps", "scale", "__init__"},
     "cli": {"pipeline", "errors", "__init__"},
     "__init__": {"pipeline"},
 }
@@ -30,6 +31,7 @@ ORDER = {
     "places": ["normalize", "dates", "build", "store", "fetch", "rank", "mentions", "online", "resolve", "gazetteer"],
     "territory": ["geom", "timeline", "infer", "join", "change"],
     "maps": ["palette", "view", "faces", "layers", "element", "document", "static"],
+    "scale": ["plan", "engine", "cluster", "join"],
 }
 
 # Calls that read or write files; only io.py may make them. Ambiguous method names (replace,

@@ -142,3 +142,25 @@ def test_a_user_index_without_the_active_column(two):
     assert geocode("--gazetteer", "beta")["Tall Mithal"] == ""
     assert run("gazetteer", "deactivate", "alpha").exit_code == 0
     assert listed() == {"alpha": False, "beta": True}
+
+
+def test_partitioned_places_use_the_gazetteers_of_the_run(two, tmp_path):
+    """``places -o DIR/`` (partitioned GeoParquet) honours --gazetteer like the one-file output."""
+    import pandas as pd
+
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text(json.dumps({"id": "a", "text": "Shelling hit Tall Mithal and Khirbat Mithal.",
+                                "date": "2020-02-20"}) + "\n", encoding="utf-8")
+
+    def ids(*args) -> dict:
+        out = tmp_path / ("out" + "-".join(args))
+        r = run("-q", "places", str(docs), "-o", f"{out}/", *args)
+        assert r.exit_code == 0, r.output
+        got = pd.concat(pd.read_parquet(p) for p in sorted(out.glob("*.parquet")))
+        return dict(zip(got["mention"], got["place_id"].fillna(""), strict=True))
+
+    assert ids() == {"Tall Mithal": "user:alpha:2", "Khirbat Mithal": "user:beta:2"}
+    assert ids("--gazetteer", "beta") == {"Tall Mithal": "", "Khirbat Mithal": "user:beta:2"}
+    r = run("places", str(docs), "-o", f"{tmp_path / 'bad'}/", "--gazetteer", "gamma")
+    assert r.exit_code == 2 and "--gazetteer gamma: no such user gazetteer" in r.output
+    assert not (tmp_path / "bad").exists()
