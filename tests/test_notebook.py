@@ -229,7 +229,14 @@ def test_the_inline_map_starts_in_chromium(executed, chromium, tmp_path):
                                           else (requests.append(r.request.url), r.abort())))
             page.goto(url, wait_until="load")
             frame = page.frames[1]
-            frame.wait_for_function("window.geoIdlib && window.geoIdlib.ready === true", timeout=30_000)
+            # polled with evaluate: wait_for_function compiles its predicate with eval, which the
+            # page's CSP (no 'unsafe-eval') rightly refuses inside the notebook's frame
+            for _ in range(300):
+                if frame.evaluate("Boolean(window.geoIdlib && window.geoIdlib.ready === true)"):
+                    break
+                page.wait_for_timeout(100)
+            else:
+                raise AssertionError("the inline map did not become ready within 30 s")
             paths = frame.locator("path.leaflet-interactive").count()
             violations = frame.evaluate("window.__giCsp")
             policy = frame.evaluate("document.querySelector('meta[http-equiv=Content-Security-Policy]').content")

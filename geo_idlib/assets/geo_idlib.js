@@ -104,7 +104,7 @@
     if (!F.since || T.base === null || k === null || k === undefined || !T.area_km2) return [];
     return F.figures.map(function (a) {
       var net = T.area_km2[k][a] - T.area_km2[T.base][a];
-      var u = T.uncertain_km2 ? T.uncertain_km2[k][a] + T.uncertain_km2[T.base][a] : 0;
+      var u = T.uncertain_km2 ? T.uncertain_km2[k][a] : 0;
       var sign = net >= 0 ? '+' : '\u2212';
       var vals = {actor: shortLabel(d, a), net: sign + km2(Math.abs(net)), uncertain: km2(u), since: F.since};
       return fmt(d, u > 0 ? 'figure_uncertain' : 'figure', vals);

@@ -150,7 +150,7 @@ def _series(area: layers.Areas, actors: Actors, d1, when) -> dict:
     if base is None or not len(area.dates):
         return {"area_km2": None, "uncertain_km2": None, "base": None}
     km2 = furniture.series(area.faces, area.runs, len(area.dates), len(actors.table))
-    unc = furniture.uncertain_series(area.timeline, area.dates, actors)
+    unc = furniture.uncertain_series(area.timeline, area.dates, base, actors)
     return {"area_km2": np.round(km2, 1).tolist(), "base": base,
             "uncertain_km2": np.round(unc, 1).tolist() if unc is not None else None}
 

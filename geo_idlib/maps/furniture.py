@@ -2,8 +2,8 @@
 
 Every text a page shows that is not data comes from ``geo_idlib/data/map_text.json`` (one table per
 language, with its direction), so that another language is a new table, not new code. The key
-figures are each side's net km² since D1 on the date shown, with ± the ground in doubt
-(``uncertain_km2`` of the timeline on both dates, as :mod:`geo_idlib.territory.change` adds it):
+figures are each side's net km² since D1 on the date shown, with ± the ground in doubt in that
+change (:func:`geo_idlib.territory.change.uncertain_between`, the figure ``geo-idlib change`` gives):
 the page recomputes them for any slider date from the per-date areas carried in the document.
 The credit line names the data actually shown: GeoNames and OCHA for places, the timeline's own
 source for the areas, Natural Earth or the tile provider for the basemap.
@@ -104,18 +104,26 @@ def series(faces, runs, n_dates: int, n_actors: int) -> np.ndarray:
     return np.cumsum(out, axis=0)[:n_dates]
 
 
-def uncertain_series(timeline, dates, actors) -> np.ndarray | None:
-    """The ``uncertain_km2`` of each actor's rows valid on each date, or None without that column."""
+def uncertain_series(timeline, dates, base: int, actors) -> np.ndarray | None:
+    """The ± of each actor's net km² from ``dates[base]`` to each date
+    (:func:`geo_idlib.territory.change.uncertain_between`, as ``geo-idlib change`` reports it), or
+    None when the timeline has no ``uncertain_km2`` column."""
     if timeline is None or "uncertain_km2" not in timeline.columns or not len(dates):
         return None
-    vf = pd.to_datetime(timeline["valid_from"]).dt.normalize().to_numpy(dtype="datetime64[ns]")
-    vt = pd.to_datetime(timeline["valid_to"]).dt.normalize().to_numpy(dtype="datetime64[ns]")
-    u = pd.to_numeric(timeline["uncertain_km2"], errors="coerce").fillna(0.0).to_numpy()
-    a = actors.get_many(timeline["actor"].to_numpy())
+    from ..territory import change
+    from ..territory.timeline import actor_areas
+
     out = np.zeros((len(dates), len(actors.table)))
+    d1 = pd.Timestamp(dates[base])
+    a1 = actor_areas(timeline, d1)
     for k, day in enumerate(dates):
-        on = (vf <= day) & (np.isnat(vt) | (day < vt)) & (a != NO_ACTOR)
-        np.add.at(out[k], a[on], u[on])
+        if k == base:
+            continue
+        u = change.uncertain_between(timeline, d1, pd.Timestamp(day), a1)
+        for name, km2 in (u or {}).items():
+            a = actors.get(name)
+            if a != NO_ACTOR:
+                out[k, a] += km2
     return out
 
 
