@@ -38,10 +38,12 @@ map: install
 	@echo "map written: build/map.html"
 
 ## Debian's packages for browser tests and static exports: headless Chromium (PNG/PDF/SVG, frames),
-## ffmpeg (GIF/MP4 timelapses), poppler-utils (pdftotext: the tests read the PDF as a person would)
-DEBS := chromium ffmpeg poppler-utils
+## ffmpeg (GIF/MP4 timelapses), poppler-utils (pdftotext: the tests read the PDF as a person would),
+## fonts-noto-core (Noto Naskh Arabic: Arabic labels shaped in maps and their exports)
+DEBS := chromium ffmpeg poppler-utils fonts-noto-core
+ARABIC_FONT := /usr/share/fonts/truetype/noto/NotoNaskhArabic-Regular.ttf
 browser:
-	@missing=""; for t in $(CHROMIUM) /usr/bin/ffmpeg /usr/bin/pdftotext; do [ -x $$t ] || missing=1; done; \
+	@missing=""; for t in $(CHROMIUM) /usr/bin/ffmpeg /usr/bin/pdftotext $(ARABIC_FONT); do [ -e $$t ] || missing=1; done; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 	  echo "installing Debian $(DEBS) for browser tests and static exports"; \

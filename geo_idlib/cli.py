@@ -580,6 +580,9 @@ def change_cmd(ctx, areas, as_json, fmt, every, output, overwrite, raw_csv, **da
 @click.option("--scale", default=1.0, show_default=True, type=float, help="Pixels per CSS pixel (2 for retina).")
 @click.option("--every", type=click.Choice(["day", "week", "month"]), default=None,
               help="Timelapse frames (-o .gif/.mp4): one per day, week or month (default: per change date).")
+@click.option("--lang", type=click.Choice(["ar", "en"]), default=None,
+              help="Language of the labels, legend and furniture; ar: Arabic place names, right to left "
+                   "(default: the reports' script, Arabic reports → ar).")
 @country_option
 @gazetteer_option
 @output_option(required=True, help="Output map: .html (self-contained), .png/.pdf/.svg (publish layout) "
@@ -588,7 +591,7 @@ def change_cmd(ctx, areas, as_json, fmt, every, output, overwrite, raw_csv, **da
 @format_option(pipeline.MAP_FORMATS)
 @click.pass_context
 def map_cmd(ctx, reports, areas, date, offline, title, subtitle, credit, source_name, no_excerpts, size, scale,
-            every, country, gazetteers, output, overwrite, fmt, **dates):
+            every, lang, country, gazetteers, output, overwrite, fmt, **dates):
     """Draw REPORTs' places over who controlled the ground: HTML, PNG, PDF, SVG, GIF or MP4.
 
     With no REPORT the map shows the areas alone. Examples:
@@ -603,6 +606,6 @@ def map_cmd(ctx, reports, areas, date, offline, title, subtitle, credit, source_
                          every=every, fmt=fmt, areas=areas, date=date, d1=dates["from"], d2=dates["to"],
                          offline=offline, title=title, subtitle=subtitle, credit=credit, source_name=source_name,
                          excerpts=not no_excerpts, country=country, progress=ctx.obj["progress"],
-                         gazetteers=gazetteers)
+                         gazetteers=gazetteers, lang=lang)
     if not ctx.obj["quiet"]:
         click.echo(f"wrote {output}", err=True)

@@ -852,8 +852,45 @@ def places_on(texts: dict, timeline, day, *, country=None, online=None, progress
 SAMPLE_CREDIT = "geo_idlib NW Syria sample, inferred from dated reports"
 
 
-def map_towns(index=None):
-    """Town labels for a map: a function of the view's bounds giving the gazetteer's settlements in it."""
+#: A name in Arabic letters only (no Persian, Urdu or Kurdish letters, no Latin): an Arabic name.
+ARABIC_NAME = "^[\u0621-\u063a\u0641-\u064a\u064b-\u0652\u0670\u0671 ]+$"
+
+
+def arabic_name(candidate) -> str:
+    """The name a map in Arabic gives a gazetteer place (``candidate``, or None): its first alternate
+    name in Arabic letters only (OCHA's ``name_ar``, the Syria gazetteer's or GeoNames' Arabic
+    name), else "".
+
+    >>> from geo_idlib.places.build import Candidate
+    >>> c = Candidate("geonames:168661", "Kafranbel", 35.6, 36.6, "SY", "Idlib", "PPL", 0, "geonames",
+    ...               ("Kafr Nabl", "کفر نبل", "كفر نبل", "كفرنبل"))
+    >>> arabic_name(c), arabic_name(None)
+    ('كفر نبل', '')
+    """
+    import re
+
+    names = getattr(candidate, "alternatenames", None) or ()
+    return next((n for n in names if re.match(ARABIC_NAME, n)), "")
+
+
+def arabic_names(places, index=None):
+    """``places`` with a ``name_ar`` column: each place's Arabic name in the gazetteer by its
+    ``place_id`` (:func:`arabic_name`; a ``name_ar`` the places already have is kept)."""
+    from .places import store
+
+    if places is None or not len(places) or "place_id" not in places.columns:
+        return places
+    idx = index or store.load_index()
+    found = {pid: arabic_name(idx.get(pid)) for pid in places["place_id"].dropna().unique() if pid}
+    mapped = places["place_id"].map(found).fillna("")
+    if "name_ar" in places.columns:
+        mapped = places["name_ar"].fillna("").astype(str).where(places["name_ar"].fillna("").astype(str) != "", mapped)
+    return places.assign(name_ar=mapped)
+
+
+def map_towns(index=None, lang: str = "en"):
+    """Town labels for a map: a function of the view's bounds giving the gazetteer's settlements in
+    it, named in ``lang`` (``ar``: their Arabic name where the gazetteer has one)."""
     import pandas as pd
 
     from . import crs
@@ -865,8 +902,8 @@ def map_towns(index=None):
         radius = float(crs.haversine_km(lat, lon, s, w)) + 1.0
         idx = index or store.load_index()
         found = idx.nearest(lat, lon, radius_km=radius, limit=1_000_000)
-        rows = [{"name": c.name, "lat": c.lat, "lon": c.lon, "population": c.population or 0}
-                for c, _ in found if c.feature_code.startswith("PPL")]
+        rows = [{"name": (lang == "ar" and arabic_name(c)) or c.name, "lat": c.lat, "lon": c.lon,
+                 "population": c.population or 0} for c, _ in found if c.feature_code.startswith("PPL")]
         return pd.DataFrame(rows, columns=["name", "lat", "lon", "population"])
 
     return towns
@@ -889,7 +926,7 @@ def map_report(reports=(), *, areas=None, date=None, d1=None, d2=None, offline: 
                title: str | None = None, country: str | None = None, online=None,
                progress=no_progress, subtitle: str | None = None, credit: str | None = None,
                source_name: str | None = None, excerpts: bool = True, towns: bool = True,
-               gazetteers=None):
+               gazetteers=None, lang: str | None = None):
     """``geo-idlib map`` as a function: reports → places → as-of join → change → ``folium.Map``.
 
     Parameters
@@ -913,6 +950,10 @@ def map_report(reports=(), *, areas=None, date=None, d1=None, d2=None, offline: 
         False: no sentence of the report goes into the map.
     towns : bool
         Label the gazetteer's towns around the places (by population and zoom).
+    lang : str, optional
+        The map's language (``en`` or ``ar``: texts, legend, labels; ``ar`` lays the page out right
+        to left and labels places with their Arabic names, tooltips keeping the report's
+        spelling). Default: Arabic when the reports are written in Arabic, else English.
     country, online, gazetteers
         Context country, online fallback and user gazetteers for geocoding (see :func:`places`).
 
@@ -934,8 +975,12 @@ def map_report(reports=(), *, areas=None, date=None, d1=None, d2=None, offline: 
         timeline = timelines.load_timeline(areas, "areas")
     else:
         timeline = read_timeline(areas)
+    from .maps import furniture
+
     index = gazetteer_index(gazetteers) if reports else None
     texts = {path: io.read_report(path) for path in reports}
+    lang = lang or furniture.lang_of(texts.values())
+    furniture.text_table(lang)  # an unknown language is bad input before any work
     day = _map_date(list(texts.values()), timeline, date, d1, d2)
 
     places = places_on(texts, timeline, day, country=country, online=online, progress=progress, index=index)
@@ -945,11 +990,13 @@ def map_report(reports=(), *, areas=None, date=None, d1=None, d2=None, offline: 
         log.warning("%s: %s", ", ".join(reports), notice)
     if places is not None and source_name is not None:
         places["report"] = source_name
+    if lang == "ar":
+        places = arabic_names(places, index)
     change_polys = change.compare(timeline, d1, d2)[1] if d1 is not None else None
     return document.build_map(places=places, timeline=timeline, date=day, change_polys=change_polys,
                               d1=d1, d2=d2, title=title, offline=offline, notice=notice, subtitle=subtitle,
                               credit=credit, areas_source=_areas_source(timeline, areas), excerpts=excerpts,
-                              towns=map_towns() if towns else None)
+                              towns=map_towns(lang=lang) if towns else None, lang=lang)
 
 
 #: What `geo-idlib map` writes: a self-contained page, the publish layout as a picture or a

@@ -34,6 +34,15 @@
   function km2(x) { return x === 0 ? '0' : (Math.abs(x) < 10 ? ONE : INT).format(x); }
   function km(x) { return x < 1 ? '<1' : INT.format(x); }
 
+  // ---- right to left (d.text.dir): numbers with their signs kept left to right, every value put into
+  // a sentence isolated from it (Unicode's LRI/FSI … PDI), so that "+1,234" never reads "1,234+" and a
+  // Latin name in an Arabic sentence (or the reverse) keeps its own order
+  function rtl(d) { return d.text.dir === 'rtl'; }
+  function num(d, s) { return rtl(d) ? '\u2066' + s + '\u2069' : s; }
+  function iso(d, s) { return rtl(d) && s !== '' ? '\u2068' + s + '\u2069' : s; }
+  function term(d, w) { return (d.text.terms && d.text.terms[w]) || w; }  // a word of the data, in the map's language
+  function auto(e) { e.setAttribute('dir', 'auto'); return e; }          // user text: its own direction
+
   // ---- geometry: quantised, delta-encoded rings
   function decodeRing(r, inv) {
     var out = new Array(r.length / 2), x = 0, y = 0;
@@ -46,6 +55,9 @@
     return out;
   }
 
+  function mirror(d, pos) {  // a corner of the map, mirrored right to left: the panel and legend on the reading side
+    return rtl(d) ? pos.replace(/left|right/, function (s) { return s === 'left' ? 'right' : 'left'; }) : pos;
+  }
   function control(pos, cls, build) {
     var C = L.Control.extend({onAdd: function () {
       var div = el('div', cls + ' leaflet-bar gi-box');
@@ -75,7 +87,7 @@
 
   // ---- text from the document's table (d.text): '{name}' placeholders filled with values
   function fmt(d, key, vals) {
-    return String(d.text[key]).replace(/\{(\w+)\}/g, function (_, k) { return vals && k in vals ? vals[k] : ''; });
+    return String(d.text[key]).replace(/\{(\w+)\}/g, function (_, k) { return vals && k in vals ? iso(d, String(vals[k])) : ''; });
   }
   function decodeLine(r, inv) {
     var out = new Array(r.length / 2), x = 0, y = 0;
@@ -106,7 +118,7 @@
       var net = T.area_km2[k][a] - T.area_km2[T.base][a];
       var u = T.uncertain_km2 ? T.uncertain_km2[k][a] : 0;
       var sign = net >= 0 ? '+' : '\u2212';
-      var vals = {actor: shortLabel(d, a), net: sign + km2(Math.abs(net)), uncertain: km2(u), since: F.since};
+      var vals = {actor: shortLabel(d, a), net: num(d, sign + km2(Math.abs(net))), uncertain: num(d, km2(u)), since: F.since};
       return fmt(d, u > 0 ? 'figure_uncertain' : 'figure', vals);
     });
   }
@@ -137,17 +149,17 @@
 
   // ---- what the page says about places
   function quote(parent, q) {
-    if (!q.sentence) { el('cite', 'gi-report', parent, q.report); return null; }
-    var b = el('blockquote', 'gi-sentence', parent);
-    add(b, q.sentence); el('cite', null, b, q.report);
+    if (!q.sentence) { auto(el('cite', 'gi-report', parent, q.report)); return null; }
+    var b = auto(el('blockquote', 'gi-sentence', parent));
+    add(b, q.sentence); auto(el('cite', null, b, q.report));
     return b;
   }
   function popup(st, m) {
     var d = st.data, box = el('div', 'gi-popup'), P = d.places, a = actorAt(st, m), held = st.date;
-    el('b', 'gi-name', box, m.name);
-    var meta = [m.precision, fmt(d, 'confidence', {value: m.confidence === null ? '' : m.confidence.toFixed(2)})];
-    if (m.admin1) meta.push(m.admin1);
-    if (m.country) meta.push(m.country);
+    auto(el('b', 'gi-name', box, m.name));
+    var meta = [term(d, m.precision), fmt(d, 'confidence', {value: m.confidence === null ? '' : m.confidence.toFixed(2)})];
+    if (m.admin1) meta.push(iso(d, m.admin1));
+    if (m.country) meta.push(iso(d, m.country));
     el('div', 'gi-meta', box, meta.join(DOT));
     el('div', 'gi-actor', box, fmt(d, 'held_by', {actor: holder(d, a)}) + (held ? fmt(d, 'held_on', {date: held}) : ''));
     if (m.front_km !== null && held === d.time.held_on) {  // measured on the map's own date only
@@ -161,13 +173,13 @@
 
   function panelItem(ul, cls, item, meta) {  // one line per place; its sentence folds out under it
     var det = el('details', null, el('li', cls, ul)), sum = el('summary', null, det);
-    el('b', null, sum, item.name); add(sum, ' '); el('span', 'gi-meta', sum, meta);
+    auto(el('b', null, sum, item.name)); add(sum, ' '); el('span', 'gi-meta', sum, meta);
     quote(det, item);
   }
   function outsideMeta(d, o) {
-    var P = d.places, meta = [km(o.km) + ' km ' + o.compass];
-    if (o.broad) meta.push(o.broad);
-    if (o.country) meta.push(o.country);
+    var P = d.places, meta = [num(d, km(o.km)) + ' ' + d.text.km + ' ' + term(d, o.compass)];
+    if (o.broad) meta.push(term(d, o.broad));
+    if (o.country) meta.push(iso(d, o.country));
     meta.push(o.drawn ? d.text.zoom_out : fmt(d, 'not_drawn', {km: P.far_km.toFixed(0)}));
     return meta.join(DOT);
   }
@@ -192,11 +204,11 @@
     furniture(st, det, false);
     if (!d.notice && !P.outside.length && !P.unlocated.length) return;
     var body = el('div', 'gi-panel-body', det);
-    if (d.notice) el('div', 'gi-notice', body, d.notice);
+    if (d.notice) auto(el('div', 'gi-notice', body, d.notice));
     section(body, 'gi-outside', d.text.outside, P.outside,
             function (ul, o) { panelItem(ul, 'gi-off', o, outsideMeta(d, o)); });
     section(body, 'gi-not-located', d.text.not_located, P.unlocated,
-            function (ul, u) { panelItem(ul, 'gi-unlocated', u, u.status); });
+            function (ul, u) { panelItem(ul, 'gi-unlocated', u, term(d, u.status)); });
   }
 
   // ---- legend: the actors drawn, then the change D1 → D2 in km²
@@ -209,16 +221,17 @@
     var S = d.style, C = d.change;
     d.legend.actors.forEach(function (i) {
       var a = d.actors[i];
-      legendRow(div, a.color, a.hatch ? 'hatch' : null, a.label + (a.known ? '' : d.text.unrecognised)).dataset.actor = a.id;
+      legendRow(div, a.color, a.hatch ? 'hatch' : null, iso(d, a.label) + (a.known ? '' : d.text.unrecognised)).dataset.actor = a.id;
     });
     if (d.legend.no_actor) legendRow(div, S.no_actor.color, 'dot', S.no_actor.label);
     if (!C || !withChange) return;
-    el('div', 'gi-legend-title', div, d.text.change + (C.d1 && C.d2 ? ' ' + C.d1 + ' \u2192 ' + C.d2 : ''));
+    el('div', 'gi-legend-title', div, d.text.change + (C.d1 && C.d2 ? ' ' + fmt(d, 'period', {d1: C.d1, d2: C.d2}) : ''));
     el('div', 'gi-legend-note', div, (S.change.gained_hatch ? d.text.change_note_hatched : d.text.change_note_filled) + DOT + d.text.change_note_lost);
     C.totals.forEach(function (t) {
       var a = d.actors[t.actor];
       legendRow(div, a.color, S.change.gained_hatch ? 'hatch' : null,
-                a.label + ': +' + km2(t.gained_km2) + ' km\u00b2 / \u2212' + km2(t.lost_km2) + ' km\u00b2');
+                iso(d, a.label) + ': ' + num(d, '+' + km2(t.gained_km2)) + ' ' + d.text.km2 + ' / ' +
+                num(d, '\u2212' + km2(t.lost_km2)) + ' ' + d.text.km2);
     });
   }
   function hasLegend(d) { return d.legend.actors.length || d.legend.no_actor || d.change; }
@@ -249,7 +262,7 @@
       lines(M.coast, inv, {color: S.coast_line, weight: 0.8}, 'gi-coast');
       lines(M.admin1, inv, {color: S.admin1_line, weight: 0.7, dashArray: S.admin1_dash}, 'gi-admin1');
       lines(M.border, inv, {color: S.country_line, weight: 1.2}, 'gi-countries');
-      bm.addTo(map); overlays['Basemap (Natural Earth)'] = bm;
+      bm.addTo(map); overlays[d.text.layer_basemap] = bm;
       map.getContainer().setAttribute('data-gi-basemap', '1');
     }
     return bases;
@@ -273,7 +286,7 @@
       var c = L.circleMarker([m.lat, m.lon], {pane: 'gi-markers', radius: 6, weight: 1.5, color: S.marker_stroke,
         fillColor: S.no_actor.color, fillOpacity: S.marker_opacity, className: 'gi-marker', giName: m.name})
         .bindPopup(function () { return popup(st, m); }, {maxWidth: 360})
-        .bindTooltip(function () { return document.createTextNode(m.name); })
+        .bindTooltip(function () { return auto(el('span', null, null, m.tip || m.name)); })
         .addTo(mk);
       return c;
     });
@@ -289,7 +302,7 @@
 
   // ---- labels: report places in the report's spelling, then towns by population; a label that would
   // overlap one placed before it (or a marker) is hidden, never drawn over it
-  var POSITIONS = ['right', 'left', 'top', 'bottom'];
+  var POSITIONS = ['right', 'left', 'top', 'bottom'], POSITIONS_RTL = ['left', 'right', 'top', 'bottom'];
   function labelLayer(st) {
     var map = st.map, d = st.data, pane = map.createPane('gi-labels');
     pane.style.zIndex = 640; pane.style.pointerEvents = 'none';
@@ -312,7 +325,7 @@
   }
   function overlaps(a, b) { return a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]; }
   function placeLabels(st) {
-    var map = st.map, z = map.getZoom(), taken = [], GAP = 3;
+    var map = st.map, z = map.getZoom(), taken = [], GAP = 3, order = rtl(st.data) ? POSITIONS_RTL : POSITIONS;
     st.labels.forEach(function (it) {  // markers are obstacles for every label
       if (it.kind !== 'place') return;
       var p = map.latLngToLayerPoint([it.lat, it.lon]);
@@ -325,8 +338,8 @@
       e.style.display = 'block';
       var w = e.offsetWidth, h = e.offsetHeight, p = map.latLngToLayerPoint([it.lat, it.lon]), r = it.r + GAP;
       var own = it.kind === 'place' ? [p.x - it.r, p.y - it.r, p.x + it.r, p.y + it.r] : null;
-      for (var j = 0; j < POSITIONS.length; j++) {
-        var pos = POSITIONS[j], x, y;
+      for (var j = 0; j < order.length; j++) {
+        var pos = order[j], x, y;
         if (pos === 'right') { x = p.x + r; y = p.y - h / 2; }
         else if (pos === 'left') { x = p.x - r - w; y = p.y - h / 2; }
         else if (pos === 'top') { x = p.x - w / 2; y = p.y - r - h; }
@@ -393,7 +406,7 @@
   }
   function timeControl(st) {
     var T = st.data.time;
-    if (T.slider.length > 1) return control('bottomleft', 'gi-slider', function (div) {
+    if (T.slider.length > 1) return control(mirror(st.data, 'bottomleft'), 'gi-slider', function (div) {
       var lab = el('div', 'gi-slider-label', div), inp = el('input', 'gi-slider-input', div);
       inp.type = 'range'; inp.min = 0; inp.max = T.slider.length - 1; inp.step = 1;
       inp.setAttribute('aria-label', st.data.text.date);
@@ -403,7 +416,7 @@
       syncSlider(st);
       lab.textContent = st.date ? sliderText(st) : '';
     });
-    if (T.start !== null && T.dates.length && T.date_label) return control('bottomleft', 'gi-slider', function (div) {
+    if (T.start !== null && T.dates.length && T.date_label) return control(mirror(st.data, 'bottomleft'), 'gi-slider', function (div) {
       st.sliderLabel = el('div', 'gi-slider-label', div, st.date);
     });
     return null;
@@ -456,20 +469,21 @@
     var overlays = {};
     var bases = baseLayers(map, d, inv, overlays);
     areaLayers(st, inv);
-    if (d.change && d.change.polygons.length && !st.frame) overlays['Change'] = changeLayer(map, d, inv);
-    if (d.places.markers.length) overlays['Places'] = markerLayer(st);
+    if (d.change && d.change.polygons.length && !st.frame) overlays[d.text.layer_change] = changeLayer(map, d, inv);
+    if (d.places.markers.length) overlays[d.text.layer_places] = markerLayer(st);
     labelLayer(st);
     if (publish) {
       publishLayout(st);
     } else {
-      control('topright', 'gi-panel', function (div) { panel(st, div, narrow); }).addTo(map);
-      if (Object.keys(overlays).length || Object.keys(bases).length > 1) L.control.layers(bases, overlays, {position: 'topright', collapsed: true}).addTo(map);
-      control('bottomright', 'gi-legend', function (div) {
+      if (map.zoomControl && rtl(d)) map.zoomControl.setPosition(mirror(d, 'topleft'));
+      control(mirror(d, 'topright'), 'gi-panel', function (div) { panel(st, div, narrow); }).addTo(map);
+      if (Object.keys(overlays).length || Object.keys(bases).length > 1) L.control.layers(bases, overlays, {position: mirror(d, 'topright'), collapsed: true}).addTo(map);
+      control(mirror(d, 'bottomright'), 'gi-legend', function (div) {
         var det = folding(div, d.text.legend, narrow);
         if (hasLegend(d)) legend(det, d, true);
         el('div', 'gi-legend-credit', det, d.furniture.credit);  // shown here on narrow screens only
       }).addTo(map);
-      control('bottomright', 'gi-credit', function (div) { div.textContent = d.furniture.credit; }).addTo(map);
+      control(mirror(d, 'bottomright'), 'gi-credit', function (div) { div.textContent = d.furniture.credit; }).addTo(map);
       var slider = timeControl(st);
       if (slider) slider.addTo(map);
       if (T.swipe) initSwipe(st);
@@ -516,11 +530,15 @@
   G.setDate = function (iso, id) { var st = G.maps[id || 'geo_idlib']; setDate(st, iso); return st.main; };
 
   // ---- the publish layout as one SVG: the map's own SVG panes, labels and furniture as <text>
-  function svgText(parent, x, y, text, cls, size, weight, color) {
-    var t = document.createElementNS(SVG_NS, 'text');
-    t.setAttribute('x', Math.round(x)); t.setAttribute('y', Math.round(y));
+  // a text where the page draws it: from its box's left edge, or its right edge when it runs right to
+  // left, in the page's own font (an Arabic font first for Arabic: geo_idlib.css)
+  function svgText(parent, box, y, text, cls, cs) {
+    var t = document.createElementNS(SVG_NS, 'text'), size = cs.fontSize, weight = cs.fontWeight, color = cs.color;
+    var rl = cs.direction === 'rtl';
+    t.setAttribute('x', Math.round(rl ? box[1] : box[0])); t.setAttribute('y', Math.round(y));
+    if (rl) t.setAttribute('direction', 'rtl');
     t.setAttribute('class', cls); t.setAttribute('font-size', size);
-    t.setAttribute('font-family', 'sans-serif');
+    t.setAttribute('font-family', cs.fontFamily || 'sans-serif');
     if (weight) t.setAttribute('font-weight', weight);
     t.setAttribute('fill', color || '#222');
     t.textContent = text;
@@ -534,8 +552,8 @@
       if (!text || !parent || !parent.offsetWidth) continue;
       var range = document.createRange(); range.selectNodeContents(n);
       var r = range.getBoundingClientRect(), cs = getComputedStyle(parent);
-      svgText(svg, r.left - rootRect.left, r.bottom - rootRect.top - r.height * 0.22, text,
-              'gi-svg-' + (parent.className || 'text').split(' ')[0], cs.fontSize, cs.fontWeight, cs.color);
+      svgText(svg, [r.left - rootRect.left, r.right - rootRect.left], r.bottom - rootRect.top - r.height * 0.22, text,
+              'gi-svg-' + (parent.className || 'text').split(' ')[0], cs);
     }
   }
   G.svg = function (id) {
@@ -577,8 +595,8 @@
         c.setAttribute('r', '2'); c.setAttribute('fill', '#555'); g.appendChild(c);
       }
       var r = it.el.getBoundingClientRect(), cs = getComputedStyle(it.el);
-      var t = svgText(g, r.left - page.left + parseFloat(cs.paddingLeft), r.bottom - page.top - r.height * 0.28, it.text,
-                      'gi-svg-label gi-svg-label-' + it.kind, cs.fontSize, cs.fontWeight, cs.color);
+      var t = svgText(g, [r.left - page.left + parseFloat(cs.paddingLeft), r.right - page.left - parseFloat(cs.paddingRight)],
+                      r.bottom - page.top - r.height * 0.28, it.text, 'gi-svg-label gi-svg-label-' + it.kind, cs);
       t.setAttribute('stroke', '#ffffff'); t.setAttribute('stroke-width', '3'); t.setAttribute('paint-order', 'stroke');
     });
     ['.gi-publish-head', '.gi-publish-foot'].forEach(function (sel) {

@@ -92,8 +92,9 @@ def _build(areas=None, places=None, *, timeline=None, date=None, change_polys=No
     day, d1, d2 = _inputs(areas, places, timeline, change_polys,
                           {"title": title, "notice": notice, "subtitle": subtitle, "credit": credit}, date, d1, d2)
     pal = palette()
-    actors = Actors(pal)
     text = furniture.text_table(lang)
+    names, no_actor = text.pop("actors", None), text.pop("no_actor", None)  # the palette's words in this language
+    actors = Actors(pal, names)
     area = layers.areas(areas, timeline, day, actors)
     spots = layers.places(places, area.bounds)
     change_bounds = layers.change_box(change_polys)
@@ -101,7 +102,7 @@ def _build(areas=None, places=None, *, timeline=None, date=None, change_polys=No
     view = layers.frame(area, spots, change_bounds, when, actors)
     area_doc, dev_px = layers.area_data(area, view.pixel_deg)
     change = layers.change_data(change_polys, actors, view.pixel_deg, d1, d2)
-    marks = layers.markers(spots, actors, area, excerpts)
+    marks = layers.markers(spots, actors, area, excerpts, lang)
     outside, unlocated = layers.panel_lists(spots, view.bounds, excerpts)
     base = layers.base(view, offline, basemap)
     town_rows = towns(view.bounds) if callable(towns) else towns
@@ -123,7 +124,7 @@ def _build(areas=None, places=None, *, timeline=None, date=None, change_polys=No
         "labels": {"towns": town_labels},
         "legend": layers.legend(area, change, marks, actors),
         "base": base,
-        "style": style(pal),
+        "style": style(pal, no_actor),
         "text": text,
     }
     doc["actors"] = actors.table  # the change and the markers may have added actors
@@ -216,7 +217,9 @@ def build_map(areas=None, places=None, *, timeline=None, date=None, change_polys
         built from the data shown), ``areas_source`` (names of the areas' sources, for the credit),
         ``towns`` (the gazetteer's settlements, ``name, lat, lon, population``, or a function of the
         view's bounds giving them: context labels), ``excerpts`` (False: no report sentence in the
-        document), ``lang`` (the texts' table in ``data/map_text.json``).
+        document), ``lang`` (the texts' table in ``data/map_text.json``: ``en``, or ``ar``: Arabic texts
+        laid out right to left, place labels in Arabic, from the places' ``name_ar`` column or
+        else the report's own Arabic spelling; tooltips keep the report's spelling).
 
     Returns
     -------

@@ -11,15 +11,30 @@ source for the areas, Natural Earth or the tile provider for the basemap.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
 from .. import crs as _crs
 from .. import io
+from ..errors import InputError
 from .palette import NO_ACTOR
 
 #: The language of a map's texts when none is asked for.
 DEFAULT_LANG = "en"
+
+_ARABIC_LETTER = re.compile("[\u0621-\u064a\u0671-\u06d3]")
+_LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
+
+
+def languages() -> list[str]:
+    """The languages a map can speak: the tables of ``map_text.json``.
+
+    >>> languages()
+    ['ar', 'en']
+    """
+    return sorted(k for k in io.package_data_json("map_text.json") if not k.startswith("_"))
 
 
 def text_table(lang: str = DEFAULT_LANG) -> dict:
@@ -27,11 +42,29 @@ def text_table(lang: str = DEFAULT_LANG) -> dict:
 
     Examples
     --------
-    >>> text_table()["dir"], text_table()["months"][1]
-    ('ltr', 'February')
+    >>> text_table()["dir"], text_table()["months"][1], text_table("ar")["dir"]
+    ('ltr', 'February', 'rtl')
+    >>> text_table("xx")
+    Traceback (most recent call last):
+    ...
+    geo_idlib.errors.InputError: --lang xx: no map texts in that language; give one of ar, en
     """
     tables = io.package_data_json("map_text.json")
+    if lang not in languages():
+        raise InputError(f"--lang {lang}: no map texts in that language; give one of {', '.join(languages())}")
     return dict(tables[lang])
+
+
+def lang_of(texts) -> str:
+    """The language a map of ``texts`` speaks by default: Arabic when their letters are mostly
+    Arabic, else :data:`DEFAULT_LANG`.
+
+    >>> lang_of(["قصفت قوات النظام مدينة سراقب"]), lang_of(["Shelling hit Saraqib (سراقب)"]), lang_of([])
+    ('ar', 'en', 'en')
+    """
+    arabic = sum(len(_ARABIC_LETTER.findall(t)) for t in texts)
+    latin = sum(len(_LATIN_LETTER.findall(t)) for t in texts)
+    return "ar" if arabic > latin else DEFAULT_LANG
 
 
 def fill(template: str, **values) -> str:

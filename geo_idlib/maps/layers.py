@@ -173,14 +173,28 @@ def places(rows, area_bounds) -> Places:
     return Places(loc.assign(_drawn=~far), p[~located], box)
 
 
-def label(rows) -> str:
+def label(rows, lang: str = "en") -> str:
     """A place's label: the spelling the report uses most (the first of equals), else its name.
+
+    In Arabic (``lang="ar"``): the place's Arabic name (column ``name_ar``), else the report's own
+    spelling when it is Arabic, else as above.
 
     Examples
     --------
     >>> label(pd.DataFrame({"mention": ["Saraqeb", "Saraqib", "Saraqeb"], "name": ["Saraqib"] * 3}))
     'Saraqeb'
+    >>> rows = pd.DataFrame({"mention": ["وسراقب", "Saraqeb"], "name": ["Saraqib"] * 2, "name_ar": ["سراقب", ""]})
+    >>> label(rows, "ar"), label(rows.drop(columns="name_ar"), "ar"), label(rows.iloc[1:].drop(columns="name_ar"), "ar")
+    ('سراقب', 'وسراقب', 'Saraqeb')
     """
+    if lang == "ar":
+        named = [n for n in rows.get("name_ar", pd.Series(dtype=object)).fillna("").astype(str) if n.strip()]
+        if named:
+            return named[0]
+        if "mention" in rows.columns:
+            arabic = rows[rows["mention"].fillna("").astype(str).str.contains(_ARABIC, regex=True)]
+            if len(arabic):
+                return label(arabic)
     if "mention" in rows.columns:
         m = rows["mention"].fillna("").astype(str)
         m = m[m.str.strip() != ""]
@@ -188,6 +202,10 @@ def label(rows) -> str:
             counts = m.value_counts(sort=False)
             return str(counts.index[int(np.argmax(counts.to_numpy()))])
     return place_name(rows.iloc[0])
+
+
+#: An Arabic letter (a mention written in Arabic script).
+_ARABIC = "[\u0621-\u064a\u0671-\u06d3]"
 
 
 def held(xy: np.ndarray, a: Areas, actors: Actors) -> list[list[list[int]]]:
@@ -218,9 +236,11 @@ def held(xy: np.ndarray, a: Areas, actors: Actors) -> list[list[list[int]]]:
     return out
 
 
-def markers(spots: Places, actors: Actors, a: Areas | None = None, excerpts: bool = True) -> list[dict]:
-    """One marker per drawn place: where, its label, who held it (on the map's date and on each date
-    of the slider), what the report says about it (``excerpts=False``: the report's name only)."""
+def markers(spots: Places, actors: Actors, a: Areas | None = None, excerpts: bool = True,
+            lang: str = "en") -> list[dict]:
+    """One marker per drawn place: where, its label (in ``lang``; then ``tip``, the report's own
+    spelling, is its tooltip), who held it (on the map's date and on each date of the slider), what
+    the report says about it (``excerpts=False``: the report's name only)."""
     out = []
     drawn = spots.drawn
     for _, g in (_groups(drawn) if drawn is not None and len(drawn) else []):
@@ -228,12 +248,14 @@ def markers(spots: Places, actors: Actors, a: Areas | None = None, excerpts: boo
         quoted = g.drop_duplicates(["report", "sentence"]) if {"report", "sentence"} <= set(g.columns) else g
         if not excerpts:
             quoted = quoted.drop_duplicates(["report"]) if "report" in quoted.columns else quoted.head(1)
-        out.append({"lat": round(float(r.geometry.y), 5), "lon": round(float(r.geometry.x), 5), "label": label(g),
+        out.append({"lat": round(float(r.geometry.y), 5), "lon": round(float(r.geometry.x), 5), "label": label(g, lang),
                     "actor": actors.get(r.get("actor")) if "actor" in g.columns else NO_ACTOR,
                     "name": place_name(r), "precision": text(r.get("precision")),
                     "confidence": number(r.get("confidence")), "admin1": text(r.get("admin1")),
                     "country": text(r.get("country")), "front_km": number(r.get("front_km")),
                     "mentions": [_quote(m, excerpts) for _, m in quoted.head(5).iterrows()], "n": int(len(g))})
+        if lang != "en":
+            out[-1]["tip"] = label(g)
     xy = np.array([[m["lon"], m["lat"]] for m in out], dtype=float).reshape(-1, 2)
     for m, runs in zip(out, held(xy, a, actors) if a is not None else [[]] * len(out), strict=True):
         m["held"] = runs

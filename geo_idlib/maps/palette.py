@@ -28,10 +28,15 @@ def palette() -> dict:
 
 
 class Actors:
-    """Actor ids → index in the map's actor table, with palette styles; warns once per unknown actor."""
+    """Actor ids → index in the map's actor table, with palette styles; warns once per unknown actor.
 
-    def __init__(self, pal: dict):
+    ``names`` (a text table's ``actors``: id → ``label``, ``short``) renames the palette's actors in
+    the map's language.
+    """
+
+    def __init__(self, pal: dict, names: dict | None = None):
         self.pal = pal
+        self.names = names or {}
         self.index: dict[str, int] = {}
         self.table: list[dict] = []
         self.warned: set[str] = set()
@@ -49,6 +54,7 @@ class Actors:
                                 shown, ", ".join(sorted(self.pal["actors"])))
                     self.warned.add(key)
                 style = dict(self.pal["neutral"], label=key)
+            style = {**style, **self.names.get(key, {})}
             self.index[key] = len(self.table)
             self.table.append({"id": key, "color": style["color"], "label": style.get("label", key),
                                "short": style.get("short", style.get("label", key)),
@@ -62,15 +68,17 @@ class Actors:
         return self.pal["no_actor"]["label"] if i == NO_ACTOR else self.table[i]["label"]
 
 
-def style(pal: dict) -> dict:
-    """Every palette value a map draws with, besides the actors' own (the document's ``style``).
+def style(pal: dict, no_actor_label: str | None = None) -> dict:
+    """Every palette value a map draws with, besides the actors' own (the document's ``style``);
+    ``no_actor_label`` names places without an actor in the map's language.
 
     Examples
     --------
     >>> style(palette())["change"]["lost_dash"]
     '6 4'
     """
+    no_actor = dict(pal["no_actor"], **({"label": no_actor_label} if no_actor_label else {}))
     return {"background": pal["background"], "basemap": dict(pal["basemap"]),
             "area_opacity": pal["area_fill_opacity"], "marker_opacity": pal["marker_fill_opacity"],
-            "marker_stroke": pal["marker_stroke"], "no_actor": dict(pal["no_actor"]),
+            "marker_stroke": pal["marker_stroke"], "no_actor": no_actor,
             "change": dict(pal["change"])}
