@@ -4,6 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 REPORT  := examples/idlib_report_2020-02-20.txt
+REPORT_AR := examples/idlib_report_ar_2020-02-20.txt
 CHROMIUM ?= /usr/bin/chromium
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -31,11 +32,12 @@ $(NB_STAMP): $(STAMP)
 notebook: $(NB_STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $$([ "$$(id -u)" = "0" ] && echo --allow-root) $(NOTEBOOK_ARGS)
 
-## make map: install, then draw the embedded example report on the embedded NW Syria data
+## make map: install, then draw the embedded example reports (English, Arabic) on the embedded NW Syria data
 map: install
 	@mkdir -p build
 	$(BIN)/geo-idlib map $(REPORT) --date 2020-02-20 -o build/map.html --overwrite
-	@echo "map written: build/map.html"
+	$(BIN)/geo-idlib map $(REPORT_AR) --date 2020-02-20 -o build/map_ar.html --overwrite
+	@echo "maps written: build/map.html, build/map_ar.html (the Arabic report, labelled in Arabic)"
 
 ## Debian's packages for browser tests and static exports: headless Chromium (PNG/PDF/SVG, frames),
 ## ffmpeg (GIF/MP4 timelapses), poppler-utils (pdftotext: the tests read the PDF as a person would),
