@@ -53,6 +53,7 @@ from geo_idlib.places.normalize import ascii_words, loose_key, skeleton  # noqa:
 from geo_idlib.places.store import load_index  # noqa: E402
 from geo_idlib.territory import change  # noqa: E402
 from scripts import nw_syria_baseline as b2017  # noqa: E402
+from scripts import nw_syria_lookup as lookup  # noqa: E402
 
 SHARED = Path(os.environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
 FACTS = SHARED / "data" / "nw_syria_2019_2020"
@@ -211,7 +212,7 @@ def _median_point(lat, lon):
     return (float(np.median(lat)), float(np.median(lon))) if len(lat) else None
 
 
-def geocode_groups(rows: pd.DataFrame, cands: pd.DataFrame, pc: pd.DataFrame) -> pd.DataFrame:
+def geocode_groups(rows: pd.DataFrame, cands: pd.DataFrame, pc: pd.DataFrame, index=None) -> pd.DataFrame:
     """A position for each place group, with its coord_source and how it was found.
 
     Evidence, in order: (1) the facts' own coordinate table (GeoNames, else OCHA admin capital),
@@ -226,7 +227,7 @@ def geocode_groups(rows: pd.DataFrame, cands: pd.DataFrame, pc: pd.DataFrame) ->
     apart are told apart by it (the nearest wins), and a match of (2) or (3) farther than
     CONTEXT_KM from it is refused. Two rounds, so places located in round 1 give context in round 2.
     """
-    loc = _Locator(rows, cands, pc)
+    loc = _Locator(rows, cands, pc, index)
     loc.check_single_positions()
     for _round in (1, 2):
         loc.locate_in_context()
@@ -243,17 +244,22 @@ class _Locator:
     """The state of :func:`geocode_groups`: each group's names and spelling options, the groups
     located (``g → (lat, lon, ref, how, context_km)``) and refused (``g → reason``)."""
 
-    def __init__(self, rows: pd.DataFrame, cands: pd.DataFrame, pc: pd.DataFrame):
+    def __init__(self, rows: pd.DataFrame, cands: pd.DataFrame, pc: pd.DataFrame, index=None):
         self.rows = rows
-        self.cands = cands.assign(soft=[loose_key(n) for n in cands["name"]])
+        groups = dict(iter(rows.groupby("g", sort=True)))
+        lib, spelt = lookup.library_options(index, groups) if index is not None else ({}, cands.iloc[:0])
+        self.cands = pd.concat([cands.assign(soft=[loose_key(n) for n in cands["name"]]), spelt.drop(columns="via", errors="ignore")],
+                               ignore_index=True)
         self.names = {g: sorted({s for p, a in zip(sub["place"], sub["place_alt"], strict=True) for s in spellings(p, a)})
-                      for g, sub in rows.groupby("g", sort=True)}
+                      or lookup.all_spellings(sub) for g, sub in groups.items()}
         self.events = rows[rows["kind"] != "baseline"]  # dated rows: the offensive's and 2017–2019 changes
         self.ev_dates = pd.to_datetime(self.events["date"], errors="coerce")
         self.located: dict = {}
         self.options: dict = {}
         self.refused: dict = {}
-        by_key = ({k: v for k, v in self.cands.groupby("soft")}, {k: v for k, v in self.cands.groupby("skel")})
+        own = self.cands[self.cands["rank"] >= 0]  # the builder's own candidate table
+        by_key = ({k: v for k, v in own.groupby("soft")}, {k: v for k, v in own.groupby("skel")})
+        area = shapely.union_all(list(_governorates().values()))
         for g, nm in self.names.items():
             hit = pc[pc["place"].isin(nm)]
             marker = rows.loc[(rows["g"] == g) & (rows["marker_ref"] != ""), ["marker_ref", "map_name", "map_lat",
@@ -265,8 +271,31 @@ class _Locator:
                 m = marker.iloc[0]
                 self.located[g] = (float(m["map_lat"]), float(m["map_lon"]), m["marker_ref"],
                                    f"the changes file's 2017 marker ({m['map_name']})", np.nan)
-            elif (option := self._spelling_option(nm, *by_key)) is not None:
-                self.options[g] = option
+            else:
+                self._admit(g, [lib.get(g), self._spelling_option(nm, *by_key)], area)
+
+    def _admit(self, g, options: list, area) -> None:
+        """Keep group ``g``'s name matches that can be its place (:func:`scripts.nw_syria_lookup.admissible`):
+        the library's, else the builder's own spelling match. One that agrees with the fact's own 2017
+        marker locates it at once; the others wait for context."""
+        why = ""
+        for option in options:
+            if option is not None:
+                option, no = lookup.admissible(option, self.rows[self.rows["g"] == g], area)
+                why = why or no
+                if option is not None:
+                    break
+        if option is None:
+            if why:
+                self.refused[g] = why
+        elif "marker_km" in option[1]:
+            level, best = option
+            r = best.iloc[int(np.argmin(best["marker_km"].to_numpy()))]
+            self.located[g] = (float(r["lat"]), float(r["lon"]), r["ref"],
+                               f"{level} match ({r['source']}: {r['name']}), {r['marker_km']:.1f} km from the changes "
+                               f"file's 2017 marker", np.nan)
+        else:
+            self.options[g] = option
 
     @staticmethod
     def _spelling_option(nm: list[str], by_soft: dict, by_skel: dict):
@@ -315,7 +344,7 @@ class _Locator:
                 single[g] = (float(r["lat"]), float(r["lon"]), r["ref"], f"{level} match ({r['source']}: {r['name']})")
         self.located.update({g: (*v, np.nan) for g, v in single.items()})
         govs = _governorates()
-        refused = self.refused
+        refused = {}  # of these single positions (self.refused may hold other groups already)
         for _ in range(12):
             dist = self._distances(single, [g for g in single if g not in refused], govs)
             worst = max([d for d in dist.values() if np.isfinite(d)], default=0.0)
@@ -336,6 +365,7 @@ class _Locator:
         for g in refused:
             self.located.pop(g, None)
             self.options.pop(g, None)
+        self.refused.update(refused)
 
     def _distances(self, single: dict, gs: list, govs: dict) -> dict:
         """km from each group's single position to its context (a baseline place reported alone: 0
@@ -358,7 +388,7 @@ class _Locator:
         its context; the places found give context in the next round."""
         found = {}
         for g in self.names:
-            if g in self.located or str(self.refused.get(g, "")).startswith(("name", "spelling")):
+            if g in self.located or str(self.refused.get(g, "")).startswith(("name", "spelling", lookup.LEVEL)):
                 continue
             ctx = self.context(g)
             got = (self._nearest_option(g, ctx) if g in self.options else
@@ -648,7 +678,7 @@ def build(outdir: Path) -> dict:
     rows = rows[~rows["place"].str.contains(NOT_A_POINT)].reset_index(drop=True)
     rows["marker_ref"] = marker_refs(rows)
     rows["g"] = group_places(rows)
-    geo = geocode_groups(rows, gazetteer_candidates(), place_coordinates_table())
+    geo = geocode_groups(rows, gazetteer_candidates(), place_coordinates_table(), lookup.sample_free_index())
     facts, unloc = fact_observations(rows, geo)
     ext = b2017.extent(gpd.read_file(OCHA_ADMIN1), gpd.read_file(OCHA_ADMIN3), facts["lat"].to_numpy(float),
                        facts["lon"].to_numpy(float))
@@ -666,9 +696,14 @@ def build(outdir: Path) -> dict:
     tl_path = outdir / "nw_syria_timeline.gpkg"
     msg = pipeline.infer_areas(str(obs_path), str(ext_path), str(tl_path), max_distance_km=MAX_DISTANCE_KM,
                                until=UNTIL, overwrite=True)
+    by_library = geo[geo["located_by"].str.startswith(lookup.LEVEL)]
+    w = pd.read_csv(WIKI, dtype=str, keep_default_na=False)
+    check = lookup.spot_check(by_library, w[(w["is_place_marker"] == "1") & (w["name"] != "")])
     return {"observations": len(obs), "fact_rows": len(facts), "snapshot_rows": len(snap), "derived_rows": len(derived),
             "baseline_from_changes": int(facts["id"].str.startswith("ch").sum()),
             "places_located": int(np.isfinite(geo["lat"]).sum()), "places": len(geo), "unlocated": len(unloc),
+            "located_by_the_library_lookup": len(by_library),
+            "spot_check_against_the_2017_map": "\n" + "\n".join(check),
             "extent": ", ".join(ext["name"]), "message": msg}
 
 

@@ -11,7 +11,7 @@ import shapely
 from conftest import ROOT, shared_file
 
 from geo_idlib import io, pipeline
-from geo_idlib.crs import geodesic_area_km2
+from geo_idlib.crs import geodesic_area_km2, haversine_km
 from geo_idlib.territory import change
 from geo_idlib.territory import timeline as timelines
 
@@ -92,7 +92,8 @@ def test_every_observation_is_sourced_and_every_baseline_row_states_its_basis(ob
     assert obs["id"].is_unique
     assert (obs["source"].str.len() > 10).all()
     assert set(obs["actor"]) == {"government", "opposition", "contested"}
-    assert obs["coord_source"].str.fullmatch(r"geonames:\d+|ocha:SY\d+|wikipedia2017:line\d+").all()
+    # the library's place ids (GeoNames, the Syria gazetteer), OCHA capitals, the 2017 map's lines
+    assert obs["coord_source"].str.fullmatch(r"geonames:\d+|ocha:SY\d+|wikipedia2017:line\d+|syria:[wc]\w+").all()
     lat, lon = obs["lat"].astype(float), obs["lon"].astype(float)
     assert lat.between(34.9, 36.9).all() and lon.between(35.9, 38.6).all()
     base = obs[obs["date"] == "2019-12-18"]
@@ -234,3 +235,18 @@ def test_rebuilding_the_sample_reproduces_the_committed_files(tmp_path, monkeypa
     for name in ("nw_syria_observations.csv", "nw_syria_unlocated.csv", "nw_syria_timeline.gpkg"):
         assert filecmp.cmp(tmp_path / name, ROOT / "shapefiles" / name, shallow=False), (
             f"{name} differs: rebuild the sample (python -m scripts.build_nw_syria_sample) and update docs/sample.md")
+
+
+def test_no_place_lies_far_from_its_own_2017_marker(obs):
+    """A name match never lands more than 10 km from the 2017 marker the changes file gives its row
+    (scripts/nw_syria_lookup.py, MARKER_KM), even a marker its note calls a probable match."""
+    ch = pd.read_csv(shared_file("data/nw_syria_2019_2020/control_changes_2017_2019.csv"), dtype=str,
+                     keep_default_na=False)
+    ch["facts_row"] = [f"changes:{i}" for i in range(2, len(ch) + 2)]
+    m = obs.merge(ch[ch["map_lat"] != ""][["facts_row", "map_lat", "map_lon", "note"]], on="facts_row")
+    assert len(m) > 40
+    d = haversine_km(m["lat"].astype(float), m["lon"].astype(float), m["map_lat"].astype(float),
+                     m["map_lon"].astype(float))
+    assert d.max() <= 10.0, m.loc[d > 10.0, ["place", "coord_source"]].values.tolist()
+    # some are placed by the library's lookup (the Syria gazetteer), not by their marker
+    assert m["located_by"].str.startswith("gazetteer match").any()
