@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from typing import NamedTuple
 
 import numpy as np
@@ -36,8 +35,8 @@ _Q = round(1 / QUANTUM)
 
 
 
-#: Precision grid of the overlays that cut a timeline into faces (snap-rounding keeps them robust
-#: and the faces exactly edge-matched); inputs are rounded to it.
+#: Precision grid of the faces: every boundary of a timeline is rounded to it and noded on it
+#: (snap-rounding keeps the noding robust and the faces exactly edge-matched).
 _GRID = 1e-7
 
 
@@ -56,66 +55,10 @@ def iso_day(d) -> str:
     return str(np.datetime64(d, "D"))
 
 
-def _changed_ground(prev: dict, cur: dict) -> tuple[dict, list]:
-    """``({actor: ground it gained}, [ground lost])`` between two ``{actor: geometry}`` snapshots.
-
-    Uses :func:`geo_idlib.territory.change` 's windowed overlay (only where the boundaries differ), so that
-    a day of DeepState costs a few small overlays instead of two of the whole front.
-    """
-    from ..territory import change as _change
-
-    a1 = {str(a): g for a, g in prev.items()}
-    a2 = {str(a): g for a, g in cur.items()}
-    src, dst, pieces = _change.pieces_between(a1, a2)
-    pieces = _polygonal(shapely.set_precision(_polygonal(np.array(pieces, dtype=object)), _GRID))
-    big = shapely.area(pieces) > 0
-    gains: dict[int, object] = {}
-    for a in sorted({d for d, b in zip(dst, big, strict=True) if d != _change.NOBODY and b}, key=int):
-        sel = [p for p, d, b in zip(pieces, dst, big, strict=True) if d == a and b]
-        gains[int(a)] = _poly1(shapely.union_all(sel, grid_size=_GRID))
-    losses = [p for p, d, b in zip(pieces, dst, big, strict=True) if d == _change.NOBODY and b]
-    return gains, losses
-
-
-def _holder(parts: np.ndarray, snapshot: dict) -> np.ndarray:
-    """The actor holding each polygon (at a point on its surface) in ``{actor: geometry}``, or -1."""
-    out = np.full(len(parts), NO_ACTOR, dtype=int)
-    if len(parts) == 0:
-        return out
-    pts = shapely.point_on_surface(parts)
-    for a, g in snapshot.items():
-        shapely.prepare(g)
-        out[(out == NO_ACTOR) & shapely.contains(g, pts)] = a
-    return out
-
-
-#: Faces with more vertices than this are cut into tiles, so that later overlays stay small.
-TILE_VERTICES = 400
-
-
-def _tiles(geom) -> list:
-    """``geom`` cut by a regular grid into pieces of about :data:`TILE_VERTICES` vertices.
-
-    Tiles of one actor are drawn as one SVG path, so their seams do not show.
-    """
-    if shapely.area(geom) <= 0:
-        return []
-    n = int(shapely.get_num_coordinates(geom))
-    if n <= TILE_VERTICES:
-        return [geom]
-    side = math.ceil(math.sqrt(n / TILE_VERTICES))
-    x0, y0, x1, y1 = shapely.bounds(geom)
-    xs, ys = np.linspace(x0, x1, side + 1), np.linspace(y0, y1, side + 1)
-    boxes = shapely.box(*np.meshgrid(xs[:-1], ys[:-1]), *np.meshgrid(xs[1:], ys[1:])).ravel()
-    boxes = shapely.set_precision(boxes, _GRID)
-    pieces = _polygonal(shapely.intersection(geom, boxes, grid_size=_GRID))
-    return list(pieces[shapely.area(pieces) > 0])
-
-
 class _Rows(NamedTuple):
     """A timeline's rows as arrays (see :func:`_timeline_rows`)."""
 
-    geoms: np.ndarray    # polygonal, on the overlay grid
+    geoms: np.ndarray    # valid, polygonal
     actor: np.ndarray    # actor index per row (-1: none)
     vf: np.ndarray       # valid_from, a day
     vt: np.ndarray       # valid_to, a day or NaT (open)
@@ -124,9 +67,9 @@ class _Rows(NamedTuple):
 
 
 def _timeline_rows(timeline, actors: Actors) -> _Rows:
-    """The rows of ``timeline`` on the overlay grid, with their actor indices and change dates."""
+    """The rows of ``timeline`` made valid, with their actor indices and change dates."""
     t = _crs.to_wgs84(timeline, "timeline")
-    geoms = _polygonal(shapely.set_precision(shapely.make_valid(np.asarray(t.geometry.values, dtype=object)), _GRID))
+    geoms = _polygonal(shapely.make_valid(np.asarray(t.geometry.values, dtype=object)))
     act = actors.get_many(t["actor"].to_numpy())
     vf = pd.to_datetime(t["valid_from"]).dt.normalize().to_numpy(dtype="datetime64[ns]")
     vt = pd.to_datetime(t["valid_to"]).dt.normalize().to_numpy(dtype="datetime64[ns]")
@@ -140,158 +83,73 @@ def _timeline_rows(timeline, actors: Actors) -> _Rows:
     return _Rows(geoms, act, vf, vt, dates, present & (act != NO_ACTOR))
 
 
-def _snapshots(rows: _Rows):
-    """``(k, before, after)``: the ``{actor: geometry}`` snapshots around each date where rows change.
-
-    An actor's geometry is the union of its rows valid on ``dates[k]``; dates where no actor's set of
-    rows changes are skipped.
-    """
-    prev: dict[int, object] = {}
-    prev_rows: dict[int, tuple] = {}
-    for k, day in enumerate(rows.dates):
-        active = rows.drawn & (rows.vf <= day) & (np.isnat(rows.vt) | (day < rows.vt))
-        cur_rows: dict[int, list] = {}
-        for i in np.flatnonzero(active):
-            cur_rows.setdefault(int(rows.actor[i]), []).append(int(i))
-        cur_rows = {a: tuple(r) for a, r in cur_rows.items()}
-        changed = [a for a in sorted(set(cur_rows) | set(prev_rows)) if cur_rows.get(a) != prev_rows.get(a)]
-        if not changed:
-            continue
-        cur = dict(prev)
-        for a in changed:
-            sel = cur_rows.get(a)
-            if sel is None:
-                cur.pop(a, None)
-            else:
-                cur[a] = rows.geoms[sel[0]] if len(sel) == 1 else _poly1(
-                    shapely.union_all(rows.geoms[list(sel)], grid_size=_GRID))
-        yield k, prev, cur
-        prev, prev_rows = cur, cur_rows
+def _held(inside: np.ndarray, rows: _Rows, drawn: np.ndarray) -> np.ndarray:
+    """``held[f, k]``: the actor index holding face ``f`` in date interval ``k`` (-1: nobody), from
+    ``inside[f, j]`` (face ``f`` lies in the area of row ``drawn[j]``). Where areas of two rows
+    overlap on a date, the earlier row wins."""
+    n = len(rows.dates)
+    k0 = np.searchsorted(rows.dates, rows.vf[drawn])
+    vt = rows.vt[drawn]
+    k1 = np.full(len(drawn), n)
+    k1[~np.isnat(vt)] = np.searchsorted(rows.dates, vt[~np.isnat(vt)])
+    held = np.full((inside.shape[0], n), NO_ACTOR, dtype=np.int32)
+    for j in range(len(drawn) - 1, -1, -1):
+        held[inside[:, j], k0[j]:k1[j]] = rows.actor[drawn[j]]
+    return held
 
 
-def _union(geoms: list):
-    """One polygonal geometry: the only item, or the union of them on the overlay grid."""
-    return geoms[0] if len(geoms) == 1 else _poly1(shapely.union_all(geoms, grid_size=_GRID))
+def _by_history(faces: np.ndarray, held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One face per history: the faces held by the same actors on every date merged into one
+    (faces nobody ever holds left out), without overlay specks (parts under ~10 m², far below a
+    pixel at any useful zoom). Returns the faces and their rows of ``held``, in the order of their
+    first part in ``faces``."""
+    some = (held != NO_ACTOR).any(axis=1)
+    faces, held = faces[some], np.ascontiguousarray(held[some])
+    if not len(faces):
+        return faces, held
+    history = held.view(np.dtype((np.void, held.shape[1] * held.itemsize))).ravel()
+    _, first, group = np.unique(history, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))
+    group = rank[group.ravel()]
+    order = np.argsort(group, kind="stable")
+    merged = shapely.multipolygons(faces[order], indices=group[order])
+    several = np.flatnonzero(shapely.get_num_geometries(merged) > 1)
+    for i in several[~shapely.is_valid(merged[several])]:  # parts side by side (rows of one actor): one polygon
+        merged[i] = shapely.coverage_union_all(shapely.get_parts(merged[i]))
+    merged = _drop_small_parts(merged, _SPECK_DEG2)
+    held = held[np.sort(first)]
+    keep = ~shapely.is_empty(merged)
+    return merged[keep], held[keep]
 
 
-class _FaceHistory:
-    """Faces being cut from a timeline, each with its history ``[(k, actor), ...]`` of label changes."""
-
-    def __init__(self):
-        self.geoms: list = []
-        self.hist: list[list[tuple[int, int]]] = []
-
-    def add(self, geom, history: list) -> None:
-        self.geoms.append(geom)
-        self.hist.append(history)
-
-    def change(self, k: int, gains: dict, losses: list, after: dict) -> None:
-        """Apply the change at date index ``k``: ``gains`` ``{actor: ground}``, ``losses`` [ground]."""
-        changed = _poly1(shapely.union_all(list(gains.values()) + losses, grid_size=_GRID))
-        covered = self._hand_over(k, changed, gains, after)
-        if gains:
-            self._add_new_ground(k, gains, covered)
-
-    def _near(self, changed):
-        """The faces that ``changed`` ground overlaps, and for each, the parts of it near that face."""
-        F = np.array(self.geoms, dtype=object)
-        # the changed ground is scattered along the fronts: overlay each face only with the parts near it
-        dparts = shapely.get_parts(changed)
-        pi, fi = shapely.STRtree(F).query(dparts)
-        order = np.lexsort((pi, fi))
-        pi, fi = pi[order], fi[order]
-        cand, inv = np.unique(fi, return_inverse=True)
-        near = shapely.multipolygons(dparts[pi], indices=inv) if len(cand) else np.array([], dtype=object)
-        ok = shapely.intersects(F[cand], near) & ~shapely.touches(F[cand], near)
-        return F, cand[ok], near[ok]
-
-    def _hand_over(self, k: int, changed, gains: dict, after: dict) -> list:
-        """Cut the ``changed`` ground out of existing faces and relabel it; returns the pieces cut."""
-        shapely.prepare(changed)
-        covered: list = []
-        if not self.geoms:
-            return covered
-        F, hit, near = self._near(changed)
-        if not len(hit):
-            return covered
-        inside = _polygonal(shapely.intersection(F[hit], near, grid_size=_GRID))
-        outside = _polygonal(shapely.difference(F[hit], near, grid_size=_GRID))
-        for j, i in enumerate(hit):
-            if shapely.area(inside[j]) <= 0:
-                continue
-            self.geoms[i] = outside[j]
-            covered.append(inside[j])
-            self._relabel(k, inside[j], self.hist[i], gains, after)
-        return covered
-
-    def _relabel(self, k: int, piece, history: list, gains: dict, after: dict) -> None:
-        """New faces for a ``piece`` of a face that changed hands: split by the actors that gained it."""
-        rest = piece
-        for a, g in gains.items():
-            part = _poly1(shapely.intersection(piece, g, grid_size=_GRID))
-            if shapely.area(part) > 0:
-                self.add(part, history + [(k, a)])
-                rest = _poly1(shapely.difference(rest, g, grid_size=_GRID))
-        if shapely.area(rest) > 0:
-            # what is left is nobody's, unless snapping shaved a gain: ask the snapshot
-            parts = shapely.get_parts(rest)
-            labels = _holder(parts, after)
-            for lab in np.unique(labels):
-                sel = parts[labels == lab]
-                self.add(sel[0] if len(sel) == 1 else shapely.multipolygons(sel), history + [(k, int(lab))])
-
-    def _add_new_ground(self, k: int, gains: dict, covered: list) -> None:
-        """Faces for ground never held before: the gains outside every existing face, in tiles."""
-        gain_all = _union(list(gains.values()))
-        new = gain_all if not covered else _poly1(shapely.difference(
-            gain_all, shapely.union_all(covered, grid_size=_GRID), grid_size=_GRID))
-        if shapely.area(new) <= 0:
-            return
-        for a, g in gains.items():
-            part = _poly1(shapely.intersection(new, g, grid_size=_GRID)) if len(gains) > 1 else new
-            for tile in _tiles(part):
-                self.add(tile, [(k, a)])
-
-    def end(self, k: int, gone: set) -> None:
-        """Actors that left the map at ``k``: none of their faces stays, whatever snapping left behind."""
-        for h in self.hist:
-            if h[-1][1] in gone and h[-1][0] < k:
-                h.append((k, NO_ACTOR))
-
-    def runs(self, n: int) -> tuple[np.ndarray, list]:
-        """The non-empty faces and their runs ``(face, k_from, k_to, actor)`` over ``n`` intervals.
-
-        Overlay specks (parts under ~10 m², far below a pixel at any useful zoom) are dropped first.
-        """
-        if not self.geoms:
-            return np.array([], dtype=object), []
-        geoms = _drop_small_parts(np.array(self.geoms, dtype=object), _SPECK_DEG2)
-        out_faces, remap, runs = [], {}, []
-        for f in np.flatnonzero(~shapely.is_empty(geoms)):
-            h = self.hist[f]
-            for j, (k0, a) in enumerate(h):
-                k1 = h[j + 1][0] if j + 1 < len(h) else n
-                if a != NO_ACTOR and k1 > k0:
-                    if f not in remap:
-                        remap[f] = len(out_faces)
-                        out_faces.append(geoms[f])
-                    runs.append((remap[f], k0, k1, a))
-        return np.array(out_faces, dtype=object), runs
+def _runs(held: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """The runs ``(face, k_from, k_to, actor)`` of ``held`` (intervals nobody held left out)."""
+    n = held.shape[1]
+    start = np.ones(held.shape, dtype=bool)
+    start[:, 1:] = held[:, 1:] != held[:, :-1]
+    f, k0 = np.nonzero(start)
+    k1 = np.r_[k0[1:], n]
+    k1[np.r_[f[1:] != f[:-1], True]] = n
+    a = held[f, k0]
+    keep = a != NO_ACTOR
+    return list(zip(f[keep].tolist(), k0[keep].tolist(), k1[keep].tolist(), a[keep].tolist(), strict=True))
 
 
 def partition(timeline, actors: Actors | None = None):
     """Cut a control timeline into faces that each change controller only at change dates.
 
-    Each date where some actor's rows change hands over the ground that changed
-    (:func:`_changed_ground`): faces it overlaps are cut and the pieces relabelled, ground never
-    held before becomes new faces (tiled), and actors that left the map end their faces.
+    The faces are those of the arrangement of every row's boundary
+    (:func:`geo_idlib.territory.geom.arrangement`: the boundaries noded once on a 1e-7° grid and
+    polygonized, with the rows that hold each face), so no overlay runs per date. Faces with the
+    same holders on every date are merged into one; ground that never changes hands is one face.
 
     Parameters
     ----------
     timeline : GeoDataFrame
         ``actor, valid_from, valid_to, geometry`` in EPSG:4326 (``valid_to`` exclusive, NaT open),
         without overlaps between actors on the same day (as :func:`geo_idlib.territory.timeline.load_timeline`
-        makes it).
+        makes it; where they overlap, the earlier row wins).
 
     Returns
     -------
@@ -318,16 +176,14 @@ def partition(timeline, actors: Actors | None = None):
     >>> sorted((round(faces[f].area, 2), k0, k1, acts.table[a]["id"]) for f, k0, k1, a in runs)
     [(0.5, 0, 1, 'opposition'), (0.5, 0, 2, 'opposition'), (0.5, 1, 2, 'government'), (1.0, 0, 2, 'government')]
     """
+    from ..territory import geom
+
     actors = actors or Actors(palette())
     rows = _timeline_rows(timeline, actors)
-    faces = _FaceHistory()
-    for k, before, after in _snapshots(rows):
-        gains, losses = _changed_ground(before, after)
-        if gains or losses:
-            faces.change(k, gains, losses, after)
-            faces.end(k, set(before) - set(after))
-    out, runs = faces.runs(len(rows.dates))
-    return rows.dates, out, runs, actors
+    drawn = np.flatnonzero(rows.drawn)
+    faces, inside = geom.arrangement(rows.geoms[drawn], _GRID)
+    faces, held = _by_history(faces, _held(inside, rows, drawn))
+    return rows.dates, faces, _runs(held), actors
 
 
 # --------------------------------------------------------------------------- geometry encoding
@@ -380,10 +236,6 @@ def deviation_px(exact, drawn, pixel_deg: float) -> np.ndarray:
     out = np.zeros(len(exact))
     out[ok] = shapely.hausdorff_distance(shapely.boundary(exact[ok]), shapely.boundary(drawn[ok])) / pixel_deg
     return out
-
-
-def _poly1(g):
-    return _polygonal(np.array([g], dtype=object))[0]
 
 
 def simplify_coverage(geoms, tolerance: float, clean: bool = True) -> np.ndarray:

@@ -151,26 +151,15 @@ def _same(g1, g2) -> bool:
 #: Above this many vertices in the changed areas, overlays run only inside the windows where the
 #: two dates' boundaries differ (see :func:`_windows`); below it, on the whole areas.
 WINDOW_MIN_VERTICES = 2000
-_HASH = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5],
-                 dtype=np.uint64)
 
 
 def _segments(areas: dict, actors: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Boundary segments ``(n, 4)`` of each actor's area (endpoints in canonical order) and a 64-bit
     key per (actor, segment)."""
     names = [x for x in actors if x in areas]
-    parts, owner = shapely.get_parts(np.array([areas[x] for x in names], dtype=object), return_index=True)
-    rings, ring_part = shapely.get_rings(parts, return_index=True)
-    coords, idx = shapely.get_coordinates(rings, return_index=True)
-    same = idx[1:] == idx[:-1]
-    a, b = coords[:-1][same], coords[1:][same]
-    actor = np.array([actors.index(x) for x in names], dtype=np.uint64)[owner[ring_part[idx[:-1][same]]]]
-    swap = ((a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1])))[:, None]
-    seg = np.ascontiguousarray(np.hstack([np.where(swap, b, a), np.where(swap, a, b)]))
-    with np.errstate(over="ignore"):
-        key = (seg.view(np.uint64) * _HASH).sum(axis=1, dtype=np.uint64) + actor * np.uint64(0x94D049BB133111EB)
-        key ^= key >> np.uint64(31)
-    return seg, key
+    seg, owner = geom.boundary_segments([areas[x] for x in names])
+    actor = np.array([actors.index(x) for x in names], dtype=np.uint64)[owner]
+    return seg, geom.segment_keys(seg, salt=actor)
 
 
 def _windows(a1: dict, a2: dict, actors: list[str], margin: float = 1e-6) -> np.ndarray:
