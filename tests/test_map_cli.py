@@ -133,3 +133,15 @@ def test_console_script_help_and_version():
         assert cmd in out
     v = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True).stdout
     assert v.startswith("geo-idlib, version ")
+
+
+def test_the_credit_names_the_licence_of_every_place_source_drawn(timeline):
+    """Places of the built-in Syria gazetteer come from Wikipedia's 2017 map (CC BY-SA 4.0): a map
+    that draws one says so (regression: the credit once named GeoNames alone)."""
+    from geo_idlib.maps import document
+
+    p = pipeline.places_on({"r.txt": REPORT.read_text(encoding="utf-8")}, timeline, pd.Timestamp("2020-02-20"))
+    ids = set(p["place_id"])
+    assert any(i.startswith("syria:") for i in ids) and any(i.startswith("geonames:") for i in ids)
+    credit = document.build_document(places=p, timeline=timeline, basemap=False)["furniture"]["credit"]
+    assert "places: GeoNames (CC BY 4.0)" in credit and "Syrian Civil War map, 2017 (CC BY-SA 4.0)" in credit

@@ -177,6 +177,8 @@ def credit(text: dict, place_ids, areas_source, basemap: bool, tiles: list[dict]
     --------
     >>> credit(text_table(), ["geonames:1", "ocha:SY07"], ["DeepState"], True, [], False)
     'Sources: places: GeoNames (CC BY 4.0), OCHA (CC BY 3.0 IGO); areas: DeepState; basemap: Natural Earth'
+    >>> credit(text_table(), ["syria:w1234"], [], False, [], False)
+    "Sources: places: Wikipedia's Syrian Civil War map, 2017 (CC BY-SA 4.0)"
     """
     places: list[str] = []
     for pid in sorted({str(p) for p in place_ids if p}):
@@ -185,6 +187,8 @@ def credit(text: dict, place_ids, areas_source, basemap: bool, tiles: list[dict]
             item = text["geonames"]
         elif kind == "ocha":
             item = text["ocha"]
+        elif kind == "syria":  # the built-in Syria gazetteer: the 2017 Wikipedia map's places
+            item = text["syria_gazetteer"]
         elif kind == "user":
             item = fill(text["user_gazetteer"], name=pid.split(":")[1])
         elif kind == "online":
