@@ -709,6 +709,26 @@ def csv_text(table, *, raw: bool = False, header: bool = True) -> str:
     return "".join(lines)
 
 
+def csv_rows(rows, columns=None, *, raw: bool = False) -> str:
+    """Rows of plain values (str, int, float, None) as CSV text, cell by cell as :func:`csv_text`
+    writes a table (floats with :data:`FLOAT_DIGITS`, None and NaN empty, text cells spreadsheet-safe
+    unless ``raw``), with a line of ``columns`` first when given. For streaming many small tables
+    without building a DataFrame each time.
+
+    >>> print(csv_rows([("Sarmin", 36.725, 3), ("=1+2", float("nan"), None)], ["name", "lon", "n"]), end="")
+    name,lon,n
+    Sarmin,36.725000,3
+    '=1+2,,
+    """
+    lines = [_csv_line([c if raw else spreadsheet_safe(c) for c in columns])] if columns else []
+    for row in rows:
+        cells = [_csv_cell(v) for v in row]
+        if not raw:
+            cells = [spreadsheet_safe(c) if isinstance(v, str) else c for v, c in zip(row, cells, strict=True)]
+        lines.append(_csv_line(cells))
+    return "".join(lines)
+
+
 _CSV_QUOTE = re.compile(r'[",\r\n]')
 
 
@@ -763,6 +783,29 @@ def open_sqlite(path: str | os.PathLike, readonly: bool = False, timeout: float 
         return sqlite3.connect(f"file:{Path(path).as_posix()}?mode=ro", uri=True, check_same_thread=False,
                                timeout=timeout)
     return sqlite3.connect(str(path), check_same_thread=False, timeout=timeout)
+
+
+def open_trie(path: str | os.PathLike):
+    """A `marisa-trie <https://github.com/pytries/marisa-trie>`_ file mapped read-only into memory.
+
+    Opening costs a fraction of a millisecond whatever the size; the pages are the operating
+    system's file cache, shared by every process that maps the same file (Dask workers, parallel
+    runs). Raises :class:`OSError` subclasses when the file is missing, and ``RuntimeError`` when
+    it is not a trie.
+    """
+    import marisa_trie
+
+    return marisa_trie.Trie().mmap(str(path))
+
+
+def write_trie(path: str | os.PathLike, trie) -> Path:
+    """Save a marisa-trie to ``path`` atomically (a pid-named temporary file renamed into place)."""
+    tmp = temp_path_beside(path)
+    try:
+        trie.save(str(tmp))
+        return move_into_place(tmp, path)
+    finally:
+        remove_file(tmp)
 
 
 def move_into_place(tmp: str | os.PathLike, path: str | os.PathLike) -> Path:

@@ -27,7 +27,8 @@ ALLOWED = {
 }
 # Inside each subpackage, data flows one way: a module may import the ones before it.
 ORDER = {
-    "places": ["normalize", "dates", "build", "store", "rank", "mentions", "online", "resolve", "gazetteer"],
+    "places": ["normalize", "dates", "build", "store", "automaton", "rank", "mentions", "online", "resolve",
+               "gazetteer"],
     "territory": ["geom", "timeline", "infer", "join", "change"],
     "maps": ["palette", "view", "faces", "layers", "element", "document", "static"],
 }

@@ -17,7 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .. import crs, io
-from .normalize import compact, exact_key, normalize
+from . import automaton
+from .normalize import compact, exact_key, literal_key, normalize
 from .store import Candidate
 
 # =========================================================================== ranking
@@ -69,8 +70,34 @@ def match_type(query: str, candidate: Candidate, via: str = "folded") -> str:
     >>> match_type("saraqeb", c), match_type("Sarakeb", c)
     ('exact', 'folded')
     """
-    q = exact_key(query)
-    return "exact" if any(exact_key(n) == q for n in (candidate.name, *candidate.alternatenames)) else via
+    return "exact" if exact_key(query) in _exact_names(candidate) else via
+
+
+_PER_CANDIDATE_CACHE = 200_000
+_EXACT_NAMES: dict[Candidate, frozenset] = {}
+_LITERAL_NAMES: dict[Candidate, frozenset] = {}
+_STATIC: dict[Candidate, float] = {}
+
+
+def _exact_names(c: Candidate) -> frozenset:
+    """The :func:`exact_key` of each name of a candidate (cached per candidate)."""
+    got = _EXACT_NAMES.get(c)
+    if got is None:
+        if len(_EXACT_NAMES) > _PER_CANDIDATE_CACHE:
+            _EXACT_NAMES.clear()
+        got = _EXACT_NAMES[c] = frozenset(exact_key(n) for n in (c.name, *c.alternatenames))
+    return got
+
+
+def literal_names(c: Candidate) -> frozenset:
+    """The :func:`~geo_idlib.places.normalize.literal_key` of each name of a candidate (cached per
+    candidate): whether a word is literally one of its names, not only shares its key."""
+    got = _LITERAL_NAMES.get(c)
+    if got is None:
+        if len(_LITERAL_NAMES) > _PER_CANDIDATE_CACHE:
+            _LITERAL_NAMES.clear()
+        got = _LITERAL_NAMES[c] = frozenset(literal_key(n) for n in (c.name, *c.alternatenames))
+    return got
 
 
 def score(c: Candidate, *, match: str = "folded", match_score: float = 1.0, country: str | None = None,
@@ -90,16 +117,32 @@ def score(c: Candidate, *, match: str = "folded", match_score: float = 1.0, coun
     >>> score(a) > score(b), score(b, country="US") > score(a, country="US")
     (True, True)
     """
+    return _static_score(c) + _context_score(c, match, match_score, country, kind, proximity, home_division)
+
+
+def _static_score(c: Candidate) -> float:
+    """The part of :func:`score` that depends on the candidate alone (cached per candidate)."""
+    got = _STATIC.get(c)
+    if got is None:
+        if len(_STATIC) > _PER_CANDIDATE_CACHE:
+            _STATIC.clear()
+        pop = min(1.0, math.log10(max(c.population, 0) + 1) / 7)
+        got = _STATIC[c] = (1.0 + W_FEATURE * feature_rank(c.feature_code) + W_POPULATION * pop
+                            + W_USER * c.source.startswith("user:") + W_BUILTIN * c.source.startswith("builtin:"))
+    return got
+
+
+def _context_score(c: Candidate, match: str, match_score: float, country: str | None, kind: str | None,
+                   proximity: float, home_division: bool) -> float:
+    """The part of :func:`score` that depends on the name and the report."""
     quality = MATCH_QUALITY.get(match, 0.5) * (match_score if match == "fuzzy" else 1.0)
-    pop = min(1.0, math.log10(max(c.population, 0) + 1) / 7)
     # countries, continents and regions fit any report's context (a foreign country not when the name is
     # also a division at home); the bonus separates same-name towns
-    in_context = bool(country) and (c.country == country.upper() or c.precision == "region"
-                                    or (c.precision == "country" and not home_division))
-    return (1.0 + W_COUNTRY * in_context
-            + W_FEATURE * feature_rank(c.feature_code) + W_POPULATION * pop
-            + W_KIND * (bool(kind) and c.precision == kind) + W_PROXIMITY * proximity + W_MATCH * quality
-            + W_USER * c.source.startswith("user:") + W_BUILTIN * c.source.startswith("builtin:"))
+    precision = c.precision
+    in_context = bool(country) and (c.country == country.upper() or precision == "region"
+                                    or (precision == "country" and not home_division))
+    return (W_COUNTRY * in_context + W_KIND * (bool(kind) and precision == kind) + W_PROXIMITY * proximity
+            + W_MATCH * quality)
 
 
 def confidence(ranked: list[tuple[Candidate, float]], match: str, match_score: float = 1.0) -> tuple[float, str]:
@@ -183,7 +226,8 @@ def lookup(index, keys: Iterable[str], *, fuzzy: bool = True, country: str | Non
     (``"compact"``: "kafrnabl" finds "kafr nabl"), else, with ``fuzzy`` and at least
     :data:`FUZZY_MIN_CHARS` letters, the near keys of the index (``"fuzzy"``; the similarity is
     rapidfuzz's ratio, cut off at the tuned threshold; only places in ``country`` when given). The
-    first two are one query per batch of keys. Keys without any candidate are absent.
+    first two ask the name automaton (:mod:`~geo_idlib.places.automaton`), whose candidates come from
+    the index in one query per batch of keys it has not seen. Keys without any candidate are absent.
 
     Examples
     --------
@@ -193,12 +237,14 @@ def lookup(index, keys: Iterable[str], *, fuzzy: bool = True, country: str | Non
     {'jisr al shugr': ('fuzzy', 'geonames:169023'), 'kafrnabl': ('compact', 'geonames:168661'),
      'sarakib': ('folded', 'geonames:164816')}
     """
+    names = automaton.load(index)
     keys = sorted({k for k in keys if k})
-    out = {k: ("folded", [(c, 1.0) for c in cands]) for k, cands in index.lookup_many(keys).items()}
-    missing = [k for k in keys if k not in out]
-    if missing:
-        for k, cands in index.lookup_many(missing, compact_fallback=True).items():
-            out[k] = ("compact", [(c, 1.0) for c in cands])
+    out = {k: ("folded", [(c, 1.0) for c in cands]) for k, cands in names.candidates(keys).items()}
+    for k in keys:
+        if k not in out:
+            cands = names.merged(names.compact(k))
+            if cands:
+                out[k] = ("compact", [(c, 1.0) for c in cands])
     for k in keys if fuzzy else ():
         if k not in out and len(compact(k)) >= FUZZY_MIN_CHARS:
             hits = index.fuzzy(k, limit=10, country=country)
@@ -215,7 +261,8 @@ DROP_FOREIGN_FOLDED = True
 
 
 def rank(name: str, via: str, cands: list[tuple[Candidate, float]], *, country: str | None = None,
-         kind: str | None = None, proximity: dict[str, float] | None = None, context: bool = False) -> list[Match]:
+         kind: str | None = None, proximity: dict[str, float] | None = None, context: bool = False,
+         limit: int | None = None) -> list[Match]:
     """The candidates of one name ranked best first (THE ranking policy): ``[Match]``.
 
     Each candidate gets its :func:`match_type` (``fuzzy`` when ``via`` is) and its :func:`score`
@@ -225,7 +272,7 @@ def rank(name: str, via: str, cands: list[tuple[Candidate, float]], *, country: 
     of a whole report (:func:`geo_idlib.places.resolve.resolve`): then a foreign settlement that
     matches only through spelling folds is left out (:data:`DROP_FOREIGN_FOLDED`), and a country
     named like one of the context country's first-level divisions does not get the context bonus.
-    ``[]`` when no candidate is left.
+    ``[]`` when no candidate is left; ``limit``: only the first ``limit`` matches.
 
     Examples
     --------
@@ -236,22 +283,22 @@ def rank(name: str, via: str, cands: list[tuple[Candidate, float]], *, country: 
     """
     home_division = context and bool(country) and any(c.country == country and c.precision == "admin1"
                                                       for c, _ in cands)
+    q = exact_key(name)
     scored = []
     for c, sim in cands:
-        m = "fuzzy" if via == "fuzzy" else match_type(name, c, via)
+        m = "fuzzy" if via == "fuzzy" else "exact" if q in _exact_names(c) else via
         if (context and DROP_FOREIGN_FOLDED and country and m != "exact" and c.precision == "settlement"
                 and c.country != country and not c.source.startswith(("user:", "builtin:"))):
             continue  # a spelling fold found a village abroad: not what a report about the country means
         prox = proximity.get(c.place_id, 0.0) if proximity else 0.0
-        scored.append((c, score(c, match=m, match_score=sim, country=country, kind=kind, proximity=prox,
-                                home_division=home_division), m, sim))
+        scored.append((c, _static_score(c) + _context_score(c, m, sim, country, kind, prox, home_division), m, sim))
     if not scored:
         return []
     scored.sort(key=lambda t: (-t[1], t[0].place_id))
     _, top, top_match, top_sim = scored[0]
     conf, status = confidence([(c, sc) for c, sc, _, _ in scored], top_match, top_sim)
     return [Match(c, round(sc, 6), m, round(sim, 4), round(conf * sc / top, 4), status if i == 0 else "candidate")
-            for i, (c, sc, m, sim) in enumerate(scored)]
+            for i, (c, sc, m, sim) in enumerate(scored[:limit])]
 
 
 def search(index, query: str, *, country: str | None = None, kind: str | None = None,

@@ -150,8 +150,8 @@ def _candidate(row) -> Candidate:
                      tuple(alts.split(_SEP)) if alts else ())
 
 
-def _rank_key(c: Candidate):
-    # stable order of candidates for one key: most populous first, then id
+def candidate_order(c: Candidate):
+    """The order of the candidates of one key: most populous first, then by id."""
     return (-c.population, c.place_id)
 
 
@@ -235,7 +235,7 @@ class GazetteerIndex:
             for ck, cands in self._query("compact", sorted(by_compact)).items():
                 for k in by_compact[ck]:
                     out[k] = cands
-        return {k: sorted(v, key=_rank_key) for k, v in sorted(out.items())}
+        return {k: sorted(v, key=candidate_order) for k, v in sorted(out.items())}
 
     def lookup(self, key: str) -> list[Candidate]:
         """Candidates of one normalised key (``[]`` when none)."""
@@ -246,9 +246,10 @@ class GazetteerIndex:
         rows = self._select(f"SELECT {_CANDIDATE_SQL} FROM {{db}}.places p WHERE p.place_id = ?", [place_id])
         return _candidate(rows[0]) if rows else None
 
-    def keys(self) -> Iterator[str]:
-        """Every distinct normalised key (GeoNames and user gazetteers), sorted within each source."""
-        for db in self._dbs:
+    def keys(self, database: str | None = None) -> Iterator[str]:
+        """Every distinct normalised key (GeoNames and user gazetteers), sorted within each source;
+        only those of the built-in index (``database="main"``) or of the user gazetteers (``"user"``)."""
+        for db in self._dbs if database is None else [d for d in self._dbs if d == database]:
             with self._lock:
                 rows = self._con.execute(f"SELECT DISTINCT key FROM {db}.names ORDER BY key").fetchall()
             for (k,) in rows:
