@@ -662,6 +662,20 @@ def _csv_cell(v) -> str:
     return str(v)
 
 
+def _plain_cell(v) -> str:
+    """:func:`_csv_cell` of a plain value, without importing pandas for the common types."""
+    t = type(v)
+    if t is str:
+        return v
+    if v is None:
+        return ""
+    if t is float:
+        return "" if math.isnan(v) else f"{v:.{FLOAT_DIGITS}f}"
+    if t is int:
+        return str(v)
+    return _csv_cell(v)
+
+
 def _csv_column(s) -> list[str]:
     """A column as CSV text, vectorised by dtype (geometry as WKT, floats with FLOAT_DIGITS)."""
     import pandas as pd
@@ -722,7 +736,7 @@ def csv_rows(rows, columns=None, *, raw: bool = False) -> str:
     """
     lines = [_csv_line([c if raw else spreadsheet_safe(c) for c in columns])] if columns else []
     for row in rows:
-        cells = [_csv_cell(v) for v in row]
+        cells = [_plain_cell(v) for v in row]
         if not raw:
             cells = [spreadsheet_safe(c) if isinstance(v, str) else c for v, c in zip(row, cells, strict=True)]
         lines.append(_csv_line(cells))
@@ -934,6 +948,19 @@ def package_asset_text(name: str) -> str:
 def package_data_json(name: str):
     """A JSON lookup table shipped in ``geo_idlib/data/NAME``."""
     return json.loads(package_data(name).read_text(encoding="utf-8"))
+
+
+def package_data_rows(name: str) -> list[dict[str, str]]:
+    """A CSV lookup table shipped in ``geo_idlib/data/NAME`` as a list of dicts of text (the csv
+    module: no pandas import for the tables the place finder reads at start-up).
+
+    >>> package_data_rows("feature_ranks.csv")[0].keys() >= {"feature_code", "rank"}
+    True
+    """
+    import csv
+
+    with package_data(name).open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def shapefile_layer(name: str):

@@ -68,6 +68,13 @@ def load_gwn(path: Path, types: set[str] = GWN_TYPES) -> list[dict]:
     return docs
 
 
+def load_gwn_negatives(path: Path) -> list[dict]:
+    """GeoWebNews spans annotated as not places (Non_Toponym, Homonym), as documents marked
+    ``negative`` (any place found for them is a false answer)."""
+    return [dict(d, negative=True, toponyms=[dict(t, lat=0.0, lon=0.0) for t in d["toponyms"]])
+            for d in load_gwn(path, types={"Non_Toponym", "Homonym"}) if d["toponyms"]]
+
+
 def load_gaztag(path: Path) -> list[dict]:
     """LGL and TR-News: <toponym><start><end><phrase><gaztag><lat><lon>."""
     docs = []

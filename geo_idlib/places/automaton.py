@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .. import io
+from . import normalize
 from .build import Candidate
 from .normalize import compact, consonant_key
 from .store import GazetteerIndex, candidate_order, index_lock_path
@@ -40,7 +41,7 @@ from .store import GazetteerIndex, candidate_order, index_lock_path
 log = logging.getLogger("geo_idlib")
 
 #: Bump when the entries of the trie change (the file name carries it).
-AUTOMATON_FORMAT = 1
+AUTOMATON_FORMAT = 2
 
 #: Keys whose candidates stay in memory per process (names repeat across reports).
 CACHE_KEYS = 50_000
@@ -54,7 +55,7 @@ def _entries(keys: Iterable[str]) -> Iterable[str]:
         if " " in k:
             yield f"{_COMPACT}{compact(k)}{_SEP}{k}"
         c = consonant_key(k)
-        if c:
+        if len(c) >= 2:
             yield f"{_CONSONANT}{c}{_SEP}{k}"
 
 
@@ -110,8 +111,8 @@ class NameAutomaton:
     >>> a = load(load_index())
     >>> normalize("Saraqeb") in a, sorted(a.prefixes("marat al numan al jadida")), a.compact("kafrnabl")
     (True, ['marat', 'marat al numan'], ['kafr nabl'])
-    >>> "idlib" in a.consonant(normalize("Edlib")), "idlib" in a.consonant(normalize("Idlib"))
-    (True, True)
+    >>> "idlib" in a.consonant(normalize("Edlib")), "idlib" in a.consonant("idlib")  # the other keys
+    (True, False)
     """
 
     def __init__(self, index, tries: list):
@@ -145,9 +146,10 @@ class NameAutomaton:
         return [k for k in found if k != key]
 
     def consonant(self, key: str) -> list[str]:
-        """Keys with the consonant skeleton of ``key`` (``[]`` when it has none)."""
+        """The other keys with the consonant skeleton of ``key`` (``[]`` when it has fewer than
+        :data:`~geo_idlib.places.normalize.CONSONANT_MIN` letters)."""
         c = consonant_key(key)
-        return self._section(_CONSONANT, c) if c else []
+        return [k for k in self._section(_CONSONANT, c) if k != key] if len(c) >= normalize.CONSONANT_MIN else []
 
     def candidates(self, keys: Iterable[str]) -> dict[str, list[Candidate]]:
         """The candidates of each key (as :meth:`GazetteerIndex.lookup_many`: keys without one are

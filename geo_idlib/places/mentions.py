@@ -36,14 +36,15 @@ from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
-
-import pandas as pd
+from typing import TYPE_CHECKING, NamedTuple
 
 from .. import io
 from . import automaton
 from .normalize import APOSTROPHES, literal_key, normalize, word_keys
 from .rank import literal_names
+
+if TYPE_CHECKING:  # pandas is imported where a table is built, not to find places
+    import pandas as pd
 
 #: A word this frequent in English (wordfreq Zipf scale) is not taken as a place where its
 #: capital letter says nothing (sentence start, ALL-CAPS or Title Case lines) unless it names a
@@ -126,14 +127,14 @@ class _Tables:
 
 @lru_cache(maxsize=1)
 def _tables() -> _Tables:
-    np_ = io.read_table(io.package_data("not_places.csv"), "not_places.csv")
-    cues = io.read_table(io.package_data("toponym_cues.csv"), "toponym_cues.csv")
+    np_ = io.package_data_rows("not_places.csv")
+    cues = io.package_data_rows("toponym_cues.csv")
 
-    def names(kinds, table=np_, col="kind", field="name"):
-        return frozenset(normalize(n) for n in table.loc[table[col].isin(kinds), field])
+    def names(kinds):
+        return frozenset(normalize(r["name"]) for r in np_ if r["kind"] in kinds)
 
     def words(role):
-        return frozenset(w.lower() for w in cues.loc[cues["role"] == role, "word"])
+        return frozenset(r["word"].lower() for r in cues if r["role"] == role)
 
     return _Tables(
         never=names({"demonym", "weekday", "month", "common"}),
@@ -215,9 +216,39 @@ _NOT_ASCII_UPPER = bytes(b for b in range(256) if not 65 <= b <= 90)
 
 @lru_cache(maxsize=1 << 16)
 def _zipf(word: str) -> float:
+    """The word's Zipf frequency in English (wordfreq), exact from :data:`COMMON_ZIPF` up (every
+    threshold here is at least that): a plain Latin word is looked up in :func:`common_words`, so
+    most runs never load wordfreq (0.2 s); other words ask it."""
+    w = word.lower()
+    if w.isascii() and w.isalpha():
+        return common_words().get(w, 0.0)
     from wordfreq import zipf_frequency
 
-    return zipf_frequency(word.lower(), "en")
+    return zipf_frequency(w, "en")
+
+
+@lru_cache(maxsize=1)
+def common_words() -> dict[str, float]:
+    """Every English word with a Zipf frequency of at least :data:`COMMON_ZIPF` (about 7,000 words)
+    and its frequency, from wordfreq; computed once per wordfreq version and kept as JSON in
+    :func:`geo_idlib.io.cache_dir`."""
+    from importlib.metadata import version
+
+    path = io.cache_dir() / f"wordfreq-en-zipf{COMMON_ZIPF:g}-{version('wordfreq')}.json"
+    try:
+        return io.read_json_file(path)
+    except (OSError, ValueError):
+        pass
+    from wordfreq import iter_wordlist, zipf_frequency
+
+    table = {}
+    for w in iter_wordlist("en"):
+        z = zipf_frequency(w, "en")
+        if z < COMMON_ZIPF:
+            break
+        table[w] = z
+    io.write_text(path, io.dumps_json(table), overwrite=True)
+    return table
 
 
 def _common(word: str) -> bool:
@@ -529,8 +560,8 @@ def _prefix_pattern():
     """Arabic place names built on a generic first word: Tal X, Deir X, Kafr X, Maarat al-X, Khirbat X
     (the ``name_prefix`` words of toponym_cues.csv); the whole run is one name. With its trigger
     (the prefix words, lower case)."""
-    cues = io.read_table(io.package_data("toponym_cues.csv"), "toponym_cues.csv")
-    words = sorted(cues.loc[cues["role"] == "name_prefix", "word"], key=len, reverse=True)
+    words = sorted((r["word"] for r in io.package_data_rows("toponym_cues.csv") if r["role"] == "name_prefix"),
+                   key=len, reverse=True)
     alt = "|".join(re.escape(w) for w in words)
     rx = re.compile(rf"(?<![\w{_APOS}-])(?P<n>(?:{alt})(?:(?:[ \u00a0]|-){_ART}?{_CAPW})+)(?![\w{_APOS}])")
     return rx, None, True, ("in", frozenset(w.lower() for w in words))
@@ -660,6 +691,8 @@ def find_mentions(text: str, index, *, report: str = "", offset: int = 0) -> pd.
 
 def mentions_frame(rows: list[Mention], report: str = "") -> pd.DataFrame:
     """The mentions table (:data:`COLUMNS`) of :func:`find`'s rows."""
+    import pandas as pd
+
     cols = list(zip(*rows, strict=True)) if rows else [()] * 6
     return pd.DataFrame({
         "report": pd.Series([report] * len(rows), dtype=object),

@@ -247,7 +247,7 @@ _VOWELS = re.compile(r"[aeiouyw ]")
 def consonant_key(key: str) -> str:
     """The consonant skeleton of a :func:`normalize` key: the article words ``al`` dropped, then the
     vowels (a e i o u, and the semi-vowels y w) and spaces, then doubled letters folded; ``""`` for
-    keys in other scripts or with fewer than :data:`CONSONANT_MIN` consonants.
+    keys in other scripts. Looked up only when it has :data:`CONSONANT_MIN` letters or more.
 
     The key already carries the article and letter rules (kh → h, q → k, Deir → dayr, doubled
     letters), so spellings that differ only in vowels, doubling or spacing meet:
@@ -257,12 +257,11 @@ def consonant_key(key: str) -> str:
     >>> consonant_key(normalize("Kfar Nabel")) == consonant_key(normalize("Kafranbel")) == 'kfrnbl'
     True
     >>> consonant_key(normalize("Deir Ezzor")), consonant_key(normalize("Deir ez-Zor")), consonant_key("hama")
-    ('drzr', 'drzr', '')
+    ('drzr', 'drzr', 'hm')
     """
     if not key.isascii():
         return ""
-    t = _DOUBLED_ANY.sub(r"\1", _VOWELS.sub("", _ARTICLE_KEY_WORD.sub("", key)))
-    return t if len(t) >= CONSONANT_MIN else ""
+    return _DOUBLED_ANY.sub(r"\1", _VOWELS.sub("", _ARTICLE_KEY_WORD.sub("", key)))
 
 
 # =========================================================================== other strengths

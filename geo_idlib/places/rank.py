@@ -37,7 +37,11 @@ W_BUILTIN = 0.8
 
 
 #: Quality of each kind of match (also the ceiling of the confidence).
-MATCH_QUALITY = {"exact": 1.0, "folded": 0.9, "compact": 0.8, "fuzzy": 0.8}
+MATCH_QUALITY = {"exact": 1.0, "folded": 0.9, "compact": 0.8, "consonant": 0.8, "fuzzy": 0.8}
+
+
+#: Matches whose quality is scaled by their similarity (the others are 1.0).
+_SIMILAR = ("consonant", "fuzzy")
 
 
 #: Two top candidates closer than this (km) are "the same place" for confidence and ambiguity.
@@ -59,7 +63,7 @@ def feature_rank(feature_code: str) -> float:
     True
     """
     if not _RANKS:
-        _RANKS.update({r["feature_code"]: float(r["rank"]) for r in io.read_table(io.package_data("feature_ranks.csv"), "feature_ranks.csv").to_dict("records")})
+        _RANKS.update({r["feature_code"]: float(r["rank"]) for r in io.package_data_rows("feature_ranks.csv")})
     return _RANKS.get((feature_code or "").upper(), 0.3)
 
 
@@ -135,7 +139,7 @@ def _static_score(c: Candidate) -> float:
 def _context_score(c: Candidate, match: str, match_score: float, country: str | None, kind: str | None,
                    proximity: float, home_division: bool) -> float:
     """The part of :func:`score` that depends on the name and the report."""
-    quality = MATCH_QUALITY.get(match, 0.5) * (match_score if match == "fuzzy" else 1.0)
+    quality = MATCH_QUALITY.get(match, 0.5) * (match_score if match in _SIMILAR else 1.0)
     # countries, continents and regions fit any report's context (a foreign country not when the name is
     # also a division at home); the bonus separates same-name towns
     precision = c.precision
@@ -166,7 +170,7 @@ def confidence(ranked: list[tuple[Candidate, float]], match: str, match_score: f
         if crs.haversine_km(top.lat, top.lon, c.lat, c.lon) > SAME_PLACE_KM:
             margin = max(0.0, (s1 - s) / s1) if s1 > 0 else 0.0
             break
-    quality = MATCH_QUALITY.get(match, 0.5) * (match_score if match == "fuzzy" else 1.0)
+    quality = MATCH_QUALITY.get(match, 0.5) * (match_score if match in _SIMILAR else 1.0)
     conf = quality * (0.55 + 0.45 * min(1.0, margin / 0.3))
     return round(conf, 4), "ambiguous" if margin < AMBIGUOUS_MARGIN else "resolved"
 
@@ -218,16 +222,30 @@ _KIND_PREFIX = re.compile(r"^(?:the\s+)?(?:city|town|village)\s+of\s+(.+)$", re.
 FUZZY_MIN_CHARS = 4
 
 
-def lookup(index, keys: Iterable[str], *, fuzzy: bool = True, country: str | None = None
-           ) -> dict[str, tuple[str, list[tuple[Candidate, float]]]]:
+#: The consonant step looks only in the report's context country (without one it is skipped):
+#: spellings that differ in vowels are one name in the region a report is about, not across the
+#: world ("Edlib" is Idlib, not Dali Ba). Tuned by scripts/tune_consonant.py.
+CONSONANT_NEEDS_COUNTRY = True
+
+
+#: A consonant match needs at least this rapidfuzz ratio between the two keys (tuned likewise).
+CONSONANT_MIN_RATIO = 0.8
+
+
+def lookup(index, keys: Iterable[str], *, fuzzy: bool = True, country: str | None = None,
+           consonant: bool = True, near=None) -> dict[str, tuple[str, list[tuple[Candidate, float]]]]:
     """How each normalised key matches, and its candidates: ``{key: (via, [(candidate, similarity)])}``.
 
     THE lookup order of geo_idlib: the key itself (``via="folded"``), else the key without spaces
-    (``"compact"``: "kafrnabl" finds "kafr nabl"), else, with ``fuzzy`` and at least
-    :data:`FUZZY_MIN_CHARS` letters, the near keys of the index (``"fuzzy"``; the similarity is
-    rapidfuzz's ratio, cut off at the tuned threshold; only places in ``country`` when given). The
-    first two ask the name automaton (:mod:`~geo_idlib.places.automaton`), whose candidates come from
-    the index in one query per batch of keys it has not seen. Keys without any candidate are absent.
+    (``"compact"``: "kafrnabl" finds "kafr nabl"), else, with ``consonant``, the keys with its
+    consonant skeleton (``"consonant"``, :func:`~geo_idlib.places.normalize.consonant_key`: "edlib"
+    finds "idlib"; only places in ``country``, see :data:`CONSONANT_NEEDS_COUNTRY`; the similarity
+    is rapidfuzz's ratio of the two keys), else, with ``fuzzy`` and at least :data:`FUZZY_MIN_CHARS`
+    letters, the near keys of the index (``"fuzzy"``; the similarity is rapidfuzz's ratio, cut off
+    at the tuned threshold; only places in ``country`` when given). The first three ask the name
+    automaton (:mod:`~geo_idlib.places.automaton`), whose candidates come from the index in one
+    query per batch of keys it has not seen; fuzzy asks the index. Keys without any candidate are
+    absent.
 
     Examples
     --------
@@ -245,12 +263,52 @@ def lookup(index, keys: Iterable[str], *, fuzzy: bool = True, country: str | Non
             cands = names.merged(names.compact(k))
             if cands:
                 out[k] = ("compact", [(c, 1.0) for c in cands])
+    if consonant and (country or not CONSONANT_NEEDS_COUNTRY):
+        for k in keys:
+            if k not in out:
+                hits = _consonant_matches(names, k, country, near)
+                if hits:
+                    out[k] = ("consonant", hits)
     for k in keys if fuzzy else ():
         if k not in out and len(compact(k)) >= FUZZY_MIN_CHARS:
             hits = index.fuzzy(k, limit=10, country=country)
             if hits:
                 out[k] = ("fuzzy", hits)
     return out
+
+
+#: With the points of the report's other places (``near``), a consonant match must lie within this
+#: many km of one of them (None: anywhere in the country). Tuned by scripts/tune_consonant.py: on the
+#: 989 gold names of the dev sets that no exact or space-insensitive key finds, consonant matches in
+#: the whole country placed 12 right and 40 wrong; within 100 km of the report's places (seats
+#: anywhere), 11 right and 1 wrong (fuzzy matching: 3 right, at one index scan per name).
+CONSONANT_NEAR_KM: float | None = 100.0
+
+
+#: A capital or first-level seat of the country matches wherever it lies (a country's best-known
+#: places are the ones written every which way).
+CONSONANT_SEATS_ANYWHERE = True
+_SEATS = ("PPLC", "PPLA", "ADM1")
+
+
+def _consonant_matches(names, key: str, country: str | None, near) -> list[tuple[Candidate, float]]:
+    """The places whose key has the consonant skeleton of ``key`` (in ``country`` when given, near
+    the points ``near`` when given), each with the best rapidfuzz ratio of its keys to ``key``, best
+    first."""
+    from rapidfuzz import fuzz
+
+    ratios = {other: fuzz.ratio(key, other) / 100 for other in names.consonant(key)}
+    best: dict[str, tuple[Candidate, float]] = {}
+    for other, cands in names.candidates(k for k, r in ratios.items() if r >= CONSONANT_MIN_RATIO).items():
+        for c in cands:
+            if (not country or c.country == country.upper()) and (c.place_id not in best or best[c.place_id][1] < ratios[other]):
+                best[c.place_id] = (c, ratios[other])
+    if near is not None and CONSONANT_NEAR_KM is not None and best:
+        lat, lon = near
+        best = {pid: (c, r) for pid, (c, r) in best.items()
+                if (CONSONANT_SEATS_ANYWHERE and c.feature_code in _SEATS)
+                or (len(lat) and float(crs.haversine_km(c.lat, c.lon, lat, lon).min()) <= CONSONANT_NEAR_KM)}
+    return sorted(best.values(), key=lambda cs: (-cs[1], -cs[0].population, cs[0].place_id))
 
 
 # =========================================================================== the ranking
@@ -286,7 +344,7 @@ def rank(name: str, via: str, cands: list[tuple[Candidate, float]], *, country: 
     q = exact_key(name)
     scored = []
     for c, sim in cands:
-        m = "fuzzy" if via == "fuzzy" else "exact" if q in _exact_names(c) else via
+        m = via if via in _SIMILAR else "exact" if q in _exact_names(c) else via
         if (context and DROP_FOREIGN_FOLDED and country and m != "exact" and c.precision == "settlement"
                 and c.country != country and not c.source.startswith(("user:", "builtin:"))):
             continue  # a spelling fold found a village abroad: not what a report about the country means

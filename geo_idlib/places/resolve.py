@@ -20,8 +20,11 @@ normalised key are ranked by :func:`geo_idlib.places.rank.score`:
 
 ``confidence`` combines the match quality with the score margin over the best runner-up lying
 more than 25 km away; ``status`` is ``ambiguous`` when that margin is under 5 %. Mentions without
-any candidate get a fuzzy look-up (threshold tuned by ``scripts/tune_fuzzy.py``, restricted to the
-context country when there is one), then the optional online geocoder, else ``unresolved``.
+an exact or space-insensitive match get the consonant-skeleton look-up (spellings that differ in
+vowels: "Edlib"), in the context country, within 100 km of the report's other places (its capital
+and first-level seats anywhere; tuned by ``scripts/tune_consonant.py``); with ``fuzzy``, then a
+fuzzy look-up (off by default: 3 more names of 989 placed on the dev sets, at an index scan per
+name); then the optional online geocoder, else ``unresolved``.
 """
 
 from __future__ import annotations
@@ -30,10 +33,9 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import pandas as pd
 
 from .. import crs
 from ..errors import GeocoderServiceError, InputError
@@ -41,6 +43,9 @@ from .mentions import Mention
 from .normalize import normalize
 from .rank import Match, kind_of, lookup, rank
 from .store import Candidate, GazetteerIndex
+
+if TYPE_CHECKING:  # pandas is imported where a table is built, not to find places
+    import pandas as pd
 
 log = logging.getLogger("geo_idlib")
 
@@ -155,7 +160,7 @@ class Place(NamedTuple):
 
 
 def resolve_rows(rows: list[Mention], index: GazetteerIndex, *, country: str | None = None, online=None,
-                 fuzzy: bool = True) -> list[Place]:
+                 fuzzy: bool = False) -> list[Place]:
     """Places for mentions (:func:`geo_idlib.places.mentions.find`'s rows): one :class:`Place` per
     mention, in order. What :func:`resolve` does, without tables (the fast path of ``places``)."""
     keys = [r.key or normalize(r.mention) for r in rows]
@@ -169,7 +174,7 @@ def resolve_rows(rows: list[Mention], index: GazetteerIndex, *, country: str | N
 
 
 def resolve(mentions: pd.DataFrame, index: GazetteerIndex, *, country: str | None = None, online=None,
-            fuzzy: bool = True):
+            fuzzy: bool = False):
     """Places for mentions: one row per mention, in the Places layout of DESIGN.md.
 
     Parameters
@@ -185,7 +190,7 @@ def resolve(mentions: pd.DataFrame, index: GazetteerIndex, *, country: str | Non
         Asked (through its cache) for mentions the gazetteer cannot place; off when None. When the
         service fails, a warning is logged and the remaining mentions stay unresolved.
     fuzzy : bool
-        Allow the fuzzy fallback for keys without an exact match.
+        Also the fuzzy look-up for keys that no other step finds (see the module docstring).
 
     Returns
     -------
@@ -195,6 +200,7 @@ def resolve(mentions: pd.DataFrame, index: GazetteerIndex, *, country: str | Non
     Examples
     --------
     >>> from geo_idlib.places.store import load_index
+    >>> import pandas as pd
     >>> m = pd.DataFrame({"report": "r", "mention": ["Saraqeb", "Idlib province"], "start": [0, 12],
     ...                   "end": [7, 26], "sentence": "s", "key": ["sarakib", "idlib"],
     ...                   "kind_hint": [None, "admin1"]})
@@ -235,11 +241,23 @@ def _candidates(keys: list[str], index: GazetteerIndex, country: str | None, fuz
     matches (one vote per mention); it then restricts the fuzzy look-up of the keys left.
     """
     distinct = sorted({k for k in keys if k})
-    found = lookup(index, distinct, fuzzy=False)
+    found = lookup(index, distinct, fuzzy=False, consonant=False)
     ctx = country.upper() if country else infer_country([[c for c, _ in found[k][1]] for k in keys if k in found])
-    if fuzzy:
-        found.update(lookup(index, [k for k in distinct if k not in found], country=ctx))
+    missing = [k for k in distinct if k not in found]
+    if missing:
+        found.update(lookup(index, missing, country=ctx, fuzzy=fuzzy, near=_anchors(found, ctx)))
     return found, ctx
+
+
+def _anchors(found: dict, ctx: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Where the report's places are, before ranking: the candidates in the context country of the
+    names that have only one there (``(lat, lon)`` arrays)."""
+    pts = []
+    for _, cands in found.values():
+        home = [c for c, _ in cands if c.country == ctx and c.precision in ("settlement", "admin2")]
+        if len(home) == 1:
+            pts.append((home[0].lat, home[0].lon))
+    return np.array([p[0] for p in pts], dtype=float), np.array([p[1] for p in pts], dtype=float)
 
 
 def _choose(mentions: list[str], keys: list[str], kinds: list[str | None], found: dict, ctx: str | None
@@ -318,6 +336,7 @@ def places_frame(places: list[Place], report: str | list[str] = ""):
     """The Places GeoDataFrame (EPSG:4326, :data:`PLACES_COLUMNS`) of :class:`Place` rows;
     ``report``: one name for every row, or one per row."""
     import geopandas as gpd
+    import pandas as pd
 
     cols = list(zip(*places, strict=True)) if places else [()] * len(Place._fields)
     out = pd.DataFrame({"report": pd.Series(report if isinstance(report, list) else [report] * len(places),
@@ -346,6 +365,8 @@ def geocode_names(names: Iterable[str], index: GazetteerIndex, country: str | No
     >>> [(r["query"], r["place_id"], r["precision"]) for r in geocode_names(["Saraqeb", "Idlib province"], load_index())]
     [('Saraqeb', 'geonames:164816', 'settlement'), ('Idlib province', 'geonames:169387', 'admin1')]
     """
+    import pandas as pd
+
     names = [str(n) for n in names]
     split = [kind_of(n) for n in names]
     # a name that is in the gazetteer with its kind word ("Saraqib District") is looked up whole
@@ -372,6 +393,8 @@ def geocode_observation_places(df, what: str, country: str | None):
     then :func:`rank.rank`), in ``country`` when given. A name without a candidate is refused
     (``InputError`` naming the row); ambiguous names are taken with a warning.
     """
+    import pandas as pd
+
     from . import store
 
     df = df.copy()
