@@ -508,23 +508,33 @@ def read_report(path: str) -> str:
     return decode_text(p.read_bytes(), str(path))
 
 
-def iter_report_blocks(path: str, block_chars: int = 1 << 20) -> Iterator[tuple[int, str]]:
+#: Characters two blocks share when a line is cut (:func:`iter_report_blocks`): more than twice any
+#: name or list of names, so whatever starts in the first half of the overlap ends in the first block.
+BLOCK_OVERLAP = 2048
+
+
+def iter_report_blocks(path: str, block_chars: int = 1 << 20, overlap: int = BLOCK_OVERLAP
+                       ) -> Iterator[tuple[int, str]]:
     """Yield ``(offset, text)`` blocks of a large report, split at paragraph breaks.
 
     Offsets are character offsets into the whole decoded report, so spans found in a block add
-    ``offset``. Memory stays bounded by about ``block_chars`` whatever the file size. The encoding
-    is UTF-8, or UTF-8/16/32 with a byte-order mark (:func:`text_encoding`).
+    ``offset``. Memory stays bounded by about ``block_chars`` whatever the file size, also when the
+    report is one long line (scraped pages, PDF text): such a line is cut at a sentence end (". "
+    before a capital), else at a space, else anywhere, and the next block starts ``overlap``
+    characters before the cut, so that no name is cut in both blocks; :func:`owned_blocks` says
+    which part of each block is its own. The encoding is UTF-8, or UTF-8/16/32 with a byte-order
+    mark (:func:`text_encoding`).
     """
     stream = sys.stdin.buffer if path == "-" else _require_file(path, "report file").open("rb")
     name = "<stdin>" if path == "-" else str(path)
     try:
-        yield from _report_blocks(stream, name, block_chars)
+        yield from _report_blocks(stream, name, block_chars, overlap)
     finally:
         if path != "-":
             stream.close()
 
 
-def _report_blocks(stream, name: str, block_chars: int) -> Iterator[tuple[int, str]]:
+def _report_blocks(stream, name: str, block_chars: int, overlap: int) -> Iterator[tuple[int, str]]:
     raw = stream.read(block_chars)
     codec, enc = text_encoding(raw[:4])
     decoder = codecs.getincrementaldecoder(codec)()
@@ -540,20 +550,61 @@ def _report_blocks(stream, name: str, block_chars: int) -> Iterator[tuple[int, s
         nbytes += len(raw)
         if not raw:
             break
-        cut = buf.rfind("\n\n")
-        if cut == -1:
-            cut = buf.rfind("\n")
-        if cut > 0 and len(buf) >= block_chars // 2:
-            block, buf = buf[: cut + 1], buf[cut + 1:]
+        while len(buf) >= block_chars // 2:
+            cut, back = _block_cut(buf, block_chars, overlap)
+            if cut <= 0:
+                break
+            block, buf = buf[:cut], buf[cut - back:]
             seen_text = seen_text or bool(block.strip())
             yield offset, block
-            offset += len(block)
+            offset += cut - back
         raw = stream.read(block_chars)
     if buf:
         seen_text = seen_text or bool(buf.strip())
         yield offset, buf
     if not seen_text:
         raise InputError(f"{name}: the report is empty; give a file with text in it")
+
+
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s+(?=[\"“‘(]?[^\W\d_])")
+
+
+def _block_cut(buf: str, block_chars: int, overlap: int) -> tuple[int, int]:
+    """Where to end the next block of ``buf`` and how far back the one after starts: ``(cut, 0)``
+    after the last paragraph or line break; within a line longer than ``block_chars``, after the
+    last sentence end, else the last space, else at ``block_chars``, going back ``overlap``; ``(0,
+    0)`` when ``buf`` should grow first."""
+    for sep in ("\n\n", "\n"):
+        k = buf.rfind(sep, 0, block_chars + len(sep))
+        if k > 0:
+            return k + len(sep), 0
+    if len(buf) < block_chars:
+        return 0, 0
+    lo = max(overlap + 1, block_chars // 2)
+    ends = [m.end() for m in _SENTENCE_END.finditer(buf, lo, block_chars)]
+    cut = ends[-1] if ends else buf.rfind(" ", lo, block_chars) + 1 or block_chars
+    return cut, min(overlap, cut - 1)
+
+
+def owned_blocks(blocks) -> Iterator[tuple[int, str, int, int]]:
+    """``(offset, text, own_start, own_end)`` for the blocks of :func:`iter_report_blocks`: what
+    starts in ``[own_start, own_end)`` (offsets in the whole report) belongs to this block. Blocks
+    that overlap share the overlap at its middle, so a span found in both is kept once, from the
+    block in which it lies whole.
+
+    >>> [b[2:] for b in owned_blocks([(0, "a" * 10), (6, "b" * 10), (16, "c")])]
+    [(0, 8), (8, 16), (16, 17)]
+    """
+    start, prev = 0, None
+    for offset, text in blocks:
+        if prev is not None:
+            end = prev[0] + len(prev[1])
+            middle = (offset + end) // 2 if offset < end else offset
+            yield (*prev, start, middle)
+            start = middle
+        prev = (offset, text)
+    if prev is not None:
+        yield (*prev, start, prev[0] + len(prev[1]))
 
 
 #: Vector formats that are text: read through :func:`decode_text` first (UTF-8, or UTF-16/32 with a

@@ -274,9 +274,10 @@ def iter_places(reports: list[str], *, country: str | None = None, online=None, 
     """Yield Places GeoDataFrames, one per block of each report (``-`` is stdin), streamed.
 
     Each report is read in paragraph-aligned blocks of about 256 K characters
-    (:data:`PLACES_BLOCK_CHARS`, :func:`io.iter_report_blocks`),
-    so a 50 MB text is processed in bounded memory; offsets are those of the whole report. Mentions
-    are disambiguated against the other mentions of their block. ``report_date`` is ``date`` when
+    (:data:`PLACES_BLOCK_CHARS`, :func:`io.iter_report_blocks`; a report that is one long line in
+    overlapping blocks cut at sentence ends, each mention kept once: :func:`io.owned_blocks`), so a
+    50 MB text is processed in bounded memory; offsets are those of the whole report. Mentions are
+    disambiguated against the other mentions of their block. ``report_date`` is ``date`` when
     given, else each report's dateline (found in its first block).
     """
     from .places import resolve
@@ -304,10 +305,13 @@ def iter_place_rows(reports: list[str], *, country: str | None = None, online=No
     with progress(list(reports), "places", len(reports)) as it:
         for path in it:
             day = fixed
-            for offset, block in io.iter_report_blocks(path, block_chars=PLACES_BLOCK_CHARS):
+            blocks = io.owned_blocks(io.iter_report_blocks(path, block_chars=PLACES_BLOCK_CHARS))
+            for offset, block, own_start, own_end in blocks:
                 if offset == 0 and fixed is None:
                     day = report_date(block)
                 found = mentions.find(block, idx, offset=offset)
+                if own_start > offset or own_end < offset + len(block):  # a long line cut: blocks overlap
+                    found = [m for m in found if own_start <= m.start < own_end]
                 yield path, day, resolve.resolve_rows(found, idx, country=cc, online=geocoder)
 
 

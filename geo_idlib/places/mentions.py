@@ -217,14 +217,17 @@ _NOT_ASCII_UPPER = bytes(b for b in range(256) if not 65 <= b <= 90)
 @lru_cache(maxsize=1 << 16)
 def _zipf(word: str) -> float:
     """The word's Zipf frequency in English (wordfreq), exact from :data:`COMMON_ZIPF` up (every
-    threshold here is at least that): a plain Latin word is looked up in :func:`common_words`, so
-    most runs never load wordfreq (0.2 s); other words ask it."""
-    w = word.lower()
-    if w.isascii() and w.isalpha():
+    threshold here is at least that): a word of letters (and apostrophes) is looked up in
+    :func:`common_words`, so most runs never load wordfreq (0.2 s); other words ask it."""
+    w = word.lower().replace("’", "'")
+    if _LETTERS_ONLY.match(w):
         return common_words().get(w, 0.0)
     from wordfreq import zipf_frequency
 
     return zipf_frequency(w, "en")
+
+
+_LETTERS_ONLY = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*\Z")
 
 
 @lru_cache(maxsize=1)
