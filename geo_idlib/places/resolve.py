@@ -23,8 +23,9 @@ more than 25 km away; ``status`` is ``ambiguous`` when that margin is under 5 %.
 an exact or space-insensitive match get the consonant-skeleton look-up (spellings that differ in
 vowels: "Edlib"), in the context country, within 100 km of the report's other places (its capital
 and first-level seats anywhere; tuned by ``scripts/tune_consonant.py``); with ``fuzzy``, then a
-fuzzy look-up (off by default: 3 more names of 989 placed on the dev sets, at an index scan per
-name); then the optional online geocoder, else ``unresolved``.
+fuzzy look-up (threshold tuned by ``scripts/tune_fuzzy.py``; only names long enough to reach it);
+then the optional online geocoder, else ``unresolved``. Last, regional plausibility
+(:func:`_plausible`) keeps minor places from being put far from the report's region.
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from .. import crs
 from ..errors import GeocoderServiceError, InputError
+from .build import country_neighbours
 from .mentions import Mention
 from .normalize import normalize
 from .rank import Match, kind_of, lookup, rank
@@ -160,13 +163,14 @@ class Place(NamedTuple):
 
 
 def resolve_rows(rows: list[Mention], index: GazetteerIndex, *, country: str | None = None, online=None,
-                 fuzzy: bool = False) -> list[Place]:
+                 fuzzy: bool = True) -> list[Place]:
     """Places for mentions (:func:`geo_idlib.places.mentions.find`'s rows): one :class:`Place` per
     mention, in order. What :func:`resolve` does, without tables (the fast path of ``places``)."""
     keys = [r.key or normalize(r.mention) for r in rows]
     kinds = [r.kind_hint or None for r in rows]
     found, ctx = _candidates(keys, index, country, fuzzy)
     choice = _choose([r.mention for r in rows], keys, kinds, found, ctx)
+    choice = _plausible(rows, keys, kinds, choice, found, ctx)
     unplaced = [r.mention for r, c in zip(rows, choice, strict=True) if c is None]
     answers = _ask_online(unplaced, online, ctx) if online is not None else {}
     return [_place(r, m) if m is not None else _online_place(r, answers.get(r.mention))
@@ -174,7 +178,7 @@ def resolve_rows(rows: list[Mention], index: GazetteerIndex, *, country: str | N
 
 
 def resolve(mentions: pd.DataFrame, index: GazetteerIndex, *, country: str | None = None, online=None,
-            fuzzy: bool = False):
+            fuzzy: bool = True):
     """Places for mentions: one row per mention, in the Places layout of DESIGN.md.
 
     Parameters
@@ -278,6 +282,62 @@ def _choose(mentions: list[str], keys: list[str], kinds: list[str | None], found
             memo[(mention, key, kind)] = _best(mention, key, kind, found[key], ctx, proximity.get(key))
         out.append(memo[(mention, key, kind)])
     return out
+
+
+#: The report's region is where its confident places lie: divisions and settlements resolved with
+#: at least this confidence, but not capitals (a capital stands for its government: "Damascus
+#: said", "from Damascus"), with their countries' neighbours.
+REGION_CONFIDENCE = 0.8
+
+
+#: A place this populous is known beyond its region ("talks in Geneva"): never moved. On GeoWebNews
+#: and LGL, 100,000 moved Saipan (48,000) away from a list of US places; 30,000 moved no right
+#: answer (scripts/eval_places.py).
+KNOWN_POPULATION = 30_000
+
+
+def _plausible(rows: list[Mention], keys: list[str], kinds: list, choice: list, found: dict, ctx: str | None
+               ) -> list[Match | None]:
+    """Regional plausibility: a minor place (a settlement or district of fewer than
+    :data:`KNOWN_POPULATION` people) chosen outside the report's region (the countries of the
+    report's other confident places and their neighbours, :data:`REGION_CONFIDENCE`), in a
+    sentence that names one of those places and not the minor place's own country, takes its
+    best-ranked candidate in the region, or none (unresolved, its span kept): "Glide bombs struck
+    Kharkiv" is not Glide, Oregon; villages in a list about Idlib are not their namesakes in France,
+    Malaysia or Iran."""
+    anchor = [m is not None and m.status == "resolved" and m.confidence >= REGION_CONFIDENCE
+              and m.candidate.precision in ("settlement", "admin1", "admin2") and m.candidate.feature_code != "PPLC"
+              for m in choice]
+    if not any(anchor):
+        return choice
+    neighbours = _neighbours()
+    countries_named = {(r.sentence, m.candidate.country) for r, m in zip(rows, choice, strict=True)
+                       if m is not None and m.candidate.precision == "country"}
+    out = list(choice)
+    for k, m in enumerate(choice):
+        c = m.candidate if m is not None else None
+        if c is None or not _local(c, KNOWN_POPULATION) or c.precision == "admin1" \
+                or (rows[k].sentence, c.country) in countries_named:
+            continue
+        others = [j for j, ok in enumerate(anchor) if ok and choice[j].candidate.place_id != c.place_id]
+        home = {choice[j].candidate.country for j in others}
+        region = home.union(*(neighbours.get(cc, ()) for cc in home))
+        if not home or c.country in region or not any(rows[j].sentence == rows[k].sentence for j in others):
+            continue  # in the region, or not standing among the region's places
+        via, cands = found[keys[k]]
+        ranked = rank(rows[k].mention, via, cands, country=ctx, kind=kinds[k], context=True)
+        out[k] = next((x for x in ranked if x.candidate.country in region), None)
+    return out
+
+
+def _local(c: Candidate, population: int) -> bool:
+    """A division, or a settlement of fewer than ``population`` people."""
+    return c.precision in ("admin1", "admin2") or (c.precision == "settlement" and c.population < population)
+
+
+@lru_cache(maxsize=1)
+def _neighbours() -> dict[str, frozenset[str]]:
+    return country_neighbours()
 
 
 #: Answers for names whose candidates the report's other names do not weigh (no proximity): they
