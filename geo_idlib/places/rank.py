@@ -231,7 +231,12 @@ def confidence(ranked: list[tuple[Candidate, float]], match: str, match_score: f
 
 @dataclass(frozen=True)
 class Match:
-    """A ranked answer for one name: the candidate, its score, how it matched, confidence and status."""
+    """A ranked answer for one name: the candidate, its score, how it matched, confidence and status.
+
+    ``confidence`` is calibrated (:func:`calibrated`: the share of answers like it that are right);
+    ``raw_confidence`` is what the ranking computed (:func:`confidence`), which the rules that
+    compare answers use.
+    """
 
     candidate: Candidate
     score: float
@@ -239,6 +244,7 @@ class Match:
     match_score: float
     confidence: float
     status: str
+    raw_confidence: float = 0.0
 
 
 def kind_of(query: str) -> tuple[str, str | None]:
@@ -426,8 +432,33 @@ def rank(name: str, via: str, cands: list[tuple[Candidate, float]], *, country: 
             scored.insert(0, town)
     _, top, top_match, top_sim = scored[0]
     conf, status = confidence([(c, sc) for c, sc, _, _ in scored], top_match, top_sim)
-    return [Match(c, round(sc, 6), m, round(sim, 4), round(conf * sc / top, 4), status if i == 0 else "candidate")
+    cal = calibrated(conf)
+    return [Match(c, round(sc, 6), m, round(sim, 4), round(cal * sc / top, 4), status if i == 0 else "candidate",
+                  round(conf * sc / top, 4))
             for i, (c, sc, m, sim) in enumerate(scored[:limit])]
+
+
+# =========================================================================== calibration
+_CALIBRATION: dict = {}
+
+
+def calibrated(raw: float) -> float:
+    """The probability that an answer of raw confidence ``raw`` (:func:`confidence`) is right (within
+    161 km): the share of right answers among the dev-set answers in the same tenth of raw
+    confidence (histogram binning), read from ``geo_idlib/data/calibration.json``, fitted by
+    scripts/fit_calibration.py on one half of the dev documents (the other half is held out for
+    the reliability table of `make eval`). Without that file: ``raw``.
+
+    >>> 0.0 <= calibrated(0.99) <= 1.0, calibrated(0.0)
+    (True, 0.0)
+    """
+    if not _CALIBRATION:
+        p = io.package_data("calibration.json")
+        _CALIBRATION.update(io.read_json_file(p) if p.exists() else {"accuracy": None})
+    acc = _CALIBRATION.get("accuracy")
+    if not acc or raw <= 0:
+        return raw
+    return float(acc[min(len(acc) - 1, int(raw * len(acc)))])
 
 
 def search(index, query: str, *, country: str | None = None, kind: str | None = None,
@@ -451,8 +482,8 @@ def search(index, query: str, *, country: str | None = None, kind: str | None = 
     --------
     >>> from geo_idlib.places.store import load_index
     >>> m = search(load_index(), "Saraqeb")[0]
-    >>> m.candidate.name, m.match, m.status, m.confidence
-    ('Saraqib', 'exact', 'resolved', 1.0)
+    >>> m.candidate.name, m.match, m.status, m.raw_confidence, m.confidence == calibrated(1.0)
+    ('Saraqib', 'exact', 'resolved', 1.0, True)
     >>> search(load_index(), "Idlib province")[0].candidate.feature_code
     'ADM1'
     """

@@ -18,8 +18,10 @@ normalised key are ranked by :func:`geo_idlib.places.rank.score`:
 - the **kind** the words ask for (``kind_hint``: "Idlib province" → admin1, "the city of Idlib" →
   settlement) and the **match type** (exact name > folded spelling > space-insensitive > fuzzy).
 
-``confidence`` combines the match quality with the score margin over the best runner-up lying
-more than 25 km away; ``status`` is ``ambiguous`` when that margin is under 5 %. Mentions without
+``confidence`` is the probability that the place is right (within 161 km), calibrated on the dev
+sets (:func:`geo_idlib.places.rank.calibrated`) from the ranking's raw confidence, which combines
+the match quality with the score margin over the best runner-up that is another answer;
+``status`` is ``ambiguous`` when that margin is under 5 %. Mentions without
 an exact or space-insensitive match get the consonant-skeleton look-up (spellings that differ in
 vowels: "Edlib"), in the context country, within 100 km of the report's other places (its capital
 and first-level seats anywhere; tuned by ``scripts/tune_consonant.py``); with ``fuzzy``, then a
@@ -305,7 +307,7 @@ def _plausible(rows: list[Mention], keys: list[str], kinds: list, choice: list, 
     best-ranked candidate in the region, or none (unresolved, its span kept): "Glide bombs struck
     Kharkiv" is not Glide, Oregon; villages in a list about Idlib are not their namesakes in France,
     Malaysia or Iran."""
-    anchor = [m is not None and m.status == "resolved" and m.confidence >= REGION_CONFIDENCE
+    anchor = [m is not None and m.status == "resolved" and m.raw_confidence >= REGION_CONFIDENCE
               and m.candidate.precision in ("settlement", "admin1", "admin2") and m.candidate.feature_code != "PPLC"
               for m in choice]
     if not any(anchor):
