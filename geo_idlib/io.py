@@ -786,21 +786,25 @@ def csv_rows(rows, columns=None, *, raw: bool = False) -> str:
     '=1+2,,
     """
     lines = [_csv_line([c if raw else spreadsheet_safe(c) for c in columns])] if columns else []
+    safe, risky = spreadsheet_safe, (*FORMULA_STARTS, " ")
     for row in rows:
-        cells = [_plain_cell(v) for v in row]
-        if not raw:
-            cells = [spreadsheet_safe(c) if isinstance(v, str) else c for v, c in zip(row, cells, strict=True)]
+        cells = [(v if raw or not v.startswith(risky) else safe(v)) if type(v) is str else _plain_cell(v)
+                 for v in row]
         lines.append(_csv_line(cells))
     return "".join(lines)
 
 
 _CSV_QUOTE = re.compile(r'[",\r\n]')
+_CSV_SPECIAL = re.compile(r'["\r\n]')
 
 
 def _csv_line(fields) -> str:
     """One CSV line (RFC 4180 quoting; a lone empty field is written ``""``, as the csv module does)."""
     if len(fields) == 1 and fields[0] == "":
         return '""\n'
+    line = ",".join(fields)
+    if line.count(",") == len(fields) - 1 and not _CSV_SPECIAL.search(line):  # most lines: nothing to quote
+        return line + "\n"
     return ",".join(f'"{f.replace(chr(34), chr(34) * 2)}"' if _CSV_QUOTE.search(f) else f for f in fields) + "\n"
 
 

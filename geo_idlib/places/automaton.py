@@ -26,6 +26,7 @@ per text block for the keys not seen before) through a per-process cache
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections import OrderedDict
@@ -118,6 +119,8 @@ class NameAutomaton:
     def __init__(self, index, tries: list):
         self.index = index
         self._tries = tries
+        self.generation = next(_GENERATIONS)  # tells caches of answers one index from another
+        self._fuzzy: dict[tuple, list] = {}
         self._cache: OrderedDict[str, list[Candidate]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -169,6 +172,16 @@ class NameAutomaton:
         return {k: v for k, v in got.items() if v}
 
 
+    def fuzzy(self, key: str, country: str | None, limit: int = 10) -> list[tuple[Candidate, float]]:
+        """The index's fuzzy matches of ``key`` (:meth:`GazetteerIndex.fuzzy`), kept per process."""
+        ck = (key, country, limit)
+        got = self._fuzzy.get(ck)
+        if got is None:
+            if len(self._fuzzy) > CACHE_KEYS:
+                self._fuzzy.clear()
+            got = self._fuzzy[ck] = self.index.fuzzy(key, limit=limit, country=country)
+        return got
+
     def merged(self, keys: Iterable[str]) -> list[Candidate]:
         """The candidates of several keys as one list: each place once, in the index's order
         (:func:`~geo_idlib.places.store.candidate_order`)."""
@@ -180,6 +193,7 @@ class NameAutomaton:
 
 
 _LOADED: dict[int, NameAutomaton] = {}
+_GENERATIONS = itertools.count(1)
 
 
 def load(index) -> NameAutomaton:

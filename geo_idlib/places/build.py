@@ -23,6 +23,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 from .. import io
@@ -206,6 +207,7 @@ class Candidate:
         return precision_of(self.feature_code)
 
 
+@lru_cache(maxsize=1024)
 def precision_of(feature_code: str) -> str:
     """The precision a feature code stands for (ACLED-like geo-precision levels).
 
