@@ -450,12 +450,13 @@ def geocode_names(names: Iterable[str], index: GazetteerIndex, country: str | No
     return out
 
 
-def geocode_observation_places(df, what: str, country: str | None):
+def geocode_observation_places(df, what: str, country: str | None, index=None):
     """Fill lat/lon of rows that only name a ``place``, through the gazetteer (no fuzzy matching).
 
     Each distinct name takes its best-ranked candidate (:func:`rank.lookup` without the fuzzy step,
     then :func:`rank.rank`), in ``country`` when given. A name without a candidate is refused
-    (``InputError`` naming the row); ambiguous names are taken with a warning.
+    (``InputError`` naming the row); ambiguous names are taken with a warning. ``index``: the
+    gazetteer index (default :func:`store.load_index`).
     """
     import pandas as pd
 
@@ -472,7 +473,7 @@ def geocode_observation_places(df, what: str, country: str | None):
         return df
     names = df.loc[todo, "place"].astype(str).str.strip()
     keys = {n: normalize(n) for n in names.unique()}
-    found = lookup(store.load_index(), keys.values(), fuzzy=False)
+    found = lookup(index if index is not None else store.load_index(), keys.values(), fuzzy=False)
     cc = (country or "").upper()
     chosen: dict[str, Match] = {}
     for name, key in keys.items():
