@@ -953,12 +953,17 @@ def csv_rows(rows, columns=None, *, raw: bool = False) -> str:
     '=1+2,,
     """
     lines = [_csv_line([c if raw else spreadsheet_safe(c) for c in columns])] if columns else []
-    safe, risky = spreadsheet_safe, (*FORMULA_STARTS, " ")
+    risky = (*FORMULA_STARTS, " ")  # a text cell starting otherwise is already safe
     for row in rows:
-        cells = [(v if raw or not v.startswith(risky) else safe(v)) if type(v) is str else _plain_cell(v)
-                 for v in row]
+        cells = [v if type(v) is str and (raw or not v.startswith(risky)) else _row_cell(v, raw) for v in row]
         lines.append(_csv_line(cells))
     return "".join(lines)
+
+
+def _row_cell(v, raw: bool) -> str:
+    """One cell of :func:`csv_rows`: a plain value as text, text made spreadsheet-safe unless ``raw``."""
+    cell = _plain_cell(v)
+    return spreadsheet_safe(cell) if isinstance(v, str) and not raw else cell
 
 
 _CSV_QUOTE = re.compile(r'[",\r\n]')

@@ -64,7 +64,6 @@ COLUMNS = ["report", "mention", "start", "end", "sentence", "key", "kind_hint"]
 # A word: a dotted acronym (U.S., U.K.) or letters/digits joined by apostrophes (Ma'arrat, Nu‘man).
 _APOS = APOSTROPHES
 _WORD = re.compile(rf"(?:[^\W\d_]\.){{2,}}|[^\W_]+(?:[{_APOS}][^\W_]+)*")
-_APOSTROPHE = re.compile(f"[{APOSTROPHES}]")
 _POSSESSIVE = re.compile(rf"[{_APOS}][sS]$")
 # What may stand between two words of one name: one to three spaces, or a hyphen.
 # What may stand between two words of one name: one to three spaces, or a hyphen, then maybe an
@@ -134,7 +133,6 @@ class _Tables:
     feature: frozenset
     orgs: frozenset  # organisation names of several words, as tuples of word keys (:func:`_name_words`)
     org_prefixes: frozenset  # their first words, first two words, ...
-    org_first: frozenset  # their first words in lower case, apostrophes dropped (a quick test)
 
 
 @lru_cache(maxsize=1)
@@ -165,7 +163,6 @@ def _tables() -> _Tables:
         feature=words("feature") | words("admin1_after") | words("settlement_after"),
         orgs=frozenset(w for w in org_words if len(w) > 1),
         org_prefixes=frozenset(w[:k] for w in org_words if len(w) > 1 for k in range(1, len(w))),
-        org_first=frozenset(_APOSTROPHE.sub("", _WORD.findall(n)[0].lower()) for n in orgs if len(_name_words(n)) > 1),
     )
 
 
@@ -756,10 +753,10 @@ def _organisations(W: _Words, t: _Tables) -> list[tuple[int, int]]:
     """The word ranges (i, j) of organisation names (``data/organisations.csv``: "Hayat Tahrir
     al-Sham", "Aleppo Media Center", "Syria Civil Defence"), longest first, left to right; a name
     right after a strict locative cue ("in", "near") is left out (a place after all)."""
-    first = {w for w in W.lower_words if (_APOSTROPHE.sub("", w) if "'" in w or "’" in w else w) in t.org_first}
+    first = {w for w in W.lower_words if (_key(w),) in t.org_prefixes}  # words that may open one
     if not first:
         return []
-    out, i = [], 0
+    out: list[tuple[int, int]] = []
     for i in [k for k, w in enumerate(W.low) if w in first]:
         if out and i <= out[-1][1]:
             continue
