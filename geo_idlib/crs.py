@@ -6,6 +6,8 @@ Web Mercator. Geometries in another CRS are transformed to geographic WGS84 firs
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyproj
 import shapely
@@ -135,13 +137,18 @@ def degrees_around(km: float, lat: float) -> tuple[float, float]:
 
 
 def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
-    """Great-circle distance in km (vectorised; spherical, mean Earth radius).
+    """Great-circle distance in km (vectorised; spherical, mean Earth radius). Four Python floats
+    give a float (the same formula without numpy's per-call cost: the ranking asks it per candidate).
 
     Examples
     --------
     >>> round(float(haversine_km(35.93062, 36.63393, 36.20124, 37.16117)), 1)
     56.1
     """
+    if type(lat1) is type(lon1) is type(lat2) is type(lon2) is float:  # one pair: the same formula in math
+        p1, p2 = math.radians(lat1), math.radians(lat2)
+        a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+        return 2 * _EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, max(0.0, a))))
     lat1, lon1, lat2, lon2 = (np.radians(np.asarray(v, dtype=float)) for v in (lat1, lon1, lat2, lon2))
     a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     return 2 * _EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))

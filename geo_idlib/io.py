@@ -681,23 +681,33 @@ def read_report(path: str) -> str:
     return decode_text(p.read_bytes(), str(path))
 
 
-def iter_report_blocks(path: str, block_chars: int = 1 << 20) -> Iterator[tuple[int, str]]:
+#: Characters two blocks share when a line is cut (:func:`iter_report_blocks`): more than twice any
+#: name or list of names, so whatever starts in the first half of the overlap ends in the first block.
+BLOCK_OVERLAP = 2048
+
+
+def iter_report_blocks(path: str, block_chars: int = 1 << 20, overlap: int = BLOCK_OVERLAP
+                       ) -> Iterator[tuple[int, str]]:
     """Yield ``(offset, text)`` blocks of a large report, split at paragraph breaks.
 
     Offsets are character offsets into the whole decoded report, so spans found in a block add
-    ``offset``. Memory stays bounded by about ``block_chars`` whatever the file size. The encoding
-    is UTF-8, or UTF-8/16/32 with a byte-order mark (:func:`text_encoding`).
+    ``offset``. Memory stays bounded by about ``block_chars`` whatever the file size, also when the
+    report is one long line (scraped pages, PDF text): such a line is cut at a sentence end (". "
+    before a capital), else at a space, else anywhere, and the next block starts ``overlap``
+    characters before the cut, so that no name is cut in both blocks; :func:`owned_blocks` says
+    which part of each block is its own. The encoding is UTF-8, or UTF-8/16/32 with a byte-order
+    mark (:func:`text_encoding`).
     """
     stream = sys.stdin.buffer if path == "-" else _require_file(path, "report file").open("rb")
     name = "<stdin>" if path == "-" else str(path)
     try:
-        yield from _report_blocks(stream, name, block_chars)
+        yield from _report_blocks(stream, name, block_chars, overlap)
     finally:
         if path != "-":
             stream.close()
 
 
-def _report_blocks(stream, name: str, block_chars: int) -> Iterator[tuple[int, str]]:
+def _report_blocks(stream, name: str, block_chars: int, overlap: int) -> Iterator[tuple[int, str]]:
     raw = stream.read(block_chars)
     codec, enc = text_encoding(raw[:4])
     decoder = codecs.getincrementaldecoder(codec)()
@@ -713,20 +723,61 @@ def _report_blocks(stream, name: str, block_chars: int) -> Iterator[tuple[int, s
         nbytes += len(raw)
         if not raw:
             break
-        cut = buf.rfind("\n\n")
-        if cut == -1:
-            cut = buf.rfind("\n")
-        if cut > 0 and len(buf) >= block_chars // 2:
-            block, buf = buf[: cut + 1], buf[cut + 1:]
+        while len(buf) >= block_chars // 2:
+            cut, back = _block_cut(buf, block_chars, overlap)
+            if cut <= 0:
+                break
+            block, buf = buf[:cut], buf[cut - back:]
             seen_text = seen_text or bool(block.strip())
             yield offset, block
-            offset += len(block)
+            offset += cut - back
         raw = stream.read(block_chars)
     if buf:
         seen_text = seen_text or bool(buf.strip())
         yield offset, buf
     if not seen_text:
         raise InputError(f"{name}: the report is empty; give a file with text in it")
+
+
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s+(?=[\"“‘(]?[^\W\d_])")
+
+
+def _block_cut(buf: str, block_chars: int, overlap: int) -> tuple[int, int]:
+    """Where to end the next block of ``buf`` and how far back the one after starts: ``(cut, 0)``
+    after the last paragraph or line break; within a line longer than ``block_chars``, after the
+    last sentence end, else the last space, else at ``block_chars``, going back ``overlap``; ``(0,
+    0)`` when ``buf`` should grow first."""
+    for sep in ("\n\n", "\n"):
+        k = buf.rfind(sep, 0, block_chars + len(sep))
+        if k > 0:
+            return k + len(sep), 0
+    if len(buf) < block_chars:
+        return 0, 0
+    lo = max(overlap + 1, block_chars // 2)
+    ends = [m.end() for m in _SENTENCE_END.finditer(buf, lo, block_chars)]
+    cut = ends[-1] if ends else buf.rfind(" ", lo, block_chars) + 1 or block_chars
+    return cut, min(overlap, cut - 1)
+
+
+def owned_blocks(blocks) -> Iterator[tuple[int, str, int, int]]:
+    """``(offset, text, own_start, own_end)`` for the blocks of :func:`iter_report_blocks`: what
+    starts in ``[own_start, own_end)`` (offsets in the whole report) belongs to this block. Blocks
+    that overlap share the overlap at its middle, so a span found in both is kept once, from the
+    block in which it lies whole.
+
+    >>> [b[2:] for b in owned_blocks([(0, "a" * 10), (6, "b" * 10), (16, "c")])]
+    [(0, 8), (8, 16), (16, 17)]
+    """
+    start, prev = 0, None
+    for offset, text in blocks:
+        if prev is not None:
+            end = prev[0] + len(prev[1])
+            middle = (offset + end) // 2 if offset < end else offset
+            yield (*prev, start, middle)
+            start = middle
+        prev = (offset, text)
+    if prev is not None:
+        yield (*prev, start, prev[0] + len(prev[1]))
 
 
 #: Vector formats that are text: read through :func:`decode_text` first (UTF-8, or UTF-16/32 with a
@@ -849,6 +900,20 @@ def _csv_cell(v) -> str:
     return str(v)
 
 
+def _plain_cell(v) -> str:
+    """:func:`_csv_cell` of a plain value, without importing pandas for the common types."""
+    t = type(v)
+    if t is str:
+        return v
+    if v is None:
+        return ""
+    if t is float:
+        return "" if math.isnan(v) else f"{v:.{FLOAT_DIGITS}f}"
+    if t is int:
+        return str(v)
+    return _csv_cell(v)
+
+
 def _csv_column(s) -> list[str]:
     """A column as CSV text, vectorised by dtype (geometry as WKT, floats with FLOAT_DIGITS)."""
     import pandas as pd
@@ -896,13 +961,42 @@ def csv_text(table, *, raw: bool = False, header: bool = True) -> str:
     return "".join(lines)
 
 
+def csv_rows(rows, columns=None, *, raw: bool = False) -> str:
+    """Rows of plain values (str, int, float, None) as CSV text, cell by cell as :func:`csv_text`
+    writes a table (floats with :data:`FLOAT_DIGITS`, None and NaN empty, text cells spreadsheet-safe
+    unless ``raw``), with a line of ``columns`` first when given. For streaming many small tables
+    without building a DataFrame each time.
+
+    >>> print(csv_rows([("Sarmin", 36.725, 3), ("=1+2", float("nan"), None)], ["name", "lon", "n"]), end="")
+    name,lon,n
+    Sarmin,36.725000,3
+    '=1+2,,
+    """
+    lines = [_csv_line([c if raw else spreadsheet_safe(c) for c in columns])] if columns else []
+    risky = (*FORMULA_STARTS, " ")  # a text cell starting otherwise is already safe
+    for row in rows:
+        cells = [v if type(v) is str and (raw or not v.startswith(risky)) else _row_cell(v, raw) for v in row]
+        lines.append(_csv_line(cells))
+    return "".join(lines)
+
+
+def _row_cell(v, raw: bool) -> str:
+    """One cell of :func:`csv_rows`: a plain value as text, text made spreadsheet-safe unless ``raw``."""
+    cell = _plain_cell(v)
+    return spreadsheet_safe(cell) if isinstance(v, str) and not raw else cell
+
+
 _CSV_QUOTE = re.compile(r'[",\r\n]')
+_CSV_SPECIAL = re.compile(r'["\r\n]')
 
 
 def _csv_line(fields) -> str:
     """One CSV line (RFC 4180 quoting; a lone empty field is written ``""``, as the csv module does)."""
     if len(fields) == 1 and fields[0] == "":
         return '""\n'
+    line = ",".join(fields)
+    if line.count(",") == len(fields) - 1 and not _CSV_SPECIAL.search(line):  # most lines: nothing to quote
+        return line + "\n"
     return ",".join(f'"{f.replace(chr(34), chr(34) * 2)}"' if _CSV_QUOTE.search(f) else f for f in fields) + "\n"
 
 
@@ -950,6 +1044,29 @@ def open_sqlite(path: str | os.PathLike, readonly: bool = False, timeout: float 
         return sqlite3.connect(f"file:{Path(path).as_posix()}?mode=ro", uri=True, check_same_thread=False,
                                timeout=timeout)
     return sqlite3.connect(str(path), check_same_thread=False, timeout=timeout)
+
+
+def open_trie(path: str | os.PathLike):
+    """A `marisa-trie <https://github.com/pytries/marisa-trie>`_ file mapped read-only into memory.
+
+    Opening costs a fraction of a millisecond whatever the size; the pages are the operating
+    system's file cache, shared by every process that maps the same file (Dask workers, parallel
+    runs). Raises :class:`OSError` subclasses when the file is missing, and ``RuntimeError`` when
+    it is not a trie.
+    """
+    import marisa_trie
+
+    return marisa_trie.Trie().mmap(str(path))
+
+
+def write_trie(path: str | os.PathLike, trie) -> Path:
+    """Save a marisa-trie to ``path`` atomically (a pid-named temporary file renamed into place)."""
+    tmp = temp_path_beside(path)
+    try:
+        trie.save(str(tmp))
+        return move_into_place(tmp, path)
+    finally:
+        remove_file(tmp)
 
 
 def move_into_place(tmp: str | os.PathLike, path: str | os.PathLike) -> Path:
@@ -1151,6 +1268,19 @@ def package_asset_text(name: str) -> str:
 def package_data_json(name: str):
     """A JSON lookup table shipped in ``geo_idlib/data/NAME``."""
     return json.loads(package_data(name).read_text(encoding="utf-8"))
+
+
+def package_data_rows(name: str) -> list[dict[str, str]]:
+    """A CSV lookup table shipped in ``geo_idlib/data/NAME`` as a list of dicts of text (the csv
+    module: no pandas import for the tables the place finder reads at start-up).
+
+    >>> package_data_rows("feature_ranks.csv")[0].keys() >= {"feature_code", "rank"}
+    True
+    """
+    import csv
+
+    with package_data(name).open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def shapefile_layer(name: str):

@@ -8,6 +8,7 @@ return results or write outputs atomically.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 from . import io
 
@@ -291,8 +292,8 @@ def find_places(text: str, *, report: str = "", country: str | None = None, inde
     idx = index if index is not None else store.load_index()
     cc = check_country(country)
     day = report_date(text, date)
-    found = mentions.find_mentions(text, idx, report=report)
-    gdf = resolve.resolve(found, idx, country=cc, online=_online_geocoder(online))
+    rows = resolve.resolve_rows(mentions.find(text, idx), idx, country=cc, online=_online_geocoder(online))
+    gdf = resolve.places_frame(rows, report)
     gdf.insert(1, "report_date", day)
     return gdf
 
@@ -302,12 +303,26 @@ def iter_places(reports: list[str], *, country: str | None = None, online=None, 
     """Yield Places GeoDataFrames, one per block of each report (``-`` is stdin), streamed.
 
     Each report is read in paragraph-aligned blocks of about 256 K characters
-    (:data:`PLACES_BLOCK_CHARS`, :func:`io.iter_report_blocks`),
-    so a 50 MB text is processed in bounded memory; offsets are those of the whole report. Mentions
-    are disambiguated against the other mentions of their block. ``report_date`` is ``date`` when
+    (:data:`PLACES_BLOCK_CHARS`, :func:`io.iter_report_blocks`; a report that is one long line in
+    overlapping blocks cut at sentence ends, each mention kept once: :func:`io.owned_blocks`), so a
+    50 MB text is processed in bounded memory; offsets are those of the whole report. Mentions are
+    disambiguated against the other mentions of their block. ``report_date`` is ``date`` when
     given, else each report's dateline (found in its first block). ``index``: default
     :func:`gazetteer_index` of ``gazetteers``.
     """
+    from .places import resolve
+
+    for path, day, rows in iter_place_rows(reports, country=country, online=online, index=index,
+                                           progress=progress, date=date, gazetteers=gazetteers):
+        gdf = resolve.places_frame(rows, path)
+        gdf.insert(1, "report_date", day)
+        yield gdf
+
+
+def iter_place_rows(reports: list[str], *, country: str | None = None, online=None, index=None,
+                    progress=no_progress, date=None, gazetteers=None):
+    """What :func:`iter_places` yields, as ``(report, report_date, [Place])`` per block, without
+    tables (:class:`geo_idlib.places.resolve.Place` rows): the fast path of the text formats."""
     from .errors import InputError
     from .places import mentions, resolve
 
@@ -320,20 +335,26 @@ def iter_places(reports: list[str], *, country: str | None = None, online=None, 
     with progress(list(reports), "places", len(reports)) as it:
         for path in it:
             day = fixed
-            for offset, block in io.iter_report_blocks(path, block_chars=PLACES_BLOCK_CHARS):
+            blocks = io.owned_blocks(io.iter_report_blocks(path, block_chars=PLACES_BLOCK_CHARS))
+            for offset, block, own_start, own_end in blocks:
                 if offset == 0 and fixed is None:
                     day = report_date(block)
-                found = mentions.find_mentions(block, idx, report=path, offset=offset)
-                gdf = resolve.resolve(found, idx, country=cc, online=geocoder)
-                gdf.insert(1, "report_date", day)
-                yield gdf
+                found = mentions.find(block, idx, offset=offset)
+                if own_start > offset or own_end < offset + len(block):  # a long line cut: blocks overlap
+                    found = [m for m in found if own_start <= m.start < own_end]
+                yield path, day, resolve.resolve_rows(found, idx, country=cc, online=geocoder)
 
 
-def _place_records(gdf) -> list[dict]:
-    """Rows as plain Python dicts (lat/lon NaN → None) with PLACE_PROPERTIES + lat, lon."""
-    cols = PLACE_PROPERTIES + ["lat", "lon"]
-    data = {c: gdf[c].astype(object).where(gdf[c].notna(), None).tolist() for c in cols}
-    return [dict(zip(cols, vals, strict=True)) for vals in zip(*(data[c] for c in cols), strict=True)]
+def _place_records(report: str, day: str | None, rows) -> list[tuple]:
+    """Rows as tuples of :data:`PLACE_PROPERTIES` + lat, lon (NaN → None)."""
+    return [(report, day, r.mention, r.start, r.end, r.sentence, r.name, r.place_id, r.country, r.admin1,
+             r.feature_code, r.precision, round(r.confidence, 4), r.status,
+             None if r.lat != r.lat else r.lat, None if r.lon != r.lon else r.lon) for r in rows]
+
+
+#: Rows the text formats gather before formatting them at once (bounds memory, amortises the work
+#: over many short reports).
+_TEXT_BATCH_ROWS = 4096
 
 
 def places(reports: list[str], *, country: str | None = None, fmt: str | None = None, online=False,
@@ -373,39 +394,47 @@ def iter_places_text(reports: list[str], *, country: str | None = None, fmt: str
     ``"".join(iter_places_text(...)) == places(...)``. Used by :func:`write_places` to stream a
     large report's places into a file.
     """
-    import pandas as pd
-
     from .errors import InputError
 
     if fmt not in ("geojson", "csv", "json"):
         raise InputError(f"--format {fmt}: not a text format; use geojson, csv or json")
-    first = True
     columns = PLACE_PROPERTIES + ["lat", "lon"]
+    first = True
     if fmt == "csv":
-        yield io.csv_text(pd.DataFrame(columns=columns), raw=raw_csv)
-    for gdf in iter_places(reports, country=country, online=online, progress=progress, date=date,
-                           gazetteers=gazetteers):
+        yield io.csv_rows([], columns, raw=raw_csv)
+    for batch in _batches(iter_place_rows(reports, country=country, online=online, progress=progress, date=date,
+                                          gazetteers=gazetteers)):
         if fmt == "csv":
-            yield io.csv_text(pd.DataFrame(gdf[columns]), raw=raw_csv, header=False)
+            yield io.csv_rows(batch, raw=raw_csv)
             continue
-        records = _place_records(gdf)
+        records = [dict(zip(columns, r, strict=True)) for r in batch]
         if fmt == "geojson":
             # the layout io.dumps_json gives the whole FeatureCollection: sorted keys, no spaces
             parts = [io.dumps_json({"type": "Feature", "properties": {k: r[k] for k in PLACE_PROPERTIES},
                                     "geometry": None if r["lat"] is None else
                                     {"type": "Point", "coordinates": [r["lon"], r["lat"]]}}) for r in records]
-            if parts:
-                yield ('{"features":[' if first else ",") + ",".join(parts)
-                first = False
+            yield ('{"features":[' if first else ",") + ",".join(parts)
         else:
             parts = ["  " + io.dumps_json(r, indent=2).replace("\n", "\n  ") for r in records]
-            if parts:
-                yield ("[\n" if first else ",\n") + ",\n".join(parts)
-                first = False
+            yield ("[\n" if first else ",\n") + ",\n".join(parts)
+        first = False
     if fmt == "geojson":
         yield ('{"features":[' if first else "") + '],"type":"FeatureCollection"}\n'
     elif fmt == "json":
         yield "[]\n" if first else "\n]\n"
+
+
+def _batches(blocks) -> Iterator[list[tuple]]:
+    """The records of :func:`iter_place_rows`' blocks in batches of about :data:`_TEXT_BATCH_ROWS`
+    (never empty)."""
+    batch: list[tuple] = []
+    for path, day, rows in blocks:
+        batch += _place_records(path, day, rows)
+        if len(batch) >= _TEXT_BATCH_ROWS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def write_places(reports: list[str], output: str, *, overwrite: bool = False, country: str | None = None,

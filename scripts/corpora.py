@@ -68,6 +68,13 @@ def load_gwn(path: Path, types: set[str] = GWN_TYPES) -> list[dict]:
     return docs
 
 
+def load_gwn_negatives(path: Path) -> list[dict]:
+    """GeoWebNews spans annotated as not places (Non_Toponym, Homonym), as documents marked
+    ``negative`` (any place found for them is a false answer)."""
+    return [dict(d, negative=True, toponyms=[dict(t, lat=0.0, lon=0.0) for t in d["toponyms"]])
+            for d in load_gwn(path, types={"Non_Toponym", "Homonym"}) if d["toponyms"]]
+
+
 def load_gaztag(path: Path) -> list[dict]:
     """LGL and TR-News: <toponym><start><end><phrase><gaztag><lat><lon>."""
     docs = []
@@ -108,6 +115,27 @@ def load_syria(path: Path) -> list[dict]:
         tops = [dict(t, **dict(zip(("start", "end"), repair(d["text"], t["name"], t["start"], t["end"]), strict=True)))
                 for t in d["toponyms"] if types_ok or t.get("type") in GWN_TYPES]
         docs.append({"id": f"{d['corpus']}:{d['id']}", "text": d["text"], "toponyms": tops})
+    return docs
+
+
+#: The project's own Syria news excerpts (tests/fixtures/syria_news_excerpts.md).
+EXCERPTS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "syria_news_excerpts.jsonl"
+
+
+def load_excerpts(path: Path = EXCERPTS) -> list[dict]:
+    """The Syria news excerpts: documents whose ``toponyms`` carry the spans of their places (the
+    n-th listing of a name is its n-th occurrence) and whose ``orgs`` are the spans of every
+    organisation name."""
+    docs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        d = json.loads(line)
+        text, tops, after = d["text"], [], {}
+        for name, lat, lon in d["places"]:
+            s = text.index(name, after.get(name, 0))
+            after[name] = s + len(name)
+            tops.append({"name": name, "start": s, "end": s + len(name), "lat": lat, "lon": lon})
+        orgs = [(m.start(), m.end()) for o in d["orgs"] for m in re.finditer(re.escape(o), text)]
+        docs.append({"id": d["id"], "text": text, "toponyms": tops, "orgs": orgs})
     return docs
 
 

@@ -24,7 +24,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 
@@ -35,12 +34,6 @@ from geo_idlib.places.store import load_index
 from scripts import corpora
 
 THRESHOLDS = [0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.88, 0.90, 0.92, 0.95, 0.98, 1.01]
-
-
-def _negatives(path: Path) -> list[dict]:
-    """GeoWebNews spans annotated as not places (Non_Toponym, Homonym), as documents."""
-    return [dict(d, negative=True, toponyms=[dict(t, lat=0.0, lon=0.0) for t in d["toponyms"]])
-            for d in corpora.load_gwn(path, types={"Non_Toponym", "Homonym"}) if d["toponyms"]]
 
 
 class _FuzzyAt:
@@ -73,7 +66,7 @@ def main() -> int:
     demonyms = corpora.load_demonyms()
     dev_sets = {"GWN": corpora.load_gwn(corpora.GEO / "GWN.xml"), "LGL": corpora.load_gaztag(corpora.GEO / "lgl.xml"),
                "TR-News": corpora.load_gaztag(corpora.GEO / "TR-News.xml"), "GeoVirus": corpora.load_geovirus(corpora.GEO / "GeoVirus.xml"),
-               "Syria": corpora.load_syria(corpora.GEO / "syria_subset.jsonl"), "negatives": _negatives(corpora.GEO / "GWN.xml")}
+               "Syria": corpora.load_syria(corpora.GEO / "syria_subset.jsonl"), "negatives": corpora.load_gwn_negatives(corpora.GEO / "GWN.xml")}
     jobs = _jobs(index, dev_sets, demonyms)
     n_pos = sum(len(r) for c, g, r, neg in jobs if not neg)
     n_neg = sum(len(r) for c, g, r, neg in jobs if neg)

@@ -30,7 +30,7 @@ TEST_CACHE = Path(os.environ["GEO_IDLIB_TEST_CACHE"])
 
 #: GEO_IDLIB_* variables that say where the test inputs are; every other one is the user's set-up.
 _TEST_VARIABLES = {"GEO_IDLIB_SHARED", "GEO_IDLIB_CHROMIUM", "GEO_IDLIB_TEST_CACHE"}
-_INDEX_GLOB = "gazetteer-*.sqlite"
+_INDEX_GLOBS = ("gazetteer-*.sqlite", "gazetteer-*.marisa")  # the index and its name automaton
 
 
 def _private_user_dirs() -> Path:
@@ -46,7 +46,7 @@ def _private_user_dirs() -> Path:
     for var, path in dirs.items():
         path.mkdir(parents=True, exist_ok=True)
         os.environ[var] = str(path)
-    for index in sorted(TEST_CACHE.glob(_INDEX_GLOB)):
+    for index in sorted(p for g in _INDEX_GLOBS for p in TEST_CACHE.glob(g)):
         (base / "cache" / index.name).symlink_to(index)
     return base
 
@@ -56,11 +56,12 @@ SESSION_DIRS = _private_user_dirs()
 
 def pytest_unconfigure(config):
     """Keep an index this session built for the next one (build/test-cache), then drop the session's dirs."""
-    built = [p for p in (SESSION_DIRS / "cache").glob(_INDEX_GLOB) if not p.is_symlink()]
+    built = [p for g in _INDEX_GLOBS for p in (SESSION_DIRS / "cache").glob(g) if not p.is_symlink()]
     if built:
         TEST_CACHE.mkdir(parents=True, exist_ok=True)
-        for old in TEST_CACHE.glob(_INDEX_GLOB):
-            old.unlink()
+        for old in [p for g in _INDEX_GLOBS for p in TEST_CACHE.glob(g)]:
+            if not (SESSION_DIRS / "cache" / old.name).is_symlink():  # still current: keep
+                old.unlink()
         for index in built:
             tmp = TEST_CACHE / f".{index.name}.{os.getpid()}.tmp"
             shutil.move(index, tmp)

@@ -28,7 +28,8 @@ ALLOWED = {
 }
 # Inside each subpackage, data flows one way: a module may import the ones before it.
 ORDER = {
-    "places": ["normalize", "dates", "build", "store", "fetch", "rank", "mentions", "online", "resolve", "gazetteer"],
+    "places": ["normalize", "dates", "build", "store", "fetch", "automaton", "rank", "mentions", "online", "resolve",
+               "gazetteer"],
     "territory": ["geom", "timeline", "infer", "join", "change"],
     "maps": ["palette", "view", "faces", "context", "furniture", "layers", "element", "document", "static"],
     "scale": ["plan", "engine", "cluster", "join"],

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from geo_idlib import io
 from geo_idlib.places import store
 from geo_idlib.places.build import GazetteerRow
 from geo_idlib.places.normalize import (
@@ -164,3 +165,40 @@ def test_infer_countries_from_the_nearest_populated_place(idx):
         (69.68, 19.2, "")])]     # near Tromsø (the grid widens near the poles)
     store.CountryFinder(idx).fill(rows)
     assert [r.country for r in rows] == ["SY", "XX", "", "NO"]
+
+
+# ----------------------------------------------------------------------------- the name automaton
+def test_the_name_automaton_is_built_beside_the_index_and_mapped_read_only(idx):
+    from geo_idlib.places import automaton
+
+    names = automaton.load(idx)
+    path = automaton.builtin_trie_path(idx)
+    assert path.parent == idx.path.parent and path.name.startswith(idx.path.stem) and path.exists()
+    assert automaton.load(idx) is names                         # one per index object
+    assert normalize("Saraqeb") in names and "no such place xyz" not in names
+    assert names.prefixes("marat al numan al jadida") == {"marat", "marat al numan"}   # ends at word ends
+    assert names.compact("kafrnabl") == ["kafr nabl"] and "kafranbil" in names.compact(normalize("Kafran Bel"))
+    assert "idlib" in names.consonant(normalize("Edlib")) and names.consonant("xq") == []
+    t = time.perf_counter()
+    mapped = io.open_trie(path)
+    assert time.perf_counter() - t < 0.05 and len(mapped) > 1_000_000   # mapped, not read: ~0.2 ms
+    cands = names.candidates([normalize("Saraqeb"), "no such place xyz"])
+    assert list(cands) == [normalize("Saraqeb")] and cands[normalize("Saraqeb")][0].place_id == "geonames:164816"
+
+
+def test_word_by_word_keys_are_the_keys_of_the_whole_name():
+    """Mention finding normalises each word once (word_keys); joined, they are normalize() of the name."""
+    from geo_idlib.places.normalize import word_keys
+
+    names = ["Ma'arrat an Nu'man", "Jisr ash-Shughur", "Deir ez-Zor", "Ras el Ain", "Bab al-Hawa", "Tell as-Sultan",
+             "ar-Raqqa", "Khan Sheikhoun", "Kafr 'Awaid", "Al-'Eis", "talks an hour", "Tal Abyad", "Ḩamāh",
+             "Dayr az Zawr", "Abu adh Dhuhur", "Umm el-Jimal", "Ain al-Arab", "as-Safira", "el Bab"]
+    for name in names:
+        words = [w for w in __import__("re").split(r"[\s\-‐‑']+", name) if w]
+        hyph = [False] * len(words)
+        k = 0
+        for i, w in enumerate(words):
+            k = name.index(w, k) + len(w)
+            hyph[i] = name[k:k + 1] in "-‐‑" and k < len(name)
+        joined = " ".join(x for x in word_keys(words, hyph) if x)
+        assert joined == normalize(name.replace("'", " ").replace("‘", " ")) or joined == normalize(name), name

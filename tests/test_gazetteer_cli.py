@@ -29,23 +29,28 @@ def home(tmp_path, monkeypatch):
 
 
 def test_geocode_json_in_input_order(home):
+    from geo_idlib.places.rank import calibrated
+
     r = run("geocode", "Saraqeb", "Idlib province", "إدلب", "Qqqzzxw")
     assert r.exit_code == 0, r.output
     recs = json.loads(r.stdout)
     assert [x["query"] for x in recs] == ["Saraqeb", "Idlib province", "إدلب", "Qqqzzxw"]
     assert recs[0] == {"query": "Saraqeb", "name": "Saraqib", "lat": 35.86447, "lon": 36.80591,
                        "place_id": "geonames:164816", "country": "SY", "feature_code": "PPL",
-                       "precision": "settlement", "confidence": 1.0, "status": "resolved"}
+                       "precision": "settlement", "confidence": calibrated(1.0), "status": "resolved"}
     assert recs[1]["precision"] == "admin1" and recs[2]["place_id"] == "geonames:169389"
     assert recs[3]["status"] == "unresolved" and recs[3]["lat"] is None
 
 
 def test_geocode_csv_and_geojson(home, tmp_path):
+    from geo_idlib.places.rank import calibrated
+
     r = run("geocode", "Saraqeb", "Qqqzzxw", "--format", "csv")
     lines = r.stdout.splitlines()
     assert lines[0] == "query,name,lat,lon,place_id,country,feature_code,precision,confidence,status"
     # the one CSV writer of every command (io.csv_text): floats with 6 decimals, as `places` writes them
-    assert lines[1] == "Saraqeb,Saraqib,35.864470,36.805910,geonames:164816,SY,PPL,settlement,1.000000,resolved"
+    assert lines[1] == ("Saraqeb,Saraqib,35.864470,36.805910,geonames:164816,SY,PPL,settlement,"
+                        f"{calibrated(1.0):.6f},resolved")
     assert lines[2] == "Qqqzzxw,,,,,,,,0.000000,unresolved"
     out = tmp_path / "g.geojson"
     r = run("geocode", "Saraqeb", "Qqqzzxw", "--format", "geojson", "-o", str(out))

@@ -164,3 +164,19 @@ def test_partitioned_places_use_the_gazetteers_of_the_run(two, tmp_path):
     r = run("places", str(docs), "-o", f"{tmp_path / 'bad'}/", "--gazetteer", "gamma")
     assert r.exit_code == 2 and "--gazetteer gamma: no such user gazetteer" in r.output
     assert not (tmp_path / "bad").exists()
+
+
+def test_the_name_automaton_holds_the_keys_of_the_run_scope(two):
+    """One trie per scope of the user gazetteers: a run with alpha alone does not leave a trie
+    without beta's names for the next run, nor one with beta's names for a run without it."""
+    from geo_idlib.places import automaton
+
+    def keys(scope):
+        a = automaton.load(store.load_index(gazetteers=scope))
+        return {k for k in ("tal mithal", "hirbat mithal", "karyat mithal") if k in a}
+
+    assert keys(("alpha",)) == {"tal mithal", "karyat mithal"}
+    assert keys(None) == {"tal mithal", "hirbat mithal", "karyat mithal"}
+    assert keys(("beta",)) == {"hirbat mithal", "karyat mithal"}
+    assert keys(()) == set()
+    assert keys(("alpha",)) == {"tal mithal", "karyat mithal"}   # the other scopes' tries stay usable

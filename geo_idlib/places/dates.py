@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 #: Month names and abbreviations of English datelines → month number.
 _MONTHS = {m: i for i, m in enumerate(
     ["january", "february", "march", "april", "may", "june", "july", "august", "september",
@@ -13,6 +15,10 @@ _DATE_PATTERNS = [
     r"(?P<d>\d{1,2})\s+(?P<mon>[A-Za-z]{3,9})\.?,?\s+(?P<y>(?:19|20)\d\d)",
     r"(?P<mon>[A-Za-z]{3,9})\.?\s+(?P<d>\d{1,2}),?\s+(?P<y>(?:19|20)\d\d)",
 ]
+
+
+_COMPILED = [re.compile(p) for p in _DATE_PATTERNS]
+_YEAR = re.compile(r"(?:19|20)\d\d")  # every pattern has a year: most heads are passed over at once
 
 
 def find_report_date(text: str, head_chars: int = 600):
@@ -31,12 +37,13 @@ def find_report_date(text: str, head_chars: int = 600):
     True
     """
     import datetime as _dt
-    import re
 
     head = text[:head_chars]
     found = []
-    for pat in _DATE_PATTERNS:
-        for m in re.finditer(pat, head):
+    if not _YEAR.search(head):
+        return None
+    for pat in _COMPILED:
+        for m in pat.finditer(head):
             g = m.groupdict()
             month = int(g["m"]) if g.get("m") else _MONTHS.get(g["mon"].lower())
             if not month:

@@ -30,16 +30,23 @@ columns :data:`COLUMNS`. :mod:`geo_idlib.places.resolve` turns it into places.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING, NamedTuple
 
-import pandas as pd
+import numpy as np
 
 from .. import io
-from .normalize import APOSTROPHES, literal_key, normalize
+from . import automaton
+from .normalize import APOSTROPHES, literal_key, normalize, word_keys
+from .rank import literal_names
+
+if TYPE_CHECKING:  # pandas is imported where a table is built, not to find places
+    import pandas as pd
 
 #: A word this frequent in English (wordfreq Zipf scale) is not taken as a place where its
 #: capital letter says nothing (sentence start, ALL-CAPS or Title Case lines) unless it names a
@@ -59,7 +66,11 @@ _APOS = APOSTROPHES
 _WORD = re.compile(rf"(?:[^\W\d_]\.){{2,}}|[^\W_]+(?:[{_APOS}][^\W_]+)*")
 _POSSESSIVE = re.compile(rf"[{_APOS}][sS]$")
 # What may stand between two words of one name: one to three spaces, or a hyphen.
-_JOIN = re.compile(rf"(?:[ \u00a0]{{1,3}}|[-‐‑])[{_APOS}]?")  # also "Al-'Eis", "Kafr 'Awaid"
+# What may stand between two words of one name: one to three spaces, or a hyphen, then maybe an
+# apostrophe ("Al-'Eis", "Kafr 'Awaid"); spelled out as a set, so a pair of words costs one look-up.
+_JOIN_GAPS = frozenset(g + a for g in ({"".join(p) for n in (1, 2, 3) for p in itertools.product(" \u00a0", repeat=n)}
+                                       | set("-‐‑")) for a in ("", *_APOS))
+_DOTTED_ABBREVIATIONS = ("St", "Mt", "Ft")  # "St. Louis" is one name
 # Sentence ends: terminal punctuation (+ closing quotes) and space, or a line break.
 _SENT_END = re.compile(r"[.!?…]+[\"'”’)\]]*[ \t\u00a0]+|[ \t\u00a0]*\n\s*")
 _ABBREV = {"mr", "mrs", "ms", "dr", "st", "mt", "ft", "gen", "col", "lt", "sgt", "capt", "gov", "sen",
@@ -74,20 +85,37 @@ _UPPER = "A-ZÀ-ÖØ-ÞĀ-ſḀ-ỿ"  # Latin capitals incl. Latin-1, Extended-A
 _CAPW = rf"[{_APOS}]?(?:[{_UPPER}][\w{_APOS}]*|[\u0621-\u064A\u0671-\u06D3]+)"  # or an Arabic-script word
 _NAME = rf"(?<![\w{_APOS}-])(?=[{_UPPER}\u0621-\u064A\u0671-\u06D3]|[aeAE][a-z]{{1,2}}[-\s])(?:{_ART})?{_CAPW}(?:(?:[ \u00a0]|-){_ART}?{_CAPW})*"
 _LIST = rf"{_NAME}(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+){_NAME})*"
-# Each pattern: (regex with a group "n" holding one name or a list of names, kind_hint, explicit).
-# Separate regexes so that overlapping frames ("the Shiite villages of Foua and Kfraya") all match.
+# Each pattern: (regex with a group "n" holding one name or a list of names, kind_hint, explicit,
+# trigger). Separate regexes so that overlapping frames ("the Shiite villages of Foua and Kfraya") all
+# match. The trigger says which words a block needs for the pattern to be tried, so that each
+# pattern costs nothing in most blocks: ``("at", words)``: the match starts at one of these words (it
+# is tried there only, as ``finditer`` would find it); ``("in", words)``: the block has one of them.
 _PATTERNS = [
-    (re.compile(rf"\b(?i:villages?|towns?|city|hamlets?)\s+of\s+(?:the\s+)?(?P<n>{_LIST})"), "settlement", True),
-    (re.compile(rf"(?P<n>{_LIST})\s+(?i:villages|towns|village|town)\b"), "settlement", False),
-    (re.compile(rf"(?P<n>{_NAME})\s+(?i:countryside|province|governorate)\b"), "admin1", False),
-    (re.compile(rf"(?P<n>{_NAME}\s+(?:County|Parish|Township|Borough|District|Subdistrict))\b"), None, True),
+    (re.compile(rf"\b(?i:villages?|towns?|city|hamlets?)\s+of\s+(?:the\s+)?(?P<n>{_LIST})"), "settlement", True,
+     ("at", frozenset({"village", "villages", "town", "towns", "city", "hamlet", "hamlets"}))),
+    (re.compile(rf"(?P<n>{_LIST})\s+(?i:villages|towns|village|town)\b"), "settlement", False,
+     ("in", frozenset({"villages", "towns", "village", "town"}))),
+    (re.compile(rf"(?P<n>{_NAME})\s+(?i:countryside|province|governorate)\b"), "admin1", False,
+     ("in", frozenset({"countryside", "province", "governorate"}))),
+    (re.compile(rf"(?P<n>{_NAME}\s+(?:County|Parish|Township|Borough|District|Subdistrict))\b"), None, True,
+     ("in", frozenset({"county", "parish", "township", "borough", "district", "subdistrict"}))),
     (re.compile(rf"\b(?i:captured|seized|recaptured|retook|took\s+control\s+of|took\s+over|entered|stormed"
                 rf"|shelled|struck|bombed|bombarded|hit|targeted|attacked|raided|besieged|liberated|reached"
-                rf"|near|outskirts\s+of|advanced\s+on|advanced\s+towards?)\s+(?P<n>{_LIST})"), None, False),
+                rf"|near|outskirts\s+of|advanced\s+on|advanced\s+towards?)\s+(?P<n>{_LIST})"), None, False,
+     ("at", frozenset({"captured", "seized", "recaptured", "retook", "took", "entered", "stormed", "shelled",
+                       "struck", "bombed", "bombarded", "hit", "targeted", "attacked", "raided", "besieged",
+                       "liberated", "reached", "near", "outskirts", "advanced"}))),
     (re.compile(rf"\b(?i:in|into|around|outside|towards?)\s+(?P<n>{_NAME}(?:\s+and\s+{_NAME})?)(?![{_APOS}\w])"),
-     None, False),
+     None, False, ("at", frozenset({"in", "into", "around", "outside", "toward", "towards"}))),
+    # a name before a feature word in lower case: "the Orontes river", "the Ghab plain", "Menagh airbase"
+    # (kind from the word; in "the Neches River" the word is part of the name)
+    (re.compile(rf"(?P<n>{_NAME})\s+(?:river|lake|dam|mountains?|hills?|airbase|air\s+base|airport|airfield|plain"
+                rf"|valley|region)\b"), None, False,
+     ("in", frozenset({"river", "lake", "dam", "mountain", "mountains", "hill", "hills", "airbase", "base", "airport",
+                       "airfield", "plain", "valley", "region"}))),
 ]
 _SPLIT_LIST = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")
+_TRIGGER_WORDS = frozenset().union(*(words for *_, (how, words) in _PATTERNS if how == "at"))
 
 
 @dataclass(frozen=True)
@@ -103,22 +131,27 @@ class _Tables:
     settlement_after: frozenset
     person_after: frozenset
     feature: frozenset
+    orgs: frozenset  # organisation names of several words, as tuples of word keys (:func:`_name_words`)
+    org_prefixes: frozenset  # their first words, first two words, ...
 
 
 @lru_cache(maxsize=1)
 def _tables() -> _Tables:
-    np_ = io.read_table(io.package_data("not_places.csv"), "not_places.csv")
-    cues = io.read_table(io.package_data("toponym_cues.csv"), "toponym_cues.csv")
+    np_ = io.package_data_rows("not_places.csv")
+    cues = io.package_data_rows("toponym_cues.csv")
+    orgs = [r["name"] for r in io.package_data_rows("organisations.csv")]
+    org_words = {_name_words(n) for n in orgs}
+    org_words.discard(())
 
-    def names(kinds, table=np_, col="kind", field="name"):
-        return frozenset(normalize(n) for n in table.loc[table[col].isin(kinds), field])
+    def names(kinds):
+        return frozenset(normalize(r["name"]) for r in np_ if r["kind"] in kinds)
 
     def words(role):
-        return frozenset(w.lower() for w in cues.loc[cues["role"] == role, "word"])
+        return frozenset(r["word"].lower() for r in cues if r["role"] == role)
 
     return _Tables(
         never=names({"demonym", "weekday", "month", "common"}),
-        contextual=names({"person", "org", "weapon"}),
+        contextual=names({"person", "weapon"}) | {w[0] for w in org_words if len(w) == 1},
         person=names({"person"}),
         title=names({"title"}),
         connector=words("connector"),
@@ -128,7 +161,22 @@ def _tables() -> _Tables:
         settlement_after=words("settlement_after"),
         person_after=words("person_after"),
         feature=words("feature") | words("admin1_after") | words("settlement_after"),
+        orgs=frozenset(w for w in org_words if len(w) > 1),
+        org_prefixes=frozenset(w[:k] for w in org_words if len(w) > 1 for k in range(1, len(w))),
     )
+
+
+def _name_words(name: str) -> tuple[str, ...]:
+    """The word keys of a name as mention finding sees its words (possessives cut off, each word
+    normalised with the article rule): how organisation names are matched."""
+    words, hyph = [], []
+    for m in _WORD.finditer(name):
+        w = m.group()
+        if len(w) > 2 and w[-1] in "sS" and w[-2] in _APOS:
+            w = w[:-2]
+        words.append(w.replace(".", ""))
+        hyph.append(name[m.end():m.end() + 1] in "-‐‑" and m.end() < len(name))
+    return tuple(k for k in word_keys(words, hyph) if k)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -179,20 +227,59 @@ def _is_cap(w: str) -> bool:
 
 def _cased(sentence: str) -> bool:
     """Whether capitalisation carries information (not an ALL-CAPS, all-lower or Title Case line)."""
-    low = sum(map(str.islower, sentence))
-    up = sum(map(str.isupper, sentence))
+    if sentence.isascii():  # count the letters of each case in C (bytes.translate deletes the others)
+        b = sentence.encode("ascii")
+        low, up = len(b.translate(None, _NOT_ASCII_LOWER)), len(b.translate(None, _NOT_ASCII_UPPER))
+    else:
+        low, up = sum(map(str.islower, sentence)), sum(map(str.isupper, sentence))
     if not (low > 0 and up > 0 and up < 0.6 * (low + up)):
         return False
-    long_words = [w for w in sentence.split()[1:] if len(w) > 3 and w[0].isalpha()]  # the first is always capitalised
-    caps = sum(w[0].isupper() for w in long_words)
-    return not (len(long_words) >= 4 and caps >= 0.75 * len(long_words))
+    initials = [w[0] for w in sentence.split()[1:] if len(w) > 3 and w[0].isalpha()]  # the first is always capitalised
+    return not (len(initials) >= 4 and sum(map(str.isupper, initials)) >= 0.75 * len(initials))
+
+
+_NOT_ASCII_LOWER = bytes(b for b in range(256) if not 97 <= b <= 122)
+_NOT_ASCII_UPPER = bytes(b for b in range(256) if not 65 <= b <= 90)
 
 
 @lru_cache(maxsize=1 << 16)
 def _zipf(word: str) -> float:
+    """The word's Zipf frequency in English (wordfreq), exact from :data:`COMMON_ZIPF` up (every
+    threshold here is at least that): a word of letters (and apostrophes) is looked up in
+    :func:`common_words`, so most runs never load wordfreq (0.2 s); other words ask it."""
+    w = word.lower().replace("’", "'")
+    if _LETTERS_ONLY.match(w):
+        return common_words().get(w, 0.0)
     from wordfreq import zipf_frequency
 
-    return zipf_frequency(word.lower(), "en")
+    return zipf_frequency(w, "en")
+
+
+_LETTERS_ONLY = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*\Z")
+
+
+@lru_cache(maxsize=1)
+def common_words() -> dict[str, float]:
+    """Every English word with a Zipf frequency of at least :data:`COMMON_ZIPF` (about 7,000 words)
+    and its frequency, from wordfreq; computed once per wordfreq version and kept as JSON in
+    :func:`geo_idlib.io.cache_dir`."""
+    from importlib.metadata import version
+
+    path = io.cache_dir() / f"wordfreq-en-zipf{COMMON_ZIPF:g}-{version('wordfreq')}.json"
+    try:
+        return io.read_json_file(path)
+    except (OSError, ValueError):
+        pass
+    from wordfreq import iter_wordlist, zipf_frequency
+
+    table = {}
+    for w in iter_wordlist("en"):
+        z = zipf_frequency(w, "en")
+        if z < COMMON_ZIPF:
+            break
+        table[w] = z
+    io.write_text(path, io.dumps_json(table), overwrite=True)
+    return table
 
 
 def _common(word: str) -> bool:
@@ -206,93 +293,137 @@ def _literal(cands, surface: str) -> list:
     """Candidates whose own name or an alternate name is literally ``surface`` (not only its key):
     "Read" is a key of Riyadh (alternate name "Riad") but not literally one of its names."""
     f = literal_key(surface)
-    return [c for c in cands if literal_key(c.name) == f
-            or any(literal_key(a) == f for a in getattr(c, "alternatenames", ()) or ())]
+    return [c for c in cands if f in literal_names(c)]
 
 
 def _major(cands, key: str) -> bool:
     """A country, region, capital, first-level division of 100,000 people, or a city of a million
     named exactly so."""
-    return any((str(getattr(c, "feature_code", "")).startswith(_MAJOR_CODES)
-                and (c.feature_code != "ADM1" or (c.population or 0) >= 100_000))
-               or ((getattr(c, "population", 0) or 0) >= MAJOR_POPULATION
-                   and (normalize(c.name) + " ").startswith(key + " "))
+    return any((c.feature_code.startswith(_MAJOR_CODES) and (c.feature_code != "ADM1" or c.population >= 100_000))
+               or (c.population >= MAJOR_POPULATION and (_key(c.name) + " ").startswith(key + " "))
                for c in cands)
-
-
-class _Lower:
-    """``W.low[k]``: word k in lower case, computed on demand (no second list of strings)."""
-
-    def __init__(self, words: list[str]):
-        self.words = words
-
-    def __getitem__(self, k: int) -> str:
-        return self.words[k].lower()
 
 
 class _Words:
     """The words of a text with their spans, sentences and join/capitalisation flags.
 
-    Offsets and flags are kept in compact arrays (about 70 bytes per word with the word itself),
-    so a 256 KB block costs a few MB whatever the size of the report.
+    Each property is one comprehension over all words (a word never crosses a sentence end, so
+    its sentence is found by bisection), which keeps the cost per word to a few C-level steps.
     """
 
     def __init__(self, text: str):
         self.text = text
-        self.sents = split_sentences(text)
-        sent_starts = [s for s, _ in self.sents]
-        self.sent_cased = [_cased(text[s:e]) for s, e in self.sents]
-        self.sent_skip = [bool(_CREDIT.match(text[s:e])) for s, e in self.sents]
-        ws, we, sid, poss = array("l"), array("l"), array("l"), bytearray()
-        wt: list[str] = []
-        k = 0
-        for m in _WORD.finditer(text):
-            s, e, w = m.start(), m.end(), m.group()
-            p = len(w) > 2 and bool(_POSSESSIVE.search(w))
-            if p:
-                e -= 2
-                w = w[:-2]
-            while k + 1 < len(sent_starts) and sent_starts[k + 1] <= s:
-                k += 1
-            ws.append(s)
-            we.append(e)
-            wt.append(w)
-            poss.append(p)
-            sid.append(k)
-        self.ws, self.we, self.wt, self.poss, self.sid = ws, we, wt, poss, sid
-        self.n = n = len(wt)
-        self.low = _Lower(wt)
+        self.sents = sents = split_sentences(text)
+        self.sent_cased = [_cased(text[s:e]) for s, e in sents]
+        self.sent_skip = [bool(_CREDIT.match(text[s:e])) for s, e in sents]
+        wt = _WORD.findall(text)
+        ws, pos, find = array("l"), 0, text.find
+        for w in wt:  # the words come in order and only non-word characters lie between them
+            pos = find(w, pos)
+            ws.append(pos)
+            pos += len(w)
+        we = array("l", [s + len(w) for s, w in zip(ws, wt, strict=True)])
+        poss = bytearray([len(w) > 2 and w[-1] in "sS" and w[-2] in _APOS for w in wt])
+        if any(poss):  # "Syria's": the word is "Syria", and a possessive ends any name
+            for i in [i for i, p in enumerate(poss) if p]:
+                we[i] -= 2
+                wt[i] = wt[i][:-2]
         cased = self.sent_cased
-        self.cap = bytearray(_is_cap(w) or not cased[sid[i]] for i, w in enumerate(wt))
-        # joined[i]: word i and word i+1 may belong to one name
-        self.joined = bytearray(
-            i + 1 < n and not poss[i] and sid[i] == sid[i + 1]
-            and (bool(_JOIN.fullmatch(text, we[i], ws[i + 1]))
-                 or (wt[i] in ("St", "Mt", "Ft") and text[we[i]:ws[i + 1]] == ". "))  # St. Louis
-            for i in range(n))
-        self.first_in_sentence = bytearray(i == 0 or sid[i - 1] != sid[i] for i in range(n))
+        sid = array("l")  # each word's sentence: one bisection of all word starts at once
+        sid.frombytes((np.searchsorted(np.array([s for s, _ in sents], dtype=np.int64),
+                                       np.frombuffer(ws, dtype=ws.typecode), side="right") - 1)
+                      .astype(ws.typecode).tobytes())
+        cap = bytearray([w[0].isupper() or not cased[k] or (not w[0].islower() and _is_cap(w))
+                         for w, k in zip(wt, sid, strict=True)])
+        first = bytearray([True, *[k != k0 for k0, k in zip(sid, sid[1:], strict=False)]] if sid else [])
+        gaps = _JOIN_GAPS
+        joined = bytearray([not p and k == k2 and ((gap := text[e:s2]) in gaps
+                                                  or (gap == ". " and w in _DOTTED_ABBREVIATIONS))
+                            for p, k, k2, e, s2, w in zip(poss, sid, sid[1:], we, ws[1:], wt, strict=False)])
+        joined.append(False)
+        self.ws, self.we, self.wt, self.poss, self.sid = ws, we, wt, poss, sid
+        self.n = len(wt)
+        self.low = [w.lower() for w in wt]
+        self.cap, self.joined, self.first_in_sentence = cap, joined, first
+        self._triggers: dict[str, list[int]] | None = None
+
+    @property
+    def lower_words(self) -> set[str]:
+        """Every word of the block in lower case."""
+        if not hasattr(self, "_lower_words"):
+            self._lower_words = set(self.low)
+        return self._lower_words
+
+    def positions(self, words: frozenset) -> list[int]:
+        """Indexes of the words whose lower case is in ``words`` (one of the patterns' triggers)."""
+        if self._triggers is None:
+            self._triggers = {}
+            for k, w in enumerate(self.low):
+                if w in _TRIGGER_WORDS:
+                    self._triggers.setdefault(w, []).append(k)
+        return sorted(k for w in words & self._triggers.keys() for k in self._triggers[w])
 
 
-def _candidate_spans(W: _Words, t: _Tables, max_words: int) -> dict[tuple[int, int], str]:
-    """All word runs (i, j) that could be a proper name, with their normalised keys."""
+def _run_ends(W: _Words, t: _Tables, i: int, max_words: int) -> list[int]:
+    """The words j where a name starting at word i may end: capitalised, not a connector, joined to
+    word i through capitalised words or connectors, at most ``max_words`` words ([] if word i
+    cannot start a name)."""
+    if W.sent_skip[W.sid[i]]:
+        return []
+    first = W.low[i]
+    article = (i + 1 < W.n and W.cap[i + 1] and W.joined[i]
+               and (first in _ARTICLES and W.text[W.we[i]] in "-‐‑" or first in ("al", "el")))
+    if not (W.cap[i] and (first not in t.connector or not W.sent_cased[W.sid[i]]) or article):
+        return []
+    ends, j = [], i
+    while True:
+        if W.cap[j] and W.low[j] not in t.connector:
+            ends.append(j)
+        if j - i + 1 >= max_words or not W.joined[j]:
+            break
+        j += 1
+        if not (W.cap[j] or W.low[j] in t.connector):
+            break
+    return ends
+
+
+def _gazetteer_hits(W: _Words, t: _Tables, names, max_words: int) -> dict[tuple[int, int], str]:
+    """Every run of words (i, j) that could be a proper name and whose key is a gazetteer key.
+
+    Each word is normalised once (:func:`~geo_idlib.places.normalize.word_keys`); for each word that
+    can start a name, one walk of the name automaton gives the keys starting there
+    (:meth:`~geo_idlib.places.automaton.NameAutomaton.prefixes`). A run's key is then checked
+    against the normalised text of the run itself, so a hit's key is exactly ``normalize(text)``.
+    """
     out = {}
+    text, ws, we, wt = W.text, W.ws, W.we, W.wt
     for i in range(W.n):
-        if W.sent_skip[W.sid[i]]:
+        if not W.cap[i] and W.low[i] not in _ARTICLES:
             continue
-        first = W.low[i]
-        article = (i + 1 < W.n and W.cap[i + 1] and W.joined[i]
-                   and (first in _ARTICLES and W.text[W.we[i]] in "-‐‑" or first in ("al", "el")))
-        if not (W.cap[i] and (first not in t.connector or not W.sent_cased[W.sid[i]]) or article):
+        ends = _run_ends(W, t, i, max_words)
+        if not ends:
             continue
-        j = i
-        while True:
-            if W.cap[j] and W.low[j] not in t.connector:
-                out[(i, j)] = _key(W.text[W.ws[i]:W.we[j]].replace(".", ""))
-            if j - i + 1 >= max_words or not W.joined[j]:
-                break
-            j += 1
-            if not (W.cap[j] or W.low[j] in t.connector):
-                break
+        last = ends[-1]
+        if last == i:  # one word: is its key a key of the gazetteer?
+            w = wt[i]
+            key = _key(w.replace(".", "") if "." in w else w)
+            if key and key in names:
+                out[(i, i)] = key
+            continue
+        keys = word_keys([w.replace(".", "") for w in wt[i:last + 1]],
+                         [we[k] < len(text) and text[we[k]] in "-‐‑" for k in range(i, last + 1)])
+        joined_keys, acc = [], ""
+        for k in keys:
+            acc = f"{acc} {k}" if acc and k else (acc or k)
+            joined_keys.append(acc)
+        found = names.prefixes(joined_keys[-1]) if joined_keys[-1] else ()
+        if not found:
+            continue
+        for j in ends:
+            if joined_keys[j - i] in found:
+                key = _key(text[ws[i]:we[j]].replace(".", ""))
+                if key == joined_keys[j - i] or key in names:
+                    out[(i, j)] = key
     return out
 
 
@@ -324,6 +455,7 @@ class _Context:
 
     def __init__(self, W: _Words, t: _Tables, hits: dict, found: dict):
         self.W, self.t = W, t
+        self._memo: dict[tuple, object] = {}
         # the candidates of the longest gazetteer hit starting at each word
         self.hit_at: dict[int, list] = {}
         for (i, _j), k in sorted(hits.items()):
@@ -334,7 +466,7 @@ class _Context:
         # the same word alone elsewhere in the block is that surname too ("Zuma said")
         self.surnames = set()
         for (i, j), k in hits.items():
-            if i != j or not W.sent_cased[W.sid[i]] or _major(found[k], k):
+            if i != j or not W.sent_cased[W.sid[i]] or self.major(found[k], k):
                 continue
             p, q = i - 1, i + 1
             if p >= 0 and W.sid[p] == W.sid[i] and W.joined[p] and _key(W.wt[p]) in t.title:
@@ -346,6 +478,20 @@ class _Context:
                     and _key(W.wt[q]) in t.person:
                 self.surnames.add(k)
 
+    def major(self, cands, key: str) -> bool:
+        """:func:`_major`, once per name and candidate list in the block."""
+        mk = ("major", key, id(cands))
+        if mk not in self._memo:
+            self._memo[mk] = _major(cands, key)
+        return self._memo[mk]
+
+    def literal(self, cands, surface: str) -> list:
+        """:func:`_literal`, once per word and candidate list in the block."""
+        mk = ("literal", surface, id(cands))
+        if mk not in self._memo:
+            self._memo[mk] = _literal(cands, surface)
+        return self._memo[mk]
+
     def place_word(self, k: int) -> bool:
         """Word k may stand next to a place name without making it part of another name."""
         W, t = self.W, self.t
@@ -353,7 +499,7 @@ class _Context:
         if low in t.connector or low in t.feature or key in t.never or key in t.title or _DIRECTION.match(low):
             return True
         cands = self.hit_at.get(k)
-        return bool(cands) and (not _common(W.wt[k]) or _major(cands, key)) and key not in t.contextual
+        return bool(cands) and (not _common(W.wt[k]) or self.major(cands, key)) and key not in t.contextual
 
 
 def _accept(C: _Context, i: int, j: int, key: str, cands) -> bool:
@@ -377,14 +523,14 @@ def _accept(C: _Context, i: int, j: int, key: str, cands) -> bool:
         return False
     if prev is not None and _key(W.wt[prev]) in t.title:
         return False
-    major = _major(cands, key) and (i != j or bool(_literal(cands, W.wt[i])))  # "This" is not Thiès
+    major = C.major(cands, key) and (i != j or bool(C.literal(cands, W.wt[i])))  # "This" is not Thiès
     if i == j and cased and _is_caps(W.wt[i]):
         # an ALL-CAPS word in running text: an acronym (UN, NAFTA) unless it names a country (US,
-        # UAE) or a major place, or opens a line (a dateline: "BEIRUT (AP) —")
+        # UAE) or a major place, or opens a line (a dateline: "BEIRUT (AP) —", "HAMA, Syria —")
         short = sum(c.isalpha() for c in W.wt[i]) <= 4
-        if not (_names_country(cands) or (not short and (major or W.first_in_sentence[i]))):
+        if not (_names_country(cands) or _dateline(W, i, j) or (not short and (major or W.first_in_sentence[i]))):
             return False
-    if i == j and not major and (W.first_in_sentence[i] or not cased) and not _literal(cands, W.wt[i]):
+    if i == j and not major and (W.first_in_sentence[i] or not cased) and not C.literal(cands, W.wt[i]):
         # where its capital says nothing, a word must be literally a place's name, not only share
         # its key ("Shelling" is a key of "Schilling")
         return False
@@ -401,9 +547,9 @@ def _accept(C: _Context, i: int, j: int, key: str, cands) -> bool:
         # word is frequent (Boston, Reading: population >= 10 ** zipf); never where the block also
         # uses it in lower case ("Swine flu ... swine flu")
         comma_major = (j + 2 < W.n and W.sid[j + 2] == W.sid[j] and W.text[W.we[j]:W.ws[j + 1]] == ", "
-                       and bool(C.hit_at.get(j + 1)) and _major(C.hit_at[j + 1], _key(W.wt[j + 1])))
-        big = max((c.population or 0) for c in _literal(cands, W.wt[i]) or [None]
-                  if c is not None) >= 10 ** _zipf(W.wt[i]) if _literal(cands, W.wt[i]) else False
+                       and bool(C.hit_at.get(j + 1)) and C.major(C.hit_at[j + 1], _key(W.wt[j + 1])))
+        lit = C.literal(cands, W.wt[i])
+        big = bool(lit) and max(c.population or 0 for c in lit) >= 10 ** _zipf(W.wt[i])
         if W.wt[i].lower() in C.lower_seen and not comma_major:
             return False
         if not (big or ((locative or comma_major) and cased and not W.first_in_sentence[i])):
@@ -429,6 +575,17 @@ def _accept(C: _Context, i: int, j: int, key: str, cands) -> bool:
     return True
 
 
+_DATELINE_END = re.compile(r"\s*(?:,|\(|[—–-]\s)")
+
+
+def _dateline(W: _Words, i: int, j: int) -> bool:
+    """Words i..j in capitals open a line and are followed by a comma, a bracket or a dash: the
+    place of a dateline ("KYIV, Ukraine —", "IDLIB, Syria (AP) —", "HAMA — ...")."""
+    line_start = W.text.rfind("\n", 0, W.ws[i]) + 1
+    return (not W.text[line_start:W.ws[i]].strip() and bool(_DATELINE_END.match(W.text, W.we[j]))
+            and all(_is_caps(W.wt[k]) or W.low[k] in ("al", "el", "ad", "as", "ez") for k in range(i, j + 1)))
+
+
 _DIRECTION = re.compile(r"^(?:north|south|east|west|northern|southern|eastern|western|central|upper|"
                         r"lower|greater|old|new|rural|north-?east|north-?west|south-?east|south-?west)$")
 
@@ -439,18 +596,44 @@ _HINT_AFTER = [(re.compile(r"^\s*(?:province|governorate|countryside|region|obla
                (re.compile(r"^\s*(?:city|town|village)\b", re.I), "settlement")]
 
 
+#: The kinds of place the feature words after a name ask for (toponym_cues.csv, roles ``<kind>_after``):
+#: a river, lake or dam; a mountain or hill; an airbase or airport; a road; a plain or valley.
+FEATURE_KINDS = ("water", "mountain", "airport", "road", "area")
+
+
+@lru_cache(maxsize=1)
+def _feature_hints() -> list[tuple[re.Pattern, str]]:
+    """``(regex on the text after a name, kind)`` for each feature kind, from toponym_cues.csv."""
+    cues = io.package_data_rows("toponym_cues.csv")
+    out = []
+    for kind in FEATURE_KINDS:
+        words = sorted((r["word"] for r in cues if r["role"] == f"{kind}_after"), key=len, reverse=True)
+        alt = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
+        out.append((re.compile(rf"^\s*(?:{alt})\b"), kind))  # lower case: in "Neches River" the word is part of the name
+    return out
+
+
 def kind_hint_at(text: str, start: int, end: int) -> str | None:
-    """What the words around ``text[start:end]`` say the place is: ``admin1``, ``settlement`` or None.
+    """What the words around ``text[start:end]`` say the place is: ``admin1``, ``settlement``, one
+    of :data:`FEATURE_KINDS` ("the Orontes river" → ``water``, "Taftanaz airbase" → ``airport``,
+    "the M4 highway" → ``road``, not after a hyphen: the "Aleppo-Damascus highway" joins two cities),
+    or None.
 
     Examples
     --------
     >>> t = "shelling in Idlib province and in the city of Idlib; Idlib city"
     >>> kind_hint_at(t, 12, 17), kind_hint_at(t, 46, 51), kind_hint_at(t, 53, 58)
     ('admin1', 'settlement', 'settlement')
+    >>> t = "the Orontes river, the Nayrab air base, the Aleppo-Damascus highway"
+    >>> kind_hint_at(t, 4, 11), kind_hint_at(t, 23, 29), kind_hint_at(t, 51, 59)
+    ('water', 'airport', None)
     """
     after = text[end:end + 24]
     for rx, hint in _HINT_AFTER:
         if rx.search(after):
+            return hint
+    for rx, hint in _feature_hints():
+        if rx.search(after) and not (hint == "road" and start > 0 and text[start - 1] in "-‐‑"):
             return hint
     before = text[max(0, start - 32):start]
     for rx, hint in _HINT_BEFORE:
@@ -462,18 +645,37 @@ def kind_hint_at(text: str, start: int, end: int) -> str | None:
 @lru_cache(maxsize=1)
 def _prefix_pattern():
     """Arabic place names built on a generic first word: Tal X, Deir X, Kafr X, Maarat al-X, Khirbat X
-    (the ``name_prefix`` words of toponym_cues.csv); the whole run is one name."""
-    cues = io.read_table(io.package_data("toponym_cues.csv"), "toponym_cues.csv")
-    words = sorted(cues.loc[cues["role"] == "name_prefix", "word"], key=len, reverse=True)
+    (the ``name_prefix`` words of toponym_cues.csv); the whole run is one name. With its trigger
+    (the prefix words, lower case)."""
+    words = sorted((r["word"] for r in io.package_data_rows("toponym_cues.csv") if r["role"] == "name_prefix"),
+                   key=len, reverse=True)
     alt = "|".join(re.escape(w) for w in words)
-    return re.compile(rf"(?<![\w{_APOS}-])(?P<n>(?:{alt})(?:(?:[ \u00a0]|-){_ART}?{_CAPW})+)(?![\w{_APOS}])")
+    rx = re.compile(rf"(?<![\w{_APOS}-])(?P<n>(?:{alt})(?:(?:[ \u00a0]|-){_ART}?{_CAPW})+)(?![\w{_APOS}])")
+    return rx, None, True, ("in", frozenset(w.lower() for w in words))
 
 
-def _pattern_mentions(text: str, t: _Tables) -> list[tuple[int, int, str | None]]:
+def _pattern_matches(W: _Words, rx, trigger) -> Iterator[re.Match]:
+    """The matches of one pattern in the block, as ``rx.finditer(text)`` gives them, tried only
+    where (or when) its trigger words occur."""
+    how, words = trigger
+    if how == "in":
+        if not words.isdisjoint(W.lower_words):
+            yield from rx.finditer(W.text)
+        return
+    end = -1
+    for k in W.positions(words):
+        if W.ws[k] >= end:
+            m = rx.match(W.text, W.ws[k])
+            if m:
+                end = m.end()
+                yield m
+
+
+def _pattern_mentions(W: _Words, t: _Tables) -> list[tuple[int, int, str | None]]:
     """Names framed by report patterns ("the village of X", "X countryside", "captured X")."""
     out = set()
-    for rx, hint, explicit in _PATTERNS + [(_prefix_pattern(), None, True)]:
-        for m in rx.finditer(text):
+    for rx, hint, explicit, trigger in _PATTERNS + [_prefix_pattern()]:
+        for m in _pattern_matches(W, rx, trigger):
             base, chunk, pos = m.start("n"), m.group("n"), 0
             for part in _SPLIT_LIST.split(chunk):
                 k = chunk.index(part, pos)
@@ -484,23 +686,102 @@ def _pattern_mentions(text: str, t: _Tables) -> list[tuple[int, int, str | None]
                 if name and name[-1] in _APOS:
                     name, e = name[:-1], e - 1
                 while True:  # a capitalised function word is not part of the name ("The", "In")
-                    head = re.match(r"(?:The|A|An|In|On|At|Near|From|To|And|But|As|By|Of)\s+", name)
+                    head = _FUNCTION_WORD.match(name)
                     if not head:
                         break
                     name, s = name[head.end():], s + head.end()
-                words = name.replace("-", " ").split()
-                if words and ((all(_common(w) for w in words) and not explicit) or any(_is_caps(w) for w in words)):
-                    continue
-                if not words or any((_key(w) in t.never and not (len(words) > 1 and _DIRECTION.match(w.lower())))
-                                    or _key(w) in t.title for w in words):
-                    continue
-                if not explicit and (_key(name) in t.contextual or _key(words[0]) in t.contextual):
-                    continue
-                out.add((s, e, hint))
+                if _pattern_name_ok(name, explicit, t):
+                    out.add((s, e, hint))
     best: dict[tuple[int, int], str | None] = {}
     for s, e, hint in out:  # one entry per span; a hint from any pattern wins over none
         best[(s, e)] = best.get((s, e)) or hint
     return sorted((s, e, h) for (s, e), h in best.items())
+
+
+_FUNCTION_WORD = re.compile(r"(?:The|A|An|In|On|At|Near|From|To|And|But|As|By|Of)\s+")
+
+
+def _pattern_name_ok(name: str, explicit: bool, t: _Tables) -> bool:
+    """Whether a name a pattern frames may be a place: not only common words (unless the frame
+    is explicit, "the village of X"), no acronym, demonym or title, no person or organisation."""
+    words = name.replace("-", " ").split()
+    if not words or ((all(_common(w) for w in words) and not explicit) or any(_is_caps(w) for w in words)):
+        return False
+    if any((_key(w) in t.never and not (len(words) > 1 and _DIRECTION.match(w.lower()))) or _key(w) in t.title
+           for w in words):
+        return False
+    return explicit or not (_key(name) in t.contextual or _key(words[0]) in t.contextual)
+
+
+class Mention(NamedTuple):
+    """One place mention: the text as written, its span in the report, its sentence, its
+    normalised key and the kind of place the words around it ask for."""
+
+    mention: str
+    start: int
+    end: int
+    sentence: str
+    key: str
+    kind_hint: str | None
+
+
+def find(text: str, index, *, offset: int = 0) -> list[Mention]:
+    """Every place mention in ``text``, in text order (the rows of :func:`find_mentions`).
+
+    ``index`` is a :class:`~geo_idlib.places.store.GazetteerIndex` (or anything with
+    ``lookup_many``, ``keys`` and ``max_words``); its name automaton finds the gazetteer's names.
+    """
+    if not text:
+        return []
+    t = _tables()
+    names = automaton.load(index)
+    W = _Words(text)
+    max_words = max(1, min(int(getattr(index, "max_words", 6) or 6), 8))
+    hits = _gazetteer_hits(W, t, names, max_words)
+    orgs = _organisations(W, t)
+    if orgs:  # a place named in an organisation's name is not a place mention
+        hits = {(i, j): k for (i, j), k in hits.items() if not _in_org(orgs, i, j)}
+    found = names.candidates(hits.values()) if hits else {}
+    hits = {ij: k for ij, k in hits.items() if k in found}
+    matches = _gazetteer_matches(text, W, _Context(W, t, hits, found), hits, found)
+    matches = _with_pattern_mentions(text, W, t, matches,
+                                     [(W.ws[i], W.we[j]) for i, j in orgs])
+    return _mention_rows(text, W, matches, offset)
+
+
+def _organisations(W: _Words, t: _Tables) -> list[tuple[int, int]]:
+    """The word ranges (i, j) of organisation names (``data/organisations.csv``: "Hayat Tahrir
+    al-Sham", "Aleppo Media Center", "Syria Civil Defence"), longest first, left to right; a name
+    right after a strict locative cue ("in", "near") is left out (a place after all)."""
+    first = {w for w in W.lower_words if (_key(w),) in t.org_prefixes}  # words that may open one
+    if not first:
+        return []
+    out: list[tuple[int, int]] = []
+    for i in [k for k, w in enumerate(W.low) if w in first]:
+        if out and i <= out[-1][1]:
+            continue
+        best = -1
+        if W.cap[i] and (_key(W.wt[i]),) in t.org_prefixes:
+            j = i
+            while j + 1 < W.n and j - i < 8 and W.sid[j + 1] == W.sid[i] and _ORG_GAP.fullmatch(W.text, W.we[j], W.ws[j + 1]):
+                j += 1
+                words = _name_words(W.text[W.ws[i]:W.we[j]])
+                if words in t.orgs:
+                    best = j
+                elif words not in t.org_prefixes:
+                    break
+        if best >= 0 and not (i > 0 and W.sid[i - 1] == W.sid[i] and W.low[i - 1] in _STRICT_LOCATIVE):
+            out.append((i, best))
+    return out
+
+
+_ORG_GAP = re.compile(rf"(?:[{_APOS}][sS])?[ \u00a0\-‐‑]{{1,3}}[{_APOS}]?")  # "People's Protection Units"
+
+
+def _in_org(orgs: list[tuple[int, int]], i: int, j: int) -> bool:
+    """Whether words i..j overlap one of the organisation names ``orgs`` (sorted word ranges)."""
+    k = bisect.bisect_right(orgs, (j, 1 << 62)) - 1
+    return k >= 0 and orgs[k][1] >= i
 
 
 def find_mentions(text: str, index, *, report: str = "", offset: int = 0) -> pd.DataFrame:
@@ -511,7 +792,7 @@ def find_mentions(text: str, index, *, report: str = "", offset: int = 0) -> pd.
     text : str
         The report text (or one block of it).
     index : GazetteerIndex
-        Anything with ``lookup_many(keys) -> dict[key, list[Candidate]]`` and ``max_words``.
+        The gazetteer (see :func:`find`).
     report : str
         Report name stored in the ``report`` column.
     offset : int
@@ -531,15 +812,23 @@ def find_mentions(text: str, index, *, report: str = "", offset: int = 0) -> pd.
     >>> list(m["mention"]), list(m["start"])
     (['Sarmin', 'Idlib'], [22, 35])
     """
-    t = _tables()
-    W = _Words(text)
-    max_words = max(1, min(int(getattr(index, "max_words", 6) or 6), 8))
-    spans = _candidate_spans(W, t, max_words)
-    found = index.lookup_many(sorted(set(spans.values()))) if spans else {}
-    hits = {ij: k for ij, k in spans.items() if found.get(k)}
-    matches = _gazetteer_matches(text, W, _Context(W, t, hits, found), hits, found)
-    matches = _with_pattern_mentions(text, W, t, matches)
-    return _mentions_table(text, W, matches, report, offset)
+    return mentions_frame(find(text, index, offset=offset), report)
+
+
+def mentions_frame(rows: list[Mention], report: str = "") -> pd.DataFrame:
+    """The mentions table (:data:`COLUMNS`) of :func:`find`'s rows."""
+    import pandas as pd
+
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 6
+    return pd.DataFrame({
+        "report": pd.Series([report] * len(rows), dtype=object),
+        "mention": pd.Series(cols[0], dtype=object),
+        "start": pd.Series(cols[1], dtype="int64"),
+        "end": pd.Series(cols[2], dtype="int64"),
+        "sentence": pd.Series(cols[3], dtype=object),
+        "key": pd.Series(cols[4], dtype=object),
+        "kind_hint": pd.Series(cols[5], dtype=object),  # None, not NaN
+    }, columns=COLUMNS)
 
 
 def _gazetteer_matches(text: str, W: _Words, C: _Context, hits: dict, found: dict) -> list[tuple[int, int, str | None]]:
@@ -550,67 +839,68 @@ def _gazetteer_matches(text: str, W: _Words, C: _Context, hits: dict, found: dic
         longest.setdefault(i, []).append(j)
     matches: list[tuple[int, int, str | None]] = []
     i = 0
-    while i < W.n:
-        took = False
-        for j in sorted(longest.get(i, ()), reverse=True):
-            key = hits[(i, j)]
-            if _accept(C, i, j, key, found[key]):
-                matches.append((W.ws[i], W.we[j], kind_hint_at(text, W.ws[i], W.we[j])))
+    for i0 in sorted(longest):
+        if i0 < i:
+            continue
+        for j in sorted(longest[i0], reverse=True):
+            key = hits[(i0, j)]
+            if _accept(C, i0, j, key, found[key]):
+                matches.append((W.ws[i0], W.we[j], kind_hint_at(text, W.ws[i0], W.we[j])))
                 i = j + 1
-                took = True
                 break
-        if not took:
-            i += 1
     return matches
 
 
-def _with_pattern_mentions(text: str, W: _Words, t: _Tables, matches: list) -> list[tuple[int, int, str | None]]:
-    """``matches`` plus the pattern names the gazetteer missed; a longer pattern name replaces the
-    matches inside it. Sorted by position."""
-    matches = list(matches)
-    skip_ranges = [W.sents[k] for k, s in enumerate(W.sent_skip) if s]
-    for s, e, hint in _pattern_mentions(text, t):
-        if any(a <= s < b for a, b in skip_ranges):
-            continue
-        inside = [mm for mm in matches if mm[0] < e and s < mm[1]]
+def _with_pattern_mentions(text: str, W: _Words, t: _Tables, matches: list, orgs: list[tuple[int, int]] = ()
+                           ) -> list[tuple[int, int, str | None]]:
+    """``matches`` plus the pattern names the gazetteer missed (none inside an organisation's name,
+    ``orgs``: character ranges); a longer pattern name replaces the matches inside it. Sorted by
+    position.
+
+    ``matches`` never overlap each other (nor after each step), so the ones a pattern name overlaps
+    are one slice of the sorted list, found by bisection: the work is linear in the matches.
+    """
+    matches = sorted(matches)
+    starts = [m[0] for m in matches]
+    ends = [m[1] for m in matches]
+    skipped = [W.sents[k] for k, s in enumerate(W.sent_skip) if s]
+    skip_starts = [a for a, _ in skipped]
+    org_starts = [a for a, _ in orgs]
+    for s, e, hint in _pattern_mentions(W, t):
+        k = bisect.bisect_right(skip_starts, s) - 1
+        if k >= 0 and s < skipped[k][1]:
+            continue  # in a photo credit line
+        k = bisect.bisect_left(org_starts, e) - 1
+        if k >= 0 and s < orgs[k][1]:
+            continue  # in an organisation's name
+        lo, hi = bisect.bisect_right(ends, s), bisect.bisect_left(starts, e)
+        inside = matches[lo:hi]
         if not inside:
-            matches.append((s, e, hint))
+            new = [(s, e, hint or kind_hint_at(text, s, e))]
         elif all(s <= a and b <= e for a, b, _ in inside) and (len(inside) > 1 or inside[0][:2] != (s, e)) \
                 and not any(text[a[1]:b[0]] in "-‐‑" for a, b in zip(inside, inside[1:], strict=False)):  # "Aleppo-Damascus" stays two
             # a longer name around known ones ("Eastern Ghouta", "Sarmin Jadida"), unless it only
             # adds a feature word ("Idlib Governorate" stays "Idlib" with an admin1 hint)
             tail = text[inside[-1][1]:e].strip().lower()
-            if len(inside) > 1 or not tail or tail.split()[0] not in t.feature:
-                for mm in inside:
-                    matches.remove(mm)
-                matches.append((s, e, hint or inside[0][2]))
-    matches.sort(key=lambda m: (m[0], m[1]))
+            if not (len(inside) > 1 or not tail or tail.split()[0] not in t.feature):
+                continue
+            new = [(s, e, hint or inside[0][2] or kind_hint_at(text, s, e))]
+        else:
+            continue
+        matches[lo:hi], starts[lo:hi], ends[lo:hi] = new, [s], [e]
     return matches
 
 
-def _mentions_table(text: str, W: _Words, matches: list, report: str, offset: int) -> pd.DataFrame:
-    """The mentions table (:data:`COLUMNS`) of ``matches``."""
+def _mention_rows(text: str, W: _Words, matches: list, offset: int) -> list[Mention]:
+    """The :class:`Mention` rows of ``matches``."""
     sent_starts = [s for s, _ in W.sents]
-    cols: dict[str, list] = {c: [] for c in COLUMNS}
+    out = []
     for s, e, hint in matches:
         k = max(0, bisect.bisect_right(sent_starts, s) - 1)
         ss, se = W.sents[k] if W.sents else (0, len(text))
-        cols["mention"].append(text[s:e])
-        cols["start"].append(s + offset)
-        cols["end"].append(e + offset)
-        cols["sentence"].append(text[ss:se].strip())
-        cols["key"].append(_key(text[s:e]))
-        cols["kind_hint"].append(hint)
-    n = len(matches)
-    return pd.DataFrame({
-        "report": pd.Series([report] * n, dtype=object),
-        "mention": pd.Series(cols["mention"], dtype=object),
-        "start": pd.Series(cols["start"], dtype="int64"),
-        "end": pd.Series(cols["end"], dtype="int64"),
-        "sentence": pd.Series(cols["sentence"], dtype=object),
-        "key": pd.Series(cols["key"], dtype=object),
-        "kind_hint": pd.Series(cols["kind_hint"], dtype=object),  # None, not NaN
-    }, columns=COLUMNS)
+        surface = text[s:e]
+        out.append(Mention(surface, s + offset, e + offset, text[ss:se].strip(), _key(surface), hint))
+    return out
 
 
 def iter_mentions(blocks: Iterable[tuple[int, str]], index, *, report: str = ""):

@@ -10,6 +10,9 @@ strength, it uses one of the named functions here, never its own folding:
 - :func:`literal_key`: also accents, apostrophes, hyphens and dots ignored, but no transliteration
   rule ("Saraqeb" is not literally "Saraqib", although both have the key ``sarakib``).
 - :func:`normalize`: THE key; every index look-up and most comparisons.
+- :func:`consonant_key` (on a :func:`normalize` key): its consonants, for the lookup step after the
+  exact and space-insensitive keys (Edlib = Idlib, Kfar Nabel = Kafr Nabl, Efrin = Afrin); used
+  only where a name has no exact match, and only near the report's other places.
 - :func:`loose_key` and :func:`skeleton` (on :func:`ascii_words`): coarser keys for matching a list
   of names against a gazetteer's by spelling alone (the NW Syria sample's facts), where
   ``normalize`` keeps apart what transliterations of one village still differ in (Tall/Tell/Tal,
@@ -153,8 +156,7 @@ def normalize(text: str) -> str:
     """
     if not text:
         return ""
-    s = text if text.isascii() else unicodedata.normalize("NFKD", text)
-    s = s.translate(_TABLE).lower()
+    s = _fold(text)
     if ARTICLES and "-" in s:
         s = _HYPHEN_ARTICLE.sub("al ", s)
     words = _NON_WORD.sub(" ", s).split()
@@ -162,13 +164,63 @@ def normalize(text: str) -> str:
         return ""
     if ARTICLES:
         for i in range(len(words) - 1):
-            w = words[i]
-            if w == "el" or (w in _SUN_ARTICLES and words[i + 1].startswith(w[1:]) and len(words[i + 1]) > len(w) - 1):
+            if _is_article(words[i], words[i + 1]):
                 words[i] = "al"
-    s = " ".join(words)
+    return _latin(" ".join(words))
+
+
+def _fold(text: str) -> str:
+    """Steps 1 and 2 of :func:`normalize`: diacritics, apostrophes, Arabic letter forms; lower case."""
+    s = text if text.isascii() else unicodedata.normalize("NFKD", text)
+    return s.translate(_TABLE).lower()
+
+
+def _is_article(word: str, following: str) -> bool:
+    """Whether a folded word written apart is the Arabic article before ``following``: "el", or an
+    assimilated one before a word with the same consonant ("an Nu'man", not "an hour")."""
+    return word == "el" or (word in _SUN_ARTICLES and following.startswith(word[1:])
+                            and len(following) > len(word) - 1)
+
+
+def _latin(s: str) -> str:
+    """Step 5 of :func:`normalize`: the Latin spelling folds (each acts within a word)."""
     for _, rule in LATIN_RULES:
         s = rule(s)
     return s
+
+
+_HYPHEN_ARTICLE_WORD = re.compile(r"^[ae](?:l|n|r|s|sh|t|th|z|d|dh)$")
+
+
+def word_keys(words: list[str], hyphenated: list[bool]) -> list[str]:
+    """The :func:`normalize` keys of consecutive words of one name, with the article rule applied
+    between neighbours: joining the non-empty keys of words i..j with spaces gives the key of the
+    text from word i to word j (``hyphenated[k]``: word k is followed by a hyphen). Lets mention
+    finding normalise each word once instead of every run of words.
+
+    >>> w = ["Ma'arrat", "an", "Nu'man"]
+    >>> " ".join(word_keys(w, [False, False, False])) == normalize("Ma'arrat an Nu'man")
+    True
+    >>> word_keys(["Jisr", "ash", "Shughur"], [False, True, False]), word_keys(["talks", "an", "hour"], [False] * 3)
+    (['jisr', 'al', 'shugur'], ['talks', 'an', 'hur'])
+    """
+    folded = [_word_key(w) for w in words]
+    out = []
+    for k, (parts, key) in enumerate(folded):
+        following = next((f[0][0] for f in folded[k + 1:] if f[0]), "")
+        if ARTICLES and len(parts) == 1 and following:
+            w = parts[0]
+            if (hyphenated[k] and _HYPHEN_ARTICLE_WORD.match(w)) or _is_article(w, following):
+                key = "al"
+        out.append(key)
+    return out
+
+
+@lru_cache(maxsize=1 << 17)
+def _word_key(word: str) -> tuple[tuple[str, ...], str]:
+    """The folded parts of one word and their key without the article rule (:func:`word_keys`)."""
+    parts = tuple(_NON_WORD.sub(" ", _fold(word)).split())
+    return parts, _latin(" ".join(parts)) if parts else ""
 
 
 def compact(key: str) -> str:
@@ -179,6 +231,37 @@ def compact(key: str) -> str:
     """
     return key.replace(" ", "")
 
+
+
+#: Fewest letters a consonant key needs to be looked up (shorter skeletons match too many names:
+#: "Hama" → "hm"). Tuned on the dev sets by scripts/tune_skeleton.py.
+CONSONANT_MIN = 3
+
+
+_ARTICLE_KEY_WORD = re.compile(r"\bal\b ?")
+
+
+_VOWELS = re.compile(r"[aeiouyw ]")
+
+
+def consonant_key(key: str) -> str:
+    """The consonant skeleton of a :func:`normalize` key: the article words ``al`` dropped, then the
+    vowels (a e i o u, and the semi-vowels y w) and spaces, then doubled letters folded; ``""`` for
+    keys in other scripts. Looked up only when it has :data:`CONSONANT_MIN` letters or more.
+
+    The key already carries the article and letter rules (kh → h, q → k, Deir → dayr, doubled
+    letters), so spellings that differ only in vowels, doubling or spacing meet:
+
+    >>> [consonant_key(normalize(n)) for n in ("Edlib", "Idlib", "Efrin", "Afrin")]
+    ['dlb', 'dlb', 'frn', 'frn']
+    >>> consonant_key(normalize("Kfar Nabel")) == consonant_key(normalize("Kafranbel")) == 'kfrnbl'
+    True
+    >>> consonant_key(normalize("Deir Ezzor")), consonant_key(normalize("Deir ez-Zor")), consonant_key("hama")
+    ('drzr', 'drzr', 'hm')
+    """
+    if not key.isascii():
+        return ""
+    return _DOUBLED_ANY.sub(r"\1", _VOWELS.sub("", _ARTICLE_KEY_WORD.sub("", key)))
 
 
 # =========================================================================== other strengths

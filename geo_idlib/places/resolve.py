@@ -18,10 +18,16 @@ normalised key are ranked by :func:`geo_idlib.places.rank.score`:
 - the **kind** the words ask for (``kind_hint``: "Idlib province" → admin1, "the city of Idlib" →
   settlement) and the **match type** (exact name > folded spelling > space-insensitive > fuzzy).
 
-``confidence`` combines the match quality with the score margin over the best runner-up lying
-more than 25 km away; ``status`` is ``ambiguous`` when that margin is under 5 %. Mentions without
-any candidate get a fuzzy look-up (threshold tuned by ``scripts/tune_fuzzy.py``, restricted to the
-context country when there is one), then the optional online geocoder, else ``unresolved``.
+``confidence`` is the probability that the place is right (within 161 km), calibrated on the dev
+sets (:func:`geo_idlib.places.rank.calibrated`) from the ranking's raw confidence, which combines
+the match quality with the score margin over the best runner-up that is another answer;
+``status`` is ``ambiguous`` when that margin is under 5 %. Mentions without
+an exact or space-insensitive match get the consonant-skeleton look-up (spellings that differ in
+vowels: "Edlib"), in the context country, within 100 km of the report's other places (its capital
+and first-level seats anywhere; tuned by ``scripts/tune_consonant.py``); with ``fuzzy``, then a
+fuzzy look-up (threshold tuned by ``scripts/tune_fuzzy.py``; only names long enough to reach it);
+then the optional online geocoder, else ``unresolved``. Last, regional plausibility
+(:func:`_plausible`) keeps minor places from being put far from the report's region.
 """
 
 from __future__ import annotations
@@ -30,15 +36,22 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import pandas as pd
 
 from .. import crs
 from ..errors import GeocoderServiceError, InputError
+from . import automaton
+from .build import country_neighbours
+from .mentions import Mention
 from .normalize import normalize
 from .rank import Match, kind_of, lookup, rank
 from .store import Candidate, GazetteerIndex
+
+if TYPE_CHECKING:  # pandas is imported where a table is built, not to find places
+    import pandas as pd
 
 log = logging.getLogger("geo_idlib")
 
@@ -89,23 +102,82 @@ MUTUAL_WINDOW = 32
 def _mutual_proximity(keys: list[str], found: dict) -> dict[str, dict[str, float]]:
     """Spatial minimality: a candidate scores ``exp(-d / PROXIMITY_KM)`` where ``d`` is the median,
     over the other names (``keys`` in order of first mention, :data:`MUTUAL_WINDOW` on each side), of
-    its distance to the nearest candidate of that name."""
-    out: dict[str, dict[str, float]] = {}
-    pts = {k: ([c.lat for c, _ in found[k][1]], [c.lon for c, _ in found[k][1]]) for k in keys}
+    its distance to the nearest candidate of that name.
+
+    Vectorised: the distances from every candidate to every candidate of the names in its window,
+    reduced to the nearest per name (``np.minimum.reduceat``), in one pass when every name sees
+    every other, else name by name.
+    """
+    cands = [[c for c, _ in found[k][1]] for k in keys]
+    sizes = np.array([len(cl) for cl in cands], dtype=np.intp)
+    if len(keys) < 2 or not (sizes >= 2).any():
+        return {}
+    lat = np.fromiter((c.lat for cl in cands for c in cl), float, int(sizes.sum()))
+    lon = np.fromiter((c.lon for cl in cands for c in cl), float, int(sizes.sum()))
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    if len(keys) <= MUTUAL_WINDOW + 1:  # every name's window holds every other name
+        near = np.minimum.reduceat(_haversine_matrix(lat, lon, lat, lon), starts, axis=1)
+        near[np.arange(len(lat)), np.repeat(np.arange(len(keys)), sizes)] = np.inf  # not itself: sorted last
+        near.sort(axis=1)
+        m = len(keys) - 1  # the median of the other names' distances
+        med = near[:, m // 2] if m % 2 else (near[:, m // 2 - 1] + near[:, m // 2]) / 2
+        return {k: _proximity(cands[pos], med[starts[pos]:starts[pos] + sizes[pos]])
+                for pos, k in enumerate(keys) if sizes[pos] >= 2}
+    out = {}
     for pos, k in enumerate(keys):
-        cands = [c for c, _ in found[k][1]]
-        others = keys[max(0, pos - MUTUAL_WINDOW):pos] + keys[pos + 1:pos + 1 + MUTUAL_WINDOW]
-        if len(cands) < 2 or not others:
+        if sizes[pos] < 2:
             continue
-        nearest = np.column_stack([_haversine_matrix(pts[k][0], pts[k][1], *pts[j]).min(axis=1) for j in others])
-        med = np.median(nearest, axis=1)
-        out[k] = {c.place_id: float(math.exp(-m / PROXIMITY_KM)) for c, m in zip(cands, med, strict=True)}
+        lo, hi = max(0, pos - MUTUAL_WINDOW), min(len(keys), pos + 1 + MUTUAL_WINDOW)
+        window = [j for j in range(lo, hi) if j != pos]
+        cols = np.concatenate([np.arange(starts[j], starts[j] + sizes[j]) for j in window])
+        group = np.concatenate([[0], np.cumsum(sizes[window])[:-1]])
+        rows = slice(starts[pos], starts[pos] + sizes[pos])
+        near = np.minimum.reduceat(_haversine_matrix(lat[rows], lon[rows], lat[cols], lon[cols]), group, axis=1)
+        out[k] = _proximity(cands[pos], np.median(near, axis=1))
     return out
+
+
+def _proximity(cands: list[Candidate], median_km) -> dict[str, float]:
+    return {c.place_id: math.exp(-m / PROXIMITY_KM) for c, m in zip(cands, median_km.tolist(), strict=True)}
 
 
 def _haversine_matrix(lat1, lon1, lat2, lon2) -> np.ndarray:
     return crs.haversine_km(np.asarray(lat1)[:, None], np.asarray(lon1)[:, None],
                             np.asarray(lat2)[None, :], np.asarray(lon2)[None, :])
+
+
+class Place(NamedTuple):
+    """One row of the Places layer (DESIGN.md), without ``report`` and ``geometry``."""
+
+    mention: str
+    start: int
+    end: int
+    sentence: str
+    name: str
+    place_id: str
+    country: str
+    admin1: str
+    feature_code: str
+    precision: str
+    confidence: float
+    status: str
+    lat: float
+    lon: float
+
+
+def resolve_rows(rows: list[Mention], index: GazetteerIndex, *, country: str | None = None, online=None,
+                 fuzzy: bool = True) -> list[Place]:
+    """Places for mentions (:func:`geo_idlib.places.mentions.find`'s rows): one :class:`Place` per
+    mention, in order. What :func:`resolve` does, without tables (the fast path of ``places``)."""
+    keys = [r.key or normalize(r.mention) for r in rows]
+    kinds = [r.kind_hint or None for r in rows]
+    found, ctx = _candidates(keys, index, country, fuzzy)
+    choice = _choose([r.mention for r in rows], keys, kinds, found, ctx, automaton.load(index).generation)
+    choice = _plausible(rows, keys, kinds, choice, found, ctx)
+    unplaced = [r.mention for r, c in zip(rows, choice, strict=True) if c is None]
+    answers = _ask_online(unplaced, online, ctx) if online is not None else {}
+    return [_place(r, m) if m is not None else _online_place(r, answers.get(r.mention))
+            for r, m in zip(rows, choice, strict=True)]
 
 
 def resolve(mentions: pd.DataFrame, index: GazetteerIndex, *, country: str | None = None, online=None,
@@ -125,7 +197,7 @@ def resolve(mentions: pd.DataFrame, index: GazetteerIndex, *, country: str | Non
         Asked (through its cache) for mentions the gazetteer cannot place; off when None. When the
         service fails, a warning is logged and the remaining mentions stay unresolved.
     fuzzy : bool
-        Allow the fuzzy fallback for keys without an exact match.
+        Also the fuzzy look-up for keys that no other step finds (see the module docstring).
 
     Returns
     -------
@@ -135,6 +207,7 @@ def resolve(mentions: pd.DataFrame, index: GazetteerIndex, *, country: str | Non
     Examples
     --------
     >>> from geo_idlib.places.store import load_index
+    >>> import pandas as pd
     >>> m = pd.DataFrame({"report": "r", "mention": ["Saraqeb", "Idlib province"], "start": [0, 12],
     ...                   "end": [7, 26], "sentence": "s", "key": ["sarakib", "idlib"],
     ...                   "kind_hint": [None, "admin1"]})
@@ -145,17 +218,12 @@ def resolve(mentions: pd.DataFrame, index: GazetteerIndex, *, country: str | Non
     4326
     """
     df = _mentions_table(mentions)
-    keys = [k if isinstance(k, str) and k else normalize(str(m)) for k, m in zip(df["key"], df["mention"], strict=True)]
-    kinds = [k if isinstance(k, str) and k else None for k in df["kind_hint"]]
-    found, ctx = _candidates(keys, index, country, fuzzy)
-    choice = _choose([str(m) for m in df["mention"]], keys, kinds, found, ctx)
-    unplaced = [str(m) for m, c in zip(df["mention"], choice, strict=True) if c is None]
-    answers = _ask_online(unplaced, online, ctx) if online is not None else {}
-    rows = []
-    for i, m in enumerate(choice):
-        base = {c: df.at[i, c] for c in ("report", "mention", "start", "end", "sentence")}
-        rows.append(_place_row(base, m) if m is not None else _online_row(base, answers.get(str(df.at[i, "mention"]))))
-    return _places_frame(rows)
+    rows = [Mention(str(m), int(a), int(b), str(sen), k if isinstance(k, str) else "",
+                    h if isinstance(h, str) and h else None)
+            for m, a, b, sen, k, h in zip(df["mention"], df["start"], df["end"], df["sentence"], df["key"],
+                                          df["kind_hint"], strict=True)]
+    return places_frame(resolve_rows(rows, index, country=country, online=online, fuzzy=fuzzy),
+                        df["report"].tolist())
 
 
 def _mentions_table(mentions: pd.DataFrame) -> pd.DataFrame:
@@ -180,15 +248,27 @@ def _candidates(keys: list[str], index: GazetteerIndex, country: str | None, fuz
     matches (one vote per mention); it then restricts the fuzzy look-up of the keys left.
     """
     distinct = sorted({k for k in keys if k})
-    found = lookup(index, distinct, fuzzy=False)
+    found = lookup(index, distinct, fuzzy=False, consonant=False)
     ctx = country.upper() if country else infer_country([[c for c, _ in found[k][1]] for k in keys if k in found])
-    if fuzzy:
-        found.update(lookup(index, [k for k in distinct if k not in found], country=ctx))
+    missing = [k for k in distinct if k not in found]
+    if missing:
+        found.update(lookup(index, missing, country=ctx, fuzzy=fuzzy, near=_anchors(found, ctx)))
     return found, ctx
 
 
-def _choose(mentions: list[str], keys: list[str], kinds: list[str | None], found: dict, ctx: str | None
-            ) -> list[Match | None]:
+def _anchors(found: dict, ctx: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Where the report's places are, before ranking: the candidates in the context country of the
+    names that have only one there (``(lat, lon)`` arrays)."""
+    pts = []
+    for _, cands in found.values():
+        home = [c for c, _ in cands if c.country == ctx and c.precision in ("settlement", "admin2")]
+        if len(home) == 1:
+            pts.append((home[0].lat, home[0].lon))
+    return np.array([p[0] for p in pts], dtype=float), np.array([p[1] for p in pts], dtype=float)
+
+
+def _choose(mentions: list[str], keys: list[str], kinds: list[str | None], found: dict, ctx: str | None,
+            generation: int = 0) -> list[Match | None]:
     """The best :class:`Match` of each mention (None without candidates), ranked in context.
 
     Proximity ("spatial minimality") compares each candidate with the nearest candidate of the
@@ -202,11 +282,88 @@ def _choose(mentions: list[str], keys: list[str], kinds: list[str | None], found
             out.append(None)
             continue
         if (mention, key, kind) not in memo:
-            via, cands = found[key]
-            ranked = rank(mention, via, cands, country=ctx, kind=kind, proximity=proximity.get(key), context=True)
-            memo[(mention, key, kind)] = ranked[0] if ranked else None
+            memo[(mention, key, kind)] = _best(mention, key, kind, found[key], ctx, proximity.get(key), generation)
         out.append(memo[(mention, key, kind)])
     return out
+
+
+#: The report's region is where its confident places lie: divisions and settlements resolved with
+#: at least this confidence, but not capitals (a capital stands for its government: "Damascus
+#: said", "from Damascus"), with their countries' neighbours.
+REGION_CONFIDENCE = 0.8
+
+
+#: A place this populous is known beyond its region ("talks in Geneva"): never moved. On GeoWebNews
+#: and LGL, 100,000 moved Saipan (48,000) away from a list of US places; 30,000 moved no right
+#: answer (scripts/eval_places.py).
+KNOWN_POPULATION = 30_000
+
+
+def _plausible(rows: list[Mention], keys: list[str], kinds: list, choice: list, found: dict, ctx: str | None
+               ) -> list[Match | None]:
+    """Regional plausibility: a minor place (a settlement or district of fewer than
+    :data:`KNOWN_POPULATION` people) chosen outside the report's region (the countries of the
+    report's other confident places and their neighbours, :data:`REGION_CONFIDENCE`), in a
+    sentence that names one of those places and not the minor place's own country, takes its
+    best-ranked candidate in the region, or none (unresolved, its span kept): "Glide bombs struck
+    Kharkiv" is not Glide, Oregon; villages in a list about Idlib are not their namesakes in France,
+    Malaysia or Iran."""
+    anchor = [m is not None and m.status == "resolved" and m.raw_confidence >= REGION_CONFIDENCE
+              and m.candidate.precision in ("settlement", "admin1", "admin2") and m.candidate.feature_code != "PPLC"
+              for m in choice]
+    if not any(anchor):
+        return choice
+    neighbours = _neighbours()
+    countries_named = {(r.sentence, m.candidate.country) for r, m in zip(rows, choice, strict=True)
+                       if m is not None and m.candidate.precision == "country"}
+    out = list(choice)
+    for k, m in enumerate(choice):
+        c = m.candidate if m is not None else None
+        if c is None or not _local(c, KNOWN_POPULATION) or c.precision == "admin1" \
+                or (rows[k].sentence, c.country) in countries_named:
+            continue
+        others = [j for j, ok in enumerate(anchor) if ok and choice[j].candidate.place_id != c.place_id]
+        home = {choice[j].candidate.country for j in others}
+        region = home.union(*(neighbours.get(cc, ()) for cc in home))
+        if not home or c.country in region or not any(rows[j].sentence == rows[k].sentence for j in others):
+            continue  # in the region, or not standing among the region's places
+        via, cands = found[keys[k]]
+        ranked = rank(rows[k].mention, via, cands, country=ctx, kind=kinds[k], context=True)
+        out[k] = next((x for x in ranked if x.candidate.country in region), None)
+    return out
+
+
+def _local(c: Candidate, population: int) -> bool:
+    """A division, or a settlement of fewer than ``population`` people."""
+    return c.precision in ("admin1", "admin2") or (c.precision == "settlement" and c.population < population)
+
+
+@lru_cache(maxsize=1)
+def _neighbours() -> dict[str, frozenset[str]]:
+    return country_neighbours()
+
+
+#: Answers for names whose candidates the report's other names do not weigh (no proximity, no
+#: consonant match near them): they depend only on the name, its kind, the context country and the
+#: index (its automaton's ``generation``), so they are kept across reports (at most this many).
+RANKED_CACHE = 50_000
+_RANKED: dict[tuple, Match | None] = {}
+
+
+def _best(mention: str, key: str, kind: str | None, found: tuple, ctx: str | None, proximity, generation: int
+          ) -> Match | None:
+    """The best :class:`Match` of one name (:func:`rank.rank` in the report's context)."""
+    via, cands = found
+    if proximity is not None or via == "consonant":  # the report's other places weigh in
+        ranked = rank(mention, via, cands, country=ctx, kind=kind, proximity=proximity, context=True, limit=1)
+        return ranked[0] if ranked else None
+    ck = (mention, key, kind, ctx, via, generation)
+    if ck not in _RANKED:
+        if len(_RANKED) >= RANKED_CACHE:
+            _RANKED.clear()
+        ranked = rank(mention, via, cands, country=ctx, kind=kind, context=True, limit=1)
+        _RANKED[ck] = ranked[0] if ranked else None
+    return _RANKED[ck]
 
 
 def _ask_online(queries: list[str], online, country: str | None) -> dict[str, dict | None]:
@@ -222,38 +379,41 @@ def _ask_online(queries: list[str], online, country: str | None) -> dict[str, di
     return answers
 
 
-def _place_row(base: dict, m: Match) -> dict:
+def _place(r: Mention, m: Match) -> Place:
     c = m.candidate
-    return {**base, "name": c.name, "place_id": c.place_id, "country": c.country, "admin1": c.admin1,
-            "feature_code": c.feature_code, "precision": c.precision, "confidence": m.confidence,
-            "status": m.status, "lat": c.lat, "lon": c.lon}
+    return Place(r.mention, r.start, r.end, r.sentence, c.name, c.place_id, c.country, c.admin1, c.feature_code,
+                 c.precision, m.confidence, m.status, c.lat, c.lon)
 
 
-def _online_row(base: dict, rec: dict | None) -> dict:
-    """A row from an online answer, or an unresolved row without one."""
+def _online_place(r: Mention, rec: dict | None) -> Place:
+    """A place from an online answer, or an unresolved one without one."""
     if not rec:
-        return {**base, "name": "", "place_id": "", "country": "", "admin1": "", "feature_code": "",
-                "precision": "", "confidence": 0.0, "status": "unresolved", "lat": np.nan, "lon": np.nan}
-    return {**base, "name": rec.get("name") or "", "place_id": rec.get("place_id") or "",
-            "country": rec.get("country") or "", "admin1": rec.get("admin1") or "",
-            "feature_code": rec.get("feature_code") or "", "precision": rec.get("precision") or "settlement",
-            "confidence": float(rec.get("confidence") or 0.0), "status": "resolved",
-            "lat": float(rec["lat"]), "lon": float(rec["lon"])}
+        return Place(r.mention, r.start, r.end, r.sentence, "", "", "", "", "", "", 0.0, "unresolved",
+                     math.nan, math.nan)
+    return Place(r.mention, r.start, r.end, r.sentence, rec.get("name") or "", rec.get("place_id") or "",
+                 rec.get("country") or "", rec.get("admin1") or "", rec.get("feature_code") or "",
+                 rec.get("precision") or "settlement", float(rec.get("confidence") or 0.0), "resolved",
+                 float(rec["lat"]), float(rec["lon"]))
 
 
-def _places_frame(rows: list[dict]):
-    """The Places GeoDataFrame (EPSG:4326, :data:`PLACES_COLUMNS`) of row dicts."""
+def places_frame(places: list[Place], report: str | list[str] = ""):
+    """The Places GeoDataFrame (EPSG:4326, :data:`PLACES_COLUMNS`) of :class:`Place` rows;
+    ``report``: one name for every row, or one per row."""
     import geopandas as gpd
+    import pandas as pd
 
-    out = pd.DataFrame(rows, columns=PLACES_COLUMNS[:-1])
-    out["start"] = out["start"].astype("int64")
-    out["end"] = out["end"].astype("int64")
-    out["confidence"] = out["confidence"].astype(float).round(4)
-    out["lat"] = out["lat"].astype(float)
-    out["lon"] = out["lon"].astype(float)
+    cols = list(zip(*places, strict=True)) if places else [()] * len(Place._fields)
+    out = pd.DataFrame({"report": pd.Series(report if isinstance(report, list) else [report] * len(places),
+                                            dtype=object),
+                        **{f: pd.Series(v, dtype=_DTYPES.get(f, object)) for f, v in zip(Place._fields, cols, strict=True)}},
+                       columns=PLACES_COLUMNS[:-1])
+    out["confidence"] = out["confidence"].round(4)
     geom = crs.points_from_latlon(out["lat"].to_numpy(), out["lon"].to_numpy())
     geom = np.where(out["lat"].isna().to_numpy(), None, geom)
     return gpd.GeoDataFrame(out, geometry=list(geom), crs=crs.WGS84)[PLACES_COLUMNS]
+
+
+_DTYPES = {"start": "int64", "end": "int64", "confidence": float, "lat": float, "lon": float}
 
 
 def geocode_names(names: Iterable[str], index: GazetteerIndex, country: str | None = None, *, online=None,
@@ -269,6 +429,8 @@ def geocode_names(names: Iterable[str], index: GazetteerIndex, country: str | No
     >>> [(r["query"], r["place_id"], r["precision"]) for r in geocode_names(["Saraqeb", "Idlib province"], load_index())]
     [('Saraqeb', 'geonames:164816', 'settlement'), ('Idlib province', 'geonames:169387', 'admin1')]
     """
+    import pandas as pd
+
     names = [str(n) for n in names]
     split = [kind_of(n) for n in names]
     # a name that is in the gazetteer with its kind word ("Saraqib District") is looked up whole
@@ -296,6 +458,8 @@ def geocode_observation_places(df, what: str, country: str | None, index=None):
     (``InputError`` naming the row); ambiguous names are taken with a warning. ``index``: the
     gazetteer index (default :func:`store.load_index`).
     """
+    import pandas as pd
+
     from . import store
 
     df = df.copy()

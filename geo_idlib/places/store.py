@@ -151,9 +151,14 @@ def _candidate(row) -> Candidate:
                      tuple(alts.split(_SEP)) if alts else ())
 
 
-def _rank_key(c: Candidate):
-    # stable order of candidates for one key: most populous first, then id
+def candidate_order(c: Candidate):
+    """The order of the candidates of one key: most populous first, then by id."""
     return (-c.population, c.place_id)
+
+
+#: Keys kept in memory for fuzzy matching (:meth:`GazetteerIndex._bucket`) before they are read
+#: again: the built-in index has ~680,000; a large user gazetteer more.
+FUZZY_KEYS = 1_500_000
 
 
 class GazetteerIndex:
@@ -193,7 +198,7 @@ class GazetteerIndex:
                 user_max_words = self._con.execute(f"SELECT max(words) FROM {db}.names").fetchone()[0] or 0
         self.max_words = max(int(self.meta.get("max_words", 1)), int(user_max_words))
         self._lock = threading.RLock()
-        self._fuzzy_cache: dict[tuple[str, int], list[str]] = {}
+        self._fuzzy_keys: dict[str, tuple] = {}  # first letter -> (keys, their lengths), see _bucket
 
     def _scope(self, gazetteers: Iterable[str] | None) -> str:
         """Choose the user gazetteers of this index; the schema to read them from (``""``: none)."""
@@ -260,7 +265,7 @@ class GazetteerIndex:
             for ck, cands in self._query("compact", sorted(by_compact)).items():
                 for k in by_compact[ck]:
                     out[k] = cands
-        return {k: sorted(v, key=_rank_key) for k, v in sorted(out.items())}
+        return {k: sorted(v, key=candidate_order) for k, v in sorted(out.items())}
 
     def lookup(self, key: str) -> list[Candidate]:
         """Candidates of one normalised key (``[]`` when none)."""
@@ -271,27 +276,39 @@ class GazetteerIndex:
         rows = self._select(f"SELECT {_CANDIDATE_SQL} FROM {{db}}.places p WHERE p.place_id = ?", [place_id])
         return _candidate(rows[0]) if rows else None
 
-    def keys(self) -> Iterator[str]:
-        """Every distinct normalised key (GeoNames and user gazetteers), sorted within each source."""
-        for db in self._dbs:
+    def keys(self, database: str | None = None) -> Iterator[str]:
+        """Every distinct normalised key (GeoNames and user gazetteers), sorted within each source;
+        only those of the built-in index (``database="main"``) or of the user gazetteers in scope
+        (``"user"``)."""
+        for db in self._dbs if database is None else [d for d in self._dbs if (d == "main") == (database == "main")]:
             with self._lock:
                 rows = self._con.execute(f"SELECT DISTINCT key FROM {db}.names ORDER BY key").fetchall()
             for (k,) in rows:
                 yield k
 
     # ------------------------------------------------------------------ fuzzy
-    def _bucket(self, first: str, length: int) -> list[str]:
-        """Distinct keys starting with ``first`` whose length is within ±40 % of ``length``."""
-        ck = (first, length)
-        if ck not in self._fuzzy_cache:
-            lo, hi = max(1, int(length * 0.6)), int(math.ceil(length * 1.4)) + 1
-            rows = self._select("SELECT DISTINCT key FROM {db}.names WHERE key >= ? AND key < ? "
-                                "AND length(key) BETWEEN ? AND ?", [first, first + "\U0010ffff", lo, hi],
-                                union="UNION")
-            if len(self._fuzzy_cache) > 256:
-                self._fuzzy_cache.clear()
-            self._fuzzy_cache[ck] = [r[0] for r in rows]
-        return self._fuzzy_cache[ck]
+    def _bucket(self, first: str, length: int):
+        """Distinct keys starting with ``first`` whose length is within ±40 % of ``length``, in
+        key order.
+
+        The keys of each first letter are read once and kept as one array (each key once, however
+        many lengths ask for it): a bucket is a selection of it, so a long report that touches
+        every letter holds the 680,000 keys of the built-in index once (~45 MB), not once per length.
+        """
+        import numpy as np
+
+        got = self._fuzzy_keys.get(first)
+        if got is None:
+            rows = self._select("SELECT DISTINCT key FROM {db}.names WHERE key >= ? AND key < ?",
+                                [first, first + "\U0010ffff"], union="UNION")
+            keys = np.array(sorted(r[0] for r in rows), dtype=object)
+            got = keys, np.fromiter(map(len, keys), dtype=np.int32, count=len(keys))
+            if sum(len(k) for k, _ in self._fuzzy_keys.values()) + len(keys) > FUZZY_KEYS:
+                self._fuzzy_keys.clear()
+            self._fuzzy_keys[first] = got
+        keys, lengths = got
+        lo, hi = max(1, int(length * 0.6)), int(math.ceil(length * 1.4)) + 1
+        return keys[(lengths >= lo) & (lengths <= hi)]
 
     def fuzzy(self, key: str, limit: int = 5, *, score_cutoff: float | None = None,
               country: str | None = None) -> list[tuple[Candidate, float]]:
