@@ -284,6 +284,33 @@ def _common(word: str) -> bool:
     return _zipf(word) >= COMMON_ZIPF
 
 
+#: Arabic has no capitals to tell a name from a word: an Arabic word at least this frequent in Arabic
+#: (wordfreq Zipf scale) is a place only when it names a country, a first-level division or its
+#: seat, a capital or a city of a million ("حلب" 4.9, "إدلب" 4.3; "جديدة" 5.6 "new", "المدينة" 5.6 "the city", "نور"
+#: 5.0 "light" are not); one at least :data:`ARABIC_NEVER_ZIPF` never is ("إلى" 6.9 "to", "بين" 6.4
+#: "between"). Tuned on the Arabic dev set (scripts/eval_arabic.py).
+ARABIC_COMMON_ZIPF = 3.9
+ARABIC_NEVER_ZIPF = 6.0
+
+
+@lru_cache(maxsize=1 << 16)
+def _zipf_ar(word: str) -> float:
+    """The word's Zipf frequency in Arabic (wordfreq), on its normalised spelling's first form."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "ar")
+
+
+def _arabic_word_ok(word: str, cands, key: str) -> bool:
+    """An Arabic single-word match: not a frequent Arabic word unless a major place (see
+    :data:`ARABIC_COMMON_ZIPF`)."""
+    z = _zipf_ar(word)
+    if z >= ARABIC_NEVER_ZIPF:
+        return False
+    return z < ARABIC_COMMON_ZIPF or _major(cands, key) or any(
+        c.population >= MAJOR_POPULATION or c.feature_code in ("PPLA", "PPLC") for c in cands)
+
+
 _MAJOR_CODES = ("PCL", "ADM1", "CONT", "RGN", "PPLC")
 
 
@@ -309,7 +336,7 @@ class _Words:
     its sentence is found by bisection), which keeps the cost per word to a few C-level steps.
     """
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, names=None, max_words: int = 6):
         self.text = text
         self.sents = sents = split_sentences(text)
         self.sent_cased = [_cased(text[s:e]) for s, e in sents]
@@ -320,6 +347,8 @@ class _Words:
             pos = find(w, pos)
             ws.append(pos)
             pos += len(w)
+        if names is not None and _ARABIC_CLITIC_START.search(text):
+            wt, ws = split_clitics(wt, ws, names, max_words)
         we = array("l", [s + len(w) for s, w in zip(ws, wt, strict=True)])
         poss = bytearray([len(w) > 2 and w[-1] in "sS" and w[-2] in _APOS for w in wt])
         if any(poss):  # "Syria's": the word is "Syria", and a possessive ends any name
@@ -357,6 +386,53 @@ class _Words:
                 if w in _TRIGGER_WORDS:
                     self._triggers.setdefault(w, []).append(k)
         return sorted(k for w in words & self._triggers.keys() for k in self._triggers[w])
+
+
+#: An Arabic word that may begin with clitics: a conjunction (و, ف) and/or a preposition (ب, ل, ك).
+_ARABIC_CLITIC_START = re.compile(r"(?<![\w])[وفبلك][\u0621-\u064A]{2}")
+_CLITIC = re.compile(r"[وف]?[بلك]|[وف]")
+_ARABIC_LETTER = re.compile(r"[\u0621-\u064A]")
+
+
+def split_clitics(wt: list[str], ws, names, max_words: int = 6) -> tuple[list[str], array]:
+    """The words ``wt`` (starting at ``ws``) with the Arabic clitics split off the names they are
+    written onto: و ف (and, so) and ب ل ك (in, to, like), alone or together, become a word of their
+    own when the rest of the word starts a name the gazetteer knows (with the words after it) and
+    the whole word does not, the rest has three letters or more, and the whole is not a word more
+    frequent in Arabic than the rest (:data:`ARABIC_COMMON_ZIPF`: ورقة is "paper", not و + رقة; وليد
+    is a man's name): وسراقب → و + سراقب, وخان شيخون → و + خان شيخون, والنقير → و + النقير;
+    بنش, بداما, بينين stay whole. The shortest clitic that leaves a name wins (وبنش → و + بنش).
+
+    >>> from geo_idlib.places.store import load_index
+    >>> a = automaton.load(load_index())
+    >>> split_clitics(["وحلب", "وبنش", "ولكن"], array("l", [0, 5, 10]), a)
+    (['و', 'حلب', 'و', 'بنش', 'ولكن'], array('l', [0, 1, 5, 6, 10]))
+    >>> split_clitics(["بنش", "وخان", "شيخون"], array("l", [0, 4, 9]), a)[0]
+    ['بنش', 'و', 'خان', 'شيخون']
+    """
+    out_w: list[str] = []
+    out_s = array("l")
+    for k, (w, s) in enumerate(zip(wt, ws, strict=True)):
+        split = 0
+        if len(w) > 2 and w[0] in "وفبلك" and _ARABIC_LETTER.match(w, 1):
+            following = [x for x in wt[k + 1:k + max_words] if _ARABIC_LETTER.match(x)]
+            if not _starts_name(names, [w, *following]):
+                split = next((n for n in range(1, 3) if len(w) - n >= 3 and _CLITIC.fullmatch(w[:n])
+                              and _zipf_ar(w) < max(ARABIC_COMMON_ZIPF, _zipf_ar(w[n:]))
+                              and _starts_name(names, [w[n:], *following])), 0)
+        if split:
+            out_w += [w[:split], w[split:]]
+            out_s.extend((s, s + split))
+        else:
+            out_w.append(w)
+            out_s.append(s)
+    return out_w, out_s
+
+
+def _starts_name(names, words: list[str]) -> bool:
+    """Whether a gazetteer key starts at the first of ``words`` (and ends at one of their ends)."""
+    keys = [k for k in word_keys(words, [False] * len(words)) if k]
+    return bool(keys) and bool(names.prefixes(" ".join(keys)))
 
 
 def _run_ends(W: _Words, t: _Tables, i: int, max_words: int) -> list[int]:
@@ -488,6 +564,8 @@ def _accept(C: _Context, i: int, j: int, key: str, cands) -> bool:
     if key in t.never or key in t.title or len(key.replace(" ", "")) < 2:
         return False
     if i == j and (_CONTRACTION.search(W.wt[i]) or _CAMEL.match(W.wt[i])):
+        return False
+    if i == j and _ARABIC_LETTER.match(W.wt[i]) and not _arabic_word_ok(W.wt[i], cands, key):
         return False
     prev = i - 1 if i > 0 and W.sid[i - 1] == W.sid[i] else None
     nxt = j + 1 if j + 1 < W.n and W.sid[j + 1] == W.sid[j] else None
@@ -714,8 +792,8 @@ def find(text: str, index, *, offset: int = 0) -> list[Mention]:
         return []
     t = _tables()
     names = automaton.load(index)
-    W = _Words(text)
     max_words = max(1, min(int(getattr(index, "max_words", 6) or 6), 8))
+    W = _Words(text, names, max_words)
     hits = _gazetteer_hits(W, t, names, max_words)
     orgs = _organisations(W, t)
     if orgs:  # a place named in an organisation's name is not a place mention

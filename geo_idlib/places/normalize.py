@@ -31,15 +31,19 @@ import unicodedata
 from functools import lru_cache
 
 # =========================================================================== normalisation
-# Characters removed outright: apostrophes and the letters used for ʿayn / hamza, tatweel.
-_REMOVE = "'`´’‘‛ʿʾʻʼˈ′ʹ\u0640"
+# Characters removed outright: apostrophes and the letters used for ʿayn / hamza, tatweel, and the
+# invisible marks of bidirectional text (LRM, RLM, ALM, joiners, embeddings, isolates).
+_REMOVE = ("'`´’‘‛ʿʾʻʼˈ′ʹ\u0640\u200c\u200d\u200e\u200f\u061c"
+           "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 # Letters NFKD does not decompose.
 _LETTERS = {"ø": "o", "ł": "l", "ß": "ss", "æ": "ae", "œ": "oe", "đ": "d", "ð": "d", "þ": "th",
             "ı": "i", "ħ": "h", "ŧ": "t", "ŀ": "l",
             # Arabic: ta marbuta → ha, alef maksura / Persian yeh → ya, Persian kaf → kaf, alef wasla → alef
-            "ة": "ه", "ى": "ي", "ی": "ي", "ک": "ك", "ٱ": "ا"}
+            "ة": "ه", "ى": "ي", "ی": "ي", "ک": "ك", "ٱ": "ا",
+            # Arabic-Indic and Persian digits → ASCII digits
+            **{chr(0x0660 + d): str(d) for d in range(10)}, **{chr(0x06F0 + d): str(d) for d in range(10)}}
 
 
 # Hyphen-like characters all become "-" (so that "al‑Bab" with a non-breaking hyphen is "al-Bab").
@@ -77,7 +81,7 @@ _SUN_ARTICLES = {"an", "ar", "as", "ash", "at", "ath", "az", "ad", "adh",
 _FINAL_VOWEL = re.compile(r"(?<=[^\W\d_]{2})(?:ah|eh|e)\b")
 
 
-_DOUBLED = re.compile(r"([^\W\d_])\1+")
+_DOUBLED = re.compile(r"([a-z])\1+")  # Latin letters only: in Arabic script a doubled letter is two (ببيروت = ب + بيروت)
 
 
 _FINAL_E = re.compile(r"e(?=[^\W\d_aeiouy]\b)")
@@ -118,8 +122,10 @@ def normalize(text: str) -> str:
 
     Folds the ways one Arabic name is written in Latin letters, and Arabic script itself:
 
-    1. NFKD and removal of diacritics (ā → a, ḩ → h), of ʿ ʾ ' ` ’ ‘ and tatweel; lower case.
-    2. Arabic script: tashkeel dropped, alef forms (أ إ آ ٱ) → ا, ة → ه, ى → ي.
+    1. NFKD and removal of diacritics (ā → a, ḩ → h), of ʿ ʾ ' ` ’ ‘, tatweel and the invisible
+       marks of bidirectional text (RLM, LRM, ALM, joiners); lower case.
+    2. Arabic script: tashkeel dropped, alef forms (أ إ آ ٱ) → ا, the hamza seats ؤ → و and
+       ئ → ي, ة → ه, ى → ي; Arabic-Indic digits (٠-٩, ۰-۹) → 0-9.
     3. The article: al-/el- and the assimilated an-/ar-/as-/ash-/at-/az-/ad- (also en-, es-, ez-, …)
        → ``al``; as a separate word only before a word with the same consonant ("an Nu'man"), so
        English "an", "as", "at" are left alone.
@@ -151,8 +157,10 @@ def normalize(text: str) -> str:
     (True, False)
     >>> normalize("Sham") == normalize("Sam"), normalize("talks an hour")
     (False, 'talks an hur')
-    >>> normalize("إِدْلِب") == normalize("ادلب"), normalize("حماة")
-    (True, 'حماه')
+    >>> normalize("إِدْلِب") == normalize("ادلب"), normalize("حماة"), normalize("رأس العين") == normalize("راس العين")
+    (True, 'حماه', True)
+    >>> normalize("جسر الشُّغُور\u200f"), normalize("٢٨ شباط ٢٠٢٠")
+    ('جسر الشغور', '28 شباط 2020')
     """
     if not text:
         return ""
