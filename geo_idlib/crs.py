@@ -88,6 +88,19 @@ def geodesic_area_km2(geoms, crs=WGS84) -> np.ndarray:
     return out
 
 
+def geodesic_length_km(geoms) -> np.ndarray:
+    """Geodesic length of each WGS84 geometry in km, on the WGS84 ellipsoid (a polygon: its outline).
+
+    Examples
+    --------
+    >>> import shapely
+    >>> round(float(geodesic_length_km([shapely.LineString([(36.0, 35.0), (36.0, 36.0)])])[0]), 2)
+    110.95
+    """
+    arr = np.asarray(geoms, dtype=object)
+    return np.array([0.0 if g is None or g.is_empty else GEOD.geometry_length(g) / 1e3 for g in arr], dtype=float)
+
+
 def transform(geoms, src, dst) -> np.ndarray:
     """Geometries (an array) transformed from CRS ``src`` to ``dst``, in one vectorised pyproj call.
 

@@ -54,5 +54,9 @@ class GeocoderServiceError(GeoIdlibError, RuntimeError):
     """An online geocoder failed (HTTP error, rate limit, timeout, malformed answer)."""
 
 
+class DownloadError(GeoIdlibError, ConnectionError):
+    """A download failed: no connection, a timeout, an HTTP error, a truncated or damaged file."""
+
+
 class RenderError(GeoIdlibError, RuntimeError):
     """A map could not be rendered (e.g. no headless browser for PNG export)."""

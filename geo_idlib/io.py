@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import dataclasses
 import importlib.resources
 import json
 import logging
@@ -400,7 +401,7 @@ def write_vector(gdf, path: str | os.PathLike, overwrite: bool = False, layer: s
             elif fmt == "csv":
                 tmp.write_text(csv_text(gdf, raw=raw_csv), encoding="utf-8")
             elif fmt == "parquet":
-                gdf.to_parquet(tmp, index=False)
+                geoparquet_into(gdf, tmp)
             else:
                 _write_gdal(gdf, tmp, _GDAL_DRIVERS[fmt], layer or p.stem)
         except (GeoIdlibError, OSError):
@@ -408,6 +409,158 @@ def write_vector(gdf, path: str | os.PathLike, overwrite: bool = False, layer: s
         except Exception as exc:  # pyogrio/pyarrow errors: say which output, in one line
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise OutputError(f"{p}: cannot write as {fmt} ({first})") from None
+    return p
+
+
+def geoparquet_into(gdf, path: Path, *, row_group_size: int | None = None) -> None:
+    """Write a GeoDataFrame to ``path`` as GeoParquet (:func:`write_geoparquet`): its attributes
+    as pandas gives them to Arrow (no index; columns with no value at all as text, so that every
+    partition of a dataset has the same schema), its geometries as WKB."""
+    import pandas as pd
+    import pyarrow as pa
+    import shapely
+
+    name = gdf.geometry.name
+    attrs = pd.DataFrame(gdf.drop(columns=name))
+    for col in attrs.columns:
+        if attrs[col].dtype == object and attrs[col].isna().all():
+            attrs[col] = pd.Series(pd.NA, index=attrs.index, dtype="string")
+    table = pa.Table.from_pandas(attrs, preserve_index=False)
+    wkb = pa.array(shapely.to_wkb(gdf.geometry.to_numpy()), type=pa.binary())
+    table = table.add_column(list(gdf.columns).index(name), name, wkb)
+    write_geoparquet(table, path, geometry=name, crs=gdf.crs, row_group_size=row_group_size)
+
+
+#: GeoParquet's names of shapely's geometry type ids (+ 8: the same with Z), as geopandas writes them.
+_GEOMETRY_TYPES = ("Point", "LineString", "LineString", "Polygon", "MultiPoint", "MultiLineString",
+                   "MultiPolygon", "GeometryCollection")
+
+
+def wkb_points_xy(wkb):
+    """``(x, y)`` of an Arrow array of WKB when every value is a 2D point with coordinates (or
+    null: NaN), else None. The layout of such a point is fixed (21 bytes: byte order 1, type 1,
+    x, y), so its coordinates are read as numbers, 40x faster than decoding geometries.
+
+    >>> import pyarrow as pa, shapely
+    >>> x, y = wkb_points_xy(pa.array([shapely.to_wkb(shapely.Point(36.6, 35.9)), None]))
+    >>> x.tolist(), y.tolist()[0]
+    ([36.6, nan], 35.9)
+    >>> wkb_points_xy(pa.array([shapely.to_wkb(shapely.box(0, 0, 1, 1))])) is None
+    True
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    arr = wkb.combine_chunks() if isinstance(wkb, pa.ChunkedArray) else wkb
+    n = len(arr)
+    if not (pa.types.is_binary(arr.type) or pa.types.is_large_binary(arr.type)):
+        return None
+    x, y = np.full(n, np.nan), np.full(n, np.nan)
+    valid = ~arr.is_null().to_numpy(zero_copy_only=False)
+    if not valid.any():
+        return x, y
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64 if pa.types.is_large_binary(arr.type) else np.int32)
+    starts = offsets[arr.offset:arr.offset + n][valid].astype(np.int64)
+    ends = offsets[arr.offset + 1:arr.offset + n + 1][valid]
+    if not (ends - starts == 21).all():
+        return None
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    first = int(starts[0])
+    if int(ends[-1]) - first == 21 * len(starts):  # back to back (no null between): a view
+        block = data[first:first + 21 * len(starts)].reshape(-1, 21)
+    else:
+        block = data[starts[:, None] + np.arange(21)]
+    if not ((block[:, 0] == 1) & (block[:, 1] == 1) & (block[:, 2:5] == 0).all(axis=1)).all():
+        return None  # big-endian, another type, Z/M or an SRID (EWKB): shapely decodes those
+    xs = np.ascontiguousarray(block[:, 5:13]).view("<f8").ravel()
+    ys = np.ascontiguousarray(block[:, 13:21]).view("<f8").ravel()
+    if np.isnan(xs).any() or np.isnan(ys).any():
+        return None  # POINT EMPTY
+    x[valid], y[valid] = xs, ys
+    return x, y
+
+
+def _wkb_extent(wkb) -> tuple[list[str], list[float] | None]:
+    """The geometry types (GeoParquet names) and the bounding box of an Arrow array of WKB."""
+    import numpy as np
+    import shapely
+
+    xy = wkb_points_xy(wkb)
+    if xy is not None:
+        ok = ~np.isnan(xy[0])
+        if not ok.any():
+            return [], None
+        return ["Point"], [float(xy[0][ok].min()), float(xy[1][ok].min()), float(xy[0][ok].max()),
+                           float(xy[1][ok].max())]
+    geoms = shapely.from_wkb(wkb.to_numpy(zero_copy_only=False))
+    ids = shapely.get_type_id(geoms)
+    ids[shapely.has_z(geoms)] += 8
+    types = sorted({_GEOMETRY_TYPES[i % 8] + (" Z" if i >= 8 else "") for i in np.unique(ids).tolist() if i >= 0})
+    bbox = shapely.total_bounds(geoms).tolist()
+    return types, (bbox if np.isfinite(bbox).all() else None)
+
+
+def _crs_json(crs) -> dict:
+    """A CRS as GeoParquet's PROJJSON, written from its EPSG code by this process's PROJ whatever it
+    was read from, with no ids on the members of datum ensembles (as GDAL and geopandas write it,
+    for older PROJ versions)."""
+    import pyproj
+
+    c = pyproj.CRS.from_user_input(crs)
+    epsg = c.to_epsg()
+    doc = (pyproj.CRS.from_user_input(f"EPSG:{epsg}") if epsg is not None else c).to_json_dict()
+
+    def strip(node):
+        for key, value in node.items():
+            if isinstance(value, dict):
+                strip(value)
+            elif key == "members" and isinstance(value, list):
+                for member in value:
+                    member.pop("id", None)
+
+    strip(doc)
+    return doc
+
+
+def write_geoparquet(table, path: Path, *, geometry: str, crs, row_group_size: int | None = None) -> None:
+    """THE GeoParquet writer of geo_idlib (files of :func:`write_vector`, partitions of
+    :func:`write_partition`): an Arrow table whose column ``geometry`` holds WKB, written to
+    ``path`` with the GeoParquet 1.1 metadata (encoding, PROJJSON of ``crs``, geometry types,
+    bounding box) and nothing else in the schema metadata. Not atomic by itself."""
+    import pyarrow.parquet as pq
+
+    types, bbox = _wkb_extent(table.column(geometry))
+    column = {"encoding": "WKB", "crs": _crs_json(crs), "geometry_types": types}
+    if bbox is not None:
+        column["bbox"] = bbox
+    geo = {"primary_column": geometry, "columns": {geometry: column}, "version": "1.1.0"}
+    table = table.replace_schema_metadata({b"geo": json.dumps(geo).encode("utf-8")})
+    pq.write_table(table, path, row_group_size=row_group_size, use_dictionary=_text_columns(table))
+
+
+def _text_columns(table) -> list[str]:
+    """The columns Parquet should dictionary-encode: text (dates, actors, names repeat); not WKB,
+    ids or numbers, whose dictionaries would grow until Parquet gives them up (2x the write time)."""
+    import pyarrow as pa
+
+    return [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+
+
+def write_layers(layers: dict, path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Atomically write GeoDataFrames as the layers of one GeoPackage, ``{layer name: gdf}`` in order
+    (the first is the one GDAL reads by default)."""
+    p = Path(path)
+    for gdf in layers.values():
+        if gdf.crs is None:
+            raise OutputError(f"{p}: refusing to write a layer without a CRS")
+    with atomic_output(p, overwrite, suffix=".gpkg") as tmp:
+        try:
+            for name, gdf in layers.items():
+                _write_gdal(gdf, tmp, "GPKG", name)
+        except (GeoIdlibError, OSError):
+            raise
+        except Exception as exc:
+            raise OutputError(f"{p}: cannot write as gpkg ({_first_line(exc)})") from None
     return p
 
 
@@ -642,6 +795,20 @@ def read_vector(path: str | os.PathLike, what: str = "layer", **kwargs):
         raise _unreadable_layer(p, what, exc) from None
 
 
+def layer_names(path: str | os.PathLike) -> list[str]:
+    """The layer names of a GeoPackage, in order (none for other formats or unreadable files: reading
+    them says why)."""
+    p = Path(path)
+    if p.suffix.lower() != ".gpkg" or not p.is_file():
+        return []
+    import pyogrio
+
+    try:
+        return [str(x) for x in pyogrio.list_layers(p)[:, 0]]
+    except Exception:  # not a GeoPackage after all
+        return []
+
+
 def _unreadable_layer(p: Path, what: str, exc: BaseException) -> InputError:
     article = "an" if what[:1] in "aeiou" else "a"
     return InputError(f"{p}: cannot read as {article} {what} ({_first_line(exc)}); give a GeoJSON, GeoPackage, "
@@ -786,21 +953,30 @@ def csv_rows(rows, columns=None, *, raw: bool = False) -> str:
     '=1+2,,
     """
     lines = [_csv_line([c if raw else spreadsheet_safe(c) for c in columns])] if columns else []
+    risky = (*FORMULA_STARTS, " ")  # a text cell starting otherwise is already safe
     for row in rows:
-        cells = [_plain_cell(v) for v in row]
-        if not raw:
-            cells = [spreadsheet_safe(c) if isinstance(v, str) else c for v, c in zip(row, cells, strict=True)]
+        cells = [v if type(v) is str and (raw or not v.startswith(risky)) else _row_cell(v, raw) for v in row]
         lines.append(_csv_line(cells))
     return "".join(lines)
 
 
+def _row_cell(v, raw: bool) -> str:
+    """One cell of :func:`csv_rows`: a plain value as text, text made spreadsheet-safe unless ``raw``."""
+    cell = _plain_cell(v)
+    return spreadsheet_safe(cell) if isinstance(v, str) and not raw else cell
+
+
 _CSV_QUOTE = re.compile(r'[",\r\n]')
+_CSV_SPECIAL = re.compile(r'["\r\n]')
 
 
 def _csv_line(fields) -> str:
     """One CSV line (RFC 4180 quoting; a lone empty field is written ``""``, as the csv module does)."""
     if len(fields) == 1 and fields[0] == "":
         return '""\n'
+    line = ",".join(fields)
+    if line.count(",") == len(fields) - 1 and not _CSV_SPECIAL.search(line):  # most lines: nothing to quote
+        return line + "\n"
     return ",".join(f'"{f.replace(chr(34), chr(34) * 2)}"' if _CSV_QUOTE.search(f) else f for f in fields) + "\n"
 
 
@@ -915,21 +1091,94 @@ def iter_text_lines(path: str | os.PathLike, what: str = "file", max_line_bytes:
 
 def _text_lines(p: Path, what: str, max_line_bytes: int) -> Iterator[str]:
     with p.open("rb") as f:
-        offset = 0
-        for lineno, raw in enumerate(iter(lambda: f.readline(max_line_bytes + 1), b""), start=1):
-            if len(raw) > max_line_bytes:
-                raise InputError(f"{p}: line {lineno} is longer than {max_line_bytes >> 20} MB; "
-                                 f"not a text {what}? Give a GeoNames dump or a CSV")
-            if b"\x00" in raw:
-                raise InputError(f"{p}: line {lineno} holds binary data (NUL bytes), not text; "
-                                 f"check the {what} (a GeoNames dump or a CSV, UTF-8)")
-            try:
-                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
-                raise InputError(f"{p}: not UTF-8 text (line {lineno}, offset {offset + exc.start}); "
-                                 f"re-save the {what} as UTF-8") from None
-            offset += len(raw)
-            yield line
+        yield from _binary_lines(f, str(p), what, max_line_bytes)
+
+
+def _binary_lines(f, name: str, what: str, max_line_bytes: int) -> Iterator[str]:
+    """The UTF-8 lines of the binary file object ``f`` (``name`` in messages), checked one by one."""
+    offset = 0
+    for lineno, raw in enumerate(iter(lambda: f.readline(max_line_bytes + 1), b""), start=1):
+        if len(raw) > max_line_bytes:
+            raise InputError(f"{name}: line {lineno} is longer than {max_line_bytes >> 20} MB; "
+                             f"not a text {what}? Give a GeoNames dump or a CSV")
+        if b"\x00" in raw:
+            raise InputError(f"{name}: line {lineno} holds binary data (NUL bytes), not text; "
+                             f"check the {what} (a GeoNames dump or a CSV, UTF-8)")
+        try:
+            line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{name}: not UTF-8 text (line {lineno}, offset {offset + exc.start}); "
+                             f"re-save the {what} as UTF-8") from None
+        offset += len(raw)
+        yield line
+
+
+# --------------------------------------------------------------------------- downloads
+@contextlib.contextmanager
+def temporary_download(name: str) -> Iterator[Path]:
+    """A path for a download in the cache dir, removed when the block ends (whatever happens).
+
+    Named after this process (:func:`temp_path_beside`), so that the file of a run killed while it
+    downloaded is removed by a later run (:func:`remove_stale_temps`).
+    """
+    tmp = temp_path_beside(cache_dir() / name)
+    try:
+        yield tmp
+    finally:
+        remove_temp_file(tmp)
+
+
+def write_chunks(path: str | os.PathLike, chunks) -> int:
+    """Write the byte chunks of an iterable to a new file ``path``; return the bytes written.
+
+    A failing write (disk full) is one :class:`OutputError` naming the folder; the caller removes
+    the file (:func:`temporary_download`).
+    """
+    p = Path(path)
+    n = 0
+    try:
+        with open(p, "xb") as f:
+            for chunk in chunks:
+                f.write(chunk)
+                n += len(chunk)
+    except GeoIdlibError:
+        raise   # from ``chunks`` (a download that failed)
+    except OSError as exc:
+        if exc.filename not in (None, str(p)):
+            raise
+        raise OutputError(f"{p.parent}: cannot write the download ({exc.strerror or exc}); "
+                          "free some space or set GEO_IDLIB_CACHE to another folder") from None
+    return n
+
+
+def check_zip(path: str | os.PathLike, member: str, what: str = "zip file") -> int:
+    """Check that ``path`` is a complete zip archive (every member's CRC) holding ``member``, and
+    return that member's size (bytes, uncompressed); a one-line :class:`InputError` otherwise."""
+    import zipfile
+
+    p = Path(path)
+    try:
+        with zipfile.ZipFile(p) as z:
+            names = z.namelist()
+            if member not in names:
+                raise InputError(f"{what}: no {member} in the archive (it holds {', '.join(names[:5]) or 'nothing'})")
+            bad = z.testzip()
+            size = z.getinfo(member).file_size
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise InputError(f"{what}: not a complete zip archive ({_first_line(exc)})") from None
+    if bad is not None:
+        raise InputError(f"{what}: {bad} is damaged in the archive (CRC mismatch)")
+    return size
+
+
+def iter_zip_lines(path: str | os.PathLike, member: str, what: str = "file",
+                   max_line_bytes: int = 1 << 20) -> Iterator[str]:
+    """The UTF-8 lines of ``member`` of the zip archive ``path``, streamed without extracting it
+    (each line checked as :func:`iter_text_lines` does)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z, z.open(member) as f:
+        yield from _binary_lines(f, f"{Path(path).name}:{member}", what, max_line_bytes)
 
 
 def _wide_text_lines(p: Path, codec: str, enc: str, what: str, max_line_bytes: int) -> Iterator[str]:
@@ -1050,3 +1299,448 @@ def write_text_chunks(path: str | os.PathLike, chunks, overwrite: bool = False) 
             for chunk in chunks:
                 f.write(chunk)
     return Path(path)
+
+
+# --------------------------------------------------------------------------- partitioned datasets (scale)
+#: Suffixes of (Geo)Parquet files; JSON Lines files of documents.
+PARQUET_SUFFIXES = (".parquet", ".geoparquet", ".parq")
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+_CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+_GLOB_CHARS = set("*?[")
+#: Files of a partitioned output that are not partitions: the manifest and the join's staging area
+#: (a leading ``_`` or ``.`` makes Parquet readers such as pyarrow and dask skip them).
+MANIFEST_NAME = "_manifest.json"
+STAGING_NAME = "_staging"
+#: Where, in the staging area, a run writes its partitions until it publishes them.
+PARTS_NAME = "parts"
+
+
+@dataclasses.dataclass(frozen=True)
+class Piece:
+    """One partition of an input, read where it is processed: small and picklable.
+
+    ``kind`` is ``parquet`` (rows ``start:stop`` of a Parquet file), ``csv`` / ``jsonl`` (bytes
+    ``start:stop`` of the file, cut at line starts; ``header`` is the CSV's header line), ``ogr``
+    (features ``start:stop`` of a GDAL layer), ``text`` (the report files ``paths``) or ``bad``
+    (a file that could not even be planned; reading it raises ``error``). ``name`` says which in
+    messages, e.g. ``events.csv [bytes 0-67108864)``. ``encoding`` is the codec of a text piece
+    (:func:`text_encoding`: UTF-8, or UTF-16/32 with a byte-order mark, then read whole).
+    """
+
+    name: str
+    kind: str
+    path: str = ""
+    start: int = 0
+    stop: int = 0
+    paths: tuple = ()
+    header: bytes = b""
+    error: str = ""
+    encoding: str = "utf-8"
+
+
+def expand_inputs(args, what: str, suffixes: tuple[str, ...] | None = None) -> list[Path]:
+    """The files named by ``args``: files as given, a directory's files (recursively, sorted, hidden
+    ones skipped; only ``suffixes`` when given), a glob's matches (sorted; ``**`` recurses).
+
+    >>> import tempfile; d = Path(tempfile.mkdtemp())
+    >>> for n in ("b.txt", "a.txt", ".hidden"): _ = (d / n).write_text("x")
+    >>> [p.name for p in expand_inputs([str(d)], "report file")]
+    ['a.txt', 'b.txt']
+    >>> [p.name for p in expand_inputs([str(d / "*.txt")], "report file")]
+    ['a.txt', 'b.txt']
+    """
+    import glob
+
+    out: list[Path] = []
+    for arg in args:
+        s = str(arg)
+        if _GLOB_CHARS & set(s) and not Path(s).exists():
+            found = sorted(Path(m) for m in glob.glob(s, recursive=True) if Path(m).is_file())
+            if not found:
+                raise InputFileNotFound(f"{s}: no file matches this pattern; check the path of the {what}s")
+            out.extend(found)
+        elif Path(s).is_dir():
+            found = sorted(p for p in Path(s).rglob("*") if p.is_file()
+                           and not any(part.startswith((".", "_")) for part in p.relative_to(s).parts)
+                           and (suffixes is None or p.suffix.lower() in suffixes))
+            if not found:
+                raise InputError(f"{s}: the directory holds no {what}s; give a directory of files")
+            out.extend(found)
+        else:
+            out.append(_require_file(s, what))
+    return out
+
+
+def _line_cuts(path: Path, size: int, piece_bytes: int, first: int) -> list[int]:
+    """Byte offsets that start a line, about ``piece_bytes`` apart, from ``first`` to ``size``."""
+    cuts = [first]
+    with path.open("rb") as f:
+        while cuts[-1] + piece_bytes < size:
+            f.seek(cuts[-1] + piece_bytes)
+            f.readline()  # to the start of the next line
+            pos = f.tell()
+            if pos >= size:
+                break
+            cuts.append(pos)
+    return cuts + [size]
+
+
+def _byte_pieces(path: Path, kind: str, piece_bytes: int) -> list[Piece]:
+    """Line-aligned byte ranges of a CSV (its header line kept aside) or a JSON Lines file. Text
+    in UTF-16/32 (a byte-order mark first) is one piece, read whole; an empty file is a bad piece."""
+    size = path.stat().st_size
+    if size == 0:
+        return [Piece(str(path), "bad", str(path), error="the file is empty")]
+    with path.open("rb") as f:
+        head = f.read(4)
+        f.seek(0)
+        header = f.readline() if kind == "csv" else b""
+    codec, enc = text_encoding(head)
+    if enc in ("UTF-16", "UTF-32"):  # lines cannot be cut as bytes; decoded whole by the reader
+        return [Piece(str(path), kind, str(path), 0, size, encoding=codec)]
+    cuts = _line_cuts(path, size, piece_bytes, len(header))
+    pieces = [Piece(f"{path} [bytes {a}-{b})", kind, str(path), a, b, header=header)
+              for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+    return pieces or [Piece(str(path), kind, str(path), size, size, header=header)]  # a header, no rows
+
+
+def _parquet_pieces(path: Path, piece_rows: int) -> list[Piece]:
+    """Row ranges of a Parquet file, cut at row-group boundaries (about ``piece_rows`` rows each)."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(path).metadata
+    except Exception as exc:  # pyarrow.ArrowInvalid and friends: not a Parquet file
+        return [Piece(str(path), "bad", str(path), error=_first_line(exc))]
+    pieces, start, rows = [], 0, 0
+    for i in range(meta.num_row_groups):
+        rows += meta.row_group(i).num_rows
+        if rows - start >= piece_rows or i == meta.num_row_groups - 1:
+            pieces.append(Piece(f"{path} [rows {start}-{rows})", "parquet", str(path), start, rows))
+            start = rows
+    return pieces
+
+
+def _ogr_pieces(path: Path, piece_rows: int) -> list[Piece]:
+    """Feature ranges of a GDAL layer (GeoPackage, FlatGeobuf, GeoJSON...)."""
+    import pyogrio
+
+    try:
+        n = int(pyogrio.read_info(path)["features"])
+    except Exception as exc:  # pyogrio.errors.DataSourceError and friends
+        return [Piece(str(path), "bad", str(path), error=_first_line(exc))]
+    return [Piece(f"{path} [features {a}-{min(a + piece_rows, n)})", "ogr", str(path), a, min(a + piece_rows, n))
+            for a in range(0, max(n, 1), piece_rows)]
+
+
+def event_pieces(args, *, piece_rows: int, piece_bytes: int) -> list[Piece]:
+    """The pieces of an events input: a CSV, a GDAL layer, or GeoParquet (a file, a directory of
+    files, or a glob), in input order.
+
+    >>> import tempfile; d = Path(tempfile.mkdtemp()); f = d / "e.csv"
+    >>> _ = f.write_text("id,lat,lon\\n" + "".join(f"{i},35,36\\n" for i in range(100)))
+    >>> [p.name.split(" ")[1:] for p in event_pieces([str(f)], piece_rows=0, piece_bytes=400)]
+    [['[bytes', '11-415)'], ['[bytes', '415-820)'], ['[bytes', '820-901)']]
+    """
+    pieces: list[Piece] = []
+    for p in expand_inputs(args, "events file", PARQUET_SUFFIXES):
+        suffix = p.suffix.lower()
+        if suffix in PARQUET_SUFFIXES:
+            pieces += _parquet_pieces(p, piece_rows)
+        elif suffix in _CSV_SUFFIXES:
+            pieces += _byte_pieces(p, "csv", piece_bytes)
+        else:
+            pieces += _ogr_pieces(p, piece_rows)
+    return pieces
+
+
+def document_pieces(args, *, piece_docs: int, piece_bytes: int) -> list[Piece]:
+    """The pieces of a document input: report files (``piece_docs`` a piece), and Parquet or JSON
+    Lines files of documents (``id``, ``text``, optional ``date``), in input order."""
+    pieces: list[Piece] = []
+    texts: list[str] = []
+
+    def flush():
+        for i in range(0, len(texts), piece_docs):
+            batch = tuple(texts[i:i + piece_docs])
+            pieces.append(Piece(f"{batch[0]} … {batch[-1]} ({len(batch)} reports)" if len(batch) > 1 else batch[0],
+                                "text", paths=batch))
+        texts.clear()
+
+    for p in expand_inputs(args, "report file"):
+        suffix = p.suffix.lower()
+        if suffix in PARQUET_SUFFIXES or suffix in JSONL_SUFFIXES:
+            flush()
+            pieces += (_parquet_pieces(p, piece_docs) if suffix in PARQUET_SUFFIXES
+                       else _byte_pieces(p, "jsonl", piece_bytes))
+        else:
+            texts.append(str(p))
+    flush()
+    return pieces
+
+
+def read_parquet_piece(piece: Piece, columns=None):
+    """Rows ``start:stop`` of a Parquet file as an Arrow table, with its GeoParquet metadata (a
+    dict; None for plain Parquet): ``(table, geo)``."""
+    import pyarrow.parquet as pq
+
+    f = pq.ParquetFile(piece.path)
+    meta, groups, offset, first = f.metadata, [], 0, None
+    for i in range(meta.num_row_groups):
+        n = meta.row_group(i).num_rows
+        if offset < piece.stop and offset + n > piece.start:
+            groups.append(i)
+            first = offset if first is None else first
+        offset += n
+    table = f.read_row_groups(groups, columns=columns).slice(piece.start - (first or 0), piece.stop - piece.start)
+    geo = (table.schema.metadata or {}).get(b"geo")
+    return table, (json.loads(geo) if geo else None)
+
+
+def _read_parquet_rows(piece: Piece, columns=None):
+    """Rows ``start:stop`` of a Parquet file as a GeoDataFrame (GeoParquet) or a DataFrame."""
+    import geopandas as gpd
+
+    table, geo = read_parquet_piece(piece, columns)
+    df = table.to_pandas()
+    if not geo:
+        return df
+    column = geo["primary_column"]
+    crs = geo["columns"][column].get("crs", "OGC:CRS84")
+    df[column] = gpd.GeoSeries.from_wkb(df[column], crs=crs)
+    return gpd.GeoDataFrame(df, geometry=column, crs=crs)
+
+
+def _read_byte_range(piece: Piece) -> bytes:
+    with open(piece.path, "rb") as f:
+        f.seek(piece.start)
+        return f.read(piece.stop - piece.start)
+
+
+def _unreadable_piece(piece: Piece, exc: BaseException) -> InputError:
+    return InputError(f"{piece.name}: cannot read this partition ({_first_line(exc)}); fix or remove it, "
+                      "or pass --skip-bad to skip it")
+
+
+def read_piece_arrow(piece: Piece):
+    """A Parquet events piece as ``(Arrow table, GeoParquet metadata or None)``
+    (:func:`read_parquet_piece`); a piece that cannot be read raises :class:`InputError` naming it."""
+    try:
+        return read_parquet_piece(piece)
+    except Exception as exc:  # pyarrow.ArrowInvalid and friends
+        raise _unreadable_piece(piece, exc) from None
+
+
+def read_piece(piece: Piece):
+    """An events piece as a DataFrame (CSV: every column as text) or a GeoDataFrame (layers,
+    GeoParquet; dates of GDAL layers as text). A piece that cannot be read raises
+    :class:`InputError` naming it."""
+    import pandas as pd
+
+    try:
+        if piece.kind == "bad":
+            raise ValueError(piece.error)
+        if piece.kind == "parquet":
+            return _read_parquet_rows(piece)
+        if piece.kind == "ogr":
+            import geopandas as gpd
+
+            return gpd.read_file(piece.path, engine="pyogrio", skip_features=piece.start,
+                                 max_features=piece.stop - piece.start, datetime_as_string=True)
+        if piece.kind == "csv":
+            import io as stdio
+
+            sep = "\t" if Path(piece.path).suffix.lower() in (".tsv", ".txt") else ","
+            text = decode_text(piece.header + _read_byte_range(piece), piece.name, "events table")
+            return pd.read_csv(stdio.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    except GeoIdlibError:
+        raise
+    except Exception as exc:  # parser and decoder errors of pyarrow, pyogrio, pandas
+        raise _unreadable_piece(piece, exc) from None
+    raise InputError(f"{piece.name}: not an events partition ({piece.kind})")
+
+
+def read_documents(piece: Piece):
+    """The documents of a piece as a DataFrame ``id, text, date`` (date: text or None).
+
+    Report files: ``id`` is the path, ``date`` None. JSON Lines and Parquet: each record needs
+    ``id`` and ``text``; a piece with a bad record raises :class:`InputError` naming it."""
+    import pandas as pd
+
+    if piece.kind == "text":
+        return pd.DataFrame({"id": list(piece.paths), "text": [read_report(p) for p in piece.paths],
+                             "date": [None] * len(piece.paths)})
+    try:
+        if piece.kind == "bad":
+            raise ValueError(piece.error)
+        if piece.kind == "jsonl":
+            lines = decode_text(_read_byte_range(piece), piece.name, "documents file").splitlines()
+            df = pd.DataFrame([json.loads(line) for line in lines if line.strip()])
+        else:
+            df = _read_parquet_rows(piece)
+    except GeoIdlibError:
+        raise
+    except Exception as exc:  # json and Parquet errors
+        raise InputError(f"{piece.name}: cannot read these documents ({_first_line(exc)}); fix or remove "
+                         "them, or pass --skip-bad to skip them") from None
+    missing = [c for c in ("id", "text") if c not in df.columns]
+    if missing and len(df):
+        raise InputError(f"{piece.name}: no {' or '.join(missing)} field (fields: {', '.join(map(str, df.columns))}); "
+                         "each document needs id and text")
+    if "date" not in df.columns:
+        df["date"] = None
+    out = df.reindex(columns=["id", "text", "date"])
+    out["id"] = out["id"].astype(str)
+    return out
+
+
+def dataset_output(output: str | os.PathLike | None, fmt: str | None = None) -> bool:
+    """Whether ``-o`` asks for a partitioned dataset rather than one file: it names a directory,
+    by a trailing ``/`` (``-o out/``) or by being one. A dataset is always GeoParquet, so a
+    ``--format`` other than ``parquet`` is refused; ``-o x.parquet`` is one GeoParquet file.
+
+    >>> dataset_output("out/"), dataset_output("out.parquet"), dataset_output(None)
+    (True, False, False)
+    >>> dataset_output("out/", "csv")
+    Traceback (most recent call last):
+    ...
+    geo_idlib.errors.InputError: -o out/: a directory receives partitioned GeoParquet; --format csv writes one file, give -o FILE.csv
+    """
+    if not output or str(output) == "-":
+        return False
+    s = str(output)
+    if not (s.endswith(("/", os.sep)) or Path(s).is_dir()):
+        return False
+    if fmt not in (None, "parquet"):
+        raise InputError(f"-o {s}: a directory receives partitioned GeoParquet; --format {fmt} writes one file, "
+                         f"give -o FILE.{fmt}")
+    return True
+
+
+def prepare_dataset_dir(path: str | os.PathLike) -> Path:
+    """The directory of a partitioned output, ready to write in: created if missing (its parent must
+    exist), tried with a file, cleared of the temporary files of dead writers (its own and its
+    staging area's, :func:`remove_stale_temps`). Nothing else in it is touched."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise OutputError(f"{p}: is a file; a partitioned output is a directory, give one for -o (e.g. -o out/)")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not p.exists() and not parent.is_dir():
+        raise OutputError(f"{p}: directory {parent} does not exist; create it first or choose another -o path")
+    try:
+        p.mkdir(exist_ok=True)
+        _try_a_file(p / "probe")
+    except OSError as exc:
+        raise OutputError(f"{p}: cannot write in this directory ({exc.strerror}); choose another -o path") from None
+    remove_stale_temps(p, p / STAGING_NAME)
+    return p
+
+
+def staged_part(path: str | os.PathLike, name: str) -> Path:
+    """Where a run writes the partition ``name`` of the dataset ``path`` until it is published."""
+    return Path(path) / STAGING_NAME / PARTS_NAME / name
+
+
+def staged_parts(path: str | os.PathLike) -> set[str]:
+    """The partitions an unfinished run of the dataset ``path`` has written."""
+    return {f.name for f in (Path(path) / STAGING_NAME / PARTS_NAME).glob("*.parquet")}
+
+
+def partition_file(path: str | os.PathLike, name: str) -> Path:
+    """The file of the partition ``name`` of the dataset ``path``: staged by an unfinished run, else published."""
+    staged = staged_part(path, name)
+    return staged if staged.exists() else Path(path) / name
+
+
+def staged_work(path: str | os.PathLike) -> bool:
+    """Whether the staging area of the dataset ``path`` holds work of an unfinished run (staged
+    pieces or partitions)."""
+    return any(f.suffix in (".parquet", ".arrow") for f in (Path(path) / STAGING_NAME).rglob("*"))
+
+
+def make_staging(path: str | os.PathLike) -> Path:
+    """Create the staging area of the dataset ``path`` (where partitions wait to be published)."""
+    parts = Path(path) / STAGING_NAME / PARTS_NAME
+    parts.mkdir(parents=True, exist_ok=True)
+    return parts.parent
+
+
+def publish_dataset(path: str | os.PathLike, names, manifest_text: str) -> None:
+    """End a run of the dataset ``path``: its partitions ``names`` (staged, or already published
+    by an earlier run of it) become the dataset, every other partition goes, the manifest is
+    written and the staging area removed.
+
+    Until this moment the earlier dataset is untouched, so a run stopped by bad input (or
+    anything else) never leaves a mix. The old manifest goes first: should this step itself be
+    cut short, the directory claims no finished run and ``--resume`` redoes what is missing.
+    """
+    p = Path(path)
+    keep = set(names)
+    remove_file(p / MANIFEST_NAME)
+    for f in p.glob("*.parquet"):
+        if f.name not in keep:
+            remove_file(f)
+    for name in sorted(staged_parts(p) & keep):
+        os.replace(staged_part(p, name), p / name)
+    write_text(p / MANIFEST_NAME, manifest_text, overwrite=True)
+    remove_tree(p / STAGING_NAME)
+    remove_stale_temps(p)
+
+
+def parquet_rows(path: str | os.PathLike) -> int:
+    """Rows of a Parquet file, from its footer."""
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def write_partition(data, path: str | os.PathLike, *, geometry: str = "geometry", crs=None,
+                    row_group_size: int | None = None) -> Path:
+    """Atomically write one partition of a dataset as GeoParquet: the file is complete or absent.
+    ``data`` is a GeoDataFrame (:func:`geoparquet_into`), or an Arrow table whose column
+    ``geometry`` holds WKB in ``crs`` (:func:`write_geoparquet`). An existing file is replaced (a
+    re-run task writes the same rows)."""
+    import pyarrow as pa
+
+    if (crs if isinstance(data, pa.Table) else data.crs) is None:
+        raise OutputError(f"{path}: refusing to write a layer without a CRS")
+    with atomic_output(path, overwrite=True) as tmp:
+        if isinstance(data, pa.Table):
+            write_geoparquet(data, tmp, geometry=geometry, crs=crs, row_group_size=row_group_size)
+        else:
+            geoparquet_into(data, tmp, row_group_size=row_group_size)
+    return Path(path)
+
+
+def write_staging(table, path: str | os.PathLike, *, about: dict | None = None) -> Path:
+    """Atomically write an Arrow table as an Arrow IPC file of one uncompressed record batch, with
+    ``about`` (JSON) as its only schema metadata: the staging files of a partitioned run, which
+    :func:`read_staging` maps back without decoding or copying anything."""
+    import pyarrow as pa
+
+    table = table.combine_chunks().replace_schema_metadata({b"geo_idlib": json.dumps(about or {}).encode("utf-8")})
+    with atomic_output(path, overwrite=True) as tmp:
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table, max_chunksize=max(table.num_rows, 1))
+    return Path(path)
+
+
+def read_staging(path: str | os.PathLike):
+    """A file of :func:`write_staging`, memory-mapped: ``(Arrow table, about)``. Nothing is read
+    until used, so a slice of its rows costs only those rows."""
+    import pyarrow as pa
+
+    table = pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
+    return table, json.loads((table.schema.metadata or {}).get(b"geo_idlib", b"{}"))
+
+
+def dataset_files(path: str | os.PathLike) -> list[Path]:
+    """The partitions of a partitioned output directory, sorted by name."""
+    return sorted(Path(path).glob("*.parquet"))
+
+
+def remove_tree(path: str | os.PathLike) -> None:
+    """Remove a directory and everything in it (a finished run's staging area)."""
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)

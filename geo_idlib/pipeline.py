@@ -96,7 +96,7 @@ def load_countries():
 
 
 # ============================================================================ places / geocode
-# --- geocode, gazetteer add|list|remove, check_country (gazetteer/geocode area)
+# --- geocode, gazetteer add|fetch|list|remove, check_country (gazetteer/geocode area)
 def check_country(value: str | None) -> str | None:
     """An ISO 3166-1 alpha-2 country code in upper case, or None; unknown codes raise InputError.
 
@@ -126,18 +126,28 @@ def _online_geocoder(online):
     return online
 
 
+def gazetteer_index(gazetteers=None):
+    """The gazetteer index of a run: the built-in data and the user gazetteers ``gazetteers`` names
+    (``--gazetteer``, repeatable; ``all`` or ``none``); default: the active ones. An unknown name is
+    bad input (:func:`geo_idlib.places.store.user_scope`)."""
+    from .places import store
+
+    return store.load_index(gazetteers=store.user_scope(gazetteers))
+
+
 #: What `geo-idlib geocode` writes: json (default on stdout) and csv are one record per name;
 #: geojson, gpkg and parquet are points.
 GEOCODE_FORMATS = ("json", "csv", "geojson", "gpkg", "parquet")
 
 
 def geocode(names: list[str], *, country: str | None = None, fmt: str | None = None, online=None,
-            output: str | None = None, overwrite: bool = False, raw_csv: bool = False) -> str:
+            output: str | None = None, overwrite: bool = False, raw_csv: bool = False, gazetteers=None) -> str:
     """``geo-idlib geocode``: one record per name, in input order (:data:`GEOCODE_FORMATS`).
 
     Each record: query, name, lat, lon, place_id, country, feature_code, precision, confidence,
     status (unresolved names have null lat/lon and an empty place_id). ``online``: True for the
-    default online geocoder, or an :class:`~geo_idlib.places.online.OnlineGeocoder`. Returns the
+    default online geocoder, or an :class:`~geo_idlib.places.online.OnlineGeocoder`;
+    ``gazetteers``: the user gazetteers to use (:func:`gazetteer_index`). Returns the
     text (``fmt``, default json); with ``output`` the records are written there instead (format
     from its suffix unless ``fmt``) and ``""`` is returned. Empty names are bad input.
 
@@ -150,7 +160,7 @@ def geocode(names: list[str], *, country: str | None = None, fmt: str | None = N
     import pandas as pd
 
     from .errors import InputError
-    from .places import resolve, store
+    from .places import resolve
 
     if not names:
         raise InputError("geocode: no names given; e.g. geo-idlib geocode Saraqeb 'Idlib province'")
@@ -162,7 +172,7 @@ def geocode(names: list[str], *, country: str | None = None, fmt: str | None = N
     if output:
         io.check_output(output, overwrite)  # fail before any work
     cc = check_country(country)
-    records = resolve.geocode_names(names, store.load_index(), country=cc, online=_online_geocoder(online))
+    records = resolve.geocode_names(names, gazetteer_index(gazetteers), country=cc, online=_online_geocoder(online))
     table = pd.DataFrame(records, columns=resolve.RECORD_COLUMNS)
     if kind in ("gpkg", "parquet"):
         io.write_vector(_points_layer(table), output, overwrite, fmt=kind)
@@ -175,14 +185,26 @@ def geocode(names: list[str], *, country: str | None = None, fmt: str | None = N
     return text
 
 
-def gazetteer_add(path: str, name: str | None = None, progress=None) -> dict:
+def gazetteer_add(path: str, name: str | None = None, progress=None, active: bool = True) -> dict:
     """``geo-idlib gazetteer add``: index a GeoNames dump or CSV as a user gazetteer; ``progress(rows)``
-    is called after each batch of a big file."""
+    is called after each batch of a big file; ``active=False``: used only by runs that name it."""
     from .places import store
 
     io.writable_folder(store.user_index_path().parent, "user gazetteers",
                        "set GEO_IDLIB_HOME to a writable folder")
-    return store.add_user_gazetteer(path, name, progress=progress)
+    return store.add_user_gazetteer(path, name, progress=progress, active=active)
+
+
+def gazetteer_fetch(code: str, name: str | None = None, *, base_url: str | None = None, timeout: float = 60.0,
+                    progress=None, rows_progress=None, active: bool = True) -> dict:
+    """``geo-idlib gazetteer fetch``: download GeoNames' export of ``code`` (a country code or
+    allCountries) and index it as a user gazetteer (:func:`geo_idlib.places.fetch.fetch_geonames`)."""
+    from .places import fetch, store
+
+    io.writable_folder(store.user_index_path().parent, "user gazetteers",
+                       "set GEO_IDLIB_HOME to a writable folder")
+    return fetch.fetch_geonames(code, name, url=base_url, timeout=timeout, progress=progress,
+                                rows_progress=rows_progress, active=active)
 
 
 def gazetteer_list() -> list[dict]:
@@ -190,6 +212,13 @@ def gazetteer_list() -> list[dict]:
     from .places import store
 
     return store.list_user_gazetteers()
+
+
+def gazetteer_activate(names: list[str], active: bool = True) -> list[dict]:
+    """``geo-idlib gazetteer activate|deactivate``: whether runs use these user gazetteers by default."""
+    from .places import store
+
+    return store.set_active(names, active)
 
 
 def gazetteer_remove(name: str) -> dict:
@@ -270,7 +299,7 @@ def find_places(text: str, *, report: str = "", country: str | None = None, inde
 
 
 def iter_places(reports: list[str], *, country: str | None = None, online=None, index=None,
-                progress=no_progress, date=None):
+                progress=no_progress, date=None, gazetteers=None):
     """Yield Places GeoDataFrames, one per block of each report (``-`` is stdin), streamed.
 
     Each report is read in paragraph-aligned blocks of about 256 K characters
@@ -278,28 +307,29 @@ def iter_places(reports: list[str], *, country: str | None = None, online=None, 
     overlapping blocks cut at sentence ends, each mention kept once: :func:`io.owned_blocks`), so a
     50 MB text is processed in bounded memory; offsets are those of the whole report. Mentions are
     disambiguated against the other mentions of their block. ``report_date`` is ``date`` when
-    given, else each report's dateline (found in its first block).
+    given, else each report's dateline (found in its first block). ``index``: default
+    :func:`gazetteer_index` of ``gazetteers``.
     """
     from .places import resolve
 
     for path, day, rows in iter_place_rows(reports, country=country, online=online, index=index,
-                                           progress=progress, date=date):
+                                           progress=progress, date=date, gazetteers=gazetteers):
         gdf = resolve.places_frame(rows, path)
         gdf.insert(1, "report_date", day)
         yield gdf
 
 
 def iter_place_rows(reports: list[str], *, country: str | None = None, online=None, index=None,
-                    progress=no_progress, date=None):
+                    progress=no_progress, date=None, gazetteers=None):
     """What :func:`iter_places` yields, as ``(report, report_date, [Place])`` per block, without
     tables (:class:`geo_idlib.places.resolve.Place` rows): the fast path of the text formats."""
     from .errors import InputError
-    from .places import mentions, resolve, store
+    from .places import mentions, resolve
 
     if not reports:
         raise InputError("places: no report given; e.g. geo-idlib places report.txt (or - for stdin)")
     fixed = report_date("", date) if date is not None else None  # a bad --date fails before any work
-    idx = index if index is not None else store.load_index()
+    idx = index if index is not None else gazetteer_index(gazetteers)
     cc = check_country(country)
     geocoder = _online_geocoder(online)
     with progress(list(reports), "places", len(reports)) as it:
@@ -328,7 +358,7 @@ _TEXT_BATCH_ROWS = 4096
 
 
 def places(reports: list[str], *, country: str | None = None, fmt: str | None = None, online=False,
-           progress=no_progress, date=None, raw_csv: bool = False) -> str:
+           progress=no_progress, date=None, raw_csv: bool = False, gazetteers=None) -> str:
     """``geo-idlib places``: every place the REPORTS name, as geojson (default) | csv | json text.
 
     GeoJSON: a FeatureCollection with one Point feature per mention (geometry null when
@@ -338,7 +368,8 @@ def places(reports: list[str], *, country: str | None = None, fmt: str | None = 
     deterministic (sorted keys, 6 decimals). Reports are read as UTF-8, or UTF-16/32 with a
     byte-order mark (``-`` is stdin); empty, binary or undecodable input raises
     :class:`~geo_idlib.errors.InputError` before anything is written. ``date`` sets every
-    ``report_date`` (default: each report's dateline).
+    ``report_date`` (default: each report's dateline). ``gazetteers``: the user gazetteers to use
+    (:func:`gazetteer_index`).
 
     Examples
     --------
@@ -353,11 +384,11 @@ def places(reports: list[str], *, country: str | None = None, fmt: str | None = 
     """
     kind = io.output_format(None, fmt, PLACES_FORMATS, "geojson")
     return "".join(iter_places_text(reports, country=country, fmt=kind, online=online, progress=progress,
-                                    date=date, raw_csv=raw_csv))
+                                    date=date, raw_csv=raw_csv, gazetteers=gazetteers))
 
 
 def iter_places_text(reports: list[str], *, country: str | None = None, fmt: str = "geojson", online=False,
-                     progress=no_progress, date=None, raw_csv: bool = False):
+                     progress=no_progress, date=None, raw_csv: bool = False, gazetteers=None):
     """The text of :func:`places`, in chunks, block by block: memory stays bounded by a block.
 
     ``"".join(iter_places_text(...)) == places(...)``. Used by :func:`write_places` to stream a
@@ -371,7 +402,8 @@ def iter_places_text(reports: list[str], *, country: str | None = None, fmt: str
     first = True
     if fmt == "csv":
         yield io.csv_rows([], columns, raw=raw_csv)
-    for batch in _batches(iter_place_rows(reports, country=country, online=online, progress=progress, date=date)):
+    for batch in _batches(iter_place_rows(reports, country=country, online=online, progress=progress, date=date,
+                                          gazetteers=gazetteers)):
         if fmt == "csv":
             yield io.csv_rows(batch, raw=raw_csv)
             continue
@@ -407,7 +439,7 @@ def _batches(blocks) -> Iterator[list[tuple]]:
 
 def write_places(reports: list[str], output: str, *, overwrite: bool = False, country: str | None = None,
                  fmt: str | None = None, online=False, progress=no_progress, date=None,
-                 raw_csv: bool = False) -> None:
+                 raw_csv: bool = False, gazetteers=None) -> None:
     """``geo-idlib places -o OUTPUT``: the places written atomically, as ``fmt`` or by OUTPUT's suffix.
 
     geojson, csv and json are streamed block by block (bounded memory); gpkg and parquet
@@ -420,11 +452,13 @@ def write_places(reports: list[str], output: str, *, overwrite: bool = False, co
     io.check_output(output, overwrite)
     if kind in ("geojson", "csv", "json"):
         io.write_text_chunks(output, iter_places_text(reports, country=country, fmt=kind, online=online,
-                                                      progress=progress, date=date, raw_csv=raw_csv),
+                                                      progress=progress, date=date, raw_csv=raw_csv,
+                                                      gazetteers=gazetteers),
                              overwrite=overwrite)
         return
     frames = [g[PLACE_PROPERTIES + ["geometry"]] for g in iter_places(reports, country=country, online=online,
-                                                                       progress=progress, date=date)]
+                                                                       progress=progress, date=date,
+                                                                       gazetteers=gazetteers)]
     layer = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
     io.write_vector(layer, output, overwrite, fmt=kind)
 
@@ -453,24 +487,52 @@ def read_timeline(path=None):
     if not path and not p.exists():
         raise InputFileNotFound(f"{p}: the embedded NW Syria timeline is missing; pass --areas TIMELINE "
                                 "or rebuild it with `geo-idlib areas infer`")
-    gdf = io.read_vector(p, "timeline", datetime_as_string=True)
-    return timelines.load_timeline(gdf, str(p), geojson=p.suffix.lower() in _GEOJSON_SUFFIXES)
+    layers = io.layer_names(p)
+    band = FRONT_BAND_LAYER in layers
+    layer = {"layer": next(x for x in layers if x != FRONT_BAND_LAYER)} if band else {}
+    gdf = io.read_vector(p, "timeline", datetime_as_string=True, **layer)
+    timeline = timelines.load_timeline(gdf, str(p), geojson=p.suffix.lower() in _GEOJSON_SUFFIXES)
+    if band:
+        timeline.attrs["front_band"] = _read_band(p)
+    return timeline
+
+
+#: The layer of a timeline GeoPackage that holds the front band of an inferred timeline
+#: (:func:`geo_idlib.territory.infer.infer`, ``attrs["front_band"]``).
+FRONT_BAND_LAYER = "front_band"
+
+
+def _read_band(p):
+    """The front band layer, dates as datetime64."""
+    import pandas as pd
+
+    band = io.read_vector(p, "timeline", layer=FRONT_BAND_LAYER, datetime_as_string=True)
+    for col in ("valid_from", "valid_to"):
+        band[col] = pd.to_datetime(band[col]).astype("datetime64[ns]")
+    return band
 
 
 def _storable(gdf):
     """Dates as ``YYYY-MM-DD`` text (empty valid_to → null) for writing to any format."""
-    out = gdf.copy()
-    for col in ("valid_from", "valid_to"):
-        if col in out.columns:
-            s = out[col]
-            out[col] = s.dt.strftime("%Y-%m-%d").astype(object).where(s.notna(), None)
-    return out
+    from .territory import timeline as timelines
+
+    return timelines.dates_as_text(gdf)
 
 
 def write_timeline(timeline, output: str, overwrite: bool = False, *, fmt: str | None = None,
                    raw_csv: bool = False) -> None:
     """Atomically write a timeline (or snapshot) as ``fmt``, by default by the suffix
-    (:data:`geo_idlib.io.VECTOR_FORMATS`; CSV: geometry as WKT)."""
+    (:data:`geo_idlib.io.VECTOR_FORMATS`; CSV: geometry as WKT). An inferred timeline's front band
+    (``attrs["front_band"]``) goes into a GeoPackage as a second layer, :data:`FRONT_BAND_LAYER`
+    (other formats hold one layer: the band is left out, and change falls back to the band's area
+    on either date)."""
+    from pathlib import Path
+
+    band = timeline.attrs.get("front_band")
+    kind = fmt or io.output_format(output, None, io.VECTOR_FORMATS, "geojson")
+    if band is not None and kind == "gpkg":
+        io.write_layers({Path(output).stem: _storable(timeline), FRONT_BAND_LAYER: _storable(band)}, output, overwrite)
+        return
     io.write_vector(_storable(timeline), output, overwrite, fmt=fmt, raw_csv=raw_csv)
 
 
@@ -529,9 +591,6 @@ def areas_at(timeline: str | None, date: str, output: str | None = None, overwri
     return io.csv_text(_storable(snap), raw=raw_csv) if kind == "csv" else io.geojson_text(_storable(snap))
 
 
-#: The columns `geo-idlib join` takes the event dates from, in this order, unless told
-#: (``report_date`` is what `geo-idlib places` writes).
-JOIN_DATE_COLUMNS = ("date", "report_date")
 _ONE_DATE = "__geo_idlib_join_date__"
 
 
@@ -543,14 +602,12 @@ def join_events(events: str, areas: str | None = None, date_column: str | None =
 
     CSV events need latitude/longitude columns (default ``lat``/``lon``); GeoJSON/GeoPackage events
     use their geometry unless --lat-column/--lon-column are given. The dates come from
-    ``date_column``, else the first of :data:`JOIN_DATE_COLUMNS` the events have; ``date`` gives
+    ``date_column``, else the first of :data:`geo_idlib.territory.join.DATE_COLUMNS` the events have; ``date`` gives
     every row that one date instead. Returns the output text when no ``output`` (``fmt``, default
     CSV for CSV input, GeoJSON otherwise); with ``output``, writes it (format from its suffix unless
     ``fmt``) and returns None.
     """
     from pathlib import Path
-
-    import geopandas as gpd
 
     from . import crs
     from .territory import join
@@ -562,12 +619,9 @@ def join_events(events: str, areas: str | None = None, date_column: str | None =
         io.check_output(output, overwrite)
     fixed = report_date("", date) if date is not None else None
     df = io.read_table(p, "events table") if is_csv else io.read_vector(p, "events layer", datetime_as_string=True)
-    if not isinstance(df, gpd.GeoDataFrame) or lat_column or lon_column:
-        plain = df.drop(columns=df.geometry.name) if isinstance(df, gpd.GeoDataFrame) else df
-        ev = join.events_from_table(plain, str(p), lat_column=lat_column or "lat", lon_column=lon_column or "lon")
-    else:
-        ev = df
-    column = _join_date_column(ev, date_column, fixed, str(p))
+    ev = join.events_layer(df, str(p), lat_column=lat_column, lon_column=lon_column)
+    columns = [c for c in ev.columns if c != ev.geometry.name]
+    column = _ONE_DATE if fixed is not None else join.date_column_of(columns, date_column, str(p))
     if fixed is not None:
         ev = ev.assign(**{column: fixed})
     timeline = read_timeline(areas)
@@ -583,23 +637,6 @@ def join_events(events: str, areas: str | None = None, date_column: str | None =
         io.write_text(output, text, overwrite=overwrite)
         return None
     return text
-
-
-def _join_date_column(events, date_column: str | None, fixed: str | None, what: str) -> str:
-    """The column of event dates: the one asked for, else ``date``, else ``report_date``."""
-    from .errors import InputError
-
-    if fixed is not None:
-        return _ONE_DATE
-    if date_column:
-        return date_column  # asof_join names it when it is missing
-    for name in JOIN_DATE_COLUMNS:
-        if name in events.columns:
-            return name
-    cols = [str(c) for c in events.columns if c != events.geometry.name]
-    raise InputError(f"{what}: no column {' or '.join(map(repr, JOIN_DATE_COLUMNS))} (columns: "
-                     f"{', '.join(cols) or 'none'}); name the column of event dates with --date-column, "
-                     "or give every row one date with --date YYYY-MM-DD")
 
 
 _CHANGE_COLUMNS = ["actor", "area_from_km2", "area_to_km2", "gained_km2", "lost_km2", "net_km2"]
@@ -669,6 +706,10 @@ def change_report(d1: str, d2: str, areas: str | None = None, output: str | None
     cols = _CHANGE_COLUMNS + (["uncertain_km2"] if any("uncertain_km2" in r for r in summary) else [])
     if fmt == "csv":
         return io.csv_text(_rows_frame(summary, cols), raw=raw_csv)
+    if "uncertain_km2" in cols:  # the figure with its range: net ± uncertain
+        summary = [{**r, "net_low_km2": round(r["net_km2"] - r.get("uncertain_km2", 0.0), 3),
+                    "net_high_km2": round(r["net_km2"] + r.get("uncertain_km2", 0.0), 3)} for r in summary]
+        cols = cols + ["net_low_km2", "net_high_km2"]
     return (f"change {doc['from']} → {doc['to']} (geodesic km²; {doc['slivers_dropped']} sliver(s) "
             f"< {_sliver_threshold()} km² dropped, {doc['sliver_km2']} km² in all)\n" + _table(summary, cols))
 
@@ -709,18 +750,18 @@ def read_boundary(within: str):
     return infer.units_named(load_admin1(), within, "--within")
 
 
-def read_observations(path: str, country: str | None = None):
+def read_observations(path: str, country: str | None = None, gazetteers=None):
     """Observations (CSV, GeoJSON or GeoPackage: date, actor, lat + lon or place) as a point layer.
 
     Rows with a ``place`` but no lat/lon are geocoded through the gazetteer (exact names;
-    ``country`` restricts the candidates). See :func:`geo_idlib.territory.infer.observation_table`
+    ``country`` restricts the candidates; ``gazetteers``: the user gazetteers, :func:`gazetteer_index`). See :func:`geo_idlib.territory.infer.observation_table`
     and :func:`geo_idlib.territory.infer.prepare_observations`.
 
     Examples
     --------
     >>> obs = read_observations(str(io.shapefiles_dir() / "nw_syria_observations.csv"))
     >>> obs.columns.tolist()
-    ['id', 'date', 'actor', 'place', 'source', 'note', 'geometry']
+    ['id', 'date', 'actor', 'place', 'source', 'note', 'derived', 'geometry']
     >>> row = obs[obs["id"] == "ev076"].iloc[0]
     >>> str(row["date"].date()), row["actor"], row["place"]
     ('2020-01-28', 'government', "Ma'arat Al-Nu'man")
@@ -742,13 +783,13 @@ def read_observations(path: str, country: str | None = None):
         layer = layer.set_crs(crs.WGS84)
     table = infer.observation_table(layer, str(p))
     if "place" in table.columns:
-        table = resolve.geocode_observation_places(table, str(p), country)
+        table = resolve.geocode_observation_places(table, str(p), country, index=gazetteer_index(gazetteers))
     return infer.prepare_observations(table, str(p))
 
 
 def infer_areas(observations: str, within: str, output: str, max_distance_km: float | None = None,
                 until: str | None = None, overwrite: bool = False, country: str | None = None,
-                progress=no_progress, *, fmt: str | None = None, raw_csv: bool = False) -> str:
+                progress=no_progress, *, fmt: str | None = None, raw_csv: bool = False, gazetteers=None) -> str:
     """`geo-idlib areas infer`: a control timeline inferred from dated point reports.
 
     Reads the observations (rows with date, actor and lat + lon or a place name), infers the areas
@@ -762,7 +803,7 @@ def infer_areas(observations: str, within: str, output: str, max_distance_km: fl
     kind = io.output_format(output, fmt, io.VECTOR_FORMATS, "gpkg")
     io.check_output(output, overwrite)
     boundary = read_boundary(within)
-    obs = read_observations(observations, country)
+    obs = read_observations(observations, country, gazetteers)
     end = timelines.parse_date(until, "--until") if until else None
     timeline = infer.infer(obs, boundary, max_distance_km=max_distance_km, until=end, progress=progress)
     write_timeline(timeline, output, overwrite, fmt=kind, raw_csv=raw_csv)
@@ -806,7 +847,7 @@ def _map_date(texts: list[str], timeline, date, d1, d2):
     return pd.Timestamp(last)
 
 
-def places_on(texts: dict, timeline, day, *, country=None, online=None, progress=no_progress):
+def places_on(texts: dict, timeline, day, *, country=None, online=None, progress=no_progress, index=None):
     """Places named in ``texts`` ({report name: text}) with the ``actor`` holding each on ``day``.
 
     Returns None when there is no text; ``actor`` is ``""`` for unresolved places and places no
@@ -822,7 +863,7 @@ def places_on(texts: dict, timeline, day, *, country=None, online=None, progress
     frames = []
     with progress(list(texts.items()), "places", len(texts)) as it:
         for path, text in it:
-            frames.append(find_places(text, report=path, country=country, online=online))
+            frames.append(find_places(text, report=path, country=country, online=online, index=index))
     if not frames:
         return None
     places = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
@@ -838,7 +879,7 @@ def places_on(texts: dict, timeline, day, *, country=None, online=None, progress
 
 def map_report(reports=(), *, areas=None, date=None, d1=None, d2=None, offline: bool = True,
                title: str | None = None, country: str | None = None, online=None,
-               progress=no_progress):
+               progress=no_progress, gazetteers=None):
     """``geo-idlib map`` as a function: reports → places → as-of join → change → ``folium.Map``.
 
     Parameters
@@ -854,8 +895,9 @@ def map_report(reports=(), *, areas=None, date=None, d1=None, d2=None, offline: 
         Change period: gained/lost areas with km² in the legend, and a before/after swipe.
     offline : bool
         True (default): Leaflet inlined, vector basemap, zero network requests.
-    title, country, online
-        Map title; context country and online fallback for geocoding (see :func:`places`).
+    title, country, online, gazetteers
+        Map title; context country, online fallback and user gazetteers for geocoding (see
+        :func:`places`).
 
     Returns
     -------
@@ -875,10 +917,11 @@ def map_report(reports=(), *, areas=None, date=None, d1=None, d2=None, offline: 
         timeline = timelines.load_timeline(areas, "areas")
     else:
         timeline = read_timeline(areas)
+    index = gazetteer_index(gazetteers) if reports else None
     texts = {path: io.read_report(path) for path in reports}
     day = _map_date(list(texts.values()), timeline, date, d1, d2)
 
-    places = places_on(texts, timeline, day, country=country, online=online, progress=progress)
+    places = places_on(texts, timeline, day, country=country, online=online, progress=progress, index=index)
     notice = None
     if places is not None and not (places["status"] != "unresolved").any():
         notice = "No places were found in the report; the map shows the control areas only."
@@ -912,3 +955,152 @@ def map_command(reports, output: str, *, overwrite: bool = False, width: int = 1
     io.check_output(output, overwrite)
     return write_map(map_report(reports, **kwargs), output, overwrite=overwrite, width=width, height=height,
                      fmt=fmt)
+
+
+# ============================================================================ scale (partitioned datasets)
+# `places` and `join` with -o DIR/: partitioned GeoParquet (io.dataset_output), on this process or Dask
+#: Documents of a `places` partition (report files, or records of a JSON Lines / Parquet file).
+PLACES_PIECE_DOCS = 100
+#: Bytes of a JSON Lines piece of documents.
+PLACES_PIECE_BYTES = 1 << 18
+
+
+def engine_for(workers: int | None = None, scheduler: str | None = None):
+    """The engine the flags ask for: none → this process (no Dask); ``workers`` → a local Dask
+    cluster of that many processes; ``scheduler`` → the running Dask cluster at that address."""
+    from .errors import InputError
+    from .scale import engine
+
+    if workers is not None and scheduler:
+        raise InputError("--workers and --scheduler: give one of them (a local cluster of N processes, "
+                         "or the address of a running scheduler)")
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers {workers}: give a number of worker processes of 1 or more")
+    if workers is None and not scheduler:
+        return engine.Engine()
+    from .scale import cluster
+
+    return cluster.DaskEngine(workers=workers, scheduler=scheduler)
+
+
+def _dataset_output(output: str | None, command: str) -> str:
+    from .errors import InputError
+
+    if not output:
+        raise InputError(f"{command}: give the directory to write the partitions to, e.g. -o out/")
+    return output
+
+
+def _document_date(value, what: str) -> str | None:
+    """A document's own ``date`` field as ``YYYY-MM-DD``; None when it has none."""
+    from .territory import timeline as timelines
+
+    if value is None or value != value or not str(value).strip():  # None, NaN, ""
+        return None
+    return f"{timelines.parse_date(value, what):%Y-%m-%d}"
+
+
+def places_partition(piece, path: str, key: str, country: str | None, date: str | None) -> tuple[int, int]:
+    """One partition of ``places -o DIR/``: the places of the documents of ``piece``, written
+    atomically to ``path`` with the columns of ``places -o FILE.parquet`` (:data:`PLACE_PROPERTIES`
+    and the point). ``report_date`` is ``date`` (--date) when given, else the document's own
+    ``date`` field, else its dateline (:func:`report_date`). Returns (documents, rows)."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from . import crs
+    from .scale import engine
+
+    idx = engine.shared(key)
+    docs = io.read_documents(piece)
+    columns = PLACE_PROPERTIES + ["geometry"]
+    frames = [find_places(text, report=doc_id, country=country, index=idx,
+                          date=date or _document_date(day, f"{piece.name}: document {doc_id!r}: date"))[columns]
+              for doc_id, text, day in docs.itertuples(index=False)]
+    gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True) if frames else find_places("", index=idx)[columns],
+                           geometry="geometry", crs=crs.WGS84)
+    io.write_partition(gdf, path)
+    return len(docs), len(gdf)
+
+
+def places_dataset(reports: list[str], output: str | None, *, country: str | None = None, date=None,
+                   workers: int | None = None, scheduler: str | None = None, overwrite: bool = False,
+                   resume: bool = False, skip_bad: bool = False, progress=no_progress,
+                   piece_docs: int = PLACES_PIECE_DOCS, gazetteers=None) -> str:
+    """``geo-idlib places -o DIR/``: the places of every document, as partitioned GeoParquet.
+
+    REPORTS are report files, directories of them, globs, or JSON Lines / Parquet files of
+    documents (``id``, ``text``, optional ``date``). Each partition holds the places of about
+    ``piece_docs`` documents (:func:`places_partition`); the partitions are published together
+    when the run ends, and ``resume`` skips those a stopped run finished. ``gazetteers``: the user
+    gazetteers to use (:func:`gazetteer_index`), the same in every worker. Returns a one-line summary.
+    """
+    import functools
+
+    from .places import store
+    from .scale import engine as engines
+
+    out = _dataset_output(output, "places")
+    fixed = report_date("", date) if date is not None else None  # a bad --date fails before any work
+    cc = check_country(country)
+    pieces = io.document_pieces(reports, piece_docs=piece_docs, piece_bytes=PLACES_PIECE_BYTES)
+    scope = store.user_scope(gazetteers)
+    store.load_index(gazetteers=scope)  # built here once, before any worker needs it
+    print_ = engines.fingerprint(command="places", pieces=[p.name for p in pieces], country=cc, date=fixed,
+                                 gazetteers=scope)
+    done = engines.open_output(out, print_, overwrite=overwrite, resume=resume)
+    names = [f"part-{i:06d}.parquet" for i in range(len(pieces))]
+    key = f"index-{print_}"
+    tasks = [(p.name, (p, engines.part_path(out, n), key, cc, fixed))
+             for p, n in zip(pieces, names, strict=True) if n not in done]
+    sizes, skipped, ndocs = {}, [], 0
+    with engine_for(workers, scheduler) as eng:
+        eng.share(key, load=functools.partial(store.load_index, gazetteers=scope))
+        number = {p.name: n for p, n in zip(pieces, names, strict=True)}
+        with progress(eng.run(places_partition, tasks, skip_bad=skip_bad), "places: partitions", len(tasks)) as it:
+            for outcome in it:
+                if outcome.error:
+                    skipped.append(outcome.name)
+                else:
+                    ndocs += outcome.result[0]
+                    sizes[number[outcome.name]] = outcome.result[1]
+        eng.forget(key)
+        where = eng.description
+    sizes |= {n: engines.partition_rows(out, n) for n in done}
+    manifest = engines.finish_output(out, print_, sizes, skipped, command="places", engine=where)
+    return (f"wrote {out}: {len(sizes)} partition(s), {manifest['rows']:,} place mention(s) from {ndocs:,} "
+            f"document(s) on {where}" + (f"; {len(done)} partition(s) kept from the earlier run" if done else "")
+            + (f"; skipped {len(skipped)} bad piece(s): {', '.join(skipped)}" if skipped else ""))
+
+
+def join_dataset(events: list[str], output: str | None, *, areas: str | None = None, date_column: str | None = None,
+                 date=None, lat_column: str | None = None, lon_column: str | None = None,
+                 predicate: str = "intersects", workers: int | None = None, scheduler: str | None = None,
+                 overwrite: bool = False, resume: bool = False, skip_bad: bool = False, progress=no_progress,
+                 rows: int | None = None) -> str:
+    """``geo-idlib join -o DIR/``: the as-of join of an events dataset of any size.
+
+    EVENTS are CSV files, GDAL layers (GeoPackage...) or GeoParquet (files, a directory of
+    partitions, a glob). The dates come from the column :func:`join_events` would take, or are
+    ``date`` for every event. The output is partitioned GeoParquet: each partition holds the events
+    of a few snapshot intervals in a compact area, in input order, with ``actor`` and
+    ``valid_from`` (see :mod:`geo_idlib.scale.join`). Returns a one-line summary.
+    """
+    from .scale import join as scale_join
+
+    out = _dataset_output(output, "join")
+    fixed = report_date("", date) if date is not None else None  # a bad --date fails before any work
+    rows = rows or scale_join.PARTITION_ROWS
+    pieces = io.event_pieces(events, piece_rows=scale_join.PIECE_ROWS, piece_bytes=scale_join.PIECE_BYTES)
+    timeline = read_timeline(areas)
+    with engine_for(workers, scheduler) as eng:
+        m = scale_join.join_dataset(pieces, timeline, out, engine=eng, date_column=date_column, date=fixed,
+                                    lat_column=lat_column, lon_column=lon_column, predicate=predicate, rows=rows,
+                                    overwrite=overwrite, resume=resume, skip_bad=skip_bad, progress=progress)
+    for n, what in ((m["undated"], "have no date"), (m["before_timeline"], "are dated before the timeline")):
+        if n:
+            log.warning("%s: %d event(s) %s; they get no actor", ", ".join(events), n, what)
+    return (f"wrote {out}: {len(m['partitions'])} partition(s), {m['rows']:,} event(s)"
+            + (f", {m['matched']:,} in a control area" if m["matched"] is not None else "")
+            + f" on {m['engine']}" + (f"; {m['resumed']} partition(s) kept from the earlier run" if m["resumed"] else "")
+            + (f"; skipped {len(m['skipped'])} bad piece(s): {', '.join(m['skipped'])}" if m["skipped"] else ""))

@@ -19,16 +19,14 @@ answers are compared too (km² per pair; actor per event).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 from geo_idlib.territory import change, join
 from geo_idlib.territory import timeline as timelines
-from scripts.common import SHARED, PeakRSS, run_worker
+from scripts.common import SHARED, PeakRSS, dispatch, run_worker
 
 DEEPSTATE = SHARED / "data" / "deepstate_ukraine"
 
@@ -214,9 +212,4 @@ if __name__ == "__main__":
     ap.add_argument("--timeline")
     ap.add_argument("--pairs", type=int, default=768, help="consecutive DeepState pairs in the series (max 768)")
     ap.add_argument("--events", type=int, default=1_000_000, help="events in the as-of join")
-    a = ap.parse_args()
-    warnings.simplefilter("ignore")
-    if a.worker:
-        print(json.dumps(WORKERS[a.worker](a)))
-        sys.exit(0)
-    sys.exit(main(a))
+    dispatch(ap.parse_args(), WORKERS, main)

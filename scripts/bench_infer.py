@@ -50,7 +50,7 @@ def work(kind: str) -> dict:
 
     if kind == "sample":
         obs = pipeline.read_observations(str(ROOT / "shapefiles" / "nw_syria_observations.csv"))
-        boundary = pipeline.read_boundary("Idlib,Aleppo")
+        boundary = pipeline.read_boundary(str(ROOT / "shapefiles" / "nw_syria_extent.gpkg"))
         with PeakRSS() as mem:
             t0 = time.perf_counter()
             t = infer.infer(obs, boundary, max_distance_km=10.0, until="2020-03-06")

@@ -20,7 +20,6 @@ Run: ``python -m scripts.bench_places [--quick]`` (``--quick``: long reports of 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -46,17 +45,29 @@ def _cpu_rate(fn, n: int, repeat: int = 5) -> float:
     return n / best
 
 
+#: Runs a command and prints its peak RSS in KB. A process's peak RSS includes that of the process
+#: it was forked from (Linux keeps the high-water mark across fork and exec), so the command is
+#: started from this small launcher, not from the bench, whose own RSS would be reported instead.
+_LAUNCHER = """import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+err = proc.stderr.read()
+_, status, usage = os.wait4(proc.pid, 0)
+code = os.waitstatus_to_exitcode(status)
+sys.stderr.buffer.write(err)
+print(usage.ru_maxrss)
+sys.exit(code)
+"""
+
+
 def _run(cmd) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of a command run as its own process."""
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, *map(str, cmd)], capture_output=True,
+                          cwd=ROOT, text=True)
     wall = time.perf_counter() - t
-    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
-        raise SystemExit(f"{' '.join(map(str, cmd))} failed: {proc.stderr.read().decode().strip()}")
-    proc.stderr.close()
-    return wall, usage.ru_maxrss / 1024
+        raise SystemExit(f"{' '.join(map(str, cmd))} failed: {proc.stderr.strip()}")
+    return wall, int(proc.stdout.split()[-1]) / 1024
 
 
 def _throughput(corpora_texts: dict, tmp: Path) -> list[tuple]:

@@ -54,7 +54,7 @@ def deepstate_timeline(days: int | None):
 def syria_timeline():
     p = ROOT / "shapefiles" / "nw_syria_timeline.gpkg"
     if p.exists():
-        t = gpd.read_file(p, engine="pyogrio")
+        t = gpd.read_file(p, engine="pyogrio", layer=0)  # the timeline; layer 1 is its front band
         t["valid_from"] = pd.to_datetime(t["valid_from"])
         t["valid_to"] = pd.to_datetime(t["valid_to"].replace("", None))
         return t, "shapefiles/nw_syria_timeline.gpkg"

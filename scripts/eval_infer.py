@@ -9,6 +9,15 @@ admin capital (a town location; the label point where OCHA gives no capital). We
 of its true sub-districts: IoU = |inferred ∩ true| / |inferred ∪ true| (geodesic km²). "overall" is
 the area-weighted mean IoU; "correct" is the share of the country given to the right actor.
 
+The *front band* (``infer.front_band``, whose ground is each actor's ``uncertain_km2``) is scored
+by the share of the true front's length inside it: on the OCHA schemes (the true front: the
+borders between sub-districts of different actors), and on a DeepState day
+(../shared/data/deepstate_ukraine): random points at the density of the 2017 settlement markers of
+Idlib governorate (and a quarter of it) are given the side of the real polygon they fall in, the
+areas and the band are inferred inside a window around the Donetsk and Zaporizhzhia fronts, and
+the real front (the polygon's outline inside the window) is measured inside the band. The target
+is ≥ 90 % of its length (exit 3 below it, a finding of `make eval`).
+
 Also timed: the nationwide 2017 Wikipedia point snapshot (~6,100 points) inferred in one go.
 
 Usage: .venv/bin/python -m scripts.eval_infer [--min-iou 0.8]   (exit 1 below the bound)
@@ -25,12 +34,19 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_idlib.crs import geodesic_area_km2
+from geo_idlib.crs import geodesic_area_km2, geodesic_length_km
 from geo_idlib.territory import infer
-from scripts.common import SHARED
+from scripts.common import SHARED, TARGET_MISSED
 
 OCHA = SHARED / "data" / "ocha_syria_admin"
 WIKI = SHARED / "data" / "syria_places_wikipedia_2017" / "syria_places_wikipedia_2017.csv"
+DEEPSTATE = SHARED / "data" / "deepstate_ukraine"
+#: The DeepState day, and a window around the fronts of Donetsk and Zaporizhzhia oblasts that keeps
+#: clear of the Russian border and the Dnipro (lon/lat: the real polygon's outline inside it is front).
+DEEPSTATE_DAY = "20250301"
+DEEPSTATE_WINDOW = (35.3, 47.4, 38.1, 49.8)
+#: The share of the real front's length the band must hold.
+MIN_BAND_COVERAGE = 0.90
 
 
 def load_truth():
@@ -67,23 +83,94 @@ def schemes(adm3: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
 
 
 def score(adm3, actors, points, *, max_distance_km=None):
-    """Per-actor IoU table of the inference from ``points`` against the true dissolved areas."""
+    """Per-actor IoU table of the inference from ``points`` against the true dissolved areas; its
+    ``attrs["band"]`` is the share of the true borders between actors inside the front band."""
     actors = np.char.lower(np.asarray(actors, dtype=str))  # actor names are canonical lower-case
     obs_src = adm3[["adm3_pcode"]].assign(actor=actors).merge(points, on="adm3_pcode")
     obs = gpd.GeoDataFrame(obs_src.assign(date="2020-01-01", id=obs_src["adm3_pcode"]),
                            geometry="geometry", crs="EPSG:4326")
     obs = infer.prepare_observations(obs)
-    country = shapely.union_all(adm3.geometry.values)
-    inferred = infer.infer(obs, gpd.GeoSeries([country], crs="EPSG:4326"), max_distance_km=max_distance_km)
-    rows = []
+    country = gpd.GeoSeries([shapely.union_all(adm3.geometry.values)], crs="EPSG:4326")
+    inferred = infer.infer(obs, country, max_distance_km=max_distance_km)
+    rows, trues = [], []
     for actor in sorted(set(actors)):
         true = shapely.union_all(adm3.geometry.values[actors == actor])
+        trues.append(true)
         inf = inferred.loc[inferred["actor"] == actor, "geometry"]
         inf = inf.iloc[0] if len(inf) else shapely.Polygon()
         inter, union, t_area = geodesic_area_km2([shapely.intersection(inf, true), shapely.union(inf, true), true])
         rows.append({"actor": actor, "true_km2": t_area, "inter_km2": inter, "union_km2": union,
                      "iou": inter / union if union else 1.0})
-    return pd.DataFrame(rows)
+    tab = pd.DataFrame(rows)
+    # the true front: every actor's outline inside the country (shared borders counted once)
+    front = shapely.difference(shapely.union_all([t.boundary for t in trues]), country.iloc[0].boundary)
+    tab.attrs["band"] = band_coverage(front, infer.front_band(obs, country, max_distance_km=max_distance_km))
+    return tab
+
+
+def band_coverage(front, band) -> float:
+    """The share of the length of the lines ``front`` inside the polygon ``band`` (geodesic km)."""
+    return float(geodesic_length_km([shapely.intersection(front, band)])[0] / geodesic_length_km([front])[0])
+
+
+def deepstate_run(real, window, per_km2: float, seed: int) -> dict:
+    """Points at one per ``per_km2`` (uniform on the sphere, seeded) in ``window``, sided by the real
+    polygon; the inferred area and band against the real ones."""
+    rng = np.random.default_rng(seed)
+    x0, y0, x1, y1 = window.bounds
+    n = int(round(float(geodesic_area_km2([window])[0]) / per_km2))
+    lon = rng.uniform(x0, x1, n)
+    lat = np.degrees(np.arcsin(rng.uniform(np.sin(np.radians(y0)), np.sin(np.radians(y1)), n)))
+    actor = np.where(shapely.intersects_xy(real, lon, lat), "russia", "ukraine")
+    obs = infer.prepare_observations(pd.DataFrame({"date": f"{DEEPSTATE_DAY[:4]}-{DEEPSTATE_DAY[4:6]}-{DEEPSTATE_DAY[6:]}", "actor": actor, "lat": lat, "lon": lon}))
+    t = infer.infer(obs, window).set_index("actor")
+    band = infer.front_band(obs, window)
+    front = shapely.intersection(real.boundary, shapely.buffer(window, -0.01, join_style="mitre"))
+    inf, true = t.geometry["russia"], shapely.intersection(real, window)
+    a_inf, a_true, inter, union, a_band = geodesic_area_km2(
+        [inf, true, shapely.intersection(inf, true), shapely.union(inf, true), band])
+    u = float(t["uncertain_km2"]["russia"])
+    return {"points": n, "coverage": band_coverage(front, band), "front_km": float(geodesic_length_km([front])[0]),
+            "band_km2": a_band, "inferred_km2": a_inf, "uncertain_km2": u, "true_km2": a_true,
+            "iou": inter / union, "within": abs(a_inf - a_true) <= u}
+
+
+def settlement_density(adm1_pcode: str = "SY07") -> float:
+    """km² per 2017 settlement marker inside one OCHA governorate (Idleb)."""
+    adm1 = gpd.read_file(OCHA / "syr_admin1_ocha_v02_20201217.geojson")
+    gov = adm1.loc[adm1["adm1_pcode"] == adm1_pcode, "geometry"].iloc[0]
+    w = pd.read_csv(WIKI, dtype=str, keep_default_na=False)
+    w = w[w["is_place_marker"] == "1"]
+    lat, lon = pd.to_numeric(w["lat"], errors="coerce"), pd.to_numeric(w["lon"], errors="coerce")
+    return float(geodesic_area_km2([gov])[0]) / int(shapely.intersects_xy(gov, lon, lat).sum())
+
+
+def deepstate_table() -> float:
+    """Print the DeepState band check; return the mean coverage at settlement density."""
+    import pyogrio
+
+    real = shapely.union_all(pyogrio.read_dataframe(DEEPSTATE / f"deepstatemap_data_{DEEPSTATE_DAY}.geojson")
+                             .geometry.values)
+    window = shapely.box(*DEEPSTATE_WINDOW)
+    dens = settlement_density()
+    print(f"\nFront band against DeepState ({DEEPSTATE_DAY[:4]}-{DEEPSTATE_DAY[4:6]}-{DEEPSTATE_DAY[6:]}, window "
+          f"{DEEPSTATE_WINDOW}): random points at the density of the 2017 settlements of Idlib "
+          f"(one per {dens:.1f} km²) and a quarter of it, sided by the real polygon")
+    print(f"{'density':>16s} {'seed':>4s} {'points':>6s} {'front km':>8s} {'in band':>7s} {'band km':>7s} "
+          f"{'inferred km²':>19s} {'real km²':>8s} {'IoU':>6s} {'real in range':>13s}")
+    cover = {}
+    for label, per in (("settlements", dens), ("settlements / 4", 4 * dens)):
+        for seed in (1, 2, 3):
+            r = deepstate_run(real, window, per, seed)
+            cover.setdefault(label, []).append(r["coverage"])
+            print(f"{label:>16s} {seed:4d} {r['points']:6d} {r['front_km']:8.0f} {r['coverage']:7.1%} "
+                  f"{r['band_km2'] / r['front_km']:7.1f} {r['inferred_km2']:>10,.0f} ± {r['uncertain_km2']:<6,.0f} "
+                  f"{r['true_km2']:8,.0f} {r['iou']:6.3f} {'yes' if r['within'] else 'no':>13s}")
+    for label, v in cover.items():
+        print(f"DeepState band coverage, {label}: {np.mean(v):.1%} of the real front's length "
+              f"(seeds: {', '.join(f'{x:.1%}' for x in v)}; target ≥ {MIN_BAND_COVERAGE:.0%})")
+    print("(band km: the band's area per km of real front, i.e. its mean width)")
+    return float(np.mean(cover["settlements"]))
 
 
 def main(argv=None) -> int:
@@ -98,7 +185,7 @@ def main(argv=None) -> int:
     failed = False
     print("Inference IoU against OCHA sub-districts (one point per sub-district; 272 points)")
     print(f"{'scheme':38s} {'points':9s} {'actors':>6s} {'min IoU':>8s} {'mean IoU':>9s} "
-          f"{'overall':>8s} {'correct':>8s} {'time s':>7s}")
+          f"{'overall':>8s} {'correct':>8s} {'band':>6s} {'time s':>7s}")
     for name, actors in schemes(adm3).items():
         for pname, pts in (("labels", labels), ("capitals", caps)):
             t0 = time.perf_counter()
@@ -108,7 +195,8 @@ def main(argv=None) -> int:
             correct = float(tab["inter_km2"].sum() / total)
             failed |= overall < args.min_iou
             print(f"{name:38s} {pname:9s} {len(tab):6d} {tab['iou'].min():8.3f} {tab['iou'].mean():9.3f} "
-                  f"{overall:8.3f} {correct:8.3f} {dt:7.2f}")
+                  f"{overall:8.3f} {correct:8.3f} {tab.attrs['band']:6.1%} {dt:7.2f}")
+    print("(band: the share of the true borders between actors inside the inferred front band)")
     print("\nPer actor, governorates from label points:")
     tab = score(adm3, schemes(adm3)["governorates (14)"], labels)
     print(tab.to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
@@ -126,9 +214,14 @@ def main(argv=None) -> int:
             dt = time.perf_counter() - t0
             print(f"\nnationwide 2017 snapshot: {len(obs):,} points, max distance {md} km -> "
                   f"{len(t)} actor areas in {dt:.2f} s")
+    coverage = deepstate_table() if DEEPSTATE.exists() else None
     if failed:
         print(f"\nFAILED: an overall IoU is below {args.min_iou}", file=sys.stderr)
-    return 1 if failed else 0
+        return 1
+    if coverage is not None and coverage < MIN_BAND_COVERAGE:
+        print(f"target missed: DeepState band coverage >= {MIN_BAND_COVERAGE:.0%} ({coverage:.1%})")
+        return TARGET_MISSED
+    return 0
 
 
 if __name__ == "__main__":

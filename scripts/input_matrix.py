@@ -68,6 +68,16 @@ class Command:
     malformed: bytes | None = None
     bad_date: bytes | str | Callable[[str, str], list[str]] | None = None
 
+    @property
+    def command(self) -> str:
+        """The CLI command (``places`` for both ``places`` and ``places -o DIR/``)."""
+        return self.name.split(" -o ")[0]
+
+    @property
+    def dataset(self) -> bool:
+        """Whether the output is a partitioned dataset (a directory) rather than one file."""
+        return self.output_suffix == "/"
+
     def kinds(self) -> tuple[str, ...]:
         if self.input_name is None:  # geocode: names, not files
             return ("missing", "empty", "unwritable")
@@ -109,6 +119,14 @@ COMMANDS = (
             _out("areas", "infer", "{in}", "--within", "Idlib", "-o", "{out}", "--overwrite"), ".gpkg",
             malformed=b"date,lat,lon\n2020-01-01,35.86447,36.80591\n",
             bad_date=b"date,actor,lat,lon\n2020-02-31,government,35.86447,36.80591\n"),
+    # partitioned runs (-o DIR/, this process): the earlier dataset must survive --overwrite
+    Command("places -o DIR/", "report.txt", "IDLIB, Feb. 20, 2020 — Troops entered Saraqeb near إدلب.\n".encode(),
+            _out("places", "{in}", "-o", "{out}/", "--overwrite"), "/",
+            bad_date=_out("places", "{in}", "--date", "2020-02-31", "-o", "{out}/", "--overwrite")),
+    Command("join -o DIR/", "events.csv", "date,lat,lon,note\n2020-02-20,35.86447,36.80591,Sarāqib\n".encode(),
+            _out("join", "{in}", "-o", "{out}/", "--overwrite"), "/",
+            malformed=b"date,lat,lon\n2020-02-20,north,36.8\n",
+            bad_date=b"date,lat,lon\n2020-02-31,35.86447,36.80591\n"),
     Command("gazetteer add", "villages.csv", "name,lat,lon\nTell Ḥamra,35.91,36.62\n".encode(),
             _out("gazetteer", "add", "{in}", "--name", "villages"), None,
             malformed=b"name,lat\nTell Hamra,35.91\n"),
@@ -170,10 +188,13 @@ def run_case(command: Command, kind: str, work: Path, invoke, seed_gazetteers: P
     env = {"GEO_IDLIB_HOME": str(home)}
     outdir = work / "out"
     outdir.mkdir()
-    output = outdir / f"result{command.output_suffix or ''}"
+    output = outdir / ("result" if command.dataset else f"result{command.output_suffix or ''}")
     kept = output if command.output_suffix else home / "gazetteers" / "user.sqlite"
+    if command.dataset:  # an earlier dataset: one partition, in the directory made unwritable below
+        output.mkdir()
+        kept = output / "part-000000.parquet"
     if command.output_suffix:
-        output.write_bytes(EARLIER)
+        kept.write_bytes(EARLIER)
     inp = work / (command.input_name or "none")
     argv = command.argv(str(inp), str(output))
     if command.input_name is not None:
@@ -222,7 +243,10 @@ def _same_as_utf8(command: Command, inp: Path, argv: list[str], invoke, env: dic
     for encoding in ("utf-8", "utf-16"):
         inp.write_bytes(command.valid.decode("utf-8").encode(encoding))
         code, out, err = invoke(argv, env)
-        if command.output_suffix:
+        if command.dataset:
+            folder = Path(argv[argv.index("-o") + 1])
+            produced = b"".join(f.name.encode() + f.read_bytes() for f in sorted(folder.glob("*.parquet")))
+        elif command.output_suffix:
             produced = Path(argv[argv.index("-o") + 1]).read_bytes()
         else:
             listing = invoke(["gazetteer", "list", "--json"], env)[1]

@@ -21,16 +21,18 @@ ALLOWED = {
     "places": SHARED,
     "territory": SHARED,
     "maps": SHARED | {"territory"},
-    "pipeline": SHARED | {"places", "territory", "maps", "__init__"},
+    "scale": SHARED | {"territory"},
+    "pipeline": SHARED | {"places", "territory", "maps", "scale", "__init__"},
     "cli": {"pipeline", "errors", "__init__"},
     "__init__": {"pipeline"},
 }
 # Inside each subpackage, data flows one way: a module may import the ones before it.
 ORDER = {
-    "places": ["normalize", "dates", "build", "store", "automaton", "rank", "mentions", "online", "resolve",
+    "places": ["normalize", "dates", "build", "store", "fetch", "automaton", "rank", "mentions", "online", "resolve",
                "gazetteer"],
     "territory": ["geom", "timeline", "infer", "join", "change"],
     "maps": ["palette", "view", "faces", "layers", "element", "document", "static"],
+    "scale": ["plan", "engine", "cluster", "join"],
 }
 
 # Calls that read or write files; only io.py may make them. Ambiguous method names (replace,

@@ -129,7 +129,12 @@ def test_cli_table_and_every(tmp_path, areas_file):
     assert r.exit_code == 0
     assert r.stdout.splitlines()[0].startswith("change 2020-01-01 → 2020-02-01 (geodesic km²; 1 sliver(s)")
     assert r.stdout.splitlines()[1].split() == ["actor", "area_from_km2", "area_to_km2", "gained_km2", "lost_km2",
-                                                 "net_km2", "uncertain_km2"]
+                                                 "net_km2", "uncertain_km2", "net_low_km2", "net_high_km2"]
+    # the figure with its range: net ± uncertain
+    gov = dict(zip(r.stdout.splitlines()[1].split(), r.stdout.splitlines()[2].split(), strict=True))
+    net, u = (float(gov[c].replace(",", "")) for c in ("net_km2", "uncertain_km2"))
+    assert float(gov["net_low_km2"].replace(",", "")) == pytest.approx(net - u, abs=1e-3)
+    assert float(gov["net_high_km2"].replace(",", "")) == pytest.approx(net + u, abs=1e-3)
     r = run("change", "--areas", areas_file, "--from", "2020-01-01", "--to", "2020-02-01", "--every", "week",
             "--format", "csv")
     assert r.exit_code == 0, r.stderr

@@ -79,9 +79,9 @@ def test_user_gazetteer_round_trip(home):
     assert "added gazetteer tiny: 5 places" in r.stderr and r.stdout == ""
     r = run("gazetteer", "list")
     head, row = r.stdout.splitlines()
-    assert head == "name\trows\tsource\tadded"
-    name, rows, source, added = row.split("\t")
-    assert (name, rows, source) == ("tiny", "5", str((FIX / "tiny_geonames.txt").resolve()))
+    assert head == "name\trows\tactive\tsource\tadded"
+    name, rows, active, source, added = row.split("\t")
+    assert (name, rows, active, source) == ("tiny", "5", "yes", str((FIX / "tiny_geonames.txt").resolve()))
     assert added.endswith("Z") and len(added) == 20
     recs = json.loads(run("geocode", "Tell Zaytunat al-Wadi", "Zaytunat", "تل زيتونات الوادي",
                           "Khirbet Qamar", "Mazraat an-Nukhayla", "Saraqib District").stdout)

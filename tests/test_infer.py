@@ -109,15 +109,79 @@ def test_boundary_in_another_crs_is_transformed():
     assert area(t, "a") == pytest.approx(float(geodesic_area_km2([BOX])[0]), rel=1e-4)
 
 
-def test_uncertainty_counts_only_cells_bordering_another_actor():
-    # three reports in a row west → east: a, a, b. Only the middle a-cell borders b.
+def test_uncertainty_of_a_row_of_reports_is_the_cells_bordering_another_actor():
+    # three reports in a row west → east: a, a, b. No triangle to bound the front (but a sliver, the
+    # row being curved in the local projection): the middle a-cell and the b-cell are in doubt.
     o = obs([("2020-01-01", "a", 35.5, 36.1), ("2020-01-01", "a", 35.5, 36.4), ("2020-01-01", "b", 35.5, 36.8)])
     t = infer.infer(o, BOX)
     cells = infer.infer(obs([("2020-01-01", "x", 35.5, 36.1), ("2020-01-01", "y", 35.5, 36.4),
                                ("2020-01-01", "z", 35.5, 36.8)]), BOX)
     a_mid, b_cell = area(cells, "y"), area(cells, "z")
     assert area(t, "a") == pytest.approx(area(cells, "x") + a_mid, rel=1e-6)
-    assert t.set_index("actor")["uncertain_km2"].to_dict() == pytest.approx({"a": a_mid, "b": b_cell}, rel=1e-6)
+    assert t.set_index("actor")["uncertain_km2"].to_dict() == pytest.approx({"a": a_mid, "b": b_cell}, rel=1e-4)
+
+
+def grid_obs(front_lon, step=0.1, derived_every=0):
+    """Reports on a grid of ``step`` degrees over BOX (offset half a step): west of ``front_lon``
+    government, east of it opposition; with ``derived_every`` k, every k-th column is derived."""
+    lons = np.arange(36.0 + step / 2, 37.0, step)
+    lats = np.arange(35.0 + step / 2, 36.0, step)
+    rows = [("2020-01-01", "government" if lon < front_lon else "opposition", lat, lon,
+             "yes" if derived_every and j % derived_every else "")
+            for j, lon in enumerate(lons) for lat in lats]
+    return infer.prepare_observations(pd.DataFrame(rows, columns=["date", "actor", "lat", "lon", "derived"]))
+
+
+def test_the_front_band_spans_the_reports_on_either_side_of_the_front():
+    # a straight front at 36.52°E between the report columns at 36.45° and 36.55°: inside the
+    # reports' hull the band is the strip between those columns and one triangle of each square
+    # beside it (the grid's squares are split in two); beyond the hull, the two border columns' cells
+    o = grid_obs(36.52)
+    band = infer.front_band(o, BOX)
+    inside = shapely.box(36.45, 35.05, 36.55, 35.95)
+    assert shapely.intersection(band, inside).area == pytest.approx(inside.area, rel=1e-6)
+    for side in (shapely.box(36.35, 35.05, 36.45, 35.95), shapely.box(36.55, 35.05, 36.65, 35.95)):
+        assert shapely.intersection(band, side).area == pytest.approx(side.area / 2, rel=1e-3)
+    # (cells and hairline triangles along the hull are straight in the local projection, not in degrees)
+    assert band.area == pytest.approx(0.1 * 0.9 * 2 + 2 * 0.2 * 0.05, rel=5e-3)
+    assert shapely.intersection(band, shapely.box(36.35, 35, 36.65, 36)).area == pytest.approx(band.area, rel=5e-3)
+    # the true front lies in it, all along; so does the inferred one (the bisector at 36.5°E)
+    true_front = shapely.LineString([(36.52, 35.0), (36.52, 36.0)])
+    assert shapely.intersection(true_front, band).length == pytest.approx(1.0, rel=2e-3)  # box edges bend a little
+    # each actor's uncertain_km2 is its ground in the band: half of it on either side
+    t = infer.infer(o, BOX)
+    u = t.set_index("actor")["uncertain_km2"]
+    west = float(geodesic_area_km2([shapely.intersection(band, shapely.box(36, 35, 36.5, 36))])[0])
+    assert u["government"] == pytest.approx(west, rel=5e-3)
+    assert u["government"] + u["opposition"] == pytest.approx(float(geodesic_area_km2([band])[0]), rel=1e-3)
+
+
+def test_a_denser_grid_narrows_the_band_and_derived_reports_do_not():
+    # 0.2° grid: the strip 36.5–36.7°E and half the strips beside it inside the hull, two 0.2° cells
+    # wide beyond it
+    assert infer.front_band(grid_obs(36.52, step=0.2), BOX).area == pytest.approx(0.2 * 0.8 * 2 + 0.4 * 0.2, rel=5e-3)
+    assert infer.front_band(grid_obs(36.52, step=0.1), BOX).area == pytest.approx(0.1 * 0.9 * 2 + 0.2 * 0.1, rel=5e-3)
+    # the 0.1° grid where four columns in five are derived from the others: the independent columns
+    # are 36.05° and 36.55°: the band spans the half degree between them (no triangle beside), and
+    # beyond their hull the cells of the columns at 36.45° and 36.55°
+    derived = infer.front_band(grid_obs(36.52, step=0.1, derived_every=5), BOX)
+    assert derived.area == pytest.approx(0.5 * 0.9 + 0.2 * 0.1 + 0.05 * 0.9, rel=5e-3)  # + east of 36.55° in the cells
+    # derived reports still shape the areas: the same front as without the flag
+    a = infer.infer(grid_obs(36.52, step=0.1, derived_every=5), BOX)
+    b = infer.infer(grid_obs(36.52, step=0.1), BOX)
+    assert a.geometry.iloc[0].equals(b.geometry.iloc[0])
+    assert a["uncertain_km2"].sum() > 2 * b["uncertain_km2"].sum()
+
+
+def test_front_band_takes_the_reports_in_force_on_its_day():
+    o = pd.concat([pd.DataFrame({"date": "2020-01-01", "actor": "a", "lat": [35.2, 35.8, 35.5],
+                                 "lon": [36.2, 36.2, 36.8], "place": ["p", "q", "r"]}),
+                   pd.DataFrame({"date": "2020-02-01", "actor": ["b"], "lat": [35.5], "lon": [36.8], "place": ["r"]})])
+    o = infer.prepare_observations(o)
+    assert infer.front_band(o, BOX, day="2020-01-15").is_empty  # one side only: no front
+    assert infer.front_band(o, BOX).area > 0.3
+    with pytest.raises(DateError, match="before the first observation"):
+        infer.front_band(o, BOX, day="2019-12-31")
 
 
 # ----------------------------------------------------------------------------- time
@@ -188,6 +252,8 @@ def test_places_appear_when_first_reported():
     (pd.DataFrame({"date": ["2020-01-01"], "actor": ["a"], "lat": [35], "lon": [366514]}), "not a WGS84 position"),
     (pd.DataFrame({"id": ["x", "x"], "date": ["2020-01-01"] * 2, "actor": ["a"] * 2, "lat": [35] * 2,
                    "lon": [36] * 2}), "duplicate id 'x'"),
+    (pd.DataFrame({"date": ["2020-01-01"], "actor": ["a"], "lat": [35], "lon": [36], "Derived": ["maybe"]}),
+     "row 1 (id 1): derived 'maybe' is not yes or no"),
 ])
 def test_bad_observations_get_one_line_errors(frame, message):
     with pytest.raises(InputError) as e:
@@ -255,6 +321,30 @@ def test_inferred_straight_front_matches_ocha_boundaries_and_a_broken_inference_
     assert 50 < (actors == "east").sum() < 222
     assert overall_iou(adm3, labels, country, actors) >= 0.90  # measured 0.937 (0.986-0.993 in eval_infer)
     assert overall_iou(adm3, labels, country, actors, shuffle_seed=1) < 0.8
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_the_real_deepstate_front_lies_in_the_band_and_a_wrong_band_misses_it():
+    import pyogrio
+
+    from scripts import eval_infer
+
+    real = shapely.union_all(pyogrio.read_dataframe(shared_file(
+        f"data/deepstate_ukraine/deepstatemap_data_{eval_infer.DEEPSTATE_DAY}.geojson")).geometry.values)
+    window = shapely.box(*eval_infer.DEEPSTATE_WINDOW)
+    r = eval_infer.deepstate_run(real, window, 15.0, seed=1)  # points at the 2017 settlements' density
+    assert r["coverage"] >= 0.90  # measured 99.8 % (seeds 1-3: 96.6-99.8 %)
+    assert r["iou"] > 0.9 and r["within"]
+    # the band of another day's polygon misses much of this day's front: the measure can fail
+    front = shapely.intersection(real.boundary, shapely.buffer(window, -0.01, join_style="mitre"))
+    other = shapely.union_all(pyogrio.read_dataframe(shared_file(
+        "data/deepstate_ukraine/deepstatemap_data_20240708.geojson")).geometry.values)
+    lat, lon = shapely.get_coordinates(shapely.points(np.random.default_rng(1).uniform((35.3, 47.4), (38.1, 49.8),
+                                                                                      (3000, 2))))[:, ::-1].T
+    o = infer.prepare_observations(pd.DataFrame({"date": "2024-07-08", "lat": lat, "lon": lon, "actor": np.where(
+        shapely.intersects_xy(other, lon, lat), "russia", "ukraine")}))
+    assert eval_infer.band_coverage(front, infer.front_band(o, window)) < 0.8
 
 
 def test_areas_of_one_period_never_overlap():
@@ -398,3 +488,74 @@ def test_observation_table_gives_points_with_a_place_lat_lon_to_geocode_the_rest
     assert infer.observation_table(without_place) is without_place  # prepare_observations reads its points
     with pytest.raises(Exception, match="obs.gpkg: layer has no CRS"):
         infer.observation_table(layer.set_crs(None, allow_override=True), "obs.gpkg")
+
+
+# ----------------------------------------------------------------------------- the band over time
+def two_dates():
+    """The 0.1° grid with the front at 36.52°E on 1 Jan; on 1 Feb one opposition report in the
+    north-west corner of the opposition side (35.95°N, 36.55°E) goes to the government."""
+    o = grid_obs(36.52)
+    moved = pd.DataFrame({"date": ["2020-02-01"], "actor": ["government"], "lat": [35.95], "lon": [36.55]})
+    return infer.prepare_observations(pd.concat([pd.DataFrame({"date": o["date"].dt.strftime("%Y-%m-%d"),
+                                                               "actor": o["actor"], "lat": o.geometry.y,
+                                                               "lon": o.geometry.x}), moved], ignore_index=True))
+
+
+def test_the_front_band_layer_keeps_a_piece_that_holds_as_one_row():
+    from geo_idlib.territory import change
+
+    o = two_dates()
+    t = infer.infer(o, BOX)
+    band = t.attrs["front_band"]
+    assert list(band.columns) == ["valid_from", "valid_to", "geometry"] and str(band.crs) == "EPSG:4326"
+    # on each date the pieces in force make the band of that date
+    for day in ("2020-01-15", "2020-02-15"):
+        on = (band["valid_from"] <= day) & (band["valid_to"].isna() | (band["valid_to"] > day))
+        assert shapely.union_all(band.geometry[on].values).symmetric_difference(
+            infer.front_band(o, BOX, day=day)).area < 1e-5  # deg²: hairlines of union and transform
+    # most of the front did not move: its pieces hold over both periods, one row each
+    lasting = band[band["valid_from"].eq(pd.Timestamp("2020-01-01")) & band["valid_to"].isna()]
+    assert shapely.union_all(lasting.geometry.values).area > 0.8 * infer.front_band(o, BOX, day="2020-01-15").area
+    b1, b2 = change.changed_band(band, "2020-01-15", "2020-02-15")
+    assert b1.bounds[1] > 35.6 and b2.bounds[1] > 35.6  # only the north end changed
+
+
+def test_change_counts_only_the_band_that_changed():
+    from geo_idlib.territory import change
+
+    t = infer.infer(two_dates(), BOX)
+    summary, _ = change.compare(t, "2020-01-15", "2020-02-15")
+    u = {r["actor"]: r["uncertain_km2"] for r in summary}
+    # without the band: the government's ground in the band on both dates, the whole front twice
+    plain = t.copy()
+    plain.attrs = {}
+    u_plain = {r["actor"]: r["uncertain_km2"] for r in change.compare(plain, "2020-01-15", "2020-02-15")[0]}
+    assert u_plain["government"] == pytest.approx(area_sum(t, "2020-01-15") + area_sum(t, "2020-02-15"), rel=1e-9)
+    assert 0 < u["government"] < 0.3 * u_plain["government"]
+    # by hand: the government's ground in the pieces of one date only
+    b1, b2 = change.changed_band(t.attrs["front_band"], "2020-01-15", "2020-02-15")
+    a1, a2 = timelines.actor_areas(t, "2020-01-15"), timelines.actor_areas(t, "2020-02-15")
+    by_hand = geodesic_area_km2([shapely.intersection(a1["government"], b1), shapely.intersection(a2["government"], b2)])
+    assert u["government"] == pytest.approx(float(by_hand.sum()), rel=1e-9)
+    # the same dates: nothing changed, nothing in doubt
+    assert all(r["uncertain_km2"] == 0 for r in change.compare(t, "2020-02-15", "2020-02-20")[0])
+
+
+def area_sum(t, day):
+    rows = t[(t["actor"] == "government") & (t["valid_from"] <= day) & (t["valid_to"].isna() | (t["valid_to"] > day))]
+    return float(rows["uncertain_km2"].sum())
+
+
+def test_a_timeline_geopackage_keeps_its_front_band_and_other_formats_do_not(tmp_path):
+    from geo_idlib import pipeline
+
+    t = infer.infer(two_dates(), BOX)
+    pipeline.write_timeline(t, str(tmp_path / "t.gpkg"))
+    back = pipeline.read_timeline(str(tmp_path / "t.gpkg"))
+    assert back["actor"].tolist() == t["actor"].tolist()
+    band, again = t.attrs["front_band"], back.attrs["front_band"]
+    assert again["valid_from"].tolist() == band["valid_from"].tolist()
+    assert again["valid_to"].isna().tolist() == band["valid_to"].isna().tolist()
+    assert all(a.equals_exact(b, 1e-9) for a, b in zip(again.geometry, band.geometry, strict=True))
+    pipeline.write_timeline(t, str(tmp_path / "t.geojson"))
+    assert "front_band" not in pipeline.read_timeline(str(tmp_path / "t.geojson")).attrs

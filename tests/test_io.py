@@ -192,6 +192,19 @@ def test_csv_text_neutralises_text_cells_and_headers_unless_raw():
     assert raw == [["=1+2", "-36.500000", "1"], ["Idlib", "", "2"]]
 
 
+def test_csv_rows_neutralises_a_str_subclass_too():
+    """numpy's str_ (a str subclass, what ``.to_numpy()`` of a text column may hold) is text too:
+    regression, it once took the plain-value path and reached the file unquoted."""
+    import numpy as np
+
+    class Name(str):
+        pass
+
+    text = io.csv_rows([[np.str_("=1+2"), Name("@SUM(A1)"), Name("Idlib"), 3]])
+    assert text.splitlines() == ["'=1+2,'@SUM(A1),Idlib,3"]
+    assert io.csv_rows([[np.str_("=1+2")]], raw=True).splitlines() == ["=1+2"]
+
+
 def test_csv_text_quotes_a_lone_carriage_return():
     """Python's csv writer leaves a lone CR unquoted with "\\n" line ends, and readers split the row
     there (found by tests/test_fuzz.py on the text '0\\rAG')."""

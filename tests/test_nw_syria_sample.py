@@ -17,8 +17,13 @@ from geo_idlib.territory import timeline as timelines
 
 OBS = ROOT / "shapefiles" / "nw_syria_observations.csv"
 TIMELINE = ROOT / "shapefiles" / "nw_syria_timeline.gpkg"
+EXTENT = ROOT / "shapefiles" / "nw_syria_extent.gpkg"
 SARAQIB = (35.86447, 36.80591)  # GeoNames 164816
 MAARAT = (35.6483, 36.67693)  # GeoNames 167611
+KHAN_SHAYKHUN = (35.44208, 36.65095)  # GeoNames 168325
+ABU_DUHUR_AIRBASE = (35.74058, 37.0448)  # GeoNames 174611
+MOREK = (35.373, 36.689)  # the 2017 map's marker
+KABANI = (35.723, 36.235)  # the 2017 map's marker
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +45,7 @@ def actor_at(t, lat, lon, day) -> str:
 
 def test_the_embedded_timeline_is_the_default_and_small():
     assert pipeline.default_timeline_path() == io.shapefiles_dir() / "nw_syria_timeline.gpkg"
-    assert TIMELINE.stat().st_size < 2_000_000
+    assert TIMELINE.stat().st_size < 3_000_000  # 2.4 MB: Idlib, Aleppo, north Hama, NE Latakia; 1,106 reports
 
 
 def test_timeline_loads_and_covers_the_offensive(timeline, caplog):
@@ -52,8 +57,8 @@ def test_timeline_loads_and_covers_the_offensive(timeline, caplog):
     with caplog.at_level("WARNING", logger="geo_idlib"):
         pipeline.read_timeline(str(TIMELINE))
     assert not [r for r in caplog.records if "overlap" in r.getMessage()]
-    # every period fills Idlib + Aleppo (Natural Earth) exactly, unknown included
-    within = shapely.union_all(pipeline.read_boundary("Idlib,Aleppo").geometry.values)
+    # every period fills the extent (OCHA units) exactly, unknown included
+    within = shapely.union_all(pipeline.read_boundary(str(EXTENT)).geometry.values)
     total = float(geodesic_area_km2([within])[0])
     for day in ("2019-12-18", "2020-01-15", "2020-02-20", "2020-03-06"):
         assert float(geodesic_area_km2(timelines.snapshot(timeline, day)).sum()) == pytest.approx(total, rel=1e-4)
@@ -89,20 +94,83 @@ def test_every_observation_is_sourced_and_every_baseline_row_states_its_basis(ob
     assert set(obs["actor"]) == {"government", "opposition", "contested"}
     assert obs["coord_source"].str.fullmatch(r"geonames:\d+|ocha:SY\d+|wikipedia2017:line\d+").all()
     lat, lon = obs["lat"].astype(float), obs["lon"].astype(float)
-    assert lat.between(35.2, 36.9).all() and lon.between(36.0, 38.6).all()
+    assert lat.between(34.9, 36.9).all() and lon.between(35.9, 38.6).all()
     base = obs[obs["date"] == "2019-12-18"]
     assert len(base) > 200
-    assert base["basis"].str.match(r"fact: |2017 snapshot \(~Jul 2017: .*\); presumed still held on 18 Dec 2019 "
-                                   r"because the nearest fact baseline place, .* \([\d.]+ km\), was held").all()
+    assert base["basis"].str.match(r"fact: |2017 snapshot marker \(~Jul 2017: .*\); on 18 Dec 2019 it takes the side "
+                                   r"of the nearest fact place, .* \([\d.]+ km, (bl|bx|ch)\d+\)").all()
     later = obs[obs["date"] > "2019-12-18"]
     assert later["basis"].str.match(r"fact: reported change from |derived: 2017 snapshot point follows").all()
     # fact rows cite the outlet and a link; 2017 rows cite the Wikipedia module and its line
-    facts = obs[obs["id"].str.match(r"(ev|bl|bx)\d+$")]
+    facts = obs[obs["id"].str.match(r"(ev|bl|bx|ch)\d+$")]
     assert facts["source"].str.contains(r"https?://|github\.com/").all()
     assert obs.loc[obs["id"].str.fullmatch(r"wk\d+"), "source"].str.contains("Module:Syrian Civil War detailed map").all()
     # no note prose from the facts file: our columns only
     assert list(obs.columns) == ["id", "date", "place", "actor", "lat", "lon", "coord_source", "basis", "source",
-                                 "date_precision", "governorate", "alternatives", "facts_row", "located_by"]
+                                 "date_precision", "governorate", "alternatives", "facts_row", "located_by",
+                                 "derived"]
+    # the 2017 points' sides are derived from the facts: they shape the areas, not the front band
+    assert (obs["derived"] == np.where(obs["id"].str.startswith("wk"), "yes", "")).all()
+
+
+def test_the_2017_2019_facts_say_what_the_tests_below_assume():
+    ch = pd.read_csv(shared_file("data/nw_syria_2019_2020/control_changes_2017_2019.csv"), dtype=str)
+    ks = ch[ch["map_name"] == "Khan Shaykhun"].sort_values("date")
+    assert ks[["date", "new_controller"]].values.tolist() == [
+        ["2019-08-19", "contested"], ["2019-08-19", "contested"], ["2019-08-20", "government"],
+        ["2019-08-21", "government"], ["2019-08-21", "government"], ["2019-08-22", "government"]]
+    base = ch[ch["map_name"] == "Abu al-Duhur Military Airbase"]
+    assert set(base["new_controller"]) == {"government"} and base["date"].max() == "2018-01-21"
+    assert set(ch.loc[ch["map_name"] == "Morek", "new_controller"]) == {"government"}
+    kabani = ch[ch["map_name"] == "Kabani"]
+    assert set(kabani["new_controller"]) == set(kabani["previous_controller"]) == {"opposition"}
+
+
+def test_the_18_december_baseline_follows_the_2017_2019_facts(timeline, obs):
+    # taken in August 2019 (Khan Shaykhun, Morek) and January 2018 (the airbase); Kabani held out
+    for where in (KHAN_SHAYKHUN, ABU_DUHUR_AIRBASE, MOREK):
+        assert actor_at(timeline, *where, "2019-12-18") == "government"
+    assert actor_at(timeline, *KABANI, "2019-12-18") == "opposition"
+    assert actor_at(timeline, *KABANI, "2020-03-06") == "opposition"
+    # rows of the changes file say why: Morek's baseline is its last change, cited
+    morek = obs[(obs["place"] == "Morek") & (obs["date"] == "2019-12-18")]
+    assert len(morek) == 1 and morek["id"].iloc[0].startswith("ch")
+    assert morek["basis"].iloc[0].startswith("fact: its last change of control before the offensive, "
+                                             "opposition → government on 2019-08-23")
+    assert morek["facts_row"].iloc[0].startswith("changes:")
+    # the 2017 points take their side from the facts: the ISIL pocket's markers are not ISIL
+    assert not obs["actor"].str.contains("isil").any()
+
+
+def test_rules_of_the_2017_2019_baseline():
+    from scripts import nw_syria_baseline as b
+
+    rows = pd.DataFrame({"date": ["2019-05", "2019-05-08", "2019-05-22", "2019-05-26", "2019-05-26"],
+                         "new_controller": ["opposition", "government", "opposition", "government", "contested"],
+                         "note": ""}).assign(row=range(2, 7))
+    side, last, same_day, _ = b.last_side(rows)
+    assert (side, last["row"], len(same_day)) == ("government", 5, 0)  # contested: no change
+    # a month-only row sorts before the days of its month; ISIL is no state; disagreeing last rows decide nothing
+    assert b.last_side(rows.iloc[:2].assign(date=["2019-05", "2019-05-01"]))[0] == "government"
+    assert b.last_side(rows.assign(new_controller="ISIL"))[0] is None
+    clash = rows.iloc[3:4].assign(new_controller="opposition")
+    side, _, _, why = b.last_side(pd.concat([rows.iloc[:4], clash]))
+    assert side is None and why == "government and opposition both claimed it on 2019-05-26"
+    retracted = rows.iloc[:4].assign(note=["", "", "", "claim later retracted"])
+    assert b.last_side(retracted)[0] == "opposition"
+    assert not b.trusted_marker({"map_lat": "35.4", "note": "probable match"})
+    assert b.trusted_marker({"map_lat": "35.4", "note": "SANA"})
+
+
+def test_the_extent_is_ocha_idleb_aleppo_and_the_sub_districts_where_the_facts_speak():
+    ext = pipeline.read_boundary(str(EXTENT))
+    assert str(ext.crs) == "EPSG:4326"
+    assert {"SY07", "SY02", "SY050101", "SY060303", "SY050100"} <= set(ext["pcode"])  # Suran (Morek), Kansaba (Kabani), Hama
+    assert set(ext["level"]) == {"governorate", "sub-district"}
+    assert set(ext.loc[ext["level"] == "sub-district", "governorate"]) == {"Hama", "Lattakia"}
+    km2 = geodesic_area_km2(ext)
+    # OCHA's Idleb is 5,416 km² (simplified by 250 m, the same to 0.5 %)
+    assert float(km2[ext["pcode"] == "SY07"][0]) == pytest.approx(5416.5, rel=5e-3)
 
 
 def test_conflicting_claims_keep_the_earliest_date_and_list_the_others(obs):

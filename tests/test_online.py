@@ -51,8 +51,8 @@ PLACES = {
                               importance=0.2, country_code="us", state="Pennsylvania"),
                nominatim_item("Aleppo", 36.2021, 37.1343, osm_id=42, addresstype="city", importance=0.7,
                               state="Aleppo Governorate")],
-    # a village the offline gazetteer lacks; position from ../shared/data/syria_places_wikipedia_2017
-    "tall susayn": [nominatim_item("Tall Susayn", 36.355, 37.185, osm_type="node", osm_id=51, cls="place",
+    # a made-up village that no offline gazetteer holds
+    "tall mithal": [nominatim_item("Tall Mithal", 36.355, 37.185, osm_type="node", osm_id=51, cls="place",
                                    typ="village", addresstype="village", place_rank=19, importance=None,
                                    state="Aleppo Governorate")],
 }
@@ -495,23 +495,23 @@ def test_cli_online_end_to_end(server, monkeypatch, tmp_path):
     monkeypatch.setenv("GEO_IDLIB_ONLINE_URL", f"http://{server.domain}")
     monkeypatch.setenv("GEO_IDLIB_USER_AGENT", UA)
     clear_cache()
-    args = ["geocode", "Saraqeb", "Tall Susayn", "--country", "SY", "--online"]
+    args = ["geocode", "Saraqeb", "Tall Mithal", "--country", "SY", "--online"]
     first = CliRunner().invoke(cli, args)
     assert first.exit_code == 0, first.output
-    saraqeb, susayn = json.loads(first.stdout)
+    saraqeb, mithal = json.loads(first.stdout)
     assert saraqeb["place_id"].startswith("geonames:")  # the offline gazetteer answers first
-    assert (susayn["place_id"], susayn["status"], susayn["precision"], susayn["country"]) == \
+    assert (mithal["place_id"], mithal["status"], mithal["precision"], mithal["country"]) == \
         ("online:nominatim:N51", "resolved", "settlement", "SY")
-    assert (susayn["lat"], susayn["lon"]) == (pytest.approx(36.355), pytest.approx(37.185))
+    assert (mithal["lat"], mithal["lon"]) == (pytest.approx(36.355), pytest.approx(37.185))
     (path, params, headers), = server.requests
-    assert (params["q"], params["countrycodes"], headers["user-agent"]) == ("Tall Susayn", "sy", UA)
+    assert (params["q"], params["countrycodes"], headers["user-agent"]) == ("Tall Mithal", "sy", UA)
 
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 0 and again.stdout == first.stdout
     assert server.count() == 1  # the second run was answered by the cache
 
     server.script(Reply(403, "Access blocked"))
-    failed = CliRunner().invoke(cli, ["geocode", "Tall Sanoubrat", "--country", "SY", "--online"])
+    failed = CliRunner().invoke(cli, ["geocode", "Tall Mithal Thani", "--country", "SY", "--online"])
     assert failed.exit_code == 0  # the geocode stage's documented fallback: warn, leave unresolved
     assert json.loads(failed.stdout)[0]["status"] == "unresolved"
     assert "nominatim: refused by http://127.0.0.1:" in failed.stderr and failed.stderr.count("\n") == 1

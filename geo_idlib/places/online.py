@@ -19,7 +19,7 @@ Records follow the Places contract (``DESIGN.md``)::
 - ``feature_code``: the nearest GeoNames code for the OSM class/type (``place/village`` → PPL,
   ``boundary/administrative`` by addresstype: state → ADM1 ...), or None.
 - ``admin1``: the first-level division's name, spelt as the gazetteer spells it when
-  ``data/admin1.csv`` knows it (Nominatim's "Idlib Governorate" → "Idlib"), else as the service
+  the gazetteer's admin-1 table knows it (Nominatim's "Idlib Governorate" → "Idlib"), else as the service
   spells it; never a code.
 - ``confidence``: an online answer is the service's top hit for the bare name, without the context
   ranking the offline gazetteer does, so it stays below 0.9. Nominatim: ``0.4 + 0.5 × importance``
@@ -51,6 +51,7 @@ from functools import lru_cache
 from .. import io
 from ..errors import GeocoderServiceError, InputError
 from . import store
+from .build import admin1_table
 from .normalize import exact_key, normalize, tidy
 
 log = logging.getLogger("geo_idlib")
@@ -100,14 +101,9 @@ def _iso3_to_iso2() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def _admin1_names() -> dict[tuple[str, str], str]:
-    """(country, normalised name or alternate name) → the gazetteer's admin1 name (data/admin1.csv)."""
-    p = io.package_data("admin1.csv")
-    if not p.exists():
-        return {}
+    """(country, normalised name or alternate name) → the gazetteer's admin1 name (build.admin1_table)."""
     out: dict[tuple[str, str], str] = {}
-    import csv
-
-    for r in csv.DictReader(io.read_text_file(p, "admin1.csv").splitlines()):
+    for r in admin1_table():
         for n in [r["name"], *str(r.get("alternatenames") or "").split("|")]:
             if n:
                 out.setdefault((r["country"], normalize(n)), r["name"])

@@ -133,30 +133,31 @@ def match_type(query: str, candidate: Candidate, via: str = "folded") -> str:
 
 
 _PER_CANDIDATE_CACHE = 200_000
-_EXACT_NAMES: dict[Candidate, frozenset] = {}
-_LITERAL_NAMES: dict[Candidate, frozenset] = {}
-_STATIC: dict[Candidate, float] = {}
 
 
-def _exact_names(c: Candidate) -> frozenset:
-    """The :func:`exact_key` of each name of a candidate (cached per candidate)."""
-    got = _EXACT_NAMES.get(c)
-    if got is None:
-        if len(_EXACT_NAMES) > _PER_CANDIDATE_CACHE:
-            _EXACT_NAMES.clear()
-        got = _EXACT_NAMES[c] = frozenset(exact_key(n) for n in (c.name, *c.alternatenames))
-    return got
+class _PerCandidate:
+    """A cache of one value per candidate object, keyed by identity (a frozen dataclass hashes all its
+    fields on every look-up; the candidate is kept, so its id is never another's)."""
+
+    def __init__(self, compute):
+        self.compute, self.values = compute, {}
+
+    def __call__(self, c: Candidate):
+        got = self.values.get(id(c))
+        if got is None or got[0] is not c:
+            if len(self.values) > _PER_CANDIDATE_CACHE:
+                self.values.clear()
+            got = self.values[id(c)] = (c, self.compute(c))
+        return got[1]
 
 
-def literal_names(c: Candidate) -> frozenset:
-    """The :func:`~geo_idlib.places.normalize.literal_key` of each name of a candidate (cached per
-    candidate): whether a word is literally one of its names, not only shares its key."""
-    got = _LITERAL_NAMES.get(c)
-    if got is None:
-        if len(_LITERAL_NAMES) > _PER_CANDIDATE_CACHE:
-            _LITERAL_NAMES.clear()
-        got = _LITERAL_NAMES[c] = frozenset(literal_key(n) for n in (c.name, *c.alternatenames))
-    return got
+#: The :func:`exact_key` of each name of a candidate.
+_exact_names = _PerCandidate(lambda c: frozenset(exact_key(n) for n in (c.name, *c.alternatenames)))
+
+
+#: The :func:`~geo_idlib.places.normalize.literal_key` of each name of a candidate: whether a word
+#: is literally one of its names, not only shares its key.
+literal_names = _PerCandidate(lambda c: frozenset(literal_key(n) for n in (c.name, *c.alternatenames)))
 
 
 def score(c: Candidate, *, match: str = "folded", match_score: float = 1.0, country: str | None = None,
@@ -179,16 +180,14 @@ def score(c: Candidate, *, match: str = "folded", match_score: float = 1.0, coun
     return _static_score(c) + _context_score(c, match, match_score, country, kind, proximity, home_division)
 
 
-def _static_score(c: Candidate) -> float:
-    """The part of :func:`score` that depends on the candidate alone (cached per candidate)."""
-    got = _STATIC.get(c)
-    if got is None:
-        if len(_STATIC) > _PER_CANDIDATE_CACHE:
-            _STATIC.clear()
-        pop = min(1.0, math.log10(max(c.population, 0) + 1) / 7)
-        got = _STATIC[c] = (1.0 + W_FEATURE * feature_rank(c.feature_code) + W_POPULATION * pop
-                            + W_USER * c.source.startswith("user:") + W_BUILTIN * c.source.startswith("builtin:"))
-    return got
+def _static(c: Candidate) -> float:
+    pop = min(1.0, math.log10(max(c.population, 0) + 1) / 7)
+    return (1.0 + W_FEATURE * feature_rank(c.feature_code) + W_POPULATION * pop
+            + W_USER * c.source.startswith("user:") + W_BUILTIN * c.source.startswith("builtin:"))
+
+
+#: The part of :func:`score` that depends on the candidate alone.
+_static_score = _PerCandidate(_static)
 
 
 def _context_score(c: Candidate, match: str, match_score: float, country: str | None, kind: str | None,
@@ -339,7 +338,7 @@ def lookup(index, keys: Iterable[str], *, fuzzy: bool = True, country: str | Non
                     out[k] = ("consonant", hits)
     for k in keys if fuzzy else ():
         if k not in out and len(compact(k)) >= FUZZY_MIN_CHARS and _fuzzy_reachable(k):
-            hits = index.fuzzy(k, limit=10, country=country)
+            hits = names.fuzzy(k, country)
             if hits:
                 out[k] = ("fuzzy", hits)
     return out

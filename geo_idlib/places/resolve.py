@@ -42,6 +42,7 @@ import numpy as np
 
 from .. import crs
 from ..errors import GeocoderServiceError, InputError
+from . import automaton
 from .build import country_neighbours
 from .mentions import Mention
 from .normalize import normalize
@@ -142,7 +143,7 @@ def resolve_rows(rows: list[Mention], index: GazetteerIndex, *, country: str | N
     keys = [r.key or normalize(r.mention) for r in rows]
     kinds = [r.kind_hint or None for r in rows]
     found, ctx = _candidates(keys, index, country, fuzzy)
-    choice = _choose([r.mention for r in rows], keys, kinds, found, ctx)
+    choice = _choose([r.mention for r in rows], keys, kinds, found, ctx, automaton.load(index).generation)
     choice = _plausible(rows, keys, kinds, choice, found, ctx)
     unplaced = [r.mention for r, c in zip(rows, choice, strict=True) if c is None]
     answers = _ask_online(unplaced, online, ctx) if online is not None else {}
@@ -227,8 +228,8 @@ def _candidates(keys: list[str], index: GazetteerIndex, country: str | None, fuz
     return found, ctx
 
 
-def _choose(mentions: list[str], keys: list[str], kinds: list[str | None], found: dict, ctx: str | None
-            ) -> list[Match | None]:
+def _choose(mentions: list[str], keys: list[str], kinds: list[str | None], found: dict, ctx: str | None,
+            generation: int = 0) -> list[Match | None]:
     """The best :class:`Match` of each mention (None without candidates), ranked in context.
 
     Proximity ("spatial minimality") compares each candidate with the nearest candidate of the
@@ -242,7 +243,7 @@ def _choose(mentions: list[str], keys: list[str], kinds: list[str | None], found
             out.append(None)
             continue
         if (mention, key, kind) not in memo:
-            memo[(mention, key, kind)] = _best(mention, key, kind, found[key], ctx, proximity.get(key))
+            memo[(mention, key, kind)] = _best(mention, key, kind, found[key], ctx, proximity.get(key), generation)
         out.append(memo[(mention, key, kind)])
     return out
 
@@ -303,20 +304,21 @@ def _neighbours() -> dict[str, frozenset[str]]:
     return country_neighbours()
 
 
-#: Answers for names whose candidates the report's other names do not weigh (no proximity): they
-#: depend only on the name, its kind, the context country and the candidates, so they are kept
-#: across reports (per index, at most this many).
+#: Answers for names whose candidates the report's other names do not weigh (no proximity, no
+#: consonant match near them): they depend only on the name, its kind, the context country and the
+#: index (its automaton's ``generation``), so they are kept across reports (at most this many).
 RANKED_CACHE = 50_000
 _RANKED: dict[tuple, Match | None] = {}
 
 
-def _best(mention: str, key: str, kind: str | None, found: tuple, ctx: str | None, proximity) -> Match | None:
+def _best(mention: str, key: str, kind: str | None, found: tuple, ctx: str | None, proximity, generation: int
+          ) -> Match | None:
     """The best :class:`Match` of one name (:func:`rank.rank` in the report's context)."""
     via, cands = found
-    if proximity is not None:
+    if proximity is not None or via == "consonant":  # the report's other places weigh in
         ranked = rank(mention, via, cands, country=ctx, kind=kind, proximity=proximity, context=True, limit=1)
         return ranked[0] if ranked else None
-    ck = (mention, key, kind, ctx, via, tuple(cands))
+    ck = (mention, key, kind, ctx, via, generation)
     if ck not in _RANKED:
         if len(_RANKED) >= RANKED_CACHE:
             _RANKED.clear()
@@ -409,12 +411,13 @@ def geocode_names(names: Iterable[str], index: GazetteerIndex, country: str | No
     return out
 
 
-def geocode_observation_places(df, what: str, country: str | None):
+def geocode_observation_places(df, what: str, country: str | None, index=None):
     """Fill lat/lon of rows that only name a ``place``, through the gazetteer (no fuzzy matching).
 
     Each distinct name takes its best-ranked candidate (:func:`rank.lookup` without the fuzzy step,
     then :func:`rank.rank`), in ``country`` when given. A name without a candidate is refused
-    (``InputError`` naming the row); ambiguous names are taken with a warning.
+    (``InputError`` naming the row); ambiguous names are taken with a warning. ``index``: the
+    gazetteer index (default :func:`store.load_index`).
     """
     import pandas as pd
 
@@ -431,7 +434,7 @@ def geocode_observation_places(df, what: str, country: str | None):
         return df
     names = df.loc[todo, "place"].astype(str).str.strip()
     keys = {n: normalize(n) for n in names.unique()}
-    found = lookup(store.load_index(), keys.values(), fuzzy=False)
+    found = lookup(index if index is not None else store.load_index(), keys.values(), fuzzy=False)
     cc = (country or "").upper()
     chosen: dict[str, Match] = {}
     for name, key in keys.items():

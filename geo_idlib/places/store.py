@@ -61,7 +61,8 @@ CREATE INDEX places_pid ON places(place_id);
 _SEP = "\x1f"  # separates alternate names inside one column
 
 
-_DATA_FILES = ("admin1.csv", "admin_areas.csv", "sy_admin23.csv", "country_aliases.csv", "regions.csv")  # + shapefiles/countries.gpkg
+_DATA_FILES = ("admin1.csv", "admin_areas.csv", "syria_admin.csv", "syria_places.csv", "country_aliases.csv",
+               "regions.csv")  # + shapefiles/countries.gpkg
 
 
 def _index_key() -> str:
@@ -160,6 +161,9 @@ class GazetteerIndex:
 
     Obtain one with :func:`load_index`. Thread-safe for reading. Every query runs on the built-in
     index (``main``) and, when there is one, the user gazetteers (``user``, attached read-only).
+    ``gazetteers``: the names of the user gazetteers to use (:func:`user_scope`), None for the
+    active ones; a subset is read through temporary views of the user index (``temp.names``,
+    ``temp.places``), so every query below stays the same.
 
     Examples
     --------
@@ -170,7 +174,7 @@ class GazetteerIndex:
     True
     """
 
-    def __init__(self, path: Path, user_path: Path | None = None):
+    def __init__(self, path: Path, user_path: Path | None = None, gazetteers: Iterable[str] | None = None):
         self.path = Path(path)
         self.user_path = Path(user_path) if user_path else None
         try:
@@ -179,14 +183,35 @@ class GazetteerIndex:
         except Exception as exc:  # sqlite3.DatabaseError and friends
             raise GazetteerError(f"{self.path}: gazetteer index unreadable ({exc}); delete it to rebuild") from None
         self._dbs = ["main"]
+        self.gazetteers: tuple[str, ...] = ()
         user_max_words = 0
         if self.user_path is not None and self.user_path.exists():
             self._con.execute("ATTACH DATABASE ? AS user", (f"file:{self.user_path.as_posix()}?mode=ro",))
-            self._dbs.append("user")
-            user_max_words = self._con.execute("SELECT max(words) FROM user.names").fetchone()[0] or 0
+            db = self._scope(gazetteers)
+            if db:
+                self._dbs.append(db)
+                user_max_words = self._con.execute(f"SELECT max(words) FROM {db}.names").fetchone()[0] or 0
         self.max_words = max(int(self.meta.get("max_words", 1)), int(user_max_words))
         self._lock = threading.RLock()
         self._fuzzy_cache: dict[tuple[str, int], list[str]] = {}
+
+    def _scope(self, gazetteers: Iterable[str] | None) -> str:
+        """Choose the user gazetteers of this index; the schema to read them from (``""``: none)."""
+        rows = _gazetteer_rows(self._con, "user")
+        names = {r["name"] for r in rows}
+        chosen = {r["name"] for r in rows if r["active"]} if gazetteers is None else set(gazetteers) & names
+        self.gazetteers = tuple(sorted(chosen))
+        if not chosen:
+            return ""
+        if chosen == names:
+            return "user"
+        self._con.execute("CREATE TEMP TABLE scope (name TEXT PRIMARY KEY)")
+        self._con.executemany("INSERT INTO temp.scope VALUES (?)", [(n,) for n in sorted(chosen)])
+        self._con.commit()  # no open transaction: it would hold a read lock on the user index
+        self._con.execute("CREATE TEMP VIEW places AS SELECT * FROM user.places WHERE gazetteer IN temp.scope")
+        self._con.execute("CREATE TEMP VIEW names AS SELECT n.* FROM user.names n JOIN user.places p "
+                          "ON p.id = n.place WHERE p.gazetteer IN temp.scope")
+        return "temp"
 
     def _select(self, sql: str, args: list = (), *, union: str = "UNION ALL") -> list[tuple]:
         """Rows of ``sql`` (with ``{db}`` for the database) run on every database, joined by ``union``."""
@@ -248,8 +273,9 @@ class GazetteerIndex:
 
     def keys(self, database: str | None = None) -> Iterator[str]:
         """Every distinct normalised key (GeoNames and user gazetteers), sorted within each source;
-        only those of the built-in index (``database="main"``) or of the user gazetteers (``"user"``)."""
-        for db in self._dbs if database is None else [d for d in self._dbs if d == database]:
+        only those of the built-in index (``database="main"``) or of the user gazetteers in scope
+        (``"user"``)."""
+        for db in self._dbs if database is None else [d for d in self._dbs if (d == "main") == (database == "main")]:
             with self._lock:
                 rows = self._con.execute(f"SELECT DISTINCT key FROM {db}.names ORDER BY key").fetchall()
             for (k,) in rows:
@@ -361,17 +387,19 @@ def user_index_path() -> Path:
     return io.data_dir() / "gazetteers" / "user.sqlite"
 
 
-def load_index(*, rebuild: bool = False) -> GazetteerIndex:
+def load_index(*, rebuild: bool = False, gazetteers: Iterable[str] | None = None) -> GazetteerIndex:
     """The gazetteer index: GeoNames (built on first use into the cache dir) plus user gazetteers.
 
-    Opening an existing index costs a few milliseconds; the same object is returned while the
-    cache location and the user gazetteers are unchanged (``rebuild=True`` builds and opens it
-    afresh).
+    ``gazetteers``: the user gazetteers to use (names, see :func:`user_scope`); default: the
+    active ones (every user gazetteer unless added ``--inactive`` or deactivated). Opening an
+    existing index costs a few milliseconds; the same object is returned while the cache location,
+    the user gazetteers and the scope are unchanged (``rebuild=True`` builds and opens it afresh).
     """
     path = index_path()
     upath = user_index_path()
     ustamp = upath.stat().st_mtime_ns if upath.exists() else None
-    ck = (str(path), str(upath), ustamp)
+    scope = None if gazetteers is None else tuple(sorted(set(gazetteers)))
+    ck = (str(path), str(upath), ustamp, scope)
     if not rebuild and ck in _LOADED:
         return _LOADED[ck]
     if rebuild or not path.exists():
@@ -380,7 +408,7 @@ def load_index(*, rebuild: bool = False) -> GazetteerIndex:
                                "index; waiting for it to finish"):
             if rebuild or not path.exists():
                 build_index(path)
-    idx = GazetteerIndex(path, upath if ustamp is not None else None)
+    idx = GazetteerIndex(path, upath if ustamp is not None else None, scope)
     _LOADED.clear()
     _LOADED[ck] = idx
     return idx
@@ -396,7 +424,8 @@ _GAZ_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
 _USER_SCHEMA = """
-CREATE TABLE IF NOT EXISTS gazetteers (name TEXT PRIMARY KEY, rows INTEGER, source TEXT, added TEXT, format TEXT);
+CREATE TABLE IF NOT EXISTS gazetteers (name TEXT PRIMARY KEY, rows INTEGER, source TEXT, added TEXT, format TEXT,
+                                       active INTEGER NOT NULL DEFAULT 1);
 CREATE TABLE IF NOT EXISTS places (id INTEGER PRIMARY KEY, place_id TEXT, name TEXT, lat REAL, lon REAL,
                                    country TEXT, admin1 TEXT, feature_code TEXT, population INTEGER,
                                    source TEXT, alternatenames TEXT, gazetteer TEXT);
@@ -508,7 +537,7 @@ def _user_index_stamp(upath: Path) -> tuple | None:
 
 
 def add_user_gazetteer(path, name: str | None = None, *, index: GazetteerIndex | None = None,
-                       progress=None) -> dict:
+                       progress=None, active: bool = True) -> dict:
     """Index a user gazetteer file so that every later run uses it; returns its summary.
 
     The file is streamed in batches of :data:`ADD_BATCH_ROWS` rows, so that memory stays bounded
@@ -525,22 +554,35 @@ def add_user_gazetteer(path, name: str | None = None, *, index: GazetteerIndex |
         The gazetteer's name (default: from the file name); place ids are ``user:<name>:<id>``.
     progress : callable, optional
         Called with the number of rows indexed so far after each batch.
+    active : bool
+        Used by every run by default (True), or only by runs that name it (``--gazetteer``).
 
     Returns
     -------
     dict
-        ``name, rows, source, added, format, skipped`` (skipped: rows without name, non-place
-        markers, bad coordinates).
+        ``name, rows, source, added, format, skipped, active`` (skipped: rows without name,
+        non-place markers, bad coordinates).
     """
-    from datetime import datetime, timezone
-
     src = Path(path)
     lines = io.iter_text_lines(src, "gazetteer file")
-    gname = _new_gazetteer_name(src, name)
+    gname = new_gazetteer_name(name, src.stem, str(src))
+    return add_gazetteer_lines(lines, gname, source=str(src.resolve()), what=str(src), size=src.stat().st_size,
+                               index=index, progress=progress, active=active)
+
+
+def add_gazetteer_lines(lines: Iterable[str], gname: str, *, source: str, what: str, size: int,
+                        index: GazetteerIndex | None = None, progress=None, active: bool = True) -> dict:
+    """Index the lines of a gazetteer (GeoNames dump or CSV) as the user gazetteer ``gname``, as
+    :func:`add_user_gazetteer` does for a file: streamed, atomic. ``source`` is recorded (a path,
+    a URL), ``what`` names the input in messages, ``size`` (bytes) decides on bulk loading,
+    ``active``: used by every run by default (else only when a run names it). ``gname`` comes from
+    :func:`new_gazetteer_name`."""
+    from datetime import datetime, timezone
+
     upath = user_index_path()
     stamp = _user_index_stamp(upath)
     stats = build.ReadStats()
-    rows = build.read_gazetteer(lines, str(src), stats, early_rows=EARLY_CHECK_ROWS)
+    rows = build.read_gazetteer(lines, what, stats, early_rows=EARLY_CHECK_ROWS)
     added = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     tmp = io.temp_path_beside(upath)
     try:
@@ -548,33 +590,37 @@ def add_user_gazetteer(path, name: str | None = None, *, index: GazetteerIndex |
             io.copy_file(upath, tmp)
         con = io.open_sqlite(tmp)
         try:
-            insert = _UserInsert(con, gname, CountryFinder(index or load_index()), src.stat().st_size > _BULK_BYTES)
-            insert.run(rows, stats, str(src), progress)
-            con.execute("INSERT INTO gazetteers VALUES (?,?,?,?,?)",
-                        (gname, stats.rows, str(src.resolve()), added, stats.format))
+            insert = _UserInsert(con, gname, CountryFinder(index or load_index()), size > _BULK_BYTES)
+            insert.run(rows, stats, what, progress)
+            con.execute("INSERT INTO gazetteers (name, rows, source, added, format, active) VALUES (?,?,?,?,?,?)",
+                        (gname, stats.rows, source, added, stats.format, int(active)))
             insert.commit()
         finally:
             con.close()
         if _user_index_stamp(upath) != stamp:
-            raise GazetteerError(f"{upath}: the user gazetteers changed while {src} was being added; add it again")
+            raise GazetteerError(f"{upath}: the user gazetteers changed while {what} was being added; add it again")
         io.move_into_place(tmp, upath)
     finally:
         io.remove_file(tmp)
     if stats.bad:
-        log.warning("%s: %d row(s) without valid lat/lon skipped (first: %s)", src, stats.bad, stats.first_bad)
+        log.warning("%s: %d row(s) without valid lat/lon skipped (first: %s)", what, stats.bad, stats.first_bad)
     forget_loaded()
-    return {"name": gname, "rows": stats.rows, "source": str(src.resolve()), "added": added,
-            "format": stats.format, "skipped": stats.skipped}
+    return {"name": gname, "rows": stats.rows, "source": source, "added": added,
+            "format": stats.format, "skipped": stats.skipped, "active": bool(active)}
 
 
-def _new_gazetteer_name(src: Path, name: str | None) -> str:
-    """The name a new user gazetteer gets (``name`` or the file's), refused when invalid or taken."""
-    gname = gazetteer_name(name if name else src.stem)
+def new_gazetteer_name(name: str | None, default: str, what: str) -> str:
+    """The name a new user gazetteer gets (``name``, else ``default``: the file's), refused when
+    invalid or taken (``what`` names the input in the message)."""
+    gname = gazetteer_name(name if name else default)
     if not gname or not _GAZ_NAME.match(gname):
-        raise InputError(f"--name {name or src.stem!r}: a gazetteer name needs letters or digits; e.g. --name syria_villages")
+        raise InputError(f"--name {name or default!r}: a gazetteer name needs letters or digits; e.g. --name syria_villages")
+    if gname in (SCOPE_ALL, SCOPE_NONE):
+        raise InputError(f"--name {gname}: '{SCOPE_ALL}' and '{SCOPE_NONE}' mean every and no gazetteer to "
+                         "--gazetteer; choose another name")
     user_index_path().parent.mkdir(parents=True, exist_ok=True)
     if user_index_path().exists() and any(g["name"] == gname for g in list_user_gazetteers()):
-        raise InputError(f"{src}: a user gazetteer named {gname!r} exists; remove it first "
+        raise InputError(f"{what}: a user gazetteer named {gname!r} exists; remove it first "
                          f"(geo-idlib gazetteer remove {gname}) or choose another --name")
     return gname
 
@@ -590,6 +636,7 @@ class _UserInsert:
         con.execute("PRAGMA journal_mode = OFF")  # the temporary file is thrown away on any error
         con.execute("PRAGMA cache_size = -65536")  # 64 MiB
         con.executescript(_USER_SCHEMA)
+        _add_active_column(con)
         if bulk:  # big files: the SQL indexes are dropped and built again at the end
             for ix in _USER_INDEXES:
                 con.execute(f"DROP INDEX IF EXISTS {ix}")
@@ -628,19 +675,78 @@ class _UserInsert:
             self.con.executescript(_USER_SCHEMA)  # the indexes again, each built in one sorted pass
 
 
+def _gazetteer_rows(con, db: str = "main") -> list[dict]:
+    """The rows of the ``gazetteers`` table of ``db`` (``active``: 1 where the column predates it)."""
+    cols = {r[1] for r in con.execute(f"PRAGMA {db}.table_info(gazetteers)")}
+    active = "active" if "active" in cols else "1"
+    rows = con.execute(f"SELECT name, rows, source, added, format, {active} FROM {db}.gazetteers ORDER BY name")
+    return [dict(zip(("name", "rows", "source", "added", "format", "active"), (*r[:5], bool(r[5])), strict=True))
+            for r in rows]
+
+
+def _add_active_column(con) -> None:
+    """Give a user index of geo_idlib 0.1 the ``active`` column (every gazetteer active)."""
+    if "active" not in {r[1] for r in con.execute("PRAGMA table_info(gazetteers)")}:
+        con.execute("ALTER TABLE gazetteers ADD COLUMN active INTEGER NOT NULL DEFAULT 1")
+
+
 def list_user_gazetteers() -> list[dict]:
-    """The user gazetteers: ``[{name, rows, source, added, format}]`` sorted by name."""
+    """The user gazetteers: ``[{name, rows, source, added, format, active}]`` sorted by name
+    (``active``: used by every run unless the run names its gazetteers)."""
     upath = user_index_path()
     if not upath.exists():
         return []
     con = io.open_sqlite(upath, readonly=True)
     try:
-        rows = con.execute("SELECT name, rows, source, added, format FROM gazetteers ORDER BY name").fetchall()
+        return _gazetteer_rows(con)
     except Exception as exc:
         raise GazetteerError(f"{upath}: user gazetteer index unreadable ({exc}); delete it and add the files again") from None
     finally:
         con.close()
-    return [dict(zip(("name", "rows", "source", "added", "format"), r, strict=True)) for r in rows]
+
+
+#: ``--gazetteer`` values that are not names: every user gazetteer, or none of them.
+SCOPE_ALL, SCOPE_NONE = "all", "none"
+
+
+def user_scope(names: Iterable[str] | None) -> tuple[str, ...] | None:
+    """The user gazetteers a run uses, from its ``--gazetteer`` values: None (none given) means the
+    active ones; ``all`` every one, ``none`` none. An unknown name is bad input (one line)."""
+    given = [n.strip() for n in (names or ()) if n and n.strip()]
+    if not given:
+        return None
+    have = {g["name"] for g in list_user_gazetteers()}
+    if SCOPE_ALL in given:
+        return tuple(sorted(have))
+    if given == [SCOPE_NONE]:
+        return ()
+    unknown = [n for n in given if n not in have]
+    if unknown or SCOPE_NONE in given:
+        bad = unknown[0] if unknown else SCOPE_NONE
+        raise InputError(f"--gazetteer {bad}: " + ("'none' cannot be combined with names" if bad == SCOPE_NONE else
+                                                   f"no such user gazetteer (have: {', '.join(sorted(have)) or 'none'})")
+                         + "; see geo-idlib gazetteer list")
+    return tuple(sorted(set(given)))
+
+
+def set_active(names: Iterable[str], active: bool) -> list[dict]:
+    """Make user gazetteers active (used by every run) or inactive (only when a run names them);
+    returns their summaries. Unknown names raise GazetteerError and change nothing."""
+    names = list(dict.fromkeys(names))
+    have = {g["name"]: g for g in list_user_gazetteers()}
+    unknown = [n for n in names if n not in have]
+    if unknown:
+        raise GazetteerError(f"{unknown[0]}: no such user gazetteer (have: {', '.join(sorted(have)) or 'none'}); "
+                             "see geo-idlib gazetteer list")
+    con = io.open_sqlite(user_index_path())
+    try:
+        with con:
+            _add_active_column(con)
+            con.executemany("UPDATE gazetteers SET active = ? WHERE name = ?", [(int(active), n) for n in names])
+    finally:
+        con.close()
+    forget_loaded()
+    return [dict(have[n], active=active) for n in names]
 
 
 def remove_user_gazetteer(name: str) -> dict:

@@ -41,7 +41,9 @@ def compare(timeline, d1, d2, *, what_from: str = "--from", what_to: str = "--to
     summary : list of dict
         One row per actor (sorted by name): ``actor, area_from_km2, area_to_km2, gained_km2,
         lost_km2, net_km2`` plus ``uncertain_km2`` when the timeline has that column (the area in
-        doubt on either date: the net change may be off by up to this much).
+        doubt on either date: the net change may be off by up to this much; with the timeline's
+        front band, only the part of the band that changed between the dates, see
+        :func:`changed_band`).
     polygons : GeoDataFrame
         ``actor_from, actor_to, area_km2, geometry`` (EPSG:4326), one row per changed polygon,
         largest first; ``actor_from``/``actor_to`` is ``""`` where nobody held the ground.
@@ -69,19 +71,60 @@ def compare(timeline, d1, d2, *, what_from: str = "--from", what_to: str = "--to
     if t1 > t2:
         raise DateError(f"{what_from} {t1:%Y-%m-%d} is later than {what_to} {t2:%Y-%m-%d}; "
                         "give the earlier date to --from")
-    summary, polygons = _compare_areas(actor_areas(timeline, t1), actor_areas(timeline, t2))
-    _add_uncertain(summary, timeline, t1, t2)
+    a1, a2 = actor_areas(timeline, t1), actor_areas(timeline, t2)
+    summary, polygons = _compare_areas(a1, a2)
+    _add_uncertain(summary, timeline, t1, t2, a1, a2)
     return summary, polygons
 
 
-def _add_uncertain(summary: list[dict], timeline, d1, d2) -> None:
-    """Give each summary row ``uncertain_km2``, the actor's area in doubt on ``d1`` plus on ``d2``,
-    when the timeline has that column."""
+def _add_uncertain(summary: list[dict], timeline, d1, d2, a1: dict | None = None, a2: dict | None = None) -> None:
+    """Give each summary row ``uncertain_km2`` when the timeline has that column: the actor's area
+    in doubt on ``d1`` plus on ``d2``. With the timeline's front band (``attrs["front_band"]``,
+    :func:`geo_idlib.territory.infer.infer`), only the band that changed counts: a piece of the band
+    that stayed the same from ``d1`` to ``d2`` lies between the same reports, so whatever the front
+    does there it does on both dates and cancels in the difference. ``a1``, ``a2``: the actors'
+    areas on the two dates (:func:`actor_areas`), when already at hand."""
     if "uncertain_km2" not in timeline.columns:
         return
-    u1, u2 = _uncertain(timeline, d1), _uncertain(timeline, d2)
+    band = timeline.attrs.get("front_band")
+    if band is None:
+        u1, u2 = _uncertain(timeline, d1), _uncertain(timeline, d2)
+    else:
+        b1, b2 = changed_band(band, d1, d2)
+        u1 = _in_band(a1 if a1 is not None else actor_areas(timeline, d1), b1)
+        u2 = _in_band(a2 if a2 is not None else actor_areas(timeline, d2), b2)
     for row in summary:
         row["uncertain_km2"] = u1.get(row["actor"], 0.0) + u2.get(row["actor"], 0.0)
+
+
+def changed_band(band, d1, d2):
+    """``(on d1, on d2)``: the pieces of a front band layer (``valid_from``, ``valid_to``,
+    geometry) in force on one date and not the other, each as one geometry.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> band = gpd.GeoDataFrame({"valid_from": pd.to_datetime(["2020-01-01", "2020-01-01", "2020-02-01"]),
+    ...                          "valid_to": pd.to_datetime(["2020-02-01", None, None])},
+    ...                         geometry=[shapely.box(0, 0, 1, 1), shapely.box(5, 0, 6, 1), shapely.box(2, 0, 3, 1)])
+    >>> [g.bounds for g in changed_band(band, "2020-01-15", "2020-02-15")]
+    [(0.0, 0.0, 1.0, 1.0), (2.0, 0.0, 3.0, 1.0)]
+    """
+    vf, vt = band["valid_from"], band["valid_to"]
+    t1, t2 = pd.Timestamp(d1), pd.Timestamp(d2)
+    on1 = ((vf <= t1) & (vt.isna() | (vt > t1))).to_numpy()
+    on2 = ((vf <= t2) & (vt.isna() | (vt > t2))).to_numpy()
+    geoms = band.geometry.to_numpy()
+    return geom.union(geoms[on1 & ~on2]), geom.union(geoms[on2 & ~on1])
+
+
+def _in_band(areas: dict, band) -> dict[str, float]:
+    """Geodesic km² of each actor's area inside ``band``."""
+    if band.is_empty:
+        return {}
+    names = sorted(areas)
+    return dict(zip(names, _crs.geodesic_area_km2(shapely.intersection([areas[x] for x in names], band)).tolist(),
+                    strict=True))
 
 
 def _uncertain(timeline, day) -> dict[str, float]:
@@ -331,7 +374,7 @@ def series(timeline, dates, progress=None) -> list[dict]:
             prev_day, prev_areas = p2, a2
             src, dst, _, km2, sliver = _pieces_km2(a1, a2)
             summary = _summary(a1, a2, src, dst, km2, sliver, area_of)
-            _add_uncertain(summary, timeline, p1, p2)
+            _add_uncertain(summary, timeline, p1, p2, a1, a2)
             for r in summary:
                 rows.append({"from": f"{p1:%Y-%m-%d}", "to": f"{p2:%Y-%m-%d}", **r,
                              "slivers_dropped": int(sliver.sum())})

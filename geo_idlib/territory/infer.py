@@ -2,7 +2,10 @@
 
 At each change date every place keeps its latest report, the reports' Voronoi cells are clipped to
 a boundary and dissolved per actor, and cells farther than a maximum distance from their report
-become unknown. Geometry work happens in a local azimuthal equidistant projection centred on the
+become unknown. Each actor's ``uncertain_km2`` is its ground inside the *front band*
+(:func:`front_band`): the Delaunay triangles of the reports whose corners are held by different
+actors, where the front must run if the reports are right, and the triangles next to them (a
+salient), so the band is as wide as the reports there are far apart. Geometry work happens in a local azimuthal equidistant projection centred on the
 boundary (exact distances from the centre; scale error across 0.1 % at 500 km from it, 0.4 % at
 1,000 km); areas are geodesic. Boundaries wider than that get a warning.
 
@@ -44,7 +47,8 @@ PLACE_NAME_KM = 5.0
 
 
 _COORD_DIGITS = 6  # places with the same coordinates to 1e-6° (≈ 0.1 m) are one place
-_OBS_COLUMNS = ("date", "actor", "lat", "lon", "id", "place", "source", "note")  # matched case-insensitively
+_OBS_COLUMNS = ("date", "actor", "lat", "lon", "id", "place", "source", "note", "derived")  # case-insensitive
+_DERIVED = {"": False, "0": False, "false": False, "no": False, "1": True, "true": True, "yes": True}
 
 
 # =========================================================================== inputs
@@ -121,7 +125,10 @@ def prepare_observations(table, what: str = "observations"):
     table : DataFrame or GeoDataFrame
         Columns ``date`` (YYYY-MM-DD), ``actor`` and a location: ``lat`` + ``lon`` (WGS84 degrees)
         or point geometries. Optional ``id`` (else the 1-based row number), ``place``, ``source``
-        and ``note`` are carried through.
+        and ``note`` are carried through; optional ``derived`` (yes/no, true/false, 1/0, empty = no)
+        marks a row whose side was derived from other reports (e.g. a village given the side of
+        the nearest reported place): it shapes the areas but is no evidence of where a front runs,
+        so it never narrows the front band.
     what : str
         Name of the input, used in error messages.
 
@@ -129,12 +136,13 @@ def prepare_observations(table, what: str = "observations"):
     -------
     GeoDataFrame
         ``id`` (str), ``date`` (datetime64[ns]), ``actor`` (lower-case str), ``place``, ``source``,
-        ``note`` (str, possibly empty) and point ``geometry``; rows in input order.
+        ``note`` (str, possibly empty), ``derived`` (bool) and point ``geometry``; rows in input order.
 
     Raises
     ------
     InputError
-        Missing columns, unparseable dates, missing coordinates, duplicate ids, empty actors.
+        Missing columns, unparseable dates, missing coordinates, duplicate ids, empty actors, a
+        ``derived`` value that is not yes/no.
 
     Examples
     --------
@@ -158,6 +166,7 @@ def prepare_observations(table, what: str = "observations"):
     out = pd.DataFrame({"id": ids.to_numpy(), "date": dates.dt.normalize().to_numpy(), "actor": actor})
     for c in ("place", "source", "note"):
         out[c] = df[c].fillna("").astype(str).to_numpy() if c in df.columns else ""
+    out["derived"] = _derived_flags(df, ids, what)
     return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(points, crs=_crs.WGS84), crs=_crs.WGS84)
 
 
@@ -183,6 +192,19 @@ def _observation_ids(df, what: str):
     if len(dup):
         raise InputError(f"{what}: duplicate id {dup.iloc[0]!r}; give each observation its own id")
     return ids
+
+
+def _derived_flags(df, ids, what: str) -> np.ndarray:
+    """The ``derived`` column as booleans (all False without one); a value other than yes/no is refused."""
+    if "derived" not in df.columns:
+        return np.zeros(len(df), dtype=bool)
+    text = df["derived"].fillna("").astype(str).str.strip().str.lower()
+    bad = np.flatnonzero(~text.isin(list(_DERIVED)).to_numpy())
+    if len(bad):
+        i = bad[0]
+        raise InputError(f"{what}: row {i + 1} (id {ids.iloc[i]}): derived {df['derived'].iloc[i]!r} is not yes or no "
+                         f"({len(bad)} row(s)); write yes, no or leave it empty")
+    return text.map(_DERIVED).to_numpy(dtype=bool)
 
 
 def _observation_points(df, table, ids, what: str) -> np.ndarray:
@@ -255,9 +277,12 @@ def infer(observations, boundary, *, max_distance_km: float | None = None, until
         The control timeline (EPSG:4326): ``actor``, ``valid_from``, ``valid_to`` (exclusive, NaT =
         open-ended), ``geometry``, ``obs_ids`` (``;``-joined ids of the reports in force during the
         period whose cells make the polygon; empty for ``unknown``), ``uncertain_km2`` (geodesic
-        area of the actor's cells that border a cell of another actor; NaN for ``unknown``).
+        area of the actor's ground inside the front band, :func:`front_band`; NaN for ``unknown``).
         One row per (actor, period); periods break only where some place's actor or location
-        changes. Sorted by valid_from, actor.
+        changes. Sorted by valid_from, actor. ``attrs["front_band"]`` holds the band's pieces (a
+        GeoDataFrame: ``valid_from``, ``valid_to``, ``geometry``; a piece that stays the same over
+        several periods is one row), which :func:`geo_idlib.territory.change.compare` uses to
+        count only the band that changed between two dates.
 
     Examples
     --------
@@ -280,16 +305,65 @@ def infer(observations, boundary, *, max_distance_km: float | None = None, until
     end = _end(until, reports.dates)
     extent = area.extent(reports.xy, max_distance_km)
     rows: list[dict] = []
+    pieces: list[tuple] = []
     prog = progress or (lambda items, label, length=None: contextlib.nullcontext(items))
     with prog(range(len(starts)), "inferring areas", len(starts)) as it:
         for k in it:
             last = starts[k + 1] if k + 1 < len(starts) else len(reports.dates)
             valid_to = pd.Timestamp(reports.dates[last]) if k + 1 < len(starts) else end
-            rows += _period_areas(reports, area, extent, range(starts[k], last), valid_to, max_distance_km)
+            areas, band = _period_areas(reports, area, extent, range(starts[k], last), valid_to, max_distance_km)
+            rows += areas
+            pieces.append((pd.Timestamp(reports.dates[starts[k]]), valid_to, *band))
     res = _timeline(rows)
+    res.attrs["front_band"] = _band_layer(pieces)
     log.info("inferred %d areas over %d period(s) from %d observations in %.2f s",
              len(res), len(starts), len(obs), time.perf_counter() - t0)
     return res
+
+
+def front_band(observations, boundary, *, day=None, max_distance_km: float | None = None):
+    """Where the front may run on ``day``, as :func:`infer` sees it: one geometry (EPSG:4326).
+
+    The band is the Delaunay triangles of the reports in force whose corners are held by different
+    actors and the triangles next to them (beyond the reports' convex hull: the cells that border
+    another actor's), cut to the boundary and to ``max_distance_km`` around the reports; rows marked
+    ``derived`` are left out. Each actor's ``uncertain_km2`` in :func:`infer` is its ground inside it.
+
+    Parameters
+    ----------
+    observations, boundary, max_distance_km
+        As for :func:`infer`.
+    day : date-like, optional
+        The reports in force on this day (default: the last report date).
+
+    Examples
+    --------
+    Two rows of reports 0.2° apart, two government then two opposition in each: inside the
+    reports' hull the band is the two triangles between the second and the third reports and one
+    triangle on either side (0.2 deg²); beyond it, where no report bounds the front, the cells of
+    those reports (0.2 deg²).
+
+    >>> import pandas as pd, shapely
+    >>> obs = prepare_observations(pd.DataFrame({"date": "2020-01-01", "actor": ["gov", "gov", "opp", "opp"] * 2,
+    ...     "lat": [35.25] * 4 + [35.75] * 4, "lon": [36.1, 36.3, 36.5, 36.7] * 2}))
+    >>> round(front_band(obs, shapely.box(36, 35, 37, 36)).area, 2)
+    0.4
+    """
+    obs = _checked_observations(observations, max_distance_km)
+    area = _Area.of(boundary)
+    reports = _Reports.of(obs, area)
+    k = len(reports.dates) - 1 if day is None else np.searchsorted(reports.dates, np.datetime64(pd.Timestamp(day)),
+                                                                   side="right") - 1
+    if k < 0:
+        raise DateError(f"day {pd.Timestamp(day).date()} is before the first observation "
+                        f"({pd.Timestamp(reports.dates[0]).date()}); give a later day")
+    r = reports.in_force[:, k]
+    ri = r[~np.isnan(r)].astype(int)
+    _, cells = _cells(reports.xy[ri], area.extent(reports.xy, max_distance_km), area.projected, max_distance_km)
+    _, pieces = _band_pieces(reports.xy[ri], reports.actor[ri], reports.derived[ri], cells, reports.place[ri])
+    band = geom.union(pieces)
+    band = _crs.transform([band], area.local, _crs.WGS84)
+    return geom.polygonal(shapely.make_valid(band), empty=shapely.Polygon())[0]
 
 
 def _checked_observations(obs, max_distance_km):
@@ -362,6 +436,7 @@ class _Reports:
     """The reports as arrays, and which report is in force for each place at each report date."""
 
     actor: np.ndarray  # per report: its actor (str)
+    derived: np.ndarray  # per report: whether its side was derived from other reports (bool)
     ids: np.ndarray  # per report: its id (str)
     place: np.ndarray  # per report: its place (the smallest row number of the place's reports)
     xkey: np.ndarray  # per report: its position as one integer (1e-6° grid)
@@ -377,7 +452,8 @@ class _Reports:
         place = _places(obs, xy, xkey)
         _check_inside(area.wgs84, xy, len(obs))
         dates, places, in_force = _in_force(obs, place)
-        return cls(actor=obs["actor"].to_numpy().astype(str), ids=obs["id"].astype(str).to_numpy(), place=place,
+        derived = obs["derived"].to_numpy(dtype=bool) if "derived" in obs.columns else np.zeros(len(obs), dtype=bool)
+        return cls(actor=obs["actor"].to_numpy().astype(str), derived=derived, ids=obs["id"].astype(str).to_numpy(), place=place,
                    xkey=xkey, xy=shapely.get_coordinates(_crs.transform(obs.geometry.values, _crs.WGS84, area.local)),
                    dates=dates, places=places, in_force=in_force)
 
@@ -476,16 +552,19 @@ def _period_starts(reports: _Reports) -> list[int]:
     return np.flatnonzero(changed).tolist()
 
 
-def _period_areas(reports: _Reports, area: _Area, extent, days: range, valid_to, max_distance_km) -> list[dict]:
-    """The timeline rows (one per actor) of the period made of the date indices ``days``."""
+def _period_areas(reports: _Reports, area: _Area, extent, days: range, valid_to, max_distance_km):
+    """The timeline rows (one per actor) of the period made of the date indices ``days``, and its
+    front band's pieces ``(keys, WGS84 geometries)``."""
     r = reports.in_force[:, days.start]
     ok = ~np.isnan(r)
     ri = r[ok].astype(int)
     acts = reports.actor[ri]
     full, cells = _cells(reports.xy[ri], extent, area.projected, max_distance_km)
-    border = _borders(cells, acts)
+    keys, pieces = _band_pieces(reports.xy[ri], acts, reports.derived[ri], cells, reports.place[ri])
+    band = geom.union(pieces)
+    in_band = _crs.transform(shapely.intersection(cells, band), area.local, _crs.WGS84)
+    km2 = _crs.geodesic_area_km2(in_band)
     cells_w = _crs.transform(cells, area.local, _crs.WGS84)
-    km2 = _crs.geodesic_area_km2(cells_w)
     # every report in force at some date of the period
     per = reports.in_force[:, list(days)]
     per_rows = np.unique(per[~np.isnan(per)].astype(int))
@@ -501,8 +580,9 @@ def _period_areas(reports: _Reports, area: _Area, extent, days: range, valid_to,
         used = used[np.isin(reports.place[used], reports.places[ok][m & ~shapely.is_empty(cells)])]
         out.append({"actor": str(act), **span, "geometry": g,
                     "obs_ids": ";".join(sorted(reports.ids[used], key=_id_sort_key)),
-                    "uncertain_km2": round(float(km2[m & border].sum()), 6)})
-    return out
+                    "uncertain_km2": round(float(km2[m].sum()), 6)})
+    pieces = geom.polygonal(shapely.make_valid(_crs.transform(pieces, area.local, _crs.WGS84)), empty=shapely.Polygon())
+    return out, (keys, pieces)
 
 
 def _cells(pts: np.ndarray, extent, bound, max_distance_km) -> tuple[np.ndarray, np.ndarray]:
@@ -529,6 +609,106 @@ def _borders(cells: np.ndarray, acts: np.ndarray) -> np.ndarray:
     border = np.zeros(len(cells), dtype=bool)
     border[a[other]] = True
     return border
+
+
+def _band_pieces(pts: np.ndarray, acts: np.ndarray, derived: np.ndarray, cells: np.ndarray, places: np.ndarray):
+    """The front band's pieces (local CRS, inside the ``cells``) and a key for each: where the front
+    may run given the reports at ``pts`` held by ``acts``.
+
+    The pieces are the Delaunay triangles of the reports whose corners are held by different actors
+    and the triangles next to them; beyond the reports' convex hull, the cells that border another
+    actor's cell. If each report is right, the front crosses every edge between reports of
+    different actors, so inside the hull it runs through the triangles whose corners differ,
+    unless it bulges past their third edge (a salient between two reports of one side): one
+    triangle deeper is allowed for that. The band is thus as wide as the reports there are far
+    apart, about twice their spacing; measured on DeepState's front (scripts/eval_infer.py) it
+    holds the real front along ~98 % of its length, the triangles whose corners differ alone ~89 %.
+    Beyond the hull nothing bounds the front but the cells (``cells``: the reports' cells cut to
+    the boundary and the maximum distance). Reports whose side was ``derived`` from others are no
+    evidence of where the front runs and make no triangle. With fewer than three such reports, or
+    all on one line, the band is every cell that borders another actor's.
+
+    A key names the piece's corners (or cell) by place (``places``) and side, and its shape: a piece
+    with the same key on two dates is the same ground with the same reports around it.
+    """
+    border = np.flatnonzero(_borders(cells, acts))
+    own = np.flatnonzero(~derived)
+    tri = _triangles(pts[own])
+    if len(tri) == 0:
+        return _keyed(["c:" + _corner(places, acts, [i]) for i in border], cells[border])
+    tri = own[tri]
+    a = acts[tri]
+    mixed = (a[:, 0] != a[:, 1]) | (a[:, 1] != a[:, 2])
+    polys = shapely.polygons(pts[tri])
+    keep = np.flatnonzero(mixed | _next_to(tri, mixed))
+    known = geom.union(cells[~shapely.is_empty(cells)])
+    inside = shapely.intersection(polys[keep], known)
+    outside = shapely.difference(cells[border], geom.union(polys))
+    return _keyed(["t:" + _corner(places, acts, tri[k]) for k in keep] +
+                  ["c:" + _corner(places, acts, [i]) for i in border], np.concatenate([inside, outside]))
+
+
+def _corner(places, acts, idx) -> str:
+    return "|".join(sorted(f"{places[i]}={acts[i]}" for i in idx))
+
+
+def _keyed(names: list[str], pieces: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The non-empty polygonal ``pieces``, each keyed by its name and a digest of its shape."""
+    import hashlib
+
+    pieces = geom.polygonal(np.asarray(pieces, dtype=object), empty=shapely.Polygon())
+    ok = ~shapely.is_empty(pieces)
+    shape = shapely.to_wkb(shapely.normalize(pieces[ok]))
+    keys = [f"{n}:{hashlib.blake2b(w, digest_size=8).hexdigest()}"
+            for n, w in zip(np.asarray(names, dtype=object)[ok], shape, strict=True)]
+    return keys, pieces[ok]
+
+
+def _band_layer(periods: list[tuple]):
+    """The band's pieces of every period ``(valid_from, valid_to, keys, geometries)`` as one layer:
+    a piece whose key holds over consecutive periods is one row. Sorted by valid_from, then key."""
+    import geopandas as gpd
+
+    rows, open_ = [], {}
+    for valid_from, _, keys, geoms in periods:
+        now = dict(zip(keys, geoms, strict=True))
+        for k in [k for k in open_ if k not in now]:
+            rows.append((open_[k][0], valid_from, k, open_.pop(k)[1]))
+        for k, g in now.items():
+            open_.setdefault(k, (valid_from, g))
+    rows += [(start, periods[-1][1], k, g) for k, (start, g) in open_.items()]
+    rows.sort(key=lambda r: (r[0], r[2]))
+    return gpd.GeoDataFrame({"valid_from": pd.to_datetime([r[0] for r in rows]).astype("datetime64[ns]"),
+                             "valid_to": pd.to_datetime([r[1] for r in rows]).astype("datetime64[ns]")},
+                            geometry=gpd.GeoSeries([r[3] for r in rows], crs=_crs.WGS84), crs=_crs.WGS84)
+
+
+def _next_to(tri: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """Which triangles (rows of three point indices) share an edge with a ``chosen`` one."""
+    edges = np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), axis=1)
+    owner = np.tile(np.arange(len(tri)), 3)
+    _, edge_id = np.unique(edges, axis=0, return_inverse=True)
+    hit = np.zeros(edge_id.max() + 1, dtype=bool)
+    hit[edge_id[chosen[owner]]] = True
+    out = np.zeros(len(tri), dtype=bool)
+    out[owner[hit[edge_id]]] = True
+    return out & ~chosen
+
+
+def _triangles(pts: np.ndarray) -> np.ndarray:
+    """The Delaunay triangles of ``pts`` as rows of three indices into ``pts``, without the flat
+    ones (height under 1 % of the longest side: slivers along a straight run of the hull, which
+    would reach along it); none when fewer than three points are not on one line."""
+    if len(pts) < 3:
+        return np.zeros((0, 3), dtype=int)
+    tris = shapely.get_parts(shapely.delaunay_triangles(shapely.multipoints(pts)))
+    if len(tris) == 0:
+        return np.zeros((0, 3), dtype=int)
+    index = {xy: i for i, xy in enumerate(map(tuple, pts.tolist()))}  # GEOS keeps the input coordinates
+    corners = shapely.get_coordinates(shapely.get_exterior_ring(tris)).reshape(len(tris), 4, 2)[:, :3]
+    tri = np.array([index[xy] for xy in map(tuple, corners.reshape(-1, 2).tolist())]).reshape(-1, 3)
+    longest = np.max([np.hypot(*(pts[tri[:, i]] - pts[tri[:, (i + 1) % 3]]).T) for i in range(3)], axis=0)
+    return tri[2 * shapely.area(tris) / longest > 0.01 * longest]
 
 
 def _dissolve_cells(known, full, acts) -> dict:

@@ -216,6 +216,45 @@ def events_from_table(df, what: str, *, lat_column: str = "lat", lon_column: str
     return gpd.GeoDataFrame(df.copy(), geometry=gpd.GeoSeries(pts, index=df.index, crs=_crs.WGS84))
 
 
+#: The columns the event dates come from, in this order, unless one is named (``report_date`` is
+#: what `geo-idlib places` writes, so its output joins as it is).
+DATE_COLUMNS = ("date", "report_date")
+
+
+def events_layer(table, what: str, *, lat_column: str | None = None, lon_column: str | None = None):
+    """The events of an input table as a layer: from its latitude and longitude columns (a table
+    without geometry, or any table when a column is named; default ``lat``/``lon``), else the
+    layer's own geometries.
+
+    >>> events_layer(pd.DataFrame({"lat": ["35.9"], "lon": ["36.6"]}), "e.csv").geometry[0].wkt
+    'POINT (36.6 35.9)'
+    """
+    import geopandas as gpd
+
+    if isinstance(table, gpd.GeoDataFrame) and not (lat_column or lon_column):
+        return table
+    plain = table.drop(columns=table.geometry.name) if isinstance(table, gpd.GeoDataFrame) else table
+    return events_from_table(plain, what, lat_column=lat_column or "lat", lon_column=lon_column or "lon")
+
+
+def date_column_of(columns, date_column: str | None, what: str) -> str:
+    """The column of event dates among ``columns`` (the events' columns but the geometry):
+    ``date_column`` when given (:func:`asof_join` names it when it is missing), else the first of
+    :data:`DATE_COLUMNS` there.
+
+    >>> date_column_of(["report_date", "lat"], None, "p.csv")
+    'report_date'
+    """
+    if date_column:
+        return date_column
+    for name in DATE_COLUMNS:
+        if name in columns:
+            return name
+    raise InputError(f"{what}: no column {' or '.join(map(repr, DATE_COLUMNS))} (columns: "
+                     f"{', '.join(map(str, columns)) or 'none'}); name the column of event dates with "
+                     "--date-column, or give every row one date with --date YYYY-MM-DD")
+
+
 #: Actors that are not a side: ground held by them is not "the other side" of a front.
 NOT_A_SIDE = ("unknown", "")
 

@@ -134,6 +134,23 @@ def _fmt(day) -> str:
     return pd.Timestamp(day).strftime("%Y-%m-%d")
 
 
+def dates_as_text(gdf, columns=("valid_from", "valid_to")):
+    """A copy with the ``columns`` that exist as ``YYYY-MM-DD`` text (NaT → None): how every
+    output of geo_idlib stores a timeline's dates, whatever the format.
+
+    >>> df = pd.DataFrame({"valid_from": pd.to_datetime(["2020-01-02", None])})
+    >>> dates_as_text(df)["valid_from"].tolist()
+    ['2020-01-02', None]
+    """
+    out = gdf.copy()
+    for col in columns:
+        if col in out.columns:  # a timeline has few distinct dates: each is formatted once
+            codes, days = pd.factorize(out[col])
+            text = np.append(pd.DatetimeIndex(days).strftime("%Y-%m-%d").to_numpy(dtype=object), None)
+            out[col] = pd.Series(text[codes], index=out.index, dtype=object)
+    return out
+
+
 # =========================================================================== actors
 _ACTOR_SEP = re.compile(r"[\s-]+")
 
