@@ -27,7 +27,7 @@ def script_names(prefix: str) -> list[str]:
     """The modules ``scripts.<prefix>_*``, sorted.
 
     >>> script_names("eval")[:2]
-    ['scripts.eval_change', 'scripts.eval_infer']
+    ['scripts.eval_arabic', 'scripts.eval_change']
     """
     return [f"scripts.{p.stem}" for p in sorted(Path(__file__).parent.glob(f"{prefix}_*.py"))]
 

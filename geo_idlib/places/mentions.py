@@ -43,7 +43,7 @@ import numpy as np
 
 from .. import io
 from . import automaton
-from .normalize import APOSTROPHES, literal_key, normalize, word_keys
+from .normalize import APOSTROPHES, consonant_key, literal_key, normalize, word_keys
 from .rank import literal_names
 
 if TYPE_CHECKING:  # pandas is imported where a table is built, not to find places
@@ -134,6 +134,8 @@ class _Tables:
     feature: frozenset
     orgs: frozenset  # organisation names of several words, as tuples of word keys (:func:`_name_words`)
     org_prefixes: frozenset  # their first words, first two words, ...
+    arabic_prefix: frozenset  # Arabic words that begin place names (تل, كفر, الشيخ), normalised
+    arabic_settlement_before: frozenset  # Arabic words before a settlement's name (قرية, بلدة), normalised
 
 
 @lru_cache(maxsize=1)
@@ -164,6 +166,9 @@ def _tables() -> _Tables:
         feature=words("feature") | words("admin1_after") | words("settlement_after"),
         orgs=frozenset(w for w in org_words if len(w) > 1),
         org_prefixes=frozenset(w[:k] for w in org_words if len(w) > 1 for k in range(1, len(w))),
+        arabic_prefix=frozenset(normalize(r["word"]) for r in cues if r["role"] == "arabic_prefix"),
+        arabic_settlement_before=frozenset(normalize(r["word"]) for r in cues
+                                           if r["role"] == "arabic_settlement_before"),
     )
 
 
@@ -302,6 +307,33 @@ def _common(word: str) -> bool:
     return _zipf(word) >= COMMON_ZIPF
 
 
+#: Arabic has no capitals to tell a name from a word: an Arabic word at least this frequent in Arabic
+#: (wordfreq Zipf scale) is a place only when it names a country, a first-level division or its
+#: seat or a capital ("حلب" 4.9, "إدلب" 4.3; "جديدة" 5.6 "new", "نور" 5.0 "light", "مشهد" 4.5
+#: "scene", although Mashhad has three million people, are not); one at least
+#: :data:`ARABIC_NEVER_ZIPF` never is ("إلى" 6.9 "to", "بين" 6.4 "between"). Tuned on the Arabic
+#: dev set (scripts/eval_arabic.py).
+ARABIC_COMMON_ZIPF = 3.9
+ARABIC_NEVER_ZIPF = 6.0
+
+
+@lru_cache(maxsize=1 << 16)
+def _zipf_ar(word: str) -> float:
+    """The word's Zipf frequency in Arabic (wordfreq), on its normalised spelling's first form."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "ar")
+
+
+def _arabic_word_ok(word: str, cands, key: str) -> bool:
+    """An Arabic single-word match: not a frequent Arabic word unless a major place (see
+    :data:`ARABIC_COMMON_ZIPF`)."""
+    z = _zipf_ar(word)
+    if z >= ARABIC_NEVER_ZIPF:
+        return False
+    return z < ARABIC_COMMON_ZIPF or _major(cands, key) or any(c.feature_code in ("PPLA", "PPLC") for c in cands)
+
+
 _MAJOR_CODES = ("PCL", "ADM1", "CONT", "RGN", "PPLC")
 
 
@@ -327,7 +359,7 @@ class _Words:
     its sentence is found by bisection), which keeps the cost per word to a few C-level steps.
     """
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, names=None, max_words: int = 6):
         self.text = text
         self.sents = sents = split_sentences(text)
         self.sent_cased = [_cased(text[s:e]) for s, e in sents]
@@ -338,6 +370,9 @@ class _Words:
             pos = find(w, pos)
             ws.append(pos)
             pos += len(w)
+        self.arabic = bool(_ARABIC_LETTER.search(text))
+        if names is not None and self.arabic and _ARABIC_CLITIC_START.search(text):
+            wt, ws = split_clitics(wt, ws, names, max_words)
         we = array("l", [s + len(w) for s, w in zip(ws, wt, strict=True)])
         poss = bytearray([len(w) > 2 and w[-1] in "sS" and w[-2] in _APOS for w in wt])
         if any(poss):  # "Syria's": the word is "Syria", and a possessive ends any name
@@ -378,6 +413,53 @@ class _Words:
                 if w in _TRIGGER_WORDS:
                     self._triggers.setdefault(w, []).append(k)
         return sorted(k for w in words & self._triggers.keys() for k in self._triggers[w])
+
+
+#: An Arabic word that may begin with clitics: a conjunction (و, ف) and/or a preposition (ب, ل, ك).
+_ARABIC_CLITIC_START = re.compile(r"(?<![\w])[وفبلك][\u0621-\u064A]{2}")
+_CLITIC = re.compile(r"[وف]?[بلك]|[وف]")
+_ARABIC_LETTER = re.compile(r"[\u0621-\u064A]")
+
+
+def split_clitics(wt: list[str], ws, names, max_words: int = 6) -> tuple[list[str], array]:
+    """The words ``wt`` (starting at ``ws``) with the Arabic clitics split off the names they are
+    written onto: و ف (and, so) and ب ل ك (in, to, like), alone or together, become a word of their
+    own when the rest of the word starts a name the gazetteer knows (with the words after it) and
+    the whole word does not, the rest has three letters or more, and the whole is not a word more
+    frequent in Arabic than the rest (:data:`ARABIC_COMMON_ZIPF`: ورقة is "paper", not و + رقة; وليد
+    is a man's name): وسراقب → و + سراقب, وخان شيخون → و + خان شيخون, والنقير → و + النقير;
+    بنش, بداما, بينين stay whole. The shortest clitic that leaves a name wins (وبنش → و + بنش).
+
+    >>> from geo_idlib.places.store import load_index
+    >>> a = automaton.load(load_index())
+    >>> split_clitics(["وحلب", "وبنش", "ولكن"], array("l", [0, 5, 10]), a)
+    (['و', 'حلب', 'و', 'بنش', 'ولكن'], array('l', [0, 1, 5, 6, 10]))
+    >>> split_clitics(["بنش", "وخان", "شيخون"], array("l", [0, 4, 9]), a)[0]
+    ['بنش', 'و', 'خان', 'شيخون']
+    """
+    out_w: list[str] = []
+    out_s = array("l")
+    for k, (w, s) in enumerate(zip(wt, ws, strict=True)):
+        split = 0
+        if len(w) > 2 and w[0] in "وفبلك" and _ARABIC_LETTER.match(w, 1):
+            following = [x for x in wt[k + 1:k + max_words] if _ARABIC_LETTER.match(x)]
+            if not _starts_name(names, [w, *following]):
+                split = next((n for n in range(1, 3) if len(w) - n >= 3 and _CLITIC.fullmatch(w[:n])
+                              and _zipf_ar(w) < max(ARABIC_COMMON_ZIPF, _zipf_ar(w[n:]))
+                              and _starts_name(names, [w[n:], *following])), 0)
+        if split:
+            out_w += [w[:split], w[split:]]
+            out_s.extend((s, s + split))
+        else:
+            out_w.append(w)
+            out_s.append(s)
+    return out_w, out_s
+
+
+def _starts_name(names, words: list[str]) -> bool:
+    """Whether a gazetteer key starts at the first of ``words`` (and ends at one of their ends)."""
+    keys = [k for k in word_keys(words, [False] * len(words)) if k]
+    return bool(keys) and bool(names.prefixes(" ".join(keys)))
 
 
 def _run_ends(W: _Words, t: _Tables, i: int, max_words: int) -> list[int]:
@@ -525,6 +607,8 @@ def _accept(C: _Context, i: int, j: int, key: str, cands) -> bool:
     if key in t.never or key in t.title or len(key.replace(" ", "")) < 2:
         return False
     if i == j and (_CONTRACTION.search(W.wt[i]) or _CAMEL.match(W.wt[i])):
+        return False
+    if i == j and _ARABIC_LETTER.match(W.wt[i]) and not _arabic_word_ok(W.wt[i], cands, key):
         return False
     prev = i - 1 if i > 0 and W.sid[i - 1] == W.sid[i] else None
     nxt = j + 1 if j + 1 < W.n and W.sid[j + 1] == W.sid[j] else None
@@ -708,6 +792,8 @@ def _pattern_mentions(W: _Words, t: _Tables) -> list[tuple[int, int, str | None]
                     name, s = name[head.end():], s + head.end()
                 if _pattern_name_ok(name, explicit, t):
                     out.add((s, e, hint))
+    if W.arabic:
+        out.update(_arabic_cue_mentions(W, t))
     best: dict[tuple[int, int], str | None] = {}
     for s, e, hint in out:  # one entry per span; a hint from any pattern wins over none
         best[(s, e)] = best.get((s, e)) or hint
@@ -715,6 +801,83 @@ def _pattern_mentions(W: _Words, t: _Tables) -> list[tuple[int, int, str | None]
 
 
 _FUNCTION_WORD = re.compile(r"(?:The|A|An|In|On|At|Near|From|To|And|But|As|By|Of)\s+")
+
+#: Arabic cue words (toponym_cues.csv): ``arabic_<kind>_before`` words say a place of that kind
+#: follows (قرية X, بلدة X, ريف X, مطار X); ``arabic_<kind>_head`` words begin the place's own name
+#: (جبل الزاوية, تل النار, سهل الغاب).
+_ARABIC_CUE_ROLES = {"arabic_settlement_before": ("settlement", False), "arabic_admin1_before": ("admin1", False),
+                     "arabic_airport_before": ("airport", False), "arabic_mountain_head": ("mountain", True),
+                     "arabic_area_head": ("area", True)}
+#: The most names an Arabic cue word in the plural frames as a list (قرى X، Y وZ).
+ARABIC_LIST_MAX = 12
+
+
+@lru_cache(maxsize=1)
+def _arabic_cues() -> dict[str, tuple[str, bool]]:
+    """{normalised cue word: (kind, whether the word is part of the name)}."""
+    return {normalize(r["word"]): _ARABIC_CUE_ROLES[r["role"]] for r in io.package_data_rows("toponym_cues.csv")
+            if r["role"] in _ARABIC_CUE_ROLES}
+
+
+def _arabic_cue_mentions(W: _Words, t: _Tables) -> set[tuple[int, int, str | None]]:
+    """Names an Arabic cue word frames, known to the gazetteer or not: قرية X, بلدة X, مدينة X, ريف X,
+    مطار X (X is the name), جبل X, تل X, سهل X (the whole is the name), and the lists after a
+    plural (قرى X، Y وZ). A name is one word, or two when the first begins names (تل عاس, كفر
+    زيتا, أم نير); a frequent Arabic word or a demonym is none."""
+    cues, out = _arabic_cues(), set()
+    for k in range(W.n - 1):
+        cue = next((cues[c] for n in (0, 1, 2) if (n == 0 or _CLITIC.fullmatch(W.wt[k][:n]))
+                    and (c := _key(W.wt[k][n:])) in cues), None) if _ARABIC_LETTER.match(W.wt[k]) else None
+        if cue is None or W.sid[k + 1] != W.sid[k]:
+            continue
+        kind, head = cue
+        i, off, items = k + 1, 0, 0
+        while i < W.n and W.sid[i] == W.sid[k] and items < ARABIC_LIST_MAX:
+            j = _arabic_name_end(W, t, i, off, head)
+            if j is None:
+                break
+            if head:  # the cue word, without its clitic, begins the name
+                start = W.ws[k] + next(n for n in (0, 1, 2) if _key(W.wt[k][n:]) in cues)
+            else:
+                start = W.ws[i] + off
+            out.add((start, W.we[j], kind))
+            items += 1
+            nxt = None if head else _arabic_list_next(W, j)
+            if nxt is None:
+                break
+            i, off = nxt
+    return out
+
+
+def _arabic_name_end(W: _Words, t: _Tables, i: int, off: int = 0, head: bool = False) -> int | None:
+    """The last word of the Arabic name starting at word i (``off`` letters in: a clitic), None if
+    word i cannot start one (a frequent Arabic word, unless it follows a ``head`` cue: جبل الزاوية)."""
+    w = W.wt[i][off:]
+    if not _ARABIC_LETTER.match(w) or len(w) < 2 or _key(w) in t.never or _cue_word(w):
+        return None
+    if _arabic_prefix(w, t) and i + 1 < W.n and W.sid[i + 1] == W.sid[i] and W.joined[i] \
+            and _ARABIC_LETTER.match(W.wt[i + 1]) and _key(W.wt[i + 1]) not in t.never:
+        return i + 1
+    return i if _zipf_ar(w) < (ARABIC_NEVER_ZIPF if head else ARABIC_COMMON_ZIPF) else None
+
+
+def _cue_word(w: str) -> bool:
+    """An Arabic cue word, maybe after a clitic (وبلدات, بريف)."""
+    cues = _arabic_cues()
+    return any(_key(w[n:]) in cues for n in (0, 1, 2) if n == 0 or _CLITIC.fullmatch(w[:n]))
+
+
+def _arabic_list_next(W: _Words, j: int) -> tuple[int, int] | None:
+    """Where the next name of a list begins after word j ("، Y", " وY", "، وY"): ``(word, letters
+    of clitic to skip)``, or None."""
+    k = j + 1
+    if k >= W.n or W.sid[k] != W.sid[j] or W.text[W.we[j]:W.ws[k]].strip() not in ("", "،", ","):
+        return None
+    if W.wt[k] == "و":  # split off a known name
+        return (k + 1, 0) if k + 1 < W.n and W.ws[k + 1] == W.we[k] else None
+    if W.wt[k].startswith("و") and len(W.wt[k]) > 3:
+        return k, 1
+    return (k, 0) if W.text[W.we[j]:W.ws[k]].strip() else None
 
 
 def _pattern_name_ok(name: str, explicit: bool, t: _Tables) -> bool:
@@ -751,8 +914,8 @@ def find(text: str, index, *, offset: int = 0) -> list[Mention]:
         return []
     t = _tables()
     names = automaton.load(index)
-    W = _Words(text)
     max_words = max(1, min(int(getattr(index, "max_words", 6) or 6), 8))
+    W = _Words(text, names, max_words)
     hits = _gazetteer_hits(W, t, names, max_words)
     orgs = _organisations(W, t)
     if orgs:  # a place named in an organisation's name is not a place mention
@@ -760,9 +923,98 @@ def find(text: str, index, *, offset: int = 0) -> list[Mention]:
     found = names.candidates(hits.values()) if hits else {}
     hits = {ij: k for ij, k in hits.items() if k in found}
     matches = _gazetteer_matches(text, W, _Context(W, t, hits, found), hits, found)
+    if W.arabic:
+        matches += _bridged(W, t, index, matches, found, orgs)
     matches = _with_pattern_mentions(text, W, t, matches,
                                      [(W.ws[i], W.we[j]) for i, j in orgs])
     return _mention_rows(text, W, matches, offset)
+
+
+#: The most words of an Arabic name found through the skeleton bridge.
+BRIDGE_MAX_WORDS = 3
+#: The fewest consonants a name needs to be found through the bridge, unless a word such as قرية or
+#: بلدة (toponym_cues.csv ``arabic_settlement_before``) frames it: on the Arabic dev set, names of
+#: three consonants (after doubled ones are folded) found so were 7 right and 12 wrong (حرمة →
+#: Harim, جبالة → Jablah, a verb يقابله → Rabiah), of four or more 13 right and 2 wrong
+#: (scripts/eval_arabic.py --show; a radius of 40 km instead of 100 lost more right than wrong).
+BRIDGE_MIN_CONSONANTS = 4
+
+
+def _after_cue(W: _Words, t: _Tables, i: int) -> bool:
+    """Whether word i follows a word that says a settlement comes (قرية, بلدة, مدينة, قرى, ...)."""
+    return i > 0 and W.sid[i - 1] == W.sid[i] and _key(W.wt[i - 1]) in t.arabic_settlement_before
+
+
+def _bridged(W: _Words, t: _Tables, index, matches: list, found: dict, orgs: list) -> list[tuple[int, int, str | None]]:
+    """Arabic names the gazetteer has only in Latin letters, found through the skeleton bridge
+    (:func:`~geo_idlib.places.normalize.consonant_key` of the Arabic read in Latin letters, the
+    ``consonant`` step of :func:`~geo_idlib.places.rank.lookup`): runs of up to
+    :data:`BRIDGE_MAX_WORDS` Arabic words outside the gazetteer's matches, made of rare words (or
+    opened by a word that begins names, تل, كفر, الشيخ, ...), whose skeleton is a place's in the
+    block's country (:func:`~geo_idlib.places.rank.infer_country` of the matches) within
+    :data:`~geo_idlib.places.rank.CONSONANT_NEAR_KM` of its places (never abroad: without a country
+    there is no bridge). A clitic written onto the name is left out of the span (ومسعدة → مسعدة).
+    Longest run first, left to right."""
+    from .rank import anchors, infer_country, lookup
+
+    text = W.text
+    cands = [found.get(_key(text[s:e]), []) for s, e, _ in matches]
+    home = infer_country(cands)
+    if home is None:
+        return []
+    near = anchors(cands, home)
+    taken = sorted([(s, e) for s, e, _ in matches] + [(W.ws[i], W.we[j]) for i, j in orgs])
+    runs: dict[tuple[int, int], list[tuple[int, str]]] = {}  # (i, j) → [(clitic length, key)]
+    for i in range(W.n):
+        for j in range(i, min(W.n, i + BRIDGE_MAX_WORDS)):
+            if j > i and not (W.joined[j - 1] and W.sid[j] == W.sid[i]):
+                break
+            if not _bridge_run_ok(W.wt[i:j + 1], t) or _overlaps(taken, W.ws[i], W.we[j]):
+                continue
+            w = W.wt[i]
+            cuts = [n for n in (1, 2) if len(w) - n >= 3 and _CLITIC.fullmatch(w[:n])
+                    and not any(w.startswith(p) for p in t.arabic_prefix)]  # كفرعين is no ك + فرعين
+            runs[(i, j)] = [(n, _key(text[W.ws[i] + n:W.we[j]])) for n in (*cuts, 0)]
+    if not runs:
+        return []
+    got = lookup(index, {k for opts in runs.values() for _, k in opts}, fuzzy=False, country=home, near=near)
+    out, after = [], -1
+    for i in range(W.n):
+        if i <= after:
+            continue
+        for j in range(min(W.n, i + BRIDGE_MAX_WORDS) - 1, i - 1, -1):
+            n = next((n for n, k in runs.get((i, j), ()) if k in got
+                      and (len(consonant_key(k)) >= BRIDGE_MIN_CONSONANTS or _after_cue(W, t, i))), None)
+            if n is not None:
+                out.append((W.ws[i] + n, W.we[j], kind_hint_at(text, W.ws[i] + n, W.we[j])))
+                after = j
+                break
+    return out
+
+
+def _bridge_run_ok(words: list[str], t: _Tables) -> bool:
+    """Whether Arabic words may be a name only the bridge knows: Arabic, not a clitic alone, no
+    demonym, weekday or month; every word rare in Arabic (:data:`ARABIC_COMMON_ZIPF`) unless the
+    run opens with a word that begins names (تل, كفر, الشيخ: toponym_cues.csv ``arabic_prefix``)."""
+    if not all(_ARABIC_LETTER.match(w) and len(w) > 1 for w in words):
+        return False
+    keys = [_key(w) for w in words]
+    if any(k in t.never for k in keys) or _zipf_ar(words[-1]) >= ARABIC_NEVER_ZIPF:
+        return False
+    if len(words) > 1 and _arabic_prefix(words[0], t):
+        return True
+    return all(_zipf_ar(w) < ARABIC_COMMON_ZIPF for w in words)
+
+
+def _arabic_prefix(word: str, t: _Tables) -> bool:
+    """Whether an Arabic word (maybe after a clitic: والشيخ) is one that begins place names."""
+    return any(_key(word[n:]) in t.arabic_prefix for n in (0, 1, 2) if n == 0 or _CLITIC.fullmatch(word[:n]))
+
+
+def _overlaps(spans: list[tuple[int, int]], s: int, e: int) -> bool:
+    """Whether ``(s, e)`` overlaps one of the sorted, non-overlapping ``spans``."""
+    k = bisect.bisect_left(spans, (e, -1)) - 1
+    return k >= 0 and spans[k][1] > s
 
 
 def _organisations(W: _Words, t: _Tables) -> list[tuple[int, int]]:
@@ -777,11 +1029,13 @@ def _organisations(W: _Words, t: _Tables) -> list[tuple[int, int]]:
         if out and i <= out[-1][1]:
             continue
         best = -1
-        if W.cap[i] and (_key(W.wt[i]),) in t.org_prefixes:
+        # an Arabic name may carry a clitic (لهيئة تحرير الشام, وتلفزيون سوريا)
+        cut = 1 if W.arabic and W.wt[i][:1] in "وفبلك" and (_key(W.wt[i][1:]),) in t.org_prefixes else 0
+        if W.cap[i] and ((_key(W.wt[i]),) in t.org_prefixes or cut):
             j = i
             while j + 1 < W.n and j - i < 8 and W.sid[j + 1] == W.sid[i] and _ORG_GAP.fullmatch(W.text, W.we[j], W.ws[j + 1]):
                 j += 1
-                words = _name_words(W.text[W.ws[i]:W.we[j]])
+                words = _name_words(W.text[W.ws[i] + cut:W.we[j]])
                 if words in t.orgs:
                     best = j
                 elif words not in t.org_prefixes:
@@ -901,6 +1155,8 @@ def _with_pattern_mentions(text: str, W: _Words, t: _Tables, matches: list, orgs
             if not (len(inside) > 1 or not tail or tail.split()[0] not in t.feature):
                 continue
             new = [(s, e, hint or inside[0][2] or kind_hint_at(text, s, e))]
+        elif hint and not inside[0][2] and len(inside) == 1 and inside[0][:2] == (s, e):
+            new = [(s, e, hint)]  # the kind the frame says (قرية X: a settlement)
         else:
             continue
         matches[lo:hi], starts[lo:hi], ends[lo:hi] = new, [s], [e]

@@ -31,15 +31,19 @@ import unicodedata
 from functools import lru_cache
 
 # =========================================================================== normalisation
-# Characters removed outright: apostrophes and the letters used for ʿayn / hamza, tatweel.
-_REMOVE = "'`´’‘‛ʿʾʻʼˈ′ʹ\u0640"
+# Characters removed outright: apostrophes and the letters used for ʿayn / hamza, tatweel, and the
+# invisible marks of bidirectional text (LRM, RLM, ALM, joiners, embeddings, isolates).
+_REMOVE = ("'`´’‘‛ʿʾʻʼˈ′ʹ\u0640\u200c\u200d\u200e\u200f\u061c"
+           "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 # Letters NFKD does not decompose.
 _LETTERS = {"ø": "o", "ł": "l", "ß": "ss", "æ": "ae", "œ": "oe", "đ": "d", "ð": "d", "þ": "th",
             "ı": "i", "ħ": "h", "ŧ": "t", "ŀ": "l",
             # Arabic: ta marbuta → ha, alef maksura / Persian yeh → ya, Persian kaf → kaf, alef wasla → alef
-            "ة": "ه", "ى": "ي", "ی": "ي", "ک": "ك", "ٱ": "ا"}
+            "ة": "ه", "ى": "ي", "ی": "ي", "ک": "ك", "ٱ": "ا",
+            # Arabic-Indic and Persian digits → ASCII digits
+            **{chr(0x0660 + d): str(d) for d in range(10)}, **{chr(0x06F0 + d): str(d) for d in range(10)}}
 
 
 # Hyphen-like characters all become "-" (so that "al‑Bab" with a non-breaking hyphen is "al-Bab").
@@ -77,7 +81,7 @@ _SUN_ARTICLES = {"an", "ar", "as", "ash", "at", "ath", "az", "ad", "adh",
 _FINAL_VOWEL = re.compile(r"(?<=[^\W\d_]{2})(?:ah|eh|e)\b")
 
 
-_DOUBLED = re.compile(r"([^\W\d_])\1+")
+_DOUBLED = re.compile(r"([a-z])\1+")  # Latin letters only: in Arabic script a doubled letter is two (ببيروت = ب + بيروت)
 
 
 _FINAL_E = re.compile(r"e(?=[^\W\d_aeiouy]\b)")
@@ -118,8 +122,10 @@ def normalize(text: str) -> str:
 
     Folds the ways one Arabic name is written in Latin letters, and Arabic script itself:
 
-    1. NFKD and removal of diacritics (ā → a, ḩ → h), of ʿ ʾ ' ` ’ ‘ and tatweel; lower case.
-    2. Arabic script: tashkeel dropped, alef forms (أ إ آ ٱ) → ا, ة → ه, ى → ي.
+    1. NFKD and removal of diacritics (ā → a, ḩ → h), of ʿ ʾ ' ` ’ ‘, tatweel and the invisible
+       marks of bidirectional text (RLM, LRM, ALM, joiners); lower case.
+    2. Arabic script: tashkeel dropped, alef forms (أ إ آ ٱ) → ا, the hamza seats ؤ → و and
+       ئ → ي, ة → ه, ى → ي; Arabic-Indic digits (٠-٩, ۰-۹) → 0-9.
     3. The article: al-/el- and the assimilated an-/ar-/as-/ash-/at-/az-/ad- (also en-, es-, ez-, …)
        → ``al``; as a separate word only before a word with the same consonant ("an Nu'man"), so
        English "an", "as", "at" are left alone.
@@ -151,8 +157,10 @@ def normalize(text: str) -> str:
     (True, False)
     >>> normalize("Sham") == normalize("Sam"), normalize("talks an hour")
     (False, 'talks an hur')
-    >>> normalize("إِدْلِب") == normalize("ادلب"), normalize("حماة")
-    (True, 'حماه')
+    >>> normalize("إِدْلِب") == normalize("ادلب"), normalize("حماة"), normalize("رأس العين") == normalize("راس العين")
+    (True, 'حماه', True)
+    >>> normalize("جسر الشُّغُور\u200f"), normalize("٢٨ شباط ٢٠٢٠")
+    ('جسر الشغور', '28 شباط 2020')
     """
     if not text:
         return ""
@@ -244,9 +252,49 @@ _ARTICLE_KEY_WORD = re.compile(r"\bal\b ?")
 _VOWELS = re.compile(r"[aeiouyw ]")
 
 
+#: Arabic letters (after :func:`normalize`) → the Latin letters :func:`normalize` leaves of their usual
+#: transliterations (kh → h, q → k, dh → z, gh → g; ʿayn and hamza dropped; alef a, waw u, ya i):
+#: the bridge from Arabic script to the names the gazetteer has only in Latin letters.
+_ARABIC_LATIN = str.maketrans({
+    "ا": "a", "ب": "b", "ت": "t", "ث": "th", "ج": "j", "ح": "h", "خ": "h", "د": "d", "ذ": "z", "ر": "r",
+    "ز": "z", "س": "s", "ش": "sh", "ص": "s", "ض": "d", "ط": "t", "ظ": "z", "ع": "", "غ": "g", "ف": "f",
+    "ق": "k", "ك": "k", "ل": "l", "م": "m", "ن": "n", "ه": "h", "و": "u", "ي": "i", "ء": "",
+    "پ": "b", "چ": "j", "ڤ": "f", "گ": "k", "\x01": "at", "\x02": "a"})
+
+
+def arabic_latin(key: str) -> str:
+    """A Latin reading of a :func:`normalize` key in Arabic script, shaped like a Latin key: the
+    article ال → ``al``, a final ه (the ta marbuta) → ``a`` at the name's end and ``at`` inside it
+    (as Latin spellings write "Maarat al-Numan"), waw and ya → ``u``, ``i`` (``w``, ``y`` at a
+    word's start); keys in Latin letters come back unchanged. Arabic does not write short vowels,
+    so compare the result with Latin keys through :func:`consonant_key` or by similarity.
+
+    >>> arabic_latin(normalize("كفرسجنة")), arabic_latin(normalize("الشيخ دامس")), arabic_latin(normalize("معرة النعمان"))
+    ('kfrsjna', 'al shih dams', 'mrat al nman')
+    >>> arabic_latin(normalize("حنتوتين")), arabic_latin(normalize("وادي الضيف")), arabic_latin("saraqib")
+    ('hntutin', 'wadi al dif', 'saraqib')
+    """
+    if key.isascii():
+        return key
+    out = []
+    words = key.split()
+    for n, w in enumerate(words):
+        article = w.startswith("ال") and len(w) > 3
+        if article:
+            w = w[2:]
+        if w.endswith("ه") and len(w) > 2:
+            w = w[:-1] + ("\x02" if n == len(words) - 1 else "\x01")
+        head = {"و": "w", "ي": "y"}.get(w[:1], "")
+        latin = head + (w[1:] if head else w).translate(_ARABIC_LATIN)
+        out.append(f"al {latin}" if article else latin)
+    return " ".join(out)
+
+
 def consonant_key(key: str) -> str:
     """The consonant skeleton of a :func:`normalize` key: the article words ``al`` dropped, then the
-    vowels (a e i o u, and the semi-vowels y w) and spaces, then doubled letters folded; ``""`` for
+    vowels (a e i o u, and the semi-vowels y w) and spaces, then doubled letters folded. A key in
+    Arabic script is first read in Latin letters (:func:`arabic_latin`), so that an Arabic name
+    meets the Latin spellings of the same name (كفرسجنة and Kafr Sajnah: ``kfrsjn``); ``""`` for
     keys in other scripts. Looked up only when it has :data:`CONSONANT_MIN` letters or more.
 
     The key already carries the article and letter rules (kh → h, q → k, Deir → dayr, doubled
@@ -258,9 +306,15 @@ def consonant_key(key: str) -> str:
     True
     >>> consonant_key(normalize("Deir Ezzor")), consonant_key(normalize("Deir ez-Zor")), consonant_key("hama")
     ('drzr', 'drzr', 'hm')
+    >>> [consonant_key(normalize(n)) for n in ("كفرسجنة", "Kafr Sajnah", "اللطامنة", "Al Lataminah")]
+    ['kfrsjn', 'kfrsjn', 'ltmn', 'ltmn']
+    >>> consonant_key(normalize("الشيخ دامس")) == consonant_key(normalize("Ash Shaykh Damis")), consonant_key("москва")
+    (True, '')
     """
     if not key.isascii():
-        return ""
+        key = arabic_latin(key)
+        if not key.isascii():
+            return ""
     return _DOUBLED_ANY.sub(r"\1", _VOWELS.sub("", _ARTICLE_KEY_WORD.sub("", key)))
 
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .. import crs, io
 from . import automaton
-from .normalize import compact, exact_key, literal_key, normalize
+from .normalize import arabic_latin, compact, exact_key, literal_key, normalize
 from .store import Candidate, fuzzy_threshold
 
 # =========================================================================== ranking
@@ -291,6 +292,13 @@ CONSONANT_NEEDS_COUNTRY = True
 CONSONANT_MIN_RATIO = 0.8
 
 
+#: An Arabic name matched through the skeleton bridge (its consonants read in Latin letters,
+#: :func:`~geo_idlib.places.normalize.arabic_latin`) needs at least this ratio between its Latin
+#: reading and the other key: Arabic writes no short vowels, so "kfrsjna" against "kafr sajna" is
+#: 0.82. Tuned on the Arabic dev set (scripts/eval_arabic.py).
+BRIDGE_MIN_RATIO = 0.7
+
+
 def lookup(index, keys: Iterable[str], *, fuzzy: bool = True, country: str | None = None,
            consonant: bool = True, near=None) -> dict[str, tuple[str, list[tuple[Candidate, float]]]]:
     """How each normalised key matches, and its candidates: ``{key: (via, [(candidate, similarity)])}``.
@@ -364,9 +372,15 @@ def _consonant_matches(names, key: str, country: str | None, near) -> list[tuple
     first."""
     from rapidfuzz import fuzz
 
-    ratios = {other: fuzz.ratio(key, other) / 100 for other in names.consonant(key)}
+    if key.isascii():
+        ratios = {other: fuzz.ratio(key, other) / 100 for other in names.consonant(key)}
+        least = CONSONANT_MIN_RATIO
+    else:  # the skeleton bridge: an Arabic name read in Latin letters against the Latin names
+        latin = arabic_latin(key)
+        ratios = {other: fuzz.ratio(latin, arabic_latin(other)) / 100 for other in names.consonant(key)}
+        least = BRIDGE_MIN_RATIO
     best: dict[str, tuple[Candidate, float]] = {}
-    for other, cands in names.candidates(k for k, r in ratios.items() if r >= CONSONANT_MIN_RATIO).items():
+    for other, cands in names.candidates(k for k, r in ratios.items() if r >= least).items():
         for c in cands:
             if (not country or c.country == country.upper()) and (c.place_id not in best or best[c.place_id][1] < ratios[other]):
                 best[c.place_id] = (c, ratios[other])
@@ -376,6 +390,50 @@ def _consonant_matches(names, key: str, country: str | None, near) -> list[tuple
                 if (CONSONANT_SEATS_ANYWHERE and c.feature_code in _SEATS)
                 or (len(lat) and float(crs.haversine_km(c.lat, c.lon, lat, lon).min()) <= CONSONANT_NEAR_KM)}
     return sorted(best.values(), key=lambda cs: (-cs[1], -cs[0].population, cs[0].place_id))
+
+
+# =========================================================================== the report's country
+#: A country is the context when it gets at least this share of the mentions' votes (measured
+#: against "leads the runner-up 1.5×": 1–2 points better Acc@161 on GeoWebNews and the Syria subset).
+CONTEXT_SHARE = 0.4
+def infer_country(cands_per_mention: Iterable[list[Candidate]]) -> str | None:
+    """The context country of a report: most mentions can be in it (``None`` when unclear).
+
+    Each mention votes ``1/k`` for each of the ``k`` countries its candidates lie in; the leading
+    country is the context when it gets at least :data:`CONTEXT_SHARE` of all votes.
+
+    Examples
+    --------
+    >>> sy = Candidate("geonames:1", "A", 35, 36, "SY", "", "PPL", 0, "geonames")
+    >>> us = Candidate("geonames:2", "B", 40, -90, "US", "", "PPL", 0, "geonames")
+    >>> infer_country([[sy], [sy, us], [us, sy]]), infer_country([[sy], [us]]), infer_country([])
+    ('SY', 'SY', None)
+    """
+    votes: Counter = Counter()
+    for cands in cands_per_mention:
+        countries = sorted({c.country for c in cands if c.country})
+        for cc in countries:
+            votes[cc] += 1 / len(countries)
+    if not votes:
+        return None
+    total = sum(votes.values())
+    (top, w), = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))[:1]
+    return top if w / total >= CONTEXT_SHARE else None
+
+
+def anchors(cands_per_name: Iterable[list[Candidate]], ctx: str | None):
+    """Where a report's places are, before ranking: the candidates in the context country ``ctx``
+    of the names that have only one place there (settlements and districts; a town and its
+    namesake sub-district within :data:`SAME_PLACE_KM` are one), as ``(lat, lon)`` arrays (the
+    ``near`` of :func:`lookup`)."""
+    import numpy as np
+
+    pts = []
+    for cands in cands_per_name:
+        home = [c for c in cands if c.country == ctx and c.precision in ("settlement", "admin2")]
+        if home and all(crs.haversine_km(home[0].lat, home[0].lon, c.lat, c.lon) <= SAME_PLACE_KM for c in home[1:]):
+            pts.append((home[0].lat, home[0].lon))
+    return np.array([p[0] for p in pts], dtype=float), np.array([p[1] for p in pts], dtype=float)
 
 
 # =========================================================================== the ranking

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
@@ -47,7 +46,7 @@ from . import automaton
 from .build import country_neighbours
 from .mentions import Mention
 from .normalize import normalize
-from .rank import Match, kind_of, lookup, rank
+from .rank import Match, anchors, infer_country, kind_of, lookup, rank
 from .store import Candidate, GazetteerIndex
 
 if TYPE_CHECKING:  # pandas is imported where a table is built, not to find places
@@ -61,36 +60,8 @@ PLACES_COLUMNS = ["report", "mention", "start", "end", "sentence", "name", "plac
 #: Columns of :func:`geocode_names` records, in order.
 RECORD_COLUMNS = ["query", "name", "lat", "lon", "place_id", "country", "feature_code", "precision",
                   "confidence", "status"]
-#: A country is the context when it gets at least this share of the mentions' votes (measured
-#: against "leads the runner-up 1.5×": 1–2 points better Acc@161 on GeoWebNews and the Syria subset).
-CONTEXT_SHARE = 0.4
 #: Proximity decays as exp(-d / PROXIMITY_KM).
 PROXIMITY_KM = 150.0
-
-
-def infer_country(cands_per_mention: Iterable[list[Candidate]]) -> str | None:
-    """The context country of a report: most mentions can be in it (``None`` when unclear).
-
-    Each mention votes ``1/k`` for each of the ``k`` countries its candidates lie in; the leading
-    country is the context when it gets at least :data:`CONTEXT_SHARE` of all votes.
-
-    Examples
-    --------
-    >>> sy = Candidate("geonames:1", "A", 35, 36, "SY", "", "PPL", 0, "geonames")
-    >>> us = Candidate("geonames:2", "B", 40, -90, "US", "", "PPL", 0, "geonames")
-    >>> infer_country([[sy], [sy, us], [us, sy]]), infer_country([[sy], [us]]), infer_country([])
-    ('SY', 'SY', None)
-    """
-    votes: Counter = Counter()
-    for cands in cands_per_mention:
-        countries = sorted({c.country for c in cands if c.country})
-        for cc in countries:
-            votes[cc] += 1 / len(countries)
-    if not votes:
-        return None
-    total = sum(votes.values())
-    (top, w), = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))[:1]
-    return top if w / total >= CONTEXT_SHARE else None
 
 
 #: Proximity compares a name with at most this many other names on each side in the order of first
@@ -252,19 +223,9 @@ def _candidates(keys: list[str], index: GazetteerIndex, country: str | None, fuz
     ctx = country.upper() if country else infer_country([[c for c, _ in found[k][1]] for k in keys if k in found])
     missing = [k for k in distinct if k not in found]
     if missing:
-        found.update(lookup(index, missing, country=ctx, fuzzy=fuzzy, near=_anchors(found, ctx)))
+        near = anchors([[c for c, _ in cands] for _, cands in found.values()], ctx)
+        found.update(lookup(index, missing, country=ctx, fuzzy=fuzzy, near=near))
     return found, ctx
-
-
-def _anchors(found: dict, ctx: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """Where the report's places are, before ranking: the candidates in the context country of the
-    names that have only one there (``(lat, lon)`` arrays)."""
-    pts = []
-    for _, cands in found.values():
-        home = [c for c, _ in cands if c.country == ctx and c.precision in ("settlement", "admin2")]
-        if len(home) == 1:
-            pts.append((home[0].lat, home[0].lon))
-    return np.array([p[0] for p in pts], dtype=float), np.array([p[1] for p in pts], dtype=float)
 
 
 def _choose(mentions: list[str], keys: list[str], kinds: list[str | None], found: dict, ctx: str | None,
