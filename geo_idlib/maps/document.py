@@ -152,8 +152,10 @@ def _series(area: layers.Areas, actors: Actors, d1, when) -> dict:
         return {"area_km2": None, "uncertain_km2": None, "base": None}
     km2 = furniture.series(area.faces, area.runs, len(area.dates), len(actors.table))
     unc = furniture.uncertain_series(area.timeline, area.dates, base, actors)
-    return {"area_km2": np.round(km2, 1).tolist(), "base": base,
-            "uncertain_km2": np.round(unc, 1).tolist() if unc is not None else None}
+    # to 0.001 km², not to the 0.1 km² shown under 10 km²: rounding twice (2,498.47 → 2,498.5
+    # → 2,499) would show another figure than `geo-idlib change` prints for the same dates
+    return {"area_km2": np.round(km2, 3).tolist(), "base": base,
+            "uncertain_km2": np.round(unc, 3).tolist() if unc is not None else None}
 
 
 def build_document(areas=None, places=None, *, timeline=None, date=None, change_polys=None, d1=None,
