@@ -23,7 +23,7 @@ import sys
 import time
 
 from geo_idlib.territory import infer
-from scripts.common import ROOT, SHARED, PeakRSS, run_worker
+from scripts.common import ROOT, SHARED, PeakRSS, missing, run_worker
 
 WIKI = SHARED / "data" / "syria_places_wikipedia_2017" / "syria_places_wikipedia_2017.csv"
 ADM0 = SHARED / "data" / "ocha_syria_admin" / "syr_admin0_ocha_v02_20201217.geojson"
@@ -77,8 +77,7 @@ def run(kind: str) -> dict:
 
 
 def main() -> int:
-    if not WIKI.exists() or not ADM0.exists():
-        print(f"{WIKI} or {ADM0} is missing: nothing to bench", file=sys.stderr)
+    if missing(WIKI, ADM0, needed_for="the inference benchmark"):
         return 1
     ours, naive, ours10, sample = run("ours"), run("naive"), run("ours10"), run("sample")
     print(f"control inference, {ours['points']:,} points of the 2017 snapshot inside Syria (OCHA outline)")

@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scripts.common import ROOT
+from scripts.common import ROOT, missing
 
 REPORT = ROOT / "examples" / "idlib_report_2020-02-20.txt"
 EXE = Path(sys.executable).with_name("geo-idlib")
@@ -136,8 +136,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="long reports of 1 and 10 MB only")
     args = ap.parse_args(argv)
-    if not GEO.exists():
-        print(f"{GEO} is missing: ../shared is needed for the places benchmark", file=sys.stderr)
+    if missing(GEO, needed_for="the places benchmark"):
         return 1
     corpora_texts = {"GeoWebNews": [d["text"] for d in load_gwn(GEO / "GWN.xml")],
                      "LGL": [d["text"] for d in load_gaztag(GEO / "lgl.xml")],

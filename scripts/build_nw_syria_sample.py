@@ -54,6 +54,7 @@ from geo_idlib.places.store import load_index  # noqa: E402
 from geo_idlib.territory import change  # noqa: E402
 from scripts import nw_syria_baseline as b2017  # noqa: E402
 from scripts import nw_syria_lookup as lookup  # noqa: E402
+from scripts.common import missing  # noqa: E402
 
 SHARED = Path(os.environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
 FACTS = SHARED / "data" / "nw_syria_2019_2020"
@@ -778,8 +779,7 @@ def main(argv=None) -> int:
     if args.report:
         print(report(ROOT / "shapefiles"), end="")
         return 0
-    if not FACTS.exists():
-        print(f"{FACTS} is missing: the sample is built from ../shared", file=sys.stderr)
+    if missing(FACTS, needed_for="building the sample"):
         return 1
     target = ROOT / "shapefiles"
     if args.check:

@@ -23,6 +23,19 @@ SHARED = Path(os.environ.get("GEO_IDLIB_SHARED", ROOT.parent / "shared"))
 TARGET_MISSED = 3
 
 
+def missing(*paths: Path, needed_for: str) -> bool:
+    """Whether a file or folder of ../shared that a script needs is absent; if so, it says which
+    on stderr (the script then returns 1).
+
+    >>> missing(SHARED / "no-such-file", needed_for="this example")
+    True
+    """
+    gone = [str(p) for p in paths if not Path(p).exists()]
+    if gone:
+        print(f"{' and '.join(gone)} missing: ../shared is needed for {needed_for}", file=sys.stderr)
+    return bool(gone)
+
+
 def script_names(prefix: str) -> list[str]:
     """The modules ``scripts.<prefix>_*``, sorted.
 

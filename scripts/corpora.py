@@ -161,3 +161,30 @@ def gold_mentions(d: dict, demonyms) -> pd.DataFrame:
                      "key": normalize(text[s:e]), "kind_hint": mentions.kind_hint_at(text, s, e),
                      "gold_lat": t["lat"], "gold_lon": t["lon"], "_k": k})
     return pd.DataFrame(rows)
+
+
+def tally(outcomes, **label) -> dict:
+    """Right (within 161 km of the gold point), wrong and unanswered gold toponyms, and places found
+    for non-places (negative examples), with the precision of the answers and the net gain
+    (right - wrong - false). ``outcomes`` yields ``(negative, status, gold_lat, gold_lon, lat, lon)``;
+    ``label`` is kept in the result (``variant=...``, ``threshold=...``).
+
+    >>> tally([(False, "resolved", 36.0, 37.0, 36.1, 37.0), (True, "resolved", 0, 0, 1, 1),
+    ...        (False, "unresolved", 36.0, 37.0, None, None)], variant="x")
+    {'variant': 'x', 'correct': 1, 'wrong': 0, 'none': 1, 'false': 1, 'precision': 1.0, 'net': 0}
+    """
+    from geo_idlib import crs
+
+    correct = wrong = none = false = 0
+    for negative, status, glat, glon, lat, lon in outcomes:
+        if negative:
+            false += status != "unresolved"
+        elif status == "unresolved":
+            none += 1
+        elif float(crs.haversine_km(float(glat), float(glon), lat, lon)) <= 161:
+            correct += 1
+        else:
+            wrong += 1
+    answered = correct + wrong
+    return {**label, "correct": correct, "wrong": wrong, "none": none, "false": false,
+            "precision": round(correct / answered, 3) if answered else None, "net": correct - wrong - false}

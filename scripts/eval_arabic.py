@@ -25,7 +25,7 @@ import sys
 
 from geo_idlib import pipeline
 from geo_idlib.places.store import load_index
-from scripts.common import SHARED, TARGET_MISSED
+from scripts.common import SHARED, TARGET_MISSED, missing
 
 #: The development set.
 DEV = SHARED / "eval" / "arabic_news" / "nw_syria_arabic_dev.jsonl"
@@ -107,8 +107,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--show", action="store_true", help="print every miss, extra mention and bridged place")
     args = ap.parse_args(argv)
-    if not DEV.exists():
-        print(f"{DEV} is missing: ../shared is needed for the Arabic evaluation", file=sys.stderr)
+    if missing(DEV, needed_for="the Arabic evaluation"):
         return 1
     docs = load_dev()
     s = score(docs, load_index())

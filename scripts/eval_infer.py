@@ -36,7 +36,7 @@ import shapely
 
 from geo_idlib.crs import geodesic_area_km2, geodesic_length_km
 from geo_idlib.territory import infer
-from scripts.common import SHARED, TARGET_MISSED
+from scripts.common import SHARED, TARGET_MISSED, missing
 
 OCHA = SHARED / "data" / "ocha_syria_admin"
 WIKI = SHARED / "data" / "syria_places_wikipedia_2017" / "syria_places_wikipedia_2017.csv"
@@ -177,8 +177,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--min-iou", type=float, default=0.8, help="fail when an overall IoU is below this")
     args = ap.parse_args(argv)
-    if not OCHA.exists():
-        print(f"{OCHA} is missing: nothing to evaluate", file=sys.stderr)
+    if missing(OCHA, needed_for="the inference evaluation"):
         return 1
     adm3, labels, caps = load_truth()
     total = float(geodesic_area_km2(adm3).sum())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 
 from scripts import build_nw_syria_sample as build
+from scripts.common import missing
 
 #: The government's net gain from 2019-12-19 (km², ± uncertain_km2 U1+U2) in the sample of main at
 #: 5798d3f: a baseline from the 2017 point map and 25 baseline facts, cells bordering another actor
@@ -26,8 +27,7 @@ BEFORE_LOOKUP = {"2019-12-28": (295, 779), "2020-02-09": (1757, 1703), "2020-02-
 
 
 def main() -> int:
-    if not build.FACTS.exists():
-        print(f"{build.FACTS} is missing: nothing to evaluate", file=sys.stderr)
+    if missing(build.FACTS, needed_for="the sample's evaluation"):
         return 1
     rc = build.main(["--check"])
     print()

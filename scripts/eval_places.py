@@ -52,7 +52,7 @@ from geo_idlib import crs
 from geo_idlib.places import mentions, rank, resolve
 from geo_idlib.places.normalize import normalize
 from geo_idlib.places.store import load_index
-from scripts.common import SHARED, TARGET_MISSED
+from scripts.common import SHARED, TARGET_MISSED, missing
 from scripts.corpora import (
     GEO,
     gold_mentions,
@@ -276,8 +276,7 @@ def main(argv=None) -> int:
                     help="print missed gold spans and false positives for CORPUS (GWN, LGL, TR-News, GeoVirus, Syria)")
     ap.add_argument("--no-geocode", action="store_true", help="span scores only")
     args = ap.parse_args(argv)
-    if not GEO.exists():
-        print(f"{GEO} is missing: ../shared is needed for the places evaluation", file=sys.stderr)
+    if missing(GEO, needed_for="the places evaluation"):
         return 1
     index = load_index()
     demonyms = load_demonyms()

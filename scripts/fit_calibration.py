@@ -28,6 +28,7 @@ from geo_idlib import crs, io
 from geo_idlib.places import mentions, rank, resolve
 from geo_idlib.places.store import load_index
 from scripts import corpora
+from scripts.common import missing
 
 #: Tenths of raw confidence.
 BINS = 10
@@ -105,8 +106,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="write geo_idlib/data/calibration.json")
     args = ap.parse_args(argv)
-    if not corpora.GEO.exists():
-        print(f"{corpora.GEO} missing: the dev sets are in ../shared/eval", file=sys.stderr)
+    if missing(corpora.GEO, needed_for="the dev sets"):
         return 1
     index = load_index()
     sets = dev_sets()

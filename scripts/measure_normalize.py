@@ -30,6 +30,7 @@ from geo_idlib import crs
 from geo_idlib.places import build
 from geo_idlib.places import normalize as nz
 from scripts import corpora
+from scripts.common import missing
 
 _CAP = re.compile(r"\b[A-Z][\w'’‘ʿ-]*(?:\s+[A-Z][\w'’‘ʿ-]*)?")
 
@@ -46,8 +47,7 @@ def gazetteer_names() -> list[tuple[str, float, float, str]]:
 
 
 def main() -> int:
-    if not corpora.GEO.exists():
-        print(f"{corpora.GEO} missing", file=sys.stderr)
+    if missing(corpora.GEO, needed_for="the dev sets"):
         return 1
     t0 = time.time()
     names = gazetteer_names()

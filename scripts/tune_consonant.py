@@ -26,10 +26,10 @@ import argparse
 import sys
 import time
 
-from geo_idlib import crs
 from geo_idlib.places import mentions, normalize, rank, resolve
 from geo_idlib.places.store import load_index
 from scripts import corpora
+from scripts.common import missing
 
 #: (label, CONSONANT_MIN, CONSONANT_MIN_RATIO, CONSONANT_NEAR_KM, consonant step on, fuzzy on)
 VARIANTS = [("fuzzy only (before)", 3, 0.0, None, False, True), ("neither", 3, 0.0, None, False, False)]
@@ -62,22 +62,13 @@ def _jobs(index, dev_sets: dict, demonyms) -> list[tuple]:
 
 
 def _score(index, jobs: list[tuple], label: str, consonant: bool, fuzzy: bool) -> dict:
-    correct = wrong = none = false = 0
-    for rows, gold, past, neg in jobs:
-        places = _resolve(rows, index, consonant, fuzzy)
-        for i in past:
-            p = places[i]
-            if neg:
-                false += p.status != "unresolved"
-            elif p.status == "unresolved":
-                none += 1
-            elif crs.haversine_km(float(gold[i][0]), float(gold[i][1]), p.lat, p.lon) <= 161:
-                correct += 1
-            else:
-                wrong += 1
-    answered = correct + wrong
-    return {"variant": label, "correct": correct, "wrong": wrong, "none": none, "false": false,
-            "precision": round(correct / answered, 3) if answered else None, "net": correct - wrong - false}
+    def outcomes():
+        for rows, gold, past, neg in jobs:
+            places = _resolve(rows, index, consonant, fuzzy)
+            for i in past:
+                yield neg, places[i].status, gold[i][0], gold[i][1], places[i].lat, places[i].lon
+
+    return corpora.tally(outcomes(), variant=label)
 
 
 def _resolve(rows, index, consonant: bool, fuzzy: bool):
@@ -95,8 +86,7 @@ def _resolve(rows, index, consonant: bool, fuzzy: bool):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.parse_args(argv)
-    if not corpora.GEO.exists():
-        print(f"{corpora.GEO} missing: the dev sets are in ../shared/eval", file=sys.stderr)
+    if missing(corpora.GEO, needed_for="the dev sets"):
         return 1
     t0 = time.time()
     index = load_index()

@@ -27,11 +27,12 @@ import time
 
 import pandas as pd
 
-from geo_idlib import crs, io
+from geo_idlib import io
 from geo_idlib.places import mentions, rank, resolve, store
 from geo_idlib.places.normalize import compact
 from geo_idlib.places.store import load_index
 from scripts import corpora
+from scripts.common import missing
 
 THRESHOLDS = [0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.88, 0.90, 0.92, 0.95, 0.98, 1.01]
 
@@ -58,8 +59,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="store the chosen threshold in geo_idlib/data/fuzzy.json")
     args = ap.parse_args()
-    if not corpora.GEO.exists():
-        print(f"{corpora.GEO} missing: the dev sets are in ../shared/eval", file=sys.stderr)
+    if missing(corpora.GEO, needed_for="the dev sets"):
         return 1
     t0 = time.time()
     index = _FuzzyAt(load_index())
@@ -102,22 +102,14 @@ def _jobs(index, dev_sets: dict, demonyms) -> list[tuple]:
 
 def _score(index, jobs: list[tuple], t: float) -> dict:
     """Right (within 161 km), wrong and unanswered gold toponyms, and places found for non-places."""
-    correct = wrong = none = false = 0
-    for _, g, rows, neg in jobs:
-        places = resolve.resolve(g[mentions.COLUMNS], index)
-        for i in rows:
-            p = places.iloc[i]
-            if neg:
-                false += p["status"] != "unresolved"
-            elif p["status"] == "unresolved":
-                none += 1
-            elif float(crs.haversine_km(g.iloc[i]["gold_lat"], g.iloc[i]["gold_lon"], p["lat"], p["lon"])) <= 161:
-                correct += 1
-            else:
-                wrong += 1
-    answered = correct + wrong
-    return {"threshold": t, "correct": correct, "wrong": wrong, "none": none, "false": false,
-            "precision": round(correct / answered, 3) if answered else None, "net": correct - wrong - false}
+    def outcomes():
+        for _, g, rows, neg in jobs:
+            places = resolve.resolve(g[mentions.COLUMNS], index)
+            for i in rows:
+                p, gold = places.iloc[i], g.iloc[i]
+                yield neg, p["status"], gold["gold_lat"], gold["gold_lon"], p["lat"], p["lon"]
+
+    return corpora.tally(outcomes(), threshold=t)
 
 
 def _write(best: dict, table: list[dict], n_pos: int, n_neg: int) -> None:
