@@ -320,8 +320,11 @@ def _verdict(results: dict, sizes: list[int], docs: int) -> int:
     if speed < SPEEDUP_TARGET:
         missed.append(f"speed-up {speed:.2f}× < {SPEEDUP_TARGET}×")
     big = max(sizes)
-    peak = max(mb for (m, e), rs in results.items() if m == big for r in rs for mb in r["peak_mb"].values())
-    print(f"largest peak RSS of any process on {big:,} events: {peak:,.0f} MB (target ≤ {RSS_TARGET_MB} MB)")
+    # the target is the bounded paths'; the in-memory path (today's) holds every event by design
+    peak = max(mb for (m, e), rs in results.items() if m == big and e != "memory" for r in rs
+               for mb in r["peak_mb"].values())
+    print(f"largest peak RSS of any process of the partitioned and Dask runs on {big:,} events: {peak:,.0f} MB "
+          f"(target ≤ {RSS_TARGET_MB} MB)")
     if peak > RSS_TARGET_MB:
         missed.append(f"peak RSS {peak:,.0f} MB > {RSS_TARGET_MB} MB")
     if docs:
