@@ -562,7 +562,7 @@ def _period_areas(reports: _Reports, area: _Area, extent, days: range, valid_to,
     full, cells = _cells(reports.xy[ri], extent, area.projected, max_distance_km)
     keys, pieces = _band_pieces(reports.xy[ri], acts, reports.derived[ri], cells, reports.place[ri])
     band = geom.union(pieces)
-    in_band = _crs.transform(shapely.intersection(cells, band), area.local, _crs.WGS84)
+    in_band = _crs.transform(_clip(cells, band), area.local, _crs.WGS84)
     km2 = _crs.geodesic_area_km2(in_band)
     cells_w = _crs.transform(cells, area.local, _crs.WGS84)
     # every report in force at some date of the period
@@ -649,10 +649,28 @@ def _band_pieces(pts: np.ndarray, acts: np.ndarray, derived: np.ndarray, cells: 
     polys = shapely.polygons(pts[tri])
     keep = np.flatnonzero(mixed | _next_to(tri, mixed))
     known = geom.union(cells[~shapely.is_empty(cells)])
-    inside = shapely.intersection(polys[keep], known)
-    outside = shapely.difference(cells[border], geom.union(polys))
+    inside = _clip(polys[keep], known)
+    hull = shapely.coverage_union_all(polys)  # the triangles share their edges exactly: a coverage
+    outside = shapely.difference(cells[border], hull)
     return _keyed(["t:" + _corner(places, acts, tri[k]) for k in keep] +
                   ["c:" + _corner(places, acts, [i]) for i in border], np.concatenate([inside, outside]))
+
+
+def _clip(polys: np.ndarray, area) -> np.ndarray:
+    """``polys`` cut to ``area``: only those that cross its boundary are overlaid (one overlay
+    with a country-sized polygon costs milliseconds; most pieces lie wholly in or out of it).
+
+    >>> boxes = np.array([shapely.box(0, 0, 1, 1), shapely.box(1, 0, 3, 1), shapely.box(5, 5, 6, 6)])
+    >>> [g.area for g in _clip(boxes, shapely.box(0, 0, 2, 2))]
+    [1.0, 1.0, 0.0]
+    """
+    shapely.prepare(area)
+    out = polys.copy()
+    meet = shapely.intersects(area, polys)
+    out[~meet] = shapely.Polygon()
+    cut = meet & ~shapely.contains_properly(area, polys)
+    out[cut] = shapely.intersection(polys[cut], area)
+    return out
 
 
 def _corner(places, acts, idx) -> str:
