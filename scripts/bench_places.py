@@ -45,24 +45,11 @@ def _cpu_rate(fn, n: int, repeat: int = 5) -> float:
     return n / best
 
 
-#: Runs a command and prints its peak RSS in KB. A process's peak RSS includes that of the process
-#: it was forked from (Linux keeps the high-water mark across fork and exec), so the command is
-#: started from this small launcher, not from the bench, whose own RSS would be reported instead.
-_LAUNCHER = """import os, subprocess, sys
-proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-err = proc.stderr.read()
-_, status, usage = os.wait4(proc.pid, 0)
-code = os.waitstatus_to_exitcode(status)
-sys.stderr.buffer.write(err)
-print(usage.ru_maxrss)
-sys.exit(code)
-"""
-
-
 def _run(cmd) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of a command run as its own process."""
+    """Wall seconds and peak RSS (MB) of a command run as its own process, started from the small
+    launcher :mod:`scripts.peak_rss` (the peak RSS of a forked process includes the bench's)."""
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, *map(str, cmd)], capture_output=True,
+    proc = subprocess.run([sys.executable, "-S", "-m", "scripts.peak_rss", *map(str, cmd)], capture_output=True,
                           cwd=ROOT, text=True)
     wall = time.perf_counter() - t
     if proc.returncode:
