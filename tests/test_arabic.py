@@ -104,6 +104,14 @@ def test_two_word_names_through_the_bridge(index):
     assert p["name"].iloc[0] == "Qabtan al-Jabal" and abs(p["lat"].iloc[0] - 36.26) < 0.05
 
 
+def test_frequent_arabic_words_are_no_places(index):
+    # "arrival", "the wounded", "air (cover)", "scorched (earth)", "she fought it", "a play": words
+    # that are also the names of villages (in Syria, India, Argentina)
+    text = ("قال ناشطون إن قصفا طال خان شيخون ومعرة النعمان مع ورود أنباء عن عشرات المصابين، بدعم جويا "
+            "روسي ضمن سياسة الأرض المحروقة التي خاضتها القوات، فيما أُلغيت أمسية شعرية ومسرحية.")
+    assert spans(text, index) == ["خان شيخون", "معرة النعمان"]
+
+
 def test_a_cue_frames_only_its_own_name(index):
     # "a city and three villages": the conjunction says no name follows the cue
     assert spans("سيطر المقاتلون على مدينة وثلاث قرى قرب سراقب.", index) == ["سراقب"]

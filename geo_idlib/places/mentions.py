@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from .. import io
-from . import automaton
+from . import automaton, build
 from .normalize import APOSTROPHES, consonant_key, literal_key, normalize, word_keys
 from .rank import literal_names
 
@@ -1084,10 +1084,12 @@ def find(text: str, index, *, offset: int = 0) -> list[Mention]:
 
 def _arabic_matches(W: _Words, t: _Tables, index, matches: list, found: dict, orgs: list[tuple[int, int]]
                     ) -> tuple[list, set[tuple[int, int, str | None]]]:
-    """The names of an Arabic block: the gazetteer's ``matches``, the names found through the
-    skeleton bridge, first alone (:func:`_bridged`), then where cue words and lists frame names
-    (:func:`_arabic_items`: a longer name found so replaces one found alone); and the framed names
-    as pattern names (:func:`_arabic_item_mentions`)."""
+    """The names of an Arabic block: the gazetteer's ``matches`` but the frequent words that name
+    only places abroad (:func:`_region_words`), the names found through the skeleton bridge, first
+    alone (:func:`_bridged`), then where cue words and lists frame names (:func:`_arabic_items`: a
+    longer name found so replaces one found alone); and the framed names as pattern names
+    (:func:`_arabic_item_mentions`)."""
+    matches = _region_words(W, matches, found)
     home = _arabic_home(W, matches, found)
     taken = sorted([(s, e) for s, e, _ in matches] + list(orgs))
     alone = _bridged(W, t, index, home, taken)
@@ -1099,6 +1101,26 @@ def _arabic_matches(W: _Words, t: _Tables, index, matches: list, found: dict, or
     return matches + alone + framed, _arabic_item_mentions(W, items, named)
 
 
+def _region_words(W: _Words, matches: list, found: dict) -> list:
+    """``matches`` but the single Arabic words at least :data:`ARABIC_WORD_ZIPF` frequent that name
+    no major place (:func:`_major`, a seat) nor any place in the block's country or its neighbours
+    (the country of its other names, :func:`_arabic_home`): ورود "arrival" is not Warud in India."""
+    def word(m) -> bool:
+        w = W.text[m[0]:m[1]]
+        if not _ARABIC_LETTER.match(w) or " " in w or _zipf_ar(w) < ARABIC_WORD_ZIPF:
+            return False
+        cands = found.get(_key(w), [])
+        return not (_major(cands, _key(w)) or any(c.feature_code in ("PPLA", "PPLC") for c in cands))
+
+    words = [m for m in matches if word(m)]
+    home = _arabic_home(W, [m for m in matches if not word(m)], found) if words else None
+    if home is None:
+        return matches
+    region = {home[0], *build.country_neighbours().get(home[0], ())}
+    drop = {m for m in words if not any(c.country in region for c in found.get(_key(W.text[m[0]:m[1]]), []))}
+    return [m for m in matches if m not in drop]
+
+
 #: The most words of an Arabic name found through the skeleton bridge.
 BRIDGE_MAX_WORDS = 3
 #: The fewest consonants a name needs to be found through the bridge, unless a cue word or a list
@@ -1107,6 +1129,13 @@ BRIDGE_MAX_WORDS = 3
 #: يقابله → Rabiah), of four or more 13 right and 2 wrong (scripts/eval_arabic.py --show; a radius
 #: of 40 km instead of 100 lost more right than wrong).
 BRIDGE_MIN_CONSONANTS = 4
+#: An Arabic word at least this frequent in Arabic (wordfreq Zipf scale: once per million words) is
+#: that word before it is a small place: alone, it is a place through the bridge only where a cue
+#: word or a list frames it (مصابين "wounded" is not Musaybeen, مشارف "outskirts" not Al-Mushayrifah,
+#: المحروقة "burnt" not Mahruqah), and through the gazetteer only in the report's region (ورود
+#: "arrival" is not Warud in India, جويا "by air" not Goya in Argentina). On the Arabic dev set the
+#: villages found through the bridge are all rarer than 2.9, these words from 3.2 up.
+ARABIC_WORD_ZIPF = 3.0
 
 
 def _arabic_home(W: _Words, matches: list, found: dict):
@@ -1176,11 +1205,23 @@ def _bridge_cuts(w: str, t: _Tables) -> tuple[int, ...]:
     return (*cuts, 0)
 
 
+#: Pronouns written onto the end of an Arabic word (her, their, your): خاضتها is خاضت "she fought" + ها.
+_PRONOUN_SUFFIX = re.compile(r"(?:ها|هما|هم|هن|كم)$")
+
+
+def _readings(w: str, t: _Tables) -> list[str]:
+    """The words an Arabic word may be: itself, without the clitics it may carry
+    (:func:`_bridge_cuts`), without a pronoun at its end."""
+    out = [w[n:] for n in _bridge_cuts(w, t)]
+    stem = _PRONOUN_SUFFIX.sub("", w)
+    return out + [stem] if 2 < len(stem) < len(w) else out
+
+
 def _bridge_run_ok(W: _Words, t: _Tables, i: int, j: int, off: int, framed: bool) -> bool:
     """Whether words i..j (``off`` letters of clitic left out) may be a name only the bridge knows:
     Arabic words of two letters or more, no demonym, weekday or month, no function word
-    (:data:`ARABIC_NEVER_ZIPF`); one word rare in Arabic (:data:`ARABIC_COMMON_ZIPF`), or several
-    words, opened by a rare word or a
+    (:data:`ARABIC_NEVER_ZIPF`); one word rare in Arabic (:data:`ARABIC_COMMON_ZIPF` where a cue or
+    a list frames it, else :data:`ARABIC_WORD_ZIPF`), or several words, opened by a rare word or a
     word that begins names (تل, كفر, الشيخ: toponym_cues.csv ``arabic_prefix``; قبتان الجبل, زور أبو
     زيد) unless framed (الدير الشرقي)."""
     words = [W.wt[i][off:], *W.wt[i + 1:j + 1]]
@@ -1189,8 +1230,8 @@ def _bridge_run_ok(W: _Words, t: _Tables, i: int, j: int, off: int, framed: bool
         return False
     if framed:
         return len(words) > 1 or _zipf_ar(words[0]) < ARABIC_COMMON_ZIPF
-    if len(words) == 1:
-        return _zipf_ar(words[0]) < ARABIC_COMMON_ZIPF
+    if len(words) == 1:  # rare as written, without a clitic (ومسرحية: مسرحية is "a play") or a pronoun
+        return all(_zipf_ar(r) < ARABIC_WORD_ZIPF for r in _readings(W.wt[i], t))
     return _arabic_prefix(words[0], t) or _zipf_ar(words[0]) < ARABIC_COMMON_ZIPF
 
 
