@@ -851,6 +851,7 @@ def _arabic_items(W: _Words, t: _Tables, spans: list[tuple[int, int]]) -> list[_
         seen.update(w for i, j, _ in chain for w in range(i, j + 1))
         items += [_Item(i, j, off, _head_kind(W.wt[i][off:]) or kind, _one_name(W, t, i, j, off), head is None)
                   for i, j, off in chain]
+    cued = {(it.i, it.j, it.off) for it in items}
     for j in range(W.n):
         nxt = _next_item(W, t, j) if _ARABIC_LETTER.match(W.wt[j]) else None
         if not isinstance(nxt, tuple) or nxt[0] in seen:
@@ -859,7 +860,6 @@ def _arabic_items(W: _Words, t: _Tables, spans: list[tuple[int, int]]) -> list[_
         chain = [(i, j, 0)] if i is not None else []
         chain += _arabic_list(W, t, *nxt, spans)
         seen.update(w for a, b, _ in chain for w in range(a, b + 1))
-        cued = {(it.i, it.j, it.off) for it in items}
         if sum(_overlaps(spans, W.ws[a] + off, W.we[b]) or (a, b, off) in cued for a, b, off in chain) \
                 >= ARABIC_LIST_SEEDS:
             items += [_Item(a, b, off, _head_kind(W.wt[a][off:]), _one_name(W, t, a, b, off), False)
@@ -1019,10 +1019,10 @@ def _arabic_item_mentions(W: _Words, items: list[_Item], found: list[tuple[int, 
     الأتارب holds الأتارب: not one name) or one name around it (جبل الزاوية, تل عاس); an item of
     several words only when one of them is rare in Arabic (:data:`ARABIC_COMMON_ZIPF`) or a plural
     cue opens its list (قرى ... وطويل الحمام; not بلدة كفرنبل والدخول إليها "and entering it")."""
-    out = set()
+    out, exact = set(), set(found)
     for it in items:
         s, e = W.ws[it.i] + it.off, W.we[it.j]
-        if _overlaps(found, s, e) and not it.whole and (s, e) not in found:
+        if _overlaps(found, s, e) and not it.whole and (s, e) not in exact:
             continue
         if it.j > it.i and not (it.whole or it.listed or _overlaps(found, s, e)
                                 or any(_zipf_ar(w) < ARABIC_COMMON_ZIPF for w in [W.wt[it.i][it.off:], *W.wt[it.i + 1:it.j + 1]])):
