@@ -69,6 +69,57 @@ def test_arabic_cues_frame_unknown_names(index):
     assert m.loc["عين النسر", "kind_hint"] == "settlement" and m.loc["جبل الأربعين", "kind_hint"] == "mountain"
 
 
+def places(text: str, index):
+    from geo_idlib import pipeline
+
+    return pipeline.find_places(text, index=index)
+
+
+def test_a_list_after_a_plural_cue_keeps_every_item(index):
+    # items of two frequent words (طويل الحمام), and a village of three consonants that the gazetteer
+    # has only in Latin letters (النقير, Al-Naqayar): framed by the list, the bridge takes it
+    text = "سيطرت قوات النظام فجر اليوم على قرى أبو جريف وطويل الحمام والنقير وكفر عويد بريف إدلب."
+    p = places(text, index)
+    assert p["mention"].tolist() == ["أبو جريف", "طويل الحمام", "النقير", "كفر عويد", "إدلب"]
+    naqir = p.set_index("mention").loc["النقير"]
+    assert naqir["status"] == "resolved" and naqir["country"] == "SY"
+    assert abs(naqir["lat"] - 35.50) < 0.05 and abs(naqir["lon"] - 36.54) < 0.05
+    assert p.set_index("mention").loc["طويل الحمام", "status"] == "unresolved"
+    # alone, three consonants are too few for the bridge
+    assert spans("وصلت التعزيزات إلى النقير قرب خان شيخون.", index) == ["خان شيخون"]
+
+
+def test_a_list_of_places_without_a_cue_frames_its_other_names(index):
+    assert spans("قصفت المدفعية سراقب وحرش بنين وكفرنبل والجفتلك مساء الأحد.", index) == [
+        "سراقب", "حرش بنين", "كفرنبل", "الجفتلك"]
+    # one place and a word ("and its countryside"), or a verb after the conjunction: no list
+    assert spans("قصفت المدفعية سراقب وريفها مساء الأحد.", index) == ["سراقب"]
+    assert spans("قصفت الطائرات سراقب وقتلت مدنيين وجرحت آخرين.", index) == ["سراقب"]
+
+
+def test_two_word_names_through_the_bridge(index):
+    # Qabtan al-Jabal, not Qabtan: the second word is a frequent one (الجبل, "the mountain")
+    p = places("سقطت قذائف على قبتان الجبل غرب حلب.", index)
+    assert p["mention"].tolist() == ["قبتان الجبل", "حلب"]
+    assert p["name"].iloc[0] == "Qabtan al-Jabal" and abs(p["lat"].iloc[0] - 36.26) < 0.05
+
+
+def test_frequent_arabic_words_are_no_places(index):
+    # "arrival", "the wounded", "air (cover)", "scorched (earth)", "she fought it", "a play": words
+    # that are also the names of villages (in Syria, India, Argentina)
+    text = ("قال ناشطون إن قصفا طال خان شيخون ومعرة النعمان مع ورود أنباء عن عشرات المصابين، بدعم جويا "
+            "روسي ضمن سياسة الأرض المحروقة التي خاضتها القوات، فيما أُلغيت أمسية شعرية ومسرحية.")
+    assert spans(text, index) == ["خان شيخون", "معرة النعمان"]
+
+
+def test_a_cue_frames_only_its_own_name(index):
+    # "a city and three villages": the conjunction says no name follows the cue
+    assert spans("سيطر المقاتلون على مدينة وثلاث قرى قرب سراقب.", index) == ["سراقب"]
+    # after a singular cue, no list through a comma, and no name of frequent words around a known one
+    assert spans("قصفت المدفعية قرية كفرنبل، الخاضعة لسيطرة المعارضة، ومدينة شرق حماة.", index) == [
+        "كفرنبل", "حماة"]
+
+
 def test_arabic_organisations_and_outlets_are_not_places(index):
     text = ("قال مراسل تلفزيون سوريا إن عناصر هيئة تحرير الشام انسحبوا من سراقب، "
             "ونقلت حلب اليوم أن قوات سوريا الديمقراطية لم تشارك.")

