@@ -47,6 +47,13 @@ DEEPSTATE_DAY = "20250301"
 DEEPSTATE_WINDOW = (35.3, 47.4, 38.1, 49.8)
 #: The share of the real front's length the band must hold.
 MIN_BAND_COVERAGE = 0.90
+#: DeepState months (YYYYMM, first day of each) the band width is calibrated on, and the seeds of
+#: the random points; the months after them are held out (:func:`deepstate_table`).
+CALIBRATION_MONTHS = ("202407", "202506")
+HELD_OUT_MONTHS = ("202507", "202612")
+CALIBRATION_SEEDS = (1, 2)
+#: The share of calibration runs whose front the calibrated band must hold (:func:`calibrate`).
+CALIBRATION_QUANTILE = 0.90
 
 
 def load_truth():
@@ -113,26 +120,139 @@ def band_coverage(front, band) -> float:
     return float(geodesic_length_km([shapely.intersection(front, band)])[0] / geodesic_length_km([front])[0])
 
 
-def deepstate_run(real, window, per_km2: float, seed: int) -> dict:
-    """Points at one per ``per_km2`` (uniform on the sphere, seeded) in ``window``, sided by the real
-    polygon; the inferred area and band against the real ones."""
+def deepstate_points(real, window, per_km2: float, seed: int, day: str):
+    """Observations at one point per ``per_km2`` (uniform on the sphere, seeded) in ``window`` on
+    ``day`` (YYYYMMDD), each given the side of the real polygon ``real`` it falls in."""
     rng = np.random.default_rng(seed)
     x0, y0, x1, y1 = window.bounds
     n = int(round(float(geodesic_area_km2([window])[0]) / per_km2))
     lon = rng.uniform(x0, x1, n)
     lat = np.degrees(np.arcsin(rng.uniform(np.sin(np.radians(y0)), np.sin(np.radians(y1)), n)))
     actor = np.where(shapely.intersects_xy(real, lon, lat), "russia", "ukraine")
-    obs = infer.prepare_observations(pd.DataFrame({"date": f"{DEEPSTATE_DAY[:4]}-{DEEPSTATE_DAY[4:6]}-{DEEPSTATE_DAY[6:]}", "actor": actor, "lat": lat, "lon": lon}))
+    return infer.prepare_observations(pd.DataFrame({"date": f"{day[:4]}-{day[4:6]}-{day[6:]}", "actor": actor,
+                                                    "lat": lat, "lon": lon}))
+
+
+def real_front(real, window):
+    """The real polygon's outline inside the window (kept 0.01° clear of its edges): the front."""
+    return shapely.intersection(real.boundary, shapely.buffer(window, -0.01, join_style="mitre"))
+
+
+def deepstate_run(real, window, per_km2: float, seed: int, day: str = DEEPSTATE_DAY) -> dict:
+    """Points at one per ``per_km2`` in ``window``, sided by the real polygon; the inferred area and
+    band against the real ones."""
+    obs = deepstate_points(real, window, per_km2, seed, day)
     t = infer.infer(obs, window).set_index("actor")
-    band = infer.front_band(obs, window)
-    front = shapely.intersection(real.boundary, shapely.buffer(window, -0.01, join_style="mitre"))
     inf, true = t.geometry["russia"], shapely.intersection(real, window)
-    a_inf, a_true, inter, union, a_band = geodesic_area_km2(
-        [inf, true, shapely.intersection(inf, true), shapely.union(inf, true), band])
+    a_inf, a_true, inter, union = geodesic_area_km2(
+        [inf, true, shapely.intersection(inf, true), shapely.union(inf, true)])
     u = float(t["uncertain_km2"]["russia"])
-    return {"points": n, "coverage": band_coverage(front, band), "front_km": float(geodesic_length_km([front])[0]),
-            "band_km2": a_band, "inferred_km2": a_inf, "uncertain_km2": u, "true_km2": a_true,
-            "iou": inter / union, "within": abs(a_inf - a_true) <= u}
+    return {**band_run(real, window, per_km2, seed, day, obs), "points": len(obs), "inferred_km2": a_inf,
+            "uncertain_km2": u, "true_km2": a_true, "iou": inter / union, "within": abs(a_inf - a_true) <= u}
+
+
+def band_run(real, window, per_km2: float, seed: int, day: str, obs=None) -> dict:
+    """The front band of points at one per ``per_km2`` against the real front: the share of the
+    front's length inside it, the front's length and the band's area."""
+    obs = deepstate_points(real, window, per_km2, seed, day) if obs is None else obs
+    band, front = infer.front_band(obs, window), real_front(real, window)
+    return {"coverage": band_coverage(front, band), "front_km": float(geodesic_length_km([front])[0]),
+            "band_km2": float(geodesic_area_km2([band])[0])}
+
+
+def change_run(window, per_km2: float, seed: int, d1: str, d2: str) -> dict:
+    """Russia's net change of ground in ``window`` from day ``d1`` to ``d2`` (YYYYMMDD), inferred
+    from random points (one per ``per_km2``, seeded) reported with their side on ``d1`` and again on
+    ``d2`` where it changed, against DeepState's polygons: the inferred change, its ± (the band that
+    changed, ``change.compare``) and the real change."""
+    from geo_idlib.territory import change
+
+    real1, real2 = load_day(d1), load_day(d2)
+    o1, o2 = (deepstate_points(r, window, per_km2, seed, d) for r, d in ((real1, d1), (real2, d2)))
+    moved = o2[o2["actor"].to_numpy() != o1["actor"].to_numpy()]
+    obs = infer.prepare_observations(pd.concat([
+        pd.DataFrame({"date": o["date"].dt.strftime("%Y-%m-%d"), "actor": o["actor"], "lat": o.geometry.y,
+                      "lon": o.geometry.x}) for o in (o1, moved)], ignore_index=True))
+    t = infer.infer(obs, window)
+    summary, _ = change.compare(t, o1["date"].iloc[0], o2["date"].iloc[0])
+    row = next(r for r in summary if r["actor"] == "russia")
+    a1, a2 = geodesic_area_km2([shapely.intersection(real1, window), shapely.intersection(real2, window)])
+    return {"inferred_km2": row["net_km2"], "uncertain_km2": row["uncertain_km2"], "real_km2": a2 - a1,
+            "moved": len(moved)}
+
+
+def change_table(dens: float) -> None:
+    """Print the check of the change's range on DeepState: one month's change, first day to first
+    day, in each held-out month, at the settlement density (seed 1)."""
+    window = shapely.box(*DEEPSTATE_WINDOW)
+    days = month_days(*HELD_OUT_MONTHS)
+    runs = [(d1, d2, change_run(window, dens, 1, d1, d2)) for d1, d2 in zip(days[:-1], days[1:], strict=True)]
+    print("\nRussia's net change over one month (held-out months, settlement density, seed 1): inferred "
+          "± the band that changed, against DeepState's polygons")
+    print(f"{'from':>8s} {'to':>8s} {'reports moved':>13s} {'inferred km²':>17s} {'real km²':>8s} {'error':>6s} {'in range':>8s}")
+    for d1, d2, r in runs:
+        err = r["inferred_km2"] - r["real_km2"]
+        print(f"{d1:>8s} {d2:>8s} {r['moved']:13d} {r['inferred_km2']:8,.0f} ± {r['uncertain_km2']:<6,.0f} "
+              f"{r['real_km2']:8,.0f} {err:6,.0f} {'yes' if abs(err) <= r['uncertain_km2'] else 'no':>8s}")
+    err = np.array([abs(r["inferred_km2"] - r["real_km2"]) for _, _, r in runs])
+    pm = np.array([r["uncertain_km2"] for _, _, r in runs])
+    print(f"real change within the range in {np.mean(err <= pm):.0%} of {len(runs)} months; mean |error| "
+          f"{err.mean():,.0f} km², mean ± {pm.mean():,.0f} km² (the ± is a bound: the front at the band's "
+          "edge all along at once)")
+
+
+def month_days(first: str, last: str) -> list[str]:
+    """The first DeepState day (YYYYMMDD) of each month from ``first`` to ``last`` (YYYYMM)."""
+    days = sorted(p.name[18:26] for p in DEEPSTATE.glob("deepstatemap_data_*.geojson"))
+    out = {}
+    for d in days:
+        if first <= d[:6] <= last:
+            out.setdefault(d[:6], d)
+    return list(out.values())
+
+
+def load_day(day: str):
+    import pyogrio
+
+    return shapely.union_all(pyogrio.read_dataframe(DEEPSTATE / f"deepstatemap_data_{day}.geojson").geometry.values)
+
+
+def calibrate(*, show: bool = False) -> float:
+    """The band width (step 0.01) that holds the real front along at least :data:`MIN_BAND_COVERAGE`
+    of its length in 90 % of the calibration runs: for each run the smallest width that does, then
+    their 90th percentile. The runs: the first DeepState day of each month of
+    :data:`CALIBRATION_MONTHS`, points at the settlement density and a quarter of it, seeds
+    :data:`CALIBRATION_SEEDS`. The held-out months are never looked at here."""
+    window, dens = shapely.box(*DEEPSTATE_WINDOW), settlement_density()
+    need = []
+    for day in month_days(*CALIBRATION_MONTHS):
+        real = load_day(day)
+        front = real_front(real, window)
+        for per in (dens, 4 * dens):
+            for seed in CALIBRATION_SEEDS:
+                obs = deepstate_points(real, window, per, seed, day)
+                need.append(smallest_width(lambda w, obs=obs, front=front: band_coverage(
+                    front, infer.front_band(obs, window, width=w))))
+                if show:
+                    print(f"{day} one per {per:5.1f} km² seed {seed}: width {need[-1]:.2f} holds "
+                          f"{MIN_BAND_COVERAGE:.0%} of the front", flush=True)
+    return float(np.quantile(need, CALIBRATION_QUANTILE, method="higher"))
+
+
+def smallest_width(coverage, lo: int = 10, hi: int = 150) -> float:
+    """The smallest width ``k / 100`` (``lo <= k <= hi``) whose ``coverage(width)`` is at least
+    :data:`MIN_BAND_COVERAGE` (coverage grows with the width), by bisection; ``hi / 100`` if none.
+
+    >>> smallest_width(lambda w: 2 * w)
+    0.45
+    """
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if coverage(mid / 100) >= MIN_BAND_COVERAGE:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo / 100
 
 
 def settlement_density(adm1_pcode: str = "SY07") -> float:
@@ -145,38 +265,56 @@ def settlement_density(adm1_pcode: str = "SY07") -> float:
     return float(geodesic_area_km2([gov])[0]) / int(shapely.intersects_xy(gov, lon, lat).sum())
 
 
-def deepstate_table() -> float:
-    """Print the DeepState band check; return the mean coverage at settlement density."""
-    import pyogrio
 
-    real = shapely.union_all(pyogrio.read_dataframe(DEEPSTATE / f"deepstatemap_data_{DEEPSTATE_DAY}.geojson")
-                             .geometry.values)
-    window = shapely.box(*DEEPSTATE_WINDOW)
-    dens = settlement_density()
+def deepstate_table() -> float:
+    """Print the DeepState band check; return the mean coverage on the held-out days at the
+    settlement density."""
+    window, dens = shapely.box(*DEEPSTATE_WINDOW), settlement_density()
+    real = load_day(DEEPSTATE_DAY)
     print(f"\nFront band against DeepState ({DEEPSTATE_DAY[:4]}-{DEEPSTATE_DAY[4:6]}-{DEEPSTATE_DAY[6:]}, window "
           f"{DEEPSTATE_WINDOW}): random points at the density of the 2017 settlements of Idlib "
-          f"(one per {dens:.1f} km²) and a quarter of it, sided by the real polygon")
+          f"(one per {dens:.1f} km²) and a quarter of it, sided by the real polygon; band width "
+          f"{infer.BAND_WIDTH} × the reports' spacing on each side of the inferred front")
     print(f"{'density':>16s} {'seed':>4s} {'points':>6s} {'front km':>8s} {'in band':>7s} {'band km':>7s} "
           f"{'inferred km²':>19s} {'real km²':>8s} {'IoU':>6s} {'real in range':>13s}")
-    cover = {}
     for label, per in (("settlements", dens), ("settlements / 4", 4 * dens)):
         for seed in (1, 2, 3):
             r = deepstate_run(real, window, per, seed)
-            cover.setdefault(label, []).append(r["coverage"])
             print(f"{label:>16s} {seed:4d} {r['points']:6d} {r['front_km']:8.0f} {r['coverage']:7.1%} "
                   f"{r['band_km2'] / r['front_km']:7.1f} {r['inferred_km2']:>10,.0f} ± {r['uncertain_km2']:<6,.0f} "
                   f"{r['true_km2']:8,.0f} {r['iou']:6.3f} {'yes' if r['within'] else 'no':>13s}")
-    for label, v in cover.items():
-        print(f"DeepState band coverage, {label}: {np.mean(v):.1%} of the real front's length "
-              f"(seeds: {', '.join(f'{x:.1%}' for x in v)}; target ≥ {MIN_BAND_COVERAGE:.0%})")
     print("(band km: the band's area per km of real front, i.e. its mean width)")
-    return float(np.mean(cover["settlements"]))
+    print(f"\nBand coverage by month (first day of each; seed 1): the width was calibrated on "
+          f"{CALIBRATION_MONTHS[0]}–{CALIBRATION_MONTHS[1]} (`--calibrate`), the later months are held out")
+    print(f"{'set':>11s} {'density':>16s} {'days':>4s} {'mean in band':>12s} {'min':>6s} {'band km':>7s}")
+    held = None
+    for name, months in (("calibration", CALIBRATION_MONTHS), ("held out", HELD_OUT_MONTHS)):
+        days = month_days(*months)
+        for label, per in (("settlements", dens), ("settlements / 4", 4 * dens)):
+            runs = [band_run(load_day(d), window, per, 1, d) for d in days]
+            cover = np.array([r["coverage"] for r in runs])
+            width = np.mean([r["band_km2"] / r["front_km"] for r in runs])
+            print(f"{name:>11s} {label:>16s} {len(days):4d} {cover.mean():12.1%} {cover.min():6.1%} {width:7.1f}")
+            if name == "held out" and label == "settlements":
+                held = float(cover.mean())
+    print(f"DeepState band coverage on held-out days, settlement density: {held:.1%} of the real front's "
+          f"length (target ≥ {MIN_BAND_COVERAGE:.0%})")
+    change_table(dens)
+    return held
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--min-iou", type=float, default=0.8, help="fail when an overall IoU is below this")
+    ap.add_argument("--calibrate", action="store_true",
+                    help="print the band's coverage by width on the calibration days and the width to use")
     args = ap.parse_args(argv)
+    if args.calibrate:
+        if missing(DEEPSTATE, needed_for="the band calibration"):
+            return 1
+        w = calibrate(show=True)
+        print(f"band width: {w:.2f} (infer.BAND_WIDTH is {infer.BAND_WIDTH})")
+        return 0
     if missing(OCHA, needed_for="the inference evaluation"):
         return 1
     adm3, labels, caps = load_truth()

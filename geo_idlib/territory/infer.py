@@ -3,9 +3,10 @@
 At each change date every place keeps its latest report, the reports' Voronoi cells are clipped to
 a boundary and dissolved per actor, and cells farther than a maximum distance from their report
 become unknown. Each actor's ``uncertain_km2`` is its ground inside the *front band*
-(:func:`front_band`): the Delaunay triangles of the reports whose corners are held by different
-actors, where the front must run if the reports are right, and the triangles next to them (a
-salient), so the band is as wide as the reports there are far apart. Geometry work happens in a local azimuthal equidistant projection centred on the
+(:func:`front_band`): the inferred front (:func:`front_lines`, the bisectors between reports of
+different actors) widened by :data:`BAND_WIDTH` times the distance between the two reports each
+stretch separates, so the band is as wide as the reports there are far apart; the width is
+calibrated on DeepState's real front. Geometry work happens in a local azimuthal equidistant projection centred on the
 boundary (exact distances from the centre; scale error across 0.1 % at 500 km from it, 0.4 % at
 1,000 km); areas are geodesic. Boundaries wider than that get a warning.
 
@@ -45,6 +46,15 @@ UNKNOWN_ACTOR = "unknown"
 #: Rows with the same place name are one place only when they lie within this distance (km).
 PLACE_NAME_KM = 5.0
 
+
+#: The front band's half-width as a share of the distance between the two reports each segment of
+#: the inferred front separates (:func:`front_band`). Calibrated on DeepState's real front (the
+#: first day of each month, July 2024 to June 2025; random points sided by the real polygon at the
+#: density of Idlib's 2017 settlement markers and a quarter of it; 48 runs): the width that holds
+#: the real front along 90 % of its length in 90 % of the runs (``python -m scripts.eval_infer
+#: --calibrate``; the runs' own widths range 0.39-0.60, median 0.45). ``make eval`` prints the
+#: coverage on the later, held-out months; a test checks the calibration still gives this width.
+BAND_WIDTH = 0.52
 
 _COORD_DIGITS = 6  # places with the same coordinates to 1e-6° (≈ 0.1 m) are one place
 _OBS_COLUMNS = ("date", "actor", "lat", "lon", "id", "place", "source", "note", "derived")  # case-insensitive
@@ -321,12 +331,13 @@ def infer(observations, boundary, *, max_distance_km: float | None = None, until
     return res
 
 
-def front_band(observations, boundary, *, day=None, max_distance_km: float | None = None):
+def front_band(observations, boundary, *, day=None, max_distance_km: float | None = None,
+               width: float | None = None):
     """Where the front may run on ``day``, as :func:`infer` sees it: one geometry (EPSG:4326).
 
-    The band is the Delaunay triangles of the reports in force whose corners are held by different
-    actors and the triangles next to them (beyond the reports' convex hull: the cells that border
-    another actor's), cut to the boundary and to ``max_distance_km`` around the reports; rows marked
+    The band is the inferred front (:func:`front_lines`) widened on both sides by :data:`BAND_WIDTH`
+    times the distance between the two reports each segment separates, within those two reports'
+    Voronoi cells, cut to the boundary and to ``max_distance_km`` around the reports; rows marked
     ``derived`` are left out. Each actor's ``uncertain_km2`` in :func:`infer` is its ground inside it.
 
     Parameters
@@ -335,20 +346,80 @@ def front_band(observations, boundary, *, day=None, max_distance_km: float | Non
         As for :func:`infer`.
     day : date-like, optional
         The reports in force on this day (default: the last report date).
+    width : float, optional
+        The band's half-width as a share of the reports' spacing (default :data:`BAND_WIDTH`, the
+        calibrated one).
 
     Examples
     --------
-    Two rows of reports 0.2° apart, two government then two opposition in each: inside the
-    reports' hull the band is the two triangles between the second and the third reports and one
-    triangle on either side (0.2 deg²); beyond it, where no report bounds the front, the cells of
-    those reports (0.2 deg²).
+    Two rows of reports 0.2° apart, two government then two opposition in each: the front is the
+    meridian 36.4°E, across the whole box, and the band is as wide as BAND_WIDTH × 0.2° on each side.
 
     >>> import pandas as pd, shapely
     >>> obs = prepare_observations(pd.DataFrame({"date": "2020-01-01", "actor": ["gov", "gov", "opp", "opp"] * 2,
     ...     "lat": [35.25] * 4 + [35.75] * 4, "lon": [36.1, 36.3, 36.5, 36.7] * 2}))
-    >>> round(front_band(obs, shapely.box(36, 35, 37, 36)).area, 2)
-    0.4
+    >>> band = front_band(obs, shapely.box(36, 35, 37, 36))
+    >>> round(band.area / (2 * BAND_WIDTH * 0.2), 2), [round(x, 2) for x in band.bounds[1::2]]
+    (1.0, [35.0, 36.0])
     """
+    area, reports, ri, cells, reach = _on_day(observations, boundary, day, max_distance_km)
+    _, pieces = _band_pieces(reports.xy[ri], reports.actor[ri], reports.derived[ri], cells, reports.place[ri], reach,
+                             width)
+    band = geom.union(pieces)
+    band = _crs.transform([band], area.local, _crs.WGS84)
+    return geom.polygonal(shapely.make_valid(band), empty=shapely.Polygon())[0]
+
+
+def front_lines(observations, boundary, *, day=None, max_distance_km: float | None = None):
+    """The inferred front on ``day``: the Voronoi edges between reports of different actors.
+
+    Each segment is the bisector between two reports held by different actors (reports marked
+    ``derived`` are left out: they are no evidence of where a front runs), as far as those two are
+    each other's nearest. If both reports are right the front crosses the straight line between them,
+    so where the front runs along a segment is known to within about the reports' distance apart:
+    ``spacing_km``. :func:`front_band` widens each segment by :data:`BAND_WIDTH` times it.
+
+    Parameters
+    ----------
+    observations, boundary, max_distance_km, day
+        As for :func:`front_band`.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``places`` (the two reports' places and sides, ``|``-joined), ``spacing_km`` (the distance
+        between the two reports) and the segment (EPSG:4326), not cut to the boundary; segments
+        beyond the reports' hull reach past the boundary.
+
+    Examples
+    --------
+    Two columns of reports 0.2° apart, government at 36.4°E, opposition at 36.6°E: the front is the
+    meridian 36.5°E between them, in pieces, each 0.2° (about 18 km at 35.5°N) from report to report.
+
+    >>> import pandas as pd, shapely
+    >>> obs = prepare_observations(pd.DataFrame({"date": "2020-01-01", "actor": ["gov", "opp"] * 3,
+    ...     "lat": [35.2, 35.2, 35.5, 35.5, 35.8, 35.8], "lon": [36.4, 36.6] * 3}))
+    >>> f = front_lines(obs, shapely.box(36, 35, 37, 36))
+    >>> len(f), f["spacing_km"].round(1).tolist()
+    (3, [18.2, 18.1, 18.1])
+    """
+    import geopandas as gpd
+
+    area, reports, ri, _, reach = _on_day(observations, boundary, day, max_distance_km)
+    pts, acts, own = reports.xy[ri], reports.actor[ri], np.flatnonzero(~reports.derived[ri])
+    tri = _triangles(pts[own])
+    pairs, lines = _front_edges(pts[own], acts[own], tri, reach) if len(tri) else (np.zeros((0, 2), int), [])
+    pairs = own[pairs]
+    return gpd.GeoDataFrame(
+        {"places": [_corner(reports.place[ri], acts, pair) for pair in pairs],
+         "spacing_km": np.hypot(*(pts[pairs[:, 0]] - pts[pairs[:, 1]]).T) / 1000.0},
+        geometry=gpd.GeoSeries(_crs.transform(lines, area.local, _crs.WGS84), crs=_crs.WGS84), crs=_crs.WGS84)
+
+
+def _on_day(observations, boundary, day, max_distance_km):
+    """``(area, reports, rows, cells, reach)``: the reports in force on ``day`` (default: the last
+    report date; row numbers into ``reports``), their cells (local CRS) and how far a front goes
+    beyond their hull (metres)."""
     obs = _checked_observations(observations, max_distance_km)
     area = _Area.of(boundary)
     reports = _Reports.of(obs, area)
@@ -359,11 +430,15 @@ def front_band(observations, boundary, *, day=None, max_distance_km: float | Non
                         f"({pd.Timestamp(reports.dates[0]).date()}); give a later day")
     r = reports.in_force[:, k]
     ri = r[~np.isnan(r)].astype(int)
-    _, cells = _cells(reports.xy[ri], area.extent(reports.xy, max_distance_km), area.projected, max_distance_km)
-    _, pieces = _band_pieces(reports.xy[ri], reports.actor[ri], reports.derived[ri], cells, reports.place[ri])
-    band = geom.union(pieces)
-    band = _crs.transform([band], area.local, _crs.WGS84)
-    return geom.polygonal(shapely.make_valid(band), empty=shapely.Polygon())[0]
+    extent = area.extent(reports.xy, max_distance_km)
+    _, cells = _cells(reports.xy[ri], extent, area.projected, max_distance_km)
+    return area, reports, ri, cells, _reach(extent)
+
+
+def _reach(extent) -> float:
+    """A length (metres) that takes a ray from anywhere in the box ``extent`` past its far side."""
+    x0, y0, x1, y1 = extent.bounds
+    return 2.0 * float(np.hypot(x1 - x0, y1 - y0))
 
 
 def _checked_observations(obs, max_distance_km):
@@ -560,7 +635,7 @@ def _period_areas(reports: _Reports, area: _Area, extent, days: range, valid_to,
     ri = r[ok].astype(int)
     acts = reports.actor[ri]
     full, cells = _cells(reports.xy[ri], extent, area.projected, max_distance_km)
-    keys, pieces = _band_pieces(reports.xy[ri], acts, reports.derived[ri], cells, reports.place[ri])
+    keys, pieces = _band_pieces(reports.xy[ri], acts, reports.derived[ri], cells, reports.place[ri], _reach(extent))
     band = geom.union(pieces)
     in_band = _crs.transform(_clip(cells, band), area.local, _crs.WGS84)
     km2 = _crs.geodesic_area_km2(in_band)
@@ -618,42 +693,39 @@ def _borders(cells: np.ndarray, acts: np.ndarray) -> np.ndarray:
     return border
 
 
-def _band_pieces(pts: np.ndarray, acts: np.ndarray, derived: np.ndarray, cells: np.ndarray, places: np.ndarray):
+def _band_pieces(pts: np.ndarray, acts: np.ndarray, derived: np.ndarray, cells: np.ndarray, places: np.ndarray,
+                 reach: float, width: float | None = None):
     """The front band's pieces (local CRS, inside the ``cells``) and a key for each: where the front
     may run given the reports at ``pts`` held by ``acts``.
 
-    The pieces are the Delaunay triangles of the reports whose corners are held by different actors
-    and the triangles next to them; beyond the reports' convex hull, the cells that border another
-    actor's cell. If each report is right, the front crosses every edge between reports of
-    different actors, so inside the hull it runs through the triangles whose corners differ,
-    unless it bulges past their third edge (a salient between two reports of one side): one
-    triangle deeper is allowed for that. The band is thus as wide as the reports there are far
-    apart, about twice their spacing; measured on DeepState's front (scripts/eval_infer.py) it
-    holds the real front along ~98 % of its length, the triangles whose corners differ alone ~89 %.
-    Beyond the hull nothing bounds the front but the cells (``cells``: the reports' cells cut to
-    the boundary and the maximum distance). Reports whose side was ``derived`` from others are no
-    evidence of where the front runs and make no triangle. With fewer than three such reports, or
-    all on one line, the band is every cell that borders another actor's.
+    Each piece is a segment of the inferred front (:func:`_front_edges`: the bisector between two
+    reports of different actors) widened on both sides by ``width`` (default :data:`BAND_WIDTH`)
+    times the two reports' distance apart: if both are right the front crosses the line between
+    them, so it is known no better than their spacing there. Dense reports make a narrow band,
+    sparse ones a wide one. Reports whose side was ``derived`` from others are no evidence of where
+    the front runs and bound no piece. With fewer than three such reports, or all on one line, the
+    band is every cell that borders another actor's. ``reach``: how far (metres) the front goes on
+    beyond the reports' hull; the pieces are cut to the cells (the reports' cells cut to the
+    boundary and the maximum distance).
 
-    A key names the piece's corners (or cell) by place (``places``) and side, and its shape: a piece
+    A key names the piece's two reports by place (``places``) and side, and its shape: a piece
     with the same key on two dates is the same ground with the same reports around it.
     """
-    border = np.flatnonzero(_borders(cells, acts))
     own = np.flatnonzero(~derived)
     tri = _triangles(pts[own])
     if len(tri) == 0:
+        border = np.flatnonzero(_borders(cells, acts))
         return _keyed(["c:" + _corner(places, acts, [i]) for i in border], cells[border])
-    tri = own[tri]
-    a = acts[tri]
-    mixed = (a[:, 0] != a[:, 1]) | (a[:, 1] != a[:, 2])
-    polys = shapely.polygons(pts[tri])
-    keep = np.flatnonzero(mixed | _next_to(tri, mixed))
+    pairs, lines = _front_edges(pts[own], acts[own], tri, reach)
+    spacing = np.hypot(*(pts[own][pairs[:, 0]] - pts[own][pairs[:, 1]]).T)
+    pieces = shapely.buffer(lines, (BAND_WIDTH if width is None else width) * spacing, quad_segs=4)
+    # each piece stays in its two reports' cells: where the front runs between them
+    mine = shapely.voronoi_polygons(shapely.multipoints(pts[own]), extend_to=shapely.box(*shapely.bounds(
+        shapely.union_all(pieces))), ordered=True)
+    mine = shapely.get_parts(mine)
+    pieces = shapely.union(shapely.intersection(pieces, mine[pairs[:, 0]]), shapely.intersection(pieces, mine[pairs[:, 1]]))
     known = geom.union(cells[~shapely.is_empty(cells)])
-    inside = _clip(polys[keep], known)
-    hull = shapely.coverage_union_all(polys)  # the triangles share their edges exactly: a coverage
-    outside = shapely.difference(cells[border], hull)
-    return _keyed(["t:" + _corner(places, acts, tri[k]) for k in keep] +
-                  ["c:" + _corner(places, acts, [i]) for i in border], np.concatenate([inside, outside]))
+    return _keyed(["e:" + _corner(places, acts, pair) for pair in own[pairs]], _clip(pieces, known))
 
 
 def _clip(polys: np.ndarray, area) -> np.ndarray:
@@ -708,16 +780,56 @@ def _band_layer(periods: list[tuple]):
                             geometry=gpd.GeoSeries([r[3] for r in rows], crs=_crs.WGS84), crs=_crs.WGS84)
 
 
-def _next_to(tri: np.ndarray, chosen: np.ndarray) -> np.ndarray:
-    """Which triangles (rows of three point indices) share an edge with a ``chosen`` one."""
+def _front_edges(pts: np.ndarray, acts: np.ndarray, tri: np.ndarray, reach: float):
+    """The Voronoi edges between points of different actors, from their Delaunay triangles ``tri``
+    (rows of three indices into ``pts``): ``(pairs, lines)``, the two points of each edge (rows of
+    two indices) and its segment (local CRS). An edge of the triangles' hull has one triangle: its
+    Voronoi edge runs from the triangle's circumcentre away from the hull, ``reach`` metres long.
+    Edges shorter than 1 % of their two points' distance apart are left out: such points are
+    neighbours at about one Voronoi vertex only (four points on nearly one circle, a grid's
+    diagonals), where the edges around that vertex already bound the front.
+
+    >>> pts = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [2.0, 2.0]])
+    >>> pairs, lines = _front_edges(pts, np.array(["a", "b", "a", "b"]), np.array([[0, 1, 2], [1, 3, 2]]), 10.0)
+    >>> pairs.tolist(), [round(g.length, 3) for g in lines]
+    ([[0, 1], [2, 3]], [10.0, 10.0])
+    """
     edges = np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), axis=1)
+    third = np.concatenate([tri[:, 2], tri[:, 0], tri[:, 1]])
     owner = np.tile(np.arange(len(tri)), 3)
-    _, edge_id = np.unique(edges, axis=0, return_inverse=True)
-    hit = np.zeros(edge_id.max() + 1, dtype=bool)
-    hit[edge_id[chosen[owner]]] = True
-    out = np.zeros(len(tri), dtype=bool)
-    out[owner[hit[edge_id]]] = True
-    return out & ~chosen
+    mixed = acts[edges[:, 0]] != acts[edges[:, 1]]
+    edges, third, owner = edges[mixed], third[mixed], owner[mixed]
+    order = np.lexsort((owner, edges[:, 1], edges[:, 0]))
+    edges, third, owner = edges[order], third[order], owner[order]
+    first = np.ones(len(edges), dtype=bool)
+    first[1:] = (edges[1:] != edges[:-1]).any(axis=1)
+    start = np.flatnonzero(first)
+    count = np.diff(np.append(start, len(edges)))
+    cc = _circumcentres(pts, tri)
+    a = cc[owner[start]]
+    b = np.where((count == 2)[:, None], cc[owner[np.minimum(start + 1, len(edges) - 1)]], np.nan)
+    pairs = edges[start]
+    hull = count == 1
+    if hull.any():  # a ray from the circumcentre along the outward normal of the hull edge
+        p, q, r = pts[pairs[hull, 0]], pts[pairs[hull, 1]], pts[third[start][hull]]
+        n = np.column_stack([-(q - p)[:, 1], (q - p)[:, 0]])
+        n *= np.where(np.einsum("ij,ij->i", n, r - p) > 0, -1.0, 1.0)[:, None] / np.hypot(*n.T)[:, None]
+        b[hull] = a[hull] + reach * n
+    keep = np.hypot(*(b - a).T) > 0.01 * np.hypot(*(pts[pairs[:, 0]] - pts[pairs[:, 1]]).T)
+    return pairs[keep], shapely.linestrings(np.stack([a[keep], b[keep]], axis=1))
+
+
+def _circumcentres(pts: np.ndarray, tri: np.ndarray) -> np.ndarray:
+    """The centre of each triangle's circumscribed circle (rows of three indices into ``pts``).
+
+    >>> _circumcentres(np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]]), np.array([[0, 1, 2]])).tolist()
+    [[1.0, 1.0]]
+    """
+    a = pts[tri[:, 0]]
+    b, c = pts[tri[:, 1]] - a, pts[tri[:, 2]] - a  # relative to the first corner: no cancellation
+    d = 2.0 * (b[:, 0] * c[:, 1] - b[:, 1] * c[:, 0])
+    b2, c2 = (b ** 2).sum(axis=1), (c ** 2).sum(axis=1)
+    return a + np.column_stack([c[:, 1] * b2 - b[:, 1] * c2, b[:, 0] * c2 - c[:, 0] * b2]) / d[:, None]
 
 
 def _triangles(pts: np.ndarray) -> np.ndarray:
