@@ -297,6 +297,18 @@ def test_a_minor_place_abroad_among_local_places_is_unresolved_with_its_span(idx
     assert p["Geneva"][1] == "CH"
 
 
+def test_a_big_city_abroad_found_only_by_a_spelling_fold_gives_way_to_the_local_village(idx):
+    """A fold of "Foua" reaches Huế (1.4 million people): among Idlib's places, with too many
+    countries named for a context country, the village in the region is the answer, not Vietnam."""
+    p = _places("Officials in Beirut, Ankara, Moscow and Baghdad spoke of Aleppo. Rebels shelled Foua and "
+                "Kfraya in Idlib on Sunday.", idx)
+    assert p["Foua"][:2] == ("Fua", "SY") and p["Idlib"][1] == "SY"
+    # a big city written as it is named stays itself among the same places
+    p = _places("Officials in Beirut, Ankara and Moscow spoke of Aleppo. Rebels shelled Foua and Kfraya in Idlib "
+                "as delegates met in Geneva.", idx)
+    assert p["Geneva"][1] == "CH"
+
+
 def test_feature_words_rule_out_the_namesake_village(idx):
     p = _places("Government forces pushed on in the Zawiya mountains near Ariha and Saraqeb.", idx)
     assert p["Zawiya"][3] == "unresolved"            # not Az Zawiyah in Libya

@@ -262,7 +262,7 @@ KNOWN_POPULATION = 30_000
 def _plausible(rows: list[Mention], keys: list[str], kinds: list, choice: list, found: dict, ctx: str | None
                ) -> list[Match | None]:
     """Regional plausibility: a minor place (a settlement or district of fewer than
-    :data:`KNOWN_POPULATION` people) chosen outside the report's region (the countries of the
+    :data:`KNOWN_POPULATION` people, or a settlement that only a spelling fold found) chosen outside the report's region (the countries of the
     report's other confident places and their neighbours, :data:`REGION_CONFIDENCE`), in a
     sentence that names one of those places and not the minor place's own country, takes its
     best-ranked candidate in the region, or none (unresolved, its span kept): "Glide bombs struck
@@ -279,7 +279,7 @@ def _plausible(rows: list[Mention], keys: list[str], kinds: list, choice: list, 
     out = list(choice)
     for k, m in enumerate(choice):
         c = m.candidate if m is not None else None
-        if c is None or not _local(c, KNOWN_POPULATION) or c.precision == "admin1" \
+        if c is None or not (_local(c, KNOWN_POPULATION) or _folded_settlement(m)) or c.precision == "admin1" \
                 or (rows[k].sentence, c.country) in countries_named:
             continue
         others = [j for j, ok in enumerate(anchor) if ok and choice[j].candidate.place_id != c.place_id]
@@ -291,6 +291,13 @@ def _plausible(rows: list[Mention], keys: list[str], kinds: list, choice: list, 
         ranked = rank(rows[k].mention, via, cands, country=ctx, kind=kinds[k], context=True)
         out[k] = next((x for x in ranked if x.candidate.country in region), None)
     return out
+
+
+def _folded_settlement(m: Match) -> bool:
+    """A settlement found only through a spelling fold, not one of its names as written: however
+    populous, a fold says nothing of being known beyond its region ("Foua" among Idlib's villages
+    is not Huế)."""
+    return m.candidate.precision == "settlement" and m.match != "exact"
 
 
 def _local(c: Candidate, population: int) -> bool:
