@@ -81,6 +81,27 @@ def test_max_distance_makes_unknown_ground():
     assert t.loc[t["actor"] != "unknown", "uncertain_km2"].tolist() == [0.0, 0.0]
 
 
+def test_a_gap_too_thin_to_matter_between_the_disks_is_not_unknown():
+    # three government reports on a triangle around 35.5°N 36.5°E: their 10 km disks just fail to
+    # meet in the middle when the triangle's circumradius is over 10 km
+    def triangle(side_km):
+        ang = np.radians([90, 210, 330])
+        r = side_km / np.sqrt(3)
+        return obs([("2020-01-01", "government", 35.5 + r * np.sin(a) / 111.2,
+                     36.5 + r * np.cos(a) / (111.2 * np.cos(np.radians(35.5)))) for a in ang])
+
+    centre = shapely.Point(36.5, 35.5)
+    # circumradius 10.05 km: a gap about 0.1 km across (less with the 32-gons) is the reports' ground
+    t = infer.infer(triangle(17.4), BOX, max_distance_km=10).set_index("actor")
+    assert t.geometry["government"].contains(centre) and not t.geometry["unknown"].contains(centre)
+    # circumradius 10.4 km: a curved triangle between the disks that holds a disk 0.78 km across,
+    # wider than MIN_UNKNOWN_WIDTH_KM (0.5), stays unknown
+    t = infer.infer(triangle(18.0), BOX, max_distance_km=10).set_index("actor")
+    assert t.geometry["unknown"].contains(centre)
+    hole = [p for p in shapely.get_parts(t.geometry["unknown"]) if p.contains(centre)][0]
+    assert 0.9 < float(geodesic_area_km2([hole])[0]) < 1.1  # km² (measured 0.99)
+
+
 def test_boundary_clip_with_two_parts_and_nothing_outside():
     parts = gpd.GeoDataFrame(geometry=[shapely.box(36.0, 35.0, 36.4, 35.4), shapely.box(36.6, 35.6, 37.0, 36.0)],
                              crs="EPSG:4326")

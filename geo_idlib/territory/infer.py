@@ -47,6 +47,13 @@ UNKNOWN_ACTOR = "unknown"
 PLACE_NAME_KM = 5.0
 
 
+#: Ground farther than the maximum distance from every report is ``unknown`` unless it is a strip
+#: narrower than this (km) between reports' disks: there the disks just fail to meet (by up to
+#: 96 m from the 32-gons alone, :data:`DISK_QUAD_SEGS`), and a map would draw hairlines of
+#: "unknown" across held ground. Such strips take the side of their cell's report.
+MIN_UNKNOWN_WIDTH_KM = 0.5
+
+
 #: The front band's half-width as a share of the distance between the two reports each segment of
 #: the inferred front separates (:func:`front_band`). Calibrated on DeepState's real front (the
 #: first day of each month, July 2024 to June 2025; random points sided by the real polygon at the
@@ -646,7 +653,7 @@ def _period_areas(reports: _Reports, area: _Area, extent, days: range, valid_to,
     full_w = _crs.transform(full, area.local, _crs.WGS84) if max_distance_km else cells_w
     span = {"valid_from": pd.Timestamp(reports.dates[days.start]), "valid_to": valid_to}
     out = []
-    for act, g in _dissolve_cells(cells_w, full_w, acts).items():
+    for act, g in _dissolve_cells(cells_w, full_w, acts, area.local).items():
         if act == UNKNOWN_ACTOR and max_distance_km:
             out.append({"actor": UNKNOWN_ACTOR, **span, "geometry": g, "obs_ids": "", "uncertain_km2": np.nan})
             continue
@@ -848,7 +855,7 @@ def _triangles(pts: np.ndarray) -> np.ndarray:
     return tri[2 * shapely.area(tris) / longest > 0.01 * longest]
 
 
-def _dissolve_cells(known, full, acts) -> dict:
+def _dissolve_cells(known, full, acts, local) -> dict:
     """``{actor: polygon}`` dissolved from the cells (WGS84), as one exact planar coverage.
 
     ``full`` are the Voronoi cells clipped to the boundary (they tile it), ``known`` the same cells
@@ -858,8 +865,10 @@ def _dissolve_cells(known, full, acts) -> dict:
     therefore noded together and polygonised into faces, in the CRS the result is stored in. A
     face inside a known cell goes to that cell's actor; one inside a full cell only is ``unknown``;
     hairline faces (under about 1 m²) in neither go to the nearest known cell, larger ones are
-    outside the boundary. Faces are merged per actor with a coverage union, so neighbouring actors
-    share their edges vertex for vertex.
+    outside the boundary. An ``unknown`` face too thin to hold a disk :data:`MIN_UNKNOWN_WIDTH_KM`
+    wide (measured in the local CRS ``local``) goes to its cell's actor: a strip where two reports'
+    disks of the maximum distance just fail to meet, not ground nobody reports. Faces are merged
+    per actor with a coverage union, so neighbouring actors share their edges vertex for vertex.
     """
     ok = ~shapely.is_empty(known)
     outlines = [shapely.boundary(known[ok])]
@@ -881,10 +890,30 @@ def _dissolve_cells(known, full, acts) -> dict:
     orphan = (owner < 0) & hairline & ((full is known) | ~in_full)
     if orphan.any():
         owner[np.flatnonzero(orphan)] = ktree.query_nearest(rp[orphan], all_matches=False)[1]
+    if full is not known:
+        _own_thin_unknown(faces, rp, owner, full, local)
     keep = (owner >= 0) | in_full
     label = np.where(owner >= 0, acts[np.maximum(owner, 0)], UNKNOWN_ACTOR)[keep]
     faces = faces[keep]
     return {str(a): shapely.coverage_union_all(faces[label == a]) for a in np.unique(label)}
+
+
+def _own_thin_unknown(faces, rp, owner, full, local) -> None:
+    """Give the faces outside every known cell (``owner`` < 0) that make up a gap no disk
+    :data:`MIN_UNKNOWN_WIDTH_KM` wide fits in (the gap whole, across the cells it spans) each to
+    the full cell it lies in (``owner`` updated)."""
+    gap = np.flatnonzero(owner < 0)
+    fi, ci = shapely.STRtree(full).query(rp[gap], predicate="within") if len(gap) else ([], [])
+    if not len(fi):
+        return
+    gap = gap[fi]
+    parts = shapely.get_parts(shapely.coverage_union_all(faces[gap]))  # polygonised faces: a coverage
+    thin = shapely.is_empty(shapely.buffer(_crs.transform(parts, _crs.WGS84, local), -500.0 * MIN_UNKNOWN_WIDTH_KM))
+    if not thin.any():
+        return
+    fj, pj = shapely.STRtree(parts).query(rp[gap], predicate="within")
+    take = fj[thin[pj]]
+    owner[gap[take]] = ci[take]
 
 
 def _timeline(rows: list[dict]):
