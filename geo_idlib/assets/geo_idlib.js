@@ -363,7 +363,10 @@
     var faces = A.faces.map(function (f) { return decodeGeom(f, inv); });
     function actorLayer(a, pane) {
       var s = d.actors[a];
+      // smoothFactor 0: the faces come simplified as one coverage; Leaflet's own per-ring
+      // simplification would part their shared edges and draw hairline seams between them
       return L.polygon([], {pane: pane, stroke: false, fillOpacity: d.style.area_opacity, fillRule: 'nonzero',
+        smoothFactor: 0,
         fillColor: s.hatch ? 'url(#gi-hatch-' + a + ')' : s.color, interactive: false,
         className: 'gi-area gi-actor-' + cssId(s.id)});
     }
