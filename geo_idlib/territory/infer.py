@@ -371,7 +371,7 @@ def front_band(observations, boundary, *, day=None, max_distance_km: float | Non
     """
     area, reports, ri, cells, reach = _on_day(observations, boundary, day, max_distance_km)
     _, pieces = _band_pieces(reports.xy[ri], reports.actor[ri], reports.derived[ri], cells, reports.place[ri], reach,
-                             width)
+                             width, known=None if max_distance_km else area.projected)
     band = geom.union(pieces)
     band = _crs.transform([band], area.local, _crs.WGS84)
     return geom.polygonal(shapely.make_valid(band), empty=shapely.Polygon())[0]
@@ -642,7 +642,8 @@ def _period_areas(reports: _Reports, area: _Area, extent, days: range, valid_to,
     ri = r[ok].astype(int)
     acts = reports.actor[ri]
     full, cells = _cells(reports.xy[ri], extent, area.projected, max_distance_km)
-    keys, pieces = _band_pieces(reports.xy[ri], acts, reports.derived[ri], cells, reports.place[ri], _reach(extent))
+    keys, pieces = _band_pieces(reports.xy[ri], acts, reports.derived[ri], cells, reports.place[ri], _reach(extent),
+                                known=None if max_distance_km else area.projected)  # cells tile the boundary
     band = geom.union(pieces)
     in_band = _crs.transform(_clip(cells, band), area.local, _crs.WGS84)
     km2 = _crs.geodesic_area_km2(in_band)
@@ -701,7 +702,7 @@ def _borders(cells: np.ndarray, acts: np.ndarray) -> np.ndarray:
 
 
 def _band_pieces(pts: np.ndarray, acts: np.ndarray, derived: np.ndarray, cells: np.ndarray, places: np.ndarray,
-                 reach: float, width: float | None = None):
+                 reach: float, width: float | None = None, known=None):
     """The front band's pieces (local CRS, inside the ``cells``) and a key for each: where the front
     may run given the reports at ``pts`` held by ``acts``.
 
@@ -713,7 +714,7 @@ def _band_pieces(pts: np.ndarray, acts: np.ndarray, derived: np.ndarray, cells: 
     the front runs and bound no piece. With fewer than three such reports, or all on one line, the
     band is every cell that borders another actor's. ``reach``: how far (metres) the front goes on
     beyond the reports' hull; the pieces are cut to the cells (the reports' cells cut to the
-    boundary and the maximum distance).
+    boundary and the maximum distance; ``known``: their union, when at hand).
 
     A key names the piece's two reports by place (``places``) and side, and its shape: a piece
     with the same key on two dates is the same ground with the same reports around it.
@@ -724,14 +725,16 @@ def _band_pieces(pts: np.ndarray, acts: np.ndarray, derived: np.ndarray, cells: 
         border = np.flatnonzero(_borders(cells, acts))
         return _keyed(["c:" + _corner(places, acts, [i]) for i in border], cells[border])
     pairs, lines = _front_edges(pts[own], acts[own], tri, reach)
+    if not len(pairs):  # one side only: no front
+        return [], np.array([], dtype=object)
     spacing = np.hypot(*(pts[own][pairs[:, 0]] - pts[own][pairs[:, 1]]).T)
     pieces = shapely.buffer(lines, (BAND_WIDTH if width is None else width) * spacing, quad_segs=4)
     # each piece stays in its two reports' cells: where the front runs between them
-    mine = shapely.voronoi_polygons(shapely.multipoints(pts[own]), extend_to=shapely.box(*shapely.bounds(
-        shapely.union_all(pieces))), ordered=True)
+    mine = shapely.voronoi_polygons(shapely.multipoints(pts[own]), extend_to=shapely.box(*shapely.total_bounds(pieces)),
+                                    ordered=True)
     mine = shapely.get_parts(mine)
     pieces = shapely.union(shapely.intersection(pieces, mine[pairs[:, 0]]), shapely.intersection(pieces, mine[pairs[:, 1]]))
-    known = geom.union(cells[~shapely.is_empty(cells)])
+    known = geom.union(cells[~shapely.is_empty(cells)]) if known is None else known
     return _keyed(["e:" + _corner(places, acts, pair) for pair in own[pairs]], _clip(pieces, known))
 
 
