@@ -74,7 +74,9 @@ _JOIN_GAPS = frozenset(g + a for g in ({"".join(p) for n in (1, 2, 3) for p in i
                                        | set("-‐‑")) for a in ("", *_APOS))
 _DOTTED_ABBREVIATIONS = ("St", "Mt", "Ft")  # "St. Louis" is one name
 # Sentence ends: terminal punctuation (+ closing quotes) and space, or a line break.
-_SENT_END = re.compile(r"[.!?…]+[\"'”’)\]]*[ \t\u00a0]+|[ \t\u00a0]*\n\s*")
+# (the lookahead, which says only what either branch starts with, lets the regex pass other
+# characters quickly)
+_SENT_END = re.compile(r"(?=[.!?…\n \t\u00a0])(?:[.!?…]+[\"'”’)\]]*[ \t\u00a0]+|[ \t\u00a0]*\n\s*)")
 _ABBREV = {"mr", "mrs", "ms", "dr", "st", "mt", "ft", "gen", "col", "lt", "sgt", "capt", "gov", "sen",
            "rep", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
            "no", "vs", "etc", "inc", "corp", "co", "jr", "sr", "prof", "rev", "gens", "maj", "adm"}
@@ -398,7 +400,8 @@ class _Words:
         ws[1:] += np.cumsum(we[:-1])  # and the words
         we += ws
         self.arabic = bool(_ARABIC_LETTER.search(text))
-        if names is not None and self.arabic and _ARABIC_CLITIC_START.search(text):
+        self.clitics = names is not None and self.arabic and bool(_ARABIC_CLITIC_START.search(text))
+        if self.clitics:  # Arabic clitics written onto names become words of their own
             wt, starts = split_clitics(wt, array("l", ws.tobytes()), names, max_words)
             ws = np.frombuffer(starts, dtype=np.int64)
             we = ws + np.fromiter(map(len, wt), dtype=np.int64, count=len(wt))
@@ -592,9 +595,7 @@ def _gazetteer_hits(W: _Words, t: _Tables, names, max_words: int) -> dict[tuple[
                 out[(i, i)] = key
             continue
         if not chain[0] <= i <= last <= chain[1]:
-            words = [w.replace(".", "") if "." in w else w for w in wt[i:stretch + 1]]
-            hyph = [we[k] < len(text) and text[we[k]] in "-‐‑" for k in range(i, stretch + 1)]
-            chain = (i, stretch, *article_keys(words, hyph))
+            chain = (i, stretch, *_chain_keys(W, i, stretch))
         first, _, keys, bare, following = chain
         joined_keys, acc, end = [], "", last - first
         for k in range(i - first, end + 1):
@@ -610,6 +611,28 @@ def _gazetteer_hits(W: _Words, t: _Tables, names, max_words: int) -> dict[tuple[
                 if key == joined_keys[j - i] or key in names:
                     out[(i, j)] = key
     return out
+
+
+#: Chains of joined words whose keys (:func:`_chain_keys`) stay in memory per process.
+CHAIN_CACHE = 50_000
+_CHAINS: dict[str, tuple[list[str], list[str], list[int]]] = {}
+
+
+def _chain_keys(W: _Words, i: int, j: int) -> tuple[list[str], list[str], list[int]]:
+    """:func:`~geo_idlib.places.normalize.article_keys` of words i..j, a chain of joined words (dots
+    left out: "U.S." is "US"). Kept per process by the chain's text, which says what its words are
+    (but where Arabic clitics were split off words)."""
+    surface = W.text[W.ws[i]:W.we[j]]
+    got = None if W.clitics else _CHAINS.get(surface)
+    if got is None:
+        text, we = W.text, W.we
+        words = [w.replace(".", "") if "." in w else w for w in W.wt[i:j + 1]]
+        got = article_keys(words, [we[k] < len(text) and text[we[k]] in "-‐‑" for k in range(i, j + 1)])
+        if not W.clitics:
+            if len(_CHAINS) >= CHAIN_CACHE:
+                _CHAINS.clear()
+            _CHAINS[surface] = got
+    return got
 
 
 #: Cues after which even a person's or an organisation's name is a place ("a school in Akar").

@@ -346,7 +346,7 @@ def tidy(text: str) -> str:
     >>> tidy("  Maarat\u00a0  al-NUMAN ")
     'Maarat al-NUMAN'
     """
-    return " ".join(unicodedata.normalize("NFKC", text).split())
+    return " ".join((text if text.isascii() else unicodedata.normalize("NFKC", text)).split())
 
 
 def exact_key(text: str) -> str:
@@ -378,8 +378,10 @@ def literal_key(text: str) -> str:
     >>> literal_key("Saraqeb") == literal_key("Saraqib"), normalize("Saraqeb") == normalize("Saraqib")
     (False, True)
     """
-    s = unicodedata.normalize("NFKD", text)
-    s = "".join(c for c in s if not unicodedata.combining(c)).lower()
+    if text.isascii():  # nothing to decompose
+        s = text.lower()
+    else:
+        s = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).lower()
     return " ".join(_APOSTROPHE.sub("", s).replace("-", " ").replace(".", "").split())
 
 

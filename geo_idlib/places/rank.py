@@ -410,8 +410,12 @@ def infer_country(cands_per_mention: Iterable[list[Candidate]]) -> str | None:
     ('SY', 'SY', None)
     """
     votes: Counter = Counter()
+    seen: dict[int, tuple[list, list[str]]] = {}  # a list given again (a name mentioned again): its countries
     for cands in cands_per_mention:
-        countries = sorted({c.country for c in cands if c.country})
+        got = seen.get(id(cands))
+        if got is None or got[0] is not cands:
+            got = seen[id(cands)] = (cands, sorted({c.country for c in cands if c.country}))
+        countries = got[1]
         for cc in countries:
             votes[cc] += 1 / len(countries)
     if not votes:

@@ -219,7 +219,9 @@ def _candidates(keys: list[str], index: GazetteerIndex, country: str | None, fuz
     """
     distinct = sorted({k for k in keys if k})
     found = lookup(index, distinct, fuzzy=False, consonant=False)
-    ctx = country.upper() if country else infer_country([[c for c, _ in found[k][1]] for k in keys if k in found])
+    if not country:  # one candidate list per name, given once per mention
+        named = {k: [c for c, _ in found[k][1]] for k in distinct if k in found}
+    ctx = country.upper() if country else infer_country([named[k] for k in keys if k in found])
     missing = [k for k in distinct if k not in found]
     if missing:
         near = anchors([[c for c, _ in cands] for _, cands in found.values()], ctx)
