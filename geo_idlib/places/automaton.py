@@ -134,6 +134,7 @@ class NameAutomaton:
         self._fuzzy: dict[tuple, list] = {}
         self._known: dict[str, bool] = {}
         self._prefixes: dict[str, frozenset[str]] = {}
+        self._pairs: dict[str, tuple[list, list]] = {}
         self._cache: OrderedDict[str, list[Candidate]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -193,6 +194,19 @@ class NameAutomaton:
             got = {k: cache[k] for k in keys}
         return {k: v for k, v in got.items() if v}
 
+
+    def pairs(self, keys: Iterable[str]) -> dict[str, list[tuple[Candidate, float]]]:
+        """:meth:`candidates` as ``(candidate, 1.0)`` pairs (a key's own candidates match it fully),
+        made once per candidate list (shared: not to be changed)."""
+        out = {}
+        for k, cands in self.candidates(keys).items():
+            got = self._pairs.get(k)
+            if got is None or got[0] is not cands:
+                if len(self._pairs) >= CACHE_KEYS:
+                    self._pairs.clear()
+                got = self._pairs[k] = (cands, [(c, 1.0) for c in cands])
+            out[k] = got[1]
+        return out
 
     def fuzzy(self, key: str, country: str | None, limit: int = 10) -> list[tuple[Candidate, float]]:
         """The index's fuzzy matches of ``key`` (:meth:`GazetteerIndex.fuzzy`), kept per process."""

@@ -77,6 +77,7 @@ _DOTTED_ABBREVIATIONS = ("St", "Mt", "Ft")  # "St. Louis" is one name
 # (the lookahead, which says only what either branch starts with, lets the regex pass other
 # characters quickly)
 _SENT_END = re.compile(r"(?=[.!?…\n \t\u00a0])(?:[.!?…]+[\"'”’)\]]*[ \t\u00a0]+|[ \t\u00a0]*\n\s*)")
+_NON_SPACE = re.compile(r"\S")
 _ABBREV = {"mr", "mrs", "ms", "dr", "st", "mt", "ft", "gen", "col", "lt", "sgt", "capt", "gov", "sen",
            "rep", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
            "no", "vs", "etc", "inc", "corp", "co", "jr", "sr", "prof", "rev", "gens", "maj", "adm"}
@@ -220,16 +221,16 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     """
     spans, start = [], 0
     for m in _SENT_END.finditer(text):
-        if "\n" not in m.group():
-            before = text[start:m.start()].rsplit(None, 1)
+        (a, b), g = m.span(), m.group()
+        if "\n" not in g:
+            before = text[start:a].rsplit(None, 1)
             last = before[-1].lower().rstrip(".") if before else ""
-            nxt = text[m.end():m.end() + 1]
-            if last in _ABBREV or (len(last) == 1 and last.isalpha()) or nxt.islower():
+            if last in _ABBREV or (len(last) == 1 and last.isalpha()) or text[b:b + 1].islower():
                 continue
-        end = m.start() + len(m.group().rstrip())
-        if end > start and text[start:end].strip():
+        end = a + len(g.rstrip())
+        if end > start and _NON_SPACE.search(text, start, end):
             spans.append((start, end))
-        start = m.end()
+        start = b
     if text[start:].strip():
         spans.append((start, len(text.rstrip())))
     return spans
@@ -258,6 +259,11 @@ def _cased(sentence: str) -> bool:
         low, up = low + sum(map(str.islower, rest)), up + sum(map(str.isupper, rest))
     if not (low > 0 and up > 0 and up < 0.6 * (low + up)):
         return False
+    # Title Case needs three capitalised long words for each other long word, each capital a letter
+    # of ``up``: more long words in lower case than a third of ``up`` (counted from below: those
+    # after a plain space, one of them maybe the first word) rule it out without looking further
+    if 3 * (len(_LOWER_LONG_WORD.findall(sentence)) - 1) > up:
+        return True
     # the first letters of the words of four characters or more but the first (always capitalised)
     first = _FIRST_TOKEN.match(sentence)
     initials = list(filter(str.isalpha, _LONG_WORD_INITIAL.findall(sentence, first.end() if first else 0)))
@@ -268,6 +274,7 @@ _ASCII_RUN = re.compile(r"[\x00-\x7f]+")
 # words as str.split() cuts them: the first, and the first letter of those of four characters or more
 _FIRST_TOKEN = re.compile(r"\s*\S+")
 _LONG_WORD_INITIAL = re.compile(r"(?<!\S)(\S)(?=\S{3})")
+_LOWER_LONG_WORD = re.compile(r" [a-z]\S{3}")
 _NOT_ASCII_LOWER = bytes(b for b in range(256) if not 97 <= b <= 122)
 _NOT_ASCII_UPPER = bytes(b for b in range(256) if not 65 <= b <= 90)
 
@@ -425,6 +432,7 @@ class _Words:
         self.low = list(map(str.lower, wt))
         self._lower_seen: set[str] | None = None
         self._reversed: str | None = None
+        self._triggers: dict[str, list[int]] | None = None
 
     @property
     def lower_words(self) -> set[str]:
@@ -434,10 +442,20 @@ class _Words:
         return self._lower_words
 
     def positions(self, words: frozenset) -> list[int]:
-        """Indexes of the words whose lower case is in ``words``, in order."""
-        if words.isdisjoint(self.lower_words):
+        """Indexes of the words whose lower case is in ``words``, in order (for the patterns' trigger
+        words, from one index of them all made at the first call)."""
+        present = words & self.lower_words
+        if not present:
             return []
-        return list(itertools.compress(range(self.n), map(words.__contains__, self.low)))
+        if not present <= _trigger_words():
+            return list(itertools.compress(range(self.n), map(words.__contains__, self.low)))
+        if self._triggers is None:
+            self._triggers = {}
+            for k in itertools.compress(range(self.n), map(_trigger_words().__contains__, self.low)):
+                self._triggers.setdefault(self.low[k], []).append(k)
+        if len(present) == 1:
+            return self._triggers[next(iter(present))]
+        return sorted(k for w in present for k in self._triggers[w])
 
     @property
     def reversed_text(self) -> str:
@@ -882,6 +900,12 @@ def _prefix_pattern():
     alt = "|".join(re.escape(w) for w in words)
     rx = re.compile(rf"(?<![\w{_APOS}-])(?P<n>(?:{alt})(?:(?:[ \u00a0]|-){_ART}?{_CAPW})+)(?![\w{_APOS}])")
     return rx, None, True, ("at", frozenset(w.lower() for w in words))
+
+
+@lru_cache(maxsize=1)
+def _trigger_words() -> frozenset:
+    """The words at which the patterns are tried (their ``at`` triggers)."""
+    return frozenset().union(*(words for *_, (how, words, *_) in _PATTERNS + [_prefix_pattern()] if how == "at"))
 
 
 def _pattern_matches(W: _Words, rx, trigger) -> Iterator[re.Match]:
