@@ -627,6 +627,16 @@ def _require_file(path: str | os.PathLike, what: str) -> Path:
     return p
 
 
+def _open_file(path: str | os.PathLike, what: str):
+    """``path`` opened for reading bytes; when it cannot be, the error :func:`_require_file` gives
+    (checked only then: a run over many small reports pays one system call per report, not four)."""
+    try:
+        return open(path, "rb")  # noqa: SIM115 (closed by the caller)
+    except OSError:
+        _require_file(path, what)
+        raise
+
+
 #: Byte-order marks → (Python codec, which drops the mark; name). UTF-32 LE comes before UTF-16 LE,
 #: whose mark begins its own.
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32", "UTF-32"), (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
@@ -698,7 +708,7 @@ def iter_report_blocks(path: str, block_chars: int = 1 << 20, overlap: int = BLO
     which part of each block is its own. The encoding is UTF-8, or UTF-8/16/32 with a byte-order
     mark (:func:`text_encoding`).
     """
-    stream = sys.stdin.buffer if path == "-" else _require_file(path, "report file").open("rb")
+    stream = sys.stdin.buffer if path == "-" else _open_file(path, "report file")
     name = "<stdin>" if path == "-" else str(path)
     try:
         yield from _report_blocks(stream, name, block_chars, overlap)

@@ -202,3 +202,24 @@ def test_word_by_word_keys_are_the_keys_of_the_whole_name():
             hyph[i] = name[k:k + 1] in "-‐‑" and k < len(name)
         joined = " ".join(x for x in word_keys(words, hyph) if x)
         assert joined == normalize(name.replace("'", " ").replace("‘", " ")) or joined == normalize(name), name
+
+
+def test_one_article_keys_call_serves_every_run_of_words_within():
+    """Mention finding normalises a chain of joined words once (article_keys) and reads from it the
+    keys of each run of words within: the same as word_keys of that run alone (an article keeps its
+    own key where the word after it is outside the run)."""
+    from geo_idlib.places.normalize import article_keys, word_keys
+
+    chains = [(["Ma'arrat", "an", "Nu'man", "al", "Jadida"], [False] * 5),
+              (["Jisr", "ash", "Shughur", "and", "as", "Safira"], [False, True, False, False, True, False]),
+              (["Ras", "el", "\u0640", "Ain", "ar", "Raqqa"], [False, False, False, False, True, False]),
+              (["talks", "an", "Nu'man", "an"], [False] * 4)]
+    for words, hyph in chains:
+        keys, bare, following = article_keys(words, hyph)
+        assert keys == word_keys(words, hyph)
+        for i in range(len(words)):
+            for j in range(i, len(words)):
+                run = [keys[k] if following[k] <= j else bare[k] for k in range(i, j + 1)]
+                assert run == word_keys(words[i:j + 1], hyph[i:j + 1]), (words[i:j + 1], run)
+    assert article_keys(["an", "Nu'man"], [False, False])[0][0] == "al"  # before its own consonant
+    assert word_keys(["an"], [False]) == ["an"]  # alone: the English word

@@ -257,6 +257,34 @@ def test_split_sentences_keeps_abbreviations():
         "Gen. Smith met Mr. Jones in the U.S. capital.", "Then they left!", "Next line"]
 
 
+def test_patterns_ending_with_cue_words_find_what_a_scan_of_the_whole_text_finds():
+    """The patterns that end with cue words ("X, Y and Z villages", "X province", "the X river") are
+    looked for only in the stretch of text before each cue (mentions._matches_before): the same
+    matches as scanning the whole text, also for lists across lines and commas, cues glued to
+    punctuation, several cues in one stretch and stretches without a match."""
+    import re
+
+    from geo_idlib.places import mentions as m
+
+    texts = ["Shelling hit Kafr Nabl, Hass and Kafr Oweid villages and the Ghab plain, then Idlib province.",
+             "the village Town (near Tal Abyad villages) and Deir ez-Zor\ncountryside; Harim District, Ariha\n"
+             "District.Jisr al-Shughur region, the al-Asi river and Orontes River and Mount Hermon hills",
+             "Foo town town town. Bar, Baz,\nand Qux towns; villages; Idlib province province Sarmin air  base",
+             "Menagh airbase.Taftanaz air base, Abu al-Duhur airport, ’Ain Issa countryside, É-Zor valley"]
+    for rx, _, _, trigger in m._PATTERNS:
+        if trigger[0] != "end":
+            continue
+        for t in texts:
+            W = m._Words(t)
+            assert [x.span() for x in m._pattern_matches(W, rx, trigger)] == [x.span() for x in rx.finditer(t)], t
+        assert sum(len(list(rx.finditer(t))) for t in texts) >= 2, rx.pattern[-40:]
+    # what the patterns' names, lists and cue words are made of is never a break between stretches
+    assert not m._LIST_BREAK.search("Ma’arrat al-Nu‘man, Ḩamāh and حلب Dayr_2\u00a0x\n")
+    assert [c for c in ".;:()[]\"“/!?" if not m._LIST_BREAK.match(c)] == []
+    pattern_classes = re.compile(rf"[{m._UPPER}\u0621-\u064A\u0671-\u06D3]")
+    assert not any(m._LIST_BREAK.match(chr(c)) for c in range(0x0700) if pattern_classes.match(chr(c)))
+
+
 # ----------------------------------------------------------------------------- the real thing
 @pytest.mark.shared
 def test_seed_report_finds_the_eight_gold_places_and_nothing_else():

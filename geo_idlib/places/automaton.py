@@ -45,7 +45,8 @@ log = logging.getLogger("geo_idlib")
 #: Bump when the entries of the trie change (the file name carries it).
 AUTOMATON_FORMAT = 2
 
-#: Keys whose candidates stay in memory per process (names repeat across reports).
+#: Keys whose candidates (and texts whose keys, :meth:`NameAutomaton.prefixes`) stay in memory per
+#: process (names repeat across reports).
 CACHE_KEYS = 50_000
 
 _COMPACT, _CONSONANT, _SEP = "\x01", "\x02", "\x1f"
@@ -131,19 +132,31 @@ class NameAutomaton:
         self._tries = tries
         self.generation = next(_GENERATIONS)  # tells caches of answers one index from another
         self._fuzzy: dict[tuple, list] = {}
+        self._known: dict[str, bool] = {}
+        self._prefixes: dict[str, frozenset[str]] = {}
+        self._pairs: dict[str, tuple[list, list]] = {}
         self._cache: OrderedDict[str, list[Candidate]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __contains__(self, key: str) -> bool:
-        for t in self._tries:
-            if key in t:
-                return True
-        return False
+        got = self._known.get(key)
+        if got is None:
+            if len(self._known) >= CACHE_KEYS:
+                self._known.clear()
+            got = self._known[key] = any(key in t for t in self._tries)
+        return got
 
-    def prefixes(self, text: str) -> set[str]:
-        """The keys that ``text`` (normalised words joined by spaces) starts with, ending at a word end."""
-        n = len(text)
-        return {k for t in self._tries for k in t.prefixes(text) if len(k) == n or text[len(k)] == " "}
+    def prefixes(self, text: str) -> frozenset[str]:
+        """The keys that ``text`` (normalised words joined by spaces) starts with, ending at a word
+        end (kept per process for :data:`CACHE_KEYS` texts: names recur across reports)."""
+        got = self._prefixes.get(text)
+        if got is None:
+            if len(self._prefixes) >= CACHE_KEYS:
+                self._prefixes.clear()
+            n = len(text)
+            got = self._prefixes[text] = frozenset(k for t in self._tries for k in t.prefixes(text)
+                                                   if len(k) == n or text[len(k)] == " ")
+        return got
 
     def _section(self, mark: str, value: str) -> list[str]:
         prefix = f"{mark}{value}{_SEP}"
@@ -181,6 +194,19 @@ class NameAutomaton:
             got = {k: cache[k] for k in keys}
         return {k: v for k, v in got.items() if v}
 
+
+    def pairs(self, keys: Iterable[str]) -> dict[str, list[tuple[Candidate, float]]]:
+        """:meth:`candidates` as ``(candidate, 1.0)`` pairs (a key's own candidates match it fully),
+        made once per candidate list (shared: not to be changed)."""
+        out = {}
+        for k, cands in self.candidates(keys).items():
+            got = self._pairs.get(k)
+            if got is None or got[0] is not cands:
+                if len(self._pairs) >= CACHE_KEYS:
+                    self._pairs.clear()
+                got = self._pairs[k] = (cands, [(c, 1.0) for c in cands])
+            out[k] = got[1]
+        return out
 
     def fuzzy(self, key: str, country: str | None, limit: int = 10) -> list[tuple[Candidate, float]]:
         """The index's fuzzy matches of ``key`` (:meth:`GazetteerIndex.fuzzy`), kept per process."""

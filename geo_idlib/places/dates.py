@@ -31,6 +31,7 @@ _FOLD = str.maketrans({**{chr(0x0660 + d): str(d) for d in range(10)}, **{chr(0x
                        "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا"})
 
 
+_FOLDED = re.compile("[" + "".join(map(chr, _FOLD)) + "]")  # a character _FOLD changes
 _COMPILED = [re.compile(p) for p in _DATE_PATTERNS]
 _YEAR = re.compile(r"(?:19|20)\d\d")  # every pattern has a year: most heads are passed over at once
 
@@ -56,7 +57,9 @@ def find_report_date(text: str, head_chars: int = 600):
     """
     import datetime as _dt
 
-    head = text[:head_chars].translate(_FOLD)
+    head = text[:head_chars]
+    if not head.isascii() and _FOLDED.search(head):
+        head = head.translate(_FOLD)
     found = []
     if not _YEAR.search(head):
         return None

@@ -32,6 +32,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+import operator
 import re
 from array import array
 from collections.abc import Iterable, Iterator
@@ -43,7 +44,7 @@ import numpy as np
 
 from .. import io
 from . import automaton, build
-from .normalize import APOSTROPHES, consonant_key, literal_key, normalize, word_keys
+from .normalize import APOSTROPHES, article_keys, consonant_key, literal_key, normalize, word_keys
 from .rank import literal_names
 
 if TYPE_CHECKING:  # pandas is imported where a table is built, not to find places
@@ -73,7 +74,10 @@ _JOIN_GAPS = frozenset(g + a for g in ({"".join(p) for n in (1, 2, 3) for p in i
                                        | set("-‐‑")) for a in ("", *_APOS))
 _DOTTED_ABBREVIATIONS = ("St", "Mt", "Ft")  # "St. Louis" is one name
 # Sentence ends: terminal punctuation (+ closing quotes) and space, or a line break.
-_SENT_END = re.compile(r"[.!?…]+[\"'”’)\]]*[ \t\u00a0]+|[ \t\u00a0]*\n\s*")
+# (the lookahead, which says only what either branch starts with, lets the regex pass other
+# characters quickly)
+_SENT_END = re.compile(r"(?=[.!?…\n \t\u00a0])(?:[.!?…]+[\"'”’)\]]*[ \t\u00a0]+|[ \t\u00a0]*\n\s*)")
+_NON_SPACE = re.compile(r"\S")
 _ABBREV = {"mr", "mrs", "ms", "dr", "st", "mt", "ft", "gen", "col", "lt", "sgt", "capt", "gov", "sen",
            "rep", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
            "no", "vs", "etc", "inc", "corp", "co", "jr", "sr", "prof", "rev", "gens", "maj", "adm"}
@@ -86,20 +90,35 @@ _UPPER = "A-ZÀ-ÖØ-ÞĀ-ſḀ-ỿ"  # Latin capitals incl. Latin-1, Extended-A
 _CAPW = rf"[{_APOS}]?(?:[{_UPPER}][\w{_APOS}]*|[\u0621-\u064A\u0671-\u06D3]+)"  # or an Arabic-script word
 _NAME = rf"(?<![\w{_APOS}-])(?=[{_UPPER}\u0621-\u064A\u0671-\u06D3]|[aeAE][a-z]{{1,2}}[-\s])(?:{_ART})?{_CAPW}(?:(?:[ \u00a0]|-){_ART}?{_CAPW})*"
 _LIST = rf"{_NAME}(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+){_NAME})*"
+# The cue words after a name that some patterns end with ("... villages", "... province").
+_SETTLEMENTS_AFTER = r"(?i:villages|towns|village|town)\b"
+_ADMIN1_AFTER = r"(?i:countryside|province|governorate)\b"
+_DISTRICT_AFTER = r"(?:County|Parish|Township|Borough|District|Subdistrict)\b"
+_FEATURE_AFTER = r"(?:river|lake|dam|mountains?|hills?|airbase|air\s+base|airport|airfield|plain|valley|region)\b"
+
+
+def _ends_with(cue: str) -> re.Pattern:
+    """Where a pattern that ends with the cue words ``cue`` after a space can end (its trigger)."""
+    return re.compile(rf"(?<=\s){cue}")
+
+
 # Each pattern: (regex with a group "n" holding one name or a list of names, kind_hint, explicit,
 # trigger). Separate regexes so that overlapping frames ("the Shiite villages of Foua and Kfraya") all
 # match. The trigger says which words a block needs for the pattern to be tried, so that each
 # pattern costs nothing in most blocks: ``("at", words)``: the match starts at one of these words (it
-# is tried there only, as ``finditer`` would find it); ``("in", words)``: the block has one of them.
+# is tried there only, as ``finditer`` would find it); ``("end", words, cue)``: the block has one of
+# these words and the match ends with the cue words (``cue``: where they are), so it is looked for
+# only in the stretch of text a list of names can span before them (:func:`_pattern_matches`).
 _PATTERNS = [
     (re.compile(rf"\b(?i:villages?|towns?|city|hamlets?)\s+of\s+(?:the\s+)?(?P<n>{_LIST})"), "settlement", True,
      ("at", frozenset({"village", "villages", "town", "towns", "city", "hamlet", "hamlets"}))),
-    (re.compile(rf"(?P<n>{_LIST})\s+(?i:villages|towns|village|town)\b"), "settlement", False,
-     ("in", frozenset({"villages", "towns", "village", "town"}))),
-    (re.compile(rf"(?P<n>{_NAME})\s+(?i:countryside|province|governorate)\b"), "admin1", False,
-     ("in", frozenset({"countryside", "province", "governorate"}))),
-    (re.compile(rf"(?P<n>{_NAME}\s+(?:County|Parish|Township|Borough|District|Subdistrict))\b"), None, True,
-     ("in", frozenset({"county", "parish", "township", "borough", "district", "subdistrict"}))),
+    (re.compile(rf"(?P<n>{_LIST})\s+{_SETTLEMENTS_AFTER}"), "settlement", False,
+     ("end", frozenset({"villages", "towns", "village", "town"}), _ends_with(_SETTLEMENTS_AFTER))),
+    (re.compile(rf"(?P<n>{_NAME})\s+{_ADMIN1_AFTER}"), "admin1", False,
+     ("end", frozenset({"countryside", "province", "governorate"}), _ends_with(_ADMIN1_AFTER))),
+    (re.compile(rf"(?P<n>{_NAME}\s+{_DISTRICT_AFTER[:-2]})\b"), None, True,
+     ("end", frozenset({"county", "parish", "township", "borough", "district", "subdistrict"}),
+      _ends_with(_DISTRICT_AFTER))),
     (re.compile(rf"\b(?i:captured|seized|recaptured|retook|took\s+control\s+of|took\s+over|entered|stormed"
                 rf"|shelled|struck|bombed|bombarded|hit|targeted|attacked|raided|besieged|liberated|reached"
                 rf"|near|outskirts\s+of|advanced\s+on|advanced\s+towards?)\s+(?P<n>{_LIST})"), None, False,
@@ -110,13 +129,14 @@ _PATTERNS = [
      None, False, ("at", frozenset({"in", "into", "around", "outside", "toward", "towards"}))),
     # a name before a feature word in lower case: "the Orontes river", "the Ghab plain", "Menagh airbase"
     # (kind from the word; in "the Neches River" the word is part of the name)
-    (re.compile(rf"(?P<n>{_NAME})\s+(?:river|lake|dam|mountains?|hills?|airbase|air\s+base|airport|airfield|plain"
-                rf"|valley|region)\b"), None, False,
-     ("in", frozenset({"river", "lake", "dam", "mountain", "mountains", "hill", "hills", "airbase", "base", "airport",
-                       "airfield", "plain", "valley", "region"}))),
+    (re.compile(rf"(?P<n>{_NAME})\s+{_FEATURE_AFTER}"), None, False,
+     ("end", frozenset({"river", "lake", "dam", "mountain", "mountains", "hill", "hills", "airbase", "base", "airport",
+                        "airfield", "plain", "valley", "region"}), _ends_with(_FEATURE_AFTER))),
 ]
+# A character no name, list of names or cue word of the patterns holds: letters, digits, apostrophes,
+# spaces, commas and hyphens do (checked by tests/test_toponyms.py).
+_LIST_BREAK = re.compile(rf"[^\w{_APOS}\s,\-]")
 _SPLIT_LIST = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")
-_TRIGGER_WORDS = frozenset().union(*(words for *_, (how, words) in _PATTERNS if how == "at"))
 
 
 @dataclass(frozen=True)
@@ -201,16 +221,16 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     """
     spans, start = [], 0
     for m in _SENT_END.finditer(text):
-        if "\n" not in m.group():
-            before = text[start:m.start()].rsplit(None, 1)
+        (a, b), g = m.span(), m.group()
+        if "\n" not in g:
+            before = text[start:a].rsplit(None, 1)
             last = before[-1].lower().rstrip(".") if before else ""
-            nxt = text[m.end():m.end() + 1]
-            if last in _ABBREV or (len(last) == 1 and last.isalpha()) or nxt.islower():
+            if last in _ABBREV or (len(last) == 1 and last.isalpha()) or text[b:b + 1].islower():
                 continue
-        end = m.start() + len(m.group().rstrip())
-        if end > start and text[start:end].strip():
+        end = a + len(g.rstrip())
+        if end > start and _NON_SPACE.search(text, start, end):
             spans.append((start, end))
-        start = m.end()
+        start = b
     if text[start:].strip():
         spans.append((start, len(text.rstrip())))
     return spans
@@ -230,17 +250,31 @@ def _is_cap(w: str) -> bool:
 
 def _cased(sentence: str) -> bool:
     """Whether capitalisation carries information (not an ALL-CAPS, all-lower or Title Case line)."""
-    if sentence.isascii():  # count the letters of each case in C (bytes.translate deletes the others)
-        b = sentence.encode("ascii")
-        low, up = len(b.translate(None, _NOT_ASCII_LOWER)), len(b.translate(None, _NOT_ASCII_UPPER))
-    else:
-        low, up = sum(map(str.islower, sentence)), sum(map(str.isupper, sentence))
+    # count the letters of each case in C: bytes.translate deletes the others; the few characters
+    # beyond ASCII (quotes, dashes, accented letters) one by one
+    b = sentence.encode("ascii", "ignore")
+    low, up = len(b.translate(None, _NOT_ASCII_LOWER)), len(b.translate(None, _NOT_ASCII_UPPER))
+    if len(b) < len(sentence):
+        rest = _ASCII_RUN.sub("", sentence)
+        low, up = low + sum(map(str.islower, rest)), up + sum(map(str.isupper, rest))
     if not (low > 0 and up > 0 and up < 0.6 * (low + up)):
         return False
-    initials = [w[0] for w in sentence.split()[1:] if len(w) > 3 and w[0].isalpha()]  # the first is always capitalised
+    # Title Case needs three capitalised long words for each other long word, each capital a letter
+    # of ``up``: more long words in lower case than a third of ``up`` (counted from below: those
+    # after a plain space, one of them maybe the first word) rule it out without looking further
+    if 3 * (len(_LOWER_LONG_WORD.findall(sentence)) - 1) > up:
+        return True
+    # the first letters of the words of four characters or more but the first (always capitalised)
+    first = _FIRST_TOKEN.match(sentence)
+    initials = list(filter(str.isalpha, _LONG_WORD_INITIAL.findall(sentence, first.end() if first else 0)))
     return not (len(initials) >= 4 and sum(map(str.isupper, initials)) >= 0.75 * len(initials))
 
 
+_ASCII_RUN = re.compile(r"[\x00-\x7f]+")
+# words as str.split() cuts them: the first, and the first letter of those of four characters or more
+_FIRST_TOKEN = re.compile(r"\s*\S+")
+_LONG_WORD_INITIAL = re.compile(r"(?<!\S)(\S)(?=\S{3})")
+_LOWER_LONG_WORD = re.compile(r" [a-z]\S{3}")
 _NOT_ASCII_LOWER = bytes(b for b in range(256) if not 97 <= b <= 122)
 _NOT_ASCII_UPPER = bytes(b for b in range(256) if not 65 <= b <= 90)
 
@@ -352,8 +386,11 @@ def _major(cands, key: str) -> bool:
 class _Words:
     """The words of a text with their spans, sentences and join/capitalisation flags.
 
-    Each property is one comprehension over all words (a word never crosses a sentence end, so
-    its sentence is found by bisection), which keeps the cost per word to a few C-level steps.
+    Built once per block with a few C-level passes over the text, not a loop per word: the words
+    and the gaps between them come from one ``re.split`` (their spans are the running sum of their
+    lengths), each word's sentence from one bisection of all word starts, and the flags from numpy
+    over the words' first characters and the gaps (:func:`_word_flags`); Python looks only at the
+    few words and gaps those cannot decide.
     """
 
     def __init__(self, text: str, names=None, max_words: int = 6):
@@ -361,38 +398,40 @@ class _Words:
         self.sents = sents = split_sentences(text)
         self.sent_cased = [_cased(text[s:e]) for s, e in sents]
         self.sent_skip = [bool(_CREDIT.match(text[s:e])) for s, e in sents]
-        wt = _WORD.findall(text)
-        ws, pos, find = array("l"), 0, text.find
-        for w in wt:  # the words come in order and only non-word characters lie between them
-            pos = find(w, pos)
-            ws.append(pos)
-            pos += len(w)
+        parts = _WORD_SPLIT.split(text)  # [gap, word, gap, word, ..., gap]
+        wt, after = parts[1::2], parts[2::2]  # the words and the gap after each
+        ws = np.fromiter(map(len, itertools.islice(parts, 0, None, 2)), dtype=np.int64, count=len(wt))
+        del parts
+        np.cumsum(ws, out=ws)  # the gaps before each word
+        we = np.fromiter(map(len, wt), dtype=np.int64, count=len(wt))
+        ws[1:] += np.cumsum(we[:-1])  # and the words
+        we += ws
         self.arabic = bool(_ARABIC_LETTER.search(text))
-        if names is not None and self.arabic and _ARABIC_CLITIC_START.search(text):
-            wt, ws = split_clitics(wt, ws, names, max_words)
-        we = array("l", [s + len(w) for s, w in zip(ws, wt, strict=True)])
-        poss = bytearray([len(w) > 2 and w[-1] in "sS" and w[-2] in _APOS for w in wt])
+        self.clitics = names is not None and self.arabic and bool(_ARABIC_CLITIC_START.search(text))
+        if self.clitics:  # Arabic clitics written onto names become words of their own
+            wt, starts = split_clitics(wt, array("l", ws.tobytes()), names, max_words)
+            ws = np.frombuffer(starts, dtype=np.int64)
+            we = ws + np.fromiter(map(len, wt), dtype=np.int64, count=len(wt))
+            after = [text[e:s] for e, s in zip(we.tolist(), [*ws[1:].tolist(), len(text)], strict=True)]
+        poss = bytearray(map(str.endswith, wt, itertools.repeat(_POSSESSIVE_ENDS)))
         if any(poss):  # "Syria's": the word is "Syria", and a possessive ends any name
-            for i in [i for i, p in enumerate(poss) if p]:
-                we[i] -= 2
+            for i in np.flatnonzero(np.frombuffer(poss, dtype=np.uint8)).tolist():
                 wt[i] = wt[i][:-2]
-        cased = self.sent_cased
-        sid = array("l")  # each word's sentence: one bisection of all word starts at once
-        sid.frombytes((np.searchsorted(np.array([s for s, _ in sents], dtype=np.int64),
-                                       np.frombuffer(ws, dtype=ws.typecode), side="right") - 1)
-                      .astype(ws.typecode).tobytes())
-        cap = bytearray([w[0].isupper() or not cased[k] or (not w[0].islower() and _is_cap(w))
-                         for w, k in zip(wt, sid, strict=True)])
-        first = bytearray([True, *[k != k0 for k0, k in zip(sid, sid[1:], strict=False)]] if sid else [])
-        gaps = _JOIN_GAPS
-        joined = bytearray([not p and k == k2 and ((gap := text[e:s2]) in gaps
-                                                  or (gap == ". " and w in _DOTTED_ABBREVIATIONS))
-                            for p, k, k2, e, s2, w in zip(poss, sid, sid[1:], we, ws[1:], wt, strict=False)])
-        joined.append(False)
-        self.ws, self.we, self.wt, self.poss, self.sid = ws, we, wt, poss, sid
+            we = we - 2 * np.frombuffer(poss, dtype=np.uint8)
+        # each word's sentence: one bisection of all word starts at once
+        sid = np.searchsorted(np.array([s for s, _ in sents], dtype=np.int64), ws, side="right") - 1
+        self.cap, self.first_in_sentence, self.joined = _word_flags(wt, after, sid, poss, self.sent_cased)
+        del after
+        # plain arrays, one at a time (a block's peak memory): Python indexes them fastest
+        self.ws = array("l", ws.tobytes())
+        del ws
+        self.we = array("l", we.tobytes())
+        del we
+        self.wt, self.poss, self.sid = wt, poss, array("l", sid.tobytes())
         self.n = len(wt)
-        self.low = [w.lower() for w in wt]
-        self.cap, self.joined, self.first_in_sentence = cap, joined, first
+        self.low = list(map(str.lower, wt))
+        self._lower_seen: set[str] | None = None
+        self._reversed: str | None = None
         self._triggers: dict[str, list[int]] | None = None
 
     @property
@@ -403,13 +442,69 @@ class _Words:
         return self._lower_words
 
     def positions(self, words: frozenset) -> list[int]:
-        """Indexes of the words whose lower case is in ``words`` (one of the patterns' triggers)."""
+        """Indexes of the words whose lower case is in ``words``, in order (for the patterns' trigger
+        words, from one index of them all made at the first call)."""
+        present = words & self.lower_words
+        if not present:
+            return []
+        if not present <= _trigger_words():
+            return list(itertools.compress(range(self.n), map(words.__contains__, self.low)))
         if self._triggers is None:
             self._triggers = {}
-            for k, w in enumerate(self.low):
-                if w in _TRIGGER_WORDS:
-                    self._triggers.setdefault(w, []).append(k)
-        return sorted(k for w in words & self._triggers.keys() for k in self._triggers[w])
+            for k in itertools.compress(range(self.n), map(_trigger_words().__contains__, self.low)):
+                self._triggers.setdefault(self.low[k], []).append(k)
+        if len(present) == 1:
+            return self._triggers[next(iter(present))]
+        return sorted(k for w in present for k in self._triggers[w])
+
+    @property
+    def reversed_text(self) -> str:
+        """The block's text backwards (for searching back from a position)."""
+        if self._reversed is None:
+            self._reversed = self.text[::-1]
+        return self._reversed
+
+    @property
+    def lower_seen(self) -> set[str]:
+        """The words written in lower case somewhere in the block ("swine flu")."""
+        if self._lower_seen is None:
+            self._lower_seen = set(filter(str.islower, itertools.compress(self.wt, map(operator.not_, self.cap))))
+        return self._lower_seen
+
+
+# The words of a text and, between them, the gaps (one ``re.split``).
+_WORD_SPLIT = re.compile(f"({_WORD.pattern})")
+# A word that ends in a possessive ("Syria's"): a word has a letter or digit before it.
+_POSSESSIVE_ENDS = tuple(a + s for a in _APOS for s in "sS")
+
+
+def _word_flags(wt: list[str], after, sid, poss: bytearray, sent_cased: list[bool]
+                ) -> tuple[bytearray, bytearray, bytearray]:
+    """``(cap, first, joined)`` of the words ``wt`` (``after``: the text between each word and the
+    next; ``sid``: their sentences, a numpy array): capitalised (its sentence's capitals say
+    nothing, or its first letter is a capital, or it has no case and :func:`_is_cap`); first of its
+    sentence; joined to the next word into one name (same sentence, no possessive, a gap of
+    :data:`_JOIN_GAPS` or "St. "). Per word only C-level maps; Python sees the few words they cannot
+    decide."""
+    n = len(wt)
+    if not n:
+        return bytearray(), bytearray(), bytearray(1)
+    upper = np.fromiter(map(str.isupper, map(_FIRST, wt)), dtype=bool, count=n)
+    lower = np.fromiter(map(str.islower, map(_FIRST, wt)), dtype=bool, count=n)
+    cap = upper | ~np.array(sent_cased, dtype=bool)[sid]
+    for k in np.flatnonzero(~lower & ~cap).tolist():  # a digit, a letter without case
+        cap[k] = _is_cap(wt[k])
+    first = np.ones(n, dtype=bool)
+    first[1:] = sid[1:] != sid[:-1]
+    joined = np.fromiter(map(_JOIN_GAPS.__contains__, after), dtype=bool, count=n)
+    for k in np.flatnonzero(np.fromiter(map(". ".__eq__, after), dtype=bool, count=n)).tolist():
+        joined[k] = wt[k] in _DOTTED_ABBREVIATIONS  # "St. Louis"
+    joined[:-1] &= (sid[1:] == sid[:-1]) & (np.frombuffer(poss, dtype=np.uint8)[:-1] == 0)
+    joined[-1] = False
+    return bytearray(cap.tobytes()), bytearray(first.tobytes()), bytearray(joined.tobytes())
+
+
+_FIRST = operator.itemgetter(0)
 
 
 #: An Arabic word that may begin with clitics: a conjunction (و, ف) and/or a preposition (ب, ل, ك).
@@ -459,45 +554,57 @@ def _starts_name(names, words: list[str]) -> bool:
     return bool(keys) and bool(names.prefixes(" ".join(keys)))
 
 
-def _run_ends(W: _Words, t: _Tables, i: int, max_words: int) -> list[int]:
-    """The words j where a name starting at word i may end: capitalised, not a connector, joined to
-    word i through capitalised words or connectors, at most ``max_words`` words ([] if word i
-    cannot start a name)."""
-    if W.sent_skip[W.sid[i]]:
-        return []
-    first = W.low[i]
-    article = (i + 1 < W.n and W.cap[i + 1] and W.joined[i]
-               and (first in _ARTICLES and W.text[W.we[i]] in "-‐‑" or first in ("al", "el")))
-    if not (W.cap[i] and (first not in t.connector or not W.sent_cased[W.sid[i]]) or article):
-        return []
-    ends, j = [], i
-    while True:
-        if W.cap[j] and W.low[j] not in t.connector:
-            ends.append(j)
-        if j - i + 1 >= max_words or not W.joined[j]:
-            break
-        j += 1
-        if not (W.cap[j] or W.low[j] in t.connector):
-            break
-    return ends
+def _name_runs(W: _Words, t: _Tables, max_words: int) -> Iterator[tuple[int, list[int], int]]:
+    """``(i, ends, stretch)`` for each word i where a name may start: the words j where it may end
+    (capitalised, not a connector, joined to word i through capitalised words or connectors, at
+    most ``max_words`` words) and the last word of that chain of joined words without the
+    ``max_words`` bound. A name starts at a capitalised word (a connector only where capitals say
+    nothing) or an article before a capitalised word ("al-Bab", "al Bab"), never in a photo credit.
+
+    Computed for all words at once (numpy over the words' flags): the chain of word i ends at the
+    first word k >= i not joined to a capitalised word or a connector.
+    """
+    n = W.n
+    if not n:
+        return
+    cap = np.frombuffer(W.cap, dtype=np.uint8).astype(bool)
+    conn = np.fromiter(map(t.connector.__contains__, W.low), dtype=bool, count=n)
+    joined = np.frombuffer(W.joined, dtype=np.uint8)[:n].astype(bool)
+    sid = np.frombuffer(W.sid, dtype=np.int64)
+    start = cap & (~conn | ~np.array(W.sent_cased, dtype=bool)[sid])
+    article = np.flatnonzero(np.fromiter(map(_ARTICLES.__contains__, W.low), dtype=bool, count=n)[:-1]
+                             & joined[:-1] & cap[1:])
+    for k in article.tolist():  # al-Bab, al Bab
+        start[k] = start[k] or W.text[W.we[k]] in "-‐‑" or W.low[k] in ("al", "el")
+    start &= ~np.array(W.sent_skip, dtype=bool)[sid]
+    cont = np.zeros(n, dtype=bool)
+    cont[:-1] = joined[:-1] & (cap[1:] | conn[1:])
+    stops = np.flatnonzero(~cont)  # never empty: the last word is joined to nothing
+    starts = np.flatnonzero(start)
+    stretch = stops[np.searchsorted(stops, starts)]
+    ends = np.flatnonzero(cap & ~conn)
+    lo = np.searchsorted(ends, starts)
+    hi = np.searchsorted(ends, np.minimum(stretch, starts + (max_words - 1)), side="right")
+    ends_ = array("l", ends.tobytes()).tolist()
+    for i, a, b, s in zip(*(array("l", x.astype(np.int64).tobytes()) for x in (starts, lo, hi, stretch)), strict=True):
+        if a < b:  # (plain arrays: their ints are made one at a time)
+            yield i, ends_[a:b], s
 
 
 def _gazetteer_hits(W: _Words, t: _Tables, names, max_words: int) -> dict[tuple[int, int], str]:
     """Every run of words (i, j) that could be a proper name and whose key is a gazetteer key.
 
-    Each word is normalised once (:func:`~geo_idlib.places.normalize.word_keys`); for each word that
-    can start a name, one walk of the name automaton gives the keys starting there
-    (:meth:`~geo_idlib.places.automaton.NameAutomaton.prefixes`). A run's key is then checked
-    against the normalised text of the run itself, so a hit's key is exactly ``normalize(text)``.
+    Each chain of joined words is normalised once (:func:`~geo_idlib.places.normalize.article_keys`:
+    each word's key, with the article rule where the word it looks at is in the run); for each word
+    that can start a name (:func:`_name_runs`), one walk of the name automaton gives the keys
+    starting there (:meth:`~geo_idlib.places.automaton.NameAutomaton.prefixes`). A run's key is then
+    checked against the normalised text of the run itself, so a hit's key is exactly
+    ``normalize(text)``.
     """
     out = {}
     text, ws, we, wt = W.text, W.ws, W.we, W.wt
-    for i in range(W.n):
-        if not W.cap[i] and W.low[i] not in _ARTICLES:
-            continue
-        ends = _run_ends(W, t, i, max_words)
-        if not ends:
-            continue
+    chain = (-1, -1, [], [], [])  # first and last word, keys, bare keys, following (article_keys)
+    for i, ends, stretch in _name_runs(W, t, max_words):
         last = ends[-1]
         if last == i:  # one word: is its key a key of the gazetteer?
             w = wt[i]
@@ -505,11 +612,13 @@ def _gazetteer_hits(W: _Words, t: _Tables, names, max_words: int) -> dict[tuple[
             if key and key in names:
                 out[(i, i)] = key
             continue
-        keys = word_keys([w.replace(".", "") for w in wt[i:last + 1]],
-                         [we[k] < len(text) and text[we[k]] in "-‐‑" for k in range(i, last + 1)])
-        joined_keys, acc = [], ""
-        for k in keys:
-            acc = f"{acc} {k}" if acc and k else (acc or k)
+        if not chain[0] <= i <= last <= chain[1]:
+            chain = (i, stretch, *_chain_keys(W, i, stretch))
+        first, _, keys, bare, following = chain
+        joined_keys, acc, end = [], "", last - first
+        for k in range(i - first, end + 1):
+            key = keys[k] if following[k] <= end else bare[k]
+            acc = f"{acc} {key}" if acc and key else (acc or key)
             joined_keys.append(acc)
         found = names.prefixes(joined_keys[-1]) if joined_keys[-1] else ()
         if not found:
@@ -522,14 +631,38 @@ def _gazetteer_hits(W: _Words, t: _Tables, names, max_words: int) -> dict[tuple[
     return out
 
 
+#: Chains of joined words whose keys (:func:`_chain_keys`) stay in memory per process.
+CHAIN_CACHE = 50_000
+_CHAINS: dict[str, tuple[list[str], list[str], list[int]]] = {}
+
+
+def _chain_keys(W: _Words, i: int, j: int) -> tuple[list[str], list[str], list[int]]:
+    """:func:`~geo_idlib.places.normalize.article_keys` of words i..j, a chain of joined words (dots
+    left out: "U.S." is "US"). Kept per process by the chain's text, which says what its words are
+    (but where Arabic clitics were split off words)."""
+    surface = W.text[W.ws[i]:W.we[j]]
+    got = None if W.clitics else _CHAINS.get(surface)
+    if got is None:
+        text, we = W.text, W.we
+        words = [w.replace(".", "") if "." in w else w for w in W.wt[i:j + 1]]
+        got = article_keys(words, [we[k] < len(text) and text[we[k]] in "-‐‑" for k in range(i, j + 1)])
+        if not W.clitics:
+            if len(_CHAINS) >= CHAIN_CACHE:
+                _CHAINS.clear()
+            _CHAINS[surface] = got
+    return got
+
+
 #: Cues after which even a person's or an organisation's name is a place ("a school in Akar").
 _STRICT_LOCATIVE = {"in", "near", "outside", "around", "into", "towards", "toward"}
 _ARTICLES = {"al", "el", "ad", "an", "ar", "as", "ash", "at", "az", "ez", "es", "ed", "er", "et", "en"}
 
 
+@lru_cache(maxsize=1 << 16)
 def _is_caps(w: str) -> bool:
-    letters = [c for c in w if c.isalpha()]
-    return len(letters) > 1 and all(c.isupper() for c in letters)
+    """Two letters or more, all capitals ("UN", "IDLIB", "U.S.")."""
+    letters = list(filter(str.isalpha, w))
+    return len(letters) > 1 and all(map(str.isupper, letters))
 
 
 _CONTRACTION = re.compile(rf"[{_APOS}](?:m|re|ve|ll|d|t|s)$", re.I)
@@ -545,23 +678,30 @@ def _names_country(cands) -> bool:
     return any(str(getattr(c, "feature_code", "")).startswith("PCL") for c in cands)
 
 
-class _Context:
-    """What the whole block says about its words, for the context rules of :func:`_accept`."""
+#: Answers of :func:`_major` and :func:`_literal` kept across blocks (at most this many): they depend
+#: only on a word and on the candidates of a gazetteer key, which are the index's (told apart by its
+#: automaton's ``generation``).
+ANSWERS_CACHE = 100_000
+_ANSWERS: dict[tuple, object] = {}
 
-    def __init__(self, W: _Words, t: _Tables, hits: dict, found: dict):
-        self.W, self.t = W, t
-        self._memo: dict[tuple, object] = {}
-        # the candidates of the longest gazetteer hit starting at each word
-        self.hit_at: dict[int, list] = {}
+
+class _Context:
+    """What the whole block says about its words, for the context rules of :func:`_accept`.
+
+    Candidates are named by their gazetteer key (``found[key]``), so that what is asked of them is
+    answered once per process (:data:`ANSWERS_CACHE`)."""
+
+    def __init__(self, W: _Words, t: _Tables, hits: dict, found: dict, generation: int):
+        self.W, self.t, self.found, self.generation = W, t, found, generation
+        # the key of the longest gazetteer hit starting at each word
+        self.hit_at: dict[int, str] = {}
         for (i, _j), k in sorted(hits.items()):
-            self.hit_at[i] = found[k]
-        # words seen in lower case somewhere in the block ("swine flu"): a common noun here
-        self.lower_seen = {w for w, c in zip(W.wt, W.cap, strict=True) if not c and w.islower()}
+            self.hit_at[i] = k
         # single-word hits glued after a capitalised non-place word ("Jacob Zuma", "Hulusi Akar"):
         # the same word alone elsewhere in the block is that surname too ("Zuma said")
         self.surnames = set()
         for (i, j), k in hits.items():
-            if i != j or not W.sent_cased[W.sid[i]] or self.major(found[k], k):
+            if i != j or not W.sent_cased[W.sid[i]] or self.major(k, k):
                 continue
             p, q = i - 1, i + 1
             if p >= 0 and W.sid[p] == W.sid[i] and W.joined[p] and _key(W.wt[p]) in t.title:
@@ -573,19 +713,22 @@ class _Context:
                     and _key(W.wt[q]) in t.person:
                 self.surnames.add(k)
 
-    def major(self, cands, key: str) -> bool:
-        """:func:`_major`, once per name and candidate list in the block."""
-        mk = ("major", key, id(cands))
-        if mk not in self._memo:
-            self._memo[mk] = _major(cands, key)
-        return self._memo[mk]
+    def _answer(self, what: int, hit: str, word: str):
+        ak = (self.generation, what, hit, word)
+        got = _ANSWERS.get(ak)
+        if got is None:
+            if len(_ANSWERS) >= ANSWERS_CACHE:
+                _ANSWERS.clear()
+            got = _ANSWERS[ak] = (_major if what == 0 else _literal)(self.found[hit], word)
+        return got
 
-    def literal(self, cands, surface: str) -> list:
-        """:func:`_literal`, once per word and candidate list in the block."""
-        mk = ("literal", surface, id(cands))
-        if mk not in self._memo:
-            self._memo[mk] = _literal(cands, surface)
-        return self._memo[mk]
+    def major(self, hit: str, key: str) -> bool:
+        """:func:`_major` of the candidates of the gazetteer key ``hit`` and the name ``key``."""
+        return self._answer(0, hit, key)
+
+    def literal(self, hit: str, surface: str) -> list:
+        """:func:`_literal` of the candidates of the gazetteer key ``hit`` and the word ``surface``."""
+        return self._answer(1, hit, surface)
 
     def place_word(self, k: int) -> bool:
         """Word k may stand next to a place name without making it part of another name."""
@@ -593,13 +736,14 @@ class _Context:
         low, key = W.low[k], _key(W.wt[k])
         if low in t.connector or low in t.feature or key in t.never or key in t.title or _DIRECTION.match(low):
             return True
-        cands = self.hit_at.get(k)
-        return bool(cands) and (not _common(W.wt[k]) or self.major(cands, key)) and key not in t.contextual
+        hit = self.hit_at.get(k)
+        return hit is not None and bool(self.found[hit]) and (not _common(W.wt[k]) or self.major(hit, key)) \
+            and key not in t.contextual
 
 
-def _accept(C: _Context, i: int, j: int, key: str, cands) -> bool:
-    """Context rules for a gazetteer match on words i..j (see the module docstring)."""
-    W, t = C.W, C.t
+def _accept(C: _Context, i: int, j: int, key: str) -> bool:
+    """Context rules for a gazetteer match on words i..j of key ``key`` (see the module docstring)."""
+    W, t, cands = C.W, C.t, C.found[key]
     cased = W.sent_cased[W.sid[i]]
     if key in t.never or key in t.title or len(key.replace(" ", "")) < 2:
         return False
@@ -620,14 +764,14 @@ def _accept(C: _Context, i: int, j: int, key: str, cands) -> bool:
         return False
     if prev is not None and _key(W.wt[prev]) in t.title:
         return False
-    major = C.major(cands, key) and (i != j or bool(C.literal(cands, W.wt[i])))  # "This" is not Thiès
+    major = C.major(key, key) and (i != j or bool(C.literal(key, W.wt[i])))  # "This" is not Thiès
     if i == j and cased and _is_caps(W.wt[i]):
         # an ALL-CAPS word in running text: an acronym (UN, NAFTA) unless it names a country (US,
         # UAE) or a major place, or opens a line (a dateline: "BEIRUT (AP) —", "HAMA, Syria —")
         short = sum(c.isalpha() for c in W.wt[i]) <= 4
         if not (_names_country(cands) or _dateline(W, i, j) or (not short and (major or W.first_in_sentence[i]))):
             return False
-    if i == j and not major and (W.first_in_sentence[i] or not cased) and not C.literal(cands, W.wt[i]):
+    if i == j and not major and (W.first_in_sentence[i] or not cased) and not C.literal(key, W.wt[i]):
         # where its capital says nothing, a word must be literally a place's name, not only share
         # its key ("Shelling" is a key of "Schilling")
         return False
@@ -644,10 +788,11 @@ def _accept(C: _Context, i: int, j: int, key: str, cands) -> bool:
         # word is frequent (Boston, Reading: population >= 10 ** zipf); never where the block also
         # uses it in lower case ("Swine flu ... swine flu")
         comma_major = (j + 2 < W.n and W.sid[j + 2] == W.sid[j] and W.text[W.we[j]:W.ws[j + 1]] == ", "
-                       and bool(C.hit_at.get(j + 1)) and C.major(C.hit_at[j + 1], _key(W.wt[j + 1])))
-        lit = C.literal(cands, W.wt[i])
+                       and bool(C.found.get(C.hit_at.get(j + 1)))
+                       and C.major(C.hit_at[j + 1], _key(W.wt[j + 1])))
+        lit = C.literal(key, W.wt[i])
         big = bool(lit) and max(c.population or 0 for c in lit) >= 10 ** _zipf(W.wt[i])
-        if W.wt[i].lower() in C.lower_seen and not comma_major:
+        if W.wt[i].lower() in W.lower_seen and not comma_major:  # a common noun here
             return False
         if not (big or ((locative or comma_major) and cased and not W.first_in_sentence[i])):
             return False
@@ -699,15 +844,19 @@ FEATURE_KINDS = ("water", "mountain", "airport", "road", "area")
 
 
 @lru_cache(maxsize=1)
-def _feature_hints() -> list[tuple[re.Pattern, str]]:
-    """``(regex on the text after a name, kind)`` for each feature kind, from toponym_cues.csv."""
+def _feature_hints() -> list[tuple[re.Pattern, str | None]]:
+    """``(regex on the text after a name, kind)`` for each feature kind, from toponym_cues.csv, after
+    one regex that matches where any kind's or :data:`_HINT_AFTER`'s does (kind None)."""
     cues = io.package_data_rows("toponym_cues.csv")
     out = []
     for kind in FEATURE_KINDS:
         words = sorted((r["word"] for r in cues if r["role"] == f"{kind}_after"), key=len, reverse=True)
         alt = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
         out.append((re.compile(rf"^\s*(?:{alt})\b"), kind))  # lower case: in "Neches River" the word is part of the name
-    return out
+    # first, one regex for any of the words after a name (_HINT_AFTER's and these): most names have none
+    either = "|".join(f"(?:{rx.pattern[4:]})" if rx.flags & re.I == 0 else f"(?i:{rx.pattern[4:]})"
+                      for rx, _ in _HINT_AFTER + out)
+    return [(re.compile(rf"^\s*(?:{either})"), None), *out]
 
 
 def kind_hint_at(text: str, start: int, end: int) -> str | None:
@@ -726,12 +875,14 @@ def kind_hint_at(text: str, start: int, end: int) -> str | None:
     ('water', 'airport', None)
     """
     after = text[end:end + 24]
-    for rx, hint in _HINT_AFTER:
-        if rx.search(after):
-            return hint
-    for rx, hint in _feature_hints():
-        if rx.search(after) and not (hint == "road" and start > 0 and text[start - 1] in "-‐‑"):
-            return hint
+    rxs = _feature_hints()
+    if rxs[0][0].search(after):  # a cue word follows: which one
+        for rx, hint in _HINT_AFTER:
+            if rx.search(after):
+                return hint
+        for rx, hint in rxs[1:]:
+            if rx.search(after) and not (hint == "road" and start > 0 and text[start - 1] in "-‐‑"):
+                return hint
     before = text[max(0, start - 32):start]
     for rx, hint in _HINT_BEFORE:
         if rx.search(before):
@@ -748,16 +899,21 @@ def _prefix_pattern():
                    key=len, reverse=True)
     alt = "|".join(re.escape(w) for w in words)
     rx = re.compile(rf"(?<![\w{_APOS}-])(?P<n>(?:{alt})(?:(?:[ \u00a0]|-){_ART}?{_CAPW})+)(?![\w{_APOS}])")
-    return rx, None, True, ("in", frozenset(w.lower() for w in words))
+    return rx, None, True, ("at", frozenset(w.lower() for w in words))
+
+
+@lru_cache(maxsize=1)
+def _trigger_words() -> frozenset:
+    """The words at which the patterns are tried (their ``at`` triggers)."""
+    return frozenset().union(*(words for *_, (how, words, *_) in _PATTERNS + [_prefix_pattern()] if how == "at"))
 
 
 def _pattern_matches(W: _Words, rx, trigger) -> Iterator[re.Match]:
     """The matches of one pattern in the block, as ``rx.finditer(text)`` gives them, tried only
     where (or when) its trigger words occur."""
-    how, words = trigger
-    if how == "in":
-        if not words.isdisjoint(W.lower_words):
-            yield from rx.finditer(W.text)
+    how, words = trigger[:2]
+    if how == "end":
+        yield from _matches_before(W, rx, trigger[2]) if not words.isdisjoint(W.lower_words) else ()
         return
     end = -1
     for k in W.positions(words):
@@ -766,6 +922,27 @@ def _pattern_matches(W: _Words, rx, trigger) -> Iterator[re.Match]:
             if m:
                 end = m.end()
                 yield m
+
+
+def _matches_before(W: _Words, rx, cue) -> Iterator[re.Match]:
+    """``rx.finditer(text)`` for a pattern whose matches end with cue words (``cue`` finds them) and
+    hold no :data:`_LIST_BREAK` character: for each cue in turn, the next match is looked for from
+    the last one's end, within the stretch of text between two break characters around the cue; a
+    match cannot start before that stretch, nor look beyond it (its characters are breaks). A
+    stretch without a match is passed over with all its cues, so the work is linear in the text."""
+    text, end, stretch = W.text, 0, (0, 0)
+    for c in cue.finditer(text):
+        q = c.start()
+        if q < end:
+            continue
+        if not stretch[0] <= q < stretch[1]:
+            stop = _LIST_BREAK.search(text, q)
+            before = _LIST_BREAK.search(W.reversed_text, len(text) - q)
+            stretch = (len(text) - before.start() if before else 0, stop.start() if stop else len(text))
+        m = rx.search(text, max(end, stretch[0]), stretch[1])
+        end = m.end() if m else stretch[1]
+        if m:
+            yield m
 
 
 def _pattern_mentions(W: _Words, t: _Tables, framed=()) -> list[tuple[int, int, str | None]]:
@@ -1089,7 +1266,7 @@ def find(text: str, index, *, offset: int = 0) -> list[Mention]:
         hits = {(i, j): k for (i, j), k in hits.items() if not _in_org(orgs, i, j)}
     found = names.candidates(hits.values()) if hits else {}
     hits = {ij: k for ij, k in hits.items() if k in found}
-    matches = _gazetteer_matches(text, W, _Context(W, t, hits, found), hits, found)
+    matches = _gazetteer_matches(text, W, _Context(W, t, hits, found, names.generation), hits)
     org_spans = [(W.ws[i], W.we[j]) for i, j in orgs]
     framed: set[tuple[int, int, str | None]] = set()
     if W.arabic:
@@ -1266,11 +1443,11 @@ def _organisations(W: _Words, t: _Tables) -> list[tuple[int, int]]:
     """The word ranges (i, j) of organisation names (``data/organisations.csv``: "Hayat Tahrir
     al-Sham", "Aleppo Media Center", "Syria Civil Defence"), longest first, left to right; a name
     right after a strict locative cue ("in", "near") is left out (a place after all)."""
-    first = {w for w in W.lower_words if (_key(w),) in t.org_prefixes}  # words that may open one
+    first = _org_openers().among(set(itertools.compress(W.low, W.cap)))  # capitalised words that may open one
     if not first:
         return []
     out: list[tuple[int, int]] = []
-    for i in [k for k, w in enumerate(W.low) if w in first]:
+    for i in W.positions(first):
         if out and i <= out[-1][1]:
             continue
         best = -1
@@ -1288,6 +1465,34 @@ def _organisations(W: _Words, t: _Tables) -> list[tuple[int, int]]:
         if best >= 0 and not (i > 0 and W.sid[i - 1] == W.sid[i] and W.low[i - 1] in _STRICT_LOCATIVE):
             out.append((i, best))
     return out
+
+
+class _WordSet:
+    """The words that pass ``test``, learnt word by word over a process: a block's distinct words
+    are split into those seen before and new ones by set operations (in C), and only new ones are
+    tested (at most ``limit`` words are kept)."""
+
+    def __init__(self, test, limit: int = 1 << 18):
+        self.test, self.limit = test, limit
+        self.seen: set[str] = set()
+        self.passed: set[str] = set()
+
+    def among(self, words: set[str]) -> frozenset:
+        """The words of ``words`` that pass the test."""
+        new = words - self.seen
+        if new:
+            if len(self.seen) + len(new) > self.limit:
+                self.seen, self.passed = set(), set()
+            self.passed.update(filter(self.test, new))
+            self.seen.update(new)
+        return frozenset(words & self.passed)
+
+
+@lru_cache(maxsize=1)
+def _org_openers() -> _WordSet:
+    """Words (in lower case) whose key opens an organisation's name."""
+    prefixes = _tables().org_prefixes
+    return _WordSet(lambda w: (_key(w),) in prefixes)
 
 
 _ORG_GAP = re.compile(rf"(?:[{_APOS}][sS])?[ \u00a0\-‐‑]{{1,3}}[{_APOS}]?")  # "People's Protection Units"
@@ -1346,7 +1551,7 @@ def mentions_frame(rows: list[Mention], report: str = "") -> pd.DataFrame:
     }, columns=COLUMNS)
 
 
-def _gazetteer_matches(text: str, W: _Words, C: _Context, hits: dict, found: dict) -> list[tuple[int, int, str | None]]:
+def _gazetteer_matches(text: str, W: _Words, C: _Context, hits: dict) -> list[tuple[int, int, str | None]]:
     """``(char start, char end, kind_hint)`` of the gazetteer hits the context rules accept: the
     longest accepted hit at each word, left to right."""
     longest: dict[int, list[int]] = {}
@@ -1359,7 +1564,7 @@ def _gazetteer_matches(text: str, W: _Words, C: _Context, hits: dict, found: dic
             continue
         for j in sorted(longest[i0], reverse=True):
             key = hits[(i0, j)]
-            if _accept(C, i0, j, key, found[key]):
+            if _accept(C, i0, j, key):
                 matches.append((W.ws[i0], W.we[j], kind_hint_at(text, W.ws[i0], W.we[j])))
                 i = j + 1
                 break

@@ -212,16 +212,37 @@ def word_keys(words: list[str], hyphenated: list[bool]) -> list[str]:
     >>> word_keys(["Jisr", "ash", "Shughur"], [False, True, False]), word_keys(["talks", "an", "hour"], [False] * 3)
     (['jisr', 'al', 'shugur'], ['talks', 'an', 'hur'])
     """
+    return article_keys(words, hyphenated)[0]
+
+
+def article_keys(words: list[str], hyphenated: list[bool]) -> tuple[list[str], list[str], list[int]]:
+    """:func:`word_keys` of ``words`` (``keys``), the key of each word alone (``bare``) and the
+    position of the word the article rule looked at (``following``: the next word with letters, or
+    ``len(words)``). The keys of words i..j alone are ``keys[k]`` where ``following[k] <= j``, else
+    ``bare[k]``: one call serves every run of words within ``words``.
+
+    >>> article_keys(["Ras", "al", "Ayn"], [False, False, False])
+    (['ras', 'al', 'ayn'], ['ras', 'al', 'ayn'], [1, 2, 3])
+    >>> article_keys(["Jisr", "ash", "Shughur"], [False, True, False])[::2]
+    (['jisr', 'al', 'shugur'], [1, 2, 3])
+    """
     folded = [_word_key(w) for w in words]
-    out = []
+    n = len(folded)
+    following, nxt = [n] * n, n
+    for k in range(n - 1, -1, -1):
+        following[k] = nxt
+        if folded[k][0]:
+            nxt = k
+    keys, bare = [], []
     for k, (parts, key) in enumerate(folded):
-        following = next((f[0][0] for f in folded[k + 1:] if f[0]), "")
-        if ARTICLES and len(parts) == 1 and following:
+        bare.append(key)
+        f = following[k]
+        if ARTICLES and len(parts) == 1 and f < n:
             w = parts[0]
-            if (hyphenated[k] and _HYPHEN_ARTICLE_WORD.match(w)) or _is_article(w, following):
+            if (hyphenated[k] and _HYPHEN_ARTICLE_WORD.match(w)) or _is_article(w, folded[f][0][0]):
                 key = "al"
-        out.append(key)
-    return out
+        keys.append(key)
+    return keys, bare, following
 
 
 @lru_cache(maxsize=1 << 17)
@@ -325,7 +346,7 @@ def tidy(text: str) -> str:
     >>> tidy("  Maarat\u00a0  al-NUMAN ")
     'Maarat al-NUMAN'
     """
-    return " ".join(unicodedata.normalize("NFKC", text).split())
+    return " ".join((text if text.isascii() else unicodedata.normalize("NFKC", text)).split())
 
 
 def exact_key(text: str) -> str:
@@ -357,8 +378,10 @@ def literal_key(text: str) -> str:
     >>> literal_key("Saraqeb") == literal_key("Saraqib"), normalize("Saraqeb") == normalize("Saraqib")
     (False, True)
     """
-    s = unicodedata.normalize("NFKD", text)
-    s = "".join(c for c in s if not unicodedata.combining(c)).lower()
+    if text.isascii():  # nothing to decompose
+        s = text.lower()
+    else:
+        s = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).lower()
     return " ".join(_APOSTROPHE.sub("", s).replace("-", " ").replace(".", "").split())
 
 

@@ -324,7 +324,7 @@ def lookup(index, keys: Iterable[str], *, fuzzy: bool = True, country: str | Non
     """
     names = automaton.load(index)
     keys = sorted({k for k in keys if k})
-    out = {k: ("folded", [(c, 1.0) for c in cands]) for k, cands in names.candidates(keys).items()}
+    out = {k: ("folded", pairs) for k, pairs in names.pairs(keys).items()}
     for k in keys:
         if k not in out:
             cands = names.merged(names.compact(k))
@@ -410,8 +410,12 @@ def infer_country(cands_per_mention: Iterable[list[Candidate]]) -> str | None:
     ('SY', 'SY', None)
     """
     votes: Counter = Counter()
+    seen: dict[int, tuple[list, list[str]]] = {}  # a list given again (a name mentioned again): its countries
     for cands in cands_per_mention:
-        countries = sorted({c.country for c in cands if c.country})
+        got = seen.get(id(cands))
+        if got is None or got[0] is not cands:
+            got = seen[id(cands)] = (cands, sorted({c.country for c in cands if c.country}))
+        countries = got[1]
         for cc in countries:
             votes[cc] += 1 / len(countries)
     if not votes:
@@ -468,12 +472,13 @@ def rank(name: str, via: str, cands: list[tuple[Candidate, float]], *, country: 
                                                       for c, _ in cands)
     q = exact_key(name)
     scored = []
+    similar, drop, exclusive = via in _SIMILAR, context and DROP_FOREIGN_FOLDED and country, kind in EXCLUSIVE_KINDS
     for c, sim in cands:
-        m = via if via in _SIMILAR else "exact" if q in _exact_names(c) else via
-        if (context and DROP_FOREIGN_FOLDED and country and m != "exact" and c.precision == "settlement"
+        m = via if similar else "exact" if q in _exact_names(c) else via
+        if (drop and m != "exact" and c.precision == "settlement"
                 and c.country != country and not c.source.startswith(("user:", "builtin:"))):
             continue  # a spelling fold found a village abroad: not what a report about the country means
-        if excluded_by_kind(c, kind):
+        if exclusive and excluded_by_kind(c, kind):
             continue  # a river, mountain, road or plain is not the village of that name
         prox = proximity.get(c.place_id, 0.0) if proximity else 0.0
         scored.append((c, _static_score(c) + _context_score(c, m, sim, country, kind, prox, home_division), m, sim))

@@ -78,12 +78,13 @@ def _mutual_proximity(keys: list[str], found: dict) -> dict[str, dict[str, float
     reduced to the nearest per name (``np.minimum.reduceat``), in one pass when every name sees
     every other, else name by name.
     """
-    cands = [[c for c, _ in found[k][1]] for k in keys]
+    points = [_points(*found[k]) for k in keys]
+    cands = [p[0] for p in points]
     sizes = np.array([len(cl) for cl in cands], dtype=np.intp)
     if len(keys) < 2 or not (sizes >= 2).any():
         return {}
-    lat = np.fromiter((c.lat for cl in cands for c in cl), float, int(sizes.sum()))
-    lon = np.fromiter((c.lon for cl in cands for c in cl), float, int(sizes.sum()))
+    lat = np.concatenate([p[1] for p in points])
+    lon = np.concatenate([p[2] for p in points])
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     if len(keys) <= MUTUAL_WINDOW + 1:  # every name's window holds every other name
         near = np.minimum.reduceat(_haversine_matrix(lat, lon, lat, lon), starts, axis=1)
@@ -105,6 +106,26 @@ def _mutual_proximity(keys: list[str], found: dict) -> dict[str, dict[str, float
         near = np.minimum.reduceat(_haversine_matrix(lat[rows], lon[rows], lat[cols], lon[cols]), group, axis=1)
         out[k] = _proximity(cands[pos], np.median(near, axis=1))
     return out
+
+
+#: The points of at most this many names' own candidate lists (one list per name and process,
+#: :meth:`~geo_idlib.places.automaton.NameAutomaton.pairs`) are kept.
+POINTS_CACHE = 10_000
+_POINTS: dict[int, tuple] = {}
+
+
+def _points(via: str, pairs: list[tuple[Candidate, float]]) -> tuple[list[Candidate], np.ndarray, np.ndarray]:
+    """The candidates of a name (``via`` and ``[(candidate, similarity)]`` as :func:`rank.lookup`
+    gives them) and their latitudes and longitudes; made once for a name's own candidates."""
+    got = _POINTS.get(id(pairs)) if via == "folded" else None
+    if got is None or got[0] is not pairs:
+        cands = [c for c, _ in pairs]
+        got = (pairs, cands, np.array([c.lat for c in cands], dtype=float), np.array([c.lon for c in cands], dtype=float))
+        if via == "folded":
+            if len(_POINTS) >= POINTS_CACHE:
+                _POINTS.clear()
+            _POINTS[id(pairs)] = got
+    return got[1:]
 
 
 def _proximity(cands: list[Candidate], median_km) -> dict[str, float]:
@@ -219,7 +240,9 @@ def _candidates(keys: list[str], index: GazetteerIndex, country: str | None, fuz
     """
     distinct = sorted({k for k in keys if k})
     found = lookup(index, distinct, fuzzy=False, consonant=False)
-    ctx = country.upper() if country else infer_country([[c for c, _ in found[k][1]] for k in keys if k in found])
+    if not country:  # one candidate list per name, given once per mention
+        named = {k: [c for c, _ in found[k][1]] for k in distinct if k in found}
+    ctx = country.upper() if country else infer_country([named[k] for k in keys if k in found])
     missing = [k for k in distinct if k not in found]
     if missing:
         near = anchors([[c for c, _ in cands] for _, cands in found.values()], ctx)

