@@ -413,13 +413,11 @@ def front_lines(observations, boundary, *, day=None, max_distance_km: float | No
     import geopandas as gpd
 
     area, reports, ri, _, reach = _on_day(observations, boundary, day, max_distance_km)
-    pts, acts, own = reports.xy[ri], reports.actor[ri], np.flatnonzero(~reports.derived[ri])
-    tri = _triangles(pts[own])
-    pairs, lines = _front_edges(pts[own], acts[own], tri, reach) if len(tri) else (np.zeros((0, 2), int), [])
-    pairs = own[pairs]
+    acts = reports.actor[ri]
+    front = _front(reports.xy[ri], acts, reports.derived[ri], reach)
+    pairs, lines, spacing = front if front is not None else (np.zeros((0, 2), int), [], np.zeros(0))
     return gpd.GeoDataFrame(
-        {"places": [_corner(reports.place[ri], acts, pair) for pair in pairs],
-         "spacing_km": np.hypot(*(pts[pairs[:, 0]] - pts[pairs[:, 1]]).T) / 1000.0},
+        {"places": [_corner(reports.place[ri], acts, pair) for pair in pairs], "spacing_km": spacing / 1000.0},
         geometry=gpd.GeoSeries(_crs.transform(lines, area.local, _crs.WGS84), crs=_crs.WGS84), crs=_crs.WGS84)
 
 
@@ -719,23 +717,36 @@ def _band_pieces(pts: np.ndarray, acts: np.ndarray, derived: np.ndarray, cells: 
     A key names the piece's two reports by place (``places``) and side, and its shape: a piece
     with the same key on two dates is the same ground with the same reports around it.
     """
-    own = np.flatnonzero(~derived)
-    tri = _triangles(pts[own])
-    if len(tri) == 0:
+    front = _front(pts, acts, derived, reach)
+    if front is None:
         border = np.flatnonzero(_borders(cells, acts))
         return _keyed(["c:" + _corner(places, acts, [i]) for i in border], cells[border])
-    pairs, lines = _front_edges(pts[own], acts[own], tri, reach)
+    pairs, lines, spacing = front
     if not len(pairs):  # one side only: no front
         return [], np.array([], dtype=object)
-    spacing = np.hypot(*(pts[own][pairs[:, 0]] - pts[own][pairs[:, 1]]).T)
     pieces = shapely.buffer(lines, (BAND_WIDTH if width is None else width) * spacing, quad_segs=4)
     # each piece stays in its two reports' cells: where the front runs between them
-    mine = shapely.voronoi_polygons(shapely.multipoints(pts[own]), extend_to=shapely.box(*shapely.total_bounds(pieces)),
-                                    ordered=True)
-    mine = shapely.get_parts(mine)
+    own = np.flatnonzero(~derived)
+    mine = np.full(len(pts), None, dtype=object)  # the Voronoi cells of the reports that bound the front
+    mine[own] = shapely.get_parts(shapely.voronoi_polygons(
+        shapely.multipoints(pts[own]), extend_to=shapely.box(*shapely.total_bounds(pieces)), ordered=True))
     pieces = shapely.union(shapely.intersection(pieces, mine[pairs[:, 0]]), shapely.intersection(pieces, mine[pairs[:, 1]]))
     known = geom.union(cells[~shapely.is_empty(cells)]) if known is None else known
-    return _keyed(["e:" + _corner(places, acts, pair) for pair in own[pairs]], _clip(pieces, known))
+    return _keyed(["e:" + _corner(places, acts, pair) for pair in pairs], _clip(pieces, known))
+
+
+def _front(pts: np.ndarray, acts: np.ndarray, derived: np.ndarray, reach: float):
+    """The inferred front between the reports at ``pts`` that were not ``derived``:
+    ``(pairs, lines, spacing)``, the two reports of each segment (rows of two indices into ``pts``),
+    the segment (:func:`_front_edges`, local CRS) and the reports' distance apart (metres); None
+    when fewer than three such reports are not all on one line (no triangle to find it from)."""
+    own = np.flatnonzero(~derived)
+    tri = _triangles(pts[own])
+    if not len(tri):
+        return None
+    pairs, lines = _front_edges(pts[own], acts[own], tri, reach)
+    pairs = own[pairs]
+    return pairs, lines, np.hypot(*(pts[pairs[:, 0]] - pts[pairs[:, 1]]).T)
 
 
 def _clip(polys: np.ndarray, area) -> np.ndarray:
@@ -884,39 +895,39 @@ def _dissolve_cells(known, full, acts, local) -> dict:
     owner = np.full(len(faces), -1)
     fi, ci = ktree.query(rp, predicate="within")
     owner[fi] = ci
-    in_full = np.zeros(len(faces), dtype=bool)
+    cell = np.full(len(faces), -1)  # the full cell each face lies in
     if full is known:
-        in_full[fi] = True
+        cell[fi] = ci
     else:
-        in_full[shapely.STRtree(full).query(rp, predicate="within")[0]] = True
+        fj, cj = shapely.STRtree(full).query(rp, predicate="within")
+        cell[fj] = cj
+    in_full = cell >= 0
     hairline = shapely.area(faces) < 1e-10  # deg² (≈ 1 m²)
     orphan = (owner < 0) & hairline & ((full is known) | ~in_full)
     if orphan.any():
         owner[np.flatnonzero(orphan)] = ktree.query_nearest(rp[orphan], all_matches=False)[1]
     if full is not known:
-        _own_thin_unknown(faces, rp, owner, full, local)
+        _own_thin_unknown(faces, rp, owner, cell, local)
     keep = (owner >= 0) | in_full
     label = np.where(owner >= 0, acts[np.maximum(owner, 0)], UNKNOWN_ACTOR)[keep]
     faces = faces[keep]
     return {str(a): shapely.coverage_union_all(faces[label == a]) for a in np.unique(label)}
 
 
-def _own_thin_unknown(faces, rp, owner, full, local) -> None:
+def _own_thin_unknown(faces, rp, owner, cell, local) -> None:
     """Give the faces outside every known cell (``owner`` < 0) that make up a gap no disk
     :data:`MIN_UNKNOWN_WIDTH_KM` wide fits in (the gap whole, across the cells it spans) each to
-    the full cell it lies in (``owner`` updated)."""
-    gap = np.flatnonzero(owner < 0)
-    fi, ci = shapely.STRtree(full).query(rp[gap], predicate="within") if len(gap) else ([], [])
-    if not len(fi):
+    the full cell it lies in (``cell``; ``owner`` updated)."""
+    gap = np.flatnonzero((owner < 0) & (cell >= 0))
+    if not len(gap):
         return
-    gap = gap[fi]
     parts = shapely.get_parts(shapely.coverage_union_all(faces[gap]))  # polygonised faces: a coverage
     thin = shapely.is_empty(shapely.buffer(_crs.transform(parts, _crs.WGS84, local), -500.0 * MIN_UNKNOWN_WIDTH_KM))
     if not thin.any():
         return
     fj, pj = shapely.STRtree(parts).query(rp[gap], predicate="within")
-    take = fj[thin[pj]]
-    owner[gap[take]] = ci[take]
+    take = gap[fj[thin[pj]]]
+    owner[take] = cell[take]
 
 
 def _timeline(rows: list[dict]):
