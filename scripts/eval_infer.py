@@ -11,16 +11,20 @@ the area-weighted mean IoU; "correct" is the share of the country given to the r
 
 The *front band* (``infer.front_band``, whose ground is each actor's ``uncertain_km2``) is scored
 by the share of the true front's length inside it: on the OCHA schemes (the true front: the
-borders between sub-districts of different actors), and on a DeepState day
+borders between sub-districts of different actors), and on DeepState days
 (../shared/data/deepstate_ukraine): random points at the density of the 2017 settlement markers of
 Idlib governorate (and a quarter of it) are given the side of the real polygon they fall in, the
 areas and the band are inferred inside a window around the Donetsk and Zaporizhzhia fronts, and
-the real front (the polygon's outline inside the window) is measured inside the band. The target
-is ≥ 90 % of its length (exit 3 below it, a finding of `make eval`).
+the real front (the polygon's outline inside the window) is measured inside the band: one day in
+detail, then the first day of each month, the months the band's width was calibrated on
+(``--calibrate``, :func:`calibrate`) and the later ones held out. The target is ≥ 90 % of its length
+on the held-out days (exit 3 below it, a finding of `make eval`). Last, the range of a change: each
+held-out month's change of ground, inferred from the points reported again where their side
+changed, against the real change.
 
 Also timed: the nationwide 2017 Wikipedia point snapshot (~6,100 points) inferred in one go.
 
-Usage: .venv/bin/python -m scripts.eval_infer [--min-iou 0.8]   (exit 1 below the bound)
+Usage: .venv/bin/python -m scripts.eval_infer [--min-iou 0.8] [--calibrate]   (exit 1 below the bound)
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from functools import cache
 
 import geopandas as gpd
 import numpy as np
@@ -211,7 +216,9 @@ def month_days(first: str, last: str) -> list[str]:
     return list(out.values())
 
 
+@cache
 def load_day(day: str):
+    """DeepState's polygon of ``day`` (YYYYMMDD), one geometry; each day's file is read once."""
     import pyogrio
 
     return shapely.union_all(pyogrio.read_dataframe(DEEPSTATE / f"deepstatemap_data_{day}.geojson").geometry.values)
@@ -263,7 +270,6 @@ def settlement_density(adm1_pcode: str = "SY07") -> float:
     w = w[w["is_place_marker"] == "1"]
     lat, lon = pd.to_numeric(w["lat"], errors="coerce"), pd.to_numeric(w["lon"], errors="coerce")
     return float(geodesic_area_km2([gov])[0]) / int(shapely.intersects_xy(gov, lon, lat).sum())
-
 
 
 def deepstate_table() -> float:

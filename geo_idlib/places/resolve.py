@@ -285,12 +285,12 @@ KNOWN_POPULATION = 30_000
 def _plausible(rows: list[Mention], keys: list[str], kinds: list, choice: list, found: dict, ctx: str | None
                ) -> list[Match | None]:
     """Regional plausibility: a minor place (a settlement or district of fewer than
-    :data:`KNOWN_POPULATION` people, or a settlement that only a spelling fold found) chosen outside the report's region (the countries of the
-    report's other confident places and their neighbours, :data:`REGION_CONFIDENCE`), in a
-    sentence that names one of those places and not the minor place's own country, takes its
-    best-ranked candidate in the region, or none (unresolved, its span kept): "Glide bombs struck
-    Kharkiv" is not Glide, Oregon; villages in a list about Idlib are not their namesakes in France,
-    Malaysia or Iran."""
+    :data:`KNOWN_POPULATION` people, or a settlement that only a spelling fold found) chosen
+    outside the report's region (the countries of the report's other confident places and their
+    neighbours, :data:`REGION_CONFIDENCE`), in a sentence that names one of those places and not
+    the minor place's own country, takes its best-ranked candidate in the region, or none
+    (unresolved, its span kept): "Glide bombs struck Kharkiv" is not Glide, Oregon; villages in a
+    list about Idlib are not their namesakes in France, Malaysia or Iran."""
     anchor = [m is not None and m.status == "resolved" and m.raw_confidence >= REGION_CONFIDENCE
               and m.candidate.precision in ("settlement", "admin1", "admin2") and m.candidate.feature_code != "PPLC"
               for m in choice]
